@@ -1,0 +1,351 @@
+//! Reading JSON Lines transcripts the way they exist on disk: being appended to while we read,
+//! with the occasional broken byte, and with lines of any length.
+
+use std::io::BufRead;
+
+use serde_json::Value;
+
+use super::{LineIssue, ParseError, ParseReport};
+use crate::model::{ParsedSession, SessionInfo};
+
+/// One parsed line of a JSONL file.
+pub struct Line {
+    /// 1-based line number in the file.
+    pub number: u64,
+    pub value: Value,
+}
+
+/// Iterates over the JSON values of a JSONL stream.
+///
+/// - Blank lines are skipped.
+/// - Invalid UTF-8 is replaced (U+FFFD) and noted as an issue; the line still counts.
+/// - A line that is not JSON is noted as an issue and skipped.
+/// - A last line without its newline that does not parse is a transcript still being written:
+///   it is skipped silently, and `truncated_tail` says so. The next import, once the file has
+///   grown, reads it.
+///
+/// Memory: one line at a time.
+pub struct JsonLines<'a> {
+    reader: &'a mut dyn BufRead,
+    buf: Vec<u8>,
+    number: u64,
+    pub issues: Vec<LineIssue>,
+    pub truncated_tail: bool,
+    /// Lines that held anything at all (parsed or not); distinguishes an empty file.
+    pub nonblank_lines: u64,
+}
+
+impl<'a> JsonLines<'a> {
+    pub fn new(reader: &'a mut dyn BufRead) -> Self {
+        JsonLines {
+            reader,
+            buf: Vec::new(),
+            number: 0,
+            issues: Vec::new(),
+            truncated_tail: false,
+            nonblank_lines: 0,
+        }
+    }
+
+    /// The next parsed line, `Ok(None)` at the end of the stream.
+    pub fn next_line(&mut self) -> Result<Option<Line>, ParseError> {
+        loop {
+            self.buf.clear();
+            let n = self.reader.read_until(b'\n', &mut self.buf)?;
+            if n == 0 {
+                return Ok(None);
+            }
+            self.number += 1;
+            let terminated = self.buf.last() == Some(&b'\n');
+            let bytes = trim_ascii(&self.buf);
+            if bytes.is_empty() {
+                continue;
+            }
+            self.nonblank_lines += 1;
+            let parsed = match std::str::from_utf8(bytes) {
+                Ok(text) => serde_json::from_str::<Value>(text),
+                Err(_) => {
+                    let text = String::from_utf8_lossy(bytes);
+                    let parsed = serde_json::from_str::<Value>(&text);
+                    if parsed.is_ok() {
+                        self.issues.push(LineIssue {
+                            line: self.number,
+                            message: "invalid UTF-8 replaced with U+FFFD".into(),
+                        });
+                    }
+                    parsed
+                }
+            };
+            match parsed {
+                Ok(value) => {
+                    return Ok(Some(Line {
+                        number: self.number,
+                        value,
+                    }));
+                }
+                Err(_) if !terminated => {
+                    // Nothing can follow an unterminated line: this is the end of the file.
+                    self.truncated_tail = true;
+                    return Ok(None);
+                }
+                Err(e) => {
+                    self.issues.push(LineIssue {
+                        line: self.number,
+                        message: format!("not valid JSON ({e}); line skipped"),
+                    });
+                }
+            }
+        }
+    }
+}
+
+impl JsonLines<'_> {
+    /// Ends the read: a report holding `sessions`, with the issues and the truncated-tail flag
+    /// this reader collected.
+    pub fn into_report(self, sessions: Vec<ParsedSession>) -> ParseReport {
+        ParseReport {
+            sessions,
+            issues: self.issues,
+            truncated_tail: self.truncated_tail,
+        }
+    }
+}
+
+fn trim_ascii(bytes: &[u8]) -> &[u8] {
+    bytes.trim_ascii()
+}
+
+/// Helpers for reading fields by key from loosely typed JSON.
+pub trait ValueExt {
+    /// The string at `key`, if it is a non-empty string.
+    fn str_at(&self, key: &str) -> Option<&str>;
+}
+
+impl ValueExt for Value {
+    fn str_at(&self, key: &str) -> Option<&str> {
+        self.get(key)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+    }
+}
+
+/// Parses an ISO-8601 / RFC 3339 timestamp into Unix milliseconds.
+pub fn parse_timestamp(s: &str) -> Option<i64> {
+    s.parse::<jiff::Timestamp>()
+        .ok()
+        .map(|t| t.as_millisecond())
+}
+
+/// The timestamp string at `key`, as Unix milliseconds.
+pub fn timestamp_at(v: &Value, key: &str) -> Option<i64> {
+    v.str_at(key).and_then(parse_timestamp)
+}
+
+/// Moves the string at `key` out of `v`, if it is a non-empty string (no copy).
+pub fn take_str(v: &mut Value, key: &str) -> Option<String> {
+    match v.get_mut(key)? {
+        Value::String(s) if !s.is_empty() => Some(std::mem::take(s)),
+        _ => None,
+    }
+}
+
+/// Compact JSON text of `v` (tool inputs and structured results).
+pub fn compact_json(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => serde_json::to_string(other).unwrap_or_default(),
+    }
+}
+
+/// The readable text of a tool call: `<name>: <input>`.
+pub fn tool_use_text(name: &str, input: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 2 + input.len());
+    out.push_str(name);
+    out.push_str(": ");
+    out.push_str(input);
+    out
+}
+
+/// How many bytes a base64 text decodes to (padding and whitespace aware, no decoding).
+pub fn base64_decoded_len(data: &str) -> usize {
+    let significant = data
+        .bytes()
+        .filter(|b| !b.is_ascii_whitespace() && *b != b'=')
+        .count();
+    significant * 3 / 4
+}
+
+/// What lore stores instead of inline binary data: `[image image/png, 12345 bytes]`.
+///
+/// `data` is the base64 text (or a `data:` URL); it is measured, never kept.
+pub fn media_marker(kind: &str, media_type: Option<&str>, data: &str) -> String {
+    let (media_type, payload) = match data.strip_prefix("data:") {
+        // data:image/png;base64,AAAA
+        Some(rest) => match rest.split_once(',') {
+            Some((head, payload)) => {
+                let mt = head.split(';').next().filter(|m| !m.is_empty());
+                (media_type.or(mt), payload)
+            }
+            None => (media_type, ""),
+        },
+        None => (media_type, data),
+    };
+    let bytes = base64_decoded_len(payload);
+    match media_type {
+        Some(mt) => format!("[{kind} {mt}, {bytes} bytes]"),
+        None => format!("[{kind}, {bytes} bytes]"),
+    }
+}
+
+/// The first, newest and last-message moments of a session, in Unix milliseconds.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Timeline {
+    /// The first timestamp seen.
+    pub first: Option<i64>,
+    /// The newest timestamp seen (metadata or message).
+    pub newest: Option<i64>,
+    /// The timestamp of the last message that had one.
+    pub last_message: Option<i64>,
+}
+
+impl Timeline {
+    /// Notes a moment the transcript records (metadata or message).
+    pub fn see(&mut self, ts: Option<i64>) {
+        let Some(ts) = ts else { return };
+        if self.first.is_none() {
+            self.first = Some(ts);
+        }
+        if self.newest.is_none_or(|n| ts > n) {
+            self.newest = Some(ts);
+        }
+    }
+
+    /// Notes a message's moment: seen, and the latest message so far.
+    pub fn message(&mut self, ts: Option<i64>) {
+        self.see(ts);
+        if ts.is_some() {
+            self.last_message = ts;
+        }
+    }
+
+    /// Sets `started_at`, `updated_at` and `ended_at`.
+    pub fn apply(&self, info: &mut SessionInfo) {
+        info.started_at = self.first;
+        info.updated_at = self.newest;
+        info.ended_at = self.last_message;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collect(input: &[u8]) -> (Vec<u64>, JsonLinesSummary) {
+        let mut reader: &[u8] = input;
+        let mut lines = JsonLines::new(&mut reader);
+        let mut numbers = Vec::new();
+        while let Some(line) = lines.next_line().unwrap() {
+            numbers.push(line.number);
+        }
+        (
+            numbers,
+            JsonLinesSummary {
+                issues: lines.issues.iter().map(|i| i.line).collect(),
+                truncated: lines.truncated_tail,
+            },
+        )
+    }
+
+    struct JsonLinesSummary {
+        issues: Vec<u64>,
+        truncated: bool,
+    }
+
+    #[test]
+    fn skips_blank_and_bad_lines_and_notes_them() {
+        let (lines, s) = collect(b"{\"a\":1}\n\nnot json\n{\"b\":2}\n");
+        assert_eq!(lines, vec![1, 4]);
+        assert_eq!(s.issues, vec![3]);
+        assert!(!s.truncated);
+    }
+
+    #[test]
+    fn unterminated_broken_last_line_is_a_tail_not_an_issue() {
+        let (lines, s) = collect(b"{\"a\":1}\n{\"b\":");
+        assert_eq!(lines, vec![1]);
+        assert!(s.issues.is_empty());
+        assert!(s.truncated);
+    }
+
+    #[test]
+    fn unterminated_complete_last_line_is_read() {
+        let (lines, s) = collect(b"{\"a\":1}\n{\"b\":2}");
+        assert_eq!(lines, vec![1, 2]);
+        assert!(!s.truncated);
+    }
+
+    #[test]
+    fn invalid_utf8_is_replaced_and_noted() {
+        let (lines, s) = collect(b"{\"a\":\"x\xff\xfey\"}\n");
+        assert_eq!(lines, vec![1]);
+        assert_eq!(s.issues, vec![1]);
+    }
+
+    #[test]
+    fn media_markers_measure_without_keeping_data() {
+        assert_eq!(base64_decoded_len("aGVsbG8="), 5);
+        assert_eq!(base64_decoded_len("aGVsbG8h"), 6);
+        assert_eq!(
+            media_marker("image", Some("image/png"), "aGVsbG8h"),
+            "[image image/png, 6 bytes]"
+        );
+        assert_eq!(
+            media_marker("image", None, "data:image/jpeg;base64,aGVsbG8="),
+            "[image image/jpeg, 5 bytes]"
+        );
+        assert_eq!(media_marker("document", None, ""), "[document, 0 bytes]");
+    }
+
+    #[test]
+    fn take_str_moves_only_non_empty_strings() {
+        let mut v = serde_json::json!({"a": "x", "b": "", "c": 1});
+        assert_eq!(take_str(&mut v, "a").as_deref(), Some("x"));
+        assert_eq!(v["a"], "");
+        assert_eq!(take_str(&mut v, "b"), None);
+        assert_eq!(take_str(&mut v, "c"), None);
+        assert_eq!(take_str(&mut v, "d"), None);
+    }
+
+    #[test]
+    fn timeline_tracks_first_newest_and_last_message() {
+        let mut t = Timeline::default();
+        t.see(Some(50));
+        t.message(Some(40));
+        t.message(None);
+        t.see(Some(90));
+        t.message(Some(70));
+        assert_eq!(t.first, Some(50));
+        assert_eq!(t.newest, Some(90));
+        assert_eq!(t.last_message, Some(70));
+    }
+
+    #[test]
+    fn into_report_moves_issues_and_tail() {
+        let mut reader: &[u8] = b"x\n{\"a\":1}\n{\"b\"";
+        let mut lines = JsonLines::new(&mut reader);
+        while lines.next_line().unwrap().is_some() {}
+        let report = lines.into_report(Vec::new());
+        assert_eq!(report.issues.len(), 1);
+        assert_eq!(report.issues[0].line, 1);
+        assert!(report.truncated_tail);
+    }
+
+    #[test]
+    fn timestamps_parse_to_millis() {
+        assert_eq!(
+            parse_timestamp("2026-03-11T15:52:12.033Z"),
+            Some(1_773_244_332_033)
+        );
+        assert_eq!(parse_timestamp("yesterday"), None);
+    }
+}

@@ -1,0 +1,218 @@
+//! Where transcripts live: each tool's default folders, and walking the paths a user names.
+
+use std::path::{Path, PathBuf};
+
+use walkdir::WalkDir;
+
+use super::Candidate;
+use crate::model::Tool;
+
+/// The folders `lore import` scans when it is given no path.
+///
+/// Built by the caller from the environment (`$CLAUDE_CONFIG_DIR`, `$CODEX_HOME`, `$HOME`) so
+/// that the library never reads process state behind the caller's back.
+#[derive(Debug, Clone, Default)]
+pub struct DefaultLocations {
+    /// `$CLAUDE_CONFIG_DIR` or `~/.claude`.
+    pub claude: Option<PathBuf>,
+    /// `$CODEX_HOME` or `~/.codex`.
+    pub codex: Option<PathBuf>,
+    /// `~/.gemini`.
+    pub gemini: Option<PathBuf>,
+    /// Aider keeps one history per repository; these are the files (or folders holding
+    /// `.aider.chat.history.md`) to read.
+    pub aider: Vec<PathBuf>,
+}
+
+impl DefaultLocations {
+    /// Every transcript under the default locations, each tagged with its tool.
+    pub fn candidates(&self) -> Vec<Candidate> {
+        let mut out = Vec::new();
+        if let Some(root) = &self.claude {
+            // projects/<dir>/<id>.jsonl, projects/<dir>/agent-<id>.jsonl and
+            // projects/<dir>/<id>/subagents/agent-<id>.jsonl. tool-results/ holds no transcripts.
+            walk(&root.join("projects"), Some(4), &mut |p| {
+                let rel = p.strip_prefix(root.join("projects")).unwrap_or(p);
+                let depth = rel.components().count();
+                let in_subagents = rel
+                    .parent()
+                    .and_then(Path::file_name)
+                    .is_some_and(|n| n == "subagents");
+                if has_ext(p, "jsonl") && (depth == 2 || (depth == 4 && in_subagents)) {
+                    out.push(tagged(p, Tool::ClaudeCode));
+                }
+            });
+        }
+        if let Some(root) = &self.codex {
+            for sub in ["sessions", "archived_sessions"] {
+                walk(&root.join(sub), None, &mut |p| {
+                    let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                    if name.starts_with("rollout-") && has_ext(p, "jsonl") {
+                        out.push(tagged(p, Tool::Codex));
+                    }
+                });
+            }
+        }
+        if let Some(root) = &self.gemini {
+            // tmp/<project>/chats/<file>.jsonl|.json and chats/<parent>/<id>.jsonl (sub-agents).
+            walk(&root.join("tmp"), Some(4), &mut |p| {
+                let in_chats = p
+                    .ancestors()
+                    .skip(1)
+                    .take(2)
+                    .any(|a| a.file_name().is_some_and(|n| n == "chats"));
+                if in_chats && (has_ext(p, "jsonl") || has_ext(p, "json")) {
+                    out.push(tagged(p, Tool::Gemini));
+                }
+            });
+        }
+        for p in &self.aider {
+            let file = if p.is_dir() {
+                p.join(".aider.chat.history.md")
+            } else {
+                p.clone()
+            };
+            if file.is_file() {
+                out.push(tagged(&file, Tool::Aider));
+            }
+        }
+        out
+    }
+}
+
+/// Files under the paths a user named: files as they are, folders walked (hidden folders and
+/// files that cannot be transcripts by their name are left out), sorted.
+pub fn discover(paths: &[PathBuf], tool: Option<Tool>) -> std::io::Result<Vec<Candidate>> {
+    let mut out = Vec::new();
+    for path in paths {
+        let meta = std::fs::metadata(path).map_err(|e| {
+            std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+        })?;
+        if meta.is_file() {
+            out.push(Candidate {
+                path: path.clone(),
+                tool,
+            });
+            continue;
+        }
+        walk(path, None, &mut |p| {
+            if is_transcript_name(p) {
+                out.push(Candidate {
+                    path: p.to_path_buf(),
+                    tool,
+                });
+            }
+        });
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    out.dedup_by(|a, b| a.path == b.path);
+    Ok(out)
+}
+
+fn is_transcript_name(p: &Path) -> bool {
+    let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    name.ends_with(".aider.chat.history.md")
+        || has_ext(p, "jsonl")
+        || has_ext(p, "json")
+        || has_ext(p, "md")
+}
+
+fn has_ext(p: &Path, ext: &str) -> bool {
+    p.extension().is_some_and(|e| e == ext)
+}
+
+fn tagged(p: &Path, tool: Tool) -> Candidate {
+    Candidate {
+        path: p.to_path_buf(),
+        tool: Some(tool),
+    }
+}
+
+/// Calls `f` for every regular file under `root` (not following symlinks, skipping hidden
+/// folders below the root), in a stable order. A missing root is simply empty.
+fn walk(root: &Path, max_depth: Option<usize>, f: &mut dyn FnMut(&Path)) {
+    let mut w = WalkDir::new(root).follow_links(false).sort_by_file_name();
+    if let Some(d) = max_depth {
+        w = w.max_depth(d);
+    }
+    let it = w.into_iter().filter_entry(|e| {
+        e.depth() == 0
+            || !e.file_type().is_dir()
+            || !e.file_name().to_str().is_some_and(|n| n.starts_with('.'))
+    });
+    for entry in it.flatten() {
+        if entry.file_type().is_file() {
+            f(entry.path());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    fn touch(p: &Path) {
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, b"{}\n").unwrap();
+    }
+
+    #[test]
+    fn default_locations_find_each_layout() {
+        let d = tempfile::tempdir().unwrap();
+        let c = d.path().join("claude");
+        touch(&c.join("projects/-home-u-x/aaa.jsonl"));
+        touch(&c.join("projects/-home-u-x/agent-1.jsonl"));
+        touch(&c.join("projects/-home-u-x/aaa/subagents/agent-2.jsonl"));
+        touch(&c.join("projects/-home-u-x/aaa/tool-results/big.jsonl"));
+        let x = d.path().join("codex");
+        touch(&x.join("sessions/2026/03/11/rollout-2026-03-11T10-00-00-u.jsonl"));
+        touch(&x.join("sessions/rollout-old.jsonl"));
+        touch(&x.join("sessions/notes.jsonl"));
+        let g = d.path().join("gemini");
+        touch(&g.join("tmp/slug/chats/session-1.jsonl"));
+        touch(&g.join("tmp/slug/chats/session-0.json"));
+        touch(&g.join("tmp/slug/logs.json"));
+        let loc = DefaultLocations {
+            claude: Some(c),
+            codex: Some(x),
+            gemini: Some(g),
+            aider: vec![],
+        };
+        let names: Vec<String> = loc
+            .candidates()
+            .iter()
+            .map(|c| {
+                c.path
+                    .strip_prefix(d.path())
+                    .unwrap()
+                    .display()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                "claude/projects/-home-u-x/aaa/subagents/agent-2.jsonl",
+                "claude/projects/-home-u-x/aaa.jsonl",
+                "claude/projects/-home-u-x/agent-1.jsonl",
+                "codex/sessions/2026/03/11/rollout-2026-03-11T10-00-00-u.jsonl",
+                "codex/sessions/rollout-old.jsonl",
+                "gemini/tmp/slug/chats/session-0.json",
+                "gemini/tmp/slug/chats/session-1.jsonl",
+            ]
+        );
+    }
+
+    #[test]
+    fn discover_walks_folders_and_skips_hidden_ones() {
+        let d = tempfile::tempdir().unwrap();
+        touch(&d.path().join("a.jsonl"));
+        touch(&d.path().join("sub/b.json"));
+        touch(&d.path().join(".git/c.jsonl"));
+        touch(&d.path().join("image.png"));
+        let found = discover(&[d.path().to_path_buf()], None).unwrap();
+        assert_eq!(found.len(), 2);
+        assert!(discover(&[d.path().join("missing")], None).is_err());
+    }
+}

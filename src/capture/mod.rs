@@ -1,0 +1,175 @@
+//! Importers: one file per tool, each turning a transcript on disk into [`ParsedSession`]s.
+//!
+//! Every importer reads fields by key, tolerates unknown fields and line types, and never
+//! rebuilds a working directory from a folder name. A bad line is an [`LineIssue`] and the rest
+//! of the file is still read; a file that is no transcript at all is a [`ParseError`].
+//! Format notes, with the rules each importer follows: `docs/importers.md`.
+
+pub mod aider;
+pub mod claude;
+pub mod codex;
+pub mod gemini;
+pub mod jsonl;
+mod locate;
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use crate::model::{ParsedSession, Tool};
+
+pub use locate::{DefaultLocations, discover};
+
+/// A problem with one line that did not stop the file from being read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineIssue {
+    /// 1-based line number.
+    pub line: u64,
+    pub message: String,
+}
+
+/// What an importer read from one file.
+#[derive(Debug, Default)]
+pub struct ParseReport {
+    pub sessions: Vec<ParsedSession>,
+    pub issues: Vec<LineIssue>,
+    /// The last line was incomplete (the tool is still writing); it was left for a later import.
+    pub truncated_tail: bool,
+}
+
+/// Why a file could not be imported at all.
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    #[error("empty file")]
+    Empty,
+    #[error("not a {tool} transcript: {reason}")]
+    NotATranscript { tool: Tool, reason: String },
+    #[error("not a transcript lore can read (no known format matched)")]
+    Unrecognised,
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The longest tool call or tool result kept whole; longer ones are cut with a marker saying
+/// how much was dropped. Prompts, replies and thinking are never cut.
+pub const MAX_TOOL_CONTENT: usize = 256 * 1024;
+
+/// Cuts `content` to [`MAX_TOOL_CONTENT`] bytes on a character boundary, saying what was cut.
+pub fn cap_tool_content(mut content: String) -> String {
+    if content.len() <= MAX_TOOL_CONTENT {
+        return content;
+    }
+    let mut end = MAX_TOOL_CONTENT;
+    while !content.is_char_boundary(end) {
+        end -= 1;
+    }
+    let dropped = content.len() - end;
+    content.truncate(end);
+    content.push_str(&format!("\n[… {dropped} more bytes not kept by lore]"));
+    content
+}
+
+/// Parses one file as `tool`'s transcript.
+pub fn parse_file(tool: Tool, path: &Path) -> Result<ParseReport, ParseError> {
+    let file = File::open(path)?;
+    let mut reader = BufReader::with_capacity(256 * 1024, file);
+    parse_reader(tool, path, &mut reader)
+}
+
+/// Parses a transcript from any reader; `path` is used for context (Aider's repository root,
+/// Gemini's project folder, Claude Code's sub-agent naming) and never opened for reading here.
+pub fn parse_reader(
+    tool: Tool,
+    path: &Path,
+    reader: &mut dyn BufRead,
+) -> Result<ParseReport, ParseError> {
+    match tool {
+        Tool::ClaudeCode => claude::parse(path, reader),
+        Tool::Codex => codex::parse(path, reader),
+        Tool::Gemini => gemini::parse(path, reader),
+        Tool::Aider => aider::parse(path, reader),
+    }
+}
+
+/// Guesses which tool wrote `path` from its name and its first few kilobytes.
+///
+/// Returns `Ok(None)` for a file that matches no format (the caller reports it and moves on).
+pub fn detect(path: &Path) -> std::io::Result<Option<Tool>> {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if name.ends_with(".aider.chat.history.md") || name == ".aider.chat.history.md" {
+        return Ok(Some(Tool::Aider));
+    }
+    let mut head = Vec::with_capacity(16 * 1024);
+    File::open(path)?.take(16 * 1024).read_to_end(&mut head)?;
+    Ok(detect_bytes(name, &head))
+}
+
+/// [`detect`] on bytes already read.
+pub fn detect_bytes(name: &str, head: &[u8]) -> Option<Tool> {
+    let text = String::from_utf8_lossy(head);
+    if name.ends_with(".md") {
+        return text
+            .contains("# aider chat started at")
+            .then_some(Tool::Aider);
+    }
+    if name.ends_with(".json") {
+        // Gemini's legacy single-object session file.
+        let t = text.trim_start();
+        if t.starts_with('{') && text.contains("\"sessionId\"") && text.contains("\"messages\"") {
+            return Some(Tool::Gemini);
+        }
+        return None;
+    }
+    // JSONL: look at whole lines only; the first that tells a format decides.
+    for line in text.lines().take(64) {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if let Some(t) = sniff_line(&v) {
+            return Some(t);
+        }
+    }
+    None
+}
+
+fn sniff_line(v: &serde_json::Value) -> Option<Tool> {
+    let obj = v.as_object()?;
+    let ty = obj.get("type").and_then(|t| t.as_str());
+    if obj.contains_key("payload")
+        && matches!(
+            ty,
+            Some("session_meta" | "response_item" | "event_msg" | "turn_context" | "compacted")
+        )
+    {
+        return Some(Tool::Codex);
+    }
+    if obj.contains_key("$set") || obj.contains_key("$rewindTo") {
+        return Some(Tool::Gemini);
+    }
+    if obj.contains_key("sessionId") && obj.contains_key("projectHash") {
+        return Some(Tool::Gemini);
+    }
+    if matches!(ty, Some("gemini" | "info" | "warning" | "error")) && obj.contains_key("id") {
+        return Some(Tool::Gemini);
+    }
+    if obj.contains_key("sessionId")
+        && matches!(
+            ty,
+            Some("user" | "assistant" | "system" | "summary" | "ai-title" | "attachment")
+        )
+    {
+        return Some(Tool::ClaudeCode);
+    }
+    if ty == Some("summary") && obj.contains_key("leafUuid") {
+        return Some(Tool::ClaudeCode);
+    }
+    None
+}
+
+/// A file found by a scan, with the tool it belongs to when the location says so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    pub path: PathBuf,
+    /// Known from the location (a default folder or `--tool`); `None` means detect from content.
+    pub tool: Option<Tool>,
+}

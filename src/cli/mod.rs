@@ -1,0 +1,186 @@
+//! Argument parsing and dispatch; one module per command.
+
+mod completions;
+mod config;
+mod delete;
+mod import;
+mod output;
+mod search;
+mod sessions;
+mod show;
+mod status;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use lore::config::Config;
+use lore::home::Home;
+use lore::store::Filter;
+
+/// lore keeps the reasoning behind your code: it imports AI coding sessions into a local
+/// database you can search, and links them to commits.
+#[derive(Parser)]
+#[command(name = "lore", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// When to use colour.
+    #[arg(long, global = true, value_name = "WHEN")]
+    color: Option<ColorWhen>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Import transcripts: every default location, or the files and folders given.
+    Import(import::ImportArgs),
+    /// List sessions, newest first.
+    Sessions(sessions::SessionsArgs),
+    /// Show one session: its details and every message.
+    Show(show::ShowArgs),
+    /// Search message text.
+    Search(search::SearchArgs),
+    /// Delete a session; it will not be imported again.
+    Delete(delete::DeleteArgs),
+    /// Read and change settings in config.toml.
+    Config(config::ConfigArgs),
+    /// Show what lore holds and where.
+    Status(status::StatusArgs),
+    /// Print a shell completion script.
+    Completions(completions::CompletionsArgs),
+}
+
+/// Filters shared by `sessions` and `search`.
+#[derive(Args, Clone, Default)]
+pub struct FilterArgs {
+    /// Only sessions that ran in this repository (a path inside it; `.` for the current one).
+    #[arg(long, value_name = "PATH")]
+    repo: Option<PathBuf>,
+    /// Only sessions from this tool.
+    #[arg(long, value_name = "TOOL", value_parser = parse_tool)]
+    tool: Option<lore::model::Tool>,
+    /// Only sessions on this git branch.
+    #[arg(long, value_name = "BRANCH")]
+    branch: Option<String>,
+    /// Only sessions active since: a date (2026-03-01), a timestamp, or an age (7d, "2 weeks").
+    #[arg(long, value_name = "WHEN")]
+    since: Option<String>,
+    /// Only sessions started before: a date, a timestamp, or an age.
+    #[arg(long, value_name = "WHEN")]
+    until: Option<String>,
+}
+
+fn parse_tool(s: &str) -> Result<lore::model::Tool, String> {
+    s.parse().map_err(|e: lore::model::UnknownName| e.to_string())
+}
+
+impl FilterArgs {
+    fn to_filter(&self) -> anyhow::Result<Filter> {
+        let repo = match &self.repo {
+            None => None,
+            Some(p) => {
+                let abs = std::fs::canonicalize(p)
+                    .with_context(|| format!("--repo {}: no such folder", p.display()))?;
+                let root = lore::repo::root_of(&abs).unwrap_or(abs);
+                Some(root.to_string_lossy().into_owned())
+            }
+        };
+        Ok(Filter {
+            tool: self.tool,
+            branch: self.branch.clone(),
+            repo,
+            since: self
+                .since
+                .as_deref()
+                .map(|s| output::parse_when(s, false).with_context(|| "--since"))
+                .transpose()?,
+            until: self
+                .until
+                .as_deref()
+                .map(|s| output::parse_when(s, true).with_context(|| "--until"))
+                .transpose()?,
+        })
+    }
+}
+
+/// What every command needs: where lore lives and how to print.
+pub struct Ctx {
+    pub home: Home,
+    pub user_home: Option<PathBuf>,
+    config_path: PathBuf,
+}
+
+impl Ctx {
+    /// The configuration; a broken config.toml is an error only for commands that read it.
+    pub fn config(&self) -> anyhow::Result<Config> {
+        Ok(Config::load(&self.config_path)?)
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            // Help and version go to stdout with 0; usage errors to stderr with 2.
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            if output::is_broken_pipe(&e) {
+                return ExitCode::SUCCESS;
+            }
+            let mut err = anstream::stderr();
+            let red = anstyle::Style::new().bold().fg_color(Some(anstyle::AnsiColor::Red.into()));
+            let _ = writeln!(err, "{red}error:{red:#} {}", output::one_line(&e));
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let env = |k: &str| std::env::var_os(k).map(PathBuf::from);
+    let user_home = env("HOME");
+    let home = Home::locate(env("LORE_HOME"), user_home.clone())?;
+    let ctx = Ctx {
+        config_path: home.config_path(),
+        home,
+        user_home,
+    };
+    let color = match cli.color {
+        Some(c) => c,
+        None => match ctx.config().ok().and_then(|c| c.text("color")).as_deref() {
+            Some("always") => ColorWhen::Always,
+            Some("never") => ColorWhen::Never,
+            _ => ColorWhen::Auto,
+        },
+    };
+    match color {
+        ColorWhen::Always => anstream::ColorChoice::Always.write_global(),
+        ColorWhen::Never => anstream::ColorChoice::Never.write_global(),
+        ColorWhen::Auto => {}
+    }
+    match cli.command {
+        Command::Import(a) => import::run(&ctx, a),
+        Command::Sessions(a) => sessions::run(&ctx, a),
+        Command::Show(a) => show::run(&ctx, a),
+        Command::Search(a) => search::run(&ctx, a),
+        Command::Delete(a) => delete::run(&ctx, a),
+        Command::Config(a) => config::run(&ctx, a),
+        Command::Status(a) => status::run(&ctx, a),
+        Command::Completions(a) => completions::run(a),
+    }
+}

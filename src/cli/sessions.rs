@@ -1,0 +1,93 @@
+//! `lore sessions [filters] [-n N] [--json]`
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Args;
+use serde_json::json;
+
+use lore::store::SessionRow;
+
+use super::output::{DIM, ID, fit, iso, local_time, print_json, short_id};
+use super::{Ctx, FilterArgs};
+
+#[derive(Args)]
+pub struct SessionsArgs {
+    #[command(flatten)]
+    filter: FilterArgs,
+    /// Show at most N sessions (0: all).
+    #[arg(short = 'n', long, default_value_t = 50, value_name = "N")]
+    limit: usize,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(ctx: &Ctx, args: SessionsArgs) -> anyhow::Result<ExitCode> {
+    let filter = args.filter.to_filter()?;
+    let Some(store) = ctx.home.open_store_readable()? else {
+        if args.json {
+            print_json(&json!([]))?;
+        } else {
+            println!("No sessions yet. Import some with: lore import");
+        }
+        return Ok(ExitCode::SUCCESS);
+    };
+    let limit = if args.limit == 0 { usize::MAX / 2 } else { args.limit };
+    let mut rows = store.sessions(&filter, limit + 1)?;
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    if args.json {
+        print_json(&serde_json::Value::Array(rows.iter().map(session_json).collect()))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut out = anstream::stdout().lock();
+    if rows.is_empty() {
+        writeln!(out, "No sessions match.")?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    writeln!(
+        out,
+        "{DIM}{:<14} {:<11} {:<16} {:>5}  {:<14} TITLE{DIM:#}",
+        "ID", "TOOL", "UPDATED", "MSGS", "BRANCH"
+    )?;
+    for r in &rows {
+        writeln!(
+            out,
+            "{ID}{:<14}{ID:#} {:<11} {:<16} {:>5}  {:<14} {}",
+            short_id(&r.id, r.parent_id.as_deref()),
+            r.tool,
+            local_time(r.updated_at.or(r.started_at)),
+            r.message_count,
+            fit(r.git_branch.as_deref().unwrap_or("-"), 14),
+            fit(r.title.as_deref().unwrap_or(""), 60),
+        )?;
+    }
+    if more {
+        writeln!(
+            out,
+            "{DIM}… more sessions match; use -n N to see more, -n 0 for all{DIM:#}"
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A session as JSON (shared with `show --json`).
+pub fn session_json(r: &SessionRow) -> serde_json::Value {
+    json!({
+        "id": r.id,
+        "tool": r.tool,
+        "tool_version": r.tool_version,
+        "model": r.model,
+        "title": r.title,
+        "started_at": iso(r.started_at),
+        "updated_at": iso(r.updated_at),
+        "ended_at": iso(r.ended_at),
+        "cwd": r.cwd,
+        "git_branch": r.git_branch,
+        "machine_id": r.machine_id,
+        "message_count": r.message_count,
+        "source_path": r.source_path,
+        "parent_id": r.parent_id,
+    })
+}

@@ -1,0 +1,169 @@
+//! `lore show ID [--json | --markdown]`
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use lore::model::{Kind, Message, Role};
+
+use super::Ctx;
+use super::output::{BOLD, DIM, ID, iso, local_time};
+use super::sessions::session_json;
+
+#[derive(Args)]
+pub struct ShowArgs {
+    /// The session id, or any unique beginning of it.
+    id: String,
+    /// Print JSON: the session and all its messages.
+    #[arg(long, conflicts_with = "markdown")]
+    json: bool,
+    /// Print Markdown, for pasting into a pull request or a document.
+    #[arg(long)]
+    markdown: bool,
+}
+
+pub fn run(ctx: &Ctx, args: ShowArgs) -> anyhow::Result<ExitCode> {
+    let Some(store) = ctx.home.open_store_readable()? else {
+        anyhow::bail!("no session matches '{}': nothing has been imported yet; run 'lore import'", args.id);
+    };
+    let s = store.session(&args.id)?;
+    let links = store.links(&s.id)?;
+    let tags = store.tags(&s.id)?;
+    let mut out = anstream::stdout().lock();
+
+    if args.json {
+        // Streamed: the messages are written one by one, whatever the session's size.
+        let mut head = session_json(&s);
+        head["links"] = serde_json::to_value(&links)?;
+        head["tags"] = serde_json::to_value(&tags)?;
+        let head = serde_json::to_string_pretty(&head)?;
+        let head = head.trim_end().trim_end_matches('}').trim_end();
+        write!(out, "{head},\n  \"messages\": [")?;
+        let mut first = true;
+        store.for_each_message(&s.id, |m| {
+            let v = serde_json::json!({
+                "role": m.role, "kind": m.kind, "timestamp": iso(m.timestamp),
+                "tool_name": m.tool_name, "content": m.content,
+            });
+            write!(out, "{}\n    {}", if first { "" } else { "," }, v)?;
+            first = false;
+            Ok(())
+        })?;
+        writeln!(out, "{}]\n}}", if first { "" } else { "\n  " })?;
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let title = s.title.clone().unwrap_or_else(|| "(untitled)".into());
+    let tool = match (&s.tool_version, &s.model) {
+        (Some(v), Some(m)) => format!("{} {v}, {m}", s.tool),
+        (Some(v), None) => format!("{} {v}", s.tool),
+        (None, Some(m)) => format!("{}, {m}", s.tool),
+        (None, None) => s.tool.clone(),
+    };
+    let where_ = match (&s.cwd, &s.git_branch) {
+        (Some(c), Some(b)) => format!("{c} (branch {b})"),
+        (Some(c), None) => c.clone(),
+        (None, Some(b)) => format!("branch {b}"),
+        (None, None) => "-".into(),
+    };
+    let commits: Vec<String> = links
+        .iter()
+        .map(|l| format!("{} ({})", l.commit, l.kind.as_str()))
+        .collect();
+
+    if args.markdown {
+        writeln!(out, "# {title}\n")?;
+        writeln!(out, "- **Session:** `{}`", s.id)?;
+        writeln!(out, "- **Tool:** {tool}")?;
+        writeln!(out, "- **Started:** {}", local_time(s.started_at))?;
+        writeln!(out, "- **Updated:** {}", local_time(s.updated_at))?;
+        writeln!(out, "- **Where:** {where_}")?;
+        if !commits.is_empty() {
+            writeln!(out, "- **Commits:** {}", commits.join(", "))?;
+        }
+        store.for_each_message(&s.id, |m| write_markdown(&mut out, &m))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    writeln!(out, "{BOLD}{title}{BOLD:#}")?;
+    writeln!(out, "{DIM}Session{DIM:#}  {ID}{}{ID:#}", s.id)?;
+    writeln!(out, "{DIM}Tool{DIM:#}     {tool}")?;
+    writeln!(
+        out,
+        "{DIM}Time{DIM:#}     {} → {}",
+        local_time(s.started_at),
+        local_time(s.updated_at)
+    )?;
+    writeln!(out, "{DIM}Where{DIM:#}    {where_}")?;
+    if let Some(p) = &s.parent_id {
+        writeln!(out, "{DIM}Parent{DIM:#}   {p}")?;
+    }
+    if !commits.is_empty() {
+        writeln!(out, "{DIM}Commits{DIM:#}  {}", commits.join(", "))?;
+    }
+    if !tags.is_empty() {
+        writeln!(out, "{DIM}Tags{DIM:#}     {}", tags.join(", "))?;
+    }
+    writeln!(out, "{DIM}Messages{DIM:#} {}", s.message_count)?;
+    store.for_each_message(&s.id, |m| write_text(&mut out, &m))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn heading(m: &Message) -> String {
+    let who = match (m.role, m.kind) {
+        (_, Kind::Thinking) => "assistant (thinking)".to_owned(),
+        (_, Kind::ToolUse) => format!("tool call: {}", m.tool_name.as_deref().unwrap_or("?")),
+        (_, Kind::ToolResult) => format!("tool result: {}", m.tool_name.as_deref().unwrap_or("?")),
+        (Role::User, _) => "user".to_owned(),
+        (Role::Assistant, _) => "assistant".to_owned(),
+        (Role::Tool, _) => "tool".to_owned(),
+        (Role::System, _) => "system".to_owned(),
+    };
+    match m.timestamp {
+        Some(_) => format!("{who} · {}", local_time(m.timestamp)),
+        None => who,
+    }
+}
+
+fn write_text(out: &mut impl Write, m: &Message) -> std::io::Result<()> {
+    let style = match m.role {
+        Role::User => BOLD,
+        _ => DIM,
+    };
+    writeln!(out, "\n{style}── {} ──{style:#}", heading(m))?;
+    writeln!(out, "{}", m.content.trim_end())
+}
+
+fn write_markdown(out: &mut impl Write, m: &Message) -> std::io::Result<()> {
+    writeln!(out, "\n## {}\n", heading(m))?;
+    match m.kind {
+        Kind::ToolUse | Kind::ToolResult => {
+            // A fence longer than any backtick run inside keeps the block intact.
+            let longest = longest_backtick_run(&m.content);
+            let fence = "`".repeat(longest.max(2) + 1);
+            writeln!(out, "{fence}\n{}\n{fence}", m.content.trim_end())
+        }
+        Kind::Thinking => {
+            for line in m.content.trim_end().lines() {
+                writeln!(out, "> {line}")?;
+            }
+            Ok(())
+        }
+        Kind::Text => writeln!(out, "{}", m.content.trim_end()),
+    }
+}
+
+fn longest_backtick_run(s: &str) -> usize {
+    let mut best = 0;
+    let mut run = 0;
+    for c in s.chars() {
+        if c == '`' {
+            run += 1;
+            best = best.max(run);
+        } else {
+            run = 0;
+        }
+    }
+    best
+}

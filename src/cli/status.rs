@@ -1,0 +1,108 @@
+//! `lore status [--json]`
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Args;
+use serde_json::json;
+
+use super::Ctx;
+use super::output::{DIM, ago, iso, print_json};
+
+#[derive(Args)]
+pub struct StatusArgs {
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(ctx: &Ctx, args: StatusArgs) -> anyhow::Result<ExitCode> {
+    let home = &ctx.home;
+    let db = home.db_path();
+    let store = home.open_store_readable()?;
+    let stats = match &store {
+        Some(s) => Some(s.stats()?),
+        None => None,
+    };
+    let schema = match &store {
+        Some(s) => Some(s.schema_version()?),
+        None => None,
+    };
+    let size = std::fs::metadata(&db).map(|m| m.len()).ok();
+    let machine = std::fs::read_to_string(home.machine_id_path())
+        .ok()
+        .map(|s| s.trim().to_owned());
+
+    if args.json {
+        let s = stats.unwrap_or_default();
+        print_json(&json!({
+            "home": home.root(),
+            "database": db,
+            "database_bytes": size,
+            "schema_version": schema,
+            "machine_id": machine,
+            "sessions": s.sessions,
+            "sessions_by_tool": s.by_tool.iter().map(|(t, n)| (t.clone(), json!(n))).collect::<serde_json::Map<_, _>>(),
+            "messages": s.messages,
+            "links": s.links,
+            "deleted_sessions": s.tombstones,
+            "transcript_files": s.sources,
+            "oldest_session": iso(s.oldest),
+            "newest_session": iso(s.newest),
+            "last_import": iso(s.last_import),
+        }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let mut out = anstream::stdout().lock();
+    writeln!(out, "{DIM}Home{DIM:#}         {}", home.root().display())?;
+    match (size, schema) {
+        (Some(b), Some(v)) => writeln!(
+            out,
+            "{DIM}Database{DIM:#}     {} ({}, schema {v})",
+            db.display(),
+            human_bytes(b)
+        )?,
+        _ => writeln!(
+            out,
+            "{DIM}Database{DIM:#}     none yet (run 'lore import' to create it)"
+        )?,
+    }
+    if let Some(m) = machine {
+        writeln!(out, "{DIM}Machine{DIM:#}      {m}")?;
+    }
+    let Some(s) = stats else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let by_tool: Vec<String> = s.by_tool.iter().map(|(t, n)| format!("{t} {n}")).collect();
+    if by_tool.is_empty() {
+        writeln!(out, "{DIM}Sessions{DIM:#}     0")?;
+    } else {
+        writeln!(out, "{DIM}Sessions{DIM:#}     {} ({})", s.sessions, by_tool.join(", "))?;
+    }
+    writeln!(out, "{DIM}Messages{DIM:#}     {}", s.messages)?;
+    writeln!(out, "{DIM}Links{DIM:#}        {}", s.links)?;
+    if s.tombstones > 0 {
+        writeln!(out, "{DIM}Deleted{DIM:#}      {}", s.tombstones)?;
+    }
+    match s.last_import {
+        Some(t) => writeln!(out, "{DIM}Last import{DIM:#}  {}", ago(t))?,
+        None => writeln!(out, "{DIM}Last import{DIM:#}  never")?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn human_bytes(b: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut v = b as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}

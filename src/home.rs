@@ -1,0 +1,174 @@
+//! `LORE_HOME`: where lore keeps `lore.db`, `config.toml` and `machine-id`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::store::{Store, StoreError};
+
+/// Errors about the home folder itself.
+#[derive(Debug, thiserror::Error)]
+pub enum HomeError {
+    #[error("cannot tell where LORE_HOME is: neither LORE_HOME nor HOME is set")]
+    NoHome,
+    #[error("cannot create {path}: {source}; point LORE_HOME at a writable folder")]
+    Create {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} does not hold a machine id (expected a UUID); delete it and lore makes a new one")]
+    BadMachineId { path: PathBuf },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The lore home folder.
+#[derive(Debug, Clone)]
+pub struct Home {
+    root: PathBuf,
+}
+
+impl Home {
+    /// The home at `root` (nothing is created yet).
+    pub fn new(root: impl Into<PathBuf>) -> Home {
+        Home { root: root.into() }
+    }
+
+    /// `$LORE_HOME`, else `$HOME/.lore`; the caller passes the two variables.
+    pub fn locate(lore_home: Option<PathBuf>, home: Option<PathBuf>) -> Result<Home, HomeError> {
+        match (lore_home, home) {
+            (Some(p), _) if !p.as_os_str().is_empty() => Ok(Home::new(p)),
+            (_, Some(h)) if !h.as_os_str().is_empty() => Ok(Home::new(h.join(".lore"))),
+            _ => Err(HomeError::NoHome),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.root.join("lore.db")
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.root.join("config.toml")
+    }
+
+    pub fn machine_id_path(&self) -> PathBuf {
+        self.root.join("machine-id")
+    }
+
+    /// Creates the folder (mode 0700: it holds private transcripts) if it does not exist.
+    pub fn ensure(&self) -> Result<(), HomeError> {
+        if self.root.is_dir() {
+            return Ok(());
+        }
+        let mut b = std::fs::DirBuilder::new();
+        b.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+        b.create(&self.root).map_err(|source| HomeError::Create {
+            path: self.root.clone(),
+            source,
+        })
+    }
+
+    /// Opens `lore.db` for writing, creating home and database as needed.
+    pub fn open_store(&self) -> Result<Store, HomeError> {
+        self.ensure()?;
+        Ok(Store::open(&self.db_path())?)
+    }
+
+    /// Opens `lore.db` for reading. `None` when there is no database yet (nothing was imported);
+    /// a database in a read-only home is opened read-only.
+    pub fn open_store_readable(&self) -> Result<Option<Store>, HomeError> {
+        let path = self.db_path();
+        if !path.exists() {
+            return Ok(None);
+        }
+        match Store::open(&path) {
+            Ok(s) => Ok(Some(s)),
+            Err(StoreError::ReadOnly { .. }) => Ok(Some(Store::open_read_only(&path)?)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// This machine's id: a random UUID made on first use and kept in `machine-id`.
+    ///
+    /// Never derived from hardware or the host name, so it says nothing about the machine.
+    pub fn machine_id(&self) -> Result<String, HomeError> {
+        let path = self.machine_id_path();
+        match std::fs::read_to_string(&path) {
+            Ok(s) => return parse_machine_id(&s, &path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => return Err(HomeError::Read { path, source }),
+        }
+        self.ensure()?;
+        let id = uuid::Uuid::new_v4().to_string();
+        // Write a temporary file, then link it into place: the link fails if another process
+        // won the race, and then its id is the one.
+        let tmp = self
+            .root
+            .join(format!(".machine-id.{}.tmp", std::process::id()));
+        let create = |e| HomeError::Create {
+            path: path.clone(),
+            source: e,
+        };
+        let mut f = std::fs::File::create(&tmp).map_err(create)?;
+        f.write_all(format!("{id}\n").as_bytes()).map_err(create)?;
+        f.sync_all().map_err(create)?;
+        drop(f);
+        let linked = std::fs::hard_link(&tmp, &path);
+        let _ = std::fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => Ok(id),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let s = std::fs::read_to_string(&path).map_err(|source| HomeError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                parse_machine_id(&s, &path)
+            }
+            Err(e) => Err(create(e)),
+        }
+    }
+}
+
+fn parse_machine_id(s: &str, path: &Path) -> Result<String, HomeError> {
+    let s = s.trim();
+    uuid::Uuid::parse_str(s)
+        .map(|u| u.to_string())
+        .map_err(|_| HomeError::BadMachineId {
+            path: path.to_owned(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn machine_id_is_made_once_and_kept() {
+        let d = tempfile::tempdir().unwrap();
+        let home = Home::new(d.path().join("h"));
+        let a = home.machine_id().unwrap();
+        let b = home.machine_id().unwrap();
+        assert_eq!(a, b);
+        assert!(uuid::Uuid::parse_str(&a).is_ok());
+        assert_eq!(std::fs::read_dir(home.root()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn locate_prefers_lore_home() {
+        let h = Home::locate(Some("/x".into()), Some("/home/u".into())).unwrap();
+        assert_eq!(h.root(), Path::new("/x"));
+        let h = Home::locate(None, Some("/home/u".into())).unwrap();
+        assert_eq!(h.root(), Path::new("/home/u/.lore"));
+        assert!(Home::locate(None, None).is_err());
+    }
+}

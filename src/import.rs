@@ -1,0 +1,410 @@
+//! `lore import`: read transcripts into the store.
+//!
+//! A worker thread stats each candidate file, skips it when its fingerprint is unchanged since
+//! the last import, and otherwise parses it; the calling thread writes what the worker parsed.
+//! A bounded channel between the two keeps memory to a few files at a time, whatever the size
+//! of the corpus. Writes are batched into transactions of at most [`BATCH_SESSIONS`] sessions
+//! or [`BATCH_BYTES`] bytes of transcript, each labelled with what it imported.
+//!
+//! Nothing stored is ever removed by an import: a transcript that vanished (the tools delete
+//! them after 30 days) leaves its session in place, and a bad file is reported and skipped.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, sync_channel};
+
+use crate::capture::{self, Candidate, ParseError, ParseReport};
+use crate::model::Tool;
+use crate::store::{SaveOutcome, SourceRecord, Store, StoreError, Writer};
+
+/// Bumped when an importer changes what it extracts, so that unchanged files are read again.
+const PARSER_VERSION: u32 = 1;
+
+/// At most this many sessions are written in one transaction.
+pub const BATCH_SESSIONS: usize = 2_000;
+/// At most this many bytes of transcript are written in one transaction.
+pub const BATCH_BYTES: u64 = 256 * 1024 * 1024;
+
+/// A file that could not be imported whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub path: PathBuf,
+    /// The line, for a problem with one line; `None` when the whole file was skipped.
+    pub line: Option<u64>,
+    pub message: String,
+}
+
+/// Counts per tool.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ToolCounts {
+    pub new: usize,
+    pub updated: usize,
+}
+
+/// What an import did.
+#[derive(Debug, Default)]
+pub struct Summary {
+    /// Files considered.
+    pub files: usize,
+    /// Files skipped because they had not changed since the last import.
+    pub unchanged_files: usize,
+    /// Files read and parsed.
+    pub parsed_files: usize,
+    pub bytes_parsed: u64,
+    pub new_sessions: usize,
+    pub updated_sessions: usize,
+    /// Sessions read again that had not changed.
+    pub unchanged_sessions: usize,
+    /// Sessions not imported because they were deleted with `lore delete`.
+    pub deleted_sessions: usize,
+    /// Files whose last line was still being written; it is read on a later import.
+    pub truncated_files: usize,
+    pub by_tool: BTreeMap<Tool, ToolCounts>,
+    pub problems: Vec<Problem>,
+    /// The description of each transaction written.
+    pub changes: Vec<String>,
+}
+
+/// Progress, reported after every file.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    pub files_done: usize,
+    pub files_total: usize,
+    pub bytes_done: u64,
+}
+
+/// Errors that stop an import. Problems with single files do not: they are in
+/// [`Summary::problems`].
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the import worker stopped unexpectedly")]
+    Worker,
+}
+
+/// What the worker found for one file.
+enum Item {
+    Unchanged,
+    Read {
+        path: String,
+        fingerprint: String,
+        bytes: u64,
+        tool: Option<Tool>,
+        result: Result<ParseReport, ParseError>,
+    },
+    /// The file could not even be looked at (vanished meanwhile, no permission).
+    Unreadable { path: PathBuf, message: String },
+}
+
+/// Imports `candidates` into `store`, stamping new sessions with `machine_id`.
+///
+/// `force` makes every file be read as that tool's format. `progress` is called after each
+/// file.
+pub fn import(
+    store: &mut Store,
+    candidates: Vec<Candidate>,
+    machine_id: &str,
+    force: Option<Tool>,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Summary, ImportError> {
+    let mut summary = Summary {
+        files: candidates.len(),
+        ..Summary::default()
+    };
+    let files_total = candidates.len();
+    let db_path = store.path().to_owned();
+    let (tx, rx) = sync_channel::<Item>(4);
+
+    std::thread::scope(|scope| -> Result<(), ImportError> {
+        let worker = scope.spawn(move || -> Result<(), StoreError> {
+            // The worker's own connection, to look up fingerprints while the writer writes.
+            let reader = Store::open_read_only(&db_path)?;
+            for c in candidates {
+                let item = examine(&reader, &c, force)?;
+                if tx.send(item).is_err() {
+                    break; // the writer stopped; its error is the one to report
+                }
+            }
+            Ok(())
+        });
+        let written = write_all(store, rx, machine_id, &mut summary, files_total, progress);
+        let worked = worker.join().map_err(|_| ImportError::Worker)?;
+        written?;
+        worked?;
+        Ok(())
+    })?;
+    Ok(summary)
+}
+
+fn fingerprint_of(meta: &std::fs::Metadata) -> String {
+    use std::os::unix::fs::MetadataExt;
+    format!(
+        "v{PARSER_VERSION}:{}:{}.{:09}",
+        meta.len(),
+        meta.mtime(),
+        meta.mtime_nsec()
+    )
+}
+
+fn examine(reader: &Store, c: &Candidate, force: Option<Tool>) -> Result<Item, StoreError> {
+    let path = std::fs::canonicalize(&c.path).unwrap_or_else(|_| c.path.clone());
+    let meta = match std::fs::metadata(&path) {
+        Ok(m) => m,
+        Err(e) => {
+            return Ok(Item::Unreadable {
+                path: c.path.clone(),
+                message: e.to_string(),
+            });
+        }
+    };
+    let key = path.to_string_lossy().into_owned();
+    let fingerprint = fingerprint_of(&meta);
+    let wanted = force.or(c.tool);
+    if let Some((old, old_tool)) = reader.source_state(&key)? {
+        let same_tool = wanted.is_none() || wanted.map(Tool::as_str) == old_tool.as_deref();
+        if old == fingerprint && same_tool {
+            return Ok(Item::Unchanged);
+        }
+    }
+    let tool = match wanted {
+        Some(t) => Some(t),
+        None => match capture::detect(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                return Ok(Item::Unreadable {
+                    path: c.path.clone(),
+                    message: e.to_string(),
+                });
+            }
+        },
+    };
+    let result = match tool {
+        Some(t) if meta.len() == 0 => Err::<ParseReport, _>(ParseError::Empty).map_err(|e| (t, e)),
+        Some(t) => capture::parse_file(t, &path).map_err(|e| (t, e)),
+        None if meta.len() == 0 => Err((Tool::ClaudeCode, ParseError::Empty)),
+        None => Err((Tool::ClaudeCode, ParseError::Unrecognised)),
+    };
+    Ok(Item::Read {
+        path: key,
+        fingerprint,
+        bytes: meta.len(),
+        tool,
+        result: result.map_err(|(_, e)| e),
+    })
+}
+
+fn write_all(
+    store: &mut Store,
+    rx: Receiver<Item>,
+    machine_id: &str,
+    summary: &mut Summary,
+    files_total: usize,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<(), ImportError> {
+    let mut files_done = 0usize;
+    let mut bytes_done = 0u64;
+    let mut pending: Option<Item> = None;
+    loop {
+        // One transaction per batch; `pending` carries the item that did not fit.
+        let mut batch = BatchCounts::default();
+        let more = store.write("import", |w| -> Result<bool, ImportError> {
+            loop {
+                let item = match pending.take() {
+                    Some(i) => i,
+                    None => match rx.recv() {
+                        Ok(i) => i,
+                        Err(_) => {
+                            w.set_message(batch.message());
+                            return Ok(false);
+                        }
+                    },
+                };
+                if let Item::Read { result: Ok(r), bytes, .. } = &item {
+                    let full = batch.sessions + r.sessions.len() > BATCH_SESSIONS
+                        || batch.bytes + bytes > BATCH_BYTES;
+                    if full && batch.sessions > 0 {
+                        pending = Some(item);
+                        w.set_message(batch.message());
+                        return Ok(true);
+                    }
+                }
+                let bytes = write_item(w, item, machine_id, summary, &mut batch)?;
+                files_done += 1;
+                bytes_done += bytes;
+                progress(Progress {
+                    files_done,
+                    files_total,
+                    bytes_done,
+                });
+            }
+        })?;
+        if batch.touched() {
+            summary.changes.push(batch.message());
+        }
+        if !more {
+            return Ok(());
+        }
+    }
+}
+
+/// What one transaction holds, for its description and size limit.
+#[derive(Default)]
+struct BatchCounts {
+    sessions: usize,
+    bytes: u64,
+    by_tool: BTreeMap<Tool, usize>,
+    files_recorded: usize,
+}
+
+impl BatchCounts {
+    fn touched(&self) -> bool {
+        self.sessions > 0 || self.files_recorded > 0
+    }
+
+    fn message(&self) -> String {
+        let n = self.sessions;
+        let noun = if n == 1 { "session" } else { "sessions" };
+        match self.by_tool.len() {
+            0 => format!("import: no sessions ({} files checked)", self.files_recorded),
+            1 => {
+                let (tool, _) = self.by_tool.iter().next().map(|(t, c)| (*t, *c)).unwrap_or((Tool::ClaudeCode, 0));
+                format!("import: {n} {noun} from {tool}")
+            }
+            _ => {
+                let parts: Vec<String> = self
+                    .by_tool
+                    .iter()
+                    .map(|(t, c)| format!("{c} {t}"))
+                    .collect();
+                format!("import: {n} {noun} ({})", parts.join(", "))
+            }
+        }
+    }
+}
+
+/// Writes one file's results; returns the bytes it accounted for.
+fn write_item(
+    w: &mut Writer<'_>,
+    item: Item,
+    machine_id: &str,
+    summary: &mut Summary,
+    batch: &mut BatchCounts,
+) -> Result<u64, ImportError> {
+    let now = crate::store::now_ms();
+    match item {
+        Item::Unchanged => {
+            summary.unchanged_files += 1;
+            Ok(0)
+        }
+        Item::Unreadable { path, message } => {
+            summary.problems.push(Problem {
+                path,
+                line: None,
+                message: format!("cannot read: {message}"),
+            });
+            Ok(0)
+        }
+        Item::Read {
+            path,
+            fingerprint,
+            bytes,
+            tool,
+            result,
+        } => {
+            let record = |w: &mut Writer<'_>, outcome: &str| {
+                w.record_source(&SourceRecord {
+                    path: &path,
+                    fingerprint: &fingerprint,
+                    tool: tool.map(Tool::as_str),
+                    outcome,
+                    checked_at: now,
+                })
+            };
+            batch.files_recorded += 1;
+            let report = match result {
+                Ok(r) => r,
+                Err(e) => {
+                    let outcome = match e {
+                        ParseError::Empty => "empty",
+                        ParseError::Io(_) => "error",
+                        _ => "not-a-transcript",
+                    };
+                    // An I/O error may pass; anything else stays as it is until the file changes.
+                    if !matches!(e, ParseError::Io(_)) {
+                        record(w, outcome)?;
+                    }
+                    summary.problems.push(Problem {
+                        path: PathBuf::from(&path),
+                        line: None,
+                        message: format!("{e}; skipped"),
+                    });
+                    return Ok(bytes);
+                }
+            };
+            summary.parsed_files += 1;
+            summary.bytes_parsed += bytes;
+            batch.bytes += bytes;
+            if report.truncated_tail {
+                summary.truncated_files += 1;
+            }
+            for issue in report.issues {
+                summary.problems.push(Problem {
+                    path: PathBuf::from(&path),
+                    line: Some(issue.line),
+                    message: issue.message,
+                });
+            }
+            for session in &report.sessions {
+                let outcome = w.save_session(session, machine_id, Some((&path, &fingerprint)))?;
+                let counts = summary.by_tool.entry(session.info.tool).or_default();
+                match outcome {
+                    SaveOutcome::Inserted => {
+                        summary.new_sessions += 1;
+                        counts.new += 1;
+                    }
+                    SaveOutcome::Updated => {
+                        summary.updated_sessions += 1;
+                        counts.updated += 1;
+                    }
+                    SaveOutcome::Unchanged => summary.unchanged_sessions += 1,
+                    SaveOutcome::Tombstoned => summary.deleted_sessions += 1,
+                }
+                if matches!(outcome, SaveOutcome::Inserted | SaveOutcome::Updated) {
+                    batch.sessions += 1;
+                    *batch.by_tool.entry(session.info.tool).or_default() += 1;
+                }
+            }
+            record(w, "imported")?;
+            Ok(bytes)
+        }
+    }
+}
+
+/// The paths a plain `lore import` reads, from the environment and the config.
+pub fn default_locations(
+    config: &crate::config::Config,
+    env: &dyn Fn(&str) -> Option<String>,
+    home: Option<&Path>,
+) -> capture::DefaultLocations {
+    use crate::config::expand_tilde;
+    let dir = |key: &str, var: Option<&str>, fallback: &str| -> Option<PathBuf> {
+        if let Some(p) = config.text(key) {
+            return Some(expand_tilde(&p, home));
+        }
+        if let Some(v) = var.and_then(env).filter(|v| !v.is_empty()) {
+            return Some(PathBuf::from(v));
+        }
+        home.map(|h| h.join(fallback))
+    };
+    capture::DefaultLocations {
+        claude: dir("claude_dir", Some("CLAUDE_CONFIG_DIR"), ".claude"),
+        codex: dir("codex_dir", Some("CODEX_HOME"), ".codex"),
+        gemini: dir("gemini_dir", None, ".gemini"),
+        aider: config
+            .list("aider_paths")
+            .iter()
+            .map(|p| expand_tilde(p, home))
+            .collect(),
+    }
+}

@@ -1,0 +1,13 @@
+//! lore keeps the reasoning behind code: it imports AI coding transcripts into a local SQLite
+//! database, versions every change to it, and shares sessions through git remotes, encrypted.
+//!
+//! This crate is the library: all domain logic, no printing, no exiting. The `lore` and
+//! `git-remote-lore` binaries own output, prompts and exit codes.
+
+pub mod capture;
+pub mod model;
+pub mod config;
+pub mod home;
+pub mod import;
+pub mod store;
+pub mod repo;

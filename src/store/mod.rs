@@ -1,0 +1,192 @@
+//! `lore.db`: the local session store.
+//!
+//! Opening a store applies any pending schema migrations. Reads are methods on [`Store`]
+//! (see [`query`]); every write goes through [`Store::write`], which runs a closure against a
+//! [`Writer`] inside one transaction labelled with a message. That one narrow door is where
+//! versioning hooks in: each `write` becomes one revertible commit.
+
+mod migrate;
+pub mod query;
+mod write;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, ErrorCode, OpenFlags};
+
+pub use query::{Filter, SearchHit, SessionRow, StoreStats};
+pub use write::{SaveOutcome, SourceRecord, Writer, now_ms};
+
+/// Errors from the session store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{path} is not a SQLite database; move it aside or point LORE_HOME elsewhere")]
+    NotADatabase { path: PathBuf },
+    #[error("{path} cannot be written (read-only file system or permissions); point LORE_HOME at a writable folder")]
+    ReadOnly { path: PathBuf },
+    #[error(
+        "{path} has schema version {found}, newer than this lore understands ({supported}); upgrade lore"
+    )]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+    #[error("no session matches '{0}'; run 'lore sessions' to list them")]
+    NotFound(String),
+    #[error("'{prefix}' matches {count} sessions; give more characters of the id")]
+    Ambiguous { prefix: String, count: usize },
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+impl StoreError {
+    /// Turns a raw SQLite error met while opening or writing `path` into the precise case.
+    fn classify(path: &Path, e: rusqlite::Error) -> StoreError {
+        match e.sqlite_error_code() {
+            Some(ErrorCode::NotADatabase) => StoreError::NotADatabase {
+                path: path.to_owned(),
+            },
+            Some(ErrorCode::ReadOnly) | Some(ErrorCode::CannotOpen) | Some(ErrorCode::PermissionDenied) => {
+                StoreError::ReadOnly {
+                    path: path.to_owned(),
+                }
+            }
+            _ => StoreError::Sqlite(e),
+        }
+    }
+}
+
+/// An open `lore.db`.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    ///
+    /// A file that is not SQLite is refused without being changed.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        let conn =
+            Connection::open_with_flags(path, flags).map_err(|e| StoreError::classify(path, e))?;
+        let store = Store {
+            conn,
+            path: path.to_owned(),
+        };
+        store.check_is_database()?;
+        store
+            .configure(true)
+            .map_err(|e| StoreError::classify(path, e))?;
+        migrate::migrate(&store.conn, path)?;
+        Ok(store)
+    }
+
+    /// Opens an existing database for reading only: nothing is created or migrated.
+    ///
+    /// Used where LORE_HOME is read-only; a database of an older schema is refused (run any
+    /// writing command once to upgrade it).
+    pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn =
+            Connection::open_with_flags(path, flags).map_err(|e| StoreError::classify(path, e))?;
+        let store = Store {
+            conn,
+            path: path.to_owned(),
+        };
+        store.check_is_database()?;
+        store
+            .configure(false)
+            .map_err(|e| StoreError::classify(path, e))?;
+        migrate::check_current(&store.conn, path)?;
+        Ok(store)
+    }
+
+    /// The path this store was opened from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema version of the open database.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+
+    /// Runs `f` in one transaction. `message` says what the change is (`import: 3 sessions from
+    /// codex`); it labels the change in history. If `f` fails nothing is written.
+    pub fn write<T, E>(
+        &mut self,
+        message: &str,
+        f: impl FnOnce(&mut Writer<'_>) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| StoreError::classify(&path, e))?;
+        let mut writer = Writer::new(&tx, message);
+        let value = f(&mut writer)?;
+        drop(writer);
+        tx.commit().map_err(|e| StoreError::classify(&path, e))?;
+        Ok(value)
+    }
+
+    fn check_is_database(&self) -> Result<(), StoreError> {
+        // SQLite opens lazily: the first read of the header tells whether this is a database.
+        self.conn
+            .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get::<_, i64>(0))
+            .map(|_| ())
+            .map_err(|e| StoreError::classify(&self.path, e))
+    }
+
+    fn configure(&self, writable: bool) -> rusqlite::Result<()> {
+        self.conn.busy_timeout(Duration::from_secs(10))?;
+        self.conn.pragma_update(None, "foreign_keys", true)?;
+        if writable {
+            self.conn.pragma_update(None, "journal_mode", "wal")?;
+            self.conn.pragma_update(None, "synchronous", "normal")?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_that_is_not_sqlite_is_refused_and_left_alone() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("lore.db");
+        let junk = b"this is not a database, it is a shopping list\n".repeat(200);
+        std::fs::write(&p, &junk).unwrap();
+        let err = Store::open(&p).err().unwrap();
+        assert!(matches!(err, StoreError::NotADatabase { .. }), "{err}");
+        assert_eq!(std::fs::read(&p).unwrap(), junk);
+    }
+
+    #[test]
+    fn open_creates_the_current_schema() {
+        let d = tempfile::tempdir().unwrap();
+        let s = Store::open(&d.path().join("lore.db")).unwrap();
+        assert_eq!(s.schema_version().unwrap(), migrate::LATEST);
+        let mode: String = s
+            .conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+    }
+}

@@ -1,0 +1,422 @@
+//! Reading the store: listing, resolving ids, messages, full-text search, statistics.
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{OptionalExtension, Row, params_from_iter};
+
+use super::{Store, StoreError};
+use crate::model::{Kind, Link, Message, Role, Tool};
+
+/// Which sessions a listing or search covers. Empty fields do not filter.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub tool: Option<Tool>,
+    pub branch: Option<String>,
+    /// Sessions whose working directory is this folder or inside it.
+    pub repo: Option<String>,
+    /// Sessions active at or after this moment (Unix ms).
+    pub since: Option<i64>,
+    /// Sessions started at or before this moment (Unix ms).
+    pub until: Option<i64>,
+}
+
+impl Filter {
+    /// SQL conditions on the `sessions` table aliased `s`, with their parameters.
+    fn sql(&self) -> (String, Vec<SqlValue>) {
+        let mut conds = Vec::new();
+        let mut params = Vec::new();
+        if let Some(t) = self.tool {
+            conds.push("s.tool = ?");
+            params.push(SqlValue::Text(t.as_str().to_owned()));
+        }
+        if let Some(b) = &self.branch {
+            conds.push("s.git_branch = ?");
+            params.push(SqlValue::Text(b.clone()));
+        }
+        if let Some(r) = &self.repo {
+            let root = r.trim_end_matches('/');
+            conds.push("(s.cwd = ? OR substr(s.cwd, 1, ?) = ?)");
+            params.push(SqlValue::Text(root.to_owned()));
+            params.push(SqlValue::Integer(root.len() as i64 + 1));
+            params.push(SqlValue::Text(format!("{root}/")));
+        }
+        if let Some(t) = self.since {
+            conds.push("coalesce(s.updated_at, s.started_at) >= ?");
+            params.push(SqlValue::Integer(t));
+        }
+        if let Some(t) = self.until {
+            conds.push("coalesce(s.started_at, s.updated_at) <= ?");
+            params.push(SqlValue::Integer(t));
+        }
+        let sql = if conds.is_empty() {
+            "1".to_owned()
+        } else {
+            conds.join(" AND ")
+        };
+        (sql, params)
+    }
+}
+
+/// A stored session as listings show it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionRow {
+    pub id: String,
+    pub tool: String,
+    pub tool_version: Option<String>,
+    pub model: Option<String>,
+    /// The transcript's title, or failing that the first line of the first prompt.
+    pub title: Option<String>,
+    pub started_at: Option<i64>,
+    pub updated_at: Option<i64>,
+    pub ended_at: Option<i64>,
+    pub cwd: Option<String>,
+    pub git_branch: Option<String>,
+    pub machine_id: String,
+    pub message_count: i64,
+    pub source_path: Option<String>,
+    pub parent_id: Option<String>,
+}
+
+const SESSION_COLUMNS: &str = "s.id, s.tool, s.tool_version, s.model,
+    coalesce(s.title, (SELECT substr(m.content, 1, 200) FROM messages m
+        WHERE m.session_id = s.id AND m.role = 'user' ORDER BY m.ordinal LIMIT 1)),
+    s.started_at, s.updated_at, s.ended_at, s.cwd, s.git_branch, s.machine_id,
+    s.message_count, s.source_path, s.parent_id";
+
+fn session_row(r: &Row<'_>) -> rusqlite::Result<SessionRow> {
+    let title: Option<String> = r.get(4)?;
+    Ok(SessionRow {
+        id: r.get(0)?,
+        tool: r.get(1)?,
+        tool_version: r.get(2)?,
+        model: r.get(3)?,
+        title: title.map(|t| first_line(&t)),
+        started_at: r.get(5)?,
+        updated_at: r.get(6)?,
+        ended_at: r.get(7)?,
+        cwd: r.get(8)?,
+        git_branch: r.get(9)?,
+        machine_id: r.get(10)?,
+        message_count: r.get(11)?,
+        source_path: r.get(12)?,
+        parent_id: r.get(13)?,
+    })
+}
+
+fn first_line(s: &str) -> String {
+    let line = s.trim_start().lines().next().unwrap_or("").trim();
+    if line.chars().count() > 100 {
+        let cut: String = line.chars().take(99).collect();
+        format!("{cut}…")
+    } else {
+        line.to_owned()
+    }
+}
+
+/// One message that matched a search.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchHit {
+    pub session_id: String,
+    pub tool: String,
+    pub title: Option<String>,
+    pub cwd: Option<String>,
+    pub ordinal: i64,
+    pub role: String,
+    pub kind: String,
+    pub timestamp: Option<i64>,
+    /// Text around the match. Matched terms are wrapped in [`HIT_START`] and [`HIT_END`].
+    pub snippet: String,
+}
+
+/// Marks the start of a matched term inside [`SearchHit::snippet`].
+pub const HIT_START: char = '\u{2}';
+/// Marks the end of a matched term inside [`SearchHit::snippet`].
+pub const HIT_END: char = '\u{3}';
+
+/// Counts that `lore status` shows.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StoreStats {
+    pub sessions: i64,
+    pub messages: i64,
+    pub links: i64,
+    pub by_tool: Vec<(String, i64)>,
+    pub oldest: Option<i64>,
+    pub newest: Option<i64>,
+    pub last_import: Option<i64>,
+    pub tombstones: i64,
+    pub sources: i64,
+}
+
+impl Store {
+    /// Sessions matching `filter`, newest first, at most `limit`.
+    pub fn sessions(&self, filter: &Filter, limit: usize) -> Result<Vec<SessionRow>, StoreError> {
+        let (cond, mut params) = filter.sql();
+        params.push(SqlValue::Integer(limit as i64));
+        let sql = format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions s WHERE {cond}
+             ORDER BY coalesce(s.updated_at, s.started_at) DESC, s.id LIMIT ?"
+        );
+        let mut stmt = self.conn().prepare(&sql)?;
+        let rows = stmt
+            .query_map(params_from_iter(params), session_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// The session whose id is `id_or_prefix`, or the only one whose id starts with it.
+    pub fn session(&self, id_or_prefix: &str) -> Result<SessionRow, StoreError> {
+        let id = self.resolve_id(id_or_prefix)?;
+        let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.id = ?1");
+        Ok(self.conn().query_row(&sql, [&id], session_row)?)
+    }
+
+    /// The full id of the one session that `id_or_prefix` names.
+    pub fn resolve_id(&self, id_or_prefix: &str) -> Result<String, StoreError> {
+        if id_or_prefix.is_empty() {
+            return Err(StoreError::NotFound(String::new()));
+        }
+        let exact: Option<String> = self
+            .conn()
+            .query_row("SELECT id FROM sessions WHERE id = ?1", [id_or_prefix], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        if let Some(id) = exact {
+            return Ok(id);
+        }
+        // Range scan on the primary key: every id that starts with the prefix.
+        let mut stmt = self
+            .conn()
+            .prepare("SELECT id FROM sessions WHERE id >= ?1 AND substr(id, 1, ?2) = ?1 ORDER BY id LIMIT 2")?;
+        let ids: Vec<String> = stmt
+            .query_map(
+                rusqlite::params![id_or_prefix, id_or_prefix.len() as i64],
+                |r| r.get(0),
+            )?
+            .collect::<Result<_, _>>()?;
+        match ids.len() {
+            0 => Err(StoreError::NotFound(id_or_prefix.to_owned())),
+            1 => Ok(ids.into_iter().next().unwrap_or_default()),
+            _ => {
+                let count: i64 = self.conn().query_row(
+                    "SELECT count(*) FROM sessions WHERE substr(id, 1, ?2) = ?1",
+                    rusqlite::params![id_or_prefix, id_or_prefix.len() as i64],
+                    |r| r.get(0),
+                )?;
+                Err(StoreError::Ambiguous {
+                    prefix: id_or_prefix.to_owned(),
+                    count: count as usize,
+                })
+            }
+        }
+    }
+
+    /// Calls `f` with each message of session `id` in order, one at a time, so that a session
+    /// of any size is shown without holding it in memory.
+    pub fn for_each_message(
+        &self,
+        id: &str,
+        mut f: impl FnMut(Message) -> std::io::Result<()>,
+    ) -> Result<(), ForEachError> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT role, kind, content, timestamp, tool_name FROM messages
+             WHERE session_id = ?1 ORDER BY ordinal",
+        )?;
+        let mut rows = stmt.query([id])?;
+        while let Some(r) = rows.next()? {
+            let role: String = r.get(0)?;
+            let kind: String = r.get(1)?;
+            let message = Message {
+                role: role.parse().unwrap_or(Role::System),
+                kind: kind.parse().unwrap_or(Kind::Text),
+                content: r.get(2)?,
+                timestamp: r.get(3)?,
+                tool_name: r.get(4)?,
+            };
+            f(message).map_err(ForEachError::Output)?;
+        }
+        Ok(())
+    }
+
+    /// The commits linked to session `id`.
+    pub fn links(&self, id: &str) -> Result<Vec<Link>, StoreError> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT commit_id, kind, confidence FROM links WHERE session_id = ?1 ORDER BY created_at, commit_id",
+        )?;
+        let links = stmt
+            .query_map([id], |r| {
+                let kind: String = r.get(1)?;
+                Ok(Link {
+                    commit: r.get(0)?,
+                    kind: kind.parse().unwrap_or(crate::model::LinkKind::Import),
+                    confidence: r.get(2)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(links)
+    }
+
+    /// The tags of session `id`.
+    pub fn tags(&self, id: &str) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT tag FROM tags WHERE session_id = ?1 ORDER BY tag")?;
+        let tags = stmt
+            .query_map([id], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(tags)
+    }
+
+    /// Messages matching `query` (see [`fts_query`]) in sessions matching `filter`, best first.
+    pub fn search(
+        &self,
+        query: &str,
+        filter: &Filter,
+        limit: usize,
+    ) -> Result<Vec<SearchHit>, SearchError> {
+        let fts = fts_query(query).ok_or(SearchError::EmptyQuery)?;
+        let (cond, filter_params) = filter.sql();
+        let mut params = vec![SqlValue::Text(fts)];
+        params.extend(filter_params);
+        params.push(SqlValue::Integer(limit as i64));
+        let sql = format!(
+            "SELECT m.session_id, s.tool, {title}, s.cwd, m.ordinal, m.role, m.kind, m.timestamp,
+                snippet(messages_fts, 0, char(2), char(3), '…', 24)
+             FROM messages_fts
+             JOIN messages m ON m.id = messages_fts.rowid
+             JOIN sessions s ON s.id = m.session_id
+             WHERE messages_fts MATCH ? AND {cond}
+             ORDER BY messages_fts.rank LIMIT ?",
+            title = "coalesce(s.title, (SELECT substr(f.content, 1, 200) FROM messages f
+                WHERE f.session_id = s.id AND f.role = 'user' ORDER BY f.ordinal LIMIT 1))"
+        );
+        let run = || -> rusqlite::Result<Vec<SearchHit>> {
+            let mut stmt = self.conn().prepare(&sql)?;
+            stmt.query_map(params_from_iter(params.iter()), |r| {
+                let title: Option<String> = r.get(2)?;
+                Ok(SearchHit {
+                    session_id: r.get(0)?,
+                    tool: r.get(1)?,
+                    title: title.map(|t| first_line(&t)),
+                    cwd: r.get(3)?,
+                    ordinal: r.get(4)?,
+                    role: r.get(5)?,
+                    kind: r.get(6)?,
+                    timestamp: r.get(7)?,
+                    snippet: r.get(8)?,
+                })
+            })?
+            .collect()
+        };
+        run().map_err(|e| match &e {
+            rusqlite::Error::SqliteFailure(_, Some(msg))
+                if msg.contains("fts5") || msg.contains("syntax error") || msg.contains("no such column") =>
+            {
+                SearchError::Syntax(msg.clone())
+            }
+            _ => SearchError::Store(StoreError::Sqlite(e)),
+        })
+    }
+
+    /// The fingerprint and tool a transcript file had when import last read it.
+    pub fn source_state(&self, path: &str) -> Result<Option<(String, Option<String>)>, StoreError> {
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT fingerprint, tool FROM sources WHERE path = ?1")?
+            .query_row([path], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
+    }
+
+    /// Counts for `lore status`.
+    pub fn stats(&self) -> Result<StoreStats, StoreError> {
+        let c = self.conn();
+        let one = |sql: &str| -> rusqlite::Result<i64> { c.query_row(sql, [], |r| r.get(0)) };
+        let opt = |sql: &str| -> rusqlite::Result<Option<i64>> { c.query_row(sql, [], |r| r.get(0)) };
+        let mut stmt =
+            c.prepare("SELECT tool, count(*) FROM sessions GROUP BY tool ORDER BY count(*) DESC, tool")?;
+        let by_tool = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        Ok(StoreStats {
+            sessions: one("SELECT count(*) FROM sessions")?,
+            messages: one("SELECT count(*) FROM messages")?,
+            links: one("SELECT count(*) FROM links")?,
+            by_tool,
+            oldest: opt("SELECT min(started_at) FROM sessions")?,
+            newest: opt("SELECT max(updated_at) FROM sessions")?,
+            last_import: opt("SELECT max(checked_at) FROM sources")?,
+            tombstones: one("SELECT count(*) FROM tombstones")?,
+            sources: one("SELECT count(*) FROM sources")?,
+        })
+    }
+}
+
+/// Errors of [`Store::for_each_message`]: the store's, or the caller's output failing.
+#[derive(Debug, thiserror::Error)]
+pub enum ForEachError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Output(std::io::Error),
+}
+
+impl From<rusqlite::Error> for ForEachError {
+    fn from(e: rusqlite::Error) -> Self {
+        ForEachError::Store(StoreError::Sqlite(e))
+    }
+}
+
+/// Errors of [`Store::search`].
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error("the search query is empty; give one or more words")]
+    EmptyQuery,
+    #[error("invalid search syntax ({0}); put the words in quotes or drop the operators")]
+    Syntax(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Turns what a user typed into an FTS5 query.
+///
+/// Plain words are each quoted, so `fix bug-123 in foo.rs` finds messages holding all of
+/// them, punctuation and all. A query that uses FTS5 syntax on purpose (double quotes, `*`,
+/// parentheses, or the operators AND, OR, NOT, NEAR in capitals) is passed as it is.
+pub fn fts_query(input: &str) -> Option<String> {
+    let input = input.trim();
+    if input.is_empty() {
+        return None;
+    }
+    let uses_syntax = input.contains(['"', '*', '(', ')'])
+        || input
+            .split_whitespace()
+            .any(|w| matches!(w, "AND" | "OR" | "NOT") || w.starts_with("NEAR"));
+    if uses_syntax {
+        return Some(input.to_owned());
+    }
+    let quoted: Vec<String> = input
+        .split_whitespace()
+        .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+        .collect();
+    Some(quoted.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_words_are_quoted_and_syntax_passes_through() {
+        assert_eq!(fts_query("fix bug-123").as_deref(), Some("\"fix\" \"bug-123\""));
+        assert_eq!(fts_query("  ").as_deref(), None);
+        assert_eq!(fts_query("\"exact phrase\"").as_deref(), Some("\"exact phrase\""));
+        assert_eq!(fts_query("foo OR bar").as_deref(), Some("foo OR bar"));
+        assert_eq!(fts_query("pref*").as_deref(), Some("pref*"));
+    }
+
+    #[test]
+    fn long_titles_are_cut_on_one_line() {
+        assert_eq!(first_line("  hello\nworld"), "hello");
+        let long = "x".repeat(150);
+        assert_eq!(first_line(&long).chars().count(), 100);
+    }
+}
