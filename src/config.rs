@@ -131,10 +131,12 @@ impl Config {
                 });
             }
         };
-        let doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| ConfigError::Parse {
-            path: path.to_owned(),
-            message: e.message().trim().to_owned(),
-        })?;
+        let doc: DocumentMut =
+            text.parse()
+                .map_err(|e: toml_edit::TomlError| ConfigError::Parse {
+                    path: path.to_owned(),
+                    message: e.message().trim().to_owned(),
+                })?;
         let config = Config {
             path: path.to_owned(),
             doc,
@@ -174,7 +176,9 @@ impl Config {
                 item.as_str().ok_or_else(|| wrong("a string"))?.to_owned(),
             ))),
             KeyType::PathList => {
-                let arr = item.as_array().ok_or_else(|| wrong("an array of strings"))?;
+                let arr = item
+                    .as_array()
+                    .ok_or_else(|| wrong("an array of strings"))?;
                 let v = arr
                     .iter()
                     .map(|v| v.as_str().map(str::to_owned))
@@ -220,7 +224,8 @@ impl Config {
                     return Err(ConfigError::BadValue {
                         key: key.to_owned(),
                         value: value.to_owned(),
-                        expected: "a path (use 'lore config unset' to go back to the default)".into(),
+                        expected: "a path (use 'lore config unset' to go back to the default)"
+                            .into(),
                     });
                 }
                 Item::Value(Value::from(value))
@@ -278,8 +283,14 @@ mod tests {
         std::fs::write(&p, "# my settings\ncolor = \"never\"\n").unwrap();
         let mut c = Config::load(&p).unwrap();
         assert_eq!(c.text("color").as_deref(), Some("never"));
-        assert!(matches!(c.set("colour", "x"), Err(ConfigError::UnknownKey(_))));
-        assert!(matches!(c.set("color", "sometimes"), Err(ConfigError::BadValue { .. })));
+        assert!(matches!(
+            c.set("colour", "x"),
+            Err(ConfigError::UnknownKey(_))
+        ));
+        assert!(matches!(
+            c.set("color", "sometimes"),
+            Err(ConfigError::BadValue { .. })
+        ));
         c.set("aider_paths", "~/a, /b").unwrap();
         c.save().unwrap();
         let text = std::fs::read_to_string(&p).unwrap();
@@ -297,6 +308,9 @@ mod tests {
         std::fs::write(&p, "colr = \"auto\"\n").unwrap();
         assert!(matches!(Config::load(&p), Err(ConfigError::Parse { .. })));
         std::fs::write(&p, "color = 3\n").unwrap();
-        assert!(matches!(Config::load(&p), Err(ConfigError::WrongType { .. })));
+        assert!(matches!(
+            Config::load(&p),
+            Err(ConfigError::WrongType { .. })
+        ));
     }
 }

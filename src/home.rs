@@ -20,7 +20,9 @@ pub enum HomeError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path} does not hold a machine id (expected a UUID); delete it and lore makes a new one")]
+    #[error(
+        "{path} does not hold a machine id (expected a UUID); delete it and lore makes a new one"
+    )]
     BadMachineId { path: PathBuf },
     #[error(transparent)]
     Store(#[from] StoreError),

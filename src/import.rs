@@ -94,7 +94,10 @@ enum Item {
         result: Result<ParseReport, ParseError>,
     },
     /// The file could not even be looked at (vanished meanwhile, no permission).
-    Unreadable { path: PathBuf, message: String },
+    Unreadable {
+        path: PathBuf,
+        message: String,
+    },
 }
 
 /// Imports `candidates` into `store`, stamping new sessions with `machine_id`.
@@ -220,7 +223,12 @@ fn write_all(
                         }
                     },
                 };
-                if let Item::Read { result: Ok(r), bytes, .. } = &item {
+                if let Item::Read {
+                    result: Ok(r),
+                    bytes,
+                    ..
+                } = &item
+                {
                     let full = batch.sessions + r.sessions.len() > BATCH_SESSIONS
                         || batch.bytes + bytes > BATCH_BYTES;
                     if full && batch.sessions > 0 {
@@ -266,9 +274,17 @@ impl BatchCounts {
         let n = self.sessions;
         let noun = if n == 1 { "session" } else { "sessions" };
         match self.by_tool.len() {
-            0 => format!("import: no sessions ({} files checked)", self.files_recorded),
+            0 => format!(
+                "import: no sessions ({} files checked)",
+                self.files_recorded
+            ),
             1 => {
-                let (tool, _) = self.by_tool.iter().next().map(|(t, c)| (*t, *c)).unwrap_or((Tool::ClaudeCode, 0));
+                let (tool, _) = self
+                    .by_tool
+                    .iter()
+                    .next()
+                    .map(|(t, c)| (*t, *c))
+                    .unwrap_or((Tool::ClaudeCode, 0));
                 format!("import: {n} {noun} from {tool}")
             }
             _ => {

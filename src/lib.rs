@@ -5,9 +5,9 @@
 //! `git-remote-lore` binaries own output, prompts and exit codes.
 
 pub mod capture;
-pub mod model;
 pub mod config;
 pub mod home;
 pub mod import;
-pub mod store;
+pub mod model;
 pub mod repo;
+pub mod store;

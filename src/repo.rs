@@ -20,7 +20,10 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(d.path().join("r/.git")).unwrap();
         std::fs::create_dir_all(d.path().join("r/src/deep")).unwrap();
-        assert_eq!(root_of(&d.path().join("r/src/deep")), Some(d.path().join("r")));
+        assert_eq!(
+            root_of(&d.path().join("r/src/deep")),
+            Some(d.path().join("r"))
+        );
         assert_eq!(root_of(&d.path().join("r")), Some(d.path().join("r")));
     }
 }

@@ -16,7 +16,10 @@ pub struct DeleteArgs {
 
 pub fn run(ctx: &Ctx, args: DeleteArgs) -> anyhow::Result<ExitCode> {
     let Some(mut store) = ctx.home.open_store_readable()? else {
-        anyhow::bail!("no session matches '{}': nothing has been imported yet", args.id);
+        anyhow::bail!(
+            "no session matches '{}': nothing has been imported yet",
+            args.id
+        );
     };
     let row = store.session(&args.id)?;
     let message = format!("delete: session {}", row.id);

@@ -53,8 +53,7 @@ pub fn run(ctx: &Ctx, args: ImportArgs) -> anyhow::Result<ExitCode> {
             .collect();
         (loc.candidates(), dirs)
     } else {
-        let found = capture::discover(&args.paths, args.tool)
-            .context("cannot import")?;
+        let found = capture::discover(&args.paths, args.tool).context("cannot import")?;
         (found, Vec::new())
     };
     if let Some(t) = args.tool {
@@ -108,16 +107,10 @@ fn finish(
         );
         b
     };
-    let summary = lore::import::import(
-        &mut store,
-        candidates,
-        &machine_id,
-        args.tool,
-        &mut |p| {
-            bar.set_position(p.files_done as u64);
-            bar.set_message(format!("{:.1} MB", p.bytes_done as f64 / 1e6));
-        },
-    )?;
+    let summary = lore::import::import(&mut store, candidates, &machine_id, args.tool, &mut |p| {
+        bar.set_position(p.files_done as u64);
+        bar.set_message(format!("{:.1} MB", p.bytes_done as f64 / 1e6));
+    })?;
     bar.finish_and_clear();
 
     if !args.quiet {
@@ -175,10 +168,16 @@ fn report(s: &Summary, verbose: bool) -> anyhow::Result<()> {
     writeln!(out, "{line}")?;
     let mut notes = Vec::new();
     if s.unchanged_files > 0 {
-        notes.push(format!("{} files unchanged since the last import", s.unchanged_files));
+        notes.push(format!(
+            "{} files unchanged since the last import",
+            s.unchanged_files
+        ));
     }
     if s.unchanged_sessions > 0 {
-        notes.push(format!("{} sessions read again with no change", s.unchanged_sessions));
+        notes.push(format!(
+            "{} sessions read again with no change",
+            s.unchanged_sessions
+        ));
     }
     if s.deleted_sessions > 0 {
         notes.push(format!(

@@ -82,7 +82,8 @@ pub struct FilterArgs {
 }
 
 fn parse_tool(s: &str) -> Result<lore::model::Tool, String> {
-    s.parse().map_err(|e: lore::model::UnknownName| e.to_string())
+    s.parse()
+        .map_err(|e: lore::model::UnknownName| e.to_string())
 }
 
 impl FilterArgs {
@@ -144,7 +145,9 @@ pub fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             let mut err = anstream::stderr();
-            let red = anstyle::Style::new().bold().fg_color(Some(anstyle::AnsiColor::Red.into()));
+            let red = anstyle::Style::new()
+                .bold()
+                .fg_color(Some(anstyle::AnsiColor::Red.into()));
             let _ = writeln!(err, "{red}error:{red:#} {}", output::one_line(&e));
             ExitCode::from(1)
         }

@@ -33,12 +33,18 @@ pub fn run(ctx: &Ctx, args: SessionsArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     };
-    let limit = if args.limit == 0 { usize::MAX / 2 } else { args.limit };
+    let limit = if args.limit == 0 {
+        usize::MAX / 2
+    } else {
+        args.limit
+    };
     let mut rows = store.sessions(&filter, limit + 1)?;
     let more = rows.len() > limit;
     rows.truncate(limit);
     if args.json {
-        print_json(&serde_json::Value::Array(rows.iter().map(session_json).collect()))?;
+        print_json(&serde_json::Value::Array(
+            rows.iter().map(session_json).collect(),
+        ))?;
         return Ok(ExitCode::SUCCESS);
     }
     let mut out = anstream::stdout().lock();

@@ -25,7 +25,10 @@ pub struct ShowArgs {
 
 pub fn run(ctx: &Ctx, args: ShowArgs) -> anyhow::Result<ExitCode> {
     let Some(store) = ctx.home.open_store_readable()? else {
-        anyhow::bail!("no session matches '{}': nothing has been imported yet; run 'lore import'", args.id);
+        anyhow::bail!(
+            "no session matches '{}': nothing has been imported yet; run 'lore import'",
+            args.id
+        );
     };
     let s = store.session(&args.id)?;
     let links = store.links(&s.id)?;

@@ -78,7 +78,12 @@ pub fn run(ctx: &Ctx, args: StatusArgs) -> anyhow::Result<ExitCode> {
     if by_tool.is_empty() {
         writeln!(out, "{DIM}Sessions{DIM:#}     0")?;
     } else {
-        writeln!(out, "{DIM}Sessions{DIM:#}     {} ({})", s.sessions, by_tool.join(", "))?;
+        writeln!(
+            out,
+            "{DIM}Sessions{DIM:#}     {} ({})",
+            s.sessions,
+            by_tool.join(", ")
+        )?;
     }
     writeln!(out, "{DIM}Messages{DIM:#}     {}", s.messages)?;
     writeln!(out, "{DIM}Links{DIM:#}        {}", s.links)?;

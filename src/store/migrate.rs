@@ -80,7 +80,8 @@ mod tests {
     #[test]
     fn a_newer_schema_is_refused() {
         let conn = Connection::open_in_memory().unwrap();
-        conn.pragma_update(None, "user_version", LATEST + 1).unwrap();
+        conn.pragma_update(None, "user_version", LATEST + 1)
+            .unwrap();
         let err = migrate(&conn, Path::new("x.db")).unwrap_err();
         assert!(matches!(err, StoreError::TooNew { .. }));
     }

@@ -22,7 +22,9 @@ pub use write::{SaveOutcome, SourceRecord, Writer, now_ms};
 pub enum StoreError {
     #[error("{path} is not a SQLite database; move it aside or point LORE_HOME elsewhere")]
     NotADatabase { path: PathBuf },
-    #[error("{path} cannot be written (read-only file system or permissions); point LORE_HOME at a writable folder")]
+    #[error(
+        "{path} cannot be written (read-only file system or permissions); point LORE_HOME at a writable folder"
+    )]
     ReadOnly { path: PathBuf },
     #[error(
         "{path} has schema version {found}, newer than this lore understands ({supported}); upgrade lore"
@@ -47,11 +49,11 @@ impl StoreError {
             Some(ErrorCode::NotADatabase) => StoreError::NotADatabase {
                 path: path.to_owned(),
             },
-            Some(ErrorCode::ReadOnly) | Some(ErrorCode::CannotOpen) | Some(ErrorCode::PermissionDenied) => {
-                StoreError::ReadOnly {
-                    path: path.to_owned(),
-                }
-            }
+            Some(ErrorCode::ReadOnly)
+            | Some(ErrorCode::CannotOpen)
+            | Some(ErrorCode::PermissionDenied) => StoreError::ReadOnly {
+                path: path.to_owned(),
+            },
             _ => StoreError::Sqlite(e),
         }
     }
@@ -61,6 +63,7 @@ impl StoreError {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    read_only: bool,
 }
 
 impl Store {
@@ -77,8 +80,19 @@ impl Store {
         let store = Store {
             conn,
             path: path.to_owned(),
+            read_only: false,
         };
         store.check_is_database()?;
+        // SQLite quietly opens read-only when the file cannot be written: say so now.
+        if store
+            .conn
+            .is_readonly(rusqlite::MAIN_DB)
+            .map_err(|e| StoreError::classify(path, e))?
+        {
+            return Err(StoreError::ReadOnly {
+                path: path.to_owned(),
+            });
+        }
         store
             .configure(true)
             .map_err(|e| StoreError::classify(path, e))?;
@@ -97,6 +111,7 @@ impl Store {
         let store = Store {
             conn,
             path: path.to_owned(),
+            read_only: true,
         };
         store.check_is_database()?;
         store
@@ -129,6 +144,9 @@ impl Store {
         E: From<StoreError>,
     {
         let path = self.path.clone();
+        if self.read_only {
+            return Err(StoreError::ReadOnly { path }.into());
+        }
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -143,7 +161,9 @@ impl Store {
     fn check_is_database(&self) -> Result<(), StoreError> {
         // SQLite opens lazily: the first read of the header tells whether this is a database.
         self.conn
-            .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get::<_, i64>(0))
+            .query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
+                r.get::<_, i64>(0)
+            })
             .map(|_| ())
             .map_err(|e| StoreError::classify(&self.path, e))
     }

@@ -176,17 +176,19 @@ impl Store {
         }
         let exact: Option<String> = self
             .conn()
-            .query_row("SELECT id FROM sessions WHERE id = ?1", [id_or_prefix], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT id FROM sessions WHERE id = ?1",
+                [id_or_prefix],
+                |r| r.get(0),
+            )
             .optional()?;
         if let Some(id) = exact {
             return Ok(id);
         }
         // Range scan on the primary key: every id that starts with the prefix.
-        let mut stmt = self
-            .conn()
-            .prepare("SELECT id FROM sessions WHERE id >= ?1 AND substr(id, 1, ?2) = ?1 ORDER BY id LIMIT 2")?;
+        let mut stmt = self.conn().prepare(
+            "SELECT id FROM sessions WHERE id >= ?1 AND substr(id, 1, ?2) = ?1 ORDER BY id LIMIT 2",
+        )?;
         let ids: Vec<String> = stmt
             .query_map(
                 rusqlite::params![id_or_prefix, id_or_prefix.len() as i64],
@@ -289,9 +291,9 @@ impl Store {
             title = "coalesce(s.title, (SELECT substr(f.content, 1, 200) FROM messages f
                 WHERE f.session_id = s.id AND f.role = 'user' ORDER BY f.ordinal LIMIT 1))"
         );
-        let run = || -> rusqlite::Result<Vec<SearchHit>> {
-            let mut stmt = self.conn().prepare(&sql)?;
-            stmt.query_map(params_from_iter(params.iter()), |r| {
+        let mut stmt = self.conn().prepare(&sql).map_err(StoreError::from)?;
+        let hits = stmt
+            .query_map(params_from_iter(params.iter()), |r| {
                 let title: Option<String> = r.get(2)?;
                 Ok(SearchHit {
                     session_id: r.get(0)?,
@@ -304,15 +306,15 @@ impl Store {
                     timestamp: r.get(7)?,
                     snippet: r.get(8)?,
                 })
-            })?
-            .collect()
-        };
-        run().map_err(|e| match &e {
-            rusqlite::Error::SqliteFailure(_, Some(msg))
-                if msg.contains("fts5") || msg.contains("syntax error") || msg.contains("no such column") =>
-            {
-                SearchError::Syntax(msg.clone())
-            }
+            })
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>());
+        // The statement itself is fixed; a plain SQL error while running it comes from the
+        // MATCH expression, which is the user's.
+        hits.map_err(|e| match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::Unknown) => SearchError::Syntax(match &e {
+                rusqlite::Error::SqliteFailure(_, Some(msg)) => msg.clone(),
+                other => other.to_string(),
+            }),
             _ => SearchError::Store(StoreError::Sqlite(e)),
         })
     }
@@ -330,9 +332,11 @@ impl Store {
     pub fn stats(&self) -> Result<StoreStats, StoreError> {
         let c = self.conn();
         let one = |sql: &str| -> rusqlite::Result<i64> { c.query_row(sql, [], |r| r.get(0)) };
-        let opt = |sql: &str| -> rusqlite::Result<Option<i64>> { c.query_row(sql, [], |r| r.get(0)) };
-        let mut stmt =
-            c.prepare("SELECT tool, count(*) FROM sessions GROUP BY tool ORDER BY count(*) DESC, tool")?;
+        let opt =
+            |sql: &str| -> rusqlite::Result<Option<i64>> { c.query_row(sql, [], |r| r.get(0)) };
+        let mut stmt = c.prepare(
+            "SELECT tool, count(*) FROM sessions GROUP BY tool ORDER BY count(*) DESC, tool",
+        )?;
         let by_tool = stmt
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<_, _>>()?;
@@ -406,9 +410,15 @@ mod tests {
 
     #[test]
     fn plain_words_are_quoted_and_syntax_passes_through() {
-        assert_eq!(fts_query("fix bug-123").as_deref(), Some("\"fix\" \"bug-123\""));
+        assert_eq!(
+            fts_query("fix bug-123").as_deref(),
+            Some("\"fix\" \"bug-123\"")
+        );
         assert_eq!(fts_query("  ").as_deref(), None);
-        assert_eq!(fts_query("\"exact phrase\"").as_deref(), Some("\"exact phrase\""));
+        assert_eq!(
+            fts_query("\"exact phrase\"").as_deref(),
+            Some("\"exact phrase\"")
+        );
         assert_eq!(fts_query("foo OR bar").as_deref(), Some("foo OR bar"));
         assert_eq!(fts_query("pref*").as_deref(), Some("pref*"));
     }

@@ -1,0 +1,382 @@
+//! Every kind of bad input the foundation issue lists: a clear message naming the file (and
+//! line), a skip, the import going on, and nothing stored before changing.
+
+mod common;
+
+use std::io::Write;
+
+use common::{ReadOnly, TestEnv, claude_line, claude_transcript};
+use predicates::prelude::*;
+
+const GOOD: &str = "11111111-1111-4111-8111-111111111111";
+
+/// A home with one good session imported, and the digest of what it stores.
+fn with_one_session() -> (TestEnv, String) {
+    let env = TestEnv::new();
+    let dir = env.path("good");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join(format!("{GOOD}.jsonl")),
+        claude_transcript(GOOD, 2, "widget"),
+    )
+    .unwrap();
+    env.lore().arg("import").arg(&dir).assert().success();
+    let digest = env.digest();
+    (env, digest)
+}
+
+#[test]
+fn truncated_last_line_is_left_for_later_and_read_once_complete() {
+    let env = TestEnv::new();
+    let id = "22222222-2222-4222-8222-222222222222";
+    let path = env.path(&format!("{id}.jsonl"));
+    let complete = claude_transcript(id, 1, "gadget");
+    let last = claude_line(id, 9, "user", "a prompt still being typed");
+    let (head, _) = last.split_at(last.len() / 2);
+    std::fs::write(&path, format!("{complete}{head}")).unwrap();
+
+    env.lore()
+        .arg("import")
+        .arg(&path)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("1 new session"))
+        .stdout(predicate::str::contains("still being written"))
+        .stderr(predicate::str::contains("warning").not());
+    let s = env.show(id);
+    assert_eq!(s["messages"].as_array().unwrap().len(), 2);
+
+    // The tool finishes the line: the next import reads it.
+    std::fs::write(&path, format!("{complete}{last}\n")).unwrap();
+    env.lore().arg("import").arg(&path).assert().success();
+    let s = env.show(id);
+    let messages = s["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 3);
+    assert_eq!(messages[2]["content"], "a prompt still being typed");
+}
+
+#[test]
+fn non_utf8_bytes_are_replaced_and_reported_with_the_line() {
+    let (env, _) = with_one_session();
+    let id = "33333333-3333-4333-8333-333333333333";
+    let path = env.path(&format!("{id}.jsonl"));
+    // Line 2 carries a raw 0xFF byte inside a JSON string.
+    let line2 = claude_line(id, 1, "assistant", "broken XX bytes");
+    let (before, after) = line2.split_once("XX").unwrap();
+    let mut bytes = Vec::new();
+    writeln!(bytes, "{}", claude_line(id, 0, "user", "first prompt")).unwrap();
+    bytes.extend_from_slice(before.as_bytes());
+    bytes.push(0xff);
+    bytes.extend_from_slice(after.as_bytes());
+    bytes.push(b'\n');
+    std::fs::write(&path, &bytes).unwrap();
+
+    env.lore()
+        .arg("import")
+        .arg(&path)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(format!(
+            "{}:2: invalid UTF-8",
+            path.display()
+        )));
+    let s = env.show(id);
+    let messages = s["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 2);
+    assert_eq!(messages[1]["content"], "broken \u{fffd} bytes");
+}
+
+#[test]
+fn a_50_mb_single_line_is_imported_with_bounded_content() {
+    let env = TestEnv::new();
+    let id = "44444444-4444-4444-8444-444444444444";
+    let path = env.path(&format!("{id}.jsonl"));
+    let big = "0123456789abcdef\n".repeat(50 * 1024 * 1024 / 17);
+    let line = serde_json::json!({
+        "parentUuid": null, "cwd": "/home/dev/acme", "sessionId": id, "version": "2.1.72",
+        "type": "user", "uuid": "u-big", "timestamp": "2026-03-11T10:00:05.000Z",
+        "message": {"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": "toolu_1", "content": big}
+        ]},
+        "toolUseResult": {"stdout": "(see content)", "stderr": ""},
+    })
+    .to_string();
+    assert!(line.len() > 50_000_000);
+    let mut f = std::fs::File::create(&path).unwrap();
+    writeln!(f, "{}", claude_line(id, 0, "user", "run the big command")).unwrap();
+    writeln!(f, "{line}").unwrap();
+    writeln!(
+        f,
+        "{}",
+        claude_line(id, 9, "assistant", "that printed a lot")
+    )
+    .unwrap();
+    drop(f);
+
+    env.lore().arg("import").arg(&path).assert().success();
+    let s = env.show(id);
+    let messages = s["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 3);
+    assert_eq!(messages[1]["kind"], "tool_result");
+    let kept = messages[1]["content"].as_str().unwrap();
+    assert!(
+        kept.len() < 300 * 1024,
+        "tool output is capped, kept {}",
+        kept.len()
+    );
+    assert!(kept.contains("more bytes not kept by lore"));
+    assert_eq!(messages[2]["content"], "that printed a lot");
+}
+
+#[test]
+fn unknown_line_types_never_break_parsing() {
+    let env = TestEnv::new();
+    let id = "55555555-5555-4555-8555-555555555555";
+    let path = env.path(&format!("{id}.jsonl"));
+    let body = format!(
+        "{}\n{}\n{}\n{}\n{}\n",
+        r#"{"type":"file-history-snapshot","messageId":"x","snapshot":{}}"#,
+        claude_line(id, 0, "user", "hello"),
+        r#"{"type":"some-future-thing","sessionId":"55555555-5555-4555-8555-555555555555","payload":[1,2,3]}"#,
+        r#"{"type":"queue-operation","operation":"enqueue","content":"x"}"#,
+        claude_line(id, 1, "assistant", "hi there"),
+    );
+    std::fs::write(&path, body).unwrap();
+    env.lore()
+        .arg("import")
+        .arg(&path)
+        .assert()
+        .success()
+        .stderr(predicate::str::is_empty());
+    let s = env.show(id);
+    assert_eq!(s["messages"].as_array().unwrap().len(), 2);
+    assert_eq!(s["message_count"], 2);
+}
+
+#[test]
+fn an_empty_file_is_reported_and_skipped_and_the_import_goes_on() {
+    let (env, before) = with_one_session();
+    let dir = env.path("mixed");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("empty.jsonl"), b"").unwrap();
+    let id = "66666666-6666-4666-8666-666666666666";
+    std::fs::write(
+        dir.join(format!("{id}.jsonl")),
+        claude_transcript(id, 1, "thing"),
+    )
+    .unwrap();
+
+    env.lore()
+        .arg("import")
+        .arg(&dir)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(format!(
+            "{}: empty file; skipped",
+            dir.join("empty.jsonl").display()
+        )))
+        .stdout(predicate::str::contains("1 new session"));
+    assert_eq!(env.sessions().len(), 2);
+    // What was stored before is untouched: the good session's content is as it was.
+    let s = env.show(GOOD);
+    assert_eq!(s["messages"].as_array().unwrap().len(), 4);
+    assert_ne!(before, env.digest(), "the new session was added");
+}
+
+#[test]
+fn a_file_that_is_not_a_transcript_is_reported_and_nothing_changes() {
+    let (env, before) = with_one_session();
+    let notes = env.path("notes.jsonl");
+    std::fs::write(
+        &notes,
+        "{\"shopping\":[\"eggs\",\"milk\"]}\n{\"todo\":\"call mum\"}\n",
+    )
+    .unwrap();
+    let readme = env.path("README.md");
+    std::fs::write(&readme, "# My project\n\nNothing to see.\n").unwrap();
+
+    env.lore()
+        .arg("import")
+        .arg(&notes)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(format!(
+            "{}: not a transcript",
+            notes.display()
+        )))
+        .stderr(predicate::str::contains("error: nothing imported"));
+    // Forcing a format says which format it is not.
+    env.lore()
+        .args(["import", "--tool", "aider"])
+        .arg(&readme)
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("not a aider transcript")
+                .or(predicate::str::contains("not an aider transcript")),
+        );
+    assert_eq!(before, env.digest());
+}
+
+#[test]
+fn a_folder_of_ten_thousand_files_imports_and_reimports_fast() {
+    let env = TestEnv::new();
+    let dir = env.path("many");
+    std::fs::create_dir_all(&dir).unwrap();
+    for i in 0..10_000u32 {
+        let id = format!("{i:08x}-0000-4000-8000-000000000000");
+        let body = if i % 1000 == 999 {
+            "this file is junk\n".to_owned() // a few bad apples
+        } else {
+            claude_transcript(&id, 1, &format!("w{i}"))
+        };
+        std::fs::write(dir.join(format!("{id}.jsonl")), body).unwrap();
+    }
+    let start = std::time::Instant::now();
+    env.lore()
+        .args(["import", "--quiet"])
+        .arg(&dir)
+        .assert()
+        .success()
+        .stdout(predicate::str::is_empty());
+    let first = start.elapsed();
+    assert_eq!(env.sessions().len(), 9_990);
+
+    let digest = env.digest();
+    let start = std::time::Instant::now();
+    env.lore()
+        .arg("import")
+        .arg(&dir)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "Imported 0 new sessions, updated 0",
+        ))
+        .stdout(predicate::str::contains("10000 files unchanged"));
+    let second = start.elapsed();
+    assert_eq!(digest, env.digest());
+    eprintln!("10,000 files: first import {first:?}, unchanged re-import {second:?}");
+}
+
+#[test]
+fn a_database_file_that_is_not_sqlite_is_refused_and_kept() {
+    let env = TestEnv::new();
+    std::fs::create_dir_all(&env.lore_home).unwrap();
+    let junk = b"PK\x03\x04 definitely a zip file, not a database".repeat(100);
+    std::fs::write(env.db(), &junk).unwrap();
+    let id = "77777777-7777-4777-8777-777777777777";
+    let path = env.path(&format!("{id}.jsonl"));
+    std::fs::write(&path, claude_transcript(id, 1, "x")).unwrap();
+
+    for args in [
+        vec!["import", path.to_str().unwrap()],
+        vec!["sessions"],
+        vec!["search", "x"],
+    ] {
+        env.lore()
+            .args(&args)
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains(format!(
+                "error: {} is not a SQLite database; move it aside",
+                env.db().display()
+            )));
+    }
+    assert_eq!(std::fs::read(env.db()).unwrap(), junk);
+    let names: Vec<_> = std::fs::read_dir(&env.lore_home)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        vec!["lore.db"],
+        "no -wal/-shm or other files were created"
+    );
+}
+
+#[test]
+fn a_read_only_lore_home_refuses_writes_but_still_reads() {
+    let (env, before) = with_one_session();
+    let id = "88888888-8888-4888-8888-888888888888";
+    let path = env.path(&format!("{id}.jsonl"));
+    std::fs::write(&path, claude_transcript(id, 1, "sprocket")).unwrap();
+    let db_bytes = std::fs::read(env.db()).unwrap();
+    {
+        let _guard = ReadOnly::make(&env.lore_home);
+        env.lore()
+            .arg("import")
+            .arg(&path)
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains("cannot be written"))
+            .stderr(predicate::str::contains(
+                "point LORE_HOME at a writable folder",
+            ));
+        env.lore()
+            .args(["delete", GOOD])
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains("cannot be written"));
+        // Reading still works.
+        env.lore()
+            .arg("sessions")
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("11111111"));
+        env.lore()
+            .args(["search", "widget"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("widget"));
+        assert_eq!(std::fs::read(env.db()).unwrap(), db_bytes);
+    }
+    assert_eq!(before, env.digest());
+}
+
+#[test]
+fn a_read_only_home_with_no_database_yet_says_so() {
+    let env = TestEnv::new();
+    std::fs::create_dir_all(&env.lore_home).unwrap();
+    let id = "99999999-9999-4999-8999-999999999999";
+    let path = env.path(&format!("{id}.jsonl"));
+    std::fs::write(&path, claude_transcript(id, 1, "x")).unwrap();
+    let _guard = ReadOnly::make(&env.lore_home);
+    env.lore()
+        .arg("import")
+        .arg(&path)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "point LORE_HOME at a writable folder",
+        ));
+}
+
+#[test]
+fn a_bad_line_in_the_middle_is_reported_with_its_number_and_the_rest_is_kept() {
+    let env = TestEnv::new();
+    let id = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa";
+    let path = env.path(&format!("{id}.jsonl"));
+    let body = format!(
+        "{}\n{{\"type\": \"user\", broken json\n{}\n",
+        claude_line(id, 0, "user", "before"),
+        claude_line(id, 2, "assistant", "after")
+    );
+    std::fs::write(&path, body).unwrap();
+    env.lore()
+        .arg("import")
+        .arg(&path)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(format!(
+            "{}:2: not valid JSON",
+            path.display()
+        )));
+    let s = env.show(id);
+    let contents: Vec<&str> = s["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(contents, vec!["before", "after"]);
+}
