@@ -22,10 +22,9 @@ fn version(conn: &Connection) -> rusqlite::Result<i64> {
     conn.pragma_query_value(None, "user_version", |r| r.get(0))
 }
 
-/// Brings the database at `path` up to [`LATEST`].
-pub fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
-    let classify = |e| StoreError::classify(path, e);
-    let current = version(conn).map_err(classify)?;
+/// Refuses a database written by a newer lore.
+pub fn check_not_newer(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let current = version(conn).map_err(|e| StoreError::classify(path, e))?;
     if current > LATEST {
         return Err(StoreError::TooNew {
             path: path.to_owned(),
@@ -33,6 +32,14 @@ pub fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
             supported: LATEST,
         });
     }
+    Ok(())
+}
+
+/// Brings the database at `path` up to [`LATEST`].
+pub fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let classify = |e| StoreError::classify(path, e);
+    check_not_newer(conn, path)?;
+    let current = version(conn).map_err(classify)?;
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         let to = i as i64 + 1;
         conn.execute_batch(&format!(
@@ -48,14 +55,8 @@ pub fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
 
 /// For a read-only open: the schema must already be current.
 pub fn check_current(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    check_not_newer(conn, path)?;
     let current = version(conn).map_err(|e| StoreError::classify(path, e))?;
-    if current > LATEST {
-        return Err(StoreError::TooNew {
-            path: path.to_owned(),
-            found: current,
-            supported: LATEST,
-        });
-    }
     if current < LATEST {
         return Err(StoreError::ReadOnly {
             path: path.to_owned(),

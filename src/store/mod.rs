@@ -93,6 +93,8 @@ impl Store {
                 path: path.to_owned(),
             });
         }
+        // Refuse a newer schema before changing anything (even the journal mode).
+        migrate::check_not_newer(&store.conn, path)?;
         store
             .configure(true)
             .map_err(|e| StoreError::classify(path, e))?;
