@@ -373,15 +373,15 @@ fn write_item(
             }
             for session in &report.sessions {
                 let outcome = w.save_session(session, machine_id, Some((&path, &fingerprint)))?;
-                let counts = summary.by_tool.entry(session.info.tool).or_default();
+                let tool = session.info.tool;
                 match outcome {
                     SaveOutcome::Inserted => {
                         summary.new_sessions += 1;
-                        counts.new += 1;
+                        summary.by_tool.entry(tool).or_default().new += 1;
                     }
                     SaveOutcome::Updated => {
                         summary.updated_sessions += 1;
-                        counts.updated += 1;
+                        summary.by_tool.entry(tool).or_default().updated += 1;
                     }
                     SaveOutcome::Unchanged => summary.unchanged_sessions += 1,
                     SaveOutcome::Tombstoned => summary.deleted_sessions += 1,

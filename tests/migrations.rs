@@ -51,7 +51,7 @@ fn a_version_1_database_is_upgraded_with_its_data_intact() {
         .arg(&f)
         .assert()
         .success()
-        .stdout(predicate::str::contains("1 files unchanged"));
+        .stdout(predicate::str::contains("1 file unchanged"));
     env.lore().args(["delete", OLD]).assert().success();
     assert_eq!(env.sessions().len(), 1);
 }

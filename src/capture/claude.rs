@@ -162,9 +162,7 @@ impl State {
             self.branch = Some(b);
         }
         if let Some(ver) = take_str(v, "version") {
-            if self.version.as_deref() != Some(ver.as_str()) {
-                self.version = Some(ver);
-            }
+            self.version = Some(ver);
         }
         if ty != LineType::System {
             self.conversation_lines += 1;
@@ -265,19 +263,14 @@ impl State {
     }
 
     fn assistant(&mut self, mut v: Value, ts: Option<i64>) {
+        let api_error = v.get("isApiErrorMessage").and_then(Value::as_bool) == Some(true);
         let Some(message) = v.get_mut("message") else {
             return;
         };
         let model = take_str(message, "model");
-        let synthetic = model.as_deref() == Some("<synthetic>")
-            || v.get("isApiErrorMessage").and_then(Value::as_bool) == Some(true);
-        let Some(message) = v.get_mut("message") else {
-            return;
-        };
+        let synthetic = api_error || model.as_deref() == Some("<synthetic>");
         if let Some(model) = model.filter(|_| !synthetic) {
-            if self.model.as_deref() != Some(model.as_str()) {
-                self.model = Some(model);
-            }
+            self.model = Some(model);
         }
         let msg_id = take_str(message, "id");
         let blocks = match message.get_mut("content").map(Value::take) {
@@ -322,16 +315,17 @@ impl State {
                         .and_then(|id| self.tool_names.get(id))
                         .cloned();
                     let text = block.get("content").map(compact_json).unwrap_or_default();
-                    let mut m = Message::new(Role::Tool, Kind::ToolResult, cap_tool_content(text), ts);
+                    let mut m =
+                        Message::new(Role::Tool, Kind::ToolResult, cap_tool_content(text), ts);
                     m.tool_name = name;
                     m
                 }
                 _ => continue,
             };
-            if let Some(id) = &msg_id {
-                if !self.seen_blocks.insert(block_hash(id, &m)) {
-                    continue;
-                }
+            if let Some(id) = &msg_id
+                && !self.seen_blocks.insert(block_hash(id, &m))
+            {
+                continue;
             }
             emitted_turn |= m.role == Role::Assistant;
             self.push(m);
@@ -416,8 +410,13 @@ impl LineType {
             "summary" => LineType::Summary,
             "ai-title" => LineType::AiTitle,
             "custom-title" => LineType::CustomTitle,
-            "queue-operation" | "file-history-snapshot" | "progress" | "attachment"
-            | "last-prompt" | "agent-name" | "tag" => LineType::Other,
+            "queue-operation"
+            | "file-history-snapshot"
+            | "progress"
+            | "attachment"
+            | "last-prompt"
+            | "agent-name"
+            | "tag" => LineType::Other,
             _ => LineType::Unknown,
         }
     }
@@ -567,7 +566,10 @@ mod tests {
         assert!(m[4].content.starts_with("pub fn status(repo: &Repo)"));
         assert_eq!(m[4].tool_name.as_deref(), Some("Read"));
         assert!(m[5].content.starts_with("Edit: {\"file_path\""));
-        assert_eq!(m[6].content, "The file /home/dev/acme/src/status.rs has been updated.");
+        assert_eq!(
+            m[6].content,
+            "The file /home/dev/acme/src/status.rs has been updated."
+        );
         assert_eq!(m[6].tool_name.as_deref(), Some("Edit"));
         assert!(m[8].content.starts_with("Caveat:"));
         assert!(m[9].content.starts_with("<command-name>/cost"));
@@ -632,7 +634,13 @@ mod tests {
         // The re-written "a" block is dropped; the second tool call is kept.
         assert_eq!(
             contents,
-            vec!["hi", "a", r#"Bash: {"command":"ls"}"#, "f", r#"Bash: {"command":"pwd"}"#]
+            vec![
+                "hi",
+                "a",
+                r#"Bash: {"command":"ls"}"#,
+                "f",
+                r#"Bash: {"command":"pwd"}"#
+            ]
         );
         assert_eq!(s.messages[3].role, Role::Tool);
         assert_eq!(s.messages[3].tool_name.as_deref(), Some("Bash"));
@@ -655,12 +663,28 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                (Role::Tool, Kind::ToolResult, "one\ntwo\n[image image/jpeg, 6 bytes]"),
-                (Role::System, Kind::Text, "[Request interrupted by user for tool use]"),
+                (
+                    Role::Tool,
+                    Kind::ToolResult,
+                    "one\ntwo\n[image image/jpeg, 6 bytes]"
+                ),
+                (
+                    Role::System,
+                    Kind::Text,
+                    "[Request interrupted by user for tool use]"
+                ),
                 (Role::Tool, Kind::ToolResult, "rejected"),
-                (Role::System, Kind::Text, "<system-reminder>be nice</system-reminder>"),
+                (
+                    Role::System,
+                    Kind::Text,
+                    "<system-reminder>be nice</system-reminder>"
+                ),
                 (Role::System, Kind::Text, "This session is being continued"),
-                (Role::System, Kind::Text, "<ide_opened_file>a.rs</ide_opened_file>"),
+                (
+                    Role::System,
+                    Kind::Text,
+                    "<ide_opened_file>a.rs</ide_opened_file>"
+                ),
                 (Role::User, Kind::Text, "fix a.rs"),
             ]
         );
@@ -697,7 +721,10 @@ mod tests {
             r#"{"type":"custom-title","customTitle":"mine","sessionId":"S"}"#,
             r#"{"type":"ai-title","aiTitle":"theirs","sessionId":"S"}"#
         );
-        assert_eq!(one("/p/S.jsonl", more.as_bytes()).info.title.as_deref(), Some("mine"));
+        assert_eq!(
+            one("/p/S.jsonl", more.as_bytes()).info.title.as_deref(),
+            Some("mine")
+        );
     }
 
     #[test]
@@ -716,14 +743,26 @@ mod tests {
     #[test]
     fn empty_and_foreign_files() {
         assert!(matches!(run("/p/S.jsonl", b""), Err(ParseError::Empty)));
-        assert!(matches!(run("/p/S.jsonl", b"\n  \n"), Err(ParseError::Empty)));
         assert!(matches!(
-            run("/p/S.jsonl", b"{\"a\":1}\n{\"sessionId\":\"x\",\"projectHash\":\"y\"}\n"),
-            Err(ParseError::NotATranscript { tool: Tool::ClaudeCode, .. })
+            run("/p/S.jsonl", b"\n  \n"),
+            Err(ParseError::Empty)
+        ));
+        assert!(matches!(
+            run(
+                "/p/S.jsonl",
+                b"{\"a\":1}\n{\"sessionId\":\"x\",\"projectHash\":\"y\"}\n"
+            ),
+            Err(ParseError::NotATranscript {
+                tool: Tool::ClaudeCode,
+                ..
+            })
         ));
         // Only a summary line: a Claude Code file with nothing to import.
-        let r = run("/p/S.jsonl", b"{\"type\":\"summary\",\"summary\":\"s\",\"leafUuid\":\"u\"}\n")
-            .unwrap();
+        let r = run(
+            "/p/S.jsonl",
+            b"{\"type\":\"summary\",\"summary\":\"s\",\"leafUuid\":\"u\"}\n",
+        )
+        .unwrap();
         assert!(r.sessions.is_empty());
         // A file whose only line is still being written.
         let r = run("/p/S.jsonl", b"{\"type\":\"user\",\"sess").unwrap();

@@ -85,9 +85,8 @@ impl DefaultLocations {
 pub fn discover(paths: &[PathBuf], tool: Option<Tool>) -> std::io::Result<Vec<Candidate>> {
     let mut out = Vec::new();
     for path in paths {
-        let meta = std::fs::metadata(path).map_err(|e| {
-            std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))
-        })?;
+        let meta = std::fs::metadata(path)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
         if meta.is_file() {
             out.push(Candidate {
                 path: path.clone(),
@@ -182,13 +181,7 @@ mod tests {
         let names: Vec<String> = loc
             .candidates()
             .iter()
-            .map(|c| {
-                c.path
-                    .strip_prefix(d.path())
-                    .unwrap()
-                    .display()
-                    .to_string()
-            })
+            .map(|c| c.path.strip_prefix(d.path()).unwrap().display().to_string())
             .collect();
         assert_eq!(
             names,

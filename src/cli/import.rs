@@ -169,14 +169,20 @@ fn report(s: &Summary, verbose: bool) -> anyhow::Result<()> {
     let mut notes = Vec::new();
     if s.unchanged_files > 0 {
         notes.push(format!(
-            "{} files unchanged since the last import",
-            s.unchanged_files
+            "{} {} unchanged since the last import",
+            s.unchanged_files,
+            if s.unchanged_files == 1 {
+                "file"
+            } else {
+                "files"
+            }
         ));
     }
     if s.unchanged_sessions > 0 {
         notes.push(format!(
-            "{} sessions read again with no change",
-            s.unchanged_sessions
+            "{} {} read again with no change",
+            s.unchanged_sessions,
+            sessions(s.unchanged_sessions)
         ));
     }
     if s.deleted_sessions > 0 {
@@ -198,7 +204,10 @@ fn report(s: &Summary, verbose: bool) -> anyhow::Result<()> {
     }
     let skipped = s.problems.iter().filter(|p| p.line.is_none()).count();
     if skipped > 0 {
-        notes.push(format!("{skipped} files skipped"));
+        notes.push(format!(
+            "{skipped} {} skipped",
+            if skipped == 1 { "file" } else { "files" }
+        ));
     }
     if !notes.is_empty() {
         writeln!(out, "{DIM}{}.{DIM:#}", capitalise(&notes.join("; ")))?;

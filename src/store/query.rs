@@ -185,6 +185,27 @@ impl Store {
         if let Some(id) = exact {
             return Ok(id);
         }
+        // Listings shorten a sub-agent's id to `<parent prefix>…<suffix>`; accept it back.
+        if let Some((head, tail)) = id_or_prefix.split_once('…') {
+            let mut stmt = self.conn().prepare(
+                "SELECT id FROM sessions WHERE id >= ?1 AND substr(id, 1, ?2) = ?1
+                   AND substr(id, -?4) = ?3 ORDER BY id LIMIT 2",
+            )?;
+            let ids: Vec<String> = stmt
+                .query_map(
+                    rusqlite::params![head, head.len() as i64, tail, tail.len() as i64],
+                    |r| r.get(0),
+                )?
+                .collect::<Result<_, _>>()?;
+            return match ids.as_slice() {
+                [one] => Ok(one.clone()),
+                [] => Err(StoreError::NotFound(id_or_prefix.to_owned())),
+                _ => Err(StoreError::Ambiguous {
+                    prefix: id_or_prefix.to_owned(),
+                    count: ids.len(),
+                }),
+            };
+        }
         // Range scan on the primary key: every id that starts with the prefix.
         let mut stmt = self.conn().prepare(
             "SELECT id FROM sessions WHERE id >= ?1 AND substr(id, 1, ?2) = ?1 ORDER BY id LIMIT 2",

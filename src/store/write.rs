@@ -134,14 +134,10 @@ impl<'a> Writer<'a> {
             .prepare_cached(
                 "UPDATE sessions SET tool_version = ?2, model = ?3, title = ?4, started_at = ?5,
                     updated_at = ?6, ended_at = ?7, cwd = ?8, git_branch = ?9, message_count = ?10,
-                    source_path = coalesce(?11, source_path),
-                    source_fingerprint = coalesce(?12, source_fingerprint), parent_id = ?13
+                    parent_id = ?11
                  WHERE id = ?1 AND NOT (tool_version IS ?2 AND model IS ?3 AND title IS ?4
                     AND started_at IS ?5 AND updated_at IS ?6 AND ended_at IS ?7 AND cwd IS ?8
-                    AND git_branch IS ?9 AND message_count IS ?10
-                    AND source_path IS coalesce(?11, source_path)
-                    AND source_fingerprint IS coalesce(?12, source_fingerprint)
-                    AND parent_id IS ?13)",
+                    AND git_branch IS ?9 AND message_count IS ?10 AND parent_id IS ?11)",
             )?
             .execute(params![
                 s.id,
@@ -154,11 +150,18 @@ impl<'a> Writer<'a> {
                 s.cwd,
                 s.git_branch,
                 s.message_count,
-                source_path,
-                fingerprint,
                 s.parent_id,
             ])?
             > 0;
+        // Where the session was read from is bookkeeping: kept current, but not a change.
+        if let (Some(path), Some(fp)) = (source_path, fingerprint) {
+            self.tx
+                .prepare_cached(
+                    "UPDATE sessions SET source_path = ?2, source_fingerprint = ?3
+                     WHERE id = ?1 AND NOT (source_path IS ?2 AND source_fingerprint IS ?3)",
+                )?
+                .execute(params![s.id, path, fp])?;
+        }
         let messages_changed = self.sync_messages(&s.id, &parsed.messages)?;
         let links_added = self.add_links(&s.id, &parsed.links)?;
         Ok(if row_changed || messages_changed || links_added > 0 {

@@ -49,7 +49,8 @@ impl TestEnv {
         self.lore_home.join("lore.db")
     }
 
-    /// A digest of every stored session, message, link, tag, annotation and tombstone.
+    /// A digest of every stored session, message, link, tag, annotation and tombstone (all but
+    /// the bookkeeping column `source_fingerprint`).
     pub fn digest(&self) -> String {
         digest_db(&self.db())
     }
@@ -102,10 +103,13 @@ pub fn digest_db(path: &Path) -> String {
         let mut stmt = conn
             .prepare(&format!("SELECT * FROM {table} ORDER BY {order}"))
             .expect("prepare");
-        let n = stmt.column_count();
+        // Where a session was last read from is bookkeeping, not content.
+        let columns: Vec<usize> = (0..stmt.column_count())
+            .filter(|&i| stmt.column_name(i).is_ok_and(|n| n != "source_fingerprint"))
+            .collect();
         let mut rows = stmt.query([]).expect("query");
         while let Some(r) = rows.next().expect("row") {
-            for i in 0..n {
+            for &i in &columns {
                 let v: rusqlite::types::Value = r.get(i).expect("value");
                 h.update(format!("{v:?}\u{1f}").as_bytes());
             }
