@@ -11,3 +11,4 @@ pub mod import;
 pub mod model;
 pub mod repo;
 pub mod store;
+pub mod versioning;

@@ -1,14 +1,23 @@
 //! Argument parsing and dispatch; one module per command.
 
+mod apply;
 mod completions;
 mod config;
+mod db;
 mod delete;
+mod history;
 mod import;
 mod output;
+mod plan;
+mod reflog;
+mod revert;
+mod schema;
 mod search;
 mod sessions;
 mod show;
+mod show_commit;
 mod status;
+mod verify;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -57,6 +66,22 @@ enum Command {
     Config(config::ConfigArgs),
     /// Show what lore holds and where.
     Status(status::StatusArgs),
+    /// Apply a plan (JSON operations) to a database as one revertible commit.
+    Apply(apply::ApplyArgs),
+    /// Show what a plan would change, writing nothing.
+    Plan(plan::PlanArgs),
+    /// List commits, newest first.
+    History(history::HistoryArgs),
+    /// Show a commit and every row and table it changed.
+    ShowCommit(show_commit::ShowCommitArgs),
+    /// Undo a commit with a new commit, after checking for conflicts.
+    Revert(revert::RevertArgs),
+    /// Check the history chain; with --full, the data too.
+    Verify(verify::VerifyArgs),
+    /// Every move of the head.
+    Reflog(reflog::ReflogArgs),
+    /// Tables, columns, schema hash and head: what to read before writing a plan.
+    Schema(schema::SchemaArgs),
     /// Print a shell completion script.
     Completions(completions::CompletionsArgs),
 }
@@ -184,6 +209,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Delete(a) => delete::run(&ctx, a),
         Command::Config(a) => config::run(&ctx, a),
         Command::Status(a) => status::run(&ctx, a),
+        Command::Apply(a) => apply::run(&ctx, a),
+        Command::Plan(a) => plan::run(&ctx, a),
+        Command::History(a) => history::run(&ctx, a),
+        Command::ShowCommit(a) => show_commit::run(&ctx, a),
+        Command::Revert(a) => revert::run(&ctx, a),
+        Command::Verify(a) => verify::run(&ctx, a),
+        Command::Reflog(a) => reflog::run(&ctx, a),
+        Command::Schema(a) => schema::run(&ctx, a),
         Command::Completions(a) => completions::run(a),
     }
 }

@@ -38,6 +38,8 @@ pub enum StoreError {
     NotFound(String),
     #[error("'{prefix}' matches {count} sessions; give more characters of the id")]
     Ambiguous { prefix: String, count: usize },
+    #[error(transparent)]
+    Versioning(#[from] crate::versioning::Error),
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
 }
@@ -56,6 +58,13 @@ impl StoreError {
             },
             _ => StoreError::Sqlite(e),
         }
+    }
+}
+
+fn classify_versioning(path: &Path, e: crate::versioning::Error) -> StoreError {
+    match e {
+        crate::versioning::Error::Sqlite(e) => StoreError::classify(path, e),
+        other => StoreError::Versioning(other),
     }
 }
 
@@ -153,9 +162,29 @@ impl Store {
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(|e| StoreError::classify(&path, e))?;
-        let mut writer = Writer::new(&tx, message);
+        let versioned =
+            crate::versioning::Tx::begin(&tx).map_err(|e| classify_versioning(&path, e))?;
+        let mut writer = Writer::new(versioned, message);
         let value = f(&mut writer)?;
-        drop(writer);
+        let (versioned, message) = writer.finish();
+        // The label before the colon (`import: 3 sessions`) is the reflog's reason.
+        let reason = message
+            .split(':')
+            .next()
+            .unwrap_or("write")
+            .trim()
+            .to_owned();
+        let operations = serde_json::json!([{"op": "lore", "action": reason, "message": message}]);
+        versioned
+            .commit(crate::versioning::CommitInput {
+                kind: crate::versioning::Kind::Apply,
+                message: &message,
+                operations: &operations,
+                reverts: None,
+                reason: &reason,
+                created_at: None,
+            })
+            .map_err(|e| classify_versioning(&path, e))?;
         tx.commit().map_err(|e| StoreError::classify(&path, e))?;
         Ok(value)
     }

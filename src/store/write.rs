@@ -1,10 +1,13 @@
 //! The only code that changes `lore.db`. A [`Writer`] lives inside one transaction opened by
-//! [`super::Store::write`].
+//! [`super::Store::write`], and makes every change through the versioning engine's [`Tx`]: each
+//! `write` becomes one commit that `lore history` lists and `lore revert` undoes.
 
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{OptionalExtension, params};
 
 use super::StoreError;
 use crate::model::{Link, Message, ParsedSession};
+use crate::versioning::Tx;
+use crate::versioning::value::{Row, Value};
 
 /// What saving a session did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,23 +28,58 @@ pub struct SourceRecord<'a> {
     pub path: &'a str,
     pub fingerprint: &'a str,
     pub tool: Option<&'a str>,
-    /// `imported`, `empty`, `not-a-transcript`, `error`.
+    /// `imported`, `empty`, `not-a-transcript`.
     pub outcome: &'a str,
     pub checked_at: i64,
 }
 
 /// Writes to the store inside one transaction. Dropped without commit, it writes nothing.
 pub struct Writer<'a> {
-    tx: &'a Transaction<'a>,
+    tx: Tx<'a>,
     message: String,
 }
 
+fn text(s: &str) -> Value {
+    Value::Text(s.to_owned())
+}
+
+fn opt_text(s: &Option<String>) -> Value {
+    s.as_ref().map_or(Value::Null, |s| Value::Text(s.clone()))
+}
+
+fn opt_int(i: Option<i64>) -> Value {
+    i.map_or(Value::Null, Value::Integer)
+}
+
+fn row(pairs: &[(&str, Value)]) -> Row {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect()
+}
+
+fn message_row(session: &str, ordinal: usize, m: &Message) -> Row {
+    row(&[
+        ("session_id", text(session)),
+        ("ordinal", Value::Integer(ordinal as i64)),
+        ("role", text(m.role.as_str())),
+        ("kind", text(m.kind.as_str())),
+        ("content", text(&m.content)),
+        ("timestamp", opt_int(m.timestamp)),
+        ("tool_name", opt_text(&m.tool_name)),
+    ])
+}
+
 impl<'a> Writer<'a> {
-    pub(super) fn new(tx: &'a Transaction<'a>, message: &str) -> Self {
+    pub(super) fn new(tx: Tx<'a>, message: &str) -> Self {
         Writer {
             tx,
             message: message.to_owned(),
         }
+    }
+
+    pub(super) fn finish(self) -> (Tx<'a>, String) {
+        (self.tx, self.message)
     }
 
     /// What this change is: as given to [`super::Store::write`], or as last set.
@@ -53,6 +91,10 @@ impl<'a> Writer<'a> {
     /// they did (`import: 12 sessions from codex`).
     pub fn set_message(&mut self, message: impl Into<String>) {
         self.message = message.into();
+    }
+
+    fn conn(&self) -> &'a rusqlite::Connection {
+        self.tx.conn()
     }
 
     /// Inserts or updates a session with its messages and links.
@@ -67,8 +109,8 @@ impl<'a> Writer<'a> {
         source: Option<(&str, &str)>,
     ) -> Result<SaveOutcome, StoreError> {
         let s = &parsed.info;
-        let tombstoned: bool = self
-            .tx
+        let tombstoned = self
+            .conn()
             .prepare_cached("SELECT 1 FROM tombstones WHERE session_id = ?1")?
             .exists([&s.id])?;
         if tombstoned {
@@ -76,50 +118,36 @@ impl<'a> Writer<'a> {
         }
         let (source_path, fingerprint) = source.unzip();
         let existing: Option<Option<i64>> = self
-            .tx
+            .conn()
             .prepare_cached("SELECT updated_at FROM sessions WHERE id = ?1")?
             .query_row([&s.id], |r| r.get(0))
             .optional()?;
+        let key = [text(&s.id)];
 
         let Some(old_updated) = existing else {
-            self.tx
-                .prepare_cached(
-                    "INSERT INTO sessions (id, tool, tool_version, model, title, started_at,
-                        updated_at, ended_at, cwd, git_branch, machine_id, message_count,
-                        source_path, source_fingerprint, parent_id)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-                )?
-                .execute(params![
-                    s.id,
-                    s.tool.as_str(),
-                    s.tool_version,
-                    s.model,
-                    s.title,
-                    s.started_at,
-                    s.updated_at,
-                    s.ended_at,
-                    s.cwd,
-                    s.git_branch,
-                    machine_id,
-                    s.message_count,
-                    source_path,
-                    fingerprint,
-                    s.parent_id,
-                ])?;
-            let mut insert = self.tx.prepare_cached(
-                "INSERT INTO messages (session_id, ordinal, role, kind, content, timestamp, tool_name)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            self.tx.insert(
+                "sessions",
+                &row(&[
+                    ("id", text(&s.id)),
+                    ("tool", text(s.tool.as_str())),
+                    ("tool_version", opt_text(&s.tool_version)),
+                    ("model", opt_text(&s.model)),
+                    ("title", opt_text(&s.title)),
+                    ("started_at", opt_int(s.started_at)),
+                    ("updated_at", opt_int(s.updated_at)),
+                    ("ended_at", opt_int(s.ended_at)),
+                    ("cwd", opt_text(&s.cwd)),
+                    ("git_branch", opt_text(&s.git_branch)),
+                    ("machine_id", text(machine_id)),
+                    ("message_count", Value::Integer(s.message_count.into())),
+                    ("source_path", source_path.map_or(Value::Null, text)),
+                    ("source_fingerprint", fingerprint.map_or(Value::Null, text)),
+                    ("parent_id", opt_text(&s.parent_id)),
+                ]),
             )?;
             for (ordinal, m) in parsed.messages.iter().enumerate() {
-                insert.execute(params![
-                    s.id,
-                    ordinal as i64,
-                    m.role.as_str(),
-                    m.kind.as_str(),
-                    m.content,
-                    m.timestamp,
-                    m.tool_name,
-                ])?;
+                self.tx
+                    .insert("messages", &message_row(&s.id, ordinal, m))?;
             }
             self.add_links(&s.id, &parsed.links)?;
             return Ok(SaveOutcome::Inserted);
@@ -129,38 +157,35 @@ impl<'a> Writer<'a> {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
         };
-        let row_changed = self
-            .tx
-            .prepare_cached(
-                "UPDATE sessions SET tool_version = ?2, model = ?3, title = ?4, started_at = ?5,
-                    updated_at = ?6, ended_at = ?7, cwd = ?8, git_branch = ?9, message_count = ?10,
-                    parent_id = ?11
-                 WHERE id = ?1 AND NOT (tool_version IS ?2 AND model IS ?3 AND title IS ?4
-                    AND started_at IS ?5 AND updated_at IS ?6 AND ended_at IS ?7 AND cwd IS ?8
-                    AND git_branch IS ?9 AND message_count IS ?10 AND parent_id IS ?11)",
-            )?
-            .execute(params![
-                s.id,
-                s.tool_version,
-                s.model,
-                s.title,
-                s.started_at,
-                updated_at,
-                s.ended_at,
-                s.cwd,
-                s.git_branch,
-                s.message_count,
-                s.parent_id,
-            ])?
-            > 0;
+        let content = row(&[
+            ("tool_version", opt_text(&s.tool_version)),
+            ("model", opt_text(&s.model)),
+            ("title", opt_text(&s.title)),
+            ("started_at", opt_int(s.started_at)),
+            ("updated_at", opt_int(updated_at)),
+            ("ended_at", opt_int(s.ended_at)),
+            ("cwd", opt_text(&s.cwd)),
+            ("git_branch", opt_text(&s.git_branch)),
+            ("message_count", Value::Integer(s.message_count.into())),
+            ("parent_id", opt_text(&s.parent_id)),
+        ]);
+        let before = self.tx.read("sessions", &key)?;
+        let row_changed = before
+            .as_ref()
+            .is_some_and(|b| content.iter().any(|(c, v)| b.get(c) != Some(v)));
+        if row_changed {
+            self.tx.update("sessions", &key, &content)?;
+        }
         // Where the session was read from is bookkeeping: kept current, but not a change.
         if let (Some(path), Some(fp)) = (source_path, fingerprint) {
-            self.tx
-                .prepare_cached(
-                    "UPDATE sessions SET source_path = ?2, source_fingerprint = ?3
-                     WHERE id = ?1 AND NOT (source_path IS ?2 AND source_fingerprint IS ?3)",
-                )?
-                .execute(params![s.id, path, fp])?;
+            self.tx.update(
+                "sessions",
+                &key,
+                &row(&[
+                    ("source_path", text(path)),
+                    ("source_fingerprint", text(fp)),
+                ]),
+            )?;
         }
         let messages_changed = self.sync_messages(&s.id, &parsed.messages)?;
         let links_added = self.add_links(&s.id, &parsed.links)?;
@@ -174,62 +199,51 @@ impl<'a> Writer<'a> {
     /// Makes the stored messages of `id` equal to `messages`, touching only rows that differ.
     fn sync_messages(&mut self, id: &str, messages: &[Message]) -> Result<bool, StoreError> {
         let mut changed = false;
-        let mut stored = self.tx.prepare_cached(
-            "SELECT ordinal, role, kind, content, timestamp, tool_name FROM messages
-             WHERE session_id = ?1 ORDER BY ordinal",
-        )?;
-        let mut update = self.tx.prepare_cached(
-            "UPDATE messages SET role = ?3, kind = ?4, content = ?5, timestamp = ?6, tool_name = ?7
-             WHERE session_id = ?1 AND ordinal = ?2",
-        )?;
-        let mut rows = stored.query([id])?;
-        let mut seen = 0usize;
-        while let Some(row) = rows.next()? {
-            let ordinal: i64 = row.get(0)?;
-            let Some(new) = messages.get(ordinal as usize) else {
-                break;
-            };
-            seen = ordinal as usize + 1;
-            let text = |i| -> rusqlite::Result<String> { row.get::<_, String>(i) };
-            let same = text(1)? == new.role.as_str()
-                && text(2)? == new.kind.as_str()
-                && text(3)? == new.content
-                && row.get::<_, Option<i64>>(4)? == new.timestamp
-                && row.get::<_, Option<String>>(5)? == new.tool_name;
-            if !same {
-                update.execute(params![
-                    id,
-                    ordinal,
-                    new.role.as_str(),
-                    new.kind.as_str(),
-                    new.content,
-                    new.timestamp,
-                    new.tool_name,
-                ])?;
-                changed = true;
+        let stored: Vec<(i64, i64, Row)> = {
+            let mut stmt = self.conn().prepare_cached(
+                "SELECT id, ordinal, role, kind, content, timestamp, tool_name FROM messages
+                 WHERE session_id = ?1 ORDER BY ordinal",
+            )?;
+            stmt.query_map([id], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    row(&[
+                        ("session_id", text(id)),
+                        ("ordinal", Value::Integer(r.get(1)?)),
+                        ("role", r.get(2)?),
+                        ("kind", r.get(3)?),
+                        ("content", r.get(4)?),
+                        ("timestamp", r.get(5)?),
+                        ("tool_name", r.get(6)?),
+                    ]),
+                ))
+            })?
+            .collect::<rusqlite::Result<_>>()?
+        };
+        let mut seen = vec![false; messages.len()];
+        for (rowid, ordinal, old) in stored {
+            let key = [Value::Integer(rowid)];
+            match messages.get(ordinal as usize) {
+                Some(m) => {
+                    seen[ordinal as usize] = true;
+                    let new = message_row(id, ordinal as usize, m);
+                    if new != old {
+                        self.tx.update("messages", &key, &new)?;
+                        changed = true;
+                    }
+                }
+                None => {
+                    self.tx.delete("messages", &key)?;
+                    changed = true;
+                }
             }
         }
-        drop(rows);
-        let removed = self
-            .tx
-            .prepare_cached("DELETE FROM messages WHERE session_id = ?1 AND ordinal >= ?2")?
-            .execute(params![id, messages.len() as i64])?;
-        changed |= removed > 0;
-        let mut insert = self.tx.prepare_cached(
-            "INSERT INTO messages (session_id, ordinal, role, kind, content, timestamp, tool_name)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )?;
-        for (ordinal, m) in messages.iter().enumerate().skip(seen) {
-            insert.execute(params![
-                id,
-                ordinal as i64,
-                m.role.as_str(),
-                m.kind.as_str(),
-                m.content,
-                m.timestamp,
-                m.tool_name,
-            ])?;
-            changed = true;
+        for (ordinal, m) in messages.iter().enumerate() {
+            if !seen[ordinal] {
+                self.tx.insert("messages", &message_row(id, ordinal, m))?;
+                changed = true;
+            }
         }
         Ok(changed)
     }
@@ -237,18 +251,25 @@ impl<'a> Writer<'a> {
     /// Adds links that are not there yet; returns how many were new.
     pub fn add_links(&mut self, session_id: &str, links: &[Link]) -> Result<usize, StoreError> {
         let mut added = 0;
-        let mut insert = self.tx.prepare_cached(
-            "INSERT OR IGNORE INTO links (session_id, commit_id, kind, confidence, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?;
         for l in links {
-            added += insert.execute(params![
-                session_id,
-                l.commit,
-                l.kind.as_str(),
-                l.confidence,
-                now_ms()
-            ])?;
+            let exists = self
+                .conn()
+                .prepare_cached("SELECT 1 FROM links WHERE session_id = ?1 AND commit_id = ?2")?
+                .exists(params![session_id, l.commit])?;
+            if exists {
+                continue;
+            }
+            self.tx.insert(
+                "links",
+                &row(&[
+                    ("session_id", text(session_id)),
+                    ("commit_id", text(&l.commit)),
+                    ("kind", text(l.kind.as_str())),
+                    ("confidence", Value::Real(l.confidence)),
+                    ("created_at", Value::Integer(now_ms())),
+                ]),
+            )?;
+            added += 1;
         }
         Ok(added)
     }
@@ -256,38 +277,67 @@ impl<'a> Writer<'a> {
     /// Deletes a session with everything attached to it and leaves a tombstone, so import does
     /// not bring it back. Returns false when there was no such session.
     pub fn delete_session(&mut self, id: &str, deleted_at: i64) -> Result<bool, StoreError> {
-        let n = self
-            .tx
-            .prepare_cached("DELETE FROM sessions WHERE id = ?1")?
-            .execute([id])?;
-        if n == 0 {
+        let exists = self
+            .conn()
+            .prepare_cached("SELECT 1 FROM sessions WHERE id = ?1")?
+            .exists([id])?;
+        if !exists {
             return Ok(false);
         }
-        self.tx
-            .prepare_cached(
-                "INSERT INTO tombstones (session_id, deleted_at) VALUES (?1, ?2)
-                 ON CONFLICT (session_id) DO UPDATE SET deleted_at = excluded.deleted_at",
-            )?
-            .execute(params![id, deleted_at])?;
+        // Children one by one (not by ON DELETE CASCADE), so that every row removed is
+        // recorded and a revert can bring the session back whole.
+        for (table, key_sql) in [
+            ("messages", "SELECT id FROM messages WHERE session_id = ?1"),
+            (
+                "annotations",
+                "SELECT id FROM annotations WHERE session_id = ?1",
+            ),
+        ] {
+            let keys: Vec<i64> = self
+                .conn()
+                .prepare_cached(key_sql)?
+                .query_map([id], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            for k in keys {
+                self.tx.delete(table, &[Value::Integer(k)])?;
+            }
+        }
+        for (table, key_sql) in [
+            ("links", "SELECT commit_id FROM links WHERE session_id = ?1"),
+            ("tags", "SELECT tag FROM tags WHERE session_id = ?1"),
+        ] {
+            let keys: Vec<String> = self
+                .conn()
+                .prepare_cached(key_sql)?
+                .query_map([id], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            for k in keys {
+                self.tx.delete(table, &[text(id), Value::Text(k)])?;
+            }
+        }
+        self.tx.delete("sessions", &[text(id)])?;
+        let tomb = row(&[
+            ("session_id", text(id)),
+            ("deleted_at", Value::Integer(deleted_at)),
+        ]);
+        if self.tx.update("tombstones", &[text(id)], &tomb)?.is_none() {
+            self.tx.insert("tombstones", &tomb)?;
+        }
         Ok(true)
     }
 
     /// Remembers how a transcript file looked when import last read it.
     pub fn record_source(&mut self, rec: &SourceRecord<'_>) -> Result<(), StoreError> {
-        self.tx
-            .prepare_cached(
-                "INSERT INTO sources (path, fingerprint, tool, outcome, checked_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (path) DO UPDATE SET fingerprint = excluded.fingerprint,
-                    tool = excluded.tool, outcome = excluded.outcome, checked_at = excluded.checked_at",
-            )?
-            .execute(params![
-                rec.path,
-                rec.fingerprint,
-                rec.tool,
-                rec.outcome,
-                rec.checked_at
-            ])?;
+        let r = row(&[
+            ("path", text(rec.path)),
+            ("fingerprint", text(rec.fingerprint)),
+            ("tool", rec.tool.map_or(Value::Null, text)),
+            ("outcome", text(rec.outcome)),
+            ("checked_at", Value::Integer(rec.checked_at)),
+        ]);
+        if self.tx.update("sources", &[text(rec.path)], &r)?.is_none() {
+            self.tx.insert("sources", &r)?;
+        }
         Ok(())
     }
 }

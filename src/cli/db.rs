@@ -1,0 +1,102 @@
+//! Opening the database the versioning commands work on: `--db PATH`, or lore's own lore.db.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Args;
+use rusqlite::{Connection, OpenFlags};
+
+use super::Ctx;
+
+/// `--db PATH`, shared by every versioning command.
+#[derive(Args, Clone)]
+pub struct DbArg {
+    /// The SQLite database to work on (default: lore's own lore.db).
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+}
+
+/// Whether the command may create the database.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Read,
+    Write,
+}
+
+impl DbArg {
+    /// Opens the database. lore.db is created and migrated as usual; any other path must exist
+    /// unless `mode` is `Write`.
+    pub fn open(&self, ctx: &Ctx, mode: Mode) -> anyhow::Result<Connection> {
+        let path = match &self.db {
+            Some(p) => p.clone(),
+            None => {
+                if mode == Mode::Write || ctx.home.db_path().exists() {
+                    // Creates or upgrades lore.db's own schema first.
+                    drop(ctx.home.open_store()?);
+                }
+                ctx.home.db_path()
+            }
+        };
+        if mode == Mode::Read && !path.exists() {
+            anyhow::bail!(
+                "{} does not exist; give an existing database with --db",
+                path.display()
+            );
+        }
+        let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        if mode == Mode::Write {
+            flags |= OpenFlags::SQLITE_OPEN_CREATE;
+        }
+        let conn = Connection::open_with_flags(&path, flags)
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .map_err(|e| match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::NotADatabase) => anyhow::anyhow!(
+                "{} is not a SQLite database; check the path",
+                path.display()
+            ),
+            _ => anyhow::Error::new(e).context(format!("cannot read {}", path.display())),
+        })?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "foreign_keys", true)?;
+        Ok(conn)
+    }
+}
+
+/// Runs `f` in an immediate transaction: committed on `Ok`, rolled back on `Err`.
+pub fn in_transaction<T>(
+    conn: &mut Connection,
+    f: impl FnOnce(&mut Connection) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    match f(conn) {
+        Ok(v) => {
+            conn.execute_batch("COMMIT")?;
+            Ok(v)
+        }
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
+/// Reads a plan from `-f FILE`, `-f -` or standard input.
+pub fn read_plan(file: Option<&PathBuf>) -> anyhow::Result<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    match file {
+        Some(p) if p.as_os_str() != "-" => {
+            text = std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read plan {}", p.display()))?;
+        }
+        _ => {
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .context("cannot read the plan from standard input")?;
+        }
+    }
+    Ok(text)
+}
