@@ -145,10 +145,13 @@ impl<'a> Writer<'a> {
                     ("parent_id", opt_text(&s.parent_id)),
                 ]),
             )?;
-            for (ordinal, m) in parsed.messages.iter().enumerate() {
-                self.tx
-                    .insert("messages", &message_row(&s.id, ordinal, m))?;
-            }
+            let rows: Vec<Row> = parsed
+                .messages
+                .iter()
+                .enumerate()
+                .map(|(ordinal, m)| message_row(&s.id, ordinal, m))
+                .collect();
+            self.tx.insert_many("messages", &rows)?;
             self.add_links(&s.id, &parsed.links)?;
             return Ok(SaveOutcome::Inserted);
         };
@@ -239,12 +242,14 @@ impl<'a> Writer<'a> {
                 }
             }
         }
-        for (ordinal, m) in messages.iter().enumerate() {
-            if !seen[ordinal] {
-                self.tx.insert("messages", &message_row(id, ordinal, m))?;
-                changed = true;
-            }
-        }
+        let added: Vec<Row> = messages
+            .iter()
+            .enumerate()
+            .filter(|(ordinal, _)| !seen[*ordinal])
+            .map(|(ordinal, m)| message_row(id, ordinal, m))
+            .collect();
+        changed |= !added.is_empty();
+        self.tx.insert_many("messages", &added)?;
         Ok(changed)
     }
 

@@ -442,6 +442,11 @@ pub fn verify(conn: &Connection, full: bool) -> Result<VerifyReport, Error> {
     Ok(report)
 }
 
+/// A commit's effects hash, computed from its stored effects.
+pub fn effects_hash(conn: &Connection, seq: i64) -> Result<String, Error> {
+    Ok(recompute_effects_hash(conn, seq)?.0)
+}
+
 /// Recomputes a commit's effects hash from its stored effects, checking each stored row
 /// against its stored hash. Returns the hash, the number of row effects, and problems.
 fn recompute_effects_hash(

@@ -51,7 +51,7 @@ pub struct Plan {
 pub enum ExpectHead {
     /// `"head": null`: the database must have no commits yet.
     Empty,
-    /// `"head": "<commit id>"`: 64 lowercase hex characters.
+    /// `"head": "<commit id>"`: the id or a prefix of it (8 to 64 hex characters), lowercased.
     Commit(String),
 }
 
@@ -296,10 +296,11 @@ impl Plan {
                 let path = e.path().to_string();
                 let inner = e.into_inner();
                 let line_column = Some((inner.line(), inner.column()));
-                let (path, message) = if inner.is_data() && path != "." {
-                    (path, inner.to_string())
-                } else {
-                    (String::new(), format!("not valid JSON: {inner}"))
+                // Data errors are duplicate keys (the JSON itself is well-formed).
+                let (path, message) = match (inner.is_data(), path.as_str()) {
+                    (true, ".") => (String::new(), inner.to_string()),
+                    (true, _) => (path, inner.to_string()),
+                    (false, _) => (String::new(), format!("not valid JSON: {inner}")),
                 };
                 return Err(PlanError {
                     path,
@@ -308,7 +309,7 @@ impl Plan {
                     message,
                     line_column,
                 }
-                .with_operation_from_path());
+                .with_operation_from_path(text));
             }
         };
         if let Err(inner) = de.end() {
@@ -471,13 +472,20 @@ impl Loc {
 }
 
 impl PlanError {
-    /// Fills in `operation` from a path like `operations[3]...`.
-    fn with_operation_from_path(mut self) -> Self {
+    /// Fills in `operation` and `op` from a path like `operations[3]...` and the plan text
+    /// (read leniently: this is for an error found while reading it strictly).
+    fn with_operation_from_path(mut self, text: &str) -> Self {
         self.operation = self
             .path
             .strip_prefix("operations[")
             .and_then(|rest| rest.split(']').next())
             .and_then(|n| n.parse().ok());
+        if let Some(i) = self.operation
+            && let Ok(json) = serde_json::from_str::<Json>(text)
+            && let Some(Json::String(op)) = json.pointer(&format!("/operations/{i}/op"))
+        {
+            self.op = OP_NAMES.iter().find(|n| **n == op.as_str()).copied();
+        }
         self
     }
 }
@@ -532,11 +540,13 @@ fn expect_head(e: &Json, loc: &Loc) -> Result<ExpectHead, PlanError> {
              commits",
         )),
         Some(Json::Null) => Ok(ExpectHead::Empty),
-        Some(Json::String(s)) if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) => {
+        Some(Json::String(s))
+            if (8..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_hexdigit()) =>
+        {
             Ok(ExpectHead::Commit(s.to_ascii_lowercase()))
         }
         Some(other) => Err(loc.key("head").err(format!(
-            "must be a full commit id (64 hex characters) or null, not {}",
+            "must be a commit id (64 hex characters, or at least the first 8) or null, not {}",
             short_json(other)
         ))),
     }
@@ -1371,8 +1381,12 @@ fn check_added_column(c: &ColumnDef, loc: &Loc) -> Result<(), PlanError> {
 // sql
 
 /// Statements an `sql` operation may not run, with why.
-const FORBIDDEN_STATEMENTS: [(&str, &str); 11] = [
+const FORBIDDEN_STATEMENTS: [(&str, &str); 12] = [
     ("PRAGMA", "pragmas change settings outside version control"),
+    (
+        "ANALYZE",
+        "it writes SQLite's own statistics tables, which are not versioned",
+    ),
     ("ATTACH", "a plan works on this database only"),
     ("DETACH", "a plan works on this database only"),
     (
@@ -1723,6 +1737,15 @@ mod tests {
         let p =
             Plan::from_value(plan_with(json!([{"op": "drop_table", "table": "t"}]))).expect("plan");
         assert_eq!(p.expect_head, None);
+        let p = Plan::from_value(json!({"message": "m", "expect": {"head": "ABCDEF01"},
+            "operations": [{"op": "drop_table", "table": "t"}]}))
+        .expect("plan");
+        assert_eq!(p.expect_head, Some(ExpectHead::Commit("abcdef01".into())));
+        for bad in ["abcdef0", "abcdefgh", "", &format!("{HEAD}0")] {
+            let r = Plan::from_value(json!({"message": "m", "expect": {"head": bad},
+                "operations": [{"op": "drop_table", "table": "t"}]}));
+            assert!(r.is_err(), "{bad}");
+        }
     }
 
     #[test]
@@ -2668,7 +2691,7 @@ mod tests {
         assert!(
             err(json!({"message": "m", "operations": drop, "expect": {"head": "abc"}}))
                 .starts_with(
-                    "expect.head: must be a full commit id (64 hex characters) or null, not \"abc\""
+                    "expect.head: must be a commit id (64 hex characters, or at least the first 8) or null, not \"abc\""
                 )
         );
         assert!(
@@ -2701,7 +2724,7 @@ mod tests {
         );
         assert!(
             e.to_string()
-                .starts_with("plan: not valid JSON: trailing characters at line 1 column 73"),
+                .starts_with("plan: not valid JSON: trailing characters at line 1 column 70"),
             "{e}"
         );
 
@@ -2712,22 +2735,20 @@ mod tests {
         assert_eq!(e.operation, Some(0));
         assert!(
             e.to_string()
-                .starts_with("operations[0].rows[0]: duplicate key \"id\" at line 1"),
+                .starts_with("operations[0].rows[0] (insert): duplicate key \"id\" at line 1"),
             "{e}"
         );
         let e = bad_text(r#"{"message": "m", "message": "n", "operations": []}"#);
-        assert!(
-            e.to_string()
-                .starts_with("plan: not valid JSON: duplicate key \"message\"")
-                || e.to_string().starts_with("plan: duplicate key"),
-            "{e}"
+        assert_eq!(
+            e.to_string(),
+            "plan: duplicate key \"message\" at line 1 column 26"
         );
 
         let e = bad_text(
             "{\"message\": \"m\", \"operations\": [{\"op\": \"insert\", \"table\": \"t\",\n  \"rows\": [{\"id\": 99999999999999999999}]}]}",
         );
-        assert_eq!(e.line_column, Some((2, 20)));
-        assert!(e.to_string().starts_with("plan: line 2 column 20: integer 99999999999999999999 does not fit in SQLite's 64-bit INTEGER"), "{e}");
+        assert_eq!(e.line_column, Some((2, 19)));
+        assert!(e.to_string().starts_with("plan: line 2 column 19: integer 99999999999999999999 does not fit in SQLite's 64-bit INTEGER"), "{e}");
         let e = bad_text(
             r#"{"message": "m", "operations": [{"op": "insert", "table": "t", "rows": [{"id": -9223372036854775809}]}]}"#,
         );

@@ -201,12 +201,35 @@ pub fn stored_total(conn: &Connection) -> Result<LtHash, Error> {
     Ok(total)
 }
 
-/// Compresses a JSON value (deflate, fast).
+thread_local! {
+    /// One compressor per thread, reset between uses: building a deflate compressor allocates
+    /// and zeroes a few hundred kilobytes, far more than compressing one row costs.
+    static DEFLATE: std::cell::RefCell<flate2::Compress> =
+        std::cell::RefCell::new(flate2::Compress::new(flate2::Compression::fast(), false));
+}
+
+/// Compresses a JSON value (raw deflate, RFC 1951, fast level).
 pub fn pack(v: &serde_json::Value) -> Vec<u8> {
-    let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
-    // Writing to a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut enc, v);
-    enc.finish().unwrap_or_default()
+    let json = serde_json::to_vec(v).unwrap_or_default();
+    DEFLATE.with(|c| {
+        let mut c = c.borrow_mut();
+        c.reset();
+        let mut out = Vec::with_capacity(json.len() / 2 + 64);
+        loop {
+            let consumed = c.total_in() as usize;
+            match c.compress_vec(&json[consumed..], &mut out, flate2::FlushCompress::Finish) {
+                Ok(flate2::Status::StreamEnd) => return out,
+                Ok(_) => out.reserve(out.capacity().max(64)),
+                // Compressing into a growing Vec cannot fail; keep the row rather than lose it.
+                Err(_) => {
+                    let mut enc =
+                        flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+                    let _ = std::io::Write::write_all(&mut enc, &json);
+                    return enc.finish().unwrap_or_default();
+                }
+            }
+        }
+    })
 }
 
 /// Decompresses what [`pack`] wrote.
@@ -465,6 +488,65 @@ impl<'c> Tx<'c> {
         Ok(stored)
     }
 
+    /// Inserts `rows` (all with the same columns) into `table` with as few statements as
+    /// SQLite's limits allow, recording each. Much faster than one statement per row when the
+    /// table has triggers: SQLite opens a statement journal per statement, and a full-text
+    /// index flushes its pending terms at each one.
+    pub fn insert_many(&mut self, table: &str, rows: &[Row]) -> Result<(), Error> {
+        let Some(first) = rows.first() else {
+            return Ok(());
+        };
+        let t = self.keyed_table(table)?;
+        let cols: Vec<&String> = first.keys().collect();
+        // At most 32,766 bound parameters per statement (SQLite's default limit), and
+        // statements of a bounded size.
+        let per_statement = (32_000 / cols.len().max(1)).clamp(1, 500);
+        let returning: Vec<String> = t.columns.iter().map(|c| quote(&c.name)).collect();
+        for chunk in rows.chunks(per_statement) {
+            if chunk
+                .iter()
+                .any(|r| r.len() != cols.len() || !r.keys().eq(cols.iter().copied()))
+            {
+                return Err(Error::Invalid(format!(
+                    "rows inserted into {table} together must have the same columns"
+                )));
+            }
+            let mut n = 0;
+            let groups: Vec<String> = chunk
+                .iter()
+                .map(|_| {
+                    let marks: Vec<String> = (0..cols.len())
+                        .map(|_| {
+                            n += 1;
+                            format!("?{n}")
+                        })
+                        .collect();
+                    format!("({})", marks.join(", "))
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO {} ({}) VALUES {} RETURNING {}",
+                quote(table),
+                cols.iter().map(|c| quote(c)).collect::<Vec<_>>().join(", "),
+                groups.join(", "),
+                returning.join(", "),
+            );
+            let params = chunk.iter().flat_map(|r| r.values());
+            let stored: Vec<Row> = self
+                .conn
+                .prepare_cached(&sql)?
+                .query_map(rusqlite::params_from_iter(params), |r| {
+                    schema::row_from(&t, r)
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            for row in &stored {
+                let key = t.key_of(row);
+                self.record_row(table, &key, None, Some(row))?;
+            }
+        }
+        Ok(())
+    }
+
     /// Sets `set` on the row of `table` with `key`; records and returns the new row, or `None`
     /// when there is no such row.
     pub fn update(&mut self, table: &str, key: &[Value], set: &Row) -> Result<Option<Row>, Error> {
@@ -648,65 +730,21 @@ impl<'c> Tx<'c> {
             };
             self.accs.insert(name, acc);
         }
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT idx, table_name, before_hash, after_hash, rows_kept FROM _lore_schema_effect
-             WHERE seq = ?1 ORDER BY idx",
-        )?;
-        let schema_effects: Vec<(i64, String, Option<Vec<u8>>, Option<Vec<u8>>, bool)> = stmt
-            .query_map([self.seq], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        drop(stmt);
-        // Row effects were hashed as they came. Schema effects interleave with them by idx and
-        // their hash needs the end state, so with any of them the hash is rebuilt in idx order.
+        // A schema effect's hash covers the table as the commit left it: fill that in first.
+        let schema_effects = super::log::schema_effects(self.conn, self.seq)?;
+        for s in &schema_effects {
+            let end = self.end_hash(&s.table)?;
+            self.conn.execute(
+                "UPDATE _lore_schema_effect SET end_hash = ?3 WHERE seq = ?1 AND idx = ?2",
+                params![self.seq, s.idx, end.map(|h| h.to_vec())],
+            )?;
+        }
+        // Row effects were hashed as they came. Schema effects interleave with them by idx, so
+        // with any of them the hash is computed the way `verify` recomputes it.
         let effects_hash = if schema_effects.is_empty() {
             hex(&std::mem::take(&mut self.effects).finalize())
         } else {
-            let mut effects = Sha256::new();
-            {
-                let mut rows = self.conn.prepare_cached(
-                    "SELECT idx, table_name, pk, kind, before_hash, after_hash FROM _lore_row_effect
-                     WHERE seq = ?1 ORDER BY idx",
-                )?;
-                let mut row_iter = rows.query([self.seq])?;
-                let mut pending_row = row_iter.next()?.map(row_effect_entry).transpose()?;
-                let mut schema_iter = schema_effects.iter().peekable();
-                loop {
-                    let next_schema_idx = schema_iter.peek().map(|s| s.0);
-                    match (&pending_row, next_schema_idx) {
-                        (Some((ri, _)), Some(si)) if *ri < si => {}
-                        (Some(_), None) => {}
-                        (_, Some(_)) => {
-                            let Some((idx, name, before, after, kept)) = schema_iter.next() else {
-                                break;
-                            };
-                            let end = self.end_hash(name)?;
-                            self.conn.execute(
-                                "UPDATE _lore_schema_effect SET end_hash = ?3 WHERE seq = ?1 AND idx = ?2",
-                                params![self.seq, idx, end.map(|h| h.to_vec())],
-                            )?;
-                            let h = effect_hash_schema(
-                                name,
-                                before.as_deref(),
-                                after.as_deref(),
-                                end.as_ref().map(|h| &h[..]),
-                                *kept,
-                            );
-                            effects.update((*idx as u64).to_be_bytes());
-                            effects.update(h);
-                            continue;
-                        }
-                        (None, None) => break,
-                    }
-                    if let Some((idx, h)) = pending_row.take() {
-                        effects.update((idx as u64).to_be_bytes());
-                        effects.update(h);
-                    }
-                    pending_row = row_iter.next()?.map(row_effect_entry).transpose()?;
-                }
-            }
-            hex(&effects.finalize())
+            super::log::effects_hash(self.conn, self.seq)?
         };
 
         for (name, acc) in &self.accs {
@@ -821,19 +859,6 @@ impl<'c> Tx<'c> {
         self.revertible = false;
         self.rescan.insert(table.to_owned());
     }
-}
-
-fn row_effect_entry(r: &rusqlite::Row<'_>) -> Result<(i64, [u8; 32]), Error> {
-    let idx: i64 = r.get(0)?;
-    let table: String = r.get(1)?;
-    let pk: Vec<u8> = r.get(2)?;
-    let kind: String = r.get(3)?;
-    let before: Option<Vec<u8>> = r.get(4)?;
-    let after: Option<Vec<u8>> = r.get(5)?;
-    Ok((
-        idx,
-        effect_hash_row_stored(&table, &pk, &kind, before.as_deref(), after.as_deref())?,
-    ))
 }
 
 /// What the caller says about a commit when sealing it.

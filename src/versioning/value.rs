@@ -584,8 +584,8 @@ mod tests {
         assert_eq!(text(1.0), "1.0");
         assert_eq!(text(-0.0), "-0.0");
         assert_eq!(text(0.1), "0.1");
-        assert_eq!(text(1e308), "1e308");
-        assert_eq!(text(1e21), "1e21");
+        assert_eq!(text(1e308), "1e+308");
+        assert_eq!(text(1e21), "1e+21");
         // For JCS, whole-number reals are tagged.
         assert_eq!(to_json_for_jcs(&Value::Real(1.0)), json!({"$real": "1.0"}));
         assert_eq!(
