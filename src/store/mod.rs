@@ -209,6 +209,9 @@ impl Store {
         // A 64 MiB page cache (SQLite's default is 2 MiB): imports update the message index
         // and the full-text index all over the file. Bounded, whatever the store's size.
         self.conn.pragma_update(None, "cache_size", -65_536)?;
+        // Reads through a memory map: a short-lived command (a search) touches index pages
+        // without copying each into the page cache first.
+        self.conn.pragma_update(None, "mmap_size", 1_i64 << 30)?;
         Ok(())
     }
 
