@@ -32,7 +32,7 @@ CREATE INDEX IF NOT EXISTS _lore_commit_reverts ON _lore_commit(reverts_commit_i
 CREATE TABLE IF NOT EXISTS _lore_row_effect (
     seq INTEGER NOT NULL, idx INTEGER NOT NULL, table_name TEXT NOT NULL, pk BLOB NOT NULL,
     kind TEXT NOT NULL, before BLOB, after BLOB, before_hash BLOB, after_hash BLOB,
-    PRIMARY KEY (seq, idx)) WITHOUT ROWID;
+    PRIMARY KEY (seq, idx));
 CREATE INDEX IF NOT EXISTS _lore_row_effect_key ON _lore_row_effect(table_name, pk, seq);
 CREATE TABLE IF NOT EXISTS _lore_schema_effect (
     seq INTEGER NOT NULL, idx INTEGER NOT NULL, table_name TEXT NOT NULL, before BLOB, after BLOB,
@@ -205,10 +205,14 @@ thread_local! {
     /// One compressor per thread, reset between uses: building a deflate compressor allocates
     /// and zeroes a few hundred kilobytes, far more than compressing one row costs.
     static DEFLATE: std::cell::RefCell<flate2::Compress> =
-        std::cell::RefCell::new(flate2::Compress::new(flate2::Compression::fast(), false));
+        std::cell::RefCell::new(flate2::Compress::new(flate2::Compression::new(LEVEL), false));
 }
 
-/// Compresses a JSON value (raw deflate, RFC 1951, fast level).
+/// The deflate level of stored rows: 6 keeps history within half again the size of the data
+/// it records (level 1 is 12% larger for 10% less import time).
+const LEVEL: u32 = 6;
+
+/// Compresses a JSON value (raw deflate, RFC 1951).
 pub fn pack(v: &serde_json::Value) -> Vec<u8> {
     let json = serde_json::to_vec(v).unwrap_or_default();
     DEFLATE.with(|c| {
