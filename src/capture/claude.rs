@@ -45,8 +45,7 @@ const INJECTED_PREFIXES: &[&str] = &[
 ];
 
 fn is_injected(text: &str) -> bool {
-    let t = text.trim_start();
-    INJECTED_PREFIXES.iter().any(|p| t.starts_with(p))
+    super::jsonl::starts_with_any(text, INJECTED_PREFIXES)
 }
 
 /// Reads one Claude Code transcript. `path` names the session (sub-agents) and is not opened.

@@ -34,8 +34,7 @@ const INJECTED_PREFIXES: &[&str] = &[
 ];
 
 fn is_injected(text: &str) -> bool {
-    let t = text.trim_start();
-    INJECTED_PREFIXES.iter().any(|p| t.starts_with(p))
+    super::jsonl::starts_with_any(text, INJECTED_PREFIXES)
 }
 
 /// Reads one Codex rollout. `path` supplies the session id only if `session_meta` is missing.

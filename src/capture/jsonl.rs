@@ -115,6 +115,13 @@ fn trim_ascii(bytes: &[u8]) -> &[u8] {
     bytes.trim_ascii()
 }
 
+/// Whether `text` (leading whitespace aside) starts with one of `prefixes`: the tags tools put
+/// before text they injected into a conversation themselves.
+pub fn starts_with_any(text: &str, prefixes: &[&str]) -> bool {
+    let t = text.trim_start();
+    prefixes.iter().any(|p| t.starts_with(p))
+}
+
 /// Helpers for reading fields by key from loosely typed JSON.
 pub trait ValueExt {
     /// The string at `key`, if it is a non-empty string.

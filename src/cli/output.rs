@@ -140,6 +140,9 @@ pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || c.downcast_ref::<lore::versioning::Error>().is_some_and(|v| {
+                matches!(v, lore::versioning::Error::Output(io) if io.kind() == std::io::ErrorKind::BrokenPipe)
+            })
             || c.downcast_ref::<lore::store::query::ForEachError>()
                 .is_some_and(|f| matches!(f, lore::store::query::ForEachError::Output(io) if io.kind() == std::io::ErrorKind::BrokenPipe))
     })

@@ -51,8 +51,7 @@ pub fn run(ctx: &Ctx, args: ShowCommitArgs) -> anyhow::Result<ExitCode> {
                 "before": e.before.as_ref().map(value::row_to_json),
                 "after": e.after.as_ref().map(value::row_to_json),
             });
-            write!(out, "{}\n    {v}", if first { "" } else { "," })
-                .map_err(|e| lore::versioning::Error::Invalid(e.to_string()))?;
+            write!(out, "{}\n    {v}", if first { "" } else { "," })?;
             first = false;
             Ok(())
         })?;
@@ -123,8 +122,7 @@ pub fn run(ctx: &Ctx, args: ShowCommitArgs) -> anyhow::Result<ExitCode> {
             e.kind,
             e.table,
             key.join(", ")
-        )
-        .map_err(|e| lore::versioning::Error::Invalid(e.to_string()))?;
+        )?;
         Ok(())
     })?;
     Ok(ExitCode::SUCCESS)

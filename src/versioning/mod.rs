@@ -49,6 +49,9 @@ pub enum Error {
         commit: String,
         conflicts: Vec<revert::Conflict>,
     },
+    /// Writing a caller's output failed (a closed pipe, a full disk).
+    #[error("cannot write output: {0}")]
+    Output(#[from] std::io::Error),
     #[error("SQLite session extension: {0}")]
     Session(#[from] session::SessionError),
     #[error("database error: {0}")]

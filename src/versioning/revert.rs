@@ -314,12 +314,11 @@ fn undo_schema(tx: &mut Tx<'_>, seq: i64, s: &SchemaEffect) -> Result<(), Error>
             conn.execute_batch(&def.sql)?;
             let t = schema::table(conn, &table)?
                 .ok_or_else(|| Error::Corrupt(format!("recreating {table} failed")))?;
-            let cols: Vec<String> = t.columns.iter().map(|c| quote(&c.name)).collect();
             let sql = format!(
                 "INSERT INTO {} ({}) VALUES ({})",
                 quote(&table),
-                cols.join(", "),
-                (1..=cols.len())
+                t.column_list(),
+                (1..=t.columns.len())
                     .map(|i| format!("?{i}"))
                     .collect::<Vec<_>>()
                     .join(", ")

@@ -39,6 +39,15 @@ impl Table {
             .collect()
     }
 
+    /// The table's columns, quoted and comma-separated, in table order.
+    pub fn column_list(&self) -> String {
+        self.columns
+            .iter()
+            .map(|c| quote(&c.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// `WHERE "a" = ? AND "b" = ?` over the key columns, parameters numbered from `first`.
     pub fn key_condition(&self, first: usize) -> String {
         self.key
@@ -194,8 +203,7 @@ pub fn row_from(t: &Table, r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
 
 /// `SELECT "a", "b", … FROM "t"`: the table's columns in table order.
 pub fn select_all(t: &Table) -> String {
-    let cols: Vec<String> = t.columns.iter().map(|c| quote(&c.name)).collect();
-    format!("SELECT {} FROM {}", cols.join(", "), quote(&t.name))
+    format!("SELECT {} FROM {}", t.column_list(), quote(&t.name))
 }
 
 /// The live row of `t` with key `key`.

@@ -475,11 +475,7 @@ impl<'c> Tx<'c> {
                 .map(|i| format!("?{i}"))
                 .collect::<Vec<_>>()
                 .join(", "),
-            t.columns
-                .iter()
-                .map(|c| quote(&c.name))
-                .collect::<Vec<_>>()
-                .join(", "),
+            t.column_list(),
         );
         let stored = self
             .conn
@@ -505,7 +501,7 @@ impl<'c> Tx<'c> {
         // At most 32,766 bound parameters per statement (SQLite's default limit), and
         // statements of a bounded size.
         let per_statement = (32_000 / cols.len().max(1)).clamp(1, 500);
-        let returning: Vec<String> = t.columns.iter().map(|c| quote(&c.name)).collect();
+        let returning = t.column_list();
         for chunk in rows.chunks(per_statement) {
             if chunk
                 .iter()
@@ -533,7 +529,7 @@ impl<'c> Tx<'c> {
                 quote(table),
                 cols.iter().map(|c| quote(c)).collect::<Vec<_>>().join(", "),
                 groups.join(", "),
-                returning.join(", "),
+                returning,
             );
             let params = chunk.iter().flat_map(|r| r.values());
             let stored: Vec<Row> = self
@@ -571,11 +567,7 @@ impl<'c> Tx<'c> {
             quote(table),
             sets.join(", "),
             t.key_condition(set.len() + 1),
-            t.columns
-                .iter()
-                .map(|c| quote(&c.name))
-                .collect::<Vec<_>>()
-                .join(", "),
+            t.column_list(),
         );
         let params: Vec<&Value> = set.values().chain(key.iter()).collect();
         let after = self
@@ -595,11 +587,7 @@ impl<'c> Tx<'c> {
             "DELETE FROM {} WHERE {} RETURNING {}",
             quote(table),
             t.key_condition(1),
-            t.columns
-                .iter()
-                .map(|c| quote(&c.name))
-                .collect::<Vec<_>>()
-                .join(", "),
+            t.column_list(),
         );
         let before = self
             .conn
@@ -672,23 +660,7 @@ impl<'c> Tx<'c> {
                     let t = schema::table(self.conn, name)?
                         .ok_or_else(|| Error::Corrupt(format!("table {name} vanished")))?;
                     let mut acc = LtHash::new();
-                    let seq = self.seq;
-                    let mut ins = self.conn.prepare_cached(
-                        "INSERT INTO _lore_snapshot_row (seq, idx, side, pk, row) VALUES (?1, ?2, 1, ?3, ?4)",
-                    )?;
-                    let mut n = 0u64;
-                    schema::for_each_row(self.conn, &t, |key, row| {
-                        acc.add(&row_element(name, &key, &row));
-                        let pk = if key.is_empty() {
-                            // A keyless table: number its rows so each snapshot row is unique.
-                            n += 1;
-                            key_bytes(&[Value::Integer(n as i64)])
-                        } else {
-                            key_bytes(&key)
-                        };
-                        ins.execute(params![seq, idx, pk, pack(&value::row_to_json(&row))])?;
-                        Ok(())
-                    })?;
+                    self.store_snapshot(idx, 1, &t, Some(&mut acc))?;
                     acc
                 };
                 (Some(schema::snapshot_hash(d, &acc)), acc)
@@ -838,23 +810,38 @@ impl<'c> Tx<'c> {
         let Some(t) = schema::table(self.conn, name)? else {
             return Ok(());
         };
-        let idx = self.idx; // the schema effect about to be recorded takes this idx
+        // The schema effect about to be recorded takes the next idx.
+        self.store_snapshot(self.idx, 0, &t, None)
+    }
+
+    /// Stores every row of `t` as snapshot `side` (0 before, 1 after) of schema effect `idx`,
+    /// adding each row's element to `acc` when given. A keyless table's rows are numbered so
+    /// that each stored row is unique.
+    fn store_snapshot(
+        &self,
+        idx: i64,
+        side: i64,
+        t: &Table,
+        mut acc: Option<&mut LtHash>,
+    ) -> Result<(), Error> {
         let seq = self.seq;
         let mut ins = self.conn.prepare_cached(
-            "INSERT OR REPLACE INTO _lore_snapshot_row (seq, idx, side, pk, row) VALUES (?1, ?2, 0, ?3, ?4)",
+            "INSERT OR REPLACE INTO _lore_snapshot_row (seq, idx, side, pk, row) VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
-        let mut n = 0u64;
-        schema::for_each_row(self.conn, &t, |key, row| {
+        let mut n = 0i64;
+        schema::for_each_row(self.conn, t, |key, row| {
+            if let Some(acc) = acc.as_deref_mut() {
+                acc.add(&row_element(&t.name, &key, &row));
+            }
             let pk = if key.is_empty() {
                 n += 1;
-                key_bytes(&[Value::Integer(n as i64)])
+                key_bytes(&[Value::Integer(n)])
             } else {
                 key_bytes(&key)
             };
-            ins.execute(params![seq, idx, pk, pack(&value::row_to_json(&row))])?;
+            ins.execute(params![seq, idx, side, pk, pack(&value::row_to_json(&row))])?;
             Ok(())
-        })?;
-        Ok(())
+        })
     }
 
     /// Marks `table` as changed by means that were not captured row by row: its accumulator is
