@@ -93,11 +93,13 @@ impl Home {
         if !path.exists() {
             return Ok(None);
         }
-        match Store::open(&path) {
-            Ok(s) => Ok(Some(s)),
-            Err(StoreError::ReadOnly { .. }) => Ok(Some(Store::open_read_only(&path)?)),
-            Err(e) => Err(e.into()),
-        }
+        let store = match Store::open(&path) {
+            Ok(s) => s,
+            Err(StoreError::ReadOnly { .. }) => Store::open_read_only(&path)?,
+            Err(e) => return Err(e.into()),
+        };
+        store.map_for_reading()?;
+        Ok(Some(store))
     }
 
     /// This machine's id: a random UUID made on first use and kept in `machine-id`.

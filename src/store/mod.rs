@@ -132,6 +132,14 @@ impl Store {
         Ok(store)
     }
 
+    /// Reads through a memory map from now on: a short-lived reading command (a search) then
+    /// touches index pages without copying each into SQLite's cache first. Not for imports:
+    /// mapped pages count towards the process's resident memory.
+    pub fn map_for_reading(&self) -> Result<(), StoreError> {
+        self.conn.pragma_update(None, "mmap_size", 1_i64 << 30)?;
+        Ok(())
+    }
+
     /// The path this store was opened from.
     pub fn path(&self) -> &Path {
         &self.path
@@ -209,9 +217,6 @@ impl Store {
         // A 64 MiB page cache (SQLite's default is 2 MiB): imports update the message index
         // and the full-text index all over the file. Bounded, whatever the store's size.
         self.conn.pragma_update(None, "cache_size", -65_536)?;
-        // Reads through a memory map: a short-lived command (a search) touches index pages
-        // without copying each into the page cache first.
-        self.conn.pragma_update(None, "mmap_size", 1_i64 << 30)?;
         Ok(())
     }
 
