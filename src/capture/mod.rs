@@ -91,7 +91,12 @@ pub fn parse_reader(
     }
 }
 
-/// Guesses which tool wrote `path` from its name and its first few kilobytes.
+/// How much of a file [`detect`] reads at most.
+const DETECT_BYTES: u64 = 4 * 1024 * 1024;
+/// How many lines of a file [`detect`] reads at most.
+const DETECT_LINES: usize = 64;
+
+/// Guesses which tool wrote `path` from its name and its first lines.
 ///
 /// Returns `Ok(None)` for a file that matches no format (the caller reports it and moves on).
 pub fn detect(path: &Path) -> std::io::Result<Option<Tool>> {
@@ -99,8 +104,15 @@ pub fn detect(path: &Path) -> std::io::Result<Option<Tool>> {
     if name.ends_with(".aider.chat.history.md") || name == ".aider.chat.history.md" {
         return Ok(Some(Tool::Aider));
     }
-    let mut head = Vec::with_capacity(16 * 1024);
-    File::open(path)?.take(16 * 1024).read_to_end(&mut head)?;
+    // Whole lines decide, and a first line can be long (Codex puts its whole system prompt in
+    // `session_meta`): read up to DETECT_LINES lines, at most DETECT_BYTES.
+    let mut reader = BufReader::new(File::open(path)?.take(DETECT_BYTES));
+    let mut head = Vec::with_capacity(64 * 1024);
+    for _ in 0..DETECT_LINES {
+        if reader.read_until(b'\n', &mut head)? == 0 {
+            break;
+        }
+    }
     Ok(detect_bytes(name, &head))
 }
 
@@ -172,4 +184,21 @@ pub struct Candidate {
     pub path: PathBuf,
     /// Known from the location (a default folder or `--tool`); `None` means detect from content.
     pub tool: Option<Tool>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detection_reads_past_a_long_first_line() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("rollout-2026-03-11T10-00-00-x.jsonl");
+        let meta = serde_json::json!({
+            "timestamp": "2026-03-11T10:00:00.000Z", "type": "session_meta",
+            "payload": {"id": "x", "cwd": "/w", "base_instructions": {"text": "y".repeat(40_000)}},
+        });
+        std::fs::write(&p, format!("{meta}\n")).unwrap();
+        assert_eq!(detect(&p).unwrap(), Some(Tool::Codex));
+    }
 }

@@ -302,11 +302,13 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<SearchHit>, SearchError> {
         let fts = fts_query(query).ok_or(SearchError::EmptyQuery)?;
+        let terms = query_terms(query);
         let (cond, filter_params) = filter.sql();
         // Ranking every match of a common word costs time in proportion to the store (bm25 over
         // 165,000 matches: half a second). So: the newest RANK_WINDOW matches (cheap: the index
         // hands them out in rowid order), ranked by relevance; titles and snippets only for the
-        // rows kept.
+        // rows kept. Snippets are cut here rather than by FTS5's snippet(), whose cost grows
+        // with the number of hits in a message (a long test log: half a second for 20 rows).
         // Without filters the index alone ranks; with them, CROSS JOIN fixes the order so the
         // full-text index drives, never a scan of messages.
         let matches = if filter_params.is_empty() {
@@ -321,7 +323,6 @@ impl Store {
         params.push(SqlValue::Text(fts.clone()));
         params.extend(filter_params);
         params.push(SqlValue::Integer(limit as i64));
-        params.push(SqlValue::Text(fts));
         let sql = format!(
             "WITH recent AS MATERIALIZED (
                 SELECT messages_fts.rowid AS rid {matches}
@@ -333,12 +334,10 @@ impl Store {
                   AND messages_fts.rowid >= (SELECT min(rid) FROM recent)
                 ORDER BY messages_fts.rank LIMIT ?)
              SELECT m.session_id, s.tool, {title}, s.cwd, m.ordinal, m.role, m.kind, m.timestamp,
-                snippet(messages_fts, 0, char(2), char(3), '…', 24)
+                m.content
              FROM top
-             JOIN messages_fts ON messages_fts.rowid = top.rid
              JOIN messages m ON m.id = top.rid
              JOIN sessions s ON s.id = m.session_id
-             WHERE messages_fts MATCH ?
              ORDER BY top.score",
             title = "coalesce(s.title, (SELECT substr(f.content, 1, 200) FROM messages f
                 WHERE f.session_id = s.id AND f.role = 'user' ORDER BY f.ordinal LIMIT 1))"
@@ -356,7 +355,7 @@ impl Store {
                     role: r.get(5)?,
                     kind: r.get(6)?,
                     timestamp: r.get(7)?,
-                    snippet: r.get(8)?,
+                    snippet: snippet(&r.get::<_, String>(8)?, &terms),
                 })
             })
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>());
@@ -404,6 +403,92 @@ impl Store {
             sources: one("SELECT count(*) FROM sources")?,
         })
     }
+}
+
+/// A query's words, lower-cased, each with whether it is a prefix (`word*`); FTS5 operators and
+/// quotes are dropped.
+fn query_terms(query: &str) -> Vec<(String, bool)> {
+    let mut terms = Vec::new();
+    for raw in query.split_whitespace() {
+        if matches!(raw, "AND" | "OR" | "NOT") || raw.starts_with("NEAR") {
+            continue;
+        }
+        let prefix = raw.trim_end_matches(['"', ')']).ends_with('*');
+        let words: Vec<String> = raw
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect();
+        let n = words.len();
+        for (i, w) in words.into_iter().enumerate() {
+            terms.push((w, prefix && i + 1 == n));
+        }
+    }
+    terms
+}
+
+/// About this many characters of a message are shown around its first hit.
+const SNIPPET_CHARS: usize = 160;
+
+/// The part of `text` around the first word that matches `terms`, every matching word in it
+/// wrapped in [`HIT_START`] and [`HIT_END`], and `…` where it was cut. Words are runs of letters
+/// and digits, compared without case, as the full-text index tokenizes them.
+fn snippet(text: &str, terms: &[(String, bool)]) -> String {
+    let matches = |word: &str| {
+        let w = word.to_lowercase();
+        terms.iter().any(|(t, prefix)| {
+            if *prefix {
+                w.starts_with(t.as_str())
+            } else {
+                w == *t
+            }
+        })
+    };
+    let mut words = Vec::new(); // (byte start, byte end) of each matching word
+    let mut start = None;
+    for (i, c) in text
+        .char_indices()
+        .chain(std::iter::once((text.len(), ' ')))
+    {
+        match (c.is_alphanumeric(), start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                if matches(&text[s..i]) {
+                    words.push((s, i));
+                }
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    let first = words.first().map_or(0, |w| w.0);
+    // Start a little before the first hit, on a character boundary.
+    let from = text[..first]
+        .char_indices()
+        .rev()
+        .nth(SNIPPET_CHARS / 3)
+        .map_or(0, |(i, _)| i);
+    let to = text[from..]
+        .char_indices()
+        .nth(SNIPPET_CHARS)
+        .map_or(text.len(), |(i, _)| from + i);
+    let mut out = String::with_capacity(to - from + 16);
+    if from > 0 {
+        out.push('…');
+    }
+    let mut at = from;
+    for &(s, e) in words.iter().filter(|(s, e)| *s >= from && *e <= to) {
+        out.push_str(&text[at..s]);
+        out.push(HIT_START);
+        out.push_str(&text[s..e]);
+        out.push(HIT_END);
+        at = e;
+    }
+    out.push_str(&text[at..to]);
+    if to < text.len() {
+        out.push('…');
+    }
+    out
 }
 
 /// Errors of [`Store::for_each_message`]: the store's, or the caller's output failing.
@@ -473,6 +558,35 @@ mod tests {
         );
         assert_eq!(fts_query("foo OR bar").as_deref(), Some("foo OR bar"));
         assert_eq!(fts_query("pref*").as_deref(), Some("pref*"));
+    }
+
+    #[test]
+    fn snippets_mark_every_hit_around_the_first() {
+        let terms = query_terms("\"Connection refused\" OR retr*");
+        assert_eq!(
+            terms,
+            vec![
+                ("connection".to_owned(), false),
+                ("refused".to_owned(), false),
+                ("retr".to_owned(), true)
+            ]
+        );
+        let s = snippet("The connection was REFUSED; retrying.", &terms);
+        assert_eq!(
+            s,
+            "The \u{2}connection\u{3} was \u{2}REFUSED\u{3}; \u{2}retrying\u{3}."
+        );
+        let long = format!("{} needle {}", "a ".repeat(500), "b ".repeat(500));
+        let s = snippet(&long, &query_terms("needle"));
+        assert!(s.starts_with('…') && s.ends_with('…'), "{s}");
+        assert!(s.contains("\u{2}needle\u{3}"));
+        assert!(
+            s.chars().count() <= SNIPPET_CHARS + 4,
+            "two ellipses and two markers"
+        );
+        // Multi-byte text is cut on character boundaries.
+        let s = snippet(&"é".repeat(1000), &query_terms("x"));
+        assert!(s.ends_with('…'));
     }
 
     #[test]
