@@ -208,8 +208,9 @@ thread_local! {
         std::cell::RefCell::new(flate2::Compress::new(flate2::Compression::new(LEVEL), false));
 }
 
-/// The deflate level of stored rows: 6 keeps history within half again the size of the data
-/// it records (level 1 is 12% larger for 10% less import time).
+/// The deflate level of stored rows. Measured on 2,000 generated transcripts: level 6 keeps
+/// lore.db with history at 1.50x the size of the same data without it, level 1 at 1.54x for
+/// about a quarter less import time.
 const LEVEL: u32 = 6;
 
 /// Compresses a JSON value (raw deflate, RFC 1951).
