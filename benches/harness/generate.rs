@@ -358,7 +358,7 @@ impl<'v> Text<'v> {
                 }
                 8..=9 => out.push_str(&self.rng.below(2000).to_string()),
                 10..=11 => self.camel(out),
-                12 => out.push_str(*self.rng.pick(PHRASES)),
+                12 => out.push_str(self.rng.pick::<&str>(PHRASES)),
                 13..=17 => {
                     out.push_str(self.word());
                     out.push(',');
@@ -499,7 +499,7 @@ impl<'v> Text<'v> {
                         out.push_str(":\n");
                         self.sentence(out);
                         out.push_str("\nassertion `left == right` failed: ");
-                        out.push_str(*self.rng.pick(PHRASES));
+                        out.push_str(self.rng.pick::<&str>(PHRASES));
                     } else {
                         out.push_str("test ");
                         self.ident(out);
@@ -525,7 +525,7 @@ impl<'v> Text<'v> {
                     } else {
                         out.push_str(&format!("error[E0{}]: ", self.rng.range(100, 800)));
                         if self.rng.chance(0.4) {
-                            out.push_str(*self.rng.pick(PHRASES));
+                            out.push_str(self.rng.pick::<&str>(PHRASES));
                         } else {
                             self.sentence(out);
                         }
@@ -554,7 +554,7 @@ impl<'v> Text<'v> {
                     self.ident(out);
                     out.push_str(": ");
                     if self.rng.chance(0.05) {
-                        out.push_str(*self.rng.pick(PHRASES));
+                        out.push_str(self.rng.pick::<&str>(PHRASES));
                         out.push_str(" (os error ");
                         out.push_str(&self.rng.range(1, 120).to_string());
                         out.push(')');
@@ -642,7 +642,7 @@ struct Plan {
 
 fn plan(seed: u64, i: usize) -> Plan {
     let mut rng = Rng::derive(seed, i as u64);
-    let kind = if i % 2 == 0 {
+    let kind = if i.is_multiple_of(2) {
         Kind::Claude
     } else {
         Kind::Codex

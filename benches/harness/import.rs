@@ -44,6 +44,8 @@ pub struct Config {
 pub struct Run {
     pub wall: f64,
     pub max_rss: u64,
+    pub peak_anon: u64,
+    pub peak_file: u64,
     pub cpu: f64,
 }
 
@@ -52,6 +54,8 @@ impl From<&Proc> for Run {
         Run {
             wall: p.wall.as_secs_f64(),
             max_rss: p.max_rss,
+            peak_anon: p.peak_anon,
+            peak_file: p.peak_file,
             cpu: p.cpu().as_secs_f64(),
         }
     }
@@ -71,6 +75,9 @@ pub struct ImportResult {
     /// The sqlite3 baseline, when sqlite3 is there.
     pub sqlite: Vec<Run>,
     pub sqlite_db_bytes: Vec<u64>,
+    /// The sqlite3 "bulk" baseline: lore's own rows copied into lore's schema in one
+    /// `INSERT … SELECT` per table.
+    pub bulk: Vec<Run>,
     pub notes: Vec<String>,
     /// The last run's home, kept for the search workload.
     pub home: Option<TempDir>,
@@ -149,6 +156,102 @@ fn sqlite_script(files: &[PathBuf], path: &Path) -> io::Result<()> {
     w.flush()
 }
 
+/// Names of FTS5 shadow tables: created by their virtual table, never copied.
+const SHADOW_SUFFIXES: &[&str] = &["_data", "_idx", "_docsize", "_config", "_content"];
+
+/// The "bulk" baseline: the rows lore wrote, copied by the sqlite3 CLI into an empty database
+/// with lore's schema (tables, indexes, triggers, the FTS5 table), one `INSERT … SELECT` per
+/// table in one transaction. The same SQL work as the import, done in bulk: the gap to lore
+/// is lore's own cost (reading, parsing, row-at-a-time writes).
+fn bulk_copy(sqlite3: &Path, src: &Path, dir: &Path) -> io::Result<Proc> {
+    let query = |sql: &str| -> io::Result<Vec<String>> {
+        let p = measure::run(
+            Command::new(sqlite3).arg("-readonly").arg(src).arg(sql),
+            Stdio::null(),
+        )?;
+        if !p.ok() {
+            return Err(bail("sqlite3 (reading lore's schema)", &p));
+        }
+        Ok(String::from_utf8_lossy(&p.stdout)
+            .split('\u{1e}')
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect())
+    };
+    let vtabs = query(
+        "SELECT name || char(30) FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%'",
+    )?;
+    let shadow = |name: &str| {
+        vtabs
+            .iter()
+            .any(|v| SHADOW_SUFFIXES.iter().any(|s| name == format!("{v}{s}")))
+    };
+    // (type, name, sql) in creation order: tables before the triggers that use them.
+    let rows = query(
+        "SELECT type || char(31) || name || char(31) || sql || char(30) FROM sqlite_master \
+         WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY rowid",
+    )?;
+    let mut schema = String::new();
+    let mut tables = Vec::new();
+    for row in &rows {
+        let mut parts = row.splitn(3, '\u{1f}');
+        let (ty, name, sql) = (
+            parts.next().unwrap_or(""),
+            parts.next().unwrap_or(""),
+            parts.next().unwrap_or(""),
+        );
+        if shadow(name) {
+            continue;
+        }
+        schema.push_str(sql);
+        schema.push_str(";\n");
+        if ty == "table" && !sql.starts_with("CREATE VIRTUAL TABLE") {
+            tables.push(name.to_owned());
+        }
+    }
+    let script = dir.join("bulk.sql");
+    let mut w = io::BufWriter::new(File::create(&script)?);
+    writeln!(w, "PRAGMA journal_mode=WAL;\nPRAGMA synchronous=NORMAL;")?;
+    w.write_all(schema.as_bytes())?;
+    writeln!(w, "ATTACH '{}' AS src;\nBEGIN;", src.display())?;
+    for t in &tables {
+        writeln!(w, "INSERT INTO main.\"{t}\" SELECT * FROM src.\"{t}\";")?;
+    }
+    writeln!(w, "COMMIT;")?;
+    w.flush()?;
+    drop(w);
+    let p = measure::run(
+        Command::new(sqlite3).arg("-bail").arg(dir.join("bulk.db")),
+        Stdio::from(File::open(&script)?),
+    )?;
+    if !p.ok() {
+        return Err(bail("sqlite3 bulk copy of lore's rows", &p));
+    }
+    // Every table holds as many rows as lore's.
+    let counts: Vec<String> = tables
+        .iter()
+        .map(|t| format!("SELECT (SELECT count(*) FROM main.\"{t}\") - (SELECT count(*) FROM src.\"{t}\") AS d"))
+        .collect();
+    let check = measure::run(
+        Command::new(sqlite3)
+            .arg("-readonly")
+            .arg(dir.join("bulk.db"))
+            .arg(format!(
+                "ATTACH '{}' AS src; SELECT count(*) FROM ({}) WHERE d != 0;",
+                src.display(),
+                counts.join(" UNION ALL ")
+            )),
+        Stdio::null(),
+    )?;
+    if !check.ok() || String::from_utf8_lossy(&check.stdout).trim() != "0" {
+        return Err(io::Error::other(format!(
+            "sqlite3 bulk copy: row counts differ from lore's ({})",
+            String::from_utf8_lossy(&check.stdout).trim()
+        )));
+    }
+    Ok(p)
+}
+
 pub fn run_import(cfg: &Config, n: usize, keep_home: bool) -> io::Result<ImportResult> {
     let corpus = generate::ensure(&cfg.data_dir, n, cfg.seed)?;
     if cfg.verify {
@@ -172,6 +275,7 @@ pub fn run_import(cfg: &Config, n: usize, keep_home: bool) -> io::Result<ImportR
         read: Vec::new(),
         sqlite: Vec::new(),
         sqlite_db_bytes: Vec::new(),
+        bulk: Vec::new(),
         notes: Vec::new(),
         home: None,
     };
@@ -239,16 +343,26 @@ pub fn run_import(cfg: &Config, n: usize, keep_home: bool) -> io::Result<ImportR
         r.reimport.push(Run::from(&p2));
 
         let mut line = format!(
-            "  N={n} run {}/{}: read {:.2} s | lore import {:.2} s ({:.1} MB/s, {} peak, {:.0}% CPU) | re-import {:.3} s",
+            "  N={n} run {}/{}: read {:.2} s | lore import {:.2} s ({:.1} MB/s, {} peak RSS of which {} anon, {:.0}% CPU) | re-import {:.3} s",
             run + 1,
             cfg.runs,
             secs,
             p.wall.as_secs_f64(),
             r.corpus.bytes as f64 / 1e6 / p.wall.as_secs_f64(),
             crate::report::mb(p.max_rss),
+            crate::report::mb(p.peak_anon),
             100.0 * p.cpu().as_secs_f64() / p.wall.as_secs_f64(),
             p2.wall.as_secs_f64()
         );
+
+        if let Some(sqlite3) = &cfg.sqlite3 {
+            let dir = tempfile::Builder::new()
+                .prefix("bulk-")
+                .tempdir_in(&homes)?;
+            let p4 = bulk_copy(sqlite3, &db, dir.path())?;
+            line.push_str(&format!(" | bulk copy {:.2} s", p4.wall.as_secs_f64()));
+            r.bulk.push(Run::from(&p4));
+        }
 
         if let Some(sqlite3) = &cfg.sqlite3 {
             let dir = tempfile::Builder::new()

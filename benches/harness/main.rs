@@ -10,6 +10,7 @@ mod import;
 mod json;
 mod measure;
 mod report;
+mod versioning;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -23,6 +24,9 @@ Usage: cargo bench --bench harness -- COMMAND [OPTIONS]
 Commands:
   import    Import generated corpora with `lore import` beside baselines (raw read, sqlite3
             FTS5 load of the same lines), then time `lore search` on the largest database
+  versioning  The versioning engine in-process beside raw rusqlite: single-row apply at 10,000
+            and 1,000,000 rows, revert with 100 and 100,000 commits of history, a 100,000-row
+            plan, verify --full, and lore.db's size with and without history (2,000 sessions)
   gen       Only generate (or find cached) corpora and print their statistics
   help      Show this help
 
@@ -196,6 +200,24 @@ fn warn_if_stale(lore: &Path) {
     }
 }
 
+/// Copies the binary to `dir/lore-<sha256 prefix>` (once) and returns the copy's path.
+fn snapshot(lore: &Path, dir: &Path) -> std::io::Result<PathBuf> {
+    use sha2::{Digest, Sha256};
+    let bytes = std::fs::read(lore)?;
+    let digest = Sha256::digest(&bytes);
+    let hex: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+    std::fs::create_dir_all(dir)?;
+    let copy = dir.join(format!("lore-{hex}"));
+    if !copy.is_file() {
+        let tmp = dir.join(format!(".lore-{hex}.{}", std::process::id()));
+        std::fs::write(&tmp, &bytes)?;
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755))?;
+        std::fs::rename(&tmp, &copy)?;
+    }
+    Ok(copy)
+}
+
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let args = match parse(&argv) {
@@ -262,6 +284,59 @@ fn run(args: Args, command_line: &str) -> Result<(), String> {
             }
             Ok(())
         }
+        Some("versioning") => {
+            let lore = args
+                .lore
+                .clone()
+                .unwrap_or_else(|| target_dir().join("release/lore"));
+            if !lore.is_file() {
+                return Err(format!(
+                    "{} not found; run `cargo build --release --bins` first (or pass --lore PATH)",
+                    lore.display()
+                ));
+            }
+            let lore = snapshot(&lore, &target_dir().join("bench-data/bin"))
+                .map_err(|e| format!("cannot copy {}: {e}", lore.display()))?;
+            let n = if quick { 200 } else { 2_000 };
+            let corpus = generate::ensure(&data_dir, n, seed).map_err(|e| e.to_string())?;
+            let runs = args.runs.unwrap_or(if quick { 1 } else { 3 });
+            let machine = measure::Machine::probe(&lore, None);
+            let rows = versioning::run(
+                &data_dir.join("versioning"),
+                runs,
+                quick,
+                &lore,
+                Some(&corpus.root),
+            );
+            let mut out = format!(
+                "Measured {} with `{command_line}`: {} × {}, {:.1} GiB RAM, {}, lore {} at commit {}. \
+                 In-process (no process start-up on either side); latencies are medians of {} samples.\n\n",
+                machine.date,
+                machine.cpus,
+                machine.cpu_model,
+                machine.mem_total as f64 / (1u64 << 30) as f64,
+                machine.rustc,
+                machine.lore_version.trim_start_matches("lore "),
+                machine.commit,
+                (runs * 50).max(20),
+            );
+            out.push_str("| Workload | lore | Baseline (same run) | lore ÷ baseline | Note |\n|---|--:|---|--:|---|\n");
+            for r in &rows {
+                out.push_str(&format!(
+                    "| {} | {} | {} | {} | {} |\n",
+                    r.workload, r.lore, r.baseline, r.ratio, r.note
+                ));
+            }
+            out.push('\n');
+            println!("{out}");
+            if args.write_docs {
+                let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/benchmarks.md");
+                report::write_section(&path, "versioning", "Versioning", &out)
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                eprintln!("wrote {}", path.display());
+            }
+            Ok(())
+        }
         Some("import") => {
             let lore = args
                 .lore
@@ -274,6 +349,10 @@ fn run(args: Args, command_line: &str) -> Result<(), String> {
                 ));
             }
             warn_if_stale(&lore);
+            // Others may rebuild target/release/lore while this runs: measure one fixed copy.
+            let lore = snapshot(&lore, &target_dir().join("bench-data/bin"))
+                .map_err(|e| format!("cannot copy {}: {e}", lore.display()))?;
+            eprintln!("measuring {}", lore.display());
             let sqlite3 = if args.no_sqlite {
                 None
             } else {

@@ -10,8 +10,12 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone)]
 pub struct Proc {
     pub wall: Duration,
-    /// Peak resident set size, bytes.
+    /// Peak resident set size, bytes (`ru_maxrss`: anonymous memory and mapped file pages).
     pub max_rss: u64,
+    /// Peak of `RssAnon` (heap, stacks) and of `RssFile` (memory-mapped files, e.g. SQLite's
+    /// mmap of the database) from `/proc/<pid>/status`, sampled every 10 ms.
+    pub peak_anon: u64,
+    pub peak_file: u64,
     pub user: Duration,
     pub sys: Duration,
     /// Exit code, or `None` when killed by a signal.
@@ -57,6 +61,32 @@ pub fn run(cmd: &mut Command, stdin: Stdio) -> std::io::Result<Proc> {
         let _ = err.read_to_end(&mut buf);
         buf
     });
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let (mut anon, mut file) = (0u64, 0u64);
+            let path = format!("/proc/{pid}/status");
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                let Ok(st) = std::fs::read_to_string(&path) else {
+                    break;
+                };
+                let kb = |key: &str| -> Option<u64> {
+                    st.lines()
+                        .find_map(|l| l.strip_prefix(key))?
+                        .trim()
+                        .trim_end_matches("kB")
+                        .trim()
+                        .parse()
+                        .ok()
+                };
+                anon = anon.max(kb("RssAnon:").unwrap_or(0) * 1024);
+                file = file.max(kb("RssFile:").unwrap_or(0) * 1024);
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            (anon, file)
+        })
+    };
     let mut stdout = Vec::new();
     out.read_to_end(&mut stdout)?;
     let mut status: libc::c_int = 0;
@@ -75,6 +105,8 @@ pub fn run(cmd: &mut Command, stdin: Stdio) -> std::io::Result<Proc> {
         }
     }
     let wall = started.elapsed();
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (peak_anon, peak_file) = sampler.join().unwrap_or((0, 0));
     // The child is reaped; dropping `child` does not wait or kill.
     drop(child);
     let stderr = err_reader.join().unwrap_or_default();
@@ -88,6 +120,8 @@ pub fn run(cmd: &mut Command, stdin: Stdio) -> std::io::Result<Proc> {
         wall,
         // Linux reports ru_maxrss in kilobytes.
         max_rss: ru.ru_maxrss as u64 * 1024,
+        peak_anon,
+        peak_file,
         user: tv(ru.ru_utime),
         sys: tv(ru.ru_stime),
         code,
@@ -181,7 +215,15 @@ impl Machine {
         let sqlite3 = sqlite3
             .and_then(|p| out(Command::new(p).arg("--version")))
             .map(|v| v.split_whitespace().take(2).collect::<Vec<_>>().join(" "));
-        let lore_version = out(Command::new(lore).arg("--version")).unwrap_or_default();
+        let mut lore_version = out(Command::new(lore).arg("--version")).unwrap_or_default();
+        // The snapshot's name carries a prefix of the binary's SHA-256.
+        if let Some(h) = lore
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_prefix("lore-"))
+        {
+            lore_version.push_str(&format!(" (binary sha256 {h}…)"));
+        }
         let dir = env!("CARGO_MANIFEST_DIR");
         let mut commit = out(Command::new("git").args(["-C", dir, "rev-parse", "--short", "HEAD"]))
             .unwrap_or_else(|| "unknown".into());
@@ -191,10 +233,14 @@ impl Machine {
             "status",
             "--porcelain",
             "--untracked-files=no",
+            "--",
+            ".",
+            ":!benches",
+            ":!docs",
         ]))
         .is_some_and(|s| !s.is_empty())
         {
-            commit.push_str(" + uncommitted changes");
+            commit.push_str(" + uncommitted changes outside benches/ and docs/");
         }
         let date = jiff::Timestamp::now()
             .strftime("%Y-%m-%d %H:%M UTC")

@@ -7,9 +7,6 @@ use std::path::Path;
 use crate::import::{ImportResult, Run, SearchResult};
 use crate::measure::{Machine, max, median, min, percentile};
 
-pub const IMPORT_START: &str = "<!-- bench:import:start -->";
-pub const IMPORT_END: &str = "<!-- bench:import:end -->";
-
 /// Targets from the issue.
 pub const TARGET_IMPORT_MBPS: f64 = 50.0;
 pub const TARGET_RSS_MB: f64 = 200.0;
@@ -39,7 +36,7 @@ pub fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -114,10 +111,10 @@ impl Table {
         }
         let line = |cells: &[String]| {
             let mut s = String::from("|");
-            for i in 0..n {
+            for (i, (width, right)) in w.iter().zip(&self.right).enumerate() {
                 let c = cells.get(i).map(String::as_str).unwrap_or("");
-                let pad = w[i] - c.chars().count();
-                if self.right[i] {
+                let pad = width - c.chars().count();
+                if *right {
                     let _ = write!(s, " {}{c} |", " ".repeat(pad));
                 } else {
                     let _ = write!(s, " {c}{} |", " ".repeat(pad));
@@ -128,11 +125,11 @@ impl Table {
         };
         let mut out = line(&self.head);
         out.push('|');
-        for i in 0..n {
-            if self.right[i] {
-                let _ = write!(out, " {}: |", "-".repeat(w[i] - 1));
+        for (width, right) in w.iter().zip(&self.right) {
+            if *right {
+                let _ = write!(out, " {}: |", "-".repeat(width - 1));
             } else {
-                let _ = write!(out, " {} |", "-".repeat(w[i]));
+                let _ = write!(out, " {} |", "-".repeat(*width));
             }
         }
         out.push('\n');
@@ -222,6 +219,19 @@ pub fn render(
                 verdict(lore_mbps >= TARGET_IMPORT_MBPS)
             ),
         ]);
+        if !r.bulk.is_empty() {
+            let bulk_mbps = c.bytes as f64 / 1e6 / median(&walls(&r.bulk));
+            t.row(vec![
+                String::new(),
+                "throughput vs. SQL floor".into(),
+                format!("{lore_mbps:.1} MB/s"),
+                format!(
+                    "{bulk_mbps:.1} MB/s (sqlite3: lore's rows bulk-copied into lore's schema)"
+                ),
+                ratio(lore_mbps, bulk_mbps),
+                String::new(),
+            ]);
+        }
         let lore_sps = c.sessions as f64 / lore_s;
         let sql_sps = c.sessions as f64 / sql_s;
         t.row(vec![
@@ -254,6 +264,18 @@ pub fn render(
         ]);
         let rss = med_rss(&r.lore);
         let sql_rss = med_rss(&r.sqlite);
+        let anon = median(
+            &r.lore
+                .iter()
+                .map(|x| x.peak_anon as f64)
+                .collect::<Vec<_>>(),
+        );
+        let file = median(
+            &r.lore
+                .iter()
+                .map(|x| x.peak_file as f64)
+                .collect::<Vec<_>>(),
+        );
         t.row(vec![
             String::new(),
             "peak RSS".into(),
@@ -275,6 +297,14 @@ pub fn render(
                         < TARGET_RSS_MB * 1e6
                 )
             ),
+        ]);
+        t.row(vec![
+            String::new(),
+            "… of it anonymous / mapped files".into(),
+            format!("{} / {}", mb(anon as u64), mb(file as u64)),
+            "(sampled from /proc every 10 ms)".into(),
+            String::new(),
+            String::new(),
         ]);
         let db = median(&r.db_bytes.iter().map(|&b| b as f64).collect::<Vec<_>>());
         let sdb = median(
@@ -314,7 +344,7 @@ pub fn render(
             "throughput".into(),
             format!("{lore_mbps:.1} MB/s (import)"),
             format!(
-                "{} MB/s (read in-process, page cache warm)",
+                "{} MB/s (read in-process, mostly from the page cache)",
                 thousands((c.bytes as f64 / 1e6 / read_s) as u64)
             ),
             ratio(lore_mbps, c.bytes as f64 / 1e6 / read_s),
@@ -408,9 +438,10 @@ pub fn render(
             "Wall time per run",
             "Median",
             "Peak RSS (max)",
+            "… anonymous (max)",
             "CPU ÷ wall",
         ],
-        &[true, false, false, true, true, true],
+        &[true, false, false, true, true, true, true],
     );
     for r in imports {
         let n = thousands(r.corpus.sessions);
@@ -427,18 +458,21 @@ pub fn render(
                 each.join(", "),
                 secs(median(&w)),
                 mb(max(&runs.iter().map(|x| x.max_rss as f64).collect::<Vec<_>>()) as u64),
+                mb(max(&runs.iter().map(|x| x.peak_anon as f64).collect::<Vec<_>>()) as u64),
                 format!("{:.0}%", cpu * 100.0),
             ]);
         };
         add("`lore import` (fresh LORE_HOME)", &r.lore);
         add("`lore import` again (unchanged)", &r.reimport);
         add("sqlite3 raw lines → FTS5", &r.sqlite);
+        add("sqlite3 bulk copy of lore's rows", &r.bulk);
         let each: Vec<String> = r.read.iter().map(|&x| secs(x)).collect();
         t.row(vec![
             n.clone(),
             "read corpus in-process".into(),
             each.join(", "),
             secs(median(&r.read)),
+            "—".into(),
             "—".into(),
             "—".into(),
         ]);
@@ -546,17 +580,29 @@ cargo bench --bench harness -- --help
 ```
 
 Method: every workload runs R times (`--runs`), each import into a fresh `LORE_HOME`, and the
-tables show medians (every run is listed too). Wall time is measured around the child process;
-peak RSS and CPU time come from `wait4` on that one child. The corpus is in the page cache
-when it is read, by lore and by the baselines alike. The machine, toolchain and commit are
-stated with each set of results, and the section between the markers below is rewritten by
-`--write-docs`.
+tables show medians (every run is listed too). The harness measures a private copy of
+`target/release/lore` (named by a prefix of its SHA-256), so a rebuild during a long run
+cannot mix two binaries. Wall time is measured around the child process; peak RSS and CPU
+time come from `wait4` on that one child, and `RssAnon`/`RssFile` sampled from `/proc` every
+10 ms split the peak into heap and memory-mapped database pages. The corpus is usually in the
+page cache when it is read (it was just generated or read), by lore and by the baselines
+alike. The machine, toolchain and commit are stated with each set of results, and the section
+between the markers below is rewritten by `--write-docs`. Other processes on the machine are
+not stopped: on a shared machine, expect a spread of 10–20% between runs.
 
-Baselines: reading every byte of the corpus in-process (the floor for any importer); the
-`sqlite3` CLI loading every raw line of the same files into an FTS5 table in one transaction,
-with lore's journal mode and `synchronous` setting (SQLite doing full-text indexing of the same
-bytes without parsing them; it indexes more text than lore, which keeps only the messages);
-and for search, `lore --version`, the cost of starting the process at all.
+Baselines, all in the same run:
+- reading every byte of the corpus in-process: the floor for any importer;
+- the `sqlite3` CLI loading every raw line of the same files into an FTS5 table in one
+  transaction, with lore's journal mode and `synchronous` setting: SQLite full-text indexing
+  the same bytes without parsing them (it indexes more text than lore, which keeps only the
+  messages, so it is a rough yardstick);
+- the SQL floor: the `sqlite3` CLI copying the rows lore wrote into an empty database with
+  lore's own schema (tables, indexes, triggers, FTS5 table), one `INSERT … SELECT` per table in
+  one transaction. That is the same SQL work done in bulk; the gap between it and lore is
+  lore's own cost (reading, parsing, writing a row at a time);
+- for search, `lore --version`, the cost of starting the process at all.
+
+The `sqlite3` CLI is the system's, which may be an older SQLite than the one bundled in lore.
 
 Targets: import ≥ 50 MB/s including full-text indexing; peak RSS < 200 MB whatever the number
 of transcripts; search median < 20 ms.
@@ -565,15 +611,23 @@ of transcripts; search median < 20 ms.
 
 /// Writes `section` between the import markers of `path`, creating the file if needed.
 pub fn write_docs(path: &Path, section: &str) -> std::io::Result<()> {
-    let block = format!("{IMPORT_START}\n## Import and search\n\n{section}{IMPORT_END}\n");
+    write_section(path, "import", "Import and search", section)
+}
+
+/// Writes `section` under `title` between the markers `<!-- bench:NAME:start -->` and
+/// `<!-- bench:NAME:end -->` of `path`, appending them if they are not there yet.
+pub fn write_section(path: &Path, name: &str, title: &str, section: &str) -> std::io::Result<()> {
+    let start_marker = format!("<!-- bench:{name}:start -->");
+    let end_marker = format!("<!-- bench:{name}:end -->");
+    let block = format!("{start_marker}\n## {title}\n\n{section}{end_marker}\n");
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => INTRO.to_owned(),
         Err(e) => return Err(e),
     };
-    let new = match (text.find(IMPORT_START), text.find(IMPORT_END)) {
+    let new = match (text.find(&start_marker), text.find(&end_marker)) {
         (Some(a), Some(b)) if a < b => {
-            let mut after = &text[b + IMPORT_END.len()..];
+            let mut after = &text[b + end_marker.len()..];
             after = after.strip_prefix('\n').unwrap_or(after);
             format!("{}{block}{after}", &text[..a])
         }

@@ -129,11 +129,12 @@ pub fn table(conn: &Connection, name: &str) -> rusqlite::Result<Option<Table>> {
 /// Every schema object that belongs to the user: tables, and the indexes, triggers and views of
 /// schema `main`, excluding reserved names, shadow tables and SQLite's automatic indexes.
 pub fn schema_objects(conn: &Connection) -> rusqlite::Result<Vec<SchemaObject>> {
+    // pragma_table_list is computed afresh at each use: read it once, not once per object.
     let mut stmt = conn.prepare_cached(
-        "SELECT s.type, s.name, s.sql FROM sqlite_schema s
-         WHERE s.sql IS NOT NULL
-           AND NOT EXISTS (SELECT 1 FROM pragma_table_list t
-                           WHERE t.schema = 'main' AND t.name = s.name AND t.type = 'shadow')
+        "WITH shadow AS MATERIALIZED (
+            SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'shadow')
+         SELECT s.type, s.name, s.sql FROM sqlite_schema s
+         WHERE s.sql IS NOT NULL AND s.name NOT IN (SELECT name FROM shadow)
          ORDER BY s.type, s.name",
     )?;
     let objects = stmt

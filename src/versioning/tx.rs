@@ -103,13 +103,19 @@ pub struct Tx<'c> {
 
 /// Creates the `_lore_*` tables if needed and refuses a newer format.
 pub fn ensure_tables(conn: &Connection) -> Result<(), Error> {
-    conn.execute_batch(CREATE_TABLES)?;
+    // Parsing eleven CREATE statements costs more than a small commit: skip it once they exist.
+    let exists = conn
+        .prepare_cached(
+            "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = '_lore_reflog'",
+        )?
+        .query_row([], |r| r.get::<_, i64>(0))?
+        > 0;
+    if !exists {
+        conn.execute_batch(CREATE_TABLES)?;
+    }
     let found: Option<String> = conn
-        .query_row(
-            "SELECT value FROM _lore_meta WHERE key = 'format_version'",
-            [],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT value FROM _lore_meta WHERE key = 'format_version'")?
+        .query_row([], |r| r.get(0))
         .optional()?;
     match found.as_deref().map(str::parse::<i64>) {
         None => {
@@ -308,20 +314,15 @@ impl<'c> Tx<'c> {
     pub fn begin(conn: &'c Connection) -> Result<Tx<'c>, Error> {
         ensure_tables(conn)?;
         let ready: Option<String> = conn
-            .query_row(
-                "SELECT value FROM _lore_meta WHERE key = 'accumulators'",
-                [],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT value FROM _lore_meta WHERE key = 'accumulators'")?
+            .query_row([], |r| r.get(0))
             .optional()?;
         if ready.is_none() {
             rebuild_accumulators(conn)?;
         }
-        let seq: i64 = conn.query_row(
-            "SELECT coalesce(max(seq), 0) + 1 FROM _lore_commit",
-            [],
-            |r| r.get(0),
-        )?;
+        let seq: i64 = conn
+            .prepare_cached("SELECT coalesce(max(seq), 0) + 1 FROM _lore_commit")?
+            .query_row([], |r| r.get(0))?;
         let schema_before = schema::schema_hash(&schema::schema_objects(conn)?);
         Ok(Tx {
             conn,
@@ -756,12 +757,14 @@ impl<'c> Tx<'c> {
             reverts_commit_id: c.reverts.map(str::to_owned),
         };
         let commit_id = record.id()?;
-        self.conn.execute(
-            "INSERT INTO _lore_commit (seq, commit_id, parent_id, kind, message, created_at,
+        self.conn
+            .prepare_cached(
+                "INSERT INTO _lore_commit (seq, commit_id, parent_id, kind, message, created_at,
                 schema_hash_before, schema_hash_after, state_hash_after, plan_hash, effects_hash,
                 revertible, reverts_commit_id, operations)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-            params![
+            )?
+            .execute(params![
                 record.seq,
                 commit_id,
                 record.parent_id,
@@ -776,18 +779,19 @@ impl<'c> Tx<'c> {
                 record.revertible,
                 record.reverts_commit_id,
                 ops_text,
-            ],
-        )?;
-        self.conn.execute(
-            "INSERT INTO _lore_ref (name, commit_id) VALUES ('main', ?1)
-             ON CONFLICT (name) DO UPDATE SET commit_id = excluded.commit_id",
-            [&commit_id],
-        )?;
-        self.conn.execute(
-            "INSERT INTO _lore_reflog (ref, old_id, new_id, reason, created_at)
-             VALUES ('main', ?1, ?2, ?3, ?4)",
-            params![self.parent, commit_id, c.reason, created_at],
-        )?;
+            ])?;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO _lore_ref (name, commit_id) VALUES ('main', ?1)
+                 ON CONFLICT (name) DO UPDATE SET commit_id = excluded.commit_id",
+            )?
+            .execute([&commit_id])?;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO _lore_reflog (ref, old_id, new_id, reason, created_at)
+                 VALUES ('main', ?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![self.parent, commit_id, c.reason, created_at])?;
         Ok(Some(CommitSummary {
             commit_id,
             seq: self.seq,
