@@ -183,17 +183,16 @@ fn examine(reader: &Store, c: &Candidate, force: Option<Tool>) -> Result<Item, S
         },
     };
     let result = match tool {
-        Some(t) if meta.len() == 0 => Err::<ParseReport, _>(ParseError::Empty).map_err(|e| (t, e)),
-        Some(t) => capture::parse_file(t, &path).map_err(|e| (t, e)),
-        None if meta.len() == 0 => Err((Tool::ClaudeCode, ParseError::Empty)),
-        None => Err((Tool::ClaudeCode, ParseError::Unrecognised)),
+        _ if meta.len() == 0 => Err(ParseError::Empty),
+        Some(t) => capture::parse_file(t, &path),
+        None => Err(ParseError::Unrecognised),
     };
     Ok(Item::Read {
         path: key,
         fingerprint,
         bytes: meta.len(),
         tool,
-        result: result.map_err(|(_, e)| e),
+        result,
     })
 }
 
@@ -273,20 +272,13 @@ impl BatchCounts {
     fn message(&self) -> String {
         let n = self.sessions;
         let noun = if n == 1 { "session" } else { "sessions" };
-        match self.by_tool.len() {
-            0 => format!(
+        let tools: Vec<&Tool> = self.by_tool.keys().collect();
+        match tools.as_slice() {
+            [] => format!(
                 "import: no sessions ({} files checked)",
                 self.files_recorded
             ),
-            1 => {
-                let (tool, _) = self
-                    .by_tool
-                    .iter()
-                    .next()
-                    .map(|(t, c)| (*t, *c))
-                    .unwrap_or((Tool::ClaudeCode, 0));
-                format!("import: {n} {noun} from {tool}")
-            }
+            [tool] => format!("import: {n} {noun} from {tool}"),
             _ => {
                 let parts: Vec<String> = self
                     .by_tool

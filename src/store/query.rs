@@ -192,12 +192,12 @@ impl Store {
         // Listings shorten a sub-agent's id to `<parent prefix>…<suffix>`; accept it back.
         if let Some((head, tail)) = id_or_prefix.split_once('…') {
             let mut stmt = self.conn().prepare(
-                "SELECT id FROM sessions WHERE id >= ?1 AND substr(id, 1, ?2) = ?1
+                "SELECT id FROM sessions WHERE id >= ?1 AND id < ?2
                    AND substr(id, -?4) = ?3 ORDER BY id LIMIT 2",
             )?;
             let ids: Vec<String> = stmt
                 .query_map(
-                    rusqlite::params![head, head.len() as i64, tail, tail.len() as i64],
+                    rusqlite::params![head, upper_bound(head), tail, tail.len() as i64],
                     |r| r.get(0),
                 )?
                 .collect::<Result<_, _>>()?;
@@ -210,13 +210,14 @@ impl Store {
                 }),
             };
         }
-        // Range scan on the primary key: every id that starts with the prefix.
-        let mut stmt = self.conn().prepare(
-            "SELECT id FROM sessions WHERE id >= ?1 AND substr(id, 1, ?2) = ?1 ORDER BY id LIMIT 2",
-        )?;
+        // A bounded range scan on the primary key: every id that starts with the prefix and
+        // nothing after them.
+        let mut stmt = self
+            .conn()
+            .prepare("SELECT id FROM sessions WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT 2")?;
         let ids: Vec<String> = stmt
             .query_map(
-                rusqlite::params![id_or_prefix, id_or_prefix.len() as i64],
+                rusqlite::params![id_or_prefix, upper_bound(id_or_prefix)],
                 |r| r.get(0),
             )?
             .collect::<Result<_, _>>()?;
@@ -225,8 +226,8 @@ impl Store {
             1 => Ok(ids.into_iter().next().unwrap_or_default()),
             _ => {
                 let count: i64 = self.conn().query_row(
-                    "SELECT count(*) FROM sessions WHERE substr(id, 1, ?2) = ?1",
-                    rusqlite::params![id_or_prefix, id_or_prefix.len() as i64],
+                    "SELECT count(*) FROM sessions WHERE id >= ?1 AND id < ?2",
+                    rusqlite::params![id_or_prefix, upper_bound(id_or_prefix)],
                     |r| r.get(0),
                 )?;
                 Err(StoreError::Ambiguous {
@@ -403,6 +404,11 @@ impl Store {
             sources: one("SELECT count(*) FROM sources")?,
         })
     }
+}
+
+/// The smallest string above every string that starts with `prefix` (ids hold no U+10FFFF).
+fn upper_bound(prefix: &str) -> String {
+    format!("{prefix}\u{10FFFF}")
 }
 
 /// A query's words, lower-cased, each with whether it is a prefix (`word*`); FTS5 operators and

@@ -82,15 +82,15 @@ pub fn resolve(conn: &Connection, id_or_prefix: &str) -> Result<Commit, Error> {
     if !is_versioned(conn)? || id_or_prefix.is_empty() {
         return Err(Error::NoCommit(id_or_prefix.to_owned()));
     }
+    // A bounded range on the unique index: every id that starts with the prefix and nothing
+    // after them (an open-ended range would test every later id: O(history)).
+    let upper = format!("{id_or_prefix}\u{10FFFF}");
     let mut stmt = conn.prepare(&format!(
         "SELECT {COMMIT_COLUMNS} FROM _lore_commit
-         WHERE commit_id >= ?1 AND substr(commit_id, 1, ?2) = ?1 ORDER BY commit_id LIMIT 2"
+         WHERE commit_id >= ?1 AND commit_id < ?2 ORDER BY commit_id LIMIT 2"
     ))?;
     let found: Vec<Commit> = stmt
-        .query_map(
-            params![id_or_prefix, id_or_prefix.len() as i64],
-            commit_from,
-        )?
+        .query_map(params![id_or_prefix, upper], commit_from)?
         .collect::<rusqlite::Result<_>>()?;
     match found.len() {
         0 => Err(Error::NoCommit(id_or_prefix.to_owned())),
@@ -100,8 +100,8 @@ pub fn resolve(conn: &Connection, id_or_prefix: &str) -> Result<Commit, Error> {
             .ok_or_else(|| Error::NoCommit(id_or_prefix.to_owned()))?),
         _ => {
             let count: i64 = conn.query_row(
-                "SELECT count(*) FROM _lore_commit WHERE substr(commit_id, 1, ?2) = ?1",
-                params![id_or_prefix, id_or_prefix.len() as i64],
+                "SELECT count(*) FROM _lore_commit WHERE commit_id >= ?1 AND commit_id < ?2",
+                params![id_or_prefix, upper],
                 |r| r.get(0),
             )?;
             Err(Error::AmbiguousCommit {
