@@ -135,6 +135,8 @@ fn claude_code_sessions_and_sub_agents() {
         .success()
         .stdout(predicate::str::contains("5b1f3c9e…agent-a7f3e21"));
     assert_eq!(env.show("5b1f3c9e…agent-a7f3e21")["id"], CLAUDE_AGENT);
+    // The parent's short id names the parent, though its sub-agents' ids extend it.
+    assert_eq!(env.show("5b1f3c9e")["id"], CLAUDE);
 }
 
 #[test]

@@ -214,16 +214,23 @@ impl Store {
         // nothing after them.
         let mut stmt = self
             .conn()
-            .prepare("SELECT id FROM sessions WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT 2")?;
+            .prepare("SELECT id FROM sessions WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT 64")?;
         let ids: Vec<String> = stmt
             .query_map(
                 rusqlite::params![id_or_prefix, upper_bound(id_or_prefix)],
                 |r| r.get(0),
             )?
             .collect::<Result<_, _>>()?;
-        match ids.len() {
-            0 => Err(StoreError::NotFound(id_or_prefix.to_owned())),
-            1 => Ok(ids.into_iter().next().unwrap_or_default()),
+        match ids.as_slice() {
+            [] => Err(StoreError::NotFound(id_or_prefix.to_owned())),
+            [one] => Ok(one.clone()),
+            // A session and its sub-agents (`<id>-agent-…`): every match extends the first, so
+            // the prefix names that one, as the listing shows it.
+            [first, rest @ ..]
+                if ids.len() < 64 && rest.iter().all(|id| id.starts_with(first.as_str())) =>
+            {
+                Ok(first.clone())
+            }
             _ => {
                 let count: i64 = self.conn().query_row(
                     "SELECT count(*) FROM sessions WHERE id >= ?1 AND id < ?2",
