@@ -246,6 +246,21 @@ fn main() -> ExitCode {
     }
 }
 
+/// The lore binary to measure: `--lore PATH`, or the release build.
+fn lore_binary(args: &Args) -> Result<PathBuf, String> {
+    let lore = args
+        .lore
+        .clone()
+        .unwrap_or_else(|| target_dir().join("release/lore"));
+    if !lore.is_file() {
+        return Err(format!(
+            "{} not found; run `cargo build --release --bins` first (or pass --lore PATH)",
+            lore.display()
+        ));
+    }
+    Ok(lore)
+}
+
 fn run(args: Args, command_line: &str) -> Result<(), String> {
     let quick = args.quick;
     let sessions = args.sessions.clone().unwrap_or_else(|| {
@@ -285,16 +300,7 @@ fn run(args: Args, command_line: &str) -> Result<(), String> {
             Ok(())
         }
         Some("versioning") => {
-            let lore = args
-                .lore
-                .clone()
-                .unwrap_or_else(|| target_dir().join("release/lore"));
-            if !lore.is_file() {
-                return Err(format!(
-                    "{} not found; run `cargo build --release --bins` first (or pass --lore PATH)",
-                    lore.display()
-                ));
-            }
+            let lore = lore_binary(&args)?;
             let lore = snapshot(&lore, &target_dir().join("bench-data/bin"))
                 .map_err(|e| format!("cannot copy {}: {e}", lore.display()))?;
             let n = if quick { 200 } else { 2_000 };
@@ -338,16 +344,7 @@ fn run(args: Args, command_line: &str) -> Result<(), String> {
             Ok(())
         }
         Some("import") => {
-            let lore = args
-                .lore
-                .clone()
-                .unwrap_or_else(|| target_dir().join("release/lore"));
-            if !lore.is_file() {
-                return Err(format!(
-                    "{} not found; run `cargo build --release --bins` first (or pass --lore PATH)",
-                    lore.display()
-                ));
-            }
+            let lore = lore_binary(&args)?;
             warn_if_stale(&lore);
             // Others may rebuild target/release/lore while this runs: measure one fixed copy.
             let lore = snapshot(&lore, &target_dir().join("bench-data/bin"))
