@@ -292,13 +292,16 @@ pub fn run_import(cfg: &Config, n: usize, keep_home: bool) -> io::Result<ImportR
         let home = tempfile::Builder::new()
             .prefix("lore-home-")
             .tempdir_in(&homes)?;
-        let p = measure::run(
-            lore_cmd(cfg, home.path())
-                .arg("import")
-                .arg(&r.corpus.root)
-                .arg("--quiet"),
-            Stdio::null(),
-        )?;
+        let import = || {
+            measure::run(
+                lore_cmd(cfg, home.path())
+                    .arg("import")
+                    .arg(&r.corpus.root)
+                    .arg("--quiet"),
+                Stdio::null(),
+            )
+        };
+        let p = import()?;
         if !p.ok() {
             return Err(bail("lore import", &p));
         }
@@ -330,13 +333,7 @@ pub fn run_import(cfg: &Config, n: usize, keep_home: bool) -> io::Result<ImportR
         r.sessions = v["sessions"].as_u64().unwrap_or(0);
         r.messages = v["messages"].as_u64().unwrap_or(0);
 
-        let p2 = measure::run(
-            lore_cmd(cfg, home.path())
-                .arg("import")
-                .arg(&r.corpus.root)
-                .arg("--quiet"),
-            Stdio::null(),
-        )?;
+        let p2 = import()?;
         if !p2.ok() {
             return Err(bail("lore import (again)", &p2));
         }

@@ -2,7 +2,7 @@
 //! [`super::Store::write`], and makes every change through the versioning engine's [`Tx`]: each
 //! `write` becomes one commit that `lore history` lists and `lore revert` undoes.
 
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 
 use super::StoreError;
 use crate::model::{Link, Message, ParsedSession};
@@ -117,14 +117,9 @@ impl<'a> Writer<'a> {
             return Ok(SaveOutcome::Tombstoned);
         }
         let (source_path, fingerprint) = source.unzip();
-        let existing: Option<Option<i64>> = self
-            .conn()
-            .prepare_cached("SELECT updated_at FROM sessions WHERE id = ?1")?
-            .query_row([&s.id], |r| r.get(0))
-            .optional()?;
         let key = [text(&s.id)];
-
-        let Some(old_updated) = existing else {
+        // The stored row, read once: whether the session exists, and what in it differs.
+        let Some(before) = self.tx.read("sessions", &key)? else {
             self.tx.insert(
                 "sessions",
                 &row(&[
@@ -156,6 +151,10 @@ impl<'a> Writer<'a> {
             return Ok(SaveOutcome::Inserted);
         };
 
+        let old_updated = match before.get("updated_at") {
+            Some(Value::Integer(t)) => Some(*t),
+            _ => None,
+        };
         let updated_at = match (old_updated, s.updated_at) {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
@@ -172,23 +171,20 @@ impl<'a> Writer<'a> {
             ("message_count", Value::Integer(s.message_count.into())),
             ("parent_id", opt_text(&s.parent_id)),
         ]);
-        let before = self.tx.read("sessions", &key)?;
-        let row_changed = before
-            .as_ref()
-            .is_some_and(|b| content.iter().any(|(c, v)| b.get(c) != Some(v)));
+        let differs = |set: &Row| set.iter().any(|(c, v)| before.get(c) != Some(v));
+        let row_changed = differs(&content);
         if row_changed {
             self.tx.update("sessions", &key, &content)?;
         }
         // Where the session was read from is bookkeeping: kept current, but not a change.
         if let (Some(path), Some(fp)) = (source_path, fingerprint) {
-            self.tx.update(
-                "sessions",
-                &key,
-                &row(&[
-                    ("source_path", text(path)),
-                    ("source_fingerprint", text(fp)),
-                ]),
-            )?;
+            let source = row(&[
+                ("source_path", text(path)),
+                ("source_fingerprint", text(fp)),
+            ]);
+            if differs(&source) {
+                self.tx.update("sessions", &key, &source)?;
+            }
         }
         let messages_changed = self.sync_messages(&s.id, &parsed.messages)?;
         let links_added = self.add_links(&s.id, &parsed.links)?;
