@@ -1,45 +1,59 @@
 //! `git-remote-lore`: the helper git runs for `lore::` remotes (gitremote-helpers(7)).
 //!
-//! Git starts it as `git-remote-lore <alias> <address>` and talks over stdin/stdout. This
-//! first version answers `capabilities` only; fetching and pushing the encrypted session store
-//! come with the helper issue. Run by hand on a terminal, it explains what it is.
+//! Git starts it as `git-remote-lore <alias> <address>` and talks over stdin/stdout; the
+//! library's `lore::remote` does the work. This binary gathers the environment (GIT_DIR, the
+//! key store, LORE_PASSPHRASE), owns the process's streams and exit code, and turns an error
+//! into one line on stderr. Run by hand on a terminal, it explains what it is.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufReader, IsTerminal};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-const CAPABILITIES: &[&str] = &["fetch", "push", "option"];
+use lore::home::Home;
+use lore::keys::KeyStore;
+use lore::remote::{HelperConfig, run};
+use zeroize::Zeroizing;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if std::io::stdin().is_terminal() || args.is_empty() {
+    if args.is_empty() || std::io::stdin().is_terminal() {
         eprintln!(
             "git-remote-lore is the helper git runs for lore:: remotes; you do not run it yourself.\n\
              Use it through git, e.g. 'git push lore::origin refs/lore/sessions' or 'lore sync'."
         );
         return ExitCode::from(if args.is_empty() { 2 } else { 0 });
     }
-    let stdin = std::io::stdin();
-    let mut out = std::io::stdout().lock();
-    for line in stdin.lock().lines() {
-        let Ok(line) = line else {
-            return ExitCode::from(1);
-        };
-        match line.trim_end() {
-            "" => break,
-            "capabilities" => {
-                for c in CAPABILITIES {
-                    let _ = writeln!(out, "{c}");
-                }
-                let _ = writeln!(out);
-                let _ = out.flush();
-            }
-            other => {
-                eprintln!(
-                    "git-remote-lore: '{other}' is not supported by this version yet; upgrade lore"
-                );
-                return ExitCode::from(1);
-            }
+    let home = match Home::locate(
+        std::env::var_os("LORE_HOME").map(PathBuf::from),
+        std::env::var_os("HOME").map(PathBuf::from),
+    ) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("git-remote-lore: {e}");
+            return ExitCode::from(128);
+        }
+    };
+    // The passphrase is read from the environment and never copied into argv or logs.
+    let passphrase = std::env::var("LORE_PASSPHRASE")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .map(Zeroizing::new);
+    let config = HelperConfig {
+        alias: args[0].clone(),
+        address: args.get(1).cloned(),
+        git_dir: std::env::var_os("GIT_DIR").map(PathBuf::from),
+        keys: KeyStore::new(home.keys_dir()),
+        passphrase,
+        git_program: std::env::var_os("LORE_GIT").unwrap_or_else(|| "git".into()),
+        nested: std::env::var_os(lore::remote::wire::NESTED_ENV).is_some(),
+    };
+    let stdin = BufReader::new(std::io::stdin().lock());
+    let stdout = std::io::stdout().lock();
+    match run(config, stdin, stdout) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("git-remote-lore: {e}");
+            ExitCode::from(128)
         }
     }
-    ExitCode::SUCCESS
 }

@@ -57,6 +57,11 @@ impl Home {
         self.root.join("lore.db")
     }
 
+    /// The key store's folder: one 0600 file per sync store (see `crate::keys`).
+    pub fn keys_dir(&self) -> PathBuf {
+        self.root.join("keys")
+    }
+
     pub fn config_path(&self) -> PathBuf {
         self.root.join("config.toml")
     }

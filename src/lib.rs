@@ -6,9 +6,14 @@
 
 pub mod capture;
 pub mod config;
+pub mod crypto;
+pub mod gitstore;
 pub mod home;
 pub mod import;
+pub mod keys;
 pub mod model;
+pub mod remote;
 pub mod repo;
 pub mod store;
+pub mod sync;
 pub mod versioning;

@@ -17,6 +17,7 @@ mod sessions;
 mod show;
 mod show_commit;
 mod status;
+mod sync;
 mod verify;
 
 use std::io::Write;
@@ -66,6 +67,8 @@ enum Command {
     Config(config::ConfigArgs),
     /// Show what lore holds and where.
     Status(status::StatusArgs),
+    /// Share sessions through the repository's git remote, encrypted.
+    Sync(sync::SyncArgs),
     /// Apply a plan (JSON operations) to a database as one revertible commit.
     Apply(apply::ApplyArgs),
     /// Show what a plan would change, writing nothing.
@@ -209,6 +212,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Delete(a) => delete::run(&ctx, a),
         Command::Config(a) => config::run(&ctx, a),
         Command::Status(a) => status::run(&ctx, a),
+        Command::Sync(a) => sync::run(&ctx, a),
         Command::Apply(a) => apply::run(&ctx, a),
         Command::Plan(a) => plan::run(&ctx, a),
         Command::History(a) => history::run(&ctx, a),

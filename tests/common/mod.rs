@@ -241,3 +241,224 @@ impl Drop for ReadOnly {
         }
     }
 }
+
+/// Several people, each with their own HOME, LORE_HOME and git config, sharing one temp folder
+/// (and so one bare remote). The built `lore` and `git-remote-lore` come first on PATH, as
+/// they would after `cargo install`.
+pub struct World {
+    pub dir: tempfile::TempDir,
+}
+
+/// One person in a [`World`].
+pub struct User {
+    pub name: String,
+    pub home: PathBuf,
+    pub lore_home: PathBuf,
+    pub root: PathBuf,
+    /// Extra environment for every command this user runs.
+    pub env: Vec<(String, String)>,
+}
+
+/// The folder holding the built binaries.
+pub fn bin_dir() -> PathBuf {
+    Path::new(env!("CARGO_BIN_EXE_git-remote-lore"))
+        .parent()
+        .expect("bin dir")
+        .to_path_buf()
+}
+
+/// PATH with the built binaries first.
+pub fn test_path() -> std::ffi::OsString {
+    let mut parts = vec![bin_dir()];
+    parts.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
+    std::env::join_paths(parts).expect("PATH")
+}
+
+/// What a finished command said.
+#[derive(Debug)]
+pub struct Run {
+    pub ok: bool,
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl World {
+    pub fn new() -> World {
+        World {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// A new user with an empty home and a git identity.
+    pub fn user(&self, name: &str) -> User {
+        let root = self.path(name);
+        let home = root.join("home");
+        std::fs::create_dir_all(&home).expect("home");
+        let u = User {
+            name: name.to_owned(),
+            lore_home: home.join(".lore"),
+            home,
+            root,
+            env: Vec::new(),
+        };
+        for (k, v) in [
+            ("user.name", name),
+            ("user.email", &format!("{name}@example.com")),
+            ("init.defaultBranch", "main"),
+            ("protocol.file.allow", "always"),
+        ] {
+            u.git(&u.root, &["config", "--global", k, v]).assert_ok();
+        }
+        u
+    }
+
+    /// A bare repository to act as the shared remote.
+    pub fn bare(&self, name: &str) -> PathBuf {
+        let p = self.path(name);
+        let out = std::process::Command::new("git")
+            .args(["init", "-q", "--bare", "-b", "main"])
+            .arg(&p)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .output()
+            .expect("git init");
+        assert!(out.status.success());
+        p
+    }
+}
+
+impl User {
+    fn command(&self, program: &str, cwd: &Path, args: &[&str]) -> std::process::Command {
+        let mut c = std::process::Command::new(program);
+        c.args(args)
+            .current_dir(cwd)
+            .env_clear()
+            .env("PATH", test_path())
+            .env("HOME", &self.home)
+            .env("LORE_HOME", &self.lore_home)
+            .env("GIT_CONFIG_GLOBAL", self.home.join(".gitconfig"))
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("TZ", "UTC")
+            .stdin(std::process::Stdio::null());
+        for (k, v) in &self.env {
+            c.env(k, v);
+        }
+        c
+    }
+
+    fn run(mut c: std::process::Command, input: Option<&str>) -> Run {
+        use std::io::Write as _;
+        let out = match input {
+            None => c.output().expect("spawn"),
+            Some(text) => {
+                c.stdin(std::process::Stdio::piped())
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped());
+                let mut child = c.spawn().expect("spawn");
+                child
+                    .stdin
+                    .take()
+                    .expect("stdin")
+                    .write_all(text.as_bytes())
+                    .expect("write stdin");
+                child.wait_with_output().expect("wait")
+            }
+        };
+        Run {
+            ok: out.status.success(),
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// `git ARGS` in `cwd`.
+    pub fn git(&self, cwd: &Path, args: &[&str]) -> Run {
+        User::run(self.command("git", cwd, args), None)
+    }
+
+    /// `git ARGS` in `cwd` with `vars` added to the environment.
+    pub fn git_with(&self, cwd: &Path, vars: &[(&str, &str)], args: &[&str]) -> Run {
+        let mut c = self.command("git", cwd, args);
+        for (k, v) in vars {
+            c.env(k, v);
+        }
+        User::run(c, None)
+    }
+
+    /// `lore ARGS` in `cwd`.
+    pub fn lore(&self, cwd: &Path, args: &[&str]) -> Run {
+        User::run(self.command("lore", cwd, args), None)
+    }
+
+    /// `lore ARGS` in `cwd` with `input` on stdin.
+    pub fn lore_input(&self, cwd: &Path, args: &[&str], input: &str) -> Run {
+        User::run(self.command("lore", cwd, args), Some(input))
+    }
+
+    /// A clone of `remote` (a plain path or URL) at `<user>/<name>`.
+    pub fn clone(&self, remote: &str, name: &str) -> PathBuf {
+        let dest = self.root.join(name);
+        self.git(
+            &self.root,
+            &["clone", "-q", remote, dest.to_str().expect("utf-8")],
+        )
+        .assert_ok();
+        dest
+    }
+
+    /// `lore sync setup --passphrase-stdin` in `repo`.
+    pub fn setup(&self, repo: &Path, passphrase: &str) -> Run {
+        self.lore_input(
+            repo,
+            &["sync", "setup", "--passphrase-stdin"],
+            &format!("{passphrase}\n"),
+        )
+    }
+
+    /// The object id `rev` names in `repo`, if any.
+    pub fn rev(&self, repo: &Path, rev: &str) -> Option<String> {
+        let r = self.git(repo, &["rev-parse", "--verify", "-q", rev]);
+        r.ok.then(|| r.stdout.trim().to_owned())
+    }
+}
+
+impl Run {
+    #[track_caller]
+    pub fn assert_ok(&self) -> &Run {
+        assert!(
+            self.ok,
+            "command failed ({:?}):\n{}\n{}",
+            self.code, self.stdout, self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn assert_fails(&self) -> &Run {
+        assert!(
+            !self.ok,
+            "command should have failed:\n{}\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+/// Writes a Claude Code transcript for session `id` whose prompts carry `word`, with `cwd` as
+/// its working directory, under `<dir>/projects/x/<id>.jsonl`; returns the file.
+pub fn write_transcript(dir: &Path, id: &str, word: &str, cwd: &str) -> PathBuf {
+    let folder = dir.join("projects").join("x");
+    std::fs::create_dir_all(&folder).expect("mkdir");
+    let path = folder.join(format!("{id}.jsonl"));
+    let text = claude_transcript(id, 2, word).replace("/home/dev/acme", cwd);
+    std::fs::write(&path, text).expect("write transcript");
+    path
+}

@@ -1,0 +1,220 @@
+//! `lore sync setup` and `lore sync export`: setting up the encrypted session store of a
+//! repository and writing sessions into it.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+use clap::{Args, Subcommand};
+use zeroize::Zeroizing;
+
+use lore::crypto::{CryptoError, StoreHeader};
+use lore::gitstore::LocalStore;
+use lore::gitstore::local::export;
+use lore::keys::KeyStore;
+use lore::remote::wire::Git;
+use lore::sync::{default_remote, remote_header, repo_session_ids, work_tree_root};
+
+use super::Ctx;
+
+#[derive(Args)]
+pub struct SyncArgs {
+    #[command(subcommand)]
+    command: SyncCommand,
+}
+
+#[derive(Subcommand)]
+enum SyncCommand {
+    /// Create this repository's encrypted store, or join the one its remote already has.
+    Setup(SetupArgs),
+    /// Write sessions from lore.db into the local refs/lore/sessions (no network).
+    Export(ExportArgs),
+}
+
+#[derive(Args)]
+struct SetupArgs {
+    /// The remote to sync with (default: the branch's upstream remote, else origin).
+    #[arg(long, value_name = "NAME")]
+    remote: Option<String>,
+    /// Read the passphrase from the first line of standard input.
+    #[arg(long)]
+    passphrase_stdin: bool,
+}
+
+#[derive(Args)]
+struct ExportArgs {
+    /// Every session in lore.db, not only this repository's.
+    #[arg(long, conflicts_with = "ids")]
+    all: bool,
+    /// Only these sessions (ids or unique beginnings).
+    ids: Vec<String>,
+}
+
+pub fn run(ctx: &Ctx, args: SyncArgs) -> anyhow::Result<ExitCode> {
+    match args.command {
+        SyncCommand::Setup(a) => setup(ctx, a),
+        SyncCommand::Export(a) => export_cmd(ctx, a),
+    }
+}
+
+const MIN_PASSPHRASE: usize = 8;
+
+fn open_repo() -> anyhow::Result<LocalStore> {
+    let cwd = std::env::current_dir().context("cannot read the current folder")?;
+    LocalStore::discover(&cwd)
+        .map_err(|_| anyhow::anyhow!("not inside a git repository: run this in the repository whose sessions you want to sync"))
+}
+
+fn git_for(store: &LocalStore) -> Git {
+    Git {
+        program: std::env::var_os("LORE_GIT").unwrap_or_else(|| "git".into()),
+        git_dir: store.repo().git_dir().to_path_buf(),
+        verbosity: 0,
+        progress: false,
+    }
+}
+
+fn setup(ctx: &Ctx, args: SetupArgs) -> anyhow::Result<ExitCode> {
+    let local = open_repo()?;
+    let remote = match args.remote {
+        Some(r) => r,
+        None => default_remote(&local).ok_or(lore::sync::SyncError::NoRemote)?,
+    };
+    let git = git_for(&local);
+    let keys = KeyStore::new(ctx.home.keys_dir());
+    let on_remote = remote_header(&git, &local, &remote)?;
+    let here = local.header()?;
+    if let (Some(r), Some(h)) = (&on_remote, &here)
+        && r.store_id() != h.store_id()
+    {
+        bail!(
+            "this repository's refs/lore/sessions holds store {} but {remote} holds store {}; \
+             delete the local one (git update-ref -d refs/lore/sessions) to join the remote's",
+            h.store_id_hex(),
+            r.store_id_hex()
+        );
+    }
+    let mut source = PassphraseSource::new(args.passphrase_stdin);
+    match (on_remote, here) {
+        (Some(header), _) => {
+            println!("An existing Lore store was found on the remote.");
+            let pass = source.read("Enter passphrase: ")?;
+            let key = unlock(&header, &pass)?;
+            keys.save(header.store_id_hex(), &key)?;
+            println!("Passphrase verified. Run 'lore sync' to fetch reasoning history.");
+        }
+        (None, Some(header)) => {
+            let pass = source.read("Enter passphrase: ")?;
+            let key = unlock(&header, &pass)?;
+            keys.save(header.store_id_hex(), &key)?;
+            println!("Passphrase verified. Run 'lore sync' to push your sessions.");
+        }
+        (None, None) => {
+            let pass = source.read("Enter passphrase: ")?;
+            if pass.chars().count() < MIN_PASSPHRASE {
+                bail!("the passphrase is too short: use at least {MIN_PASSPHRASE} characters");
+            }
+            let confirm = source.read("Confirm passphrase: ")?;
+            if *confirm != *pass {
+                bail!(
+                    "the two passphrases differ; nothing was created: run 'lore sync setup' again"
+                );
+            }
+            let (header, key) = StoreHeader::create(pass.as_bytes())?;
+            keys.save(header.store_id_hex(), &key)?;
+            local.write_header(&header, "lore: create store")?;
+            println!("Store created. Run 'lore sync' to push your sessions.");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn unlock(header: &StoreHeader, pass: &str) -> anyhow::Result<lore::crypto::DataKey> {
+    header.unlock(pass.as_bytes()).map_err(|e| match e {
+        CryptoError::WrongPassphrase => anyhow::anyhow!(
+            "wrong passphrase for this store; nothing was stored: run 'lore sync setup' again"
+        ),
+        e => e.into(),
+    })
+}
+
+/// Where passphrases come from: LORE_PASSPHRASE, standard input, or a prompt without echo.
+struct PassphraseSource {
+    from_stdin: bool,
+    env: Option<Zeroizing<String>>,
+}
+
+impl PassphraseSource {
+    fn new(from_stdin: bool) -> Self {
+        let env = std::env::var("LORE_PASSPHRASE")
+            .ok()
+            .filter(|p| !p.is_empty())
+            .map(Zeroizing::new);
+        PassphraseSource { from_stdin, env }
+    }
+
+    fn read(&mut self, prompt: &str) -> anyhow::Result<Zeroizing<String>> {
+        if self.from_stdin {
+            // One line answers every prompt: there is no one to confirm it.
+            if let Some(p) = &self.env {
+                return Ok(p.clone());
+            }
+            let mut line = Zeroizing::new(String::new());
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .context("cannot read the passphrase from standard input")?;
+            let trimmed = Zeroizing::new(line.trim_end_matches(['\n', '\r']).to_owned());
+            if trimmed.is_empty() {
+                bail!("--passphrase-stdin: standard input held no passphrase");
+            }
+            self.env = Some(trimmed.clone());
+            return Ok(trimmed);
+        }
+        if let Some(p) = &self.env {
+            return Ok(p.clone());
+        }
+        if !std::io::stdin().is_terminal() {
+            bail!(
+                "no passphrase: run this on a terminal, or pass --passphrase-stdin, or set LORE_PASSPHRASE"
+            );
+        }
+        let _ = std::io::stderr().flush();
+        let p = rpassword::prompt_password(prompt).context("cannot read the passphrase")?;
+        Ok(Zeroizing::new(p))
+    }
+}
+
+fn export_cmd(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<ExitCode> {
+    let local = open_repo()?;
+    if local.header()?.is_none() {
+        bail!("this repository has no lore store yet: run 'lore sync setup' first");
+    }
+    let Some(db) = ctx.home.open_store_readable()? else {
+        println!("Nothing to export: lore.db is empty (run 'lore import').");
+        return Ok(ExitCode::SUCCESS);
+    };
+    let ids: Vec<String> = if args.all {
+        db.sessions(&Default::default(), usize::MAX >> 1)?
+            .into_iter()
+            .map(|s| s.id)
+            .collect()
+    } else if !args.ids.is_empty() {
+        args.ids
+            .iter()
+            .map(|i| db.resolve_id(i))
+            .collect::<Result<_, _>>()?
+    } else {
+        let cwd = std::env::current_dir()?;
+        let root = work_tree_root(&cwd).context("cannot find this repository's work tree")?;
+        repo_session_ids(&db, &root)?
+    };
+    let outcome = export(&db, &local, ids)?;
+    println!(
+        "Wrote {} session{} to refs/lore/sessions ({} unchanged).",
+        outcome.written,
+        if outcome.written == 1 { "" } else { "s" },
+        outcome.unchanged
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,483 @@
+//! The encrypted record, `<id>.enc` (docs/store-format.md, "The encrypted record"):
+//!
+//! ```text
+//! plain  = gzip(JCS(record))               -- RFC 1952, mtime 0, no name, OS 255, level 6
+//! aad    = "lore.session.v1" ‖ store_id(16) ‖ key_id(16) ‖ string(id) ‖ H(meta.json bytes)
+//! nonce  = HMAC(nonce_key, "lore.nonce.v1" ‖ string(id) ‖ H(plain))[0..12]
+//! .enc   = "LORE" ‖ 0x01 ‖ key_id(16) ‖ nonce(12) ‖ AES-256-GCM(enc_key, nonce, plain, aad)
+//! ```
+
+use std::io::{Read, Write};
+
+use aes_gcm::aead::AeadInOut;
+use aes_gcm::{Aes256Gcm, KeyInit};
+use flate2::Compression;
+use zeroize::Zeroizing;
+
+use super::{CryptoError, DataKey, hex, hmac32, push_string, sha256};
+
+const MAGIC: &[u8; 4] = b"LORE";
+const VERSION: u8 = 1;
+/// "LORE" ‖ version ‖ key_id ‖ nonce.
+const PREFIX_LEN: usize = 4 + 1 + 16 + 12;
+const TAG_LEN: usize = 16;
+/// The largest record lore seals or opens: 1 GiB (2^30 bytes) of JCS bytes. The cap on opening
+/// keeps a hostile blob (a gzip bomb) from exhausting memory.
+const MAX_RECORD: usize = 1 << 30;
+
+fn malformed(what: &'static str, why: impl Into<String>) -> CryptoError {
+    CryptoError::Malformed {
+        what,
+        why: why.into(),
+    }
+}
+
+/// Encrypts one session record (its canonical JSON bytes, `JCS(record)`) for the remote tree:
+/// the `.enc` blob of session `session_id` in the store `store_id`, bound to `meta` (the exact
+/// bytes of its `.meta.json`). Deterministic: the same inputs always give the same bytes, so an
+/// unchanged session is never uploaded again. Refuses an invalid session id and a record above
+/// 1 GiB.
+pub fn seal(
+    key: &DataKey,
+    store_id: &[u8; 16],
+    session_id: &str,
+    meta: &[u8],
+    record: &[u8],
+) -> Result<Vec<u8>, CryptoError> {
+    check_session_id(session_id)?;
+    if record.len() > MAX_RECORD {
+        return Err(malformed(
+            "session record",
+            format!("{} bytes is above the 1 GiB limit", record.len()),
+        ));
+    }
+    let plain = gzip(record)?;
+    let nonce = synthetic_nonce(key, session_id, &plain);
+    let aad = aad(store_id, &key.key_id(), session_id, meta);
+
+    let mut out = Vec::with_capacity(PREFIX_LEN + plain.len() + TAG_LEN);
+    out.extend_from_slice(MAGIC);
+    out.push(VERSION);
+    out.extend_from_slice(&key.key_id());
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(&plain);
+    let tag = Aes256Gcm::new(key.enc_key().into())
+        .encrypt_inout_detached((&nonce).into(), &aad, (&mut out[PREFIX_LEN..]).into())
+        .map_err(|_| malformed("session record", "too large for AES-256-GCM"))?;
+    out.extend_from_slice(&tag);
+    Ok(out)
+}
+
+/// Reverses [`seal`]: the record's JCS bytes. Any alteration of the blob, or a blob paired with
+/// another session id, another store, another key or other metadata bytes, is `Tampered`; a
+/// blob too short, without the magic, or of version 0 is `Malformed`, of a higher version
+/// `NewerFormat`; a blob sealed under another key id is `WrongKey`. A blob whose nonce is not
+/// the synthetic nonce of its content, whose content is not exactly one gzip member, or which
+/// decompresses to more than 1 GiB is `Malformed`. Never panics on any input.
+pub fn open(
+    key: &DataKey,
+    store_id: &[u8; 16],
+    session_id: &str,
+    meta: &[u8],
+    sealed: &[u8],
+) -> Result<Vec<u8>, CryptoError> {
+    const WHAT: &str = "sealed record";
+    check_session_id(session_id)?;
+    if sealed.len() < PREFIX_LEN + TAG_LEN {
+        return Err(malformed(
+            WHAT,
+            format!(
+                "{} bytes is shorter than the {} of an empty one",
+                sealed.len(),
+                PREFIX_LEN + TAG_LEN
+            ),
+        ));
+    }
+    let (prefix, rest) = sealed.split_at(PREFIX_LEN);
+    let (body, tag) = rest.split_at(rest.len() - TAG_LEN);
+    if &prefix[..4] != MAGIC {
+        return Err(malformed(WHAT, "it does not start with \"LORE\""));
+    }
+    match prefix[4] {
+        VERSION => {}
+        0 => return Err(malformed(WHAT, "version 0 is not a version of lore")),
+        v => {
+            return Err(CryptoError::NewerFormat {
+                found: u64::from(v),
+            });
+        }
+    }
+    if prefix[5..21] != key.key_id() {
+        return Err(CryptoError::WrongKey {
+            store_id: hex(store_id),
+        });
+    }
+    let mut nonce = [0u8; 12];
+    nonce.copy_from_slice(&prefix[21..PREFIX_LEN]);
+    let mut tag_bytes = [0u8; TAG_LEN];
+    tag_bytes.copy_from_slice(tag);
+
+    let aad = aad(store_id, &key.key_id(), session_id, meta);
+    let mut plain = Zeroizing::new(body.to_vec());
+    Aes256Gcm::new(key.enc_key().into())
+        .decrypt_inout_detached(
+            (&nonce).into(),
+            &aad,
+            plain.as_mut_slice().into(),
+            (&tag_bytes).into(),
+        )
+        .map_err(|_| CryptoError::Tampered {
+            what: format!("the sealed record of session {session_id}"),
+        })?;
+    if synthetic_nonce(key, session_id, &plain) != nonce {
+        return Err(malformed(
+            WHAT,
+            "its nonce is not the synthetic nonce of its content",
+        ));
+    }
+    gunzip(&plain, MAX_RECORD)
+}
+
+/// A session id matches `[A-Za-z0-9][A-Za-z0-9._-]{0,127}`.
+fn check_session_id(id: &str) -> Result<(), CryptoError> {
+    let b = id.as_bytes();
+    let ok = !b.is_empty()
+        && b.len() <= 128
+        && b[0].is_ascii_alphanumeric()
+        && b[1..]
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        let shown: String = id.chars().take(140).collect();
+        Err(malformed(
+            "session id",
+            format!("{shown:?} does not match [A-Za-z0-9][A-Za-z0-9._-]{{0,127}}"),
+        ))
+    }
+}
+
+/// `"lore.session.v1" ‖ store_id ‖ key_id ‖ string(id) ‖ H(meta)`.
+fn aad(store_id: &[u8; 16], key_id: &[u8; 16], session_id: &str, meta: &[u8]) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(15 + 16 + 16 + 4 + session_id.len() + 32);
+    aad.extend_from_slice(b"lore.session.v1");
+    aad.extend_from_slice(store_id);
+    aad.extend_from_slice(key_id);
+    push_string(&mut aad, session_id);
+    aad.extend_from_slice(&sha256(meta));
+    aad
+}
+
+/// `HMAC(nonce_key, "lore.nonce.v1" ‖ string(id) ‖ H(plain))[0..12]`.
+fn synthetic_nonce(key: &DataKey, session_id: &str, plain: &[u8]) -> [u8; 12] {
+    let mut id = Vec::with_capacity(4 + session_id.len());
+    push_string(&mut id, session_id);
+    let mac = hmac32(key.nonce_key(), &[b"lore.nonce.v1", &id, &sha256(plain)]);
+    let mut nonce = [0u8; 12];
+    nonce.copy_from_slice(&mac[..12]);
+    nonce
+}
+
+/// RFC 1952 gzip, one member: mtime 0, no name, no extra field, no comment, OS 255, level 6.
+fn gzip(record: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    // Reserve enough for incompressible input, so the buffer is never reallocated (a
+    // reallocation would leave a copy of the compressed record behind, unzeroized).
+    let bound = record.len() + record.len() / 1024 + 128;
+    let mut enc = flate2::GzBuilder::new()
+        .mtime(0)
+        .operating_system(255)
+        .write(Vec::with_capacity(bound), Compression::new(6));
+    let fail = |e: std::io::Error| malformed("session record", format!("gzip failed: {e}"));
+    enc.write_all(record).map_err(fail)?;
+    Ok(Zeroizing::new(enc.finish().map_err(fail)?))
+}
+
+/// Decompresses exactly one gzip member, refusing trailing bytes and output above `cap` bytes
+/// ([`MAX_RECORD`] outside tests).
+fn gunzip(plain: &[u8], cap: usize) -> Result<Vec<u8>, CryptoError> {
+    const WHAT: &str = "sealed record";
+    let mut dec = flate2::bufread::GzDecoder::new(plain);
+    let mut out = Zeroizing::new(Vec::with_capacity(
+        plain.len().saturating_mul(4).min(cap).min(64 << 20),
+    ));
+    (&mut dec)
+        .take(u64::try_from(cap).unwrap_or(u64::MAX).saturating_add(1))
+        .read_to_end(&mut out)
+        .map_err(|e| malformed(WHAT, format!("its content is not valid gzip: {e}")))?;
+    if out.len() > cap {
+        return Err(malformed(
+            WHAT,
+            format!("it decompresses to more than the limit of {cap} bytes"),
+        ));
+    }
+    if !dec.into_inner().is_empty() {
+        return Err(malformed(WHAT, "bytes follow its gzip member"));
+    }
+    Ok(std::mem::take(&mut *out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::random;
+
+    const ID: &str = "3f2c9e1a-7b4d-4e2f-9a1b-0c8d7e6f5a4b";
+    const META: &[u8] = br#"{"git_branch":"main","id":"3f2c","machine_id":null,"message_count":2,"started_at":1,"tool":"claude","updated_at":2}"#;
+    const RECORD: &[u8] = br#"{"annotations":[],"format":1,"kind":"session","links":[],"messages":[{"text":"hello hello hello hello"}],"session":{"id":"3f2c"},"tags":[]}"#;
+
+    fn key() -> DataKey {
+        DataKey::from_parts([0x11; 16], &[0x22; 32])
+    }
+
+    const STORE: [u8; 16] = [0x33; 16];
+
+    #[test]
+    fn seal_open_round_trip() {
+        let k = key();
+        let blob = seal(&k, &STORE, ID, META, RECORD).unwrap();
+        assert_eq!(&blob[..4], b"LORE");
+        assert_eq!(blob[4], 1);
+        assert_eq!(&blob[5..21], &k.key_id());
+        assert_eq!(open(&k, &STORE, ID, META, &blob).unwrap(), RECORD);
+        // Empty record and a large, compressible one.
+        let blob = seal(&k, &STORE, ID, META, b"").unwrap();
+        assert_eq!(open(&k, &STORE, ID, META, &blob).unwrap(), b"");
+        let big = RECORD.repeat(20_000);
+        let blob = seal(&k, &STORE, ID, META, &big).unwrap();
+        assert!(blob.len() < big.len() / 10);
+        assert_eq!(open(&k, &STORE, ID, META, &blob).unwrap(), big);
+    }
+
+    #[test]
+    fn the_layout_is_the_spec_s() {
+        let k = key();
+        let blob = seal(&k, &STORE, ID, META, RECORD).unwrap();
+        let plain = gzip(RECORD).unwrap();
+        // gzip header: magic, deflate, no flags, mtime 0, xfl 0 (level 6), OS 255.
+        assert_eq!(&plain[..10], &[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255]);
+        let mut id = vec![0, 0, 0, ID.len() as u8];
+        id.extend_from_slice(ID.as_bytes());
+        let mac = hmac32(k.nonce_key(), &[b"lore.nonce.v1", &id, &sha256(&plain)]);
+        assert_eq!(&blob[21..33], &mac[..12]);
+        assert_eq!(blob.len(), 33 + plain.len() + 16);
+        let aad = [
+            b"lore.session.v1".as_slice(),
+            &STORE,
+            &k.key_id(),
+            &id,
+            &sha256(META),
+        ]
+        .concat();
+        let mut body = blob[33..blob.len() - 16].to_vec();
+        let tag: [u8; 16] = blob[blob.len() - 16..].try_into().unwrap();
+        Aes256Gcm::new(k.enc_key().into())
+            .decrypt_inout_detached(
+                blob[21..33].try_into().unwrap(),
+                &aad,
+                body.as_mut_slice().into(),
+                (&tag).into(),
+            )
+            .unwrap();
+        assert_eq!(body, *plain);
+    }
+
+    #[test]
+    fn seal_is_deterministic_and_nonces_follow_content() {
+        let k = key();
+        let a = seal(&k, &STORE, ID, META, RECORD).unwrap();
+        let b = seal(&k, &STORE, ID, META, RECORD).unwrap();
+        assert_eq!(a, b);
+        let other = seal(&k, &STORE, ID, META, b"{\"format\":1}").unwrap();
+        assert_ne!(a[21..33], other[21..33]);
+        // The nonce depends on the id too; the metadata only enters the AAD.
+        let other_id = seal(&k, &STORE, "other", META, RECORD).unwrap();
+        assert_ne!(a[21..33], other_id[21..33]);
+        let other_meta = seal(&k, &STORE, ID, b"{}", RECORD).unwrap();
+        assert_eq!(a[21..33], other_meta[21..33]);
+        assert_ne!(a, other_meta);
+    }
+
+    #[test]
+    fn every_single_byte_flip_fails() {
+        let k = key();
+        let blob = seal(&k, &STORE, ID, META, RECORD).unwrap();
+        for i in 0..blob.len() {
+            for bit in [0x01u8, 0x80] {
+                let mut b = blob.clone();
+                b[i] ^= bit;
+                let err = open(&k, &STORE, ID, META, &b).unwrap_err();
+                let expected = match i {
+                    0..=3 => matches!(err, CryptoError::Malformed { .. }),
+                    4 => matches!(
+                        err,
+                        CryptoError::Malformed { .. } | CryptoError::NewerFormat { .. }
+                    ),
+                    5..=20 => matches!(err, CryptoError::WrongKey { .. }),
+                    _ => matches!(err, CryptoError::Tampered { .. }),
+                };
+                assert!(expected, "byte {i} bit {bit:#x}: {err}");
+            }
+        }
+        // Truncations and extensions fail too.
+        for n in 0..blob.len() {
+            assert!(open(&k, &STORE, ID, META, &blob[..n]).is_err(), "{n}");
+        }
+        let longer = [blob.as_slice(), &[0]].concat();
+        assert!(open(&k, &STORE, ID, META, &longer).is_err());
+    }
+
+    #[test]
+    fn swapped_id_other_store_other_key_or_edited_meta_fail() {
+        let k = key();
+        let blob = seal(&k, &STORE, ID, META, RECORD).unwrap();
+        let tampered =
+            |r: Result<Vec<u8>, CryptoError>| matches!(r, Err(CryptoError::Tampered { .. }));
+        assert!(tampered(open(&k, &STORE, "another-session", META, &blob)));
+        assert!(tampered(open(&k, &[0x34; 16], ID, META, &blob)));
+        let mut meta = META.to_vec();
+        *meta.last_mut().unwrap() = b' ';
+        assert!(tampered(open(&k, &STORE, ID, &meta, &blob)));
+        assert!(tampered(open(&k, &STORE, ID, b"", &blob)));
+        // Same key id, other key bytes (a forged key file): authentication fails.
+        let forged = DataKey::from_parts(k.key_id(), &[0x23; 32]);
+        assert!(tampered(open(&forged, &STORE, ID, META, &blob)));
+        // Another key id: WrongKey, naming the store.
+        let other = DataKey::from_parts([0x12; 16], k.master());
+        match open(&other, &STORE, ID, META, &blob) {
+            Err(CryptoError::WrongKey { store_id }) => assert_eq!(store_id, hex(&STORE)),
+            r => panic!("{r:?}"),
+        }
+    }
+
+    #[test]
+    fn bad_session_ids_are_refused() {
+        let k = key();
+        let long = "a".repeat(129);
+        for id in ["", ".hidden", "-x", "a/b", "a b", "é", "a\0", long.as_str()] {
+            assert!(
+                matches!(
+                    seal(&k, &STORE, id, META, RECORD),
+                    Err(CryptoError::Malformed {
+                        what: "session id",
+                        ..
+                    })
+                ),
+                "{id:?}"
+            );
+        }
+        let ok = "a".repeat(128);
+        let blob = seal(&k, &STORE, &ok, META, RECORD).unwrap();
+        assert!(open(&k, &STORE, &ok, META, &blob).is_ok());
+        assert!(matches!(
+            open(&k, &STORE, "../x", META, &blob),
+            Err(CryptoError::Malformed {
+                what: "session id",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn short_unknown_and_newer_blobs_are_refused() {
+        let k = key();
+        let blob = seal(&k, &STORE, ID, META, RECORD).unwrap();
+        assert!(matches!(
+            open(&k, &STORE, ID, META, &blob[..48]),
+            Err(CryptoError::Malformed { .. })
+        ));
+        let mut b = blob.clone();
+        b[..4].copy_from_slice(b"EROL");
+        assert!(matches!(
+            open(&k, &STORE, ID, META, &b),
+            Err(CryptoError::Malformed { .. })
+        ));
+        let mut b = blob.clone();
+        b[4] = 2;
+        assert!(matches!(
+            open(&k, &STORE, ID, META, &b),
+            Err(CryptoError::NewerFormat { found: 2 })
+        ));
+        b[4] = 0;
+        assert!(matches!(
+            open(&k, &STORE, ID, META, &b),
+            Err(CryptoError::Malformed { .. })
+        ));
+    }
+
+    /// Seals arbitrary `plain` bytes the way `seal` would, with a synthetic or a chosen nonce:
+    /// what a key holder who does not follow the spec could publish.
+    fn seal_raw(k: &DataKey, plain: &[u8], nonce: Option<[u8; 12]>) -> Vec<u8> {
+        let nonce = nonce.unwrap_or_else(|| synthetic_nonce(k, ID, plain));
+        let aad = aad(&STORE, &k.key_id(), ID, META);
+        let mut out = [MAGIC.as_slice(), &[VERSION], &k.key_id(), &nonce, plain].concat();
+        let tag = Aes256Gcm::new(k.enc_key().into())
+            .encrypt_inout_detached((&nonce).into(), &aad, (&mut out[PREFIX_LEN..]).into())
+            .unwrap();
+        out.extend_from_slice(&tag);
+        out
+    }
+
+    #[test]
+    fn content_that_seal_would_not_write_is_refused() {
+        let k = key();
+        let plain = gzip(RECORD).unwrap();
+        assert_eq!(
+            open(&k, &STORE, ID, META, &seal_raw(&k, &plain, None)).unwrap(),
+            RECORD
+        );
+        // A random nonce: authentic, but not synthetic.
+        let random_nonce = seal_raw(&k, &plain, Some(random::<12>().unwrap()));
+        assert!(matches!(
+            open(&k, &STORE, ID, META, &random_nonce),
+            Err(CryptoError::Malformed { .. })
+        ));
+        // Not gzip, trailing bytes, two members, a corrupt CRC.
+        let mut trailing = plain.to_vec();
+        trailing.push(0);
+        let two = [plain.as_slice(), &plain].concat();
+        let mut crc = plain.to_vec();
+        let n = crc.len();
+        crc[n - 8] ^= 1;
+        for bad in [RECORD.to_vec(), trailing, two, crc, Vec::new()] {
+            assert!(matches!(
+                open(&k, &STORE, ID, META, &seal_raw(&k, &bad, None)),
+                Err(CryptoError::Malformed { .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn a_gzip_bomb_is_capped() {
+        // 8 MiB + 1 of zeros compresses to about 8 KiB; with a 8 MiB cap, decompression stops
+        // one byte past the cap (the real cap, MAX_RECORD, is 1 GiB).
+        let cap = 8 << 20;
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), Compression::new(9));
+        enc.write_all(&vec![0u8; cap]).unwrap();
+        let exact = enc.finish().unwrap();
+        assert_eq!(gunzip(&exact, cap).unwrap().len(), cap);
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), Compression::new(9));
+        enc.write_all(&vec![0u8; cap + 1]).unwrap();
+        let bomb = enc.finish().unwrap();
+        assert!(bomb.len() < 64 << 10);
+        match gunzip(&bomb, cap) {
+            Err(CryptoError::Malformed { why, .. }) => assert!(why.contains("limit"), "{why}"),
+            r => panic!("{:?}", r.map(|v| v.len())),
+        }
+        assert_eq!(MAX_RECORD, 1 << 30);
+    }
+
+    #[test]
+    fn open_never_panics_on_junk() {
+        let k = key();
+        for len in [0usize, 1, 4, 5, 21, 32, 33, 48, 49, 50, 200] {
+            let mut junk = vec![0u8; len];
+            if len >= 21 {
+                junk[..4].copy_from_slice(b"LORE");
+                junk[4] = 1;
+                junk[5..21].copy_from_slice(&k.key_id());
+            }
+            assert!(open(&k, &STORE, ID, META, &junk).is_err(), "{len}");
+        }
+    }
+}

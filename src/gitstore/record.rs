@@ -1,0 +1,386 @@
+//! The session record (one `<id>.json` in the plaintext tree) and its metadata file.
+//!
+//! A record is the canonical JSON (RFC 8785) of one session with everything that travels with
+//! it: messages, links, tags, annotations. Equal content gives equal bytes, hence equal blob ids
+//! on every machine. A deletion travels as a tombstone record. The metadata (`<id>.meta.json` on
+//! the remote) is derived from the record and holds exactly seven fields, none of them content.
+//! Format: docs/store-format.md.
+
+use serde::{Deserialize, Serialize};
+
+use super::GitStoreError;
+use crate::store::Store;
+
+/// The record format this lore writes and reads.
+pub const RECORD_FORMAT: u64 = 1;
+
+/// One session as it travels: every column that means something on another machine.
+/// (`source_path` and `source_fingerprint` describe this machine's files and stay home.)
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionRecord {
+    pub format: u64,
+    pub kind: RecordKind,
+    pub session: RecordSession,
+    pub messages: Vec<RecordMessage>,
+    pub links: Vec<RecordLink>,
+    pub tags: Vec<String>,
+    pub annotations: Vec<RecordAnnotation>,
+}
+
+/// What a record is: a session, or the tombstone of a deleted one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordKind {
+    Session,
+    Tombstone,
+}
+
+/// The session's own columns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordSession {
+    pub id: String,
+    pub parent_id: Option<String>,
+    pub tool: String,
+    pub tool_version: Option<String>,
+    pub model: Option<String>,
+    pub title: Option<String>,
+    pub started_at: Option<i64>,
+    pub updated_at: Option<i64>,
+    pub ended_at: Option<i64>,
+    pub cwd: Option<String>,
+    pub git_branch: Option<String>,
+    pub machine_id: String,
+    pub message_count: i64,
+}
+
+/// One message, in order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordMessage {
+    pub ordinal: i64,
+    pub role: String,
+    pub kind: String,
+    pub content: String,
+    pub timestamp: Option<i64>,
+    pub tool_name: Option<String>,
+}
+
+/// A link from the session to a commit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordLink {
+    pub commit: String,
+    pub kind: String,
+    pub confidence: f64,
+    pub created_at: i64,
+}
+
+/// A note on the session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordAnnotation {
+    pub body: String,
+    pub created_at: i64,
+}
+
+/// The tombstone of a deleted session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TombstoneRecord {
+    pub format: u64,
+    pub kind: RecordKind,
+    pub id: String,
+    pub deleted_at: i64,
+}
+
+/// The plaintext metadata beside each encrypted record: exactly these seven fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Meta {
+    pub id: String,
+    pub tool: Option<String>,
+    pub started_at: Option<i64>,
+    pub updated_at: Option<i64>,
+    pub message_count: i64,
+    pub machine_id: Option<String>,
+    pub git_branch: Option<String>,
+}
+
+impl Meta {
+    /// The canonical bytes of the metadata file.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        canonical(self)
+    }
+
+    /// Reads a metadata file, refusing any field beyond the seven.
+    pub fn parse(bytes: &[u8]) -> Result<Meta, GitStoreError> {
+        serde_json::from_slice(bytes).map_err(|e| GitStoreError::Malformed {
+            what: "metadata file".into(),
+            why: e.to_string(),
+        })
+    }
+}
+
+/// Only the fields of a record the metadata needs; messages are skipped, not collected.
+#[derive(Deserialize)]
+struct RecordView {
+    format: u64,
+    kind: RecordKind,
+    #[serde(default)]
+    session: Option<SessionView>,
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    deleted_at: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct SessionView {
+    id: String,
+    tool: String,
+    started_at: Option<i64>,
+    updated_at: Option<i64>,
+    git_branch: Option<String>,
+    machine_id: String,
+    message_count: i64,
+}
+
+/// The metadata of a record (a session or a tombstone), checked against the id its path names.
+pub fn meta_of(record: &[u8], expected_id: &str) -> Result<Meta, GitStoreError> {
+    let malformed = |why: String| GitStoreError::Malformed {
+        what: format!("record of session {expected_id}"),
+        why,
+    };
+    let view: RecordView = serde_json::from_slice(record).map_err(|e| malformed(e.to_string()))?;
+    if view.format > RECORD_FORMAT {
+        return Err(GitStoreError::NewerFormat {
+            what: "session record",
+            found: view.format,
+        });
+    }
+    let meta = match (view.kind, view.session) {
+        (RecordKind::Session, Some(s)) => Meta {
+            id: s.id,
+            tool: Some(s.tool),
+            started_at: s.started_at,
+            updated_at: s.updated_at,
+            message_count: s.message_count,
+            machine_id: Some(s.machine_id),
+            git_branch: s.git_branch,
+        },
+        (RecordKind::Tombstone, None) => Meta {
+            id: view
+                .id
+                .ok_or_else(|| malformed("tombstone without an id".into()))?,
+            tool: None,
+            started_at: None,
+            updated_at: Some(
+                view.deleted_at
+                    .ok_or_else(|| malformed("tombstone without deleted_at".into()))?,
+            ),
+            message_count: 0,
+            machine_id: None,
+            git_branch: None,
+        },
+        _ => return Err(malformed("kind and fields do not agree".into())),
+    };
+    if meta.id != expected_id {
+        return Err(malformed(format!(
+            "it names session {} but is stored as {expected_id}",
+            meta.id
+        )));
+    }
+    Ok(meta)
+}
+
+/// The canonical JSON bytes of `value`.
+pub(crate) fn canonical<T: Serialize>(value: &T) -> Vec<u8> {
+    // Serialising our own plain structs cannot fail (no maps with non-string keys, no NaN:
+    // confidences are clamped when stored).
+    serde_json_canonicalizer::to_vec(value).unwrap_or_default()
+}
+
+/// The record of session `id` as it is in lore.db, or its tombstone; `None` when lore.db
+/// knows neither.
+pub fn record_from_store(store: &Store, id: &str) -> Result<Option<Vec<u8>>, GitStoreError> {
+    let conn = store.conn();
+    let session = conn.query_row(
+        "SELECT id, parent_id, tool, tool_version, model, title, started_at, updated_at, ended_at,
+                cwd, git_branch, machine_id, message_count
+           FROM sessions WHERE id = ?1",
+        [id],
+        |r| {
+            Ok(RecordSession {
+                id: r.get(0)?,
+                parent_id: r.get(1)?,
+                tool: r.get(2)?,
+                tool_version: r.get(3)?,
+                model: r.get(4)?,
+                title: r.get(5)?,
+                started_at: r.get(6)?,
+                updated_at: r.get(7)?,
+                ended_at: r.get(8)?,
+                cwd: r.get(9)?,
+                git_branch: r.get(10)?,
+                machine_id: r.get(11)?,
+                message_count: r.get(12)?,
+            })
+        },
+    );
+    let session = match session {
+        Ok(s) => s,
+        Err(rusqlite::Error::QueryReturnedNoRows) => {
+            let deleted: Option<i64> = conn
+                .query_row(
+                    "SELECT deleted_at FROM tombstones WHERE session_id = ?1",
+                    [id],
+                    |r| r.get(0),
+                )
+                .map(Some)
+                .or_else(|e| match e {
+                    rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                    e => Err(e),
+                })?;
+            return Ok(deleted.map(|deleted_at| {
+                canonical(&TombstoneRecord {
+                    format: RECORD_FORMAT,
+                    kind: RecordKind::Tombstone,
+                    id: id.to_owned(),
+                    deleted_at,
+                })
+            }));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT ordinal, role, kind, content, timestamp, tool_name FROM messages
+          WHERE session_id = ?1 ORDER BY ordinal",
+    )?;
+    let messages = stmt
+        .query_map([id], |r| {
+            Ok(RecordMessage {
+                ordinal: r.get(0)?,
+                role: r.get(1)?,
+                kind: r.get(2)?,
+                content: r.get(3)?,
+                timestamp: r.get(4)?,
+                tool_name: r.get(5)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT commit_id, kind, confidence, created_at FROM links
+          WHERE session_id = ?1 ORDER BY commit_id",
+    )?;
+    let links = stmt
+        .query_map([id], |r| {
+            let confidence: f64 = r.get(2)?;
+            Ok(RecordLink {
+                commit: r.get(0)?,
+                kind: r.get(1)?,
+                confidence: if confidence.is_finite() {
+                    confidence.clamp(0.0, 1.0)
+                } else {
+                    0.0
+                },
+                created_at: r.get(3)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut stmt =
+        conn.prepare_cached("SELECT tag FROM tags WHERE session_id = ?1 ORDER BY tag")?;
+    let tags = stmt
+        .query_map([id], |r| r.get(0))?
+        .collect::<Result<Vec<String>, _>>()?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT body, created_at FROM annotations WHERE session_id = ?1
+          ORDER BY created_at, body",
+    )?;
+    let annotations = stmt
+        .query_map([id], |r| {
+            Ok(RecordAnnotation {
+                body: r.get(0)?,
+                created_at: r.get(1)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(canonical(&SessionRecord {
+        format: RECORD_FORMAT,
+        kind: RecordKind::Session,
+        session,
+        messages,
+        links,
+        tags,
+        annotations,
+    })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: &str) -> Vec<u8> {
+        canonical(&SessionRecord {
+            format: 1,
+            kind: RecordKind::Session,
+            session: RecordSession {
+                id: id.into(),
+                parent_id: None,
+                tool: "codex".into(),
+                tool_version: None,
+                model: None,
+                title: Some("secret title".into()),
+                started_at: Some(1),
+                updated_at: Some(2),
+                ended_at: None,
+                cwd: Some("/home/me/secret".into()),
+                git_branch: Some("main".into()),
+                machine_id: "m".into(),
+                message_count: 3,
+            },
+            messages: vec![],
+            links: vec![],
+            tags: vec![],
+            annotations: vec![],
+        })
+    }
+
+    #[test]
+    fn metadata_holds_seven_fields_and_no_content() {
+        let meta = meta_of(&record("s1"), "s1").unwrap();
+        let bytes = meta.to_bytes();
+        let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(v.as_object().unwrap().len(), 7);
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(!text.contains("secret"), "{text}");
+        assert_eq!(Meta::parse(text.as_bytes()).unwrap(), meta);
+    }
+
+    #[test]
+    fn a_record_stored_under_another_id_is_refused() {
+        assert!(meta_of(&record("s1"), "s2").is_err());
+        assert!(meta_of(b"{}", "s1").is_err());
+        assert!(meta_of(b"\xff", "s1").is_err());
+    }
+
+    #[test]
+    fn tombstones_have_metadata_too() {
+        let t = canonical(&TombstoneRecord {
+            format: 1,
+            kind: RecordKind::Tombstone,
+            id: "gone".into(),
+            deleted_at: 5,
+        });
+        let meta = meta_of(&t, "gone").unwrap();
+        assert_eq!(meta.updated_at, Some(5));
+        assert_eq!(meta.message_count, 0);
+    }
+
+    #[test]
+    fn extra_metadata_fields_are_refused() {
+        let bad = br#"{"id":"a","tool":null,"started_at":null,"updated_at":null,"message_count":0,"machine_id":null,"git_branch":null,"cwd":"/x"}"#;
+        assert!(Meta::parse(bad).is_err());
+    }
+}

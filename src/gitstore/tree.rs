@@ -1,0 +1,239 @@
+//! Reading and writing the raw tree and commit objects of a session store.
+//!
+//! The store's trees have a fixed shape (a header, then `sessions/<h0h1>/<h2h3>/<files>`), so
+//! lore reads and writes them level by level: a tree is parsed into a sorted map of at most a
+//! few hundred entries, edited, and written back. Nothing holds more than one level at a time.
+
+use std::collections::BTreeMap;
+
+use gix::ObjectId;
+use gix::objs::Write as _;
+
+use super::GitStoreError;
+
+/// What a tree entry points at. The store has nothing but plain files and folders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    Blob,
+    Tree,
+}
+
+/// One level of a tree: entry name → (kind, object id), in name order.
+pub type Level = BTreeMap<String, (EntryKind, ObjectId)>;
+
+/// Parses the raw bytes of a tree object. Executable files, symlinks, submodules and names
+/// that are not UTF-8 are refused: none of them belongs in a session store.
+pub fn parse_tree(data: &[u8]) -> Result<Level, GitStoreError> {
+    let bad = |why: &str| GitStoreError::Malformed {
+        what: "tree".into(),
+        why: why.into(),
+    };
+    let mut level = Level::new();
+    let mut rest = data;
+    while !rest.is_empty() {
+        let space = rest
+            .iter()
+            .position(|&b| b == b' ')
+            .ok_or_else(|| bad("entry without a mode"))?;
+        let mode = &rest[..space];
+        rest = &rest[space + 1..];
+        let nul = rest
+            .iter()
+            .position(|&b| b == 0)
+            .ok_or_else(|| bad("entry without a name"))?;
+        let name = std::str::from_utf8(&rest[..nul]).map_err(|_| bad("a name is not UTF-8"))?;
+        rest = &rest[nul + 1..];
+        if rest.len() < 20 {
+            return Err(bad("truncated object id"));
+        }
+        let oid = ObjectId::from_bytes_or_panic(&rest[..20]);
+        rest = &rest[20..];
+        let kind = match mode {
+            b"100644" => EntryKind::Blob,
+            b"40000" | b"040000" => EntryKind::Tree,
+            _ => {
+                return Err(GitStoreError::Malformed {
+                    what: "tree".into(),
+                    why: format!(
+                        "{name} has mode {}; a store holds only plain files and folders",
+                        String::from_utf8_lossy(mode)
+                    ),
+                });
+            }
+        };
+        if level.insert(name.to_owned(), (kind, oid)).is_some() {
+            return Err(bad("a name appears twice"));
+        }
+    }
+    Ok(level)
+}
+
+/// Reads the tree `id` (the empty level for `None`).
+pub fn read_level(repo: &gix::Repository, id: Option<ObjectId>) -> Result<Level, GitStoreError> {
+    let Some(id) = id else {
+        return Ok(Level::new());
+    };
+    let object = repo.find_object(id)?;
+    if object.kind != gix::object::Kind::Tree {
+        return Err(GitStoreError::Malformed {
+            what: "tree".into(),
+            why: format!("{id} is a {}, not a tree", object.kind),
+        });
+    }
+    parse_tree(&object.data)
+}
+
+/// Writes `level` as a tree object; `None` when it is empty (git keeps no empty folders).
+pub fn write_level(
+    repo: &gix::Repository,
+    level: &Level,
+) -> Result<Option<ObjectId>, GitStoreError> {
+    if level.is_empty() {
+        return Ok(None);
+    }
+    // Git orders entries by name, a folder's name compared as if it ended in '/'.
+    let mut entries: Vec<(&String, &(EntryKind, ObjectId))> = level.iter().collect();
+    entries.sort_by_key(|(name, (kind, _))| sort_key(name, *kind));
+    let mut data = Vec::with_capacity(entries.len() * 64);
+    for (name, (kind, oid)) in entries {
+        data.extend_from_slice(match kind {
+            EntryKind::Blob => b"100644 ",
+            EntryKind::Tree => b"40000 ",
+        });
+        data.extend_from_slice(name.as_bytes());
+        data.push(0);
+        data.extend_from_slice(oid.as_bytes());
+    }
+    Ok(Some(write_raw(repo, gix::object::Kind::Tree, &data)?))
+}
+
+fn sort_key(name: &str, kind: EntryKind) -> Vec<u8> {
+    let mut k = name.as_bytes().to_vec();
+    if kind == EntryKind::Tree {
+        k.push(b'/');
+    }
+    k
+}
+
+/// Writes an object given its raw bytes, skipping it when the object database has it.
+pub fn write_raw(
+    repo: &gix::Repository,
+    kind: gix::object::Kind,
+    data: &[u8],
+) -> Result<ObjectId, GitStoreError> {
+    let id = gix::objs::compute_hash(repo.object_hash(), kind, data)
+        .map_err(|e| GitStoreError::Git(e.to_string()))?;
+    if repo.has_object(id) {
+        return Ok(id);
+    }
+    repo.objects
+        .write_buf(kind, data)
+        .map_err(|e| GitStoreError::Git(e.to_string()))
+}
+
+/// Reads blob `id`.
+pub fn read_blob(repo: &gix::Repository, id: ObjectId) -> Result<Vec<u8>, GitStoreError> {
+    let object = repo.find_object(id)?;
+    if object.kind != gix::object::Kind::Blob {
+        return Err(GitStoreError::Malformed {
+            what: "store".into(),
+            why: format!("{id} is a {}, not a file", object.kind),
+        });
+    }
+    Ok(object.detach().data)
+}
+
+/// The parts of a raw commit lore rewrites: its tree and parents; everything after them
+/// (author, committer, other headers, message) is kept byte for byte in `rest`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawCommit {
+    pub tree: ObjectId,
+    pub parents: Vec<ObjectId>,
+    pub rest: Vec<u8>,
+}
+
+impl RawCommit {
+    /// Splits the raw bytes of a commit object.
+    pub fn parse(data: &[u8]) -> Result<RawCommit, GitStoreError> {
+        let bad = |why: &str| GitStoreError::Malformed {
+            what: "commit".into(),
+            why: why.into(),
+        };
+        let mut rest = data;
+        let mut line = |prefix: &[u8]| -> Option<ObjectId> {
+            let hex_len = 40;
+            if rest.len() > prefix.len() + hex_len
+                && rest.starts_with(prefix)
+                && rest[prefix.len() + hex_len] == b'\n'
+            {
+                let hex = &rest[prefix.len()..prefix.len() + hex_len];
+                let id = ObjectId::from_hex(hex).ok()?;
+                rest = &rest[prefix.len() + hex_len + 1..];
+                Some(id)
+            } else {
+                None
+            }
+        };
+        let tree = line(b"tree ").ok_or_else(|| bad("no tree line"))?;
+        let mut parents = Vec::new();
+        while let Some(p) = line(b"parent ") {
+            parents.push(p);
+        }
+        Ok(RawCommit {
+            tree,
+            parents,
+            rest: rest.to_vec(),
+        })
+    }
+
+    /// The raw bytes of this commit.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.rest.len() + 48 * (1 + self.parents.len()));
+        out.extend_from_slice(format!("tree {}\n", self.tree).as_bytes());
+        for p in &self.parents {
+            out.extend_from_slice(format!("parent {p}\n").as_bytes());
+        }
+        out.extend_from_slice(&self.rest);
+        out
+    }
+
+    /// Reads commit `id`.
+    pub fn read(repo: &gix::Repository, id: ObjectId) -> Result<RawCommit, GitStoreError> {
+        let object = repo.find_object(id)?;
+        if object.kind != gix::object::Kind::Commit {
+            return Err(GitStoreError::Malformed {
+                what: "store".into(),
+                why: format!("{id} is a {}, not a commit", object.kind),
+            });
+        }
+        RawCommit::parse(&object.data)
+    }
+
+    /// Writes this commit and returns its id.
+    pub fn write(&self, repo: &gix::Repository) -> Result<ObjectId, GitStoreError> {
+        write_raw(repo, gix::object::Kind::Commit, &self.to_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commits_split_and_join_byte_for_byte() {
+        let raw = b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nparent 1111111111111111111111111111111111111111\nauthor a <a> 1 +0000\ncommitter a <a> 1 +0000\n\nmsg\n";
+        let c = RawCommit::parse(raw).unwrap();
+        assert_eq!(c.parents.len(), 1);
+        assert_eq!(c.to_bytes(), raw.to_vec());
+        assert!(RawCommit::parse(b"garbage").is_err());
+    }
+
+    #[test]
+    fn odd_trees_are_refused_not_panicked_on() {
+        assert!(parse_tree(b"100644 a").is_err());
+        assert!(parse_tree(b"100755 a\0aaaaaaaaaaaaaaaaaaaa").is_err());
+        assert!(parse_tree(b"100644 a\0short").is_err());
+        let ok = parse_tree(b"100644 a\0aaaaaaaaaaaaaaaaaaaa").unwrap();
+        assert_eq!(ok.len(), 1);
+    }
+}

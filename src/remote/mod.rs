@@ -1,0 +1,49 @@
+//! `git-remote-lore`: the remote helper behind `lore::` URLs (gitremote-helpers(7)).
+//!
+//! Git runs the helper for `git fetch/push/clone lore::<remote>`. The helper lists the
+//! underlying remote's refs, decrypting `refs/lore/sessions` into the local plaintext store
+//! and passing every other ref through unchanged; it pushes by encrypting the plaintext
+//! commits one for one and running the user's own `git push`, as a compare-and-swap.
+//!
+//! - [`protocol`]: the lines git sends, parsed.
+//! - [`wire`]: the user's git, which carries everything over the network.
+//! - [`cache`]: what the helper remembers between runs (rebuildable from the remote).
+//! - [`session`]: one conversation with git, from `capabilities` to the final blank line.
+
+pub mod cache;
+pub mod protocol;
+pub mod session;
+pub mod wire;
+
+pub use session::{HelperConfig, run};
+
+use crate::gitstore::GitStoreError;
+
+/// Why the helper stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum RemoteError {
+    #[error(
+        "GIT_DIR is not set: lore:: remotes work inside a git repository; run git fetch, push or clone from one"
+    )]
+    NoGitDir,
+    #[error(
+        "{0} is itself a lore:: remote; point lore:: at a plain git remote (e.g. lore::origin where origin is an ordinary URL)"
+    )]
+    Recursion(String),
+    #[error("no remote named {0:?} and no repository at that path")]
+    NoSuchRemote(String),
+    #[error("{0}")]
+    Protocol(#[from] protocol::ProtocolError),
+    #[error("{what} failed{}", code.map(|c| format!(" (exit {c})")).unwrap_or_default())]
+    Git { what: String, code: Option<i32> },
+    #[error(
+        "refs/lore/sessions on the remote went back from {old} to {new}, an older commit: someone rolled it back; nothing was changed here. If that was intended, run again with 'git -c lore.allowRollback=true'"
+    )]
+    Rollback { old: String, new: String },
+    #[error("{0}")]
+    Store(#[from] GitStoreError),
+    #[error("helper cache: {0}")]
+    Cache(#[from] rusqlite::Error),
+    #[error("{0}")]
+    Io(String),
+}

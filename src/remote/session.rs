@@ -1,0 +1,852 @@
+//! One conversation with git: `capabilities`, options, `list`, then a fetch or push batch.
+
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+
+use gix::ObjectId;
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use super::RemoteError;
+use super::cache::Cache;
+use super::protocol::{Command, parse};
+use super::wire::{Git, PushResult};
+use crate::crypto::{CryptoError, DataKey, StoreHeader};
+use crate::gitstore::crypt::{Direction, Keys, Work, translate_commit};
+use crate::gitstore::local::{ref_target, update_ref};
+use crate::gitstore::tree::RawCommit;
+use crate::gitstore::{GitStoreError, LocalStore, SESSIONS_REF};
+use crate::keys::KeyStore;
+
+/// What the helper needs from its environment; the binary gathers it.
+pub struct HelperConfig {
+    /// argv\[1\]: the remote's name, or `lore::<address>` for a URL given on the command line.
+    pub alias: String,
+    /// argv\[2\]: the address after `lore::` (a remote name, URL or path).
+    pub address: Option<String>,
+    /// `GIT_DIR`, which git sets when it has a repository.
+    pub git_dir: Option<PathBuf>,
+    /// lore's key store (LORE_HOME/keys).
+    pub keys: KeyStore,
+    /// LORE_PASSPHRASE, for machines without a stored key (CI).
+    pub passphrase: Option<Zeroizing<String>>,
+    /// The git program to run.
+    pub git_program: OsString,
+    /// Whether this helper was started by another git-remote-lore.
+    pub nested: bool,
+}
+
+/// The capabilities the helper advertises.
+pub const CAPABILITIES: &[&str] = &["fetch", "push", "option"];
+
+/// Runs one helper session: reads git's commands from `input`, answers on `output`.
+pub fn run(
+    config: HelperConfig,
+    input: impl BufRead,
+    mut output: impl Write,
+) -> Result<(), RemoteError> {
+    let mut input = input;
+    let mut line = String::new();
+    let mut session: Option<Session> = None;
+    let mut options = Options::default();
+    loop {
+        line.clear();
+        let n = input
+            .read_line(&mut line)
+            .map_err(|e| RemoteError::Io(e.to_string()))?;
+        if n == 0 {
+            return Ok(());
+        }
+        let command = parse(line.trim_end_matches(['\n', '\r']))?;
+        match command {
+            Command::Blank => return Ok(()),
+            Command::Capabilities => {
+                for c in CAPABILITIES {
+                    writeln!(output, "{c}").map_err(io)?;
+                }
+                writeln!(output).map_err(io)?;
+            }
+            Command::Option { name, value } => {
+                let reply = options_reply(&mut options, &name, &value);
+                writeln!(output, "{reply}").map_err(io)?;
+            }
+            Command::List { for_push } => {
+                let s = session_for(&mut session, &config, &options)?;
+                let lines = s.list(for_push)?;
+                for l in lines {
+                    writeln!(output, "{l}").map_err(io)?;
+                }
+                writeln!(output).map_err(io)?;
+            }
+            Command::Fetch { oid, name } => {
+                let mut wants = vec![(oid, name)];
+                read_batch(&mut input, &mut line, |c| match c {
+                    Command::Fetch { oid, name } => {
+                        wants.push((oid, name));
+                        Ok(())
+                    }
+                    other => Err(unexpected(other)),
+                })?;
+                let s = session_for(&mut session, &config, &options)?;
+                s.fetch(&wants)?;
+                writeln!(output).map_err(io)?;
+            }
+            Command::Push { force, src, dst } => {
+                let mut pushes = vec![PushSpec { force, src, dst }];
+                read_batch(&mut input, &mut line, |c| match c {
+                    Command::Push { force, src, dst } => {
+                        pushes.push(PushSpec { force, src, dst });
+                        Ok(())
+                    }
+                    other => Err(unexpected(other)),
+                })?;
+                let s = session_for(&mut session, &config, &options)?;
+                for l in s.push(&pushes)? {
+                    writeln!(output, "{l}").map_err(io)?;
+                }
+                writeln!(output).map_err(io)?;
+            }
+        }
+        output.flush().map_err(io)?;
+    }
+}
+
+fn io(e: std::io::Error) -> RemoteError {
+    RemoteError::Io(e.to_string())
+}
+
+fn unexpected(c: Command) -> RemoteError {
+    RemoteError::Protocol(super::protocol::ProtocolError(format!(
+        "{c:?} inside a batch"
+    )))
+}
+
+/// Reads the rest of a batch up to its blank line.
+fn read_batch(
+    input: &mut impl BufRead,
+    line: &mut String,
+    mut each: impl FnMut(Command) -> Result<(), RemoteError>,
+) -> Result<(), RemoteError> {
+    loop {
+        line.clear();
+        if input.read_line(line).map_err(io)? == 0 {
+            return Err(RemoteError::Io("git closed the pipe inside a batch".into()));
+        }
+        match parse(line.trim_end_matches(['\n', '\r']))? {
+            Command::Blank => return Ok(()),
+            c => each(c)?,
+        }
+    }
+}
+
+/// The options git set (`option <name> <value>`); git sends them before `list` and before a
+/// push batch.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub verbosity: u32,
+    pub progress: bool,
+    pub dry_run: bool,
+    pub atomic: bool,
+    /// `--force-with-lease`: ref → expected value (`None`: must not exist).
+    pub cas: HashMap<String, Option<String>>,
+    pub push_options: Vec<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            verbosity: 1,
+            progress: false,
+            dry_run: false,
+            atomic: false,
+            cas: HashMap::new(),
+            push_options: Vec::new(),
+        }
+    }
+}
+
+fn options_reply(o: &mut Options, name: &str, value: &str) -> &'static str {
+    {
+        let flag = || match value {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => None,
+        };
+        match name {
+            "verbosity" => match value.parse() {
+                Ok(v) => {
+                    o.verbosity = v;
+                    "ok"
+                }
+                Err(_) => "error verbosity must be a number",
+            },
+            "progress" => flag().map_or("error progress must be true or false", |b| {
+                o.progress = b;
+                "ok"
+            }),
+            "dry-run" => flag().map_or("error dry-run must be true or false", |b| {
+                o.dry_run = b;
+                "ok"
+            }),
+            "atomic" => flag().map_or("error atomic must be true or false", |b| {
+                o.atomic = b;
+                "ok"
+            }),
+            "cas" => match value.split_once(':') {
+                Some((r, expected)) => {
+                    let expected = if expected.is_empty() || expected.bytes().all(|b| b == b'0') {
+                        None
+                    } else {
+                        Some(expected.to_owned())
+                    };
+                    o.cas.insert(r.to_owned(), expected);
+                    "ok"
+                }
+                None => "error cas needs <ref>:<expected>",
+            },
+            "push-option" => {
+                o.push_options.push(value.to_owned());
+                "ok"
+            }
+            // Harmless to accept: tags are followed by git's own fetch of the other refs, a
+            // clone needs nothing special, and every object the helper writes is complete.
+            "followtags" | "cloning" | "check-connectivity" => "ok",
+            _ => "unsupported",
+        }
+    }
+}
+
+/// The session, opened on first use; it always sees the latest options.
+fn session_for<'s>(
+    session: &'s mut Option<Session>,
+    config: &HelperConfig,
+    options: &Options,
+) -> Result<&'s mut Session, RemoteError> {
+    if session.is_none() {
+        *session = Some(Session::open(config, options.clone())?);
+    }
+    let s = session
+        .as_mut()
+        .ok_or_else(|| RemoteError::Io("no session".into()))?;
+    s.options = options.clone();
+    s.git.verbosity = options.verbosity;
+    s.git.progress = options.progress;
+    Ok(s)
+}
+
+/// One `push` line.
+#[derive(Debug, Clone)]
+pub struct PushSpec {
+    pub force: bool,
+    pub src: String,
+    pub dst: String,
+}
+
+/// The underlying remote.
+#[derive(Debug, Clone)]
+struct Remote {
+    fetch_url: String,
+    push_url: String,
+    /// The name of this remote's private refs and cache entries.
+    ns: String,
+}
+
+/// What `list` found, kept for the fetch or push that follows.
+#[derive(Debug, Clone)]
+struct Listing {
+    url: String,
+    cipher: Option<ObjectId>,
+    plain: Option<ObjectId>,
+}
+
+struct Session {
+    store: LocalStore,
+    git: Git,
+    cache: Cache,
+    remote: Remote,
+    options: Options,
+    listing: Option<Listing>,
+    keys: KeyStore,
+    passphrase: Option<Zeroizing<String>>,
+}
+
+impl Session {
+    fn open(config: &HelperConfig, options: Options) -> Result<Session, RemoteError> {
+        if config.nested {
+            return Err(RemoteError::Recursion(
+                config
+                    .address
+                    .clone()
+                    .unwrap_or_else(|| config.alias.clone()),
+            ));
+        }
+        let git_dir = config.git_dir.clone().ok_or(RemoteError::NoGitDir)?;
+        let store = LocalStore::open(&git_dir)?;
+        let git = Git {
+            program: config.git_program.clone(),
+            git_dir: git_dir.clone(),
+            verbosity: options.verbosity,
+            progress: options.progress,
+        };
+        let remote = resolve(&git, &config.alias, config.address.as_deref())?;
+        let cache = Cache::open(&git_dir.join("lore"))?;
+        Ok(Session {
+            store,
+            git,
+            cache,
+            remote,
+            options,
+            listing: None,
+            keys: config.keys.clone(),
+            passphrase: config.passphrase.clone(),
+        })
+    }
+
+    fn repo(&self) -> &gix::Repository {
+        self.store.repo()
+    }
+
+    /// Where the remote's ciphertext tip is kept (so later fetches negotiate from it).
+    fn wire_ref(&self) -> String {
+        format!("refs/lore/wire/{}/sessions", self.remote.ns)
+    }
+
+    /// Where the remote's tip is kept decrypted: the remote-tracking ref of the sessions.
+    fn tracking_ref(&self) -> String {
+        format!("refs/lore/remotes/{}/sessions", self.remote.ns)
+    }
+
+    /// Answers `list` / `list for-push`.
+    fn list(&mut self, for_push: bool) -> Result<Vec<String>, RemoteError> {
+        let url = if for_push {
+            self.remote.push_url.clone()
+        } else {
+            self.remote.fetch_url.clone()
+        };
+        let adv = self.git.ls_remote(&url)?;
+        let advertised = adv
+            .refs
+            .iter()
+            .find(|r| r.name == SESSIONS_REF)
+            .and_then(|r| ObjectId::from_hex(r.oid.as_bytes()).ok());
+        let (cipher, plain) = match advertised {
+            Some(c) => {
+                let (c, p) = self.receive(&url, c)?;
+                (Some(c), Some(p))
+            }
+            None => (None, None),
+        };
+        let mut lines = Vec::new();
+        for r in &adv.refs {
+            if r.name == SESSIONS_REF || (r.name == "HEAD" && adv.head_target.is_some()) {
+                continue;
+            }
+            lines.push(format!("{} {}", r.oid, r.name));
+        }
+        if let Some(p) = plain {
+            lines.push(format!("{p} {SESSIONS_REF}"));
+        }
+        // The remote's own HEAD wins, so `git clone lore::<url>` checks out the code as usual;
+        // a store with nothing else in it points HEAD at the sessions.
+        match &adv.head_target {
+            Some(t) if adv.refs.iter().any(|r| &r.name == t) => lines.push(format!("@{t} HEAD")),
+            _ if plain.is_some() && !adv.refs.iter().any(|r| r.name == "HEAD") => {
+                lines.push(format!("@{SESSIONS_REF} HEAD"))
+            }
+            _ => {}
+        }
+        self.listing = Some(Listing { url, cipher, plain });
+        Ok(lines)
+    }
+
+    /// Brings the remote's ciphertext tip `advertised` here and decrypts what is new; returns
+    /// the ciphertext tip and its plaintext.
+    fn receive(
+        &mut self,
+        url: &str,
+        advertised: ObjectId,
+    ) -> Result<(ObjectId, ObjectId), RemoteError> {
+        // What arrives goes to a holding ref first: the helper's own refs move only once the
+        // whole of it has been checked and decrypted.
+        let wire = self.wire_ref();
+        let incoming = format!("refs/lore/wire/{}/incoming", self.remote.ns);
+        let mut cipher = advertised;
+        if !self.repo().has_object(cipher) {
+            self.git
+                .fetch(url, &[format!("+{SESSIONS_REF}:{incoming}")])?;
+            cipher = ref_target(self.repo(), &incoming)?.ok_or_else(|| {
+                RemoteError::Io(format!("git fetch did not bring {SESSIONS_REF}"))
+            })?;
+            update_ref(self.repo(), &incoming, Some(cipher), None, "lore: checked")?;
+        }
+        let result = self.accept(cipher);
+        if result.is_ok() {
+            let current = ref_target(self.repo(), &wire)?;
+            if current != Some(cipher) {
+                update_ref(
+                    self.repo(),
+                    &wire,
+                    current,
+                    Some(cipher),
+                    "lore: remote tip",
+                )?;
+            }
+        }
+        result.map(|plain| (cipher, plain))
+    }
+
+    /// Checks and decrypts the remote's ciphertext tip `cipher`.
+    fn accept(&mut self, cipher: ObjectId) -> Result<ObjectId, RemoteError> {
+        self.check_rollback(cipher)?;
+        let plain = self.translate(Direction::Decrypt, cipher)?;
+        self.cache.set_last_tip(&self.remote.ns, Some(cipher))?;
+        // The plaintext view of the remote, for `lore sync` and for people reading it.
+        let tracking = self.tracking_ref();
+        let current = ref_target(self.repo(), &tracking)?;
+        if current != Some(plain) {
+            update_ref(
+                self.repo(),
+                &tracking,
+                current,
+                Some(plain),
+                "lore: fetched",
+            )?;
+        }
+        Ok(plain)
+    }
+
+    /// A remote ref that moved to an ancestor of what it held before was rolled back.
+    fn check_rollback(&self, cipher: ObjectId) -> Result<(), RemoteError> {
+        let Some(last) = self.cache.last_tip(&self.remote.ns)? else {
+            return Ok(());
+        };
+        if last == cipher || !self.repo().has_object(last) {
+            return Ok(());
+        }
+        if self.is_ancestor(cipher, last) {
+            // Asked of git, so `git -c lore.allowRollback=true fetch …` counts.
+            let allowed = self.git.config_bool("lore.allowRollback");
+            if !allowed {
+                return Err(RemoteError::Rollback {
+                    old: last.to_string(),
+                    new: cipher.to_string(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn is_ancestor(&self, ancestor: ObjectId, of: ObjectId) -> bool {
+        ancestor == of
+            || self
+                .repo()
+                .merge_base(ancestor, of)
+                .is_ok_and(|base| base.is_some_and(|b| b.detach() == ancestor))
+    }
+
+    /// The translation of `id` if it is known and still in the object database.
+    fn known(
+        &self,
+        pending: &HashMap<ObjectId, ObjectId>,
+        direction: Direction,
+        id: ObjectId,
+    ) -> Result<Option<ObjectId>, RemoteError> {
+        if let Some(t) = pending.get(&id) {
+            return Ok(Some(*t));
+        }
+        Ok(self
+            .cache
+            .mapped(direction, id)?
+            .filter(|t| self.repo().has_object(*t)))
+    }
+
+    /// Translates `tip` and every ancestor not yet translated, parents first.
+    fn translate(&mut self, direction: Direction, tip: ObjectId) -> Result<ObjectId, RemoteError> {
+        let mut pending: HashMap<ObjectId, ObjectId> = HashMap::new();
+        if let Some(t) = self.known(&pending, direction, tip)? {
+            return Ok(t);
+        }
+        // Walk back to the commits already translated; order the rest parents first.
+        let mut order = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut stack = vec![(tip, false)];
+        while let Some((id, expanded)) = stack.pop() {
+            if expanded {
+                order.push(id);
+                continue;
+            }
+            if !seen.insert(id) || self.known(&pending, direction, id)?.is_some() {
+                continue;
+            }
+            stack.push((id, true));
+            for p in RawCommit::read(self.repo(), id)?.parents {
+                stack.push((p, false));
+            }
+        }
+        let keys_store = self.keys.clone();
+        let passphrase = self.passphrase.clone();
+        let mut keys =
+            Keys::new(move |h: &StoreHeader| find_key(&keys_store, passphrase.as_deref(), h));
+        let mut work = Work::default();
+        for id in order {
+            let cache = &self.cache;
+            let repo = self.store.repo();
+            let translated = translate_commit(
+                repo,
+                &mut keys,
+                direction,
+                id,
+                |p| {
+                    if let Some(t) = pending.get(&p) {
+                        return Ok(Some(*t));
+                    }
+                    Ok(cache
+                        .mapped(direction, p)
+                        .map_err(|e| GitStoreError::Other(e.to_string()))?
+                        .filter(|t| repo.has_object(*t)))
+                },
+                &mut work,
+            )?;
+            pending.insert(id, translated);
+        }
+        let pairs: Vec<(ObjectId, ObjectId)> = pending
+            .iter()
+            .map(|(src, dst)| match direction {
+                Direction::Encrypt => (*src, *dst),
+                Direction::Decrypt => (*dst, *src),
+            })
+            .collect();
+        self.cache.record(&pairs)?;
+        pending
+            .get(&tip)
+            .copied()
+            .ok_or_else(|| RemoteError::Io(format!("{tip} was not translated")))
+    }
+
+    /// Answers a fetch batch: the sessions are already here (decrypted during `list`); every
+    /// other ref comes with one `git fetch`.
+    fn fetch(&mut self, wants: &[(String, String)]) -> Result<(), RemoteError> {
+        let listing = self
+            .listing
+            .clone()
+            .ok_or_else(|| RemoteError::Io("git asked to fetch before listing".into()))?;
+        let mut names = Vec::new();
+        for (oid, name) in wants {
+            let have = ObjectId::from_hex(oid.as_bytes())
+                .map(|id| self.repo().has_object(id))
+                .unwrap_or(false);
+            if !have && name != SESSIONS_REF {
+                names.push(name.clone());
+            }
+        }
+        if !names.is_empty() {
+            self.git.fetch(&listing.url, &names)?;
+        }
+        // A clone, or a fetch of the code, brings the sessions too: the local store moves to
+        // the remote's when it has none or when that is a fast-forward; a local store that has
+        // diverged is left for `lore sync` to merge.
+        if let Some(plain) = listing.plain {
+            let local = ref_target(self.repo(), SESSIONS_REF)?;
+            let forward = match local {
+                None => true,
+                Some(l) => l != plain && self.is_ancestor(l, plain),
+            };
+            if forward {
+                update_ref(
+                    self.repo(),
+                    SESSIONS_REF,
+                    local,
+                    Some(plain),
+                    "lore: fetched",
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Answers a push batch with one status line per ref.
+    fn push(&mut self, specs: &[PushSpec]) -> Result<Vec<String>, RemoteError> {
+        let listing = self
+            .listing
+            .clone()
+            .ok_or_else(|| RemoteError::Io("git asked to push before listing".into()))?;
+        let mut status: Vec<(String, Option<String>)> = Vec::new(); // dst, error
+        let mut refspecs = Vec::new();
+        let mut flags = Vec::new();
+        let mut sessions_push: Option<(Option<ObjectId>, bool)> = None; // new cipher, forced
+        for spec in specs {
+            if spec.dst != SESSIONS_REF {
+                refspecs.push(format!(
+                    "{}{}:{}",
+                    if spec.force { "+" } else { "" },
+                    spec.src,
+                    spec.dst
+                ));
+                if let Some(expected) = self.options.cas.get(&spec.dst) {
+                    flags.push(format!(
+                        "--force-with-lease={}:{}",
+                        spec.dst,
+                        expected.clone().unwrap_or_default()
+                    ));
+                }
+                status.push((spec.dst.clone(), None));
+                continue;
+            }
+            match self.plan_sessions_push(spec, &listing) {
+                Ok(Some((new_cipher, forced))) => {
+                    refspecs.push(match new_cipher {
+                        Some(c) => format!("{c}:{SESSIONS_REF}"),
+                        None => format!(":{SESSIONS_REF}"),
+                    });
+                    flags.push(format!(
+                        "--force-with-lease={SESSIONS_REF}:{}",
+                        listing.cipher.map(|c| c.to_string()).unwrap_or_default()
+                    ));
+                    sessions_push = Some((new_cipher, forced));
+                    status.push((spec.dst.clone(), None));
+                }
+                Ok(None) => status.push((spec.dst.clone(), Some("up to date".into()))),
+                Err(why) => status.push((spec.dst.clone(), Some(why))),
+            }
+        }
+        let refused_here = status
+            .iter()
+            .any(|(_, e)| e.as_deref().is_some_and(|e| e != "up to date"));
+        if self.options.atomic && refused_here {
+            return Ok(status
+                .into_iter()
+                .map(|(dst, e)| match e {
+                    Some(e) => format!("error {dst} {e}"),
+                    None => format!("error {dst} atomic push failed"),
+                })
+                .collect());
+        }
+        let mut results: Vec<PushResult> = Vec::new();
+        if !refspecs.is_empty() {
+            if self.options.atomic {
+                flags.push("--atomic".into());
+            }
+            if self.options.dry_run {
+                flags.push("--dry-run".into());
+            }
+            for o in &self.options.push_options {
+                flags.push(format!("--push-option={o}"));
+            }
+            results = self
+                .git
+                .push(&self.remote.push_url.clone(), &flags, &refspecs)?;
+        }
+        let user_cas = self.options.cas.contains_key(SESSIONS_REF);
+        let mut lines = Vec::new();
+        for (dst, local_error) in status {
+            if let Some(e) = local_error {
+                lines.push(if e == "up to date" {
+                    format!("ok {dst}")
+                } else {
+                    format!("error {dst} {e}")
+                });
+                continue;
+            }
+            let Some(r) = results.iter().find(|r| r.dst == dst) else {
+                lines.push(format!("error {dst} git push did not report this ref"));
+                continue;
+            };
+            let ok = matches!(r.flag, ' ' | '+' | '*' | '-' | '=');
+            if ok {
+                let forced =
+                    r.flag == '+' || (dst == SESSIONS_REF && sessions_push.is_some_and(|(_, f)| f));
+                if dst == SESSIONS_REF && !self.options.dry_run {
+                    let new = sessions_push.and_then(|(c, _)| c);
+                    self.after_sessions_push(listing.cipher, new)?;
+                }
+                lines.push(if forced {
+                    format!("ok {dst} forced update")
+                } else {
+                    format!("ok {dst}")
+                });
+            } else {
+                let reason = reason_of(&r.summary);
+                let reason = match reason.as_str() {
+                    "non-fast-forward" => "non-fast forward".to_owned(),
+                    // The remote moved after we listed it: someone else pushed.
+                    "stale info" if dst == SESSIONS_REF && !user_cas => "fetch first".to_owned(),
+                    _ => reason,
+                };
+                lines.push(format!("error {dst} {reason}"));
+            }
+        }
+        Ok(lines)
+    }
+
+    /// Decides what pushing `spec` to refs/lore/sessions means: `Ok(None)` when the remote
+    /// already has it, `Ok(Some((cipher, forced)))` to push, `Err(status)` to refuse it.
+    fn plan_sessions_push(
+        &mut self,
+        spec: &PushSpec,
+        listing: &Listing,
+    ) -> Result<Option<(Option<ObjectId>, bool)>, String> {
+        if let Some(expected) = self.options.cas.get(SESSIONS_REF) {
+            let actual = listing.plain.map(|p| p.to_string());
+            if expected.as_deref() != actual.as_deref() {
+                return Err("stale info".into());
+            }
+        }
+        if spec.src.is_empty() {
+            return match listing.cipher {
+                Some(_) => Ok(Some((None, false))),
+                None => Ok(None),
+            };
+        }
+        let plain = self
+            .repo()
+            .rev_parse_single(spec.src.as_str())
+            .map(|id| id.detach())
+            .map_err(|_| format!("cannot resolve {}", spec.src))?;
+        let forced = match listing.plain {
+            Some(remote) if !self.is_ancestor(remote, plain) => {
+                if !spec.force {
+                    return Err(if self.repo().has_object(remote) {
+                        "non-fast forward".into()
+                    } else {
+                        "fetch first".into()
+                    });
+                }
+                true
+            }
+            _ => false,
+        };
+        let cipher = self
+            .translate(Direction::Encrypt, plain)
+            .map_err(|e| format!("cannot encrypt: {e}"))?;
+        if Some(cipher) == listing.cipher {
+            return Ok(None);
+        }
+        Ok(Some((Some(cipher), forced)))
+    }
+
+    fn after_sessions_push(
+        &mut self,
+        old: Option<ObjectId>,
+        new: Option<ObjectId>,
+    ) -> Result<(), RemoteError> {
+        let wire = self.wire_ref();
+        let current = ref_target(self.repo(), &wire)?;
+        if current != new {
+            update_ref(self.repo(), &wire, current, new, "lore: pushed")?;
+        }
+        let _ = old;
+        self.cache.set_last_tip(&self.remote.ns, new)?;
+        Ok(())
+    }
+}
+
+/// The text inside the last parentheses of a porcelain summary (`[rejected] (stale info)`).
+fn reason_of(summary: &str) -> String {
+    match (summary.rfind('('), summary.rfind(')')) {
+        (Some(a), Some(b)) if a < b => summary[a + 1..b].to_owned(),
+        _ => summary.trim_matches(['[', ']']).to_owned(),
+    }
+}
+
+/// The data key for `header`: lore's key store first, then LORE_PASSPHRASE.
+fn find_key(
+    keys: &KeyStore,
+    passphrase: Option<&String>,
+    header: &StoreHeader,
+) -> Result<DataKey, GitStoreError> {
+    let stored = keys
+        .load(header.store_id_hex())
+        .map_err(|e| GitStoreError::Other(e.to_string()))?;
+    if let Some(key) = stored
+        && header.verify_key(&key).is_ok()
+    {
+        return Ok(key);
+    }
+    match passphrase {
+        Some(p) => header.unlock(p.as_bytes()).map_err(|e| match e {
+            CryptoError::WrongPassphrase => GitStoreError::WrongPassphrase {
+                store_id: header.store_id_hex().to_owned(),
+            },
+            e => GitStoreError::Crypto(e),
+        }),
+        None => Err(GitStoreError::NoKey {
+            store_id: header.store_id_hex().to_owned(),
+        }),
+    }
+}
+
+/// Works out the underlying remote from git's two arguments.
+fn resolve(git: &Git, alias: &str, address: Option<&str>) -> Result<Remote, RemoteError> {
+    let address = address.unwrap_or(alias);
+    let named = !address.is_empty()
+        && !address.contains(['/', ':', '\\'])
+        && git.remote_url(address, false).is_ok();
+    let (fetch_url, push_url, ns) = if named {
+        (
+            git.remote_url(address, false)?,
+            git.remote_url(address, true)?,
+            ref_component(address),
+        )
+    } else {
+        let ns = if !alias.starts_with("lore::") && alias != address {
+            ref_component(alias)
+        } else {
+            let digest = Sha256::digest(address.as_bytes());
+            let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+            format!("url-{hex}")
+        };
+        (address.to_owned(), address.to_owned(), ns)
+    };
+    for url in [&fetch_url, &push_url] {
+        if url.starts_with("lore::") {
+            return Err(RemoteError::Recursion(address.to_owned()));
+        }
+    }
+    Ok(Remote {
+        fetch_url,
+        push_url,
+        ns,
+    })
+}
+
+/// `name` if it can be one component of a ref name, else a hash of it.
+fn ref_component(name: &str) -> String {
+    let ok = !name.is_empty()
+        && !name.starts_with('.')
+        && !name.ends_with(".lock")
+        && !name.contains("..")
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if ok {
+        name.to_owned()
+    } else {
+        let digest = Sha256::digest(name.as_bytes());
+        let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+        format!("name-{hex}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons() {
+        assert_eq!(reason_of("[rejected] (stale info)"), "stale info");
+        assert_eq!(
+            reason_of("[remote rejected] (hook declined)"),
+            "hook declined"
+        );
+        assert_eq!(reason_of("[up to date]"), "up to date");
+    }
+
+    #[test]
+    fn ref_components() {
+        assert_eq!(ref_component("origin"), "origin");
+        assert!(ref_component("a/b").starts_with("name-"));
+        assert!(ref_component("..").starts_with("name-"));
+    }
+}

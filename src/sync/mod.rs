@@ -1,0 +1,98 @@
+//! Syncing reasoning history: the steps `lore sync` is made of.
+//!
+//! - [`default_remote`]: which remote a repository syncs with;
+//! - [`remote_header`]: whether a remote already holds a store, and its header (read from the
+//!   ciphertext with plain git, no key needed);
+//! - [`repo_session_ids`]: the sessions that belong to a repository.
+
+use std::path::{Path, PathBuf};
+
+use crate::crypto::StoreHeader;
+use crate::gitstore::tree::{EntryKind, RawCommit, read_blob, read_level};
+use crate::gitstore::{GitStoreError, HEADER_FILE, LocalStore, SESSIONS_REF};
+use crate::remote::RemoteError;
+use crate::remote::wire::Git;
+use crate::store::{Filter, Store, StoreError};
+
+/// Why a sync step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(
+        "this repository has no remote to sync with: add one (git remote add origin URL) or pass --remote NAME"
+    )]
+    NoRemote,
+    #[error(transparent)]
+    Remote(#[from] RemoteError),
+    #[error(transparent)]
+    Store(#[from] GitStoreError),
+    #[error(transparent)]
+    Db(#[from] StoreError),
+}
+
+/// The remote to sync with: the current branch's upstream remote, else `origin`, else the
+/// only remote there is.
+pub fn default_remote(store: &LocalStore) -> Option<String> {
+    let repo = store.repo();
+    let config = repo.config_snapshot();
+    if let Ok(Some(head)) = repo.head_name() {
+        let branch = head.shorten().to_string();
+        if let Some(r) = config.string(format!("branch.{branch}.remote").as_str()) {
+            let r = r.to_string();
+            if r != "." {
+                return Some(r);
+            }
+        }
+    }
+    let names: Vec<String> = repo.remote_names().iter().map(|n| n.to_string()).collect();
+    if names.iter().any(|n| n == "origin") {
+        return Some("origin".into());
+    }
+    match names.as_slice() {
+        [one] => Some(one.clone()),
+        _ => None,
+    }
+}
+
+/// The header of the store on `remote`, if it has one. Fetches the ciphertext ref (plain
+/// git, no key needed) into the helper's private namespace, where the helper finds it later.
+pub fn remote_header(
+    git: &Git,
+    store: &LocalStore,
+    remote: &str,
+) -> Result<Option<StoreHeader>, SyncError> {
+    let url = git.remote_url(remote, false)?;
+    let advertised = git.ls_remote(&url)?;
+    if !advertised.refs.iter().any(|r| r.name == SESSIONS_REF) {
+        return Ok(None);
+    }
+    let wire = format!("refs/lore/wire/{remote}/sessions");
+    git.fetch(&url, &[format!("+{SESSIONS_REF}:{wire}")])?;
+    let tip = crate::gitstore::local::ref_target(store.repo(), &wire)?
+        .ok_or_else(|| GitStoreError::Other(format!("git fetch did not bring {SESSIONS_REF}")))?;
+    let root = read_level(store.repo(), Some(RawCommit::read(store.repo(), tip)?.tree))?;
+    match root.get(HEADER_FILE) {
+        Some((EntryKind::Blob, blob)) => Ok(Some(
+            StoreHeader::parse(&read_blob(store.repo(), *blob)?).map_err(GitStoreError::from)?,
+        )),
+        _ => Err(GitStoreError::NoHeader.into()),
+    }
+}
+
+/// The work tree root of the repository holding `path` (symlinks resolved).
+pub fn work_tree_root(path: &Path) -> Option<PathBuf> {
+    let abs = std::fs::canonicalize(path).ok()?;
+    crate::repo::root_of(&abs)
+}
+
+/// The ids of every session in lore.db whose working directory is inside `root`.
+pub fn repo_session_ids(db: &Store, root: &Path) -> Result<Vec<String>, SyncError> {
+    let filter = Filter {
+        repo: Some(root.to_string_lossy().into_owned()),
+        ..Filter::default()
+    };
+    Ok(db
+        .sessions(&filter, usize::MAX >> 1)?
+        .into_iter()
+        .map(|s| s.id)
+        .collect())
+}
