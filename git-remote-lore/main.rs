@@ -46,10 +46,12 @@ fn main() -> ExitCode {
         passphrase,
         git_program: std::env::var_os("LORE_GIT").unwrap_or_else(|| "git".into()),
         nested: std::env::var_os(lore::remote::wire::NESTED_ENV).is_some(),
+        trace: std::env::var_os("LORE_TRACE").is_some_and(|v| v == "1"),
     };
     let stdin = BufReader::new(std::io::stdin().lock());
     let stdout = std::io::stdout().lock();
-    match run(config, stdin, stdout) {
+    let mut stderr = std::io::stderr();
+    match run(config, stdin, stdout, &mut stderr) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("git-remote-lore: {e}");

@@ -9,6 +9,7 @@ mod generate;
 mod import;
 mod json;
 mod measure;
+mod remote;
 mod report;
 mod versioning;
 
@@ -27,12 +28,16 @@ Commands:
   versioning  The versioning engine in-process beside raw rusqlite: single-row apply at 10,000
             and 1,000,000 rows, revert with 100 and 100,000 commits of history, a 100,000-row
             plan, verify --full, and lore.db's size with and without history (2,000 sessions)
+  remote    git push / clone through git-remote-lore beside plain git moving the same store
+            unencrypted: first push of --sessions stores, 1 new session into --incremental
+            stores, a fresh clone of the largest
   gen       Only generate (or find cached) corpora and print their statistics
   help      Show this help
 
 Options:
   --sessions LIST   Corpus sizes, comma-separated          [default: 2000,10000]
   --runs R          Runs per measurement; medians reported [default: 3]
+  --incremental L   Store sizes for `remote`'s one-session push [default: 1000,10000,100000]
   --quick           Smoke test: 200 sessions, 1 run, 2 search repetitions, JSON-check the corpus
   --seed S          Generator seed                          [default: 1]
   --search-at N     Corpus size whose database is searched  [default: the largest]
@@ -55,6 +60,7 @@ Corpora are cached in <data-dir>/<N>-<seed>/ and reused; delete the folder to re
 struct Args {
     command: Option<String>,
     sessions: Option<Vec<usize>>,
+    incremental: Option<Vec<usize>>,
     runs: Option<usize>,
     quick: bool,
     seed: Option<u64>,
@@ -111,6 +117,15 @@ fn parse(argv: &[String]) -> Result<Args, String> {
                     return Err("--sessions: give one or more sizes above 0".into());
                 }
                 a.sessions = Some(list);
+            }
+            "--incremental" => {
+                let v = value()?;
+                let list: Result<Vec<usize>, String> = v
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(|s| number("--incremental", s))
+                    .collect();
+                a.incremental = Some(list?);
             }
             "--runs" => {
                 let r: usize = number(flag, &value()?)?;
@@ -296,6 +311,70 @@ fn run(args: Args, command_line: &str) -> Result<(), String> {
                     c.over_1mb,
                     c.root.display()
                 );
+            }
+            Ok(())
+        }
+        Some("remote") => {
+            let lore = lore_binary(&args)?;
+            warn_if_stale(&lore);
+            let bin_dir = lore
+                .parent()
+                .ok_or("the lore binary has no folder")?
+                .to_path_buf();
+            if !bin_dir.join("git-remote-lore").is_file() {
+                return Err(format!(
+                    "no git-remote-lore beside {}; run `cargo build --release --bins`",
+                    lore.display()
+                ));
+            }
+            let cfg = remote::Config {
+                bulk: sessions.clone(),
+                incremental: args.incremental.clone().unwrap_or_else(|| {
+                    if quick {
+                        vec![100, 1_000]
+                    } else {
+                        vec![1_000, 10_000, 100_000]
+                    }
+                }),
+                clone_at: sessions.iter().max().copied(),
+                runs: args.runs.unwrap_or(if quick { 1 } else { 3 }),
+                bin_dir,
+                dir: data_dir.join("remote"),
+            };
+            let machine = measure::Machine::probe(&lore, None);
+            let git_version = std::process::Command::new("git")
+                .arg("--version")
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+                .unwrap_or_default();
+            let rows = remote::run(&cfg);
+            let mut out = format!(
+                "Measured {} with `{command_line}`: {} × {}, {:.1} GiB RAM, {}, {git_version}, lore {} at commit {}. \
+                 Wall time of whole `git` commands (the helper included), medians of {} runs; \
+                 local bare repositories as remotes.\n\n",
+                machine.date,
+                machine.cpus,
+                machine.cpu_model,
+                machine.mem_total as f64 / (1u64 << 30) as f64,
+                machine.rustc,
+                machine.lore_version.trim_start_matches("lore "),
+                machine.commit,
+                cfg.runs,
+            );
+            out.push_str("| Workload | lore | Baseline (same run) | lore ÷ baseline | Note |\n|---|--:|---|--:|---|\n");
+            for r in &rows {
+                out.push_str(&format!(
+                    "| {} | {} | {} | {} | {} |\n",
+                    r.workload, r.lore, r.baseline, r.ratio, r.note
+                ));
+            }
+            out.push('\n');
+            println!("{out}");
+            if args.write_docs {
+                let path = manifest_dir().join("docs/benchmarks.md");
+                report::write_section(&path, "remote", "Sync transport (git-remote-lore)", &out)
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                eprintln!("wrote {}", path.display());
             }
             Ok(())
         }

@@ -1,7 +1,7 @@
 //! The encrypted record, `<id>.enc` (docs/store-format.md, "The encrypted record"):
 //!
 //! ```text
-//! plain  = gzip(JCS(record))               -- RFC 1952, mtime 0, no name, OS 255, level 6
+//! plain  = gzip(JCS(record))               -- RFC 1952, mtime 0, no name, OS 255, level 1
 //! aad    = "lore.session.v1" ‖ store_id(16) ‖ key_id(16) ‖ string(id) ‖ H(meta.json bytes)
 //! nonce  = HMAC(nonce_key, "lore.nonce.v1" ‖ string(id) ‖ H(plain))[0..12]
 //! .enc   = "LORE" ‖ 0x01 ‖ key_id(16) ‖ nonce(12) ‖ AES-256-GCM(enc_key, nonce, plain, aad)
@@ -179,7 +179,8 @@ fn synthetic_nonce(key: &DataKey, session_id: &str, plain: &[u8]) -> [u8; 12] {
     nonce
 }
 
-/// RFC 1952 gzip, one member: mtime 0, no name, no extra field, no comment, OS 255, level 6.
+/// RFC 1952 gzip, one member: mtime 0, no name, no extra field, no comment, OS 255, level 1
+/// (the fastest: compressing is most of the cost of sealing, and level 6 saves little on JSON).
 fn gzip(record: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
     // Reserve enough for incompressible input, so the buffer is never reallocated (a
     // reallocation would leave a copy of the compressed record behind, unzeroized).
@@ -187,7 +188,7 @@ fn gzip(record: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
     let mut enc = flate2::GzBuilder::new()
         .mtime(0)
         .operating_system(255)
-        .write(Vec::with_capacity(bound), Compression::new(6));
+        .write(Vec::with_capacity(bound), Compression::fast());
     let fail = |e: std::io::Error| malformed("session record", format!("gzip failed: {e}"));
     enc.write_all(record).map_err(fail)?;
     Ok(Zeroizing::new(enc.finish().map_err(fail)?))
@@ -254,8 +255,8 @@ mod tests {
         let k = key();
         let blob = seal(&k, &STORE, ID, META, RECORD).unwrap();
         let plain = gzip(RECORD).unwrap();
-        // gzip header: magic, deflate, no flags, mtime 0, xfl 0 (level 6), OS 255.
-        assert_eq!(&plain[..10], &[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255]);
+        // gzip header: magic, deflate, no flags, mtime 0, xfl 4 (fastest), OS 255.
+        assert_eq!(&plain[..10], &[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 4, 255]);
         let mut id = vec![0, 0, 0, ID.len() as u8];
         id.extend_from_slice(ID.as_bytes());
         let mac = hmac32(k.nonce_key(), &[b"lore.nonce.v1", &id, &sha256(&plain)]);

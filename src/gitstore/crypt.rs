@@ -11,7 +11,7 @@ use gix::ObjectId;
 
 use super::local::{dir_entry, set_dir};
 use super::record::meta_of;
-use super::tree::{EntryKind, Level, RawCommit, read_blob, read_level, write_level};
+use super::tree::{EntryKind, Level, Odb, RawCommit, read_blob, read_level, write_level};
 use super::{GitStoreError, HEADER_FILE, SESSIONS_DIR, shard, valid_id};
 use crate::crypto::{self, CryptoError, DataKey, StoreHeader};
 
@@ -78,14 +78,14 @@ pub struct Work {
 /// Translates commit `src` whose parents are already translated (`map` gives a parent's
 /// translation). Returns the translated commit's id.
 pub fn translate_commit(
-    repo: &gix::Repository,
+    odb: &Odb<'_>,
     keys: &mut Keys<'_>,
     direction: Direction,
     src: ObjectId,
     mut map: impl FnMut(ObjectId) -> Result<Option<ObjectId>, GitStoreError>,
     work: &mut Work,
 ) -> Result<ObjectId, GitStoreError> {
-    let commit = RawCommit::read(repo, src)?;
+    let commit = RawCommit::read(odb, src)?;
     let mut parents = Vec::with_capacity(commit.parents.len());
     for p in &commit.parents {
         parents.push(map(*p)?.ok_or_else(|| {
@@ -94,24 +94,24 @@ pub fn translate_commit(
     }
     let (base_src, base_dst) = match (commit.parents.first(), parents.first()) {
         (Some(ps), Some(pd)) => (
-            Some(RawCommit::read(repo, *ps)?.tree),
-            Some(RawCommit::read(repo, *pd)?.tree),
+            Some(RawCommit::read(odb, *ps)?.tree),
+            Some(RawCommit::read(odb, *pd)?.tree),
         ),
         _ => (None, None),
     };
-    let tree = translate_tree(repo, keys, direction, base_src, base_dst, commit.tree, work)?;
+    let tree = translate_tree(odb, keys, direction, base_src, base_dst, commit.tree, work)?;
     RawCommit {
         tree,
         parents,
         rest: commit.rest,
     }
-    .write(repo)
+    .write(odb)
 }
 
 /// Translates tree `src`, given the translation `base_dst` of a related tree `base_src`
 /// (usually the parent commit's).
 pub fn translate_tree(
-    repo: &gix::Repository,
+    odb: &Odb<'_>,
     keys: &mut Keys<'_>,
     direction: Direction,
     base_src: Option<ObjectId>,
@@ -119,7 +119,7 @@ pub fn translate_tree(
     src: ObjectId,
     work: &mut Work,
 ) -> Result<ObjectId, GitStoreError> {
-    let root = read_level(repo, Some(src))?;
+    let root = read_level(odb, Some(src))?;
     for (name, (kind, _)) in &root {
         let allowed = (name == HEADER_FILE && *kind == EntryKind::Blob)
             || (name == SESSIONS_DIR && *kind == EntryKind::Tree);
@@ -134,15 +134,15 @@ pub fn translate_tree(
         Some((_, id)) => *id,
         None => return Err(GitStoreError::NoHeader),
     };
-    let header = StoreHeader::parse(&read_blob(repo, header_blob)?)?;
+    let header = StoreHeader::parse(&read_blob(odb, header_blob)?)?;
     let key = keys.key_for(&header)?;
     let store_id = header.store_id();
 
     // A new header (a rotated key) means every session is translated afresh.
-    let base_root = read_level(repo, base_src)?;
+    let base_root = read_level(odb, base_src)?;
     let (base_src_sessions, base_dst_sessions) = match base_root.get(HEADER_FILE) {
         Some((_, id)) if *id == header_blob => {
-            let base_dst_root = read_level(repo, base_dst)?;
+            let base_dst_root = read_level(odb, base_dst)?;
             (
                 dir_entry(&base_root, SESSIONS_DIR)?,
                 dir_entry(&base_dst_root, SESSIONS_DIR)?,
@@ -151,7 +151,7 @@ pub fn translate_tree(
         _ => (None, None),
     };
     let mut ctx = Ctx {
-        repo,
+        odb,
         key,
         store_id,
         direction,
@@ -167,18 +167,18 @@ pub fn translate_tree(
     let mut out = Level::new();
     out.insert(HEADER_FILE.to_owned(), (EntryKind::Blob, header_blob));
     set_dir(&mut out, SESSIONS_DIR, sessions);
-    write_level(repo, &out)?.ok_or_else(|| GitStoreError::Other("empty tree".into()))
+    write_level(odb, &out)?.ok_or_else(|| GitStoreError::Other("empty tree".into()))
 }
 
-struct Ctx<'r, 'k, 'w> {
-    repo: &'r gix::Repository,
+struct Ctx<'o, 'r, 'k, 'w> {
+    odb: &'o Odb<'r>,
     key: &'k DataKey,
     store_id: [u8; 16],
     direction: Direction,
     work: &'w mut Work,
 }
 
-impl Ctx<'_, '_, '_> {
+impl Ctx<'_, '_, '_, '_> {
     /// Translates one folder of `sessions/`: depth 0 is `sessions` itself, 1 a first-level
     /// shard, 2 a leaf holding files.
     fn dir(
@@ -198,9 +198,9 @@ impl Ctx<'_, '_, '_> {
         if depth == 2 {
             return self.leaf(path, base_src, src, base_dst);
         }
-        let old = read_level(self.repo, base_src)?;
-        let new = read_level(self.repo, Some(src))?;
-        let mut out = read_level(self.repo, base_dst)?;
+        let old = read_level(self.odb, base_src)?;
+        let new = read_level(self.odb, Some(src))?;
+        let mut out = read_level(self.odb, base_dst)?;
         let names: std::collections::BTreeSet<&String> = old.keys().chain(new.keys()).collect();
         for name in names {
             let o = dir_entry(&old, name)?;
@@ -223,7 +223,7 @@ impl Ctx<'_, '_, '_> {
             )?;
             set_dir(&mut out, name, sub);
         }
-        write_level(self.repo, &out)
+        write_level(self.odb, &out)
     }
 
     fn leaf(
@@ -233,9 +233,9 @@ impl Ctx<'_, '_, '_> {
         src: ObjectId,
         base_dst: Option<ObjectId>,
     ) -> Result<Option<ObjectId>, GitStoreError> {
-        let old = read_level(self.repo, base_src)?;
-        let new = read_level(self.repo, Some(src))?;
-        let mut out = read_level(self.repo, base_dst)?;
+        let old = read_level(self.odb, base_src)?;
+        let new = read_level(self.odb, Some(src))?;
+        let mut out = read_level(self.odb, base_dst)?;
         let old = sessions_in(&old, self.direction, path)?;
         let new = sessions_in(&new, self.direction, path)?;
         let ids: std::collections::BTreeSet<&String> = old.keys().chain(new.keys()).collect();
@@ -251,11 +251,11 @@ impl Ctx<'_, '_, '_> {
             let Some(files) = after else { continue };
             match self.direction {
                 Direction::Encrypt => {
-                    let record = read_blob(self.repo, files.0)?;
+                    let record = read_blob(self.odb, files.0)?;
                     let meta = meta_of(&record, id)?.to_bytes();
                     let sealed = crypto::seal(self.key, &self.store_id, id, &meta, &record)?;
-                    let enc = self.repo.write_blob(&sealed)?.detach();
-                    let meta = self.repo.write_blob(&meta)?.detach();
+                    let enc = self.odb.write_sealed(&sealed)?;
+                    let meta = self.odb.write_blob(&meta)?;
                     out.insert(format!("{id}.enc"), (EntryKind::Blob, enc));
                     out.insert(format!("{id}.meta.json"), (EntryKind::Blob, meta));
                     self.work.bytes += record.len() as u64;
@@ -264,8 +264,8 @@ impl Ctx<'_, '_, '_> {
                     let (Some(enc), Some(meta)) = (Some(files.0), files.1) else {
                         return Err(tampered(id, "its .enc or .meta.json file is missing"));
                     };
-                    let sealed = read_blob(self.repo, enc)?;
-                    let meta = read_blob(self.repo, meta)?;
+                    let sealed = read_blob(self.odb, enc)?;
+                    let meta = read_blob(self.odb, meta)?;
                     let record = crypto::open(self.key, &self.store_id, id, &meta, &sealed)
                         .map_err(|e| match e {
                             CryptoError::Tampered { .. } => tampered(
@@ -279,14 +279,14 @@ impl Ctx<'_, '_, '_> {
                     if derived != meta {
                         return Err(tampered(id, "its metadata does not match its record"));
                     }
-                    let blob = self.repo.write_blob(&record)?.detach();
+                    let blob = self.odb.write_blob(&record)?;
                     out.insert(format!("{id}.json"), (EntryKind::Blob, blob));
                     self.work.bytes += record.len() as u64;
                 }
             }
             self.work.sessions += 1;
         }
-        write_level(self.repo, &out)
+        write_level(self.odb, &out)
     }
 }
 

@@ -12,7 +12,7 @@ use gix::refs::Target;
 use gix::refs::transaction::{Change, LogChange, PreviousValue, RefEdit, RefLog};
 
 use super::record::{meta_of, record_from_store};
-use super::tree::{EntryKind, Level, RawCommit, read_blob, read_level, write_level};
+use super::tree::{EntryKind, Level, Odb, RawCommit, read_blob, read_level, write_level};
 use super::{GitStoreError, HEADER_FILE, SESSIONS_DIR, SESSIONS_REF, shard, valid_id};
 use crate::crypto::StoreHeader;
 use crate::store::Store;
@@ -72,12 +72,11 @@ impl LocalStore {
 
     /// The store header in `commit`'s tree.
     pub fn header_at(&self, commit: ObjectId) -> Result<Option<StoreHeader>, GitStoreError> {
-        let c = RawCommit::read(&self.repo, commit)?;
-        let root = read_level(&self.repo, Some(c.tree))?;
+        let odb = Odb::loose(&self.repo);
+        let c = RawCommit::read(&odb, commit)?;
+        let root = read_level(&odb, Some(c.tree))?;
         match root.get(HEADER_FILE) {
-            Some((EntryKind::Blob, id)) => {
-                Ok(Some(StoreHeader::parse(&read_blob(&self.repo, *id)?)?))
-            }
+            Some((EntryKind::Blob, id)) => Ok(Some(StoreHeader::parse(&read_blob(&odb, *id)?)?)),
             _ => Ok(None),
         }
     }
@@ -98,16 +97,17 @@ impl LocalStore {
         header: &StoreHeader,
         message: &str,
     ) -> Result<ObjectId, GitStoreError> {
+        let odb = Odb::loose(&self.repo);
         let tip = self.tip()?;
         let mut root = match tip {
-            Some(t) => read_level(&self.repo, Some(RawCommit::read(&self.repo, t)?.tree))?,
+            Some(t) => read_level(&odb, Some(RawCommit::read(&odb, t)?.tree))?,
             None => Level::new(),
         };
-        let blob = self.repo.write_blob(header.to_bytes())?.detach();
+        let blob = odb.write_blob(&header.to_bytes())?;
         root.insert(HEADER_FILE.to_owned(), (EntryKind::Blob, blob));
-        let tree = write_level(&self.repo, &root)?
-            .ok_or_else(|| GitStoreError::Other("empty tree".into()))?;
-        self.commit(tree, tip, message)
+        let tree =
+            write_level(&odb, &root)?.ok_or_else(|| GitStoreError::Other("empty tree".into()))?;
+        self.commit(odb, tree, tip, message)
     }
 
     /// Writes `records` (session id, canonical record bytes) into the store in one commit on
@@ -120,8 +120,9 @@ impl LocalStore {
         message: impl FnOnce(&WriteOutcome) -> String,
     ) -> Result<WriteOutcome, GitStoreError> {
         let tip = self.tip()?.ok_or(GitStoreError::NoHeader)?;
-        let base = RawCommit::read(&self.repo, tip)?;
-        let mut root = read_level(&self.repo, Some(base.tree))?;
+        let odb = Odb::packed(&self.repo)?;
+        let base = RawCommit::read(&odb, tip)?;
+        let mut root = read_level(&odb, Some(base.tree))?;
         if !root.contains_key(HEADER_FILE) {
             return Err(GitStoreError::NoHeader);
         }
@@ -133,7 +134,7 @@ impl LocalStore {
                 return Err(GitStoreError::BadId(id));
             }
             meta_of(&bytes, &id)?;
-            let blob = self.repo.write_blob(&bytes)?.detach();
+            let blob = odb.write_blob(&bytes)?;
             changes
                 .entry(shard(&id))
                 .or_default()
@@ -141,34 +142,34 @@ impl LocalStore {
         }
         let mut outcome = WriteOutcome::default();
         let sessions_id = dir_entry(&root, SESSIONS_DIR)?;
-        let mut sessions = read_level(&self.repo, sessions_id)?;
+        let mut sessions = read_level(&odb, sessions_id)?;
         type Leaves = Vec<(String, BTreeMap<String, ObjectId>)>;
         let mut by_top: BTreeMap<String, Leaves> = BTreeMap::new();
         for ((a, b), files) in changes {
             by_top.entry(a).or_default().push((b, files));
         }
         for (a, subs) in by_top {
-            let mut top = read_level(&self.repo, dir_entry(&sessions, &a)?)?;
+            let mut top = read_level(&odb, dir_entry(&sessions, &a)?)?;
             for (b, files) in subs {
-                let mut leaf = read_level(&self.repo, dir_entry(&top, &b)?)?;
+                let mut leaf = read_level(&odb, dir_entry(&top, &b)?)?;
                 for (name, blob) in files {
                     match leaf.insert(name, (EntryKind::Blob, blob)) {
                         Some((_, old)) if old == blob => outcome.unchanged += 1,
                         _ => outcome.written += 1,
                     }
                 }
-                set_dir(&mut top, &b, write_level(&self.repo, &leaf)?);
+                set_dir(&mut top, &b, write_level(&odb, &leaf)?);
             }
-            set_dir(&mut sessions, &a, write_level(&self.repo, &top)?);
+            set_dir(&mut sessions, &a, write_level(&odb, &top)?);
         }
         if outcome.written == 0 {
             return Ok(outcome);
         }
-        set_dir(&mut root, SESSIONS_DIR, write_level(&self.repo, &sessions)?);
-        let tree = write_level(&self.repo, &root)?
-            .ok_or_else(|| GitStoreError::Other("empty tree".into()))?;
+        set_dir(&mut root, SESSIONS_DIR, write_level(&odb, &sessions)?);
+        let tree =
+            write_level(&odb, &root)?.ok_or_else(|| GitStoreError::Other("empty tree".into()))?;
         let message = message(&outcome);
-        outcome.commit = Some(self.commit(tree, Some(tip), &message)?);
+        outcome.commit = Some(self.commit(odb, tree, Some(tip), &message)?);
         Ok(outcome)
     }
 
@@ -182,12 +183,13 @@ impl LocalStore {
             return Err(GitStoreError::BadId(id.to_owned()));
         }
         let (a, b) = shard(id);
-        let root = read_level(&self.repo, Some(RawCommit::read(&self.repo, commit)?.tree))?;
-        let sessions = read_level(&self.repo, dir_entry(&root, SESSIONS_DIR)?)?;
-        let top = read_level(&self.repo, dir_entry(&sessions, &a)?)?;
-        let leaf = read_level(&self.repo, dir_entry(&top, &b)?)?;
+        let odb = Odb::loose(&self.repo);
+        let root = read_level(&odb, Some(RawCommit::read(&odb, commit)?.tree))?;
+        let sessions = read_level(&odb, dir_entry(&root, SESSIONS_DIR)?)?;
+        let top = read_level(&odb, dir_entry(&sessions, &a)?)?;
+        let leaf = read_level(&odb, dir_entry(&top, &b)?)?;
         match leaf.get(&format!("{id}.json")) {
-            Some((EntryKind::Blob, blob)) => Ok(Some(read_blob(&self.repo, *blob)?)),
+            Some((EntryKind::Blob, blob)) => Ok(Some(read_blob(&odb, *blob)?)),
             _ => Ok(None),
         }
     }
@@ -199,11 +201,12 @@ impl LocalStore {
         commit: ObjectId,
         mut f: impl FnMut(&str, ObjectId) -> Result<(), GitStoreError>,
     ) -> Result<(), GitStoreError> {
-        let root = read_level(&self.repo, Some(RawCommit::read(&self.repo, commit)?.tree))?;
-        let sessions = read_level(&self.repo, dir_entry(&root, SESSIONS_DIR)?)?;
+        let odb = Odb::loose(&self.repo);
+        let root = read_level(&odb, Some(RawCommit::read(&odb, commit)?.tree))?;
+        let sessions = read_level(&odb, dir_entry(&root, SESSIONS_DIR)?)?;
         for (_, (_, top_id)) in sessions {
-            for (_, (_, leaf_id)) in read_level(&self.repo, Some(top_id))? {
-                for (name, (_, blob)) in read_level(&self.repo, Some(leaf_id))? {
+            for (_, (_, leaf_id)) in read_level(&odb, Some(top_id))? {
+                for (name, (_, blob)) in read_level(&odb, Some(leaf_id))? {
                     if let Some(id) = name.strip_suffix(".json") {
                         f(id, blob)?;
                     }
@@ -215,11 +218,13 @@ impl LocalStore {
 
     /// Reads blob `id` (a record found by [`LocalStore::for_each_record`]).
     pub fn read_blob(&self, id: ObjectId) -> Result<Vec<u8>, GitStoreError> {
-        read_blob(&self.repo, id)
+        read_blob(&Odb::loose(&self.repo), id)
     }
 
+    /// Writes the commit, finishes `odb`'s pack, then moves the ref (compare-and-swap).
     fn commit(
         &self,
+        odb: Odb<'_>,
         tree: ObjectId,
         parent: Option<ObjectId>,
         message: &str,
@@ -233,7 +238,8 @@ impl LocalStore {
             )
             .into_bytes(),
         };
-        let id = commit.write(&self.repo)?;
+        let id = commit.write(&odb)?;
+        odb.finish()?;
         update_ref(&self.repo, SESSIONS_REF, parent, Some(id), message)?;
         Ok(id)
     }

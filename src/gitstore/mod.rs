@@ -8,6 +8,7 @@
 
 pub mod crypt;
 pub mod local;
+pub mod pack;
 pub mod record;
 pub mod tree;
 

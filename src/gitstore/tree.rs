@@ -4,12 +4,104 @@
 //! lore reads and writes them level by level: a tree is parsed into a sorted map of at most a
 //! few hundred entries, edited, and written back. Nothing holds more than one level at a time.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use gix::ObjectId;
+use gix::object::Kind;
 use gix::objs::Write as _;
 
 use super::GitStoreError;
+use super::pack::PackWriter;
+
+/// Where a store operation reads and writes objects: the repository, and for operations that
+/// write many objects a pack being written ([`Odb::packed`]), finished with [`Odb::finish`].
+pub struct Odb<'r> {
+    repo: &'r gix::Repository,
+    pack: Option<RefCell<PackWriter>>,
+}
+
+impl<'r> Odb<'r> {
+    /// Objects written one by one, as loose objects.
+    pub fn loose(repo: &'r gix::Repository) -> Odb<'r> {
+        Odb { repo, pack: None }
+    }
+
+    /// Objects written into one new pack; nothing is visible to git until [`Odb::finish`].
+    pub fn packed(repo: &'r gix::Repository) -> Result<Odb<'r>, GitStoreError> {
+        let pack = PackWriter::new(&repo.common_dir().join("objects"))?;
+        Ok(Odb {
+            repo,
+            pack: Some(RefCell::new(pack)),
+        })
+    }
+
+    /// The repository.
+    pub fn repo(&self) -> &'r gix::Repository {
+        self.repo
+    }
+
+    /// Finishes the pack, if there is one.
+    pub fn finish(self) -> Result<(), GitStoreError> {
+        match self.pack {
+            Some(p) => p.into_inner().finish(),
+            None => Ok(()),
+        }
+    }
+
+    /// Reads object `id`: its kind and bytes.
+    pub fn find(&self, id: ObjectId) -> Result<(Kind, Vec<u8>), GitStoreError> {
+        if let Some(pack) = &self.pack
+            && let Some(found) = pack.borrow().find_small(&id)
+        {
+            return Ok(found);
+        }
+        let object = self.repo.find_object(id)?;
+        let kind = object.kind;
+        Ok((kind, object.detach().data))
+    }
+
+    /// Writes an object given its raw bytes, skipping it when it exists already.
+    pub fn write(&self, kind: Kind, data: &[u8]) -> Result<ObjectId, GitStoreError> {
+        self.write_with(kind, data, true)
+    }
+
+    /// Writes a blob of ciphertext: into a pack, without compression.
+    pub fn write_sealed(&self, data: &[u8]) -> Result<ObjectId, GitStoreError> {
+        self.write_with(Kind::Blob, data, false)
+    }
+
+    fn write_with(
+        &self,
+        kind: Kind,
+        data: &[u8],
+        compress: bool,
+    ) -> Result<ObjectId, GitStoreError> {
+        let id = gix::objs::compute_hash(self.repo.object_hash(), kind, data)
+            .map_err(|e| GitStoreError::Git(e.to_string()))?;
+        match &self.pack {
+            Some(pack) => {
+                if !pack.borrow().contains(&id) && !self.repo.has_object(id) {
+                    pack.borrow_mut().add(id, kind, data, compress)?;
+                }
+            }
+            None => {
+                if !self.repo.has_object(id) {
+                    self.repo
+                        .objects
+                        .write_buf(kind, data)
+                        .map_err(|e| GitStoreError::Git(e.to_string()))?;
+                }
+            }
+        }
+        Ok(id)
+    }
+
+    /// Writes a blob.
+    pub fn write_blob(&self, data: &[u8]) -> Result<ObjectId, GitStoreError> {
+        self.write(Kind::Blob, data)
+    }
+}
 
 /// What a tree entry points at. The store has nothing but plain files and folders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,25 +161,22 @@ pub fn parse_tree(data: &[u8]) -> Result<Level, GitStoreError> {
 }
 
 /// Reads the tree `id` (the empty level for `None`).
-pub fn read_level(repo: &gix::Repository, id: Option<ObjectId>) -> Result<Level, GitStoreError> {
+pub fn read_level(odb: &Odb<'_>, id: Option<ObjectId>) -> Result<Level, GitStoreError> {
     let Some(id) = id else {
         return Ok(Level::new());
     };
-    let object = repo.find_object(id)?;
-    if object.kind != gix::object::Kind::Tree {
+    let (kind, data) = odb.find(id)?;
+    if kind != Kind::Tree {
         return Err(GitStoreError::Malformed {
             what: "tree".into(),
-            why: format!("{id} is a {}, not a tree", object.kind),
+            why: format!("{id} is a {kind}, not a tree"),
         });
     }
-    parse_tree(&object.data)
+    parse_tree(&data)
 }
 
 /// Writes `level` as a tree object; `None` when it is empty (git keeps no empty folders).
-pub fn write_level(
-    repo: &gix::Repository,
-    level: &Level,
-) -> Result<Option<ObjectId>, GitStoreError> {
+pub fn write_level(odb: &Odb<'_>, level: &Level) -> Result<Option<ObjectId>, GitStoreError> {
     if level.is_empty() {
         return Ok(None);
     }
@@ -104,7 +193,7 @@ pub fn write_level(
         data.push(0);
         data.extend_from_slice(oid.as_bytes());
     }
-    Ok(Some(write_raw(repo, gix::object::Kind::Tree, &data)?))
+    Ok(Some(odb.write(Kind::Tree, &data)?))
 }
 
 fn sort_key(name: &str, kind: EntryKind) -> Vec<u8> {
@@ -115,32 +204,16 @@ fn sort_key(name: &str, kind: EntryKind) -> Vec<u8> {
     k
 }
 
-/// Writes an object given its raw bytes, skipping it when the object database has it.
-pub fn write_raw(
-    repo: &gix::Repository,
-    kind: gix::object::Kind,
-    data: &[u8],
-) -> Result<ObjectId, GitStoreError> {
-    let id = gix::objs::compute_hash(repo.object_hash(), kind, data)
-        .map_err(|e| GitStoreError::Git(e.to_string()))?;
-    if repo.has_object(id) {
-        return Ok(id);
-    }
-    repo.objects
-        .write_buf(kind, data)
-        .map_err(|e| GitStoreError::Git(e.to_string()))
-}
-
 /// Reads blob `id`.
-pub fn read_blob(repo: &gix::Repository, id: ObjectId) -> Result<Vec<u8>, GitStoreError> {
-    let object = repo.find_object(id)?;
-    if object.kind != gix::object::Kind::Blob {
+pub fn read_blob(odb: &Odb<'_>, id: ObjectId) -> Result<Vec<u8>, GitStoreError> {
+    let (kind, data) = odb.find(id)?;
+    if kind != Kind::Blob {
         return Err(GitStoreError::Malformed {
             what: "store".into(),
-            why: format!("{id} is a {}, not a file", object.kind),
+            why: format!("{id} is a {kind}, not a file"),
         });
     }
-    Ok(object.detach().data)
+    Ok(data)
 }
 
 /// The parts of a raw commit lore rewrites: its tree and parents; everything after them
@@ -198,20 +271,20 @@ impl RawCommit {
     }
 
     /// Reads commit `id`.
-    pub fn read(repo: &gix::Repository, id: ObjectId) -> Result<RawCommit, GitStoreError> {
-        let object = repo.find_object(id)?;
-        if object.kind != gix::object::Kind::Commit {
+    pub fn read(odb: &Odb<'_>, id: ObjectId) -> Result<RawCommit, GitStoreError> {
+        let (kind, data) = odb.find(id)?;
+        if kind != Kind::Commit {
             return Err(GitStoreError::Malformed {
                 what: "store".into(),
-                why: format!("{id} is a {}, not a commit", object.kind),
+                why: format!("{id} is a {kind}, not a commit"),
             });
         }
-        RawCommit::parse(&object.data)
+        RawCommit::parse(&data)
     }
 
     /// Writes this commit and returns its id.
-    pub fn write(&self, repo: &gix::Repository) -> Result<ObjectId, GitStoreError> {
-        write_raw(repo, gix::object::Kind::Commit, &self.to_bytes())
+    pub fn write(&self, odb: &Odb<'_>) -> Result<ObjectId, GitStoreError> {
+        odb.write(Kind::Commit, &self.to_bytes())
     }
 }
 

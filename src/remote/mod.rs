@@ -27,7 +27,7 @@ pub enum RemoteError {
     )]
     NoGitDir,
     #[error(
-        "{0} is itself a lore:: remote; point lore:: at a plain git remote (e.g. lore::origin where origin is an ordinary URL)"
+        "{0} is itself a lore:: remote, so it already goes through lore: use plain 'git fetch {0}' / 'git push {0}', or point lore:: at a remote with an ordinary URL"
     )]
     Recursion(String),
     #[error("no remote named {0:?} and no repository at that path")]

@@ -16,7 +16,7 @@ use super::wire::{Git, PushResult};
 use crate::crypto::{CryptoError, DataKey, StoreHeader};
 use crate::gitstore::crypt::{Direction, Keys, Work, translate_commit};
 use crate::gitstore::local::{ref_target, update_ref};
-use crate::gitstore::tree::RawCommit;
+use crate::gitstore::tree::{Odb, RawCommit};
 use crate::gitstore::{GitStoreError, LocalStore, SESSIONS_REF};
 use crate::keys::KeyStore;
 
@@ -36,16 +36,20 @@ pub struct HelperConfig {
     pub git_program: OsString,
     /// Whether this helper was started by another git-remote-lore.
     pub nested: bool,
+    /// Whether to report the time each step took (`LORE_TRACE=1`), on `run`'s `log`.
+    pub trace: bool,
 }
 
 /// The capabilities the helper advertises.
 pub const CAPABILITIES: &[&str] = &["fetch", "push", "option"];
 
-/// Runs one helper session: reads git's commands from `input`, answers on `output`.
+/// Runs one helper session: reads git's commands from `input`, answers on `output`; with
+/// `config.trace`, one line per step with its duration goes to `log`.
 pub fn run(
     config: HelperConfig,
     input: impl BufRead,
     mut output: impl Write,
+    log: &mut dyn Write,
 ) -> Result<(), RemoteError> {
     let mut input = input;
     let mut line = String::new();
@@ -110,6 +114,11 @@ pub fn run(
             }
         }
         output.flush().map_err(io)?;
+        if let Some(s) = session.as_mut() {
+            for event in s.trace.drain(..) {
+                let _ = writeln!(log, "git-remote-lore: {event}");
+            }
+        }
     }
 }
 
@@ -270,9 +279,28 @@ struct Session {
     listing: Option<Listing>,
     keys: KeyStore,
     passphrase: Option<Zeroizing<String>>,
+    tracing: bool,
+    /// Steps and their durations, when tracing.
+    trace: Vec<String>,
 }
 
 impl Session {
+    fn timed<T>(
+        &mut self,
+        what: &str,
+        f: impl FnOnce(&mut Self) -> Result<T, RemoteError>,
+    ) -> Result<T, RemoteError> {
+        let started = std::time::Instant::now();
+        let result = f(self);
+        if self.tracing {
+            self.trace.push(format!(
+                "{what}: {:.1} ms",
+                started.elapsed().as_secs_f64() * 1e3
+            ));
+        }
+        result
+    }
+
     fn open(config: &HelperConfig, options: Options) -> Result<Session, RemoteError> {
         if config.nested {
             return Err(RemoteError::Recursion(
@@ -301,6 +329,8 @@ impl Session {
             listing: None,
             keys: config.keys.clone(),
             passphrase: config.passphrase.clone(),
+            tracing: config.trace,
+            trace: Vec::new(),
         })
     }
 
@@ -325,7 +355,7 @@ impl Session {
         } else {
             self.remote.fetch_url.clone()
         };
-        let adv = self.git.ls_remote(&url)?;
+        let adv = self.timed("git ls-remote", |s| s.git.ls_remote(&url))?;
         let advertised = adv
             .refs
             .iter()
@@ -374,8 +404,8 @@ impl Session {
         let incoming = format!("refs/lore/wire/{}/incoming", self.remote.ns);
         let mut cipher = advertised;
         if !self.repo().has_object(cipher) {
-            self.git
-                .fetch(url, &[format!("+{SESSIONS_REF}:{incoming}")])?;
+            let spec = format!("+{SESSIONS_REF}:{incoming}");
+            self.timed("git fetch (sessions)", |s| s.git.fetch(url, &[spec]))?;
             cipher = ref_target(self.repo(), &incoming)?.ok_or_else(|| {
                 RemoteError::Io(format!("git fetch did not bring {SESSIONS_REF}"))
             })?;
@@ -400,7 +430,7 @@ impl Session {
     /// Checks and decrypts the remote's ciphertext tip `cipher`.
     fn accept(&mut self, cipher: ObjectId) -> Result<ObjectId, RemoteError> {
         self.check_rollback(cipher)?;
-        let plain = self.translate(Direction::Decrypt, cipher)?;
+        let plain = self.timed("decrypt", |s| s.translate(Direction::Decrypt, cipher))?;
         self.cache.set_last_tip(&self.remote.ns, Some(cipher))?;
         // The plaintext view of the remote, for `lore sync` and for people reading it.
         let tracking = self.tracking_ref();
@@ -481,7 +511,7 @@ impl Session {
                 continue;
             }
             stack.push((id, true));
-            for p in RawCommit::read(self.repo(), id)?.parents {
+            for p in RawCommit::read(&Odb::loose(self.repo()), id)?.parents {
                 stack.push((p, false));
             }
         }
@@ -490,11 +520,13 @@ impl Session {
         let mut keys =
             Keys::new(move |h: &StoreHeader| find_key(&keys_store, passphrase.as_deref(), h));
         let mut work = Work::default();
+        // Everything this translation writes goes into one pack.
+        let odb = Odb::packed(self.store.repo())?;
         for id in order {
             let cache = &self.cache;
             let repo = self.store.repo();
             let translated = translate_commit(
-                repo,
+                &odb,
                 &mut keys,
                 direction,
                 id,
@@ -511,6 +543,7 @@ impl Session {
             )?;
             pending.insert(id, translated);
         }
+        odb.finish()?;
         let pairs: Vec<(ObjectId, ObjectId)> = pending
             .iter()
             .map(|(src, dst)| match direction {
@@ -518,6 +551,14 @@ impl Session {
                 Direction::Decrypt => (*dst, *src),
             })
             .collect();
+        if self.tracing {
+            self.trace.push(format!(
+                "{direction:?}: {} commits, {} sessions, {} bytes of records",
+                pairs.len(),
+                work.sessions,
+                work.bytes
+            ));
+        }
         self.cache.record(&pairs)?;
         pending
             .get(&tip)
@@ -542,7 +583,9 @@ impl Session {
             }
         }
         if !names.is_empty() {
-            self.git.fetch(&listing.url, &names)?;
+            self.timed("git fetch (other refs)", |s| {
+                s.git.fetch(&listing.url, &names)
+            })?;
         }
         // A clone, or a fetch of the code, brings the sessions too: the local store moves to
         // the remote's when it has none or when that is a fast-forward; a local store that has
@@ -718,7 +761,7 @@ impl Session {
             _ => false,
         };
         let cipher = self
-            .translate(Direction::Encrypt, plain)
+            .timed("encrypt", |s| s.translate(Direction::Encrypt, plain))
             .map_err(|e| format!("cannot encrypt: {e}"))?;
         if Some(cipher) == listing.cipher {
             return Ok(None);

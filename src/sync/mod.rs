@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::crypto::StoreHeader;
-use crate::gitstore::tree::{EntryKind, RawCommit, read_blob, read_level};
+use crate::gitstore::tree::{EntryKind, Odb, RawCommit, read_blob, read_level};
 use crate::gitstore::{GitStoreError, HEADER_FILE, LocalStore, SESSIONS_REF};
 use crate::remote::RemoteError;
 use crate::remote::wire::Git;
@@ -69,10 +69,11 @@ pub fn remote_header(
     git.fetch(&url, &[format!("+{SESSIONS_REF}:{wire}")])?;
     let tip = crate::gitstore::local::ref_target(store.repo(), &wire)?
         .ok_or_else(|| GitStoreError::Other(format!("git fetch did not bring {SESSIONS_REF}")))?;
-    let root = read_level(store.repo(), Some(RawCommit::read(store.repo(), tip)?.tree))?;
+    let odb = Odb::loose(store.repo());
+    let root = read_level(&odb, Some(RawCommit::read(&odb, tip)?.tree))?;
     match root.get(HEADER_FILE) {
         Some((EntryKind::Blob, blob)) => Ok(Some(
-            StoreHeader::parse(&read_blob(store.repo(), *blob)?).map_err(GitStoreError::from)?,
+            StoreHeader::parse(&read_blob(&odb, *blob)?).map_err(GitStoreError::from)?,
         )),
         _ => Err(GitStoreError::NoHeader.into()),
     }
