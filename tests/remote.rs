@@ -849,3 +849,74 @@ fn addresses_fetch_head_and_refusals() {
     r.assert_fails();
     assert!(r.stderr.contains("GIT_DIR is not set"), "{}", r.stderr);
 }
+
+/// The shell block of docs/ci-mirroring.md whose first line is `# recipe: NAME`.
+fn recipe(name: &str) -> String {
+    let doc = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/ci-mirroring.md"),
+    )
+    .unwrap();
+    let marker = format!("# recipe: {name}\n");
+    let start = doc.find(&marker).unwrap_or_else(|| panic!("no recipe {name}"));
+    let body = &doc[start..];
+    body[..body.find("```").unwrap()].to_owned()
+}
+
+#[test]
+fn ci_mirroring_recipes_from_the_docs_work() {
+    let team = team();
+    let mirror = team.world.bare("mirror.git");
+    // The mirror job: no key, no lore on PATH is needed (it only runs git).
+    let ci = team.world.user("ci-mirror");
+    let script = team.world.path("mirror.sh");
+    std::fs::write(&script, recipe("mirror")).unwrap();
+    let r = ci.sh(
+        &ci.root,
+        &script,
+        &[
+            ("PRIMARY_URL", team.remote.to_str().unwrap()),
+            ("MIRROR_URL", mirror.to_str().unwrap()),
+        ],
+    );
+    r.assert_ok();
+    assert_eq!(
+        ci.rev(&mirror, "refs/lore/sessions"),
+        ci.rev(&team.remote, "refs/lore/sessions")
+    );
+    assert!(!ci.lore_home.join("keys").exists());
+
+    // The reader job: the passphrase as a secret in the environment.
+    let reader = team.world.user("ci-reader");
+    let script = team.world.path("read.sh");
+    std::fs::write(&script, recipe("read")).unwrap();
+    let r = reader.sh(
+        &reader.root,
+        &script,
+        &[
+            ("MIRROR_URL", mirror.to_str().unwrap()),
+            ("LORE_PASSPHRASE", PASS),
+        ],
+    );
+    r.assert_ok();
+    let sessions = team
+        .alice
+        .git(&team.repo, &["ls-tree", "-r", "--name-only", "refs/lore/sessions"])
+        .stdout
+        .lines()
+        .filter(|l| l.ends_with(".json") && l.starts_with("sessions/"))
+        .count();
+    assert!(r.stdout.contains("lore: sync"), "{}", r.stdout);
+    assert_eq!(r.stdout.lines().last().unwrap().trim(), sessions.to_string());
+
+    // And with a wrong passphrase the same job fails, saying why.
+    let r = reader.sh(
+        &reader.root,
+        &script,
+        &[
+            ("MIRROR_URL", mirror.to_str().unwrap()),
+            ("LORE_PASSPHRASE", "wrong"),
+        ],
+    );
+    r.assert_fails();
+    assert!(r.stderr.contains("LORE_PASSPHRASE is not the passphrase"), "{}", r.stderr);
+}

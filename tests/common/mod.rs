@@ -393,6 +393,15 @@ impl User {
         User::run(c, None)
     }
 
+    /// `sh SCRIPT` in `cwd` with `vars` added to the environment.
+    pub fn sh(&self, cwd: &Path, script: &Path, vars: &[(&str, &str)]) -> Run {
+        let mut c = self.command("sh", cwd, &[script.to_str().expect("utf-8")]);
+        for (k, v) in vars {
+            c.env(k, v);
+        }
+        User::run(c, None)
+    }
+
     /// `lore ARGS` in `cwd`.
     pub fn lore(&self, cwd: &Path, args: &[&str]) -> Run {
         User::run(self.command("lore", cwd, args), None)
