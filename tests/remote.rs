@@ -333,14 +333,15 @@ fn a_wrong_passphrase_or_no_key_stores_nothing() {
 /// refs exactly as they were.
 #[track_caller]
 fn assert_fetch_refused(bob: &User, repo: &Path, expect: &str) {
+    assert_fetch_from_refused(bob, repo, "lore::origin", expect)
+}
+
+#[track_caller]
+fn assert_fetch_from_refused(bob: &User, repo: &Path, remote: &str, expect: &str) {
     let before = bob.git(repo, &["for-each-ref"]).stdout;
     let r = bob.git(
         repo,
-        &[
-            "fetch",
-            "lore::origin",
-            "+refs/lore/sessions:refs/lore/sessions",
-        ],
+        &["fetch", remote, "+refs/lore/sessions:refs/lore/sessions"],
     );
     r.assert_fails();
     assert!(
@@ -852,12 +853,13 @@ fn addresses_fetch_head_and_refusals() {
 
 /// The shell block of docs/ci-mirroring.md whose first line is `# recipe: NAME`.
 fn recipe(name: &str) -> String {
-    let doc = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/ci-mirroring.md"),
-    )
-    .unwrap();
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/ci-mirroring.md"))
+            .unwrap();
     let marker = format!("# recipe: {name}\n");
-    let start = doc.find(&marker).unwrap_or_else(|| panic!("no recipe {name}"));
+    let start = doc
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no recipe {name}"));
     let body = &doc[start..];
     body[..body.find("```").unwrap()].to_owned()
 }
@@ -900,13 +902,19 @@ fn ci_mirroring_recipes_from_the_docs_work() {
     r.assert_ok();
     let sessions = team
         .alice
-        .git(&team.repo, &["ls-tree", "-r", "--name-only", "refs/lore/sessions"])
+        .git(
+            &team.repo,
+            &["ls-tree", "-r", "--name-only", "refs/lore/sessions"],
+        )
         .stdout
         .lines()
         .filter(|l| l.ends_with(".json") && l.starts_with("sessions/"))
         .count();
     assert!(r.stdout.contains("lore: sync"), "{}", r.stdout);
-    assert_eq!(r.stdout.lines().last().unwrap().trim(), sessions.to_string());
+    assert_eq!(
+        r.stdout.lines().last().unwrap().trim(),
+        sessions.to_string()
+    );
 
     // And with a wrong passphrase the same job fails, saying why.
     let r = reader.sh(
@@ -918,5 +926,104 @@ fn ci_mirroring_recipes_from_the_docs_work() {
         ],
     );
     r.assert_fails();
-    assert!(r.stderr.contains("LORE_PASSPHRASE is not the passphrase"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("LORE_PASSPHRASE is not the passphrase"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn many_sessions_are_translated_in_parallel_and_still_checked() {
+    let team = team();
+    // Enough sessions that encryption and decryption run on several threads.
+    let dir = team.alice.root.join("many");
+    for i in 0..40 {
+        write_transcript(
+            &dir,
+            &format!("5e551000-0000-4000-8000-{i:012}"),
+            &format!("bulk{i}"),
+            "/m",
+        );
+    }
+    team.alice
+        .lore(&team.repo, &["import", dir.to_str().unwrap()])
+        .assert_ok();
+    team.alice
+        .lore(&team.repo, &["sync", "export", "--all"])
+        .assert_ok();
+    team.alice
+        .git(
+            &team.repo,
+            &["push", "-q", "lore::origin", "refs/lore/sessions"],
+        )
+        .assert_ok();
+    let mut carol = team.world.user("carol");
+    carol.env.push(("LORE_PASSPHRASE".into(), PASS.into()));
+    let clone = carol.root.join("c");
+    carol
+        .git(
+            &carol.root,
+            &[
+                "clone",
+                "-q",
+                &format!("lore::{}", team.remote.display()),
+                clone.to_str().unwrap(),
+            ],
+        )
+        .assert_ok();
+    let tip = team.alice.rev(&team.repo, "refs/lore/sessions").unwrap();
+    assert_eq!(carol.rev(&clone, "refs/lore/sessions"), Some(tip.clone()));
+    assert_eq!(
+        tree_files(&carol, &clone, "refs/lore/sessions"),
+        tree_files(&team.alice, &team.repo, &tip)
+    );
+    // One bad record among many new ones still stops the whole fetch.
+    for i in 40..70 {
+        write_transcript(
+            &dir,
+            &format!("5e551000-0000-4000-8000-{i:012}"),
+            &format!("bulk{i}"),
+            "/m",
+        );
+    }
+    team.alice
+        .lore(&team.repo, &["import", dir.to_str().unwrap()])
+        .assert_ok();
+    team.alice
+        .lore(&team.repo, &["sync", "export", "--all"])
+        .assert_ok();
+    team.alice
+        .git(
+            &team.repo,
+            &["push", "-q", "lore::origin", "refs/lore/sessions"],
+        )
+        .assert_ok();
+    let new_tip = team.alice.rev(&team.remote, "refs/lore/sessions").unwrap();
+    let changed = team.alice.git(
+        &team.remote,
+        &[
+            "diff-tree",
+            "-r",
+            "--name-only",
+            "refs/lore/sessions~1",
+            "refs/lore/sessions",
+        ],
+    );
+    let victim = changed
+        .stdout
+        .lines()
+        .find(|l| l.ends_with(".enc"))
+        .unwrap()
+        .to_owned();
+    tamper(&team.alice, &team.remote, |files| {
+        let blob = files.get_mut(&victim).unwrap();
+        blob[40] ^= 0x80;
+    });
+    assert_ne!(
+        team.alice.rev(&team.remote, "refs/lore/sessions").unwrap(),
+        new_tip
+    );
+    // Carol's origin is the lore:: URL she cloned.
+    assert_fetch_from_refused(&carol, &clone, "origin", "failed authentication");
 }

@@ -7,6 +7,8 @@
 //! only the sessions that changed are encrypted or decrypted. With a synthetic nonce the result
 //! depends on nothing but the key and the content, so every machine derives the same ids.
 
+use std::collections::HashMap;
+
 use gix::ObjectId;
 
 use super::local::{dir_entry, set_dir};
@@ -150,35 +152,196 @@ pub fn translate_tree(
         }
         _ => (None, None),
     };
+    // Three passes: find the sessions that changed, translate them (in parallel), then write
+    // the trees around the results.
     let mut ctx = Ctx {
         odb,
-        key,
-        store_id,
         direction,
         work,
+        phase: Phase::Collect(Vec::new()),
     };
-    let sessions = ctx.dir(
-        0,
-        "",
-        base_src_sessions,
-        dir_entry(&root, SESSIONS_DIR)?,
-        base_dst_sessions,
-    )?;
+    let src_sessions = dir_entry(&root, SESSIONS_DIR)?;
+    ctx.dir(0, "", base_src_sessions, src_sessions, base_dst_sessions)?;
+    let Phase::Collect(jobs) = std::mem::replace(&mut ctx.phase, Phase::Build(HashMap::new()))
+    else {
+        return Err(GitStoreError::Other("translation out of order".into()));
+    };
+    let done = run_jobs(odb, key, &store_id, direction, jobs, ctx.work)?;
+    ctx.phase = Phase::Build(done);
+    let sessions = ctx.dir(0, "", base_src_sessions, src_sessions, base_dst_sessions)?;
     let mut out = Level::new();
     out.insert(HEADER_FILE.to_owned(), (EntryKind::Blob, header_blob));
     set_dir(&mut out, SESSIONS_DIR, sessions);
     write_level(odb, &out)?.ok_or_else(|| GitStoreError::Other("empty tree".into()))
 }
 
-struct Ctx<'o, 'r, 'k, 'w> {
+struct Ctx<'o, 'r, 'w> {
     odb: &'o Odb<'r>,
-    key: &'k DataKey,
-    store_id: [u8; 16],
     direction: Direction,
     work: &'w mut Work,
+    phase: Phase,
 }
 
-impl Ctx<'_, '_, '_, '_> {
+/// One session to encrypt or decrypt: its id, and its record blob (encrypt) or its `.enc`
+/// and `.meta.json` blobs (decrypt).
+struct Job {
+    id: String,
+    blob: ObjectId,
+    meta: Option<ObjectId>,
+}
+
+/// The files a translated session became: name → blob.
+type Outputs = Vec<(String, ObjectId)>;
+
+enum Phase {
+    /// Walking the trees to list the sessions that changed.
+    Collect(Vec<Job>),
+    /// Writing the trees, with every changed session's translation at hand.
+    Build(HashMap<String, Outputs>),
+}
+
+/// Translates `jobs`, on several threads when there are enough of them, writing the results
+/// into `odb` (from this thread only) as they arrive.
+fn run_jobs(
+    odb: &Odb<'_>,
+    key: &DataKey,
+    store_id: &[u8; 16],
+    direction: Direction,
+    jobs: Vec<Job>,
+    work: &mut Work,
+) -> Result<HashMap<String, Outputs>, GitStoreError> {
+    let mut done = HashMap::with_capacity(jobs.len());
+    let mut store = |result: Translated, work: &mut Work| -> Result<(), GitStoreError> {
+        let mut outputs = Vec::with_capacity(2);
+        match result.files {
+            TranslatedFiles::Encrypted { sealed, meta } => {
+                outputs.push((format!("{}.enc", result.id), odb.write_sealed(&sealed)?));
+                outputs.push((format!("{}.meta.json", result.id), odb.write_blob(&meta)?));
+            }
+            TranslatedFiles::Decrypted { record } => {
+                outputs.push((format!("{}.json", result.id), odb.write_blob(&record)?));
+            }
+        }
+        work.sessions += 1;
+        work.bytes += result.bytes;
+        done.insert(result.id, outputs);
+        Ok(())
+    };
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(4);
+    if workers < 2 || jobs.len() < 16 {
+        for job in &jobs {
+            store(translate_one(odb, key, store_id, direction, job)?, work)?;
+        }
+        return Ok(done);
+    }
+    // Each worker opens the repository itself (gix handles are per thread here).
+    let git_dir = odb.repo().git_dir().to_path_buf();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Translated, GitStoreError>>(workers * 2);
+    let mut first_error = None;
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let tx = tx.clone();
+            let (git_dir, next, stop, jobs) = (&git_dir, &next, &stop, &jobs);
+            scope.spawn(move || {
+                let repo = match gix::open(git_dir) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        let _ = tx.send(Err(e.into()));
+                        return;
+                    }
+                };
+                let odb = Odb::loose(&repo);
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if i >= jobs.len() || stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
+                    let result = translate_one(&odb, key, store_id, direction, &jobs[i]);
+                    if tx.send(result).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        for result in rx {
+            let stored = result.and_then(|r| store(r, work));
+            if let Err(e) = stored {
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                first_error.get_or_insert(e);
+            }
+        }
+    });
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(done),
+    }
+}
+
+/// A translated session, before its blobs are written.
+struct Translated {
+    id: String,
+    bytes: u64,
+    files: TranslatedFiles,
+}
+
+enum TranslatedFiles {
+    Encrypted { sealed: Vec<u8>, meta: Vec<u8> },
+    Decrypted { record: Vec<u8> },
+}
+
+/// Encrypts or decrypts one session (pure work: reads its source blobs, writes nothing).
+fn translate_one(
+    odb: &Odb<'_>,
+    key: &DataKey,
+    store_id: &[u8; 16],
+    direction: Direction,
+    job: &Job,
+) -> Result<Translated, GitStoreError> {
+    let id = job.id.as_str();
+    match direction {
+        Direction::Encrypt => {
+            let record = read_blob(odb, job.blob)?;
+            let meta = meta_of(&record, id)?.to_bytes();
+            let sealed = crypto::seal(key, store_id, id, &meta, &record)?;
+            Ok(Translated {
+                id: job.id.clone(),
+                bytes: record.len() as u64,
+                files: TranslatedFiles::Encrypted { sealed, meta },
+            })
+        }
+        Direction::Decrypt => {
+            let Some(meta) = job.meta else {
+                return Err(tampered(id, "its .enc or .meta.json file is missing"));
+            };
+            let sealed = read_blob(odb, job.blob)?;
+            let meta = read_blob(odb, meta)?;
+            let record = crypto::open(key, store_id, id, &meta, &sealed).map_err(|e| match e {
+                CryptoError::Tampered { .. } => tampered(
+                    id,
+                    "its encrypted record failed authentication (altered, swapped with \
+                     another, or its metadata edited)",
+                ),
+                e => GitStoreError::Crypto(e),
+            })?;
+            let derived = meta_of(&record, id)?.to_bytes();
+            if derived != meta {
+                return Err(tampered(id, "its metadata does not match its record"));
+            }
+            Ok(Translated {
+                id: job.id.clone(),
+                bytes: record.len() as u64,
+                files: TranslatedFiles::Decrypted { record },
+            })
+        }
+    }
+}
+
+impl Ctx<'_, '_, '_> {
     /// Translates one folder of `sessions/`: depth 0 is `sessions` itself, 1 a first-level
     /// shard, 2 a leaf holding files.
     fn dir(
@@ -223,7 +386,10 @@ impl Ctx<'_, '_, '_, '_> {
             )?;
             set_dir(&mut out, name, sub);
         }
-        write_level(self.odb, &out)
+        match self.phase {
+            Phase::Collect(_) => Ok(None),
+            Phase::Build(_) => write_level(self.odb, &out),
+        }
     }
 
     fn leaf(
@@ -245,48 +411,35 @@ impl Ctx<'_, '_, '_, '_> {
             if before == after {
                 continue;
             }
-            for name in dst_names(self.direction, id) {
-                out.remove(&name);
-            }
-            let Some(files) = after else { continue };
-            match self.direction {
-                Direction::Encrypt => {
-                    let record = read_blob(self.odb, files.0)?;
-                    let meta = meta_of(&record, id)?.to_bytes();
-                    let sealed = crypto::seal(self.key, &self.store_id, id, &meta, &record)?;
-                    let enc = self.odb.write_sealed(&sealed)?;
-                    let meta = self.odb.write_blob(&meta)?;
-                    out.insert(format!("{id}.enc"), (EntryKind::Blob, enc));
-                    out.insert(format!("{id}.meta.json"), (EntryKind::Blob, meta));
-                    self.work.bytes += record.len() as u64;
-                }
-                Direction::Decrypt => {
-                    let (Some(enc), Some(meta)) = (Some(files.0), files.1) else {
-                        return Err(tampered(id, "its .enc or .meta.json file is missing"));
-                    };
-                    let sealed = read_blob(self.odb, enc)?;
-                    let meta = read_blob(self.odb, meta)?;
-                    let record = crypto::open(self.key, &self.store_id, id, &meta, &sealed)
-                        .map_err(|e| match e {
-                            CryptoError::Tampered { .. } => tampered(
-                                id,
-                                "its encrypted record failed authentication (altered, swapped \
-                                 with another, or its metadata edited)",
-                            ),
-                            e => GitStoreError::Crypto(e),
-                        })?;
-                    let derived = meta_of(&record, id)?.to_bytes();
-                    if derived != meta {
-                        return Err(tampered(id, "its metadata does not match its record"));
+            match &mut self.phase {
+                Phase::Collect(jobs) => {
+                    if let Some(files) = after {
+                        jobs.push(Job {
+                            id: id.clone(),
+                            blob: files.0,
+                            meta: files.1,
+                        });
                     }
-                    let blob = self.odb.write_blob(&record)?;
-                    out.insert(format!("{id}.json"), (EntryKind::Blob, blob));
-                    self.work.bytes += record.len() as u64;
+                }
+                Phase::Build(done) => {
+                    for name in dst_names(self.direction, id) {
+                        out.remove(&name);
+                    }
+                    if after.is_some() {
+                        let outputs = done.remove(id.as_str()).ok_or_else(|| {
+                            GitStoreError::Other(format!("session {id} was not translated"))
+                        })?;
+                        for (name, blob) in outputs {
+                            out.insert(name, (EntryKind::Blob, blob));
+                        }
+                    }
                 }
             }
-            self.work.sessions += 1;
         }
-        write_level(self.odb, &out)
+        match self.phase {
+            Phase::Collect(_) => Ok(None),
+            Phase::Build(_) => write_level(self.odb, &out),
+        }
     }
 }
 
