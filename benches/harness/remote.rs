@@ -149,10 +149,13 @@ fn record(n: usize, bytes: usize) -> (String, Vec<u8>) {
     )
 }
 
-/// A throw-away environment: HOME, LORE_HOME (with the store's key), git config.
+/// A throw-away environment: HOME, LORE_HOME (with the store's key), git config, and a gpg
+/// key for git-remote-gcrypt when it is installed.
 struct Env {
     home: PathBuf,
     path: std::ffi::OsString,
+    /// Whether git-remote-gcrypt can be measured beside lore.
+    gcrypt: bool,
 }
 
 impl Env {
@@ -168,10 +171,32 @@ impl Env {
         parts.extend(std::env::split_paths(
             &std::env::var_os("PATH").unwrap_or_default(),
         ));
-        Env {
-            home,
-            path: std::env::join_paths(parts).expect("PATH"),
+        let path = std::env::join_paths(parts).expect("PATH");
+        let gcrypt = std::env::split_paths(&path).any(|d| d.join("git-remote-gcrypt").is_file())
+            && {
+                let gnupg = home.join(".gnupg");
+                let _ = std::fs::create_dir_all(&gnupg);
+                use std::os::unix::fs::PermissionsExt;
+                let _ = std::fs::set_permissions(&gnupg, std::fs::Permissions::from_mode(0o700));
+                Command::new("gpg")
+                    .args(["--batch", "--pinentry-mode", "loopback", "--passphrase", ""])
+                    .args([
+                        "--quick-gen-key",
+                        "bench <bench@example.com>",
+                        "default",
+                        "default",
+                        "never",
+                    ])
+                    .env("GNUPGHOME", &gnupg)
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success())
+            };
+        if !gcrypt {
+            eprintln!("remote: git-remote-gcrypt (or gpg) not available; its rows are skipped");
         }
+        Env { home, path, gcrypt }
     }
 
     fn git(&self, cwd: &Path, args: &[&str]) -> Command {
@@ -183,7 +208,8 @@ impl Env {
             .env("HOME", &self.home)
             .env("LORE_HOME", self.home.join(".lore"))
             .env("GIT_CONFIG_GLOBAL", self.home.join(".gitconfig"))
-            .env("GIT_CONFIG_NOSYSTEM", "1");
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GNUPGHOME", self.home.join(".gnupg"));
         c
     }
 
@@ -212,7 +238,7 @@ fn fresh_dir(p: &Path) -> PathBuf {
 }
 
 /// A bare repository holding a code commit on main and a plaintext store of `n` sessions of
-/// about `bytes` each, packed. Returns its path and the records' total size.
+/// about `bytes` each, in packs. Returns its path and the records' total size.
 fn build_store(env: &Env, dir: &Path, n: usize, bytes: usize) -> (PathBuf, u64) {
     let repo = dir.join(format!("src-{n}.git"));
     let _ = std::fs::remove_dir_all(&repo);
@@ -254,7 +280,7 @@ fn build_store(env: &Env, dir: &Path, n: usize, bytes: usize) -> (PathBuf, u64) 
         .expect("commit-tree");
     let commit = String::from_utf8_lossy(&commit.stdout).trim().to_owned();
     env.ok(&repo, &["update-ref", "refs/heads/main", &commit]);
-    env.ok(&repo, &["gc", "-q"]);
+    // lore writes each batch as one pack already; nothing to repack.
     (repo, total)
 }
 
@@ -318,8 +344,40 @@ pub fn run(cfg: &Config) -> Vec<Row> {
                 times.push(env.timed(&work, &["push", "-q", &target, "refs/lore/sessions"]));
             }
         }
+        let mut gcrypt_t = Vec::new();
+        if env.gcrypt {
+            for run in 0..cfg.runs {
+                eprintln!(
+                    "remote: first push of {n} with git-remote-gcrypt, run {}",
+                    run + 1
+                );
+                let work = dir.join("work.git");
+                let remote = dir.join("remote.git");
+                copy_repo(&src, &work);
+                let _ = std::fs::remove_dir_all(&remote);
+                env.ok(
+                    &dir,
+                    &["init", "-q", "--bare", remote.to_str().expect("utf-8")],
+                );
+                let target = format!("gcrypt::{}", remote.display());
+                gcrypt_t.push(env.timed(&work, &["push", "-q", &target, "refs/lore/sessions"]));
+            }
+        }
         let (l, g) = (measure::median(&lore_t), measure::median(&git_t));
         let mbs = |t: f64| bytes as f64 / t / 1e6;
+        if !gcrypt_t.is_empty() {
+            let c = measure::median(&gcrypt_t);
+            rows.push(Row {
+                workload: format!(
+                    "First push, {} sessions: lore beside git-remote-gcrypt",
+                    report::thousands(n as u64)
+                ),
+                lore: format!("{} ({:.1} MB/s)", secs(l), mbs(l)),
+                baseline: format!("git-remote-gcrypt 1.5: {} ({:.1} MB/s)", secs(c), mbs(c)),
+                ratio: ratio(l, c),
+                note: "gpg over whole packs".into(),
+            });
+        }
         rows.push(Row {
             workload: format!(
                 "First push, {} sessions ({})",
@@ -375,6 +433,7 @@ pub fn run(cfg: &Config) -> Vec<Row> {
                         "clone",
                         "-q",
                         "--mirror",
+                        "--no-local",
                         plain_remote.to_str().expect("utf-8"),
                         dest.to_str().expect("utf-8"),
                     ],
@@ -384,7 +443,7 @@ pub fn run(cfg: &Config) -> Vec<Row> {
             rows.push(Row {
                 workload: format!("Fresh clone, {} sessions", report::thousands(n as u64)),
                 lore: secs(l),
-                baseline: format!("plain git clone --mirror: {}", secs(g)),
+                baseline: format!("plain git clone --mirror --no-local: {}", secs(g)),
                 ratio: ratio(l, g),
                 note: "lore decrypts every session".into(),
             });
@@ -428,13 +487,38 @@ pub fn run(cfg: &Config) -> Vec<Row> {
                 "refs/lore/sessions",
             ],
         );
-        let (mut lore_t, mut git_t) = (Vec::new(), Vec::new());
+        let gcrypt_remote = dir.join("inc-gcrypt-remote.git");
+        let gcrypt_work = dir.join("inc-gcrypt-work.git");
+        let gcrypt_url = format!("gcrypt::{}", gcrypt_remote.display());
+        if env.gcrypt {
+            let _ = std::fs::remove_dir_all(&gcrypt_remote);
+            env.ok(
+                &dir,
+                &[
+                    "init",
+                    "-q",
+                    "--bare",
+                    gcrypt_remote.to_str().expect("utf-8"),
+                ],
+            );
+            copy_repo(&src, &gcrypt_work);
+            eprintln!("remote: initial git-remote-gcrypt push of {n} (not measured)");
+            env.ok(
+                &gcrypt_work,
+                &["push", "-q", &gcrypt_url, "refs/lore/sessions"],
+            );
+        }
+        let (mut lore_t, mut git_t, mut gcrypt_t) = (Vec::new(), Vec::new(), Vec::new());
         for run in 0..cfg.runs {
             let (id, rec) = record(10_000_000 + run, 4_000);
-            for (work, times, target) in [
+            let mut targets = vec![
                 (&lore_work, &mut lore_t, lore_url.clone()),
                 (&plain_work, &mut git_t, plain_remote.display().to_string()),
-            ] {
+            ];
+            if env.gcrypt {
+                targets.push((&gcrypt_work, &mut gcrypt_t, gcrypt_url.clone()));
+            }
+            for (work, times, target) in targets {
                 let local = LocalStore::open(work).expect("open");
                 local
                     .write_records([Ok((id.clone(), rec.clone()))], |_| {
@@ -445,7 +529,26 @@ pub fn run(cfg: &Config) -> Vec<Row> {
             }
         }
         let (l, g) = (measure::median(&lore_t), measure::median(&git_t));
-        incremental.push((n, l));
+        incremental.push((n, l, g));
+        // One more push, traced, to show where lore's time goes.
+        let (id, rec) = record(20_000_000, 4_000);
+        LocalStore::open(&lore_work)
+            .expect("open")
+            .write_records([Ok((id, rec))], |_| "lore: sync 1 session".into())
+            .expect("write");
+        let traced = env
+            .git(&lore_work, &["push", "-q", &lore_url, "refs/lore/sessions"])
+            .env("LORE_TRACE", "1")
+            .output()
+            .expect("traced push");
+        let trace = String::from_utf8_lossy(&traced.stderr);
+        let step = |name: &str| -> String {
+            trace
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("git-remote-lore: {name}: ")))
+                .unwrap_or("–")
+                .to_owned()
+        };
         rows.push(Row {
             workload: format!(
                 "Push 1 new session into a store of {}",
@@ -454,9 +557,35 @@ pub fn run(cfg: &Config) -> Vec<Row> {
             lore: secs(l),
             baseline: format!("plain git push: {}", secs(g)),
             ratio: ratio(l, g),
-            note: "target ≤ 2×".into(),
+            note: format!(
+                "target ≤ 2×; inside lore: ls-remote {}, encrypt {}, git push {}",
+                step("git ls-remote"),
+                step("encrypt"),
+                step("git push")
+            ),
         });
-        for p in [&src, &lore_remote, &plain_remote, &lore_work, &plain_work] {
+        if !gcrypt_t.is_empty() {
+            let c = measure::median(&gcrypt_t);
+            rows.push(Row {
+                workload: format!(
+                    "Push 1 new session into a store of {}: lore beside git-remote-gcrypt",
+                    report::thousands(n as u64)
+                ),
+                lore: secs(l),
+                baseline: format!("git-remote-gcrypt 1.5: {}", secs(c)),
+                ratio: ratio(l, c),
+                note: String::new(),
+            });
+        }
+        for p in [
+            &src,
+            &lore_remote,
+            &plain_remote,
+            &lore_work,
+            &plain_work,
+            &gcrypt_remote,
+            &gcrypt_work,
+        ] {
             let _ = std::fs::remove_dir_all(p);
         }
     }
@@ -470,7 +599,7 @@ pub fn run(cfg: &Config) -> Vec<Row> {
                 report::thousands(first.0 as u64)
             ),
             lore: format!("{:.2}×", last.1 / first.1),
-            baseline: "–".into(),
+            baseline: format!("plain git push: {:.2}×", last.2 / first.2),
             ratio: "–".into(),
             note: "target ≤ 1.5×".into(),
         });

@@ -677,9 +677,8 @@ impl Session {
             for o in &self.options.push_options {
                 flags.push(format!("--push-option={o}"));
             }
-            results = self
-                .git
-                .push(&self.remote.push_url.clone(), &flags, &refspecs)?;
+            let url = self.remote.push_url.clone();
+            results = self.timed("git push", |s| s.git.push(&url, &flags, &refspecs))?;
         }
         let user_cas = self.options.cas.contains_key(SESSIONS_REF);
         let mut lines = Vec::new();
