@@ -495,7 +495,11 @@ fn non_fast_forward_force_delete_dry_run_and_atomic() {
     // git's own check ran on the decrypted tip the helper listed, with git's own hint.
     assert!(r.stderr.contains("[rejected]"), "{}", r.stderr);
     assert!(r.stderr.contains("(non-fast-forward)"), "{}", r.stderr);
-    assert!(r.stderr.contains("hint: Updates were rejected"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("hint: Updates were rejected"),
+        "{}",
+        r.stderr
+    );
     assert_eq!(
         bob.rev(&team.remote, "refs/lore/sessions").unwrap(),
         remote_tip
