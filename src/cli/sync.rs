@@ -1,5 +1,5 @@
-//! `lore sync setup` and `lore sync export`: setting up the encrypted session store of a
-//! repository and writing sessions into it.
+//! `lore sync`: share this repository's sessions through its git remote, encrypted; with
+//! `setup` (create or join the store) and `export` (write sessions into the local store).
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
@@ -18,9 +18,16 @@ use lore::sync::{default_remote, remote_header, repo_session_ids, work_tree_root
 use super::Ctx;
 
 #[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct SyncArgs {
     #[command(subcommand)]
-    command: SyncCommand,
+    command: Option<SyncCommand>,
+    /// The remote to sync with (default: the branch's upstream remote, else origin).
+    #[arg(long, value_name = "NAME")]
+    remote: Option<String>,
+    /// Print nothing unless something goes wrong.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 #[derive(Subcommand)]
@@ -52,8 +59,9 @@ struct ExportArgs {
 
 pub fn run(ctx: &Ctx, args: SyncArgs) -> anyhow::Result<ExitCode> {
     match args.command {
-        SyncCommand::Setup(a) => setup(ctx, a),
-        SyncCommand::Export(a) => export_cmd(ctx, a),
+        Some(SyncCommand::Setup(a)) => setup(ctx, a),
+        Some(SyncCommand::Export(a)) => export_cmd(ctx, a),
+        None => sync(ctx, args.remote, args.quiet),
     }
 }
 
@@ -71,6 +79,7 @@ fn git_for(store: &LocalStore) -> Git {
         git_dir: store.repo().git_dir().to_path_buf(),
         verbosity: 0,
         progress: false,
+        in_helper: false,
     }
 }
 
@@ -125,6 +134,52 @@ fn setup(ctx: &Ctx, args: SetupArgs) -> anyhow::Result<ExitCode> {
             local.write_header(&header, "lore: create store")?;
             println!("Store created. Run 'lore sync' to push your sessions.");
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn sync(ctx: &Ctx, remote: Option<String>, quiet: bool) -> anyhow::Result<ExitCode> {
+    let local = open_repo()?;
+    let remote = match remote {
+        Some(r) => r,
+        None => default_remote(&local).ok_or(lore::sync::SyncError::NoRemote)?,
+    };
+    // Set up here: a local store, or a remote store joined with `lore sync setup`.
+    let joined = ["remotes", "wire"].iter().any(|kind| {
+        local
+            .repo()
+            .try_find_reference(format!("refs/lore/{kind}/{remote}/sessions").as_str())
+            .is_ok_and(|r| r.is_some())
+    });
+    if local.header()?.is_none() && !joined {
+        bail!("this repository has no lore store yet: run 'lore sync setup' first");
+    }
+    let mut db = ctx.home.open_store()?;
+    let mut roots = Vec::new();
+    let cwd = std::env::current_dir()?;
+    if let Some(root) = work_tree_root(&cwd) {
+        roots.push(root);
+    }
+    let git = git_for(&local);
+    let mut cycle = lore::sync::cycle::Sync {
+        db: &mut db,
+        local: &local,
+        git: &git,
+        remote: &remote,
+        roots,
+    };
+    let report = cycle.run()?;
+    if !quiet {
+        let pulled = report.added + report.updated + report.deleted;
+        println!(
+            "Pulled {pulled} session{} from {remote} ({} new, {} updated, {} deleted); pushed {} session{}.",
+            if pulled == 1 { "" } else { "s" },
+            report.added,
+            report.updated,
+            report.deleted,
+            report.pushed,
+            if report.pushed == 1 { "" } else { "s" },
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

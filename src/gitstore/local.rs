@@ -216,6 +216,53 @@ impl LocalStore {
         Ok(())
     }
 
+    /// Calls `f` with the id and blob of every record that `new`'s tree holds and `old`'s
+    /// (none: the empty tree) does not hold with the same bytes: what arrived or changed.
+    /// Only the folders that differ are read.
+    pub fn changed_records(
+        &self,
+        old: Option<ObjectId>,
+        new: ObjectId,
+        mut f: impl FnMut(&str, ObjectId) -> Result<(), GitStoreError>,
+    ) -> Result<(), GitStoreError> {
+        let odb = Odb::loose(&self.repo);
+        let sessions_of = |commit: Option<ObjectId>| -> Result<Option<ObjectId>, GitStoreError> {
+            match commit {
+                None => Ok(None),
+                Some(c) => {
+                    let root = read_level(&odb, Some(RawCommit::read(&odb, c)?.tree))?;
+                    dir_entry(&root, SESSIONS_DIR)
+                }
+            }
+        };
+        let (a, b) = (sessions_of(old)?, sessions_of(Some(new))?);
+        diff_dirs(&odb, 0, a, b, &mut f)
+    }
+
+    /// Writes a merge commit of `local` and `remote` (in that order) whose tree is
+    /// `remote`'s, and moves `refs/lore/sessions` from `local` to it.
+    pub fn merge_commit(
+        &self,
+        local: ObjectId,
+        remote: ObjectId,
+        message: &str,
+    ) -> Result<ObjectId, GitStoreError> {
+        let odb = Odb::loose(&self.repo);
+        let tree = RawCommit::read(&odb, remote)?.tree;
+        let now = jiff::Timestamp::now().as_second();
+        let commit = RawCommit {
+            tree,
+            parents: vec![local, remote],
+            rest: format!(
+                "author {COMMITTER} {now} +0000\ncommitter {COMMITTER} {now} +0000\n\n{message}\n"
+            )
+            .into_bytes(),
+        };
+        let id = commit.write(&odb)?;
+        update_ref(&self.repo, SESSIONS_REF, Some(local), Some(id), message)?;
+        Ok(id)
+    }
+
     /// Reads blob `id` (a record found by [`LocalStore::for_each_record`]).
     pub fn read_blob(&self, id: ObjectId) -> Result<Vec<u8>, GitStoreError> {
         read_blob(&Odb::loose(&self.repo), id)
@@ -267,6 +314,43 @@ pub fn export(
             if o.written == 1 { "" } else { "s" }
         )
     })
+}
+
+/// Walks two versions of `sessions/` (depth 0), a shard (1) or a leaf folder (2), calling `f`
+/// for each record of `new` that `old` lacks or holds with other bytes.
+fn diff_dirs(
+    odb: &Odb<'_>,
+    depth: u8,
+    old: Option<ObjectId>,
+    new: Option<ObjectId>,
+    f: &mut impl FnMut(&str, ObjectId) -> Result<(), GitStoreError>,
+) -> Result<(), GitStoreError> {
+    if old == new || new.is_none() {
+        return Ok(());
+    }
+    let before = read_level(odb, old)?;
+    let after = read_level(odb, new)?;
+    for (name, (kind, id)) in &after {
+        let previous = before.get(name).map(|(_, id)| *id);
+        if previous == Some(*id) {
+            continue;
+        }
+        match (depth, kind) {
+            (2, EntryKind::Blob) => {
+                if let Some(sid) = name.strip_suffix(".json") {
+                    f(sid, *id)?;
+                }
+            }
+            (0 | 1, EntryKind::Tree) => diff_dirs(odb, depth + 1, previous, Some(*id), f)?,
+            _ => {
+                return Err(GitStoreError::Malformed {
+                    what: "store".into(),
+                    why: format!("unexpected entry {name}"),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The commit `name` points at, if the ref exists.

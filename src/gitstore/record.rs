@@ -205,7 +205,14 @@ pub(crate) fn canonical<T: Serialize>(value: &T) -> Vec<u8> {
 /// The record of session `id` as it is in lore.db, or its tombstone; `None` when lore.db
 /// knows neither.
 pub fn record_from_store(store: &Store, id: &str) -> Result<Option<Vec<u8>>, GitStoreError> {
-    let conn = store.conn();
+    record_from_conn(store.conn(), id)
+}
+
+/// [`record_from_store`] on a connection (inside a write transaction, say).
+pub(crate) fn record_from_conn(
+    conn: &rusqlite::Connection,
+    id: &str,
+) -> Result<Option<Vec<u8>>, GitStoreError> {
     let session = conn.query_row(
         "SELECT id, parent_id, tool, tool_version, model, title, started_at, updated_at, ended_at,
                 cwd, git_branch, machine_id, message_count

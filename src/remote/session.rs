@@ -317,6 +317,7 @@ impl Session {
             git_dir: git_dir.clone(),
             verbosity: options.verbosity,
             progress: options.progress,
+            in_helper: true,
         };
         let remote = resolve(&git, &config.alias, config.address.as_deref())?;
         let cache = Cache::open(&git_dir.join("lore"))?;
@@ -712,8 +713,12 @@ impl Session {
                 let reason = reason_of(&r.summary);
                 let reason = match reason.as_str() {
                     "non-fast-forward" => "non-fast forward".to_owned(),
-                    // The remote moved after we listed it: someone else pushed.
-                    "stale info" if dst == SESSIONS_REF && !user_cas => "fetch first".to_owned(),
+                    // The remote moved after we listed it: someone else pushed. (Caught by
+                    // git's lease check, or by the server's own compare-and-swap when the
+                    // other push landed a moment later.)
+                    "stale info" | "failed to update ref" if dst == SESSIONS_REF && !user_cas => {
+                        "fetch first".to_owned()
+                    }
                     _ => reason,
                 };
                 lines.push(format!("error {dst} {reason}"));

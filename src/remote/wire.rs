@@ -28,6 +28,9 @@ pub struct Git {
     pub verbosity: u32,
     /// Whether to ask for progress output.
     pub progress: bool,
+    /// Whether this git runs inside the helper (its children must not start the helper
+    /// again); false for the user's own commands, such as `lore sync`'s.
+    pub in_helper: bool,
 }
 
 /// A ref a remote advertises.
@@ -58,8 +61,10 @@ impl Git {
         let mut cmd = Command::new(&self.program);
         cmd.args(args)
             .env("GIT_DIR", &self.git_dir)
-            .env(NESTED_ENV, "1")
             .stdin(Stdio::null());
+        if self.in_helper {
+            cmd.env(NESTED_ENV, "1");
+        }
         cmd
     }
 

@@ -290,6 +290,17 @@ impl Store {
         Ok(links)
     }
 
+    /// The ids of every deleted session (its tombstone).
+    pub fn tombstone_ids(&self) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT session_id FROM tombstones ORDER BY session_id")?;
+        let ids = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(ids)
+    }
+
     /// The tags of session `id`.
     pub fn tags(&self, id: &str) -> Result<Vec<String>, StoreError> {
         let mut stmt = self

@@ -93,8 +93,23 @@ impl<'a> Writer<'a> {
         self.message = message.into();
     }
 
-    fn conn(&self) -> &'a rusqlite::Connection {
+    /// The connection, for reads inside this transaction.
+    pub(crate) fn conn(&self) -> &'a rusqlite::Connection {
         self.tx.conn()
+    }
+
+    /// Sets the machine a session came from (sync: the winning record's).
+    pub fn set_machine_id(&mut self, id: &str, machine_id: &str) -> Result<bool, StoreError> {
+        let key = [text(id)];
+        let Some(old) = self.tx.read("sessions", &key)? else {
+            return Ok(false);
+        };
+        if old.get("machine_id") == Some(&text(machine_id)) {
+            return Ok(false);
+        }
+        self.tx
+            .update("sessions", &key, &row(&[("machine_id", text(machine_id))]))?;
+        Ok(true)
     }
 
     /// Inserts or updates a session with its messages and links.
@@ -273,6 +288,113 @@ impl<'a> Writer<'a> {
             added += 1;
         }
         Ok(added)
+    }
+
+    /// Adds a link with the time it was made elsewhere (sync). When the link exists with a
+    /// later `created_at`, it takes this one's kind, confidence and time, so that every machine
+    /// keeps the same (the earliest) version of a link. Returns whether anything changed.
+    pub fn merge_link(
+        &mut self,
+        session_id: &str,
+        link: &Link,
+        created_at: i64,
+    ) -> Result<bool, StoreError> {
+        let key = [text(session_id), text(&link.commit)];
+        let new = row(&[
+            ("session_id", text(session_id)),
+            ("commit_id", text(&link.commit)),
+            ("kind", text(link.kind.as_str())),
+            ("confidence", Value::Real(link.confidence)),
+            ("created_at", Value::Integer(created_at)),
+        ]);
+        match self.tx.read("links", &key)? {
+            None => {
+                self.tx.insert("links", &new)?;
+                Ok(true)
+            }
+            Some(old) => match old.get("created_at") {
+                Some(Value::Integer(t)) if *t > created_at => {
+                    self.tx.update("links", &key, &new)?;
+                    Ok(true)
+                }
+                _ => Ok(false),
+            },
+        }
+    }
+
+    /// Adds a tag unless the session has it; returns whether it was new.
+    pub fn add_tag(&mut self, session_id: &str, tag: &str) -> Result<bool, StoreError> {
+        let key = [text(session_id), text(tag)];
+        if self.tx.read("tags", &key)?.is_some() {
+            return Ok(false);
+        }
+        self.tx.insert(
+            "tags",
+            &row(&[("session_id", text(session_id)), ("tag", text(tag))]),
+        )?;
+        Ok(true)
+    }
+
+    /// Adds an annotation unless the session has one with the same body and time; returns
+    /// whether it was new.
+    pub fn add_annotation(
+        &mut self,
+        session_id: &str,
+        body: &str,
+        created_at: i64,
+    ) -> Result<bool, StoreError> {
+        let exists = self
+            .conn()
+            .prepare_cached(
+                "SELECT 1 FROM annotations WHERE session_id = ?1 AND body = ?2 AND created_at = ?3",
+            )?
+            .exists(params![session_id, body, created_at])?;
+        if exists {
+            return Ok(false);
+        }
+        self.tx.insert(
+            "annotations",
+            &row(&[
+                ("session_id", text(session_id)),
+                ("body", text(body)),
+                ("created_at", Value::Integer(created_at)),
+            ]),
+        )?;
+        Ok(true)
+    }
+
+    /// Records that session `id` was deleted at `deleted_at` (elsewhere, arriving by sync),
+    /// deleting it here too. Of two deletion times the earlier is kept, so every machine
+    /// agrees. Returns whether anything changed.
+    pub fn merge_tombstone(&mut self, id: &str, deleted_at: i64) -> Result<bool, StoreError> {
+        let key = [text(id)];
+        let existing = match self.tx.read("tombstones", &key)? {
+            Some(old) => match old.get("deleted_at") {
+                Some(Value::Integer(t)) => Some(*t),
+                _ => None,
+            },
+            None => None,
+        };
+        let when = existing.map_or(deleted_at, |t| t.min(deleted_at));
+        let deleted = self.delete_session(id, when)?;
+        if deleted {
+            return Ok(true);
+        }
+        let tomb = row(&[
+            ("session_id", text(id)),
+            ("deleted_at", Value::Integer(when)),
+        ]);
+        match existing {
+            Some(t) if t == when => Ok(false),
+            Some(_) => {
+                self.tx.update("tombstones", &key, &tomb)?;
+                Ok(true)
+            }
+            None => {
+                self.tx.insert("tombstones", &tomb)?;
+                Ok(true)
+            }
+        }
     }
 
     /// Deletes a session with everything attached to it and leaves a tombstone, so import does

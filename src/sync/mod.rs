@@ -3,7 +3,12 @@
 //! - [`default_remote`]: which remote a repository syncs with;
 //! - [`remote_header`]: whether a remote already holds a store, and its header (read from the
 //!   ciphertext with plain git, no key needed);
-//! - [`repo_session_ids`]: the sessions that belong to a repository.
+//! - [`repo_session_ids`]: the sessions that belong to a repository;
+//! - [`merge`]: how arriving sessions merge into lore.db;
+//! - [`cycle`]: one whole `lore sync`.
+
+pub mod cycle;
+pub mod merge;
 
 use std::path::{Path, PathBuf};
 
@@ -27,6 +32,14 @@ pub enum SyncError {
     Store(#[from] GitStoreError),
     #[error(transparent)]
     Db(#[from] StoreError),
+    #[error(transparent)]
+    Merge(#[from] merge::MergeError),
+    #[error("the remote refused the push: {0}")]
+    PushRejected(String),
+    #[error(
+        "the remote kept moving: {0} tries lost a race to other pushes; nothing was lost, run 'lore sync' again"
+    )]
+    TooManyRaces(u32),
 }
 
 /// The remote to sync with: the current branch's upstream remote, else `origin`, else the

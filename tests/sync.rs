@@ -1,0 +1,294 @@
+//! `lore sync`: several users, each with their own LORE_HOME and clone of one bare remote,
+//! sharing sessions; merges, deletions and lost races.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{User, World, write_transcript};
+
+const PASS: &str = "a passphrase for the team";
+
+struct Member {
+    user: User,
+    repo: PathBuf,
+}
+
+fn canonical(p: &Path) -> String {
+    std::fs::canonicalize(p)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The first member creates the repository and the store.
+fn founder(world: &World, remote: &Path) -> Member {
+    let user = world.user("alice");
+    let repo = user.root.join("repo");
+    user.git(&user.root, &["init", "-q", "repo"]).assert_ok();
+    std::fs::write(repo.join("README"), "code\n").unwrap();
+    user.git(&repo, &["add", "README"]).assert_ok();
+    user.git(&repo, &["commit", "-qm", "first"]).assert_ok();
+    user.git(
+        &repo,
+        &["remote", "add", "origin", remote.to_str().unwrap()],
+    )
+    .assert_ok();
+    user.git(&repo, &["push", "-q", "-u", "origin", "main"])
+        .assert_ok();
+    let r = user.setup(&repo, PASS);
+    r.assert_ok();
+    assert!(
+        r.stdout
+            .contains("Store created. Run 'lore sync' to push your sessions."),
+        "{}",
+        r.stdout
+    );
+    Member { user, repo }
+}
+
+/// Another member joins: a plain clone, then `lore sync setup`.
+fn joiner(world: &World, remote: &Path, name: &str) -> Member {
+    let user = world.user(name);
+    let repo = user.clone(remote.to_str().unwrap(), "repo");
+    let r = user.setup(&repo, PASS);
+    r.assert_ok();
+    assert!(
+        r.stdout
+            .contains("An existing Lore store was found on the remote."),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("Passphrase verified. Run 'lore sync' to fetch reasoning history."),
+        "{}",
+        r.stdout
+    );
+    Member { user, repo }
+}
+
+impl Member {
+    /// Imports a session of this repository (its working directory inside the clone).
+    fn work(&self, id: &str, word: &str, turns: u32) {
+        let dir = self.user.root.join("transcripts").join(id);
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = write_transcript(&dir, id, word, &canonical(&self.repo));
+        let text = common::claude_transcript(id, turns, word)
+            .replace("/home/dev/acme", &canonical(&self.repo));
+        std::fs::write(&path, text).unwrap();
+        self.user
+            .lore(&self.repo, &["import", dir.to_str().unwrap()])
+            .assert_ok();
+    }
+
+    fn sync(&self) -> String {
+        let r = self.user.lore(&self.repo, &["sync"]);
+        r.assert_ok();
+        r.stdout
+    }
+
+    fn ids(&self) -> Vec<String> {
+        let r = self
+            .user
+            .lore(&self.repo, &["sessions", "--json", "-n", "0"]);
+        r.assert_ok();
+        let v: Vec<serde_json::Value> = serde_json::from_str(&r.stdout).unwrap();
+        let mut ids: Vec<String> = v
+            .iter()
+            .map(|s| s["id"].as_str().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    fn show(&self, id: &str) -> Option<serde_json::Value> {
+        let r = self.user.lore(&self.repo, &["show", id, "--json"]);
+        r.ok.then(|| serde_json::from_str(&r.stdout).unwrap())
+    }
+
+    fn store_tree(&self) -> String {
+        self.user
+            .git(&self.repo, &["ls-tree", "-r", "refs/lore/sessions"])
+            .stdout
+    }
+}
+
+const S1: &str = "11111111-1111-4111-8111-111111111111";
+const S2: &str = "22222222-2222-4222-8222-222222222222";
+const S3: &str = "33333333-3333-4333-8333-333333333333";
+const ELSEWHERE: &str = "99999999-9999-4999-8999-999999999999";
+
+#[test]
+fn two_members_share_sessions_and_only_this_repositorys() {
+    let world = World::new();
+    let remote = world.bare("remote.git");
+    let alice = founder(&world, &remote);
+    alice.work(S1, "parser", 2);
+    alice.work(S2, "cache", 1);
+    // A session from another project never enters this repository's store.
+    let other = alice.user.root.join("other-transcripts");
+    write_transcript(&other, ELSEWHERE, "unrelated", "/home/alice/other-project");
+    alice
+        .user
+        .lore(&alice.repo, &["import", other.to_str().unwrap()])
+        .assert_ok();
+
+    let out = alice.sync();
+    assert!(out.contains("pushed 2 sessions"), "{out}");
+    let remote_files = alice
+        .user
+        .git(
+            &remote,
+            &["ls-tree", "-r", "--name-only", "refs/lore/sessions"],
+        )
+        .stdout;
+    assert!(
+        remote_files.contains(&format!("{S1}.enc")),
+        "{remote_files}"
+    );
+    assert!(!remote_files.contains(ELSEWHERE), "{remote_files}");
+
+    let bob = joiner(&world, &remote, "bob");
+    let out = bob.sync();
+    assert!(
+        out.contains("Pulled 2 sessions from origin (2 new"),
+        "{out}"
+    );
+    assert_eq!(bob.ids(), vec![S1.to_owned(), S2.to_owned()]);
+    assert_eq!(
+        bob.show(S1).unwrap()["messages"],
+        alice.show(S1).unwrap()["messages"]
+    );
+
+    // Bob's new session reaches Alice.
+    bob.work(S3, "flaky test", 1);
+    let out = bob.sync();
+    assert!(out.contains("pushed 1 session"), "{out}");
+    let out = alice.sync();
+    assert!(out.contains("Pulled 1 session from origin (1 new"), "{out}");
+    assert!(alice.ids().contains(&S3.to_owned()));
+    // Nothing left to do: both stores hold the same tree.
+    let out = bob.sync();
+    assert!(
+        out.contains("Pulled 0 sessions") && out.contains("pushed 0 sessions"),
+        "{out}"
+    );
+    assert_eq!(alice.store_tree(), bob.store_tree());
+
+    // The merge into lore.db is one commit, and it can be reverted.
+    let history = bob.user.lore(&bob.repo, &["history", "--json"]);
+    history.assert_ok();
+    let commits: Vec<serde_json::Value> = serde_json::from_str(&history.stdout).unwrap();
+    let sync_commit = commits
+        .iter()
+        .find(|c| {
+            c["message"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("sync: 2 sessions from origin")
+        })
+        .unwrap_or_else(|| panic!("{}", history.stdout));
+    let id = sync_commit["commit_id"].as_str().unwrap();
+    bob.user.lore(&bob.repo, &["revert", id]).assert_ok();
+    assert!(!bob.ids().contains(&S1.to_owned()));
+}
+
+#[test]
+fn concurrent_edits_converge_and_deletions_travel() {
+    let world = World::new();
+    let remote = world.bare("remote.git");
+    let alice = founder(&world, &remote);
+    alice.work(S1, "parser", 1);
+    alice.work(S2, "cache", 1);
+    alice.sync();
+    let bob = joiner(&world, &remote, "bob");
+    bob.sync();
+
+    // Both continue S1 without syncing; Alice's copy is newer (more turns, later messages).
+    bob.work(S1, "parser", 2);
+    alice.work(S1, "parser", 3);
+    bob.sync();
+    alice.sync(); // diverged: merges Bob's, keeps her newer S1, pushes
+    bob.sync();
+    assert_eq!(
+        alice.show(S1).unwrap()["messages"]
+            .as_array()
+            .unwrap()
+            .len(),
+        6
+    );
+    assert_eq!(
+        bob.show(S1).unwrap()["messages"],
+        alice.show(S1).unwrap()["messages"]
+    );
+    assert_eq!(alice.store_tree(), bob.store_tree());
+
+    // A deletion travels as a tombstone, and import does not bring the session back.
+    alice.user.lore(&alice.repo, &["delete", S2]).assert_ok();
+    let out = alice.sync();
+    assert!(out.contains("pushed 1 session"), "{out}");
+    let out = bob.sync();
+    assert!(out.contains("1 deleted"), "{out}");
+    assert!(bob.show(S2).is_none());
+    bob.work(S2, "cache", 1);
+    assert!(
+        bob.show(S2).is_none(),
+        "a deleted session came back on import"
+    );
+    let tomb = bob
+        .user
+        .git(
+            &bob.repo,
+            &["show", &format!("refs/lore/sessions:{}", record_path(S2))],
+        )
+        .stdout;
+    assert!(tomb.contains("\"kind\":\"tombstone\""), "{tomb}");
+}
+
+#[test]
+fn racing_syncs_retry_and_lose_nothing() {
+    let world = World::new();
+    let remote = world.bare("remote.git");
+    let alice = founder(&world, &remote);
+    alice.sync();
+    let bob = joiner(&world, &remote, "bob");
+    bob.sync();
+    let carol = joiner(&world, &remote, "carol");
+    carol.sync();
+    let members = [&alice, &bob, &carol];
+    // Three rounds: each member writes a session, then all sync at once.
+    let mut expected = Vec::new();
+    for round in 0..3 {
+        for (i, m) in members.iter().enumerate() {
+            let id = format!("{round:08}-{i:04}-4000-8000-000000000000");
+            m.work(&id, &format!("round {round}"), 1);
+            expected.push(id);
+        }
+        std::thread::scope(|s| {
+            for m in members {
+                s.spawn(move || m.sync());
+            }
+        });
+    }
+    // A last pass so everyone has everything.
+    for m in members {
+        m.sync();
+    }
+    for m in members {
+        m.sync();
+    }
+    expected.sort();
+    for m in members {
+        assert_eq!(m.ids(), expected, "{}", m.user.name);
+    }
+    assert_eq!(alice.store_tree(), bob.store_tree());
+    assert_eq!(bob.store_tree(), carol.store_tree());
+}
+
+fn record_path(id: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(id.as_bytes());
+    format!("sessions/{:02x}/{:02x}/{id}.json", d[0], d[1])
+}
