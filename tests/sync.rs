@@ -292,3 +292,73 @@ fn record_path(id: &str) -> String {
     let d = Sha256::digest(id.as_bytes());
     format!("sessions/{:02x}/{:02x}/{id}.json", d[0], d[1])
 }
+
+#[test]
+fn status_says_where_the_sync_stands() {
+    let world = World::new();
+    let remote = world.bare("remote.git");
+    // Before any store.
+    let early = world.user("early");
+    let repo = early.clone(remote.to_str().unwrap(), "repo");
+    let r = early.lore(&repo, &["sync", "status"]);
+    r.assert_ok();
+    assert!(
+        r.stdout.starts_with("Sync status (this repository)\n"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("Store: not set up (run 'lore sync setup')"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("Key: missing"), "{}", r.stdout);
+    assert!(r.stdout.contains("Last sync: never"), "{}", r.stdout);
+
+    let alice = founder(&world, &remote);
+    alice.work(S1, "parser", 1);
+    alice.work(S2, "cache", 1);
+    let r = alice.user.lore(&alice.repo, &["sync", "status"]);
+    assert!(r.stdout.contains("Store: set up"), "{}", r.stdout);
+    assert!(r.stdout.contains("Key: stored (key file)"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("Pending: 2 sessions not yet synced"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("Ref: refs/lore/sessions (not yet pushed to origin)"),
+        "{}",
+        r.stdout
+    );
+    alice.sync();
+    let r = alice.user.lore(&alice.repo, &["sync", "status"]);
+    assert!(
+        r.stdout.contains("Pending: 0 sessions not yet synced"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("Ref: refs/lore/sessions (in sync with origin)"),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("Last sync: never"), "{}", r.stdout);
+
+    // Alice moves on locally: one session pending, then one commit ahead once exported.
+    alice.work(S3, "flaky", 1);
+    alice
+        .user
+        .lore(&alice.repo, &["sync", "export"])
+        .assert_ok();
+    let r = alice.user.lore(&alice.repo, &["sync", "status", "--json"]);
+    r.assert_ok();
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["store"], true);
+    assert_eq!(v["key"], "stored");
+    assert_eq!(v["pending"], 0);
+    assert_eq!(v["ref"], "ahead of origin by 1 commit");
+}

@@ -36,6 +36,18 @@ enum SyncCommand {
     Setup(SetupArgs),
     /// Write sessions from lore.db into the local refs/lore/sessions (no network).
     Export(ExportArgs),
+    /// Where this repository's sync stands (no network: as of the last fetch).
+    Status(StatusArgs),
+}
+
+#[derive(Args)]
+struct StatusArgs {
+    /// The remote (default: the branch's upstream remote, else origin).
+    #[arg(long, value_name = "NAME")]
+    remote: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -61,6 +73,7 @@ pub fn run(ctx: &Ctx, args: SyncArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         Some(SyncCommand::Setup(a)) => setup(ctx, a),
         Some(SyncCommand::Export(a)) => export_cmd(ctx, a),
+        Some(SyncCommand::Status(a)) => status_cmd(ctx, a),
         None => sync(ctx, args.remote, args.quiet),
     }
 }
@@ -182,6 +195,80 @@ fn sync(ctx: &Ctx, remote: Option<String>, quiet: bool) -> anyhow::Result<ExitCo
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn status_cmd(ctx: &Ctx, args: StatusArgs) -> anyhow::Result<ExitCode> {
+    use lore::sync::status::{KeyState, Relation, status};
+    let local = open_repo()?;
+    let remote = match args.remote {
+        Some(r) => r,
+        None => default_remote(&local).ok_or(lore::sync::SyncError::NoRemote)?,
+    };
+    let db = ctx.home.open_store_readable()?;
+    let cwd = std::env::current_dir()?;
+    let root = work_tree_root(&cwd);
+    let roots: Vec<&std::path::Path> = root.iter().map(|p| p.as_path()).collect();
+    let passphrase_set = std::env::var_os("LORE_PASSPHRASE").is_some_and(|p| !p.is_empty());
+    let keys = KeyStore::new(ctx.home.keys_dir());
+    let st = status(&local, db.as_ref(), &keys, passphrase_set, &remote, &roots)?;
+    let key = match st.key {
+        KeyState::Stored => "stored (key file)",
+        KeyState::FromEnvironment => "from LORE_PASSPHRASE",
+        KeyState::Missing => "missing (run 'lore sync setup')",
+    };
+    let relation = match st.relation {
+        Relation::Nothing => "no store yet".to_owned(),
+        Relation::NotPushed => format!("not yet pushed to {remote}"),
+        Relation::NotFetched => format!("{remote}'s store not fetched yet: run 'lore sync'"),
+        Relation::InSync => format!("in sync with {remote}"),
+        Relation::Ahead(n) => format!("ahead of {remote} by {n} commit{}", plural(n)),
+        Relation::Behind(n) => format!("behind {remote} by {n} commit{}", plural(n)),
+        Relation::Diverged { ahead, behind } => {
+            format!("diverged from {remote}: {ahead} ahead, {behind} behind")
+        }
+    };
+    if args.json {
+        super::output::print_json(&serde_json::json!({
+            "remote": st.remote,
+            "store": st.store_id.is_some(),
+            "store_id": st.store_id,
+            "key": match st.key {
+                KeyState::Stored => "stored",
+                KeyState::FromEnvironment => "environment",
+                KeyState::Missing => "missing",
+            },
+            "pending": st.pending,
+            "last_sync": st.last_sync.map(|ms| super::output::iso(Some(ms))),
+            "ref": relation,
+        }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("Sync status (this repository)");
+    println!(
+        "Store: {}",
+        if st.store_id.is_some() {
+            "set up"
+        } else {
+            "not set up (run 'lore sync setup')"
+        }
+    );
+    println!("Key: {key}");
+    println!(
+        "Pending: {} session{} not yet synced",
+        st.pending,
+        plural(st.pending)
+    );
+    println!(
+        "Last sync: {}",
+        st.last_sync
+            .map_or_else(|| "never".to_owned(), super::output::ago)
+    );
+    println!("Ref: refs/lore/sessions ({relation})");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
 }
 
 fn unlock(header: &StoreHeader, pass: &str) -> anyhow::Result<lore::crypto::DataKey> {

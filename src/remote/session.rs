@@ -702,7 +702,7 @@ impl Session {
                     r.flag == '+' || (dst == SESSIONS_REF && sessions_push.is_some_and(|(_, f)| f));
                 if dst == SESSIONS_REF && !self.options.dry_run {
                     let new = sessions_push.and_then(|(c, _)| c);
-                    self.after_sessions_push(listing.cipher, new)?;
+                    self.after_sessions_push(new)?;
                 }
                 lines.push(if forced {
                     format!("ok {dst} forced update")
@@ -773,17 +773,19 @@ impl Session {
         Ok(Some((Some(cipher), forced)))
     }
 
-    fn after_sessions_push(
-        &mut self,
-        old: Option<ObjectId>,
-        new: Option<ObjectId>,
-    ) -> Result<(), RemoteError> {
-        let wire = self.wire_ref();
-        let current = ref_target(self.repo(), &wire)?;
-        if current != new {
-            update_ref(self.repo(), &wire, current, new, "lore: pushed")?;
+    /// After a push of the sessions: the helper's refs follow the remote (the ciphertext tip,
+    /// and the decrypted tracking ref).
+    fn after_sessions_push(&mut self, new: Option<ObjectId>) -> Result<(), RemoteError> {
+        let plain = match new {
+            Some(c) => self.cache.mapped(Direction::Decrypt, c)?,
+            None => None,
+        };
+        for (name, value) in [(self.wire_ref(), new), (self.tracking_ref(), plain)] {
+            let current = ref_target(self.repo(), &name)?;
+            if current != value {
+                update_ref(self.repo(), &name, current, value, "lore: pushed")?;
+            }
         }
-        let _ = old;
         self.cache.set_last_tip(&self.remote.ns, new)?;
         Ok(())
     }

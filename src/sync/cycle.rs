@@ -85,6 +85,7 @@ impl Sync<'_> {
             report.pushed += written;
             let tip = self.local.tip()?;
             if tip.is_none() || tip == remote_tip {
+                self.note_success();
                 return Ok(report);
             }
             let results =
@@ -95,6 +96,7 @@ impl Sync<'_> {
                 .any(|r| r.dst == SESSIONS_REF && matches!(r.flag, ' ' | '*' | '='));
             if ok {
                 report.pushed_commit = true;
+                self.note_success();
                 return Ok(report);
             }
             let why = results
@@ -109,6 +111,16 @@ impl Sync<'_> {
             std::thread::sleep(backoff(attempt));
         }
         Err(SyncError::TooManyRaces(MAX_ATTEMPTS))
+    }
+
+    /// Notes the time of this successful sync for `lore sync status` (best effort: a sync
+    /// that cannot note it has still synced).
+    fn note_success(&self) {
+        let path = super::status::last_sync_file(self.local);
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let _ = std::fs::write(path, crate::store::now_ms().to_string());
     }
 
     /// Merges the records that changed on the remote since the last merge into lore.db, in

@@ -5,10 +5,12 @@
 //!   ciphertext with plain git, no key needed);
 //! - [`repo_session_ids`]: the sessions that belong to a repository;
 //! - [`merge`]: how arriving sessions merge into lore.db;
-//! - [`cycle`]: one whole `lore sync`.
+//! - [`cycle`]: one whole `lore sync`;
+//! - [`status`]: where a repository's sync stands.
 
 pub mod cycle;
 pub mod merge;
+pub mod status;
 
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,142 @@
+//! `lore sync status`: where this repository's sync stands, read without touching the network.
+
+use std::path::Path;
+
+use gix::ObjectId;
+
+use super::SyncError;
+use crate::crypto::StoreHeader;
+use crate::gitstore::LocalStore;
+use crate::gitstore::local::ref_target;
+use crate::gitstore::record::record_from_store;
+use crate::keys::KeyStore;
+use crate::store::Store;
+
+/// Where the data key would come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyState {
+    /// In lore's key store (a 0600 file).
+    Stored,
+    /// Not stored, but LORE_PASSPHRASE is set.
+    FromEnvironment,
+    /// Neither.
+    Missing,
+}
+
+/// How the local store relates to the remote's (as of the last fetch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Relation {
+    /// No store here or there.
+    Nothing,
+    /// A local store the remote has not seen.
+    NotPushed,
+    /// Only the remote has a store (joined, not yet synced).
+    NotFetched,
+    InSync,
+    Ahead(usize),
+    Behind(usize),
+    Diverged {
+        ahead: usize,
+        behind: usize,
+    },
+}
+
+/// The whole status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    pub remote: String,
+    /// The store's id, when there is a store here or a joined one on the remote.
+    pub store_id: Option<String>,
+    pub key: KeyState,
+    /// This repository's sessions whose record in lore.db differs from the local store's.
+    pub pending: usize,
+    /// Unix ms of the last successful `lore sync`.
+    pub last_sync: Option<i64>,
+    pub relation: Relation,
+}
+
+/// The file where `lore sync` notes its last success.
+pub fn last_sync_file(local: &LocalStore) -> std::path::PathBuf {
+    local.repo().git_dir().join("lore").join("last-sync")
+}
+
+/// Reads the status of `local`'s sync with `remote`.
+pub fn status(
+    local: &LocalStore,
+    db: Option<&Store>,
+    keys: &KeyStore,
+    passphrase_set: bool,
+    remote: &str,
+    roots: &[&Path],
+) -> Result<Status, SyncError> {
+    let repo = local.repo();
+    let tip = local.tip()?;
+    let tracking = ref_target(repo, &format!("refs/lore/remotes/{remote}/sessions"))?;
+    let wire = ref_target(repo, &format!("refs/lore/wire/{remote}/sessions"))?;
+    let header: Option<StoreHeader> = match (tip, tracking.or(wire)) {
+        (Some(t), _) => local.header_at(t)?,
+        (None, Some(w)) => local.header_at(w)?,
+        (None, None) => None,
+    };
+    let key = match &header {
+        Some(h) => match keys.load(h.store_id_hex()) {
+            Ok(Some(k)) if h.verify_key(&k).is_ok() => KeyState::Stored,
+            _ if passphrase_set => KeyState::FromEnvironment,
+            _ => KeyState::Missing,
+        },
+        None if passphrase_set => KeyState::FromEnvironment,
+        None => KeyState::Missing,
+    };
+    let mut pending = 0;
+    if let (Some(db), Some(t)) = (db, tip) {
+        for root in roots {
+            for id in super::repo_session_ids(db, root)? {
+                let ours = record_from_store(db, &id)?;
+                let stored = local.read_record(t, &id)?;
+                if ours != stored {
+                    pending += 1;
+                }
+            }
+        }
+    }
+    let last_sync = std::fs::read_to_string(last_sync_file(local))
+        .ok()
+        .and_then(|s| s.trim().parse().ok());
+    let relation = match (tip, tracking) {
+        (None, None) if wire.is_some() => Relation::NotFetched,
+        (None, None) => Relation::Nothing,
+        (Some(_), None) => Relation::NotPushed,
+        (None, Some(_)) => Relation::NotFetched,
+        (Some(l), Some(r)) if l == r => Relation::InSync,
+        (Some(l), Some(r)) => {
+            let ahead = count(repo, l, r)?;
+            let behind = count(repo, r, l)?;
+            match (ahead, behind) {
+                (a, 0) => Relation::Ahead(a),
+                (0, b) => Relation::Behind(b),
+                (a, b) => Relation::Diverged {
+                    ahead: a,
+                    behind: b,
+                },
+            }
+        }
+    };
+    Ok(Status {
+        remote: remote.to_owned(),
+        store_id: header.map(|h| h.store_id_hex().to_owned()),
+        key,
+        pending,
+        last_sync,
+        relation,
+    })
+}
+
+/// Commits reachable from `from` but not from `not`.
+fn count(repo: &gix::Repository, from: ObjectId, not: ObjectId) -> Result<usize, SyncError> {
+    let walk = repo
+        .rev_walk([from])
+        .with_hidden([not])
+        .all()
+        .map_err(crate::gitstore::GitStoreError::from)?;
+    Ok(walk.filter(|c| c.is_ok()).count())
+}
