@@ -362,3 +362,42 @@ fn status_says_where_the_sync_stands() {
     assert_eq!(v["pending"], 0);
     assert_eq!(v["ref"], "ahead of origin by 1 commit");
 }
+
+#[test]
+fn a_passphrase_change_reaches_the_other_members() {
+    let world = World::new();
+    let remote = world.bare("remote.git");
+    let alice = founder(&world, &remote);
+    alice.work(S1, "parser", 1);
+    alice.sync();
+    let bob = joiner(&world, &remote, "bob");
+    bob.sync();
+
+    // A new passphrase: Bob, already set up, keeps syncing; a newcomer needs the new one.
+    let new_pass = "the new team passphrase";
+    let r = alice.user.lore_input(
+        &alice.repo,
+        &["sync", "passphrase", "--passphrase-stdin"],
+        &format!("{new_pass}\n"),
+    );
+    r.assert_ok();
+    assert!(r.stdout.contains("Passphrase changed."), "{}", r.stdout);
+    alice.sync();
+    bob.work(S2, "cache", 1);
+    bob.sync();
+    let carol = world.user("carol");
+    let carol_repo = carol.clone(remote.to_str().unwrap(), "repo");
+    let r = carol.setup(&carol_repo, PASS);
+    r.assert_fails();
+    assert!(r.stderr.contains("wrong passphrase"), "{}", r.stderr);
+    carol.setup(&carol_repo, new_pass).assert_ok();
+    carol.lore(&carol_repo, &["sync"]).assert_ok();
+
+    // And the old passphrase no longer opens the store for anyone new.
+    let dave = world.user("dave");
+    let dave_repo = dave.clone(remote.to_str().unwrap(), "repo");
+    dave.setup(&dave_repo, PASS).assert_fails();
+    carol.lore(&carol_repo, &["sync"]).assert_ok();
+    bob.sync();
+    assert_eq!(bob.ids(), vec![S1.to_owned(), S2.to_owned()]);
+}

@@ -38,6 +38,15 @@ enum SyncCommand {
     Export(ExportArgs),
     /// Where this repository's sync stands (no network: as of the last fetch).
     Status(StatusArgs),
+    /// Change the store's passphrase (the data key stays; members already set up keep working).
+    Passphrase(SecretArgs),
+}
+
+#[derive(Args)]
+struct SecretArgs {
+    /// Read the new passphrase from the first line of standard input.
+    #[arg(long)]
+    passphrase_stdin: bool,
 }
 
 #[derive(Args)]
@@ -74,6 +83,7 @@ pub fn run(ctx: &Ctx, args: SyncArgs) -> anyhow::Result<ExitCode> {
         Some(SyncCommand::Setup(a)) => setup(ctx, a),
         Some(SyncCommand::Export(a)) => export_cmd(ctx, a),
         Some(SyncCommand::Status(a)) => status_cmd(ctx, a),
+        Some(SyncCommand::Passphrase(a)) => change_passphrase(ctx, a),
         None => sync(ctx, args.remote, args.quiet),
     }
 }
@@ -264,6 +274,38 @@ fn status_cmd(ctx: &Ctx, args: StatusArgs) -> anyhow::Result<ExitCode> {
             .map_or_else(|| "never".to_owned(), super::output::ago)
     );
     println!("Ref: refs/lore/sessions ({relation})");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `lore sync passphrase`: the data key wrapped under a new passphrase, in a new header in the
+/// local store; the next `lore sync` pushes it.
+fn change_passphrase(ctx: &Ctx, args: SecretArgs) -> anyhow::Result<ExitCode> {
+    let local = open_repo()?;
+    let Some(header) = local.header()? else {
+        bail!(
+            "this repository has no lore store here yet: run 'lore sync setup' and 'lore sync' first"
+        );
+    };
+    let keys = KeyStore::new(ctx.home.keys_dir());
+    let key = match keys.load(header.store_id_hex())? {
+        Some(k) if header.verify_key(&k).is_ok() => k,
+        _ => bail!("no key for this store on this machine: run 'lore sync setup' first"),
+    };
+    let mut source = PassphraseSource::new(args.passphrase_stdin);
+    let pass = source.read("New passphrase: ")?;
+    if pass.chars().count() < MIN_PASSPHRASE {
+        bail!("the passphrase is too short: use at least {MIN_PASSPHRASE} characters");
+    }
+    let confirm = source.read("Confirm passphrase: ")?;
+    if *confirm != *pass {
+        bail!("the two passphrases differ; nothing was changed");
+    }
+    let new_header = header.rewrap(&key, pass.as_bytes())?;
+    local.write_header(&new_header, "lore: change the passphrase")?;
+    println!(
+        "Passphrase changed. Run 'lore sync' to push it; members already set up keep working, \
+         new members use the new passphrase."
+    );
     Ok(ExitCode::SUCCESS)
 }
 
