@@ -24,7 +24,9 @@ step "$lore" show 5b1f3c9e --markdown                     # a unique id prefix i
 step "$lore" status
 step "$lore" history                                    # every change is a revertible commit
 
-# Sharing: Alice's repository pushes its sessions to a bare remote through git-remote-lore.
+# Sharing: Alice and Bob, each with a lore home of their own, share sessions through one bare
+# repository as the remote. lore sync carries a repository's own sessions only: the sample
+# transcripts are copied with their working directory moved into Alice's repository.
 command -v git-remote-lore >/dev/null || { echo "demo: git-remote-lore is not on PATH; run 'cargo install --locked --path .'" >&2; exit 1; }
 export GIT_CONFIG_GLOBAL="$work/gitconfig" GIT_CONFIG_NOSYSTEM=1
 git config --global user.name "Alice" && git config --global user.email alice@example.com
@@ -32,18 +34,26 @@ git config --global init.defaultBranch main
 git init -q --bare "$work/remote.git"
 git init -q "$work/alice" && cd "$work/alice"
 echo "the code" > README && git add README && git commit -qm "first commit"
-git remote add origin "$work/remote.git" && git push -q origin main
+git remote add origin "$work/remote.git" && git push -q -u origin main
+cp -R "$repo/fixtures/transcripts" "$work/alice-transcripts"
+grep -rl /home/dev/acme "$work/alice-transcripts" | while read -r f; do
+    sed -i.bak "s#/home/dev/acme#$work/alice#g" "$f" && rm -f "$f.bak"
+done
+export LORE_HOME="$work/alice-home"
 passphrase="a demo passphrase"   # real use: lore sync setup asks, without echo
+printf '\n%s# Alice%s\n' "$bold" "$plain"
+step "$lore" import "$work/alice-transcripts"
 printf '\n%s$ lore sync setup%s\n' "$bold" "$plain"
 printf '%s\n' "$passphrase" | "$lore" sync setup --passphrase-stdin
-step "$lore" sync export --all                          # sessions into refs/lore/sessions
-step git log --oneline refs/lore/sessions               # plain git reads the local store
-step git push lore::origin refs/lore/sessions           # encrypted on the way out
+step "$lore" sync                                       # her sessions, encrypted, to the remote
+step git log --oneline refs/lore/sessions               # plain git reads her local store
 step git -C "$work/remote.git" ls-tree -r --name-only refs/lore/sessions   # the host sees this
-# Bob clones with the passphrase (in CI it would be a secret) and reads every session.
-printf '\n%s$ git clone lore::%s bob%s\n' "$bold" "$work/remote.git" "$plain"
-LORE_HOME="$work/bob-home" LORE_PASSPHRASE="$passphrase" git clone -q "lore::$work/remote.git" "$work/bob"
-cd "$work/bob"
-step git log --oneline refs/lore/sessions               # the same commits, the same ids
-step git show "refs/lore/sessions:$(git ls-tree -r --name-only refs/lore/sessions -- sessions | head -1)" --format= -- | head -c 300
-printf '\n\nThat was a throw-away LORE_HOME, repositories and remote (%s), removed now. Your own: lore import\n' "$work"
+printf '\n%s# Bob%s\n' "$bold" "$plain"
+git clone -q "$work/remote.git" "$work/bob" && cd "$work/bob"
+export LORE_HOME="$work/bob-home"
+printf '\n%s$ lore sync setup%s\n' "$bold" "$plain"
+printf '%s\n' "$passphrase" | "$lore" sync setup --passphrase-stdin
+step "$lore" sync                                       # pulls Alice's sessions into his lore
+step "$lore" sessions
+step "$lore" sync status
+printf '\nThat was a throw-away LORE_HOME, repositories and remote (%s), removed now. Your own: lore import\n' "$work"
