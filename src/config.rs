@@ -17,6 +17,11 @@ pub enum KeyType {
     Path,
     /// A list of paths, given on the command line separated by commas.
     PathList,
+    /// `true` or `false`.
+    Bool,
+    /// A list of regular expressions, checked when set and when loaded. Regexes contain commas,
+    /// so on the command line the value is one pattern, or a TOML array of them.
+    PatternList,
 }
 
 /// A setting lore understands.
@@ -61,6 +66,18 @@ pub const KEYS: &[KeySpec] = &[
         default: "",
         help: "Aider history files, or repositories holding .aider.chat.history.md, that 'lore import' reads",
     },
+    KeySpec {
+        name: "redact",
+        ty: KeyType::Bool,
+        default: "true",
+        help: "replace secrets (private keys, API tokens, passwords in URLs) with [REDACTED:<kind>] in sessions that leave the machine; lore.db keeps the original",
+    },
+    KeySpec {
+        name: "redact_patterns",
+        ty: KeyType::PatternList,
+        default: "",
+        help: "extra regular expressions to redact as [REDACTED:custom]: one pattern, or a TOML array such as '[\"ACME-[0-9]{8}\", \"corp_[a-z0-9]{32}\"]'",
+    },
 ];
 
 /// Errors reading or changing the configuration.
@@ -82,6 +99,17 @@ pub enum ConfigError {
         key: String,
         expected: &'static str,
     },
+    #[error(
+        "{key}: '{pattern}' is not a valid regular expression ({message}){}",
+        .path.as_ref().map(|p| format!(" in {}", p.display())).unwrap_or_default()
+    )]
+    BadPattern {
+        /// The config file, when the pattern was read from it.
+        path: Option<PathBuf>,
+        key: String,
+        pattern: String,
+        message: String,
+    },
     #[error("cannot read or write {path}: {source}")]
     Io {
         path: PathBuf,
@@ -101,6 +129,9 @@ pub struct Config {
 pub enum Setting {
     Text(String),
     List(Vec<String>),
+    Bool(bool),
+    /// Regular expressions; shown as a TOML array, since they may contain commas.
+    Patterns(Vec<String>),
 }
 
 impl std::fmt::Display for Setting {
@@ -108,6 +139,11 @@ impl std::fmt::Display for Setting {
         match self {
             Setting::Text(s) => f.write_str(s),
             Setting::List(v) => f.write_str(&v.join(",")),
+            Setting::Bool(b) => write!(f, "{b}"),
+            Setting::Patterns(v) => {
+                let arr: Array = v.iter().map(String::as_str).collect();
+                write!(f, "{arr}")
+            }
         }
     }
 }
@@ -186,6 +222,21 @@ impl Config {
                     .ok_or_else(|| wrong("an array of strings"))?;
                 Ok(Some(Setting::List(v)))
             }
+            KeyType::Bool => Ok(Some(Setting::Bool(
+                item.as_bool().ok_or_else(|| wrong("true or false"))?,
+            ))),
+            KeyType::PatternList => {
+                let arr = item
+                    .as_array()
+                    .ok_or_else(|| wrong("an array of strings"))?;
+                let v = arr
+                    .iter()
+                    .map(|v| v.as_str().map(str::to_owned))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| wrong("an array of strings"))?;
+                check_patterns(key, &v, Some(&self.path))?;
+                Ok(Some(Setting::Patterns(v)))
+            }
         }
     }
 
@@ -200,8 +251,16 @@ impl Config {
     /// A list setting, empty when unset.
     pub fn list(&self, key: &str) -> Vec<String> {
         match self.get_set(key) {
-            Ok(Some(Setting::List(v))) => v,
+            Ok(Some(Setting::List(v) | Setting::Patterns(v))) => v,
             _ => Vec::new(),
+        }
+    }
+
+    /// A true/false setting, or `None` when unset.
+    pub fn flag(&self, key: &str) -> Option<bool> {
+        match self.get_set(key) {
+            Ok(Some(Setting::Bool(b))) => Some(b),
+            _ => None,
         }
     }
 
@@ -237,6 +296,22 @@ impl Config {
                 }
                 Item::Value(Value::Array(arr))
             }
+            KeyType::Bool => match value {
+                "true" => Item::Value(Value::from(true)),
+                "false" => Item::Value(Value::from(false)),
+                _ => {
+                    return Err(ConfigError::BadValue {
+                        key: key.to_owned(),
+                        value: value.to_owned(),
+                        expected: "true or false".into(),
+                    });
+                }
+            },
+            KeyType::PatternList => {
+                let patterns = parse_patterns(value);
+                check_patterns(key, &patterns, None)?;
+                Item::Value(Value::Array(patterns.iter().map(String::as_str).collect()))
+            }
         };
         self.doc.insert(key, item);
         Ok(())
@@ -262,6 +337,38 @@ impl Config {
             io(e)
         })
     }
+}
+
+/// A pattern list as given on the command line: nothing (no patterns), a TOML array of strings,
+/// or else the whole value as one pattern (which may itself contain commas or start with `[`).
+fn parse_patterns(value: &str) -> Vec<String> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Vec::new();
+    }
+    if trimmed.starts_with('[')
+        && let Ok(Value::Array(arr)) = trimmed.parse::<Value>()
+        && let Some(v) = arr
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned))
+            .collect::<Option<Vec<_>>>()
+    {
+        return v;
+    }
+    vec![value.to_owned()]
+}
+
+/// Every pattern in `patterns` compiles the way the redactor will compile it.
+fn check_patterns(key: &str, patterns: &[String], path: Option<&Path>) -> Result<(), ConfigError> {
+    for p in patterns {
+        crate::redact::check_pattern(p).map_err(|message| ConfigError::BadPattern {
+            path: path.map(Path::to_owned),
+            key: key.to_owned(),
+            pattern: p.clone(),
+            message,
+        })?;
+    }
+    Ok(())
 }
 
 /// Expands a leading `~/` with `home`.
@@ -308,6 +415,81 @@ mod tests {
         std::fs::write(&p, "colr = \"auto\"\n").unwrap();
         assert!(matches!(Config::load(&p), Err(ConfigError::Parse { .. })));
         std::fs::write(&p, "color = 3\n").unwrap();
+        assert!(matches!(
+            Config::load(&p),
+            Err(ConfigError::WrongType { .. })
+        ));
+    }
+
+    #[test]
+    fn redact_is_a_bool() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("config.toml");
+        let mut c = Config::load(&p).unwrap();
+        assert_eq!(c.flag("redact"), None);
+        assert_eq!(spec("redact").unwrap().default, "true");
+        let e = c.set("redact", "no").unwrap_err();
+        assert!(matches!(e, ConfigError::BadValue { .. }));
+        assert!(e.to_string().contains("redact"), "{e}");
+        assert!(e.to_string().contains("true or false"), "{e}");
+        c.set("redact", "false").unwrap();
+        c.save().unwrap();
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "redact = false\n");
+        let c = Config::load(&p).unwrap();
+        assert_eq!(c.flag("redact"), Some(false));
+        assert_eq!(c.get_set("redact").unwrap().unwrap().to_string(), "false");
+        std::fs::write(&p, "redact = \"yes\"\n").unwrap();
+        let e = Config::load(&p).unwrap_err();
+        assert!(
+            e.to_string().contains("redact must be true or false"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn redact_patterns_are_regexes_checked_when_set_and_loaded() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("config.toml");
+        let mut c = Config::load(&p).unwrap();
+        // One pattern, commas and all.
+        c.set("redact_patterns", "ACME-[0-9]{8,12}").unwrap();
+        assert_eq!(c.list("redact_patterns"), vec!["ACME-[0-9]{8,12}"]);
+        // A pattern that starts with '[' but is no TOML array is still one pattern.
+        c.set("redact_patterns", "[A-Z]{4}-secret").unwrap();
+        assert_eq!(c.list("redact_patterns"), vec!["[A-Z]{4}-secret"]);
+        // Several, as a TOML array; shown the same way.
+        c.set("redact_patterns", r#"["a{1,2}", 'corp_\w+']"#)
+            .unwrap();
+        assert_eq!(c.list("redact_patterns"), vec!["a{1,2}", r"corp_\w+"]);
+        assert_eq!(
+            c.get_set("redact_patterns").unwrap().unwrap().to_string(),
+            r#"["a{1,2}", 'corp_\w+']"#
+        );
+        c.save().unwrap();
+        let loaded = Config::load(&p).unwrap();
+        assert_eq!(loaded.list("redact_patterns"), vec!["a{1,2}", r"corp_\w+"]);
+        // Clearing.
+        c.set("redact_patterns", "").unwrap();
+        assert!(c.list("redact_patterns").is_empty());
+
+        let e = c.set("redact_patterns", r#"["ok", "tok(en"]"#).unwrap_err();
+        let msg = e.to_string();
+        assert!(matches!(e, ConfigError::BadPattern { .. }));
+        assert!(
+            msg.starts_with(
+                "redact_patterns: 'tok(en' is not a valid regular expression (unclosed group)"
+            ),
+            "{msg}"
+        );
+
+        std::fs::write(&p, "redact_patterns = [\"x[\"]\n").unwrap();
+        let msg = Config::load(&p).unwrap_err().to_string();
+        assert!(
+            msg.contains("redact_patterns: 'x[' is not a valid regular expression"),
+            "{msg}"
+        );
+        assert!(msg.contains("config.toml"), "{msg}");
+        std::fs::write(&p, "redact_patterns = \"x\"\n").unwrap();
         assert!(matches!(
             Config::load(&p),
             Err(ConfigError::WrongType { .. })

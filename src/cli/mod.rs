@@ -6,6 +6,7 @@ mod config;
 mod db;
 mod delete;
 mod history;
+mod hooks;
 mod import;
 mod output;
 mod plan;
@@ -69,6 +70,8 @@ enum Command {
     Status(status::StatusArgs),
     /// Share sessions through the repository's git remote, encrypted.
     Sync(sync::SyncArgs),
+    /// Install, remove or show lore's git hooks: sync on push, and no unencrypted store pushed.
+    Hooks(hooks::HooksArgs),
     /// Apply a plan (JSON operations) to a database as one revertible commit.
     Apply(apply::ApplyArgs),
     /// Show what a plan would change, writing nothing.
@@ -213,6 +216,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Config(a) => config::run(&ctx, a),
         Command::Status(a) => status::run(&ctx, a),
         Command::Sync(a) => sync::run(&ctx, a),
+        Command::Hooks(a) => hooks::run(&ctx, a),
         Command::Apply(a) => apply::run(&ctx, a),
         Command::Plan(a) => plan::run(&ctx, a),
         Command::History(a) => history::run(&ctx, a),

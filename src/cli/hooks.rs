@@ -1,0 +1,134 @@
+//! `lore hooks install|uninstall|status`: the git hooks lore puts in the current repository
+//! (docs/hooks.md).
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Args, Subcommand};
+
+use lore::hooks::{Hook, Hooks, Installed, State, Uninstalled, hooks_dir};
+
+use super::Ctx;
+
+#[derive(Args)]
+pub struct HooksArgs {
+    #[command(subcommand)]
+    command: HooksCommand,
+}
+
+#[derive(Subcommand)]
+enum HooksCommand {
+    /// Install the pre-push hook: share sessions on every push, and never push the plaintext
+    /// store to a remote that is not a lore:: one. A hook already there is kept and run first.
+    Install,
+    /// Remove lore's hooks and put back the ones they replaced.
+    Uninstall,
+    /// Whether each hook is installed, chained (running the one that was there) or absent.
+    Status(StatusArgs),
+}
+
+#[derive(Args)]
+struct StatusArgs {
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(_ctx: &Ctx, args: HooksArgs) -> anyhow::Result<ExitCode> {
+    let git = std::env::var_os("LORE_GIT").unwrap_or_else(|| "git".into());
+    let cwd = std::env::current_dir().context("cannot read the current folder")?;
+    let hooks = Hooks::new(hooks_dir(&git, &cwd)?);
+    match args.command {
+        HooksCommand::Install => install(&hooks),
+        HooksCommand::Uninstall => uninstall(&hooks),
+        HooksCommand::Status(a) => status(&hooks, a.json),
+    }
+}
+
+fn install(hooks: &Hooks) -> anyhow::Result<ExitCode> {
+    let exe = std::env::current_exe().context("cannot tell where this lore program is")?;
+    for &hook in Hook::ALL {
+        let name = hook.name();
+        let path = hooks.path(hook);
+        match hooks.install(hook, &exe)? {
+            Installed::Fresh => println!("Installed the {name} hook: {}", path.display()),
+            Installed::Chained => println!(
+                "Installed the {name} hook: {}; it runs the hook that was there first (now {}).",
+                path.display(),
+                hooks.chained_path(hook).display()
+            ),
+            Installed::Updated => println!("Updated the {name} hook: {}", path.display()),
+            Installed::Unchanged => {
+                println!("The {name} hook is already installed: {}", path.display())
+            }
+        }
+    }
+    println!(
+        "On every push it shares sessions with 'lore sync' (once 'lore sync setup' is done) \
+         and refuses to push refs/lore/* unencrypted."
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn uninstall(hooks: &Hooks) -> anyhow::Result<ExitCode> {
+    for &hook in Hook::ALL {
+        let name = hook.name();
+        let path = hooks.path(hook);
+        match hooks.uninstall(hook)? {
+            Uninstalled::Removed => println!("Removed the {name} hook: {}", path.display()),
+            Uninstalled::Restored => println!(
+                "Removed lore's {name} hook and put back the one it ran: {}",
+                path.display()
+            ),
+            Uninstalled::NotInstalled => println!(
+                "lore's {name} hook is not installed in {}.",
+                hooks.dir().display()
+            ),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn state_name(state: State) -> &'static str {
+    match state {
+        State::Absent => "absent",
+        State::Installed => "installed",
+        State::Chained => "chained",
+    }
+}
+
+fn status(hooks: &Hooks, json: bool) -> anyhow::Result<ExitCode> {
+    let all = Hook::ALL
+        .iter()
+        .map(|&h| hooks.status(h))
+        .collect::<Result<Vec<_>, _>>()?;
+    if json {
+        super::output::print_json(&serde_json::json!({
+            "hooks_dir": hooks.dir(),
+            "hooks": all.iter().map(|s| serde_json::json!({
+                "name": s.hook.name(),
+                "state": state_name(s.state),
+                "path": s.path,
+                "chained": s.chained,
+                "other_hook": s.other,
+            })).collect::<Vec<_>>(),
+        }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("Hooks folder: {}", hooks.dir().display());
+    for s in &all {
+        let name = s.hook.name();
+        match s.state {
+            State::Installed => println!("{name}: installed"),
+            State::Chained => println!(
+                "{name}: chained (runs {} first)",
+                s.chained.as_deref().unwrap_or(&s.path).display()
+            ),
+            State::Absent if s.other => println!(
+                "{name}: absent (another {name} hook is there: 'lore hooks install' keeps it and runs it first)"
+            ),
+            State::Absent => println!("{name}: absent (run 'lore hooks install')"),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
