@@ -401,3 +401,36 @@ fn a_passphrase_change_reaches_the_other_members() {
     bob.sync();
     assert_eq!(bob.ids(), vec![S1.to_owned(), S2.to_owned()]);
 }
+
+#[test]
+fn secrets_are_redacted_on_the_way_out_and_kept_at_home() {
+    let world = World::new();
+    let remote = world.bare("remote.git");
+    let alice = founder(&world, &remote);
+    // A GitHub token shape, assembled so that no token sits in the source.
+    let token = format!("{}{}", "ghp_", "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8");
+    alice.work(S1, &format!("deploy with {token} please"), 1);
+    let original = alice.show(S1).unwrap()["messages"].to_string();
+    assert!(original.contains(&token));
+    alice.sync();
+    let bob = joiner(&world, &remote, "bob");
+    bob.sync();
+    let theirs = bob.show(S1).unwrap()["messages"].to_string();
+    assert!(!theirs.contains(&token), "{theirs}");
+    assert!(theirs.contains("[REDACTED:github-token]"), "{theirs}");
+    let stored = alice
+        .user
+        .git(
+            &alice.repo,
+            &["show", &format!("refs/lore/sessions:{}", record_path(S1))],
+        )
+        .stdout;
+    assert!(!stored.contains(&token));
+    // Alice keeps her original, also after the redacted copy comes back.
+    bob.sync();
+    alice.sync();
+    assert_eq!(alice.show(S1).unwrap()["messages"].to_string(), original);
+    let r = alice.user.lore(&alice.repo, &["sync", "status", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["pending"], 0, "{}", r.stdout);
+}

@@ -184,12 +184,14 @@ fn sync(ctx: &Ctx, remote: Option<String>, quiet: bool) -> anyhow::Result<ExitCo
         roots.push(root);
     }
     let git = git_for(&local);
+    let redactor = lore::redact::Redactor::from_config(&ctx.config()?)?;
     let mut cycle = lore::sync::cycle::Sync {
         db: &mut db,
         local: &local,
         git: &git,
         remote: &remote,
         roots,
+        redactor: &redactor,
     };
     let report = cycle.run()?;
     if !quiet {
@@ -220,7 +222,16 @@ fn status_cmd(ctx: &Ctx, args: StatusArgs) -> anyhow::Result<ExitCode> {
     let roots: Vec<&std::path::Path> = root.iter().map(|p| p.as_path()).collect();
     let passphrase_set = std::env::var_os("LORE_PASSPHRASE").is_some_and(|p| !p.is_empty());
     let keys = KeyStore::new(ctx.home.keys_dir());
-    let st = status(&local, db.as_ref(), &keys, passphrase_set, &remote, &roots)?;
+    let redactor = lore::redact::Redactor::from_config(&ctx.config()?)?;
+    let st = status(
+        &local,
+        db.as_ref(),
+        &keys,
+        passphrase_set,
+        &remote,
+        &roots,
+        &redactor,
+    )?;
     let key = match st.key {
         KeyState::Stored => "stored (key file)",
         KeyState::FromEnvironment => "from LORE_PASSPHRASE",
@@ -393,7 +404,8 @@ fn export_cmd(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<ExitCode> {
         let root = work_tree_root(&cwd).context("cannot find this repository's work tree")?;
         repo_session_ids(&db, &root)?
     };
-    let outcome = export(&db, &local, ids)?;
+    let redactor = lore::redact::Redactor::from_config(&ctx.config()?)?;
+    let outcome = export(&db, &local, ids, &redactor)?;
     println!(
         "Wrote {} session{} to refs/lore/sessions ({} unchanged).",
         outcome.written,

@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::GitStoreError;
+use crate::redact::Redactor;
 use crate::store::Store;
 
 /// The record format this lore writes and reads.
@@ -203,16 +204,31 @@ pub(crate) fn canonical<T: Serialize>(value: &T) -> Vec<u8> {
 }
 
 /// The record of session `id` as it is in lore.db, or its tombstone; `None` when lore.db
-/// knows neither.
-pub fn record_from_store(store: &Store, id: &str) -> Result<Option<Vec<u8>>, GitStoreError> {
-    record_from_conn(store.conn(), id)
+/// knows neither. With a `redactor`, secrets in the title, messages and annotations are
+/// replaced (the copy that leaves the machine); lore.db is not changed.
+pub fn record_from_store(
+    store: &Store,
+    id: &str,
+    redactor: Option<&Redactor>,
+) -> Result<Option<Vec<u8>>, GitStoreError> {
+    record_from_conn(store.conn(), id, redactor)
 }
 
 /// [`record_from_store`] on a connection (inside a write transaction, say).
 pub(crate) fn record_from_conn(
     conn: &rusqlite::Connection,
     id: &str,
+    redactor: Option<&Redactor>,
 ) -> Result<Option<Vec<u8>>, GitStoreError> {
+    let clean = |text: String| -> String {
+        match redactor {
+            Some(r) => match r.redact(&text) {
+                std::borrow::Cow::Borrowed(_) => text,
+                std::borrow::Cow::Owned(o) => o,
+            },
+            None => text,
+        }
+    };
     let session = conn.query_row(
         "SELECT id, parent_id, tool, tool_version, model, title, started_at, updated_at, ended_at,
                 cwd, git_branch, machine_id, message_count
@@ -225,7 +241,7 @@ pub(crate) fn record_from_conn(
                 tool: r.get(2)?,
                 tool_version: r.get(3)?,
                 model: r.get(4)?,
-                title: r.get(5)?,
+                title: r.get::<_, Option<String>>(5)?.map(clean),
                 started_at: r.get(6)?,
                 updated_at: r.get(7)?,
                 ended_at: r.get(8)?,
@@ -271,7 +287,7 @@ pub(crate) fn record_from_conn(
                 ordinal: r.get(0)?,
                 role: r.get(1)?,
                 kind: r.get(2)?,
-                content: r.get(3)?,
+                content: clean(r.get(3)?),
                 timestamp: r.get(4)?,
                 tool_name: r.get(5)?,
             })
@@ -308,7 +324,7 @@ pub(crate) fn record_from_conn(
     let annotations = stmt
         .query_map([id], |r| {
             Ok(RecordAnnotation {
-                body: r.get(0)?,
+                body: clean(r.get(0)?),
                 created_at: r.get(1)?,
             })
         })?

@@ -12,6 +12,7 @@ use super::SyncError;
 use super::merge::{Merged, merge_record};
 use crate::gitstore::local::{export, ref_target, update_ref};
 use crate::gitstore::{LocalStore, SESSIONS_REF};
+use crate::redact::Redactor;
 use crate::remote::wire::Git;
 use crate::store::Store;
 
@@ -44,6 +45,8 @@ pub struct Sync<'a> {
     /// Work tree roots of this repository: sessions whose working directory is inside one
     /// of them belong to its store.
     pub roots: Vec<PathBuf>,
+    /// Secrets are replaced in every record that leaves the machine.
+    pub redactor: &'a Redactor,
 }
 
 impl Sync<'_> {
@@ -141,12 +144,13 @@ impl Sync<'_> {
             Ok(())
         })?;
         let local = self.local;
+        let redactor = self.redactor;
         let remote = self.remote.to_owned();
         let counts = self.db.write(&format!("sync: from {remote}"), |w| {
             let (mut added, mut updated, mut deleted) = (0, 0, 0);
             for (id, blob) in &changed {
                 let bytes = local.read_blob(*blob).map_err(SyncError::from)?;
-                match merge_record(w, id, &bytes)? {
+                match merge_record(w, id, &bytes, redactor)? {
                     Merged::Added => added += 1,
                     Merged::Updated => updated += 1,
                     Merged::Deleted => deleted += 1,
@@ -234,7 +238,7 @@ impl Sync<'_> {
         if self.local.tip()?.is_none() {
             return Ok(0);
         }
-        let outcome = export(self.db, self.local, ids)?;
+        let outcome = export(self.db, self.local, ids, self.redactor)?;
         Ok(outcome.written)
     }
 }

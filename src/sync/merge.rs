@@ -15,6 +15,7 @@ use crate::gitstore::record::{
     RecordKind, RecordSession, SessionRecord, TombstoneRecord, canonical, record_from_conn,
 };
 use crate::model::{Link, LinkKind, Message, ParsedSession, SessionInfo};
+use crate::redact::Redactor;
 use crate::store::{StoreError, Writer};
 
 /// What merging one record did.
@@ -41,8 +42,15 @@ pub enum MergeError {
     Invalid { id: String, why: String },
 }
 
-/// Merges `record` (the bytes of `<id>.json` from a store) into lore.db.
-pub fn merge_record(w: &mut Writer<'_>, id: &str, record: &[u8]) -> Result<Merged, MergeError> {
+/// Merges `record` (the bytes of `<id>.json` from a store) into lore.db. `redactor` is the
+/// one exports use: the local session is compared as it would leave the machine, so a
+/// record that is this machine's own session with its secrets redacted changes nothing.
+pub fn merge_record(
+    w: &mut Writer<'_>,
+    id: &str,
+    record: &[u8],
+    redactor: &Redactor,
+) -> Result<Merged, MergeError> {
     let invalid = |why: String| MergeError::Invalid {
         id: id.to_owned(),
         why,
@@ -61,7 +69,7 @@ pub fn merge_record(w: &mut Writer<'_>, id: &str, record: &[u8]) -> Result<Merge
     }
     let remote: SessionRecord =
         serde_json::from_slice(record).map_err(|e| invalid(e.to_string()))?;
-    let local = record_from_conn(w.conn(), id)?;
+    let local = record_from_conn(w.conn(), id, Some(redactor))?;
     let local: Option<SessionRecord> = match local {
         None => None,
         Some(bytes) => match serde_json::from_slice::<SessionRecord>(&bytes) {

@@ -10,6 +10,7 @@ use crate::gitstore::LocalStore;
 use crate::gitstore::local::ref_target;
 use crate::gitstore::record::record_from_store;
 use crate::keys::KeyStore;
+use crate::redact::Redactor;
 use crate::store::Store;
 
 /// Where the data key would come from.
@@ -68,6 +69,7 @@ pub fn status(
     passphrase_set: bool,
     remote: &str,
     roots: &[&Path],
+    redactor: &Redactor,
 ) -> Result<Status, SyncError> {
     let repo = local.repo();
     let tip = local.tip()?;
@@ -91,7 +93,7 @@ pub fn status(
     if let (Some(db), Some(t)) = (db, tip) {
         for root in roots {
             for id in super::repo_session_ids(db, root)? {
-                let ours = record_from_store(db, &id)?;
+                let ours = record_from_store(db, &id, Some(redactor))?;
                 let stored = local.read_record(t, &id)?;
                 if ours != stored {
                     pending += 1;
