@@ -20,7 +20,7 @@ pub struct ConfigArgs {
 enum Action {
     /// Print the value in effect for KEY.
     Get { key: String },
-    /// Set KEY to VALUE (lists: comma-separated).
+    /// Set KEY to VALUE (lists: comma-separated; redact_patterns: one pattern, or a TOML array).
     Set { key: String, value: String },
     /// Remove KEY, so its default applies again.
     Unset { key: String },
