@@ -81,6 +81,39 @@ fn team() -> Team {
     }
 }
 
+impl Team {
+    /// Alice imports the transcripts in `dir`, writes every session into her store and pushes
+    /// it through the helper.
+    fn publish(&self, dir: &Path) {
+        let (alice, repo) = (&self.alice, &self.repo);
+        alice
+            .lore(repo, &["import", dir.to_str().unwrap()])
+            .assert_ok();
+        alice.lore(repo, &["sync", "export", "--all"]).assert_ok();
+        alice
+            .git(repo, &["push", "-q", "lore::origin", "refs/lore/sessions"])
+            .assert_ok();
+    }
+
+    /// A new member with the passphrase in LORE_PASSPHRASE who runs `git clone lore::<remote>`.
+    fn clone_as(&self, name: &str, remote: &Path) -> (User, PathBuf) {
+        let mut user = self.world.user(name);
+        user.env.push(("LORE_PASSPHRASE".into(), PASS.into()));
+        let clone = user.root.join("clone");
+        user.git(
+            &user.root,
+            &[
+                "clone",
+                "-q",
+                &format!("lore::{}", remote.display()),
+                clone.to_str().unwrap(),
+            ],
+        )
+        .assert_ok();
+        (user, clone)
+    }
+}
+
 /// Every file of the tree at `rev` in `repo`: path → bytes.
 fn tree_files(user: &User, repo: &Path, rev: &str) -> BTreeMap<String, Vec<u8>> {
     let list = user.git(repo, &["ls-tree", "-r", "-z", rev]);
@@ -559,20 +592,7 @@ fn non_fast_forward_force_delete_dry_run_and_atomic() {
     let r = alice.git(&team.repo, &["push", "lore::origin", "+refs/lore/sessions"]);
     r.assert_ok();
     assert!(r.stderr.contains("forced update"), "{}", r.stderr);
-    let mut carol = team.world.user("carol");
-    carol.env.push(("LORE_PASSPHRASE".into(), PASS.into()));
-    let clone = carol.root.join("c");
-    carol
-        .git(
-            &carol.root,
-            &[
-                "clone",
-                "-q",
-                &format!("lore::{}", team.remote.display()),
-                clone.to_str().unwrap(),
-            ],
-        )
-        .assert_ok();
+    let (carol, clone) = team.clone_as("carol", &team.remote);
     assert_eq!(carol.rev(&clone, "refs/lore/sessions"), Some(alice_tip));
 
     // `:ref` deletes.
@@ -644,23 +664,7 @@ fn two_racing_pushes_one_wins_the_other_must_fetch_first() {
     );
     // Alice's push stands: a clone sees her commit.
     let alice_tip = alice.rev(&team.repo, "refs/lore/sessions").unwrap();
-    let carol = {
-        let mut c = team.world.user("carol");
-        c.env.push(("LORE_PASSPHRASE".into(), PASS.into()));
-        c
-    };
-    let clone = carol.root.join("c");
-    carol
-        .git(
-            &carol.root,
-            &[
-                "clone",
-                "-q",
-                &format!("lore::{}", team.remote.display()),
-                clone.to_str().unwrap(),
-            ],
-        )
-        .assert_ok();
+    let (carol, clone) = team.clone_as("carol", &team.remote);
     assert_eq!(carol.rev(&clone, "refs/lore/sessions"), Some(alice_tip));
 }
 
@@ -686,20 +690,7 @@ fn a_mirror_made_without_the_key_reads_in_full() {
         &["push", "-q", "--mirror", second.to_str().unwrap()],
     )
     .assert_ok();
-    let mut carol = team.world.user("carol");
-    carol.env.push(("LORE_PASSPHRASE".into(), PASS.into()));
-    let clone = carol.root.join("c");
-    carol
-        .git(
-            &carol.root,
-            &[
-                "clone",
-                "-q",
-                &format!("lore::{}", second.display()),
-                clone.to_str().unwrap(),
-            ],
-        )
-        .assert_ok();
+    let (carol, clone) = team.clone_as("carol", &second);
     let alice_tip = team.alice.rev(&team.repo, "refs/lore/sessions").unwrap();
     assert_eq!(
         carol.rev(&clone, "refs/lore/sessions"),
@@ -727,18 +718,7 @@ fn only_changed_sessions_are_sent_and_the_cache_rebuilds_from_the_remote() {
         "one more",
         "/w",
     );
-    team.alice
-        .lore(&team.repo, &["import", dir.to_str().unwrap()])
-        .assert_ok();
-    team.alice
-        .lore(&team.repo, &["sync", "export", "--all"])
-        .assert_ok();
-    team.alice
-        .git(
-            &team.repo,
-            &["push", "-q", "lore::origin", "refs/lore/sessions"],
-        )
-        .assert_ok();
+    team.publish(&dir);
     let after = team.alice.rev(&team.remote, "refs/lore/sessions").unwrap();
     let diff = team.alice.git(
         &team.remote,
@@ -948,32 +928,8 @@ fn many_sessions_are_translated_in_parallel_and_still_checked() {
             "/m",
         );
     }
-    team.alice
-        .lore(&team.repo, &["import", dir.to_str().unwrap()])
-        .assert_ok();
-    team.alice
-        .lore(&team.repo, &["sync", "export", "--all"])
-        .assert_ok();
-    team.alice
-        .git(
-            &team.repo,
-            &["push", "-q", "lore::origin", "refs/lore/sessions"],
-        )
-        .assert_ok();
-    let mut carol = team.world.user("carol");
-    carol.env.push(("LORE_PASSPHRASE".into(), PASS.into()));
-    let clone = carol.root.join("c");
-    carol
-        .git(
-            &carol.root,
-            &[
-                "clone",
-                "-q",
-                &format!("lore::{}", team.remote.display()),
-                clone.to_str().unwrap(),
-            ],
-        )
-        .assert_ok();
+    team.publish(&dir);
+    let (carol, clone) = team.clone_as("carol", &team.remote);
     let tip = team.alice.rev(&team.repo, "refs/lore/sessions").unwrap();
     assert_eq!(carol.rev(&clone, "refs/lore/sessions"), Some(tip.clone()));
     assert_eq!(
@@ -989,18 +945,7 @@ fn many_sessions_are_translated_in_parallel_and_still_checked() {
             "/m",
         );
     }
-    team.alice
-        .lore(&team.repo, &["import", dir.to_str().unwrap()])
-        .assert_ok();
-    team.alice
-        .lore(&team.repo, &["sync", "export", "--all"])
-        .assert_ok();
-    team.alice
-        .git(
-            &team.repo,
-            &["push", "-q", "lore::origin", "refs/lore/sessions"],
-        )
-        .assert_ok();
+    team.publish(&dir);
     let new_tip = team.alice.rev(&team.remote, "refs/lore/sessions").unwrap();
     let changed = team.alice.git(
         &team.remote,
