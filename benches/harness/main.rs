@@ -361,14 +361,7 @@ fn run(args: Args, command_line: &str) -> Result<(), String> {
                 machine.commit,
                 cfg.runs,
             );
-            out.push_str("| Workload | lore | Baseline (same run) | lore ÷ baseline | Note |\n|---|--:|---|--:|---|\n");
-            for r in &rows {
-                out.push_str(&format!(
-                    "| {} | {} | {} | {} | {} |\n",
-                    r.workload, r.lore, r.baseline, r.ratio, r.note
-                ));
-            }
-            out.push('\n');
+            out.push_str(&report::rows_table(&rows));
             println!("{out}");
             if args.write_docs {
                 let path = manifest_dir().join("docs/benchmarks.md");
@@ -405,14 +398,7 @@ fn run(args: Args, command_line: &str) -> Result<(), String> {
                 machine.commit,
                 (runs * 50).max(20),
             );
-            out.push_str("| Workload | lore | Baseline (same run) | lore ÷ baseline | Note |\n|---|--:|---|--:|---|\n");
-            for r in &rows {
-                out.push_str(&format!(
-                    "| {} | {} | {} | {} | {} |\n",
-                    r.workload, r.lore, r.baseline, r.ratio, r.note
-                ));
-            }
-            out.push('\n');
+            out.push_str(&report::rows_table(&rows));
             println!("{out}");
             if args.write_docs {
                 let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/benchmarks.md");

@@ -20,18 +20,9 @@ use lore::gitstore::record::{RecordKind, RecordMessage, RecordSession, SessionRe
 use lore::keys::KeyStore;
 
 use crate::measure;
-use crate::report;
+use crate::report::{self, Row};
 
 const PASS: &str = "benchmark passphrase";
-
-/// One row of the report.
-pub struct Row {
-    pub workload: String,
-    pub lore: String,
-    pub baseline: String,
-    pub ratio: String,
-    pub note: String,
-}
 
 /// What the workloads need.
 pub struct Config {

@@ -609,6 +609,31 @@ of transcripts; search median < 20 ms.
 
 ";
 
+/// One row of a "lore beside its baseline" table.
+pub struct Row {
+    pub workload: String,
+    pub lore: String,
+    pub baseline: String,
+    pub ratio: String,
+    pub note: String,
+}
+
+/// `rows` as a markdown table (workload, lore, the baseline in the same run, the ratio, a
+/// note), followed by a blank line.
+pub fn rows_table(rows: &[Row]) -> String {
+    let mut out = String::from(
+        "| Workload | lore | Baseline (same run) | lore ÷ baseline | Note |\n|---|--:|---|--:|---|\n",
+    );
+    for r in rows {
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} |\n",
+            r.workload, r.lore, r.baseline, r.ratio, r.note
+        ));
+    }
+    out.push('\n');
+    out
+}
+
 /// Writes `section` between the import markers of `path`, creating the file if needed.
 pub fn write_docs(path: &Path, section: &str) -> std::io::Result<()> {
     write_section(path, "import", "Import and search", section)

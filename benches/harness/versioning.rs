@@ -15,20 +15,12 @@ use lore::versioning::{apply, log, plan::Plan, revert};
 use rusqlite::{Connection, params};
 
 use crate::measure;
+use crate::report::Row;
 
 /// The median of some durations.
 fn median(xs: &mut [Duration]) -> Duration {
     let secs: Vec<f64> = xs.iter().map(Duration::as_secs_f64).collect();
     Duration::from_secs_f64(measure::median(&secs))
-}
-
-/// One measured row of the report.
-pub struct Row {
-    pub workload: String,
-    pub lore: String,
-    pub baseline: String,
-    pub ratio: String,
-    pub note: String,
 }
 
 fn open(path: &Path) -> Connection {
