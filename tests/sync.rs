@@ -434,3 +434,33 @@ fn secrets_are_redacted_on_the_way_out_and_kept_at_home() {
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(v["pending"], 0, "{}", r.stdout);
 }
+
+#[test]
+fn sessions_of_linked_worktrees_and_symlinked_paths_belong_to_the_repository() {
+    let world = World::new();
+    let remote = world.bare("remote.git");
+    let alice = founder(&world, &remote);
+    let wt = alice.user.root.join("wt");
+    alice
+        .user
+        .git(
+            &alice.repo,
+            &["worktree", "add", "-q", wt.to_str().unwrap(), "-b", "side"],
+        )
+        .assert_ok();
+    let link = alice.user.root.join("link-to-repo");
+    std::os::unix::fs::symlink(&alice.repo, &link).unwrap();
+    let dir = alice.user.root.join("t");
+    write_transcript(&dir, S1, "in the worktree", wt.to_str().unwrap());
+    write_transcript(&dir, S2, "through a symlink", link.to_str().unwrap());
+    write_transcript(&dir, ELSEWHERE, "elsewhere", "/home/alice/other-project");
+    alice
+        .user
+        .lore(&alice.repo, &["import", dir.to_str().unwrap()])
+        .assert_ok();
+    let out = alice.sync();
+    assert!(out.contains("pushed 2 sessions"), "{out}");
+    let tree = alice.store_tree();
+    assert!(tree.contains(S1) && tree.contains(S2), "{tree}");
+    assert!(!tree.contains(ELSEWHERE), "{tree}");
+}

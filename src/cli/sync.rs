@@ -178,12 +178,8 @@ fn sync(ctx: &Ctx, remote: Option<String>, quiet: bool) -> anyhow::Result<ExitCo
         bail!("this repository has no lore store yet: run 'lore sync setup' first");
     }
     let mut db = ctx.home.open_store()?;
-    let mut roots = Vec::new();
-    let cwd = std::env::current_dir()?;
-    if let Some(root) = work_tree_root(&cwd) {
-        roots.push(root);
-    }
     let git = git_for(&local);
+    let roots = repo_roots(&git)?;
     let redactor = lore::redact::Redactor::from_config(&ctx.config()?)?;
     let mut cycle = lore::sync::cycle::Sync {
         db: &mut db,
@@ -217,9 +213,8 @@ fn status_cmd(ctx: &Ctx, args: StatusArgs) -> anyhow::Result<ExitCode> {
         None => default_remote(&local).ok_or(lore::sync::SyncError::NoRemote)?,
     };
     let db = ctx.home.open_store_readable()?;
-    let cwd = std::env::current_dir()?;
-    let root = work_tree_root(&cwd);
-    let roots: Vec<&std::path::Path> = root.iter().map(|p| p.as_path()).collect();
+    let roots = repo_roots(&git_for(&local))?;
+    let roots: Vec<&std::path::Path> = roots.iter().map(|p| p.as_path()).collect();
     let passphrase_set = std::env::var_os("LORE_PASSPHRASE").is_some_and(|p| !p.is_empty());
     let keys = KeyStore::new(ctx.home.keys_dir());
     let redactor = lore::redact::Redactor::from_config(&ctx.config()?)?;
@@ -320,6 +315,17 @@ fn change_passphrase(ctx: &Ctx, args: SecretArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Every work tree of this repository (linked worktrees too), else the current one.
+fn repo_roots(git: &Git) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    let mut roots = lore::sync::work_tree_roots(git)?;
+    if roots.is_empty()
+        && let Some(root) = work_tree_root(&std::env::current_dir()?)
+    {
+        roots.push(root);
+    }
+    Ok(roots)
+}
+
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
@@ -400,9 +406,11 @@ fn export_cmd(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<ExitCode> {
             .map(|i| db.resolve_id(i))
             .collect::<Result<_, _>>()?
     } else {
-        let cwd = std::env::current_dir()?;
-        let root = work_tree_root(&cwd).context("cannot find this repository's work tree")?;
-        repo_session_ids(&db, &root)?
+        let mut ids = Vec::new();
+        for root in repo_roots(&git_for(&local))? {
+            ids.extend(repo_session_ids(&db, &root)?);
+        }
+        ids
     };
     let redactor = lore::redact::Redactor::from_config(&ctx.config()?)?;
     let outcome = export(&db, &local, ids, &redactor)?;

@@ -107,6 +107,23 @@ impl Git {
             .is_ok_and(|o| o.status.success() && o.stdout.trim_ascii() == b"true")
     }
 
+    /// The repository's work trees (`git worktree list --porcelain`); empty for a bare one.
+    pub fn worktrees(&self) -> Result<Vec<PathBuf>, RemoteError> {
+        let out = self
+            .command(&["worktree", "list", "--porcelain"])
+            .stderr(Stdio::null())
+            .output()
+            .map_err(spawn)?;
+        if !out.status.success() {
+            return Ok(Vec::new());
+        }
+        Ok(String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.strip_prefix("worktree "))
+            .map(PathBuf::from)
+            .collect())
+    }
+
     /// The refs `url` advertises.
     pub fn ls_remote(&self, url: &str) -> Result<Advertised, RemoteError> {
         let out = self

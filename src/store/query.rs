@@ -290,6 +290,17 @@ impl Store {
         Ok(links)
     }
 
+    /// Every session's id and recorded working directory.
+    pub fn session_cwds(&self) -> Result<Vec<(String, Option<String>)>, StoreError> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT id, cwd FROM sessions ORDER BY id")?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
     /// The ids of every deleted session (its tombstone).
     pub fn tombstone_ids(&self) -> Result<Vec<String>, StoreError> {
         let mut stmt = self

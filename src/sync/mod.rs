@@ -3,7 +3,7 @@
 //! - [`default_remote`]: which remote a repository syncs with;
 //! - [`remote_header`]: whether a remote already holds a store, and its header (read from the
 //!   ciphertext with plain git, no key needed);
-//! - [`repo_session_ids`]: the sessions that belong to a repository;
+//! - [`work_tree_roots`], [`repo_session_ids`]: the sessions that belong to a repository;
 //! - [`merge`]: how arriving sessions merge into lore.db;
 //! - [`cycle`]: one whole `lore sync`;
 //! - [`status`]: where a repository's sync stands.
@@ -19,7 +19,7 @@ use crate::gitstore::tree::{EntryKind, Odb, RawCommit, read_blob, read_level};
 use crate::gitstore::{GitStoreError, HEADER_FILE, LocalStore, SESSIONS_REF};
 use crate::remote::RemoteError;
 use crate::remote::wire::Git;
-use crate::store::{Filter, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 /// Why a sync step failed.
 #[derive(Debug, thiserror::Error)]
@@ -100,15 +100,28 @@ pub fn work_tree_root(path: &Path) -> Option<PathBuf> {
     crate::repo::root_of(&abs)
 }
 
-/// The ids of every session in lore.db whose working directory is inside `root`.
+/// The ids of every session in lore.db whose working directory is inside `root`, as recorded
+/// or with symlinks resolved (a session started through a symlinked path belongs too).
 pub fn repo_session_ids(db: &Store, root: &Path) -> Result<Vec<String>, SyncError> {
-    let filter = Filter {
-        repo: Some(root.to_string_lossy().into_owned()),
-        ..Filter::default()
-    };
-    Ok(db
-        .sessions(&filter, usize::MAX >> 1)?
+    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    let mut ids = Vec::new();
+    for (id, cwd) in db.session_cwds()? {
+        let Some(cwd) = cwd else { continue };
+        let recorded = Path::new(&cwd);
+        let inside = recorded.starts_with(&root)
+            || std::fs::canonicalize(recorded).is_ok_and(|real| real.starts_with(&root));
+        if inside {
+            ids.push(id);
+        }
+    }
+    Ok(ids)
+}
+
+/// The work trees of the repository `git` works in: the main one and every linked worktree.
+pub fn work_tree_roots(git: &Git) -> Result<Vec<PathBuf>, SyncError> {
+    Ok(git
+        .worktrees()?
         .into_iter()
-        .map(|s| s.id)
+        .map(|p| std::fs::canonicalize(&p).unwrap_or(p))
         .collect())
 }
