@@ -464,3 +464,50 @@ fn sessions_of_linked_worktrees_and_symlinked_paths_belong_to_the_repository() {
     assert!(tree.contains(S1) && tree.contains(S2), "{tree}");
     assert!(!tree.contains(ELSEWHERE), "{tree}");
 }
+
+#[test]
+fn doctor_checks_and_rebuilds_the_helper_cache() {
+    let world = World::new();
+    let remote = world.bare("remote.git");
+    let alice = founder(&world, &remote);
+    alice.work(S1, "parser", 1);
+    alice.sync();
+    let r = alice.user.lore(&alice.repo, &["doctor"]);
+    r.assert_ok();
+    for line in [
+        "ok    git",
+        "ok    helper",
+        "ok    lore.db",
+        "ok    key",
+        "note  hooks",
+        "ok    cache",
+    ] {
+        assert!(r.stdout.contains(line), "{line} in\n{}", r.stdout);
+    }
+    // A damaged cache is deleted, and the next sync rebuilds it from the remote.
+    let cache = alice.repo.join(".git/lore/cache.db");
+    std::fs::write(&cache, b"not a database at all, not even close to one").unwrap();
+    let r = alice.user.lore(&alice.repo, &["doctor", "--json"]);
+    r.assert_ok();
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["ok"], true);
+    assert!(
+        r.stdout.contains("was damaged and is deleted"),
+        "{}",
+        r.stdout
+    );
+    assert!(!cache.exists());
+    alice.work(S2, "cache", 1);
+    alice.sync();
+    assert!(cache.exists());
+    // Without the key, doctor fails and says what to run.
+    let keys = alice.user.lore_home.join("keys");
+    std::fs::remove_dir_all(&keys).unwrap();
+    let r = alice.user.lore(&alice.repo, &["doctor"]);
+    r.assert_fails();
+    assert!(
+        r.stdout.contains("FAIL  key") && r.stdout.contains("lore sync setup"),
+        "{}",
+        r.stdout
+    );
+}

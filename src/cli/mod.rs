@@ -5,6 +5,7 @@ mod completions;
 mod config;
 mod db;
 mod delete;
+mod doctor;
 mod history;
 mod hooks;
 mod import;
@@ -88,6 +89,8 @@ enum Command {
     Reflog(reflog::ReflogArgs),
     /// Tables, columns, schema hash and head: what to read before writing a plan.
     Schema(schema::SchemaArgs),
+    /// Check what syncing needs: git, the helper, lore.db, the key, hooks, the helper's cache.
+    Doctor(doctor::DoctorArgs),
     /// Print a shell completion script.
     Completions(completions::CompletionsArgs),
 }
@@ -225,6 +228,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Verify(a) => verify::run(&ctx, a),
         Command::Reflog(a) => reflog::run(&ctx, a),
         Command::Schema(a) => schema::run(&ctx, a),
+        Command::Doctor(a) => doctor::run(&ctx, a),
         Command::Completions(a) => completions::run(a),
     }
 }

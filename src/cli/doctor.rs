@@ -1,0 +1,287 @@
+//! `lore doctor [--rebuild-cache] [--json]`: checks what syncing needs, one line each; exit 1
+//! when something is broken.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Args;
+
+use lore::gitstore::LocalStore;
+use lore::hooks::{Hook, Hooks, State, hooks_dir};
+use lore::keys::KeyStore;
+
+use super::Ctx;
+use super::output::print_json;
+
+#[derive(Args)]
+pub struct DoctorArgs {
+    /// Delete the helper's cache ($GIT_DIR/lore) even when it looks sound; the next fetch
+    /// rebuilds it from the remote.
+    #[arg(long)]
+    rebuild_cache: bool,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// How one check came out.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Ok,
+    /// Worth knowing, not broken.
+    Note,
+    Fail,
+}
+
+struct Check {
+    name: &'static str,
+    outcome: Outcome,
+    detail: String,
+}
+
+/// The oldest git with everything the helper runs (`fetch --no-write-fetch-head`,
+/// `--no-auto-maintenance`, `rev-parse --path-format`).
+const MIN_GIT: (u32, u32) = (2, 31);
+
+pub fn run(ctx: &Ctx, args: DoctorArgs) -> anyhow::Result<ExitCode> {
+    let git = std::env::var_os("LORE_GIT").unwrap_or_else(|| "git".into());
+    let mut checks = vec![check_git(&git), check_helper()];
+    checks.push(check_db(ctx));
+    let cwd = std::env::current_dir()?;
+    match LocalStore::discover(&cwd) {
+        Ok(local) => {
+            checks.push(check_key(ctx, &local));
+            checks.push(check_hooks(&git, &cwd));
+            checks.push(check_cache(&local, args.rebuild_cache));
+        }
+        Err(_) => checks.push(Check {
+            name: "repository",
+            outcome: Outcome::Note,
+            detail: "not inside a git repository: store, key, hooks and cache not checked".into(),
+        }),
+    }
+    let failed = checks.iter().any(|c| c.outcome == Outcome::Fail);
+    if args.json {
+        let list: Vec<serde_json::Value> = checks
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "check": c.name,
+                    "status": match c.outcome { Outcome::Ok => "ok", Outcome::Note => "note", Outcome::Fail => "fail" },
+                    "detail": c.detail,
+                })
+            })
+            .collect();
+        print_json(&serde_json::json!({ "ok": !failed, "checks": list }))?;
+    } else {
+        let mut out = anstream::stdout().lock();
+        for c in &checks {
+            let mark = match c.outcome {
+                Outcome::Ok => "ok  ",
+                Outcome::Note => "note",
+                Outcome::Fail => "FAIL",
+            };
+            writeln!(out, "{mark}  {:<11} {}", c.name, c.detail)?;
+        }
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn check_git(git: &std::ffi::OsStr) -> Check {
+    let out = std::process::Command::new(git).arg("--version").output();
+    let text = out
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+    let Some(text) = text else {
+        return Check {
+            name: "git",
+            outcome: Outcome::Fail,
+            detail: "git is not on PATH: install git".into(),
+        };
+    };
+    let version = text.split_whitespace().nth(2).unwrap_or("");
+    let mut parts = version.split('.').filter_map(|p| p.parse::<u32>().ok());
+    let found = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    if found >= MIN_GIT {
+        Check {
+            name: "git",
+            outcome: Outcome::Ok,
+            detail: text,
+        }
+    } else {
+        Check {
+            name: "git",
+            outcome: Outcome::Fail,
+            detail: format!(
+                "{text}: lore needs git {}.{} or newer",
+                MIN_GIT.0, MIN_GIT.1
+            ),
+        }
+    }
+}
+
+fn check_helper() -> Check {
+    let found = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|d| d.join("git-remote-lore"))
+            .find(|p| is_executable(p))
+    });
+    match found {
+        Some(p) => Check {
+            name: "helper",
+            outcome: Outcome::Ok,
+            detail: format!("git-remote-lore at {}", p.display()),
+        },
+        None => Check {
+            name: "helper",
+            outcome: Outcome::Fail,
+            detail: "git-remote-lore is not on PATH, so git cannot use lore:: remotes: install lore (cargo install) or add its folder to PATH".into(),
+        },
+    }
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+fn check_db(ctx: &Ctx) -> Check {
+    let path = ctx.home.db_path();
+    if !path.exists() {
+        return Check {
+            name: "lore.db",
+            outcome: Outcome::Note,
+            detail: format!("{} does not exist yet (run lore import)", path.display()),
+        };
+    }
+    let result =
+        rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .and_then(|c| c.query_row("PRAGMA integrity_check", [], |r| r.get::<_, String>(0)));
+    match result {
+        Ok(s) if s == "ok" => Check {
+            name: "lore.db",
+            outcome: Outcome::Ok,
+            detail: format!("{}: integrity ok", path.display()),
+        },
+        Ok(s) => Check {
+            name: "lore.db",
+            outcome: Outcome::Fail,
+            detail: format!("{}: {s}", path.display()),
+        },
+        Err(e) => Check {
+            name: "lore.db",
+            outcome: Outcome::Fail,
+            detail: format!("{}: {e}", path.display()),
+        },
+    }
+}
+
+fn check_key(ctx: &Ctx, local: &LocalStore) -> Check {
+    let header = match local.header() {
+        Ok(Some(h)) => h,
+        Ok(None) => {
+            return Check {
+                name: "key",
+                outcome: Outcome::Note,
+                detail:
+                    "this repository has no lore store here (lore sync setup makes or joins one)"
+                        .into(),
+            };
+        }
+        Err(e) => {
+            return Check {
+                name: "key",
+                outcome: Outcome::Fail,
+                detail: format!("the store's header cannot be read: {e}"),
+            };
+        }
+    };
+    let keys = KeyStore::new(ctx.home.keys_dir());
+    match keys.load(header.store_id_hex()) {
+        Ok(Some(k)) if header.verify_key(&k).is_ok() => Check {
+            name: "key",
+            outcome: Outcome::Ok,
+            detail: format!("stored for store {}", header.store_id_hex()),
+        },
+        Ok(_) => Check {
+            name: "key",
+            outcome: Outcome::Fail,
+            detail: "no key for this store on this machine: run 'lore sync setup'".into(),
+        },
+        Err(e) => Check {
+            name: "key",
+            outcome: Outcome::Fail,
+            detail: e.to_string(),
+        },
+    }
+}
+
+fn check_hooks(git: &std::ffi::OsStr, cwd: &Path) -> Check {
+    let status = hooks_dir(git, cwd).and_then(|d| Hooks::new(d).status(Hook::PrePush));
+    match status {
+        Ok(s) => match s.state {
+            State::Installed | State::Chained => Check {
+                name: "hooks",
+                outcome: Outcome::Ok,
+                detail: format!("pre-push installed at {}", s.path.display()),
+            },
+            State::Absent => Check {
+                name: "hooks",
+                outcome: Outcome::Note,
+                detail: "pre-push not installed (lore hooks install syncs on every push)".into(),
+            },
+        },
+        Err(e) => Check {
+            name: "hooks",
+            outcome: Outcome::Fail,
+            detail: e.to_string(),
+        },
+    }
+}
+
+/// The helper's cache: checked, and deleted when unsound or when asked (it is rebuilt from
+/// the remote by the next fetch).
+fn check_cache(local: &LocalStore, rebuild: bool) -> Check {
+    let dir: PathBuf = local.repo().git_dir().join("lore");
+    let db = dir.join("cache.db");
+    if !db.exists() {
+        return Check {
+            name: "cache",
+            outcome: Outcome::Ok,
+            detail: "no helper cache yet (made by the first lore:: fetch or push)".into(),
+        };
+    }
+    let sound =
+        rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .and_then(|c| c.query_row("PRAGMA integrity_check", [], |r| r.get::<_, String>(0)))
+            .is_ok_and(|s| s == "ok");
+    if sound && !rebuild {
+        return Check {
+            name: "cache",
+            outcome: Outcome::Ok,
+            detail: format!("{}: integrity ok", db.display()),
+        };
+    }
+    for name in ["cache.db", "cache.db-wal", "cache.db-shm"] {
+        let _ = std::fs::remove_file(dir.join(name));
+    }
+    Check {
+        name: "cache",
+        outcome: Outcome::Ok,
+        detail: format!(
+            "{} {}; the next lore:: fetch rebuilds it from the remote",
+            db.display(),
+            if sound {
+                "deleted as asked"
+            } else {
+                "was damaged and is deleted"
+            }
+        ),
+    }
+}
