@@ -511,3 +511,39 @@ fn doctor_checks_and_rebuilds_the_helper_cache() {
         r.stdout
     );
 }
+
+#[test]
+fn a_sync_killed_at_any_point_loses_nothing_and_the_next_one_converges() {
+    let world = World::new();
+    let remote = world.bare("remote.git");
+    let alice = founder(&world, &remote);
+    alice.work(S1, "parser", 1);
+    alice.sync();
+    let bob = joiner(&world, &remote, "bob");
+    bob.sync();
+    let mut expected = vec![S1.to_owned()];
+    for round in 0..8u64 {
+        let id = format!("{round:08}-0000-4000-8000-00000000b0b0");
+        bob.work(&id, &format!("round {round}"), 1);
+        expected.push(id);
+        let id = format!("{round:08}-0000-4000-8000-0000000a11ce");
+        alice.work(&id, &format!("round {round}"), 1);
+        expected.push(id);
+        // SIGKILL Bob's sync somewhere between its start and its end.
+        let mut child = bob.user.spawn_lore(&bob.repo, &["sync"]);
+        std::thread::sleep(std::time::Duration::from_millis(20 + round * 45));
+        let _ = child.kill();
+        let _ = child.wait();
+        alice.sync();
+    }
+    for m in [&bob, &alice, &bob] {
+        m.sync();
+    }
+    expected.sort();
+    assert_eq!(alice.ids(), expected);
+    assert_eq!(bob.ids(), expected);
+    assert_eq!(alice.store_tree(), bob.store_tree());
+    for m in [&alice, &bob] {
+        m.user.lore(&m.repo, &["verify", "--full"]).assert_ok();
+    }
+}

@@ -407,6 +407,14 @@ impl User {
         User::run(self.command("lore", cwd, args), None)
     }
 
+    /// `lore ARGS` in `cwd`, started and left running (its output discarded).
+    pub fn spawn_lore(&self, cwd: &Path, args: &[&str]) -> std::process::Child {
+        let mut c = self.command("lore", cwd, args);
+        c.stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        c.spawn().expect("spawn lore")
+    }
+
     /// `lore ARGS` in `cwd` with `input` on stdin.
     pub fn lore_input(&self, cwd: &Path, args: &[&str], input: &str) -> Run {
         User::run(self.command("lore", cwd, args), Some(input))
