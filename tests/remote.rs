@@ -114,6 +114,15 @@ impl Team {
     }
 }
 
+/// `user` imports one new session `id` and writes it into the local store (not pushed).
+fn new_session(user: &User, repo: &Path, id: &str, word: &str, cwd: &str) {
+    let dir = user.root.join("new").join(id);
+    write_transcript(&dir, id, word, cwd);
+    user.lore(repo, &["import", dir.to_str().unwrap()])
+        .assert_ok();
+    user.lore(repo, &["sync", "export", id]).assert_ok();
+}
+
 /// Every file of the tree at `rev` in `repo`: path → bytes.
 fn tree_files(user: &User, repo: &Path, rev: &str) -> BTreeMap<String, Vec<u8>> {
     let list = user.git(repo, &["ls-tree", "-r", "-z", rev]);
@@ -505,16 +514,20 @@ fn non_fast_forward_force_delete_dry_run_and_atomic() {
     let (bob, bob_repo) = bob(&team);
     let alice = &team.alice;
     // Both write a new session on top of the same store; Bob pushes first.
-    for (user, repo, id) in [
-        (&bob, &bob_repo, "b0b00000-0000-4000-8000-000000000001"),
-        (alice, &team.repo, "a11ce000-0000-4000-8000-000000000001"),
-    ] {
-        let dir = user.root.join("new");
-        write_transcript(&dir, id, "hello", "/y");
-        user.lore(repo, &["import", dir.to_str().unwrap()])
-            .assert_ok();
-        user.lore(repo, &["sync", "export", id]).assert_ok();
-    }
+    new_session(
+        &bob,
+        &bob_repo,
+        "b0b00000-0000-4000-8000-000000000001",
+        "hello",
+        "/y",
+    );
+    new_session(
+        alice,
+        &team.repo,
+        "a11ce000-0000-4000-8000-000000000001",
+        "hello",
+        "/y",
+    );
     bob.git(
         &bob_repo,
         &["push", "-q", "lore::origin", "refs/lore/sessions"],
@@ -610,16 +623,20 @@ fn two_racing_pushes_one_wins_the_other_must_fetch_first() {
     let team = team();
     let (mut bob, bob_repo) = bob(&team);
     let alice = &team.alice;
-    for (user, repo, id) in [
-        (&bob, &bob_repo, "b0b00000-0000-4000-8000-000000000002"),
-        (alice, &team.repo, "a11ce000-0000-4000-8000-000000000002"),
-    ] {
-        let dir = user.root.join("new");
-        write_transcript(&dir, id, "race", "/z");
-        user.lore(repo, &["import", dir.to_str().unwrap()])
-            .assert_ok();
-        user.lore(repo, &["sync", "export", id]).assert_ok();
-    }
+    new_session(
+        &bob,
+        &bob_repo,
+        "b0b00000-0000-4000-8000-000000000002",
+        "race",
+        "/z",
+    );
+    new_session(
+        alice,
+        &team.repo,
+        "a11ce000-0000-4000-8000-000000000002",
+        "race",
+        "/z",
+    );
     // Bob's helper stops just before its `git push`, after it has listed the remote; Alice
     // pushes in that window; then Bob's push goes on with what it listed.
     let gate = team.world.path("gate");

@@ -115,6 +115,16 @@ impl Member {
     }
 }
 
+/// Alice with session S1, synced, and Bob joined and synced.
+fn pair(world: &World, remote: &Path) -> (Member, Member) {
+    let alice = founder(world, remote);
+    alice.work(S1, "parser", 1);
+    alice.sync();
+    let bob = joiner(world, remote, "bob");
+    bob.sync();
+    (alice, bob)
+}
+
 const S1: &str = "11111111-1111-4111-8111-111111111111";
 const S2: &str = "22222222-2222-4222-8222-222222222222";
 const S3: &str = "33333333-3333-4333-8333-333333333333";
@@ -367,11 +377,7 @@ fn status_says_where_the_sync_stands() {
 fn a_passphrase_change_reaches_the_other_members() {
     let world = World::new();
     let remote = world.bare("remote.git");
-    let alice = founder(&world, &remote);
-    alice.work(S1, "parser", 1);
-    alice.sync();
-    let bob = joiner(&world, &remote, "bob");
-    bob.sync();
+    let (alice, bob) = pair(&world, &remote);
 
     // A new passphrase: Bob, already set up, keeps syncing; a newcomer needs the new one.
     let new_pass = "the new team passphrase";
@@ -516,11 +522,7 @@ fn doctor_checks_and_rebuilds_the_helper_cache() {
 fn a_sync_killed_at_any_point_loses_nothing_and_the_next_one_converges() {
     let world = World::new();
     let remote = world.bare("remote.git");
-    let alice = founder(&world, &remote);
-    alice.work(S1, "parser", 1);
-    alice.sync();
-    let bob = joiner(&world, &remote, "bob");
-    bob.sync();
+    let (alice, bob) = pair(&world, &remote);
     let mut expected = vec![S1.to_owned()];
     for round in 0..8u64 {
         let id = format!("{round:08}-0000-4000-8000-00000000b0b0");

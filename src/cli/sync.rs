@@ -168,12 +168,15 @@ fn sync(ctx: &Ctx, remote: Option<String>, quiet: bool) -> anyhow::Result<ExitCo
         None => default_remote(&local).ok_or(lore::sync::SyncError::NoRemote)?,
     };
     // Set up here: a local store, or a remote store joined with `lore sync setup`.
-    let joined = ["remotes", "wire"].iter().any(|kind| {
-        local
-            .repo()
-            .try_find_reference(format!("refs/lore/{kind}/{remote}/sessions").as_str())
-            .is_ok_and(|r| r.is_some())
-    });
+    let ns = lore::remote::namespace(&remote);
+    let joined = [lore::remote::tracking_ref(&ns), lore::remote::wire_ref(&ns)]
+        .iter()
+        .any(|name| {
+            local
+                .repo()
+                .try_find_reference(name.as_str())
+                .is_ok_and(|r| r.is_some())
+        });
     if local.header()?.is_none() && !joined {
         bail!("this repository has no lore store yet: run 'lore sync setup' first");
     }

@@ -17,6 +17,8 @@ pub mod wire;
 
 pub use session::{HelperConfig, run};
 
+use sha2::{Digest, Sha256};
+
 use crate::gitstore::GitStoreError;
 
 /// Why the helper stopped.
@@ -46,4 +48,52 @@ pub enum RemoteError {
     Cache(#[from] rusqlite::Error),
     #[error("{0}")]
     Io(String),
+}
+
+/// The name under which the helper keeps a remote's refs and state: the remote's name when it
+/// can be one component of a ref name, else `name-<hash>`.
+pub fn namespace(name: &str) -> String {
+    let ok = !name.is_empty()
+        && !name.starts_with('.')
+        && !name.ends_with(".lock")
+        && !name.contains("..")
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if ok {
+        name.to_owned()
+    } else {
+        format!("name-{}", short_hash(name))
+    }
+}
+
+/// 16 hex digits of SHA-256(`s`).
+pub(crate) fn short_hash(s: &str) -> String {
+    Sha256::digest(s.as_bytes())[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// `refs/lore/wire/<ns>/sessions`: the remote's ciphertext tip, kept so that later fetches
+/// transfer only what is new.
+pub fn wire_ref(ns: &str) -> String {
+    format!("refs/lore/wire/{ns}/sessions")
+}
+
+/// `refs/lore/remotes/<ns>/sessions`: the remote's tip, decrypted.
+pub fn tracking_ref(ns: &str) -> String {
+    format!("refs/lore/remotes/{ns}/sessions")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn namespaces() {
+        assert_eq!(namespace("origin"), "origin");
+        assert!(namespace("a/b").starts_with("name-"));
+        assert!(namespace("..").starts_with("name-"));
+    }
 }

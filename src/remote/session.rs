@@ -6,7 +6,6 @@ use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
 use gix::ObjectId;
-use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use super::RemoteError;
@@ -339,14 +338,12 @@ impl Session {
         self.store.repo()
     }
 
-    /// Where the remote's ciphertext tip is kept (so later fetches negotiate from it).
     fn wire_ref(&self) -> String {
-        format!("refs/lore/wire/{}/sessions", self.remote.ns)
+        super::wire_ref(&self.remote.ns)
     }
 
-    /// Where the remote's tip is kept decrypted: the remote-tracking ref of the sessions.
     fn tracking_ref(&self) -> String {
-        format!("refs/lore/remotes/{}/sessions", self.remote.ns)
+        super::tracking_ref(&self.remote.ns)
     }
 
     /// Answers `list` / `list for-push`.
@@ -477,26 +474,10 @@ impl Session {
                 .is_ok_and(|base| base.is_some_and(|b| b.detach() == ancestor))
     }
 
-    /// The translation of `id` if it is known and still in the object database.
-    fn known(
-        &self,
-        pending: &HashMap<ObjectId, ObjectId>,
-        direction: Direction,
-        id: ObjectId,
-    ) -> Result<Option<ObjectId>, RemoteError> {
-        if let Some(t) = pending.get(&id) {
-            return Ok(Some(*t));
-        }
-        Ok(self
-            .cache
-            .mapped(direction, id)?
-            .filter(|t| self.repo().has_object(*t)))
-    }
-
     /// Translates `tip` and every ancestor not yet translated, parents first.
     fn translate(&mut self, direction: Direction, tip: ObjectId) -> Result<ObjectId, RemoteError> {
         let mut pending: HashMap<ObjectId, ObjectId> = HashMap::new();
-        if let Some(t) = self.known(&pending, direction, tip)? {
+        if let Some(t) = known(&self.cache, self.store.repo(), &pending, direction, tip)? {
             return Ok(t);
         }
         // Walk back to the commits already translated; order the rest parents first.
@@ -508,7 +489,9 @@ impl Session {
                 order.push(id);
                 continue;
             }
-            if !seen.insert(id) || self.known(&pending, direction, id)?.is_some() {
+            if !seen.insert(id)
+                || known(&self.cache, self.store.repo(), &pending, direction, id)?.is_some()
+            {
                 continue;
             }
             stack.push((id, true));
@@ -532,13 +515,8 @@ impl Session {
                 direction,
                 id,
                 |p| {
-                    if let Some(t) = pending.get(&p) {
-                        return Ok(Some(*t));
-                    }
-                    Ok(cache
-                        .mapped(direction, p)
-                        .map_err(|e| GitStoreError::Other(e.to_string()))?
-                        .filter(|t| repo.has_object(*t)))
+                    known(cache, repo, &pending, direction, p)
+                        .map_err(|e| GitStoreError::Other(e.to_string()))
                 },
                 &mut work,
             )?;
@@ -791,6 +769,21 @@ impl Session {
     }
 }
 
+/// The translation of `id`: made in this run (`pending`), or remembered in the cache and still
+/// in the object database.
+fn known(
+    cache: &Cache,
+    repo: &gix::Repository,
+    pending: &HashMap<ObjectId, ObjectId>,
+    direction: Direction,
+    id: ObjectId,
+) -> Result<Option<ObjectId>, RemoteError> {
+    if let Some(t) = pending.get(&id) {
+        return Ok(Some(*t));
+    }
+    Ok(cache.mapped(direction, id)?.filter(|t| repo.has_object(*t)))
+}
+
 /// The text inside the last parentheses of a porcelain summary (`[rejected] (stale info)`).
 fn reason_of(summary: &str) -> String {
     match (summary.rfind('('), summary.rfind(')')) {
@@ -829,24 +822,26 @@ fn find_key(
 /// Works out the underlying remote from git's two arguments.
 fn resolve(git: &Git, alias: &str, address: Option<&str>) -> Result<Remote, RemoteError> {
     let address = address.unwrap_or(alias);
-    let named = !address.is_empty()
-        && !address.contains(['/', ':', '\\'])
-        && git.remote_url(address, false).is_ok();
-    let (fetch_url, push_url, ns) = if named {
-        (
-            git.remote_url(address, false)?,
-            git.remote_url(address, true)?,
-            ref_component(address),
-        )
+    // A remote's name first (as git does), else a URL or path.
+    let named = if address.is_empty() || address.contains(['/', ':', '\\']) {
+        None
     } else {
-        let ns = if !alias.starts_with("lore::") && alias != address {
-            ref_component(alias)
-        } else {
-            let digest = Sha256::digest(address.as_bytes());
-            let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-            format!("url-{hex}")
-        };
-        (address.to_owned(), address.to_owned(), ns)
+        git.remote_url(address, false).ok()
+    };
+    let (fetch_url, push_url, ns) = match named {
+        Some(fetch_url) => (
+            fetch_url,
+            git.remote_url(address, true)?,
+            super::namespace(address),
+        ),
+        None => {
+            let ns = if !alias.starts_with("lore::") && alias != address {
+                super::namespace(alias)
+            } else {
+                format!("url-{}", super::short_hash(address))
+            };
+            (address.to_owned(), address.to_owned(), ns)
+        }
     };
     for url in [&fetch_url, &push_url] {
         if url.starts_with("lore::") {
@@ -858,24 +853,6 @@ fn resolve(git: &Git, alias: &str, address: Option<&str>) -> Result<Remote, Remo
         push_url,
         ns,
     })
-}
-
-/// `name` if it can be one component of a ref name, else a hash of it.
-fn ref_component(name: &str) -> String {
-    let ok = !name.is_empty()
-        && !name.starts_with('.')
-        && !name.ends_with(".lock")
-        && !name.contains("..")
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-    if ok {
-        name.to_owned()
-    } else {
-        let digest = Sha256::digest(name.as_bytes());
-        let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-        format!("name-{hex}")
-    }
 }
 
 #[cfg(test)]
@@ -890,12 +867,5 @@ mod tests {
             "hook declined"
         );
         assert_eq!(reason_of("[up to date]"), "up to date");
-    }
-
-    #[test]
-    fn ref_components() {
-        assert_eq!(ref_component("origin"), "origin");
-        assert!(ref_component("a/b").starts_with("name-"));
-        assert!(ref_component("..").starts_with("name-"));
     }
 }

@@ -62,11 +62,15 @@ impl Sync<'_> {
     }
 
     fn tracking_ref(&self) -> String {
-        format!("refs/lore/remotes/{}/sessions", self.remote)
+        crate::remote::tracking_ref(&crate::remote::namespace(self.remote))
     }
 
+    /// The remote commit last merged into lore.db.
     fn merged_ref(&self) -> String {
-        format!("refs/lore/merged/{}/sessions", self.remote)
+        format!(
+            "refs/lore/merged/{}/sessions",
+            crate::remote::namespace(self.remote)
+        )
     }
 
     /// Runs the sync, retrying when another push wins the race.
@@ -77,7 +81,10 @@ impl Sync<'_> {
             report.attempts = attempt;
             self.git.fetch(
                 &target,
-                &[format!("+refs/lore/*:refs/lore/remotes/{}/*", self.remote)],
+                &[format!(
+                    "+refs/lore/*:refs/lore/remotes/{}/*",
+                    crate::remote::namespace(self.remote)
+                )],
             )?;
             let remote_tip = ref_target(self.local.repo(), &self.tracking_ref())?;
             if let Some(tip) = remote_tip {

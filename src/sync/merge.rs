@@ -85,16 +85,16 @@ pub fn merge_record(
             Merged::Added
         }
         Some(l) => {
-            if wins(&remote, l) && content(&remote) != content(l) {
+            let (theirs, ours) = (content(&remote), content(l));
+            if theirs != ours && wins(&remote, &theirs, l, &ours) {
                 save(w, &remote)?;
+                // The machine that wrote the content goes with it.
+                w.set_machine_id(id, &remote.session.machine_id)?;
                 changed = true;
             }
             Merged::Updated
         }
     };
-    if remote_wins(&remote, &local) {
-        changed |= w.set_machine_id(id, &remote.session.machine_id)?;
-    }
     for link in &remote.links {
         let kind = link
             .kind
@@ -119,20 +119,16 @@ pub fn merge_record(
     })
 }
 
-/// Whether the remote record's content wins over the local one's.
-fn wins(remote: &SessionRecord, local: &SessionRecord) -> bool {
+/// Whether the remote record's content (`theirs`, canonical) wins over the local one's.
+fn wins(remote: &SessionRecord, theirs: &[u8], local: &SessionRecord, ours: &[u8]) -> bool {
     let (r, l) = (remote.session.updated_at, local.session.updated_at);
     match r.cmp(&l) {
         std::cmp::Ordering::Greater => true,
         std::cmp::Ordering::Less => false,
         std::cmp::Ordering::Equal => {
-            Sha256::digest(content(remote)).as_slice() > Sha256::digest(content(local)).as_slice()
+            Sha256::digest(theirs).as_slice() > Sha256::digest(ours).as_slice()
         }
     }
-}
-
-fn remote_wins(remote: &SessionRecord, local: &Option<SessionRecord>) -> bool {
-    local.as_ref().is_none_or(|l| wins(remote, l))
 }
 
 /// The part of a record that wins or loses as a whole: the session's columns and messages.

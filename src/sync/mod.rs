@@ -80,7 +80,7 @@ pub fn remote_header(
     if !advertised.refs.iter().any(|r| r.name == SESSIONS_REF) {
         return Ok(None);
     }
-    let wire = format!("refs/lore/wire/{remote}/sessions");
+    let wire = crate::remote::wire_ref(&crate::remote::namespace(remote));
     git.fetch(&url, &[format!("+{SESSIONS_REF}:{wire}")])?;
     let tip = crate::gitstore::local::ref_target(store.repo(), &wire)?
         .ok_or_else(|| GitStoreError::Other(format!("git fetch did not bring {SESSIONS_REF}")))?;

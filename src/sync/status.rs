@@ -73,8 +73,9 @@ pub fn status(
 ) -> Result<Status, SyncError> {
     let repo = local.repo();
     let tip = local.tip()?;
-    let tracking = ref_target(repo, &format!("refs/lore/remotes/{remote}/sessions"))?;
-    let wire = ref_target(repo, &format!("refs/lore/wire/{remote}/sessions"))?;
+    let ns = crate::remote::namespace(remote);
+    let tracking = ref_target(repo, &crate::remote::tracking_ref(&ns))?;
+    let wire = ref_target(repo, &crate::remote::wire_ref(&ns))?;
     let header: Option<StoreHeader> = match (tip, tracking.or(wire)) {
         (Some(t), _) => local.header_at(t)?,
         (None, Some(w)) => local.header_at(w)?,
