@@ -47,6 +47,7 @@ fn main() -> ExitCode {
         git_program: std::env::var_os("LORE_GIT").unwrap_or_else(|| "git".into()),
         nested: std::env::var_os(lore::remote::wire::NESTED_ENV).is_some(),
         trace: std::env::var_os("LORE_TRACE").is_some_and(|v| v == "1"),
+        listed: None,
     };
     let stdin = BufReader::new(std::io::stdin().lock());
     let stdout = std::io::stdout().lock();

@@ -211,6 +211,20 @@ impl Redactor {
         Redactor::new(enabled, &extra)
     }
 
+    /// A digest of the rules in force: when it changes, records already exported may no longer
+    /// be what this redactor would make of them, so sync looks at every session again.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for rule in &self.rules {
+            h.update(rule.kind.as_bytes());
+            h.update([0]);
+            h.update(rule.re.as_str().as_bytes());
+            h.update([0]);
+        }
+        crate::crypto::hex(&h.finalize())
+    }
+
     /// Whether this redactor changes anything at all (false when `redact = false`).
     pub fn is_enabled(&self) -> bool {
         !self.rules.is_empty()

@@ -11,6 +11,7 @@ mod json;
 mod measure;
 mod remote;
 mod report;
+mod sync;
 mod versioning;
 
 use std::path::{Path, PathBuf};
@@ -31,6 +32,9 @@ Commands:
   remote    git push / clone through git-remote-lore beside plain git moving the same store
             unencrypted: first push of --sessions stores, 1 new session into --incremental
             stores, a fresh clone of the largest
+  sync      `lore sync` in a repository whose store holds --sessions N (default 10000)
+            sessions: nothing to do (beside git fetch), one new session (beside git fetch +
+            push of one commit), a new member joining (beside git fetch of the plain store)
   gen       Only generate (or find cached) corpora and print their statistics
   help      Show this help
 
@@ -366,6 +370,51 @@ fn run(args: Args, command_line: &str) -> Result<(), String> {
             if args.write_docs {
                 let path = manifest_dir().join("docs/benchmarks.md");
                 report::write_section(&path, "remote", "Sync transport (git-remote-lore)", &out)
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                eprintln!("wrote {}", path.display());
+            }
+            Ok(())
+        }
+        Some("sync") => {
+            let lore = lore_binary(&args)?;
+            warn_if_stale(&lore);
+            let bin_dir = lore
+                .parent()
+                .ok_or("the lore binary has no folder")?
+                .to_path_buf();
+            let n = match args.sessions.as_deref() {
+                Some([n]) => *n,
+                Some(_) => return Err("sync: give one size with --sessions".into()),
+                None if quick => 200,
+                None => 10_000,
+            };
+            let cfg = sync::Config {
+                sessions: n,
+                runs: args.runs.unwrap_or(if quick { 1 } else { 5 }),
+                bin_dir,
+                dir: data_dir.join("sync"),
+            };
+            let machine = measure::Machine::probe(&lore, None);
+            let rows = sync::run(&cfg);
+            let mut out = format!(
+                "Measured {} with `{command_line}`: {} × {}, {:.1} GiB RAM, {}, lore {} at commit {}. \
+                 Wall time of whole commands, medians of {} runs; a local bare repository as the \
+                 remote; sessions are small Claude Code transcripts (6 messages) imported with \
+                 `lore import`.\n\n",
+                machine.date,
+                machine.cpus,
+                machine.cpu_model,
+                machine.mem_total as f64 / (1u64 << 30) as f64,
+                machine.rustc,
+                machine.lore_version.trim_start_matches("lore "),
+                machine.commit,
+                cfg.runs,
+            );
+            out.push_str(&report::rows_table(&rows));
+            println!("{out}");
+            if args.write_docs {
+                let path = manifest_dir().join("docs/benchmarks.md");
+                report::write_section(&path, "sync", "lore sync", &out)
                     .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
                 eprintln!("wrote {}", path.display());
             }

@@ -142,15 +142,15 @@ fn record(n: usize, bytes: usize) -> (String, Vec<u8>) {
 
 /// A throw-away environment: HOME, LORE_HOME (with the store's key), git config, and a gpg
 /// key for git-remote-gcrypt when it is installed.
-struct Env {
-    home: PathBuf,
+pub(crate) struct Env {
+    pub(crate) home: PathBuf,
     path: std::ffi::OsString,
     /// Whether git-remote-gcrypt can be measured beside lore.
     gcrypt: bool,
 }
 
 impl Env {
-    fn new(dir: &Path, bin_dir: &Path) -> Env {
+    pub(crate) fn new(dir: &Path, bin_dir: &Path) -> Env {
         let home = dir.join("home");
         std::fs::create_dir_all(&home).expect("home");
         std::fs::write(
@@ -190,10 +190,16 @@ impl Env {
         Env { home, path, gcrypt }
     }
 
-    fn git(&self, cwd: &Path, args: &[&str]) -> Command {
-        let mut c = Command::new("git");
-        c.args(args)
-            .current_dir(cwd)
+    pub(crate) fn git(&self, cwd: &Path, args: &[&str]) -> Command {
+        let mut c = self.command(Path::new("git"), cwd);
+        c.args(args);
+        c
+    }
+
+    /// `program` in `cwd` with this environment's variables and nothing else.
+    pub(crate) fn command(&self, program: &Path, cwd: &Path) -> Command {
+        let mut c = Command::new(program);
+        c.current_dir(cwd)
             .env_clear()
             .env("PATH", &self.path)
             .env("HOME", &self.home)
@@ -205,13 +211,13 @@ impl Env {
     }
 
     /// Runs git and measures it; panics with git's words on failure.
-    fn timed(&self, cwd: &Path, args: &[&str]) -> f64 {
+    pub(crate) fn timed(&self, cwd: &Path, args: &[&str]) -> f64 {
         let p = measure::run(&mut self.git(cwd, args), Stdio::null()).expect("spawn git");
         assert!(p.ok(), "git {} failed: {}", args.join(" "), p.failure());
         p.wall.as_secs_f64()
     }
 
-    fn ok(&self, cwd: &Path, args: &[&str]) {
+    pub(crate) fn ok(&self, cwd: &Path, args: &[&str]) {
         let out = self.git(cwd, args).output().expect("spawn git");
         assert!(
             out.status.success(),
@@ -222,7 +228,7 @@ impl Env {
     }
 }
 
-fn fresh_dir(p: &Path) -> PathBuf {
+pub(crate) fn fresh_dir(p: &Path) -> PathBuf {
     let _ = std::fs::remove_dir_all(p);
     std::fs::create_dir_all(p).expect("mkdir");
     p.to_path_buf()
@@ -289,7 +295,7 @@ fn copy_repo(from: &Path, to: &Path) {
     assert!(status.success());
 }
 
-fn ratio(lore: f64, base: f64) -> String {
+pub(crate) fn ratio(lore: f64, base: f64) -> String {
     if base > 0.0 {
         format!("{:.2}×", lore / base)
     } else {
@@ -297,7 +303,7 @@ fn ratio(lore: f64, base: f64) -> String {
     }
 }
 
-fn secs(s: f64) -> String {
+pub(crate) fn secs(s: f64) -> String {
     if s < 1.0 {
         format!("{:.0} ms", s * 1000.0)
     } else {

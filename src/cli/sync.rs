@@ -182,7 +182,7 @@ fn sync(ctx: &Ctx, remote: Option<String>, quiet: bool) -> anyhow::Result<ExitCo
     }
     let mut db = ctx.home.open_store()?;
     let git = git_for(&local);
-    let roots = repo_roots(&git)?;
+    let roots = repo_roots(&local)?;
     let redactor = lore::redact::Redactor::from_config(&ctx.config()?)?;
     let mut cycle = lore::sync::cycle::Sync {
         db: &mut db,
@@ -191,8 +191,25 @@ fn sync(ctx: &Ctx, remote: Option<String>, quiet: bool) -> anyhow::Result<ExitCo
         remote: &remote,
         roots,
         redactor: &redactor,
+        keys: KeyStore::new(ctx.home.keys_dir()),
+        // Read from the environment, never from argv.
+        passphrase: std::env::var("LORE_PASSPHRASE")
+            .ok()
+            .filter(|p| !p.is_empty())
+            .map(Zeroizing::new),
     };
     let report = cycle.run()?;
+    if std::env::var_os("LORE_TRACE").is_some_and(|v| v == "1") {
+        for (step, took) in &report.steps {
+            eprintln!("lore sync: {step}: {:.1} ms", took.as_secs_f64() * 1e3);
+        }
+        for line in &report.push_trace {
+            eprintln!(
+                "lore sync: push: {}",
+                line.trim_start_matches("git-remote-lore: ")
+            );
+        }
+    }
     if !quiet {
         let pulled = report.added + report.updated + report.deleted;
         println!(
@@ -216,7 +233,7 @@ fn status_cmd(ctx: &Ctx, args: StatusArgs) -> anyhow::Result<ExitCode> {
         None => default_remote(&local).ok_or(lore::sync::SyncError::NoRemote)?,
     };
     let db = ctx.home.open_store_readable()?;
-    let roots = repo_roots(&git_for(&local))?;
+    let roots = repo_roots(&local)?;
     let roots: Vec<&std::path::Path> = roots.iter().map(|p| p.as_path()).collect();
     let passphrase_set = std::env::var_os("LORE_PASSPHRASE").is_some_and(|p| !p.is_empty());
     let keys = KeyStore::new(ctx.home.keys_dir());
@@ -319,8 +336,8 @@ fn change_passphrase(ctx: &Ctx, args: SecretArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Every work tree of this repository (linked worktrees too), else the current one.
-fn repo_roots(git: &Git) -> anyhow::Result<Vec<std::path::PathBuf>> {
-    let mut roots = lore::sync::work_tree_roots(git)?;
+fn repo_roots(local: &LocalStore) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    let mut roots = lore::sync::work_tree_roots(local.repo());
     if roots.is_empty()
         && let Some(root) = work_tree_root(&std::env::current_dir()?)
     {
@@ -410,7 +427,7 @@ fn export_cmd(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<ExitCode> {
             .collect::<Result<_, _>>()?
     } else {
         let mut ids = Vec::new();
-        for root in repo_roots(&git_for(&local))? {
+        for root in repo_roots(&local)? {
             ids.extend(repo_session_ids(&db, &root)?);
         }
         ids

@@ -37,6 +37,11 @@ pub struct HelperConfig {
     pub nested: bool,
     /// Whether to report the time each step took (`LORE_TRACE=1`), on `run`'s `log`.
     pub trace: bool,
+    /// The refs the caller saw on the remote moments ago (`lore sync` has just run
+    /// `git ls-remote`): the first `list for-push` answers from them instead of asking the
+    /// remote again. A stale one costs nothing but time: the push's lease on the remote's tip
+    /// fails and the caller is told "fetch first". `None` for git's own helper runs.
+    pub listed: Option<super::wire::Advertised>,
 }
 
 /// The capabilities the helper advertises.
@@ -281,6 +286,8 @@ struct Session {
     tracing: bool,
     /// Steps and their durations, when tracing.
     trace: Vec<String>,
+    /// [`HelperConfig::listed`], until a `list for-push` uses it.
+    listed: Option<super::wire::Advertised>,
 }
 
 impl Session {
@@ -331,6 +338,7 @@ impl Session {
             passphrase: config.passphrase.clone(),
             tracing: config.trace,
             trace: Vec::new(),
+            listed: config.listed.clone(),
         })
     }
 
@@ -353,7 +361,10 @@ impl Session {
         } else {
             self.remote.fetch_url.clone()
         };
-        let adv = self.timed("git ls-remote", |s| s.git.ls_remote(&url))?;
+        let adv = match self.listed.take().filter(|_| for_push) {
+            Some(listed) => listed,
+            None => self.timed("git ls-remote", |s| s.git.ls_remote(&url))?,
+        };
         let advertised = adv
             .refs
             .iter()

@@ -140,6 +140,24 @@ impl Git {
         Ok(parse_ls_remote(&String::from_utf8_lossy(&out.stdout)))
     }
 
+    /// Where ref `name` points on `remote` (a remote's name or a URL), as
+    /// `git ls-remote <remote> <name>` tells: one git process, the cheapest look at a remote.
+    pub fn ls_remote_ref(&self, remote: &str, name: &str) -> Result<Option<String>, RemoteError> {
+        let out = self
+            .command(&["ls-remote", "--", remote, name])
+            .stderr(Stdio::inherit())
+            .output()
+            .map_err(spawn)?;
+        if !out.status.success() {
+            return Err(RemoteError::Git {
+                what: format!("git ls-remote {remote}"),
+                code: out.status.code(),
+            });
+        }
+        let adv = parse_ls_remote(&String::from_utf8_lossy(&out.stdout));
+        Ok(adv.refs.into_iter().find(|r| r.name == name).map(|r| r.oid))
+    }
+
     /// Fetches `refspecs` from `url` into this repository, leaving FETCH_HEAD alone.
     pub fn fetch(&self, url: &str, refspecs: &[String]) -> Result<(), RemoteError> {
         let mut args: Vec<String> = vec![

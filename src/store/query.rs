@@ -301,6 +301,16 @@ impl Store {
         Ok(rows)
     }
 
+    /// The working directory of session `id`: `None` when there is no such session,
+    /// `Some(None)` when it has none.
+    pub fn session_cwd(&self, id: &str) -> Result<Option<Option<String>>, StoreError> {
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT cwd FROM sessions WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?)
+    }
+
     /// The ids of every deleted session (its tombstone).
     pub fn tombstone_ids(&self) -> Result<Vec<String>, StoreError> {
         let mut stmt = self
@@ -629,5 +639,117 @@ mod tests {
         assert_eq!(first_line("  hello\nworld"), "hello");
         let long = "x".repeat(150);
         assert_eq!(first_line(&long).chars().count(), 100);
+    }
+}
+
+/// What changed in lore.db after a given commit: see [`Store::sessions_changed_since`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ChangedSince {
+    /// The head when the question was answered: ask again from here next time.
+    pub head: Option<String>,
+    /// Sessions whose row, messages, links, tags, annotations or tombstone changed.
+    pub ids: std::collections::BTreeSet<String>,
+    /// How many commits were looked at (those written by `lore sync` itself excluded).
+    pub commits: usize,
+}
+
+impl Store {
+    /// The head commit of lore.db's history (`None` before the first write).
+    pub fn head(&self) -> Result<Option<String>, StoreError> {
+        if !crate::versioning::log::is_versioned(self.conn())? {
+            return Ok(None);
+        }
+        Ok(crate::versioning::tx::head(self.conn())?)
+    }
+
+    /// The sessions that commits after `since` (`None`: from the first) changed, read from the history's row effects,
+    /// so the cost follows what changed, not the size of lore.db. Commits whose message starts
+    /// with `skip_prefix` (sync's own merges) are left out. `None` when `since` is not a commit
+    /// of this lore.db (another database, or its history was replaced): the caller falls back
+    /// to looking at everything.
+    pub fn sessions_changed_since(
+        &self,
+        since: Option<&str>,
+        skip_prefix: &str,
+    ) -> Result<Option<ChangedSince>, StoreError> {
+        let conn = self.conn();
+        if !crate::versioning::log::is_versioned(conn)? {
+            // No history yet: nothing changed since the beginning, and no commit exists.
+            return Ok(since.is_none().then(ChangedSince::default));
+        }
+        let from = match since {
+            None => 0,
+            Some(since) => match conn
+                .query_row(
+                    "SELECT seq FROM _lore_commit WHERE commit_id = ?1",
+                    [since],
+                    |r| r.get::<_, i64>(0),
+                )
+                .optional()?
+            {
+                Some(seq) => seq,
+                None => return Ok(None),
+            },
+        };
+        let mut changed = ChangedSince {
+            head: self.head()?,
+            ..ChangedSince::default()
+        };
+        let pattern = format!("{}%", skip_prefix.replace(['%', '_'], ""));
+        let mut commits = conn.prepare(
+            "SELECT seq FROM _lore_commit WHERE seq > ?1 AND message NOT LIKE ?2 ORDER BY seq",
+        )?;
+        let seqs: Vec<i64> = commits
+            .query_map(rusqlite::params![from, pattern], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        changed.commits = seqs.len();
+        let mut effects = conn.prepare(
+            "SELECT table_name, pk, before, after FROM _lore_row_effect
+             WHERE seq = ?1 AND table_name IN
+                ('sessions', 'messages', 'links', 'tags', 'annotations', 'tombstones')",
+        )?;
+        for seq in seqs {
+            let mut rows = effects.query([seq])?;
+            while let Some(r) = rows.next()? {
+                let table: String = r.get(0)?;
+                let id = match table.as_str() {
+                    // Keyed by the session id (first key column).
+                    "sessions" | "links" | "tags" | "tombstones" => {
+                        let pk: Vec<u8> = r.get(1)?;
+                        first_text(&crate::versioning::value::decode_key(&pk).map_err(|e| {
+                            StoreError::Versioning(crate::versioning::Error::from(e))
+                        })?)
+                    }
+                    // Keyed by a row number: the session id is in the row.
+                    _ => {
+                        let row: Option<Vec<u8>> = r.get(3)?;
+                        let row = match row {
+                            Some(row) => Some(row),
+                            None => r.get(2)?,
+                        };
+                        match row {
+                            Some(bytes) => crate::versioning::tx::unpack_row(&bytes)?
+                                .get("session_id")
+                                .and_then(|v| match v {
+                                    crate::versioning::value::Value::Text(s) => Some(s.clone()),
+                                    _ => None,
+                                }),
+                            None => None,
+                        }
+                    }
+                };
+                if let Some(id) = id {
+                    changed.ids.insert(id);
+                }
+            }
+        }
+        Ok(Some(changed))
+    }
+}
+
+fn first_text(key: &[crate::versioning::value::Value]) -> Option<String> {
+    match key.first() {
+        Some(crate::versioning::value::Value::Text(s)) => Some(s.clone()),
+        _ => None,
     }
 }

@@ -10,6 +10,7 @@ use gix::ObjectId;
 
 use super::SyncError;
 use super::merge::{Merged, merge_record};
+use super::state::{self, SyncState};
 use crate::gitstore::local::{export, ref_target, update_ref};
 use crate::gitstore::{LocalStore, SESSIONS_REF};
 use crate::redact::Redactor;
@@ -32,6 +33,19 @@ pub struct Report {
     pub pushed_commit: bool,
     /// Tries it took (more than one when another push won a race).
     pub attempts: u32,
+    /// How long each step took, in order (`LORE_TRACE=1` shows them).
+    pub steps: Vec<(&'static str, Duration)>,
+    /// The push's own steps, as the helper times them.
+    pub push_trace: Vec<String>,
+}
+
+impl Report {
+    fn step<T>(&mut self, name: &'static str, f: impl FnOnce() -> T) -> T {
+        let started = std::time::Instant::now();
+        let value = f();
+        self.steps.push((name, started.elapsed()));
+        value
+    }
 }
 
 /// Everything one sync works with.
@@ -47,18 +61,80 @@ pub struct Sync<'a> {
     pub roots: Vec<PathBuf>,
     /// Secrets are replaced in every record that leaves the machine.
     pub redactor: &'a Redactor,
+    /// The store's key (LORE_HOME/keys) and LORE_PASSPHRASE, for the push, which runs the
+    /// helper's code in this process.
+    pub keys: crate::keys::KeyStore,
+    pub passphrase: Option<zeroize::Zeroizing<String>>,
 }
 
 impl Sync<'_> {
     /// What git calls the remote through the helper: `lore::<name>`, or the name itself when
-    /// its URL is already a `lore::` URL (a clone made with `git clone lore::…`).
-    fn target(&self) -> Result<String, SyncError> {
+    /// its URL is already a `lore::` URL (a clone made with `git clone lore::…`). With it, the
+    /// two arguments git would give the helper for it.
+    fn target(&self) -> Result<(String, String, String), SyncError> {
         let url = self.git.remote_url(self.remote, false)?;
-        Ok(if url.starts_with("lore::") {
-            self.remote.to_owned()
-        } else {
-            format!("lore::{}", self.remote)
+        Ok(match url.strip_prefix("lore::") {
+            Some(address) => (
+                self.remote.to_owned(),
+                self.remote.to_owned(),
+                address.to_owned(),
+            ),
+            None => {
+                let target = format!("lore::{}", self.remote);
+                (target.clone(), target, self.remote.to_owned())
+            }
         })
+    }
+
+    /// Pushes refs/lore/sessions as `git push <target> refs/lore/sessions` would, by running
+    /// the helper's protocol in this process: the same code (encryption, the lease on the
+    /// remote's tip, the fast-forward check, the refs it moves afterwards) without starting
+    /// git and the helper. `Err(why)` inside: the remote refused, in the helper's words.
+    fn push_store(
+        &self,
+        alias: &str,
+        address: &str,
+        listed: Option<&str>,
+        trace: &mut Vec<String>,
+    ) -> Result<Result<(), String>, SyncError> {
+        let config = crate::remote::HelperConfig {
+            alias: alias.to_owned(),
+            address: Some(address.to_owned()),
+            git_dir: Some(self.local.repo().git_dir().to_path_buf()),
+            keys: self.keys.clone(),
+            passphrase: self.passphrase.clone(),
+            git_program: self.git.program.clone(),
+            nested: false,
+            trace: true,
+            listed: listed.map(|oid| crate::remote::wire::Advertised {
+                refs: vec![crate::remote::wire::RemoteRef {
+                    name: SESSIONS_REF.to_owned(),
+                    oid: oid.to_owned(),
+                }],
+                head_target: None,
+            }),
+        };
+        let input = format!("list for-push\npush {SESSIONS_REF}:{SESSIONS_REF}\n\n");
+        let (mut output, mut log) = (Vec::new(), Vec::new());
+        let ran = crate::remote::run(config, input.as_bytes(), &mut output, &mut log);
+        trace.extend(String::from_utf8_lossy(&log).lines().map(str::to_owned));
+        ran?;
+        let text = String::from_utf8_lossy(&output);
+        // The listing, a blank line, then one status line for the ref.
+        let status = text
+            .split("\n\n")
+            .nth(1)
+            .and_then(|answer| answer.lines().next())
+            .unwrap_or("");
+        if status == format!("ok {SESSIONS_REF}")
+            || status.starts_with(&format!("ok {SESSIONS_REF} "))
+        {
+            return Ok(Ok(()));
+        }
+        Ok(Err(status
+            .strip_prefix(&format!("error {SESSIONS_REF} "))
+            .unwrap_or(status)
+            .to_owned()))
     }
 
     fn tracking_ref(&self) -> String {
@@ -75,52 +151,131 @@ impl Sync<'_> {
 
     /// Runs the sync, retrying when another push wins the race.
     pub fn run(&mut self) -> Result<Report, SyncError> {
-        let target = self.target()?;
         let mut report = Report::default();
+        let scope = state::scope(&self.roots, &self.redactor.fingerprint());
+        let previous = state::load(self.local, self.remote).filter(|s| s.scope == scope);
+        let db_head = self.db.head()?;
+        // One `git ls-remote`: when the remote's store is where the last sync left it, there
+        // is nothing to fetch (and, with nothing new here either, nothing to do at all).
+        let wire_tip = previous
+            .as_ref()
+            .and_then(SyncState::wire_tip)
+            .map(|t| t.to_string());
+        let remote_unchanged = match &wire_tip {
+            Some(tip) => {
+                let now = report.step("git ls-remote", || {
+                    self.git.ls_remote_ref(self.remote, SESSIONS_REF)
+                })?;
+                now.as_ref() == Some(tip)
+            }
+            None => false,
+        };
+        if let Some(previous) = &previous
+            && remote_unchanged
+            && previous.db_head == db_head
+            && self.local.tip()? == previous.store_tip()
+        {
+            self.note_success();
+            report.attempts = 1;
+            return Ok(report);
+        }
+        // Which sessions to export: those changed since the last sync exported (found in
+        // lore.db's history), or, without a usable record of that, every session here.
+        let since = previous.as_ref().and_then(|p| p.db_head.as_deref());
+        let changed = match since {
+            Some(since) => report.step("changes in lore.db", || {
+                self.db.sessions_changed_since(Some(since), SYNC_PREFIX)
+            })?,
+            None => None,
+        };
+        let mut todo = match changed {
+            Some(changed) => Todo::Only(changed.ids),
+            None => Todo::Everything,
+        };
+        let (target, alias, address) = report.step("git remote get-url", || self.target())?;
         for attempt in 1..=MAX_ATTEMPTS {
             report.attempts = attempt;
-            self.git.fetch(
-                &target,
-                &[format!(
+            if attempt > 1 || !remote_unchanged {
+                let refspec = format!(
                     "+refs/lore/*:refs/lore/remotes/{}/*",
                     crate::remote::namespace(self.remote)
-                )],
-            )?;
+                );
+                report.step("git fetch", || self.git.fetch(&target, &[refspec]))?;
+            }
             let remote_tip = ref_target(self.local.repo(), &self.tracking_ref())?;
             if let Some(tip) = remote_tip {
-                self.merge_into_db(tip, &mut report)?;
+                let started = std::time::Instant::now();
+                let updated = self.merge_into_db(tip, &mut report)?;
+                report.steps.push(("merge into lore.db", started.elapsed()));
+                todo.extend(updated);
             }
-            let local_side = self.rebase_store(remote_tip)?;
-            let written = self.export(local_side)?;
+            let local_side = report.step("merge stores", || self.rebase_store(remote_tip))?;
+            todo.extend(local_side);
+            let written = report.step("export", || self.export(&todo))?;
             report.pushed += written;
             let tip = self.local.tip()?;
             if tip.is_none() || tip == remote_tip {
-                self.note_success();
+                report.step("record state", || self.finish(scope, db_head));
                 return Ok(report);
             }
-            let results =
-                self.git
-                    .push(&target, &[], &[format!("{SESSIONS_REF}:{SESSIONS_REF}")])?;
-            let ok = results
-                .iter()
-                .any(|r| r.dst == SESSIONS_REF && matches!(r.flag, ' ' | '*' | '='));
-            if ok {
-                report.pushed_commit = true;
-                self.note_success();
-                return Ok(report);
-            }
-            let why = results
-                .iter()
-                .find(|r| r.dst == SESSIONS_REF)
-                .map(|r| r.summary.clone())
-                .unwrap_or_default();
-            if !(why.contains("fetch first") || why.contains("non-fast-forward")) {
+            let mut push_trace = Vec::new();
+            let pushed = report.step("push", || {
+                // On the first try the remote is where ls-remote just saw it.
+                let listed = wire_tip
+                    .as_deref()
+                    .filter(|_| attempt == 1 && remote_unchanged);
+                self.push_store(&alias, &address, listed, &mut push_trace)
+            })?;
+            report.push_trace.extend(push_trace);
+            let why = match pushed {
+                Ok(()) => {
+                    report.pushed_commit = true;
+                    report.step("record state", || self.finish(scope, db_head));
+                    return Ok(report);
+                }
+                Err(why) => why,
+            };
+            if !(why.contains("fetch first") || why.contains("non-fast")) {
                 return Err(SyncError::PushRejected(why));
             }
             // Someone else pushed first: wait a little (growing, with jitter), then again.
             std::thread::sleep(backoff(attempt));
         }
         Err(SyncError::TooManyRaces(MAX_ATTEMPTS))
+    }
+
+    /// Records a successful sync: its time for `lore sync status`, and where lore.db, the local
+    /// store and the remote's store stand for the next sync.
+    /// `db_head` is lore.db's head before this sync; when everything after it is this sync's
+    /// own merge, the new head is recorded (its sessions are in the store already).
+    fn finish(&self, scope: String, db_head: Option<String>) {
+        self.note_success();
+        let head = match self
+            .db
+            .sessions_changed_since(db_head.as_deref(), SYNC_PREFIX)
+        {
+            Ok(Some(changed)) if changed.ids.is_empty() => changed.head,
+            _ => db_head,
+        };
+        let wire = ref_target(
+            self.local.repo(),
+            &crate::remote::wire_ref(&crate::remote::namespace(self.remote)),
+        );
+        let (Ok(store_tip), Ok(wire_tip)) = (self.local.tip(), wire) else {
+            state::clear(self.local, self.remote);
+            return;
+        };
+        state::save(
+            self.local,
+            self.remote,
+            &SyncState {
+                version: 1,
+                db_head: head,
+                scope,
+                store_tip: store_tip.map(|t| t.to_string()),
+                wire_tip: wire_tip.map(|t| t.to_string()),
+            },
+        );
     }
 
     /// Notes the time of this successful sync for `lore sync status` (best effort: a sync
@@ -134,16 +289,17 @@ impl Sync<'_> {
     }
 
     /// Merges the records that changed on the remote since the last merge into lore.db, in
-    /// one versioned commit.
+    /// one versioned commit. Returns the sessions whose merged version may differ from the
+    /// remote's (both sides had changes): they are exported again.
     fn merge_into_db(
         &mut self,
         remote_tip: ObjectId,
         report: &mut Report,
-    ) -> Result<(), SyncError> {
+    ) -> Result<Vec<String>, SyncError> {
         let merged_ref = self.merged_ref();
         let since = ref_target(self.local.repo(), &merged_ref)?;
         if since == Some(remote_tip) {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let mut changed = Vec::new();
         self.local.changed_records(since, remote_tip, |id, blob| {
@@ -153,19 +309,23 @@ impl Sync<'_> {
         let local = self.local;
         let redactor = self.redactor;
         let remote = self.remote.to_owned();
-        let counts = self.db.write(&format!("sync: from {remote}"), |w| {
+        let mut both_sides = Vec::new();
+        let counts = self.db.write(&format!("{SYNC_PREFIX} from {remote}"), |w| {
             let (mut added, mut updated, mut deleted) = (0, 0, 0);
             for (id, blob) in &changed {
                 let bytes = local.read_blob(*blob).map_err(SyncError::from)?;
                 match merge_record(w, id, &bytes, redactor)? {
                     Merged::Added => added += 1,
-                    Merged::Updated => updated += 1,
+                    Merged::Updated => {
+                        updated += 1;
+                        both_sides.push(id.clone());
+                    }
                     Merged::Deleted => deleted += 1,
                     Merged::Unchanged => {}
                 }
             }
             w.set_message(format!(
-                "sync: {} sessions from {remote} ({added} new, {updated} updated, {deleted} deleted)",
+                "{SYNC_PREFIX} {} sessions from {remote} ({added} new, {updated} updated, {deleted} deleted)",
                 added + updated + deleted
             ));
             Ok::<_, SyncError>((added, updated, deleted))
@@ -180,7 +340,7 @@ impl Sync<'_> {
             Some(remote_tip),
             "lore: merged",
         )?;
-        Ok(())
+        Ok(both_sides)
     }
 
     /// Puts the local store on top of the remote's: a fast-forward when it has nothing of
@@ -227,26 +387,63 @@ impl Sync<'_> {
         Ok(ids)
     }
 
-    /// Writes into the store this repository's sessions, the sessions the local side changed,
-    /// and the tombstones of sessions the store holds. Returns how many records changed.
-    fn export(&mut self, local_side: Vec<String>) -> Result<usize, SyncError> {
-        let mut ids: BTreeSet<String> = local_side.into_iter().collect();
-        for root in &self.roots {
-            ids.extend(super::repo_session_ids(self.db, root)?);
-        }
-        if let Some(tip) = self.local.tip()? {
-            for id in self.db.tombstone_ids()? {
-                let held = self.local.read_record(tip, &id).map_err(SyncError::from)?;
-                if held.is_some() {
-                    ids.insert(id);
+    /// Writes into the store the sessions of `todo` that belong in it, and returns how many
+    /// records changed. A session belongs when its working directory is inside one of this
+    /// repository's work trees, or when the store holds it already (a teammate's session
+    /// changed here, a session deleted here: its tombstone replaces it).
+    fn export(&mut self, todo: &Todo) -> Result<usize, SyncError> {
+        let Some(tip) = self.local.tip()? else {
+            return Ok(0);
+        };
+        let roots: Vec<PathBuf> = self
+            .roots
+            .iter()
+            .map(|r| std::fs::canonicalize(r).unwrap_or_else(|_| r.clone()))
+            .collect();
+        let mut ids: BTreeSet<String> = BTreeSet::new();
+        match todo {
+            Todo::Everything => {
+                for root in &roots {
+                    ids.extend(super::repo_session_ids(self.db, root)?);
+                }
+                self.local.for_each_record(tip, |id, _| {
+                    ids.insert(id.to_owned());
+                    Ok(())
+                })?;
+            }
+            Todo::Only(changed) => {
+                for id in changed {
+                    let here = match self.db.session_cwd(id)? {
+                        Some(Some(cwd)) => roots.iter().any(|r| super::inside(&cwd, r)),
+                        _ => false,
+                    };
+                    if here || self.local.read_record(tip, id)?.is_some() {
+                        ids.insert(id.clone());
+                    }
                 }
             }
         }
-        if self.local.tip()?.is_none() {
-            return Ok(0);
-        }
         let outcome = export(self.db, self.local, ids, self.redactor)?;
         Ok(outcome.written)
+    }
+}
+
+/// The prefix of the messages of sync's own commits in lore.db.
+const SYNC_PREFIX: &str = "sync:";
+
+/// Which sessions a sync exports.
+enum Todo {
+    /// Every session of this repository.
+    Everything,
+    /// Only these (changed since the last sync), when they belong to this repository.
+    Only(BTreeSet<String>),
+}
+
+impl Todo {
+    fn extend(&mut self, ids: impl IntoIterator<Item = String>) {
+        if let Todo::Only(set) = self {
+            set.extend(ids);
+        }
     }
 }
 

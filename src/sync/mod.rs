@@ -10,6 +10,7 @@
 
 pub mod cycle;
 pub mod merge;
+pub mod state;
 pub mod status;
 
 use std::path::{Path, PathBuf};
@@ -106,22 +107,31 @@ pub fn repo_session_ids(db: &Store, root: &Path) -> Result<Vec<String>, SyncErro
     let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
     let mut ids = Vec::new();
     for (id, cwd) in db.session_cwds()? {
-        let Some(cwd) = cwd else { continue };
-        let recorded = Path::new(&cwd);
-        let inside = recorded.starts_with(&root)
-            || std::fs::canonicalize(recorded).is_ok_and(|real| real.starts_with(&root));
-        if inside {
+        if cwd.is_some_and(|cwd| inside(&cwd, &root)) {
             ids.push(id);
         }
     }
     Ok(ids)
 }
 
-/// The work trees of the repository `git` works in: the main one and every linked worktree.
-pub fn work_tree_roots(git: &Git) -> Result<Vec<PathBuf>, SyncError> {
-    Ok(git
-        .worktrees()?
+/// Whether working directory `cwd` is inside `root` (canonical), as recorded or with symlinks
+/// resolved.
+pub fn inside(cwd: &str, root: &Path) -> bool {
+    let recorded = Path::new(cwd);
+    recorded.starts_with(root)
+        || std::fs::canonicalize(recorded).is_ok_and(|real| real.starts_with(root))
+}
+
+/// The work trees of `repo`: the main one and every linked worktree (symlinks resolved), as
+/// `git worktree list` gives them, read in-process. Empty for a bare repository.
+pub fn work_tree_roots(repo: &gix::Repository) -> Vec<PathBuf> {
+    let main = repo.main_repo().unwrap_or_else(|_| repo.clone());
+    let mut roots: Vec<PathBuf> = main.workdir().map(Path::to_path_buf).into_iter().collect();
+    if let Ok(linked) = main.worktrees() {
+        roots.extend(linked.iter().filter_map(|w| w.base().ok()));
+    }
+    roots
         .into_iter()
         .map(|p| std::fs::canonicalize(&p).unwrap_or(p))
-        .collect())
+        .collect()
 }
