@@ -549,3 +549,101 @@ fn a_sync_killed_at_any_point_loses_nothing_and_the_next_one_converges() {
         m.user.lore(&m.repo, &["verify", "--full"]).assert_ok();
     }
 }
+
+/// The steps a traced `lore sync` took (`LORE_TRACE=1`), by name.
+fn traced_sync(m: &Member) -> (String, Vec<String>) {
+    let r = m
+        .user
+        .lore_with(&m.repo, &[("LORE_TRACE", "1")], &["sync"]);
+    r.assert_ok();
+    let steps = r
+        .stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("lore sync: "))
+        .filter_map(|l| l.split(':').next())
+        .map(str::to_owned)
+        .collect();
+    (r.stdout, steps)
+}
+
+#[test]
+fn a_sync_with_nothing_to_do_stops_early_and_every_change_is_still_seen() {
+    let world = World::new();
+    let remote = world.bare("remote.git");
+    let (alice, bob) = pair(&world, &remote);
+    alice.sync();
+
+    // Nothing moved anywhere: one look at the remote, no fetch, no push.
+    let (out, steps) = traced_sync(&alice);
+    assert!(out.contains("Pulled 0 sessions") && out.contains("pushed 0 sessions"), "{out}");
+    assert_eq!(steps, vec!["git ls-remote".to_owned()], "{steps:?}");
+
+    // A new session here: no fetch (the remote has not moved), one push.
+    alice.work(S2, "cache", 1);
+    let (out, steps) = traced_sync(&alice);
+    assert!(out.contains("pushed 1 session."), "{out}");
+    assert!(!steps.contains(&"git fetch".to_owned()), "{steps:?}");
+    assert!(steps.contains(&"push".to_owned()), "{steps:?}");
+
+    // The remote moved: fetched and merged.
+    bob.sync();
+    bob.work(S3, "lock", 1);
+    bob.sync();
+    let (out, steps) = traced_sync(&alice);
+    assert!(out.contains("Pulled 1 session from origin (1 new"), "{out}");
+    assert!(steps.contains(&"git fetch".to_owned()), "{steps:?}");
+
+    // A deletion here travels, though nothing else changed.
+    alice
+        .user
+        .lore(&alice.repo, &["delete", S3])
+        .assert_ok();
+    let out = alice.sync();
+    assert!(out.contains("pushed 1 session."), "{out}");
+    bob.sync();
+    assert!(bob.show(S3).is_none());
+
+    // A linked worktree added after its session was imported: the scope changed, so the
+    // next sync looks at every session and finds it.
+    let wt = alice.user.root.join("later-wt");
+    let dir = alice.user.root.join("t-later");
+    write_transcript(&dir, ELSEWHERE, "before the worktree", wt.to_str().unwrap());
+    alice
+        .user
+        .lore(&alice.repo, &["import", dir.to_str().unwrap()])
+        .assert_ok();
+    let out = alice.sync();
+    assert!(out.contains("pushed 0 sessions"), "{out}");
+    alice
+        .user
+        .git(
+            &alice.repo,
+            &["worktree", "add", "-q", wt.to_str().unwrap(), "-b", "later"],
+        )
+        .assert_ok();
+    let out = alice.sync();
+    assert!(out.contains("pushed 1 session."), "{out}");
+    assert!(alice.store_tree().contains(ELSEWHERE));
+
+    // The record of the last sync is only a hint: garbage in it, or none, and sync looks at
+    // everything again.
+    let state = alice.repo.join(".git/lore/sync-state/origin");
+    assert!(state.is_file());
+    std::fs::write(&state, "not json").unwrap();
+    alice.work(S1, "parser grew", 2);
+    let out = alice.sync();
+    assert!(out.contains("pushed 1 session."), "{out}");
+    std::fs::remove_file(&state).unwrap();
+    let out = alice.sync();
+    assert!(out.contains("Pulled 0 sessions") && out.contains("pushed 0 sessions"), "{out}");
+    bob.sync();
+    assert_eq!(
+        bob.show(S1).unwrap()["messages"].as_array().unwrap().len(),
+        4
+    );
+    assert_eq!(
+        alice.store_tree(),
+        bob.store_tree(),
+        "both stores hold the same records"
+    );
+}

@@ -407,6 +407,15 @@ impl User {
         User::run(self.command("lore", cwd, args), None)
     }
 
+    /// `lore ARGS` in `cwd` with `vars` added to the environment.
+    pub fn lore_with(&self, cwd: &Path, vars: &[(&str, &str)], args: &[&str]) -> Run {
+        let mut c = self.command("lore", cwd, args);
+        for (k, v) in vars {
+            c.env(k, v);
+        }
+        User::run(c, None)
+    }
+
     /// `lore ARGS` in `cwd`, started and left running (its output discarded).
     pub fn spawn_lore(&self, cwd: &Path, args: &[&str]) -> std::process::Child {
         let mut c = self.command("lore", cwd, args);
