@@ -552,9 +552,7 @@ fn a_sync_killed_at_any_point_loses_nothing_and_the_next_one_converges() {
 
 /// The steps a traced `lore sync` took (`LORE_TRACE=1`), by name.
 fn traced_sync(m: &Member) -> (String, Vec<String>) {
-    let r = m
-        .user
-        .lore_with(&m.repo, &[("LORE_TRACE", "1")], &["sync"]);
+    let r = m.user.lore_with(&m.repo, &[("LORE_TRACE", "1")], &["sync"]);
     r.assert_ok();
     let steps = r
         .stderr
@@ -575,7 +573,10 @@ fn a_sync_with_nothing_to_do_stops_early_and_every_change_is_still_seen() {
 
     // Nothing moved anywhere: one look at the remote, no fetch, no push.
     let (out, steps) = traced_sync(&alice);
-    assert!(out.contains("Pulled 0 sessions") && out.contains("pushed 0 sessions"), "{out}");
+    assert!(
+        out.contains("Pulled 0 sessions") && out.contains("pushed 0 sessions"),
+        "{out}"
+    );
     assert_eq!(steps, vec!["git ls-remote".to_owned()], "{steps:?}");
 
     // A new session here: no fetch (the remote has not moved), one push.
@@ -594,10 +595,7 @@ fn a_sync_with_nothing_to_do_stops_early_and_every_change_is_still_seen() {
     assert!(steps.contains(&"git fetch".to_owned()), "{steps:?}");
 
     // A deletion here travels, though nothing else changed.
-    alice
-        .user
-        .lore(&alice.repo, &["delete", S3])
-        .assert_ok();
+    alice.user.lore(&alice.repo, &["delete", S3]).assert_ok();
     let out = alice.sync();
     assert!(out.contains("pushed 1 session."), "{out}");
     bob.sync();
@@ -635,7 +633,10 @@ fn a_sync_with_nothing_to_do_stops_early_and_every_change_is_still_seen() {
     assert!(out.contains("pushed 1 session."), "{out}");
     std::fs::remove_file(&state).unwrap();
     let out = alice.sync();
-    assert!(out.contains("Pulled 0 sessions") && out.contains("pushed 0 sessions"), "{out}");
+    assert!(
+        out.contains("Pulled 0 sessions") && out.contains("pushed 0 sessions"),
+        "{out}"
+    );
     bob.sync();
     assert_eq!(
         bob.show(S1).unwrap()["messages"].as_array().unwrap().len(),
@@ -646,4 +647,119 @@ fn a_sync_with_nothing_to_do_stops_early_and_every_change_is_still_seen() {
         bob.store_tree(),
         "both stores hold the same records"
     );
+}
+
+/// The id of the session worker `w` makes in round `r`.
+fn worker_session(w: usize, r: usize) -> String {
+    format!("{w:08x}-aaaa-4aaa-8aaa-{r:012x}")
+}
+
+#[test]
+fn eight_processes_twenty_rounds_each_three_users_lose_nothing() {
+    const WORKERS: usize = 8;
+    const ROUNDS: usize = 20;
+    let world = World::new();
+    let remote = world.bare("remote.git");
+    // Three users, each with sessions of their own, syncing in turns first.
+    let (alice, bob) = pair(&world, &remote);
+    let carol = joiner(&world, &remote, "carol");
+    bob.work(S2, "cache", 1);
+    carol.work(S3, "lock", 1);
+    for m in [&alice, &bob, &carol, &alice, &bob] {
+        m.sync();
+    }
+    let members = [&alice, &bob, &carol];
+    for m in members {
+        assert_eq!(m.ids(), vec![S1.to_owned(), S2.to_owned(), S3.to_owned()]);
+    }
+
+    // Then eight processes at once, each in a worktree of its user's clone: every round
+    // imports a new session and syncs. The three users' processes race each other on the
+    // remote, and a user's own processes share one lore.db and one repository.
+    let worktrees: Vec<PathBuf> = (0..WORKERS)
+        .map(|w| {
+            let m = members[w % 3];
+            let wt = m.user.root.join(format!("wt-{w}"));
+            m.user
+                .git(
+                    &m.repo,
+                    &[
+                        "worktree",
+                        "add",
+                        "-q",
+                        wt.to_str().unwrap(),
+                        "-b",
+                        &format!("w{w}"),
+                    ],
+                )
+                .assert_ok();
+            wt
+        })
+        .collect();
+    let failures = std::sync::Mutex::new(Vec::new());
+    let gave_up = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for (w, wt) in worktrees.iter().enumerate() {
+            let m = members[w % 3];
+            let (failures, gave_up) = (&failures, &gave_up);
+            scope.spawn(move || {
+                let cwd = canonical(wt);
+                for r in 0..ROUNDS {
+                    let id = worker_session(w, r);
+                    let dir = m.user.root.join(format!("t-{w}-{r}"));
+                    write_transcript(&dir, &id, &format!("worker {w} round {r}"), &cwd);
+                    m.user
+                        .lore(wt, &["import", dir.to_str().unwrap()])
+                        .assert_ok();
+                    let s = m.user.lore(wt, &["sync", "--quiet"]);
+                    // Losing every try of a round to the others is allowed (it says so, and
+                    // the next round carries the session); anything else is a failure, and
+                    // so is any word on stderr from a sync that succeeded (lost races
+                    // included: they are retried, not reported).
+                    if s.ok && !s.stderr.is_empty() {
+                        failures
+                            .lock()
+                            .unwrap()
+                            .push(format!("worker {w} round {r} said: {}", s.stderr));
+                    }
+                    if !s.ok && s.stderr.contains("the remote kept moving") {
+                        gave_up.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    } else if !s.ok {
+                        failures
+                            .lock()
+                            .unwrap()
+                            .push(format!("worker {w} round {r}: {}", s.stderr));
+                    }
+                }
+            });
+        }
+    });
+    let failures = failures.into_inner().unwrap();
+    assert!(failures.is_empty(), "{failures:#?}");
+    eprintln!(
+        "{} of {} syncs lost every try to the others (allowed; later rounds carried them)",
+        gave_up.into_inner(),
+        WORKERS * ROUNDS
+    );
+
+    // Everyone syncs in turns until quiet: every session everywhere, identical stores.
+    for m in [&alice, &bob, &carol, &alice, &bob] {
+        m.sync();
+    }
+    let mut expected = vec![S1.to_owned(), S2.to_owned(), S3.to_owned()];
+    for w in 0..WORKERS {
+        for r in 0..ROUNDS {
+            expected.push(worker_session(w, r));
+        }
+    }
+    expected.sort();
+    for m in members {
+        assert_eq!(m.ids(), expected, "{}", m.user.root.display());
+        let r = m.user.lore(&m.repo, &["verify", "--full"]);
+        r.assert_ok();
+    }
+    let tree = alice.store_tree();
+    assert_eq!(tree.lines().count(), expected.len() + 1, "{tree}");
+    assert_eq!(tree, bob.store_tree());
+    assert_eq!(tree, carol.store_tree());
 }

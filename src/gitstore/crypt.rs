@@ -247,7 +247,7 @@ fn run_jobs(
             let tx = tx.clone();
             let (git_dir, next, stop, jobs) = (&git_dir, &next, &stop, &jobs);
             scope.spawn(move || {
-                let repo = match gix::open(git_dir) {
+                let repo = match gix::open_opts(git_dir, super::local::open_options()) {
                     Ok(r) => r,
                     Err(e) => {
                         let _ = tx.send(Err(e.into()));

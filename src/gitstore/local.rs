@@ -41,14 +41,14 @@ pub struct WriteOutcome {
 impl LocalStore {
     /// Opens the repository at `git_dir` (a `.git` folder or a bare repository).
     pub fn open(git_dir: &Path) -> Result<LocalStore, GitStoreError> {
-        let repo = gix::open(git_dir)?;
+        let repo = gix::open_opts(git_dir, open_options())?;
         LocalStore::from_repo(repo)
     }
 
     /// Finds the repository holding `path`, as git does.
     pub fn discover(path: &Path) -> Result<LocalStore, GitStoreError> {
-        let repo = gix::discover(path)?;
-        LocalStore::from_repo(repo)
+        let found = gix::discover(path)?;
+        LocalStore::open(found.git_dir())
     }
 
     fn from_repo(repo: gix::Repository) -> Result<LocalStore, GitStoreError> {
@@ -317,6 +317,19 @@ pub fn export(
             if o.written == 1 { "" } else { "s" }
         )
     })
+}
+
+/// How lore opens repositories: like git, except that the object database keeps room for many
+/// more pack indexes than are on disk when it opens. Every store write adds a pack, and other
+/// processes (another sync, the helper, git) add theirs while this one runs; gix's default
+/// (10% more than at opening, at least 32) would run out.
+pub(crate) fn open_options() -> gix::open::Options {
+    gix::open::Options::default().object_store_slots(
+        gix::odb::store::init::Slots::AsNeededByDiskState {
+            multiplier: 2.0,
+            minimum: 512,
+        },
+    )
 }
 
 /// Walks two versions of `sessions/` (depth 0), a shard (1) or a leaf folder (2), calling `f`

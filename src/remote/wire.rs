@@ -124,6 +124,16 @@ impl Git {
             .collect())
     }
 
+    /// `git gc --auto --quiet`: git packs loose objects and many packs together when its own
+    /// limits (gc.auto, gc.autoPackLimit) say so, and does nothing otherwise. Best effort.
+    pub fn gc_auto(&self) {
+        let _ = self
+            .command(&["gc", "--auto", "--quiet"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+
     /// The refs `url` advertises.
     pub fn ls_remote(&self, url: &str) -> Result<Advertised, RemoteError> {
         let out = self
@@ -214,12 +224,31 @@ impl Git {
         args.push(url.into());
         args.extend(refspecs.iter().cloned());
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        // Without progress, git's stderr is held back: a push that lost a race (the lease on
+        // the remote's tip failed, or the server could not lock the ref) is retried by the
+        // caller, and the server's "cannot lock ref" lines would only alarm. Anything else
+        // is passed on.
         let out = self
             .command(&args)
-            .stderr(Stdio::inherit())
+            .stderr(if self.progress {
+                Stdio::inherit()
+            } else {
+                Stdio::piped()
+            })
             .output()
             .map_err(spawn)?;
         let results = parse_porcelain(&String::from_utf8_lossy(&out.stdout));
+        let raced = results.iter().any(|r| {
+            r.flag == '!'
+                && ["(stale info)", "(fetch first)", "(failed to update ref)"]
+                    .iter()
+                    .any(|why| r.summary.ends_with(why))
+        });
+        let retried = raced && out.status.code() == Some(1);
+        if !retried && !out.stderr.is_empty() {
+            use std::io::Write as _;
+            let _ = std::io::stderr().write_all(&out.stderr);
+        }
         if results.is_empty() && !out.status.success() {
             return Err(RemoteError::Git {
                 what: format!("git push {url}"),

@@ -137,6 +137,26 @@ impl Sync<'_> {
             .to_owned()))
     }
 
+    /// Takes `lore/sync.lock` in the repository's common git directory (shared by its
+    /// worktrees), waiting for another sync to finish.
+    fn lock(&self) -> Result<std::fs::File, SyncError> {
+        let dir = self.local.repo().common_dir().join("lore");
+        let path = dir.join("sync.lock");
+        let io = |e: std::io::Error| SyncError::Io {
+            path: path.clone(),
+            source: e,
+        };
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io)?;
+        file.lock().map_err(io)?;
+        Ok(file)
+    }
+
     fn tracking_ref(&self) -> String {
         crate::remote::tracking_ref(&crate::remote::namespace(self.remote))
     }
@@ -151,6 +171,9 @@ impl Sync<'_> {
 
     /// Runs the sync, retrying when another push wins the race.
     pub fn run(&mut self) -> Result<Report, SyncError> {
+        // One sync at a time per repository (a hook's and the user's, say): the others wait.
+        // The lock goes with the process, however it ends.
+        let _lock = self.lock()?;
         let mut report = Report::default();
         let scope = state::scope(&self.roots, &self.redactor.fingerprint());
         let previous = state::load(self.local, self.remote).filter(|s| s.scope == scope);
@@ -250,6 +273,10 @@ impl Sync<'_> {
     /// own merge, the new head is recorded (its sessions are in the store already).
     fn finish(&self, scope: String, db_head: Option<String>) {
         self.note_success();
+        // Every store write adds a pack; git's own limits decide when to put them together.
+        if self.pack_count() > PACK_LIMIT {
+            self.git.gc_auto();
+        }
         let head = match self
             .db
             .sessions_changed_since(db_head.as_deref(), SYNC_PREFIX)
@@ -276,6 +303,17 @@ impl Sync<'_> {
                 wire_tip: wire_tip.map(|t| t.to_string()),
             },
         );
+    }
+
+    /// How many packs the repository's object database has.
+    fn pack_count(&self) -> usize {
+        let dir = self.local.repo().common_dir().join("objects").join("pack");
+        std::fs::read_dir(dir).map_or(0, |entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|e| e.path().extension().is_some_and(|x| x == "pack"))
+                .count()
+        })
     }
 
     /// Notes the time of this successful sync for `lore sync status` (best effort: a sync
@@ -427,6 +465,10 @@ impl Sync<'_> {
         Ok(outcome.written)
     }
 }
+
+/// Above this many packs a sync asks git to tidy up (`git gc --auto`, which applies git's own
+/// `gc.autoPackLimit`, 50 by default).
+const PACK_LIMIT: usize = 50;
 
 /// The prefix of the messages of sync's own commits in lore.db.
 const SYNC_PREFIX: &str = "sync:";

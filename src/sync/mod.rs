@@ -43,6 +43,11 @@ pub enum SyncError {
         "the remote kept moving: {0} tries lost a race to other pushes; nothing was lost, run 'lore sync' again"
     )]
     TooManyRaces(u32),
+    #[error("cannot use {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// The remote to sync with: the current branch's upstream remote, else `origin`, else the
