@@ -13,6 +13,8 @@ use toml_edit::{Array, DocumentMut, Item, Value};
 pub enum KeyType {
     /// One of a fixed set of words.
     Choice(&'static [&'static str]),
+    /// A git remote URL, or the path of a repository.
+    Url,
     /// A path (`~/` is expanded when used).
     Path,
     /// A list of paths, given on the command line separated by commas.
@@ -65,6 +67,12 @@ pub const KEYS: &[KeySpec] = &[
         ty: KeyType::PathList,
         default: "",
         help: "Aider history files, or repositories holding .aider.chat.history.md, that 'lore import' reads",
+    },
+    KeySpec {
+        name: "sync_global_remote",
+        ty: KeyType::Url,
+        default: "",
+        help: "the git remote (URL or path) of the global store that 'lore sync --global' backs every session up to",
     },
     KeySpec {
         name: "redact",
@@ -208,7 +216,7 @@ impl Config {
                 }
                 Ok(Some(Setting::Text(s.to_owned())))
             }
-            KeyType::Path => Ok(Some(Setting::Text(
+            KeyType::Path | KeyType::Url => Ok(Some(Setting::Text(
                 item.as_str().ok_or_else(|| wrong("a string"))?.to_owned(),
             ))),
             KeyType::PathList => {
@@ -278,13 +286,19 @@ impl Config {
                 }
                 Item::Value(Value::from(value))
             }
-            KeyType::Path => {
+            KeyType::Path | KeyType::Url => {
                 if value.trim().is_empty() {
+                    let what = if matches!(spec.ty, KeyType::Url) {
+                        "a URL or path"
+                    } else {
+                        "a path"
+                    };
                     return Err(ConfigError::BadValue {
                         key: key.to_owned(),
                         value: value.to_owned(),
-                        expected: "a path (use 'lore config unset' to go back to the default)"
-                            .into(),
+                        expected: format!(
+                            "{what} (use 'lore config unset' to go back to the default)"
+                        ),
                     });
                 }
                 Item::Value(Value::from(value))

@@ -3,7 +3,6 @@
 //! A push that loses a race starts over (bounded, with jitter); nothing is ever forced.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use gix::ObjectId;
@@ -56,9 +55,8 @@ pub struct Sync<'a> {
     pub git: &'a Git,
     /// The remote's name.
     pub remote: &'a str,
-    /// Work tree roots of this repository: sessions whose working directory is inside one
-    /// of them belong to its store.
-    pub roots: Vec<PathBuf>,
+    /// Which sessions belong to this store.
+    pub scope: super::Scope,
     /// Secrets are replaced in every record that leaves the machine.
     pub redactor: &'a Redactor,
     /// The store's key (LORE_HOME/keys) and LORE_PASSPHRASE, for the push, which runs the
@@ -175,7 +173,7 @@ impl Sync<'_> {
         // The lock goes with the process, however it ends.
         let _lock = self.lock()?;
         let mut report = Report::default();
-        let scope = state::scope(&self.roots, &self.redactor.fingerprint());
+        let scope = state::scope(&self.scope, &self.redactor.fingerprint());
         let previous = state::load(self.local, self.remote).filter(|s| s.scope == scope);
         let db_head = self.db.head()?;
         // One `git ls-remote`: when the remote's store is where the last sync left it, there
@@ -433,17 +431,10 @@ impl Sync<'_> {
         let Some(tip) = self.local.tip()? else {
             return Ok(0);
         };
-        let roots: Vec<PathBuf> = self
-            .roots
-            .iter()
-            .map(|r| std::fs::canonicalize(r).unwrap_or_else(|_| r.clone()))
-            .collect();
         let mut ids: BTreeSet<String> = BTreeSet::new();
         match todo {
             Todo::Everything => {
-                for root in &roots {
-                    ids.extend(super::repo_session_ids(self.db, root)?);
-                }
+                ids.extend(self.scope.session_ids(self.db)?);
                 self.local.for_each_record(tip, |id, _| {
                     ids.insert(id.to_owned());
                     Ok(())
@@ -452,8 +443,8 @@ impl Sync<'_> {
             Todo::Only(changed) => {
                 for id in changed {
                     let here = match self.db.session_cwd(id)? {
-                        Some(Some(cwd)) => roots.iter().any(|r| super::inside(&cwd, r)),
-                        _ => false,
+                        Some(cwd) => self.scope.holds(cwd.as_deref()),
+                        None => false,
                     };
                     if here || self.local.read_record(tip, id)?.is_some() {
                         ids.insert(id.clone());

@@ -119,6 +119,62 @@ pub fn repo_session_ids(db: &Store, root: &Path) -> Result<Vec<String>, SyncErro
     Ok(ids)
 }
 
+/// Which sessions a store holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// A repository's store: sessions whose working directory is inside one of its work
+    /// trees (canonical paths), as recorded or with symlinks resolved.
+    WorkTrees(Vec<PathBuf>),
+    /// The global store (`lore sync --global`): every session in lore.db.
+    Everything,
+}
+
+impl Scope {
+    /// A repository's scope: its work trees, symlinks resolved.
+    pub fn work_trees(roots: impl IntoIterator<Item = PathBuf>) -> Scope {
+        let mut roots: Vec<PathBuf> = roots
+            .into_iter()
+            .map(|r| std::fs::canonicalize(&r).unwrap_or(r))
+            .collect();
+        roots.sort();
+        roots.dedup();
+        Scope::WorkTrees(roots)
+    }
+
+    /// Whether a session with working directory `cwd` belongs.
+    pub fn holds(&self, cwd: Option<&str>) -> bool {
+        match self {
+            Scope::Everything => true,
+            Scope::WorkTrees(roots) => cwd.is_some_and(|cwd| roots.iter().any(|r| inside(cwd, r))),
+        }
+    }
+
+    /// The ids of every session in lore.db that belongs.
+    pub fn session_ids(&self, db: &Store) -> Result<Vec<String>, SyncError> {
+        Ok(db
+            .session_cwds()?
+            .into_iter()
+            .filter(|(_, cwd)| self.holds(cwd.as_deref()))
+            .map(|(id, _)| id)
+            .collect())
+    }
+
+    /// A stable description, for [`state::scope`].
+    pub fn describe(&self) -> Vec<u8> {
+        match self {
+            Scope::Everything => b"everything".to_vec(),
+            Scope::WorkTrees(roots) => {
+                let mut out = b"work trees".to_vec();
+                for r in roots {
+                    out.push(0);
+                    out.extend_from_slice(r.as_os_str().as_encoded_bytes());
+                }
+                out
+            }
+        }
+    }
+}
+
 /// Whether working directory `cwd` is inside `root` (canonical), as recorded or with symlinks
 /// resolved.
 pub fn inside(cwd: &str, root: &Path) -> bool {

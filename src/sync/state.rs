@@ -5,12 +5,13 @@
 //! missing, unreadable or from another lore.db, it makes the next sync look at everything,
 //! which is always correct.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use gix::ObjectId;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::Scope;
 use crate::gitstore::LocalStore;
 
 /// The state of one remote after a successful sync.
@@ -45,15 +46,12 @@ fn parse_oid(s: &str) -> Option<ObjectId> {
 }
 
 /// A digest of what decides which sessions belong in the store and how they are written: the
-/// work tree roots and the redaction rules. A change means every session is looked at again.
-pub fn scope(roots: &[PathBuf], redaction: &str) -> String {
-    let mut roots: Vec<&Path> = roots.iter().map(PathBuf::as_path).collect();
-    roots.sort();
+/// [`Scope`] (a repository's work trees, or everything) and the redaction rules. A change
+/// means every session is looked at again.
+pub fn scope(scope: &Scope, redaction: &str) -> String {
     let mut h = Sha256::new();
-    for r in roots {
-        h.update(r.as_os_str().as_encoded_bytes());
-        h.update([0]);
-    }
+    h.update(scope.describe());
+    h.update([0]);
     h.update(redaction.as_bytes());
     crate::crypto::hex(&h.finalize())
 }

@@ -1,7 +1,5 @@
 //! `lore sync status`: where this repository's sync stands, read without touching the network.
 
-use std::path::Path;
-
 use gix::ObjectId;
 
 use super::SyncError;
@@ -68,7 +66,7 @@ pub fn status(
     keys: &KeyStore,
     passphrase_set: bool,
     remote: &str,
-    roots: &[&Path],
+    scope: &super::Scope,
     redactor: &Redactor,
 ) -> Result<Status, SyncError> {
     let repo = local.repo();
@@ -92,13 +90,11 @@ pub fn status(
     };
     let mut pending = 0;
     if let (Some(db), Some(t)) = (db, tip) {
-        for root in roots {
-            for id in super::repo_session_ids(db, root)? {
-                let ours = record_from_store(db, &id, Some(redactor))?;
-                let stored = local.read_record(t, &id)?;
-                if ours != stored {
-                    pending += 1;
-                }
+        for id in scope.session_ids(db)? {
+            let ours = record_from_store(db, &id, Some(redactor))?;
+            let stored = local.read_record(t, &id)?;
+            if ours != stored {
+                pending += 1;
             }
         }
     }

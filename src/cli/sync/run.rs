@@ -1,0 +1,74 @@
+//! `lore sync [--global] [--remote NAME] [--quiet]`: fetch, merge into lore.db, export, push.
+
+use std::process::ExitCode;
+
+use anyhow::bail;
+use zeroize::Zeroizing;
+
+use lore::keys::KeyStore;
+
+use super::{Place, plural};
+use crate::cli::Ctx;
+
+pub(super) fn run(ctx: &Ctx, place: &Place, quiet: bool) -> anyhow::Result<ExitCode> {
+    let (local, remote) = (&place.local, place.remote.as_str());
+    // Set up here: a local store, or a remote store joined with `lore sync setup`.
+    let ns = lore::remote::namespace(remote);
+    let joined = [lore::remote::tracking_ref(&ns), lore::remote::wire_ref(&ns)]
+        .iter()
+        .any(|name| {
+            local
+                .repo()
+                .try_find_reference(name.as_str())
+                .is_ok_and(|r| r.is_some())
+        });
+    if local.header()?.is_none() && !joined {
+        bail!(
+            "{} has no lore store yet: run '{}' first",
+            place.what(),
+            place.command("setup")
+        );
+    }
+    let mut db = ctx.home.open_store()?;
+    let git = place.git();
+    let redactor = lore::redact::Redactor::from_config(&ctx.config()?)?;
+    let mut cycle = lore::sync::cycle::Sync {
+        db: &mut db,
+        local,
+        git: &git,
+        remote,
+        scope: place.scope.clone(),
+        redactor: &redactor,
+        keys: KeyStore::new(ctx.home.keys_dir()),
+        // Read from the environment, never from argv.
+        passphrase: std::env::var("LORE_PASSPHRASE")
+            .ok()
+            .filter(|p| !p.is_empty())
+            .map(Zeroizing::new),
+    };
+    let report = cycle.run()?;
+    if std::env::var_os("LORE_TRACE").is_some_and(|v| v == "1") {
+        for (step, took) in &report.steps {
+            eprintln!("lore sync: {step}: {:.1} ms", took.as_secs_f64() * 1e3);
+        }
+        for line in &report.push_trace {
+            eprintln!(
+                "lore sync: push: {}",
+                line.trim_start_matches("git-remote-lore: ")
+            );
+        }
+    }
+    if !quiet {
+        let pulled = report.added + report.updated + report.deleted;
+        println!(
+            "Pulled {pulled} session{} from {remote} ({} new, {} updated, {} deleted); pushed {} session{}.",
+            plural(pulled),
+            report.added,
+            report.updated,
+            report.deleted,
+            report.pushed,
+            plural(report.pushed),
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

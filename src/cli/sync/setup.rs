@@ -1,0 +1,61 @@
+//! `lore sync [--global] setup [--passphrase-stdin]`: create the store, or join the remote's.
+
+use std::process::ExitCode;
+
+use anyhow::bail;
+
+use lore::crypto::StoreHeader;
+use lore::keys::KeyStore;
+use lore::sync::remote_header;
+
+use super::{PassphraseSource, Place, SecretArgs, unlock};
+use crate::cli::Ctx;
+
+pub(super) fn run(ctx: &Ctx, place: &Place, args: SecretArgs) -> anyhow::Result<ExitCode> {
+    let (local, remote) = (&place.local, place.remote.as_str());
+    let keys = KeyStore::new(ctx.home.keys_dir());
+    let on_remote = remote_header(&place.git(), local, remote)?;
+    let here = local.header()?;
+    if let (Some(r), Some(h)) = (&on_remote, &here)
+        && r.store_id() != h.store_id()
+    {
+        bail!(
+            "{}'s refs/lore/sessions holds store {} but {remote} holds store {}; \
+             delete the local one (git update-ref -d refs/lore/sessions) to join the remote's",
+            place.what(),
+            h.store_id_hex(),
+            r.store_id_hex()
+        );
+    }
+    let mut source = PassphraseSource::new(args.passphrase_stdin);
+    let sync = place.command("");
+    match (on_remote, here) {
+        (Some(header), _) => {
+            println!("An existing Lore store was found on the remote.");
+            let pass = source.read("Enter passphrase: ")?;
+            let key = unlock(place, &header, &pass)?;
+            keys.save(header.store_id_hex(), &key)?;
+            println!("Passphrase verified. Run '{sync}' to fetch reasoning history.");
+        }
+        (None, Some(header)) => {
+            let pass = source.read("Enter passphrase: ")?;
+            let key = unlock(place, &header, &pass)?;
+            keys.save(header.store_id_hex(), &key)?;
+            println!("Passphrase verified. Run '{sync}' to push your sessions.");
+        }
+        (None, None) => {
+            let pass = source.new_passphrase(
+                "Enter passphrase: ",
+                &format!(
+                    "nothing was created: run '{}' again",
+                    place.command("setup")
+                ),
+            )?;
+            let (header, key) = StoreHeader::create(pass.as_bytes())?;
+            keys.save(header.store_id_hex(), &key)?;
+            local.write_header(&header, "lore: create store")?;
+            println!("Store created. Run '{sync}' to push your sessions.");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,93 @@
+//! `lore sync [--global] status [--json]`: where the sync stands, without the network.
+
+use std::process::ExitCode;
+
+use clap::Args;
+
+use lore::keys::KeyStore;
+use lore::sync::status::{KeyState, Relation, status};
+
+use super::{Place, plural};
+use crate::cli::Ctx;
+
+#[derive(Args)]
+pub(super) struct StatusArgs {
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(super) fn run(ctx: &Ctx, place: &Place, args: StatusArgs) -> anyhow::Result<ExitCode> {
+    let (local, remote) = (&place.local, place.remote.as_str());
+    let db = ctx.home.open_store_readable()?;
+    let passphrase_set = std::env::var_os("LORE_PASSPHRASE").is_some_and(|p| !p.is_empty());
+    let keys = KeyStore::new(ctx.home.keys_dir());
+    let redactor = lore::redact::Redactor::from_config(&ctx.config()?)?;
+    let st = status(
+        local,
+        db.as_ref(),
+        &keys,
+        passphrase_set,
+        remote,
+        &place.scope,
+        &redactor,
+    )?;
+    let key = match st.key {
+        KeyState::Stored => "stored (key file)",
+        KeyState::FromEnvironment => "from LORE_PASSPHRASE",
+        KeyState::Missing => &format!("missing (run '{}')", place.command("setup")),
+    };
+    let relation = match st.relation {
+        Relation::Nothing => "no store yet".to_owned(),
+        Relation::NotPushed => format!("not yet pushed to {remote}"),
+        Relation::NotFetched => format!(
+            "{remote}'s store not fetched yet: run '{}'",
+            place.command("")
+        ),
+        Relation::InSync => format!("in sync with {remote}"),
+        Relation::Ahead(n) => format!("ahead of {remote} by {n} commit{}", plural(n)),
+        Relation::Behind(n) => format!("behind {remote} by {n} commit{}", plural(n)),
+        Relation::Diverged { ahead, behind } => {
+            format!("diverged from {remote}: {ahead} ahead, {behind} behind")
+        }
+    };
+    if args.json {
+        crate::cli::output::print_json(&serde_json::json!({
+            "remote": st.remote,
+            "store": st.store_id.is_some(),
+            "store_id": st.store_id,
+            "key": match st.key {
+                KeyState::Stored => "stored",
+                KeyState::FromEnvironment => "environment",
+                KeyState::Missing => "missing",
+            },
+            "pending": st.pending,
+            "last_sync": st.last_sync.map(|ms| crate::cli::output::iso(Some(ms))),
+            "ref": relation,
+        }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("Sync status ({})", place.what());
+    let not_set_up = format!("not set up (run '{}')", place.command("setup"));
+    println!(
+        "Store: {}",
+        if st.store_id.is_some() {
+            "set up"
+        } else {
+            &not_set_up
+        }
+    );
+    println!("Key: {key}");
+    println!(
+        "Pending: {} session{} not yet synced",
+        st.pending,
+        plural(st.pending)
+    );
+    println!(
+        "Last sync: {}",
+        st.last_sync
+            .map_or_else(|| "never".to_owned(), crate::cli::output::ago)
+    );
+    println!("Ref: refs/lore/sessions ({relation})");
+    Ok(ExitCode::SUCCESS)
+}
