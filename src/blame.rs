@@ -590,7 +590,7 @@ fn cut(text: &str, at: usize, end: usize) -> String {
     }
     let mut stop = text[end..]
         .char_indices()
-        .nth(EXCERPT_CHARS.saturating_sub(before))
+        .nth(EXCERPT_CHARS.saturating_sub(before + text[at..end].chars().count()))
         .map_or(text.len(), |(i, _)| end + i);
     if let Some(nl) = text[end..stop].rfind('\n') {
         stop = end + nl;

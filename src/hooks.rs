@@ -547,6 +547,16 @@ mod tests {
     }
 
     #[test]
+    fn the_post_commit_script_chains_and_links_quietly() {
+        let s = Hook::PostCommit.script(Path::new("/usr/bin/lore"));
+        let text = String::from_utf8(s.clone()).unwrap();
+        assert!(text.contains("chained=$hooks/post-commit.lore-chained\n"));
+        assert!(text.contains("link --current --hook </dev/null >/dev/null 2>&1 || true"));
+        assert!(text.ends_with("exit $status\n"));
+        assert!(is_lores(&s));
+    }
+
+    #[test]
     fn install_chain_and_uninstall_in_a_folder() {
         let d = tempfile::tempdir().unwrap();
         let hooks = Hooks::new(d.path().join("hooks"));

@@ -5,6 +5,7 @@
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
+use anstream::println;
 use anyhow::Context as _;
 use clap::{ArgGroup, Args};
 
@@ -32,13 +33,13 @@ pub struct LinkArgs {
     #[arg(long)]
     auto: bool,
     /// With --auto: sessions active since, and commits made since (default: 30 days).
-    #[arg(long, value_name = "WHEN", requires = "auto")]
+    #[arg(long, value_name = "WHEN", conflicts_with_all = ["session", "current"])]
     since: Option<String>,
     /// With --auto: print what would be linked, and link nothing.
-    #[arg(long, requires = "auto")]
+    #[arg(long, conflicts_with_all = ["session", "current"])]
     dry_run: bool,
     /// Run by the post-commit hook: links are of kind `hook`, and nothing is printed.
-    #[arg(long, requires = "current", hide = true)]
+    #[arg(long, conflicts_with_all = ["session", "auto"], hide = true)]
     hook: bool,
 }
 
