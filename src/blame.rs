@@ -273,11 +273,10 @@ pub fn blame(
         lines: Vec::new(),
         commits: Vec::new(),
     };
-    let has_head = git.resolve_commit("HEAD").is_ok();
-    if !has_head {
-        return Err(BlameError::NotCommitted(PathBuf::from(path)));
-    }
     if line_count == 0 {
+        if git.resolve_commit("HEAD").is_err() {
+            return Err(BlameError::NotCommitted(PathBuf::from(path)));
+        }
         return Ok(blame);
     }
     let l_arg = range.map(|r| format!("-L{},{}", r.start, r.end));
@@ -310,7 +309,8 @@ pub fn blame(
     let stderr = errors.join().unwrap_or_default();
     if !status.success() {
         let message = crate::link::git::first_error_line(&stderr);
-        if message.starts_with("no such path") {
+        // An untracked file, or a repository without a commit yet.
+        if message.starts_with("no such path") || git.resolve_commit("HEAD").is_err() {
             return Err(BlameError::NotCommitted(PathBuf::from(path)));
         }
         return Err(GitError::Failed {
@@ -447,27 +447,78 @@ pub struct Reasoning {
 /// What the messages of a session are searched for: the file's names and the commit's lines.
 pub struct Needles {
     file: Option<Regex>,
-    code: Option<Regex>,
+    code: Code,
+}
+
+/// A commit's lines: a few are searched one by one (no regex to compile), many through one
+/// regex (one pass over each message).
+enum Code {
+    None,
+    Few(Vec<String>),
+    Many(Regex),
+}
+
+impl Code {
+    /// The first match, as a byte range.
+    fn find(&self, text: &str) -> Option<(usize, usize)> {
+        match self {
+            Code::None => None,
+            Code::Few(lines) => lines
+                .iter()
+                .filter_map(|l| text.find(l.as_str()).map(|at| (at, at + l.len())))
+                .min(),
+            Code::Many(r) => r.find(text).map(|m| (m.start(), m.end())),
+        }
+    }
 }
 
 /// Lines shorter than this (trimmed) are too common to quote as evidence (`}`, `else {`).
 const MIN_CODE_LINE: usize = 12;
 /// At most this many of a commit's lines are searched for, the longest first.
 const MAX_CODE_LINES: usize = 200;
+/// Up to this many lines are searched for one by one; more through a regex.
+const FEW_CODE_LINES: usize = 24;
+
+fn build_regex(alts: &[String]) -> Option<Regex> {
+    if alts.is_empty() {
+        return None;
+    }
+    RegexBuilder::new(&alts.join("|"))
+        .size_limit(64 << 20)
+        .build()
+        .ok()
+}
+
+/// A regex matching any of `paths`, or its bare name as a word (not inside a longer name or
+/// path segment). ASCII classes only: Unicode word tables would cost more to compile than
+/// the whole search.
+pub fn file_regex(paths: &[&str]) -> Option<Regex> {
+    let mut names: Vec<String> = Vec::new();
+    for p in paths {
+        names.push(regex::escape(p));
+        if let Some(base) = Path::new(p).file_name().and_then(|b| b.to_str())
+            && base != *p
+        {
+            names.push(format!(
+                r"(?:^|[^A-Za-z0-9_./-]){}(?:$|[^A-Za-z0-9_])",
+                regex::escape(base)
+            ));
+        }
+    }
+    build_regex(&names)
+}
 
 impl Needles {
     /// Needles for a commit: its lines' text and the file's names in it (`paths`).
     pub fn new<'a>(paths: &[&str], lines: impl Iterator<Item = &'a str>) -> Needles {
-        let mut names: Vec<String> = Vec::new();
-        for p in paths {
-            names.push(regex::escape(p));
-            if let Some(base) = Path::new(p).file_name().and_then(|b| b.to_str())
-                && base != *p
-            {
-                // The bare name, not inside a longer word or path segment.
-                names.push(format!(r"(?:^|[^\w./-]){}\b", regex::escape(base)));
-            }
-        }
+        Needles::with_file_regex(file_regex(paths), lines)
+    }
+
+    /// Needles with a file regex made once for many commits (see [`file_regex`]).
+    pub fn with_file_regex<'a>(
+        file: Option<Regex>,
+        lines: impl Iterator<Item = &'a str>,
+    ) -> Needles {
         let mut code: Vec<&str> = lines
             .map(str::trim)
             .filter(|l| l.len() >= MIN_CODE_LINE && l.chars().any(char::is_alphanumeric))
@@ -475,19 +526,15 @@ impl Needles {
         code.sort_by_key(|l| std::cmp::Reverse(l.len()));
         code.dedup();
         code.truncate(MAX_CODE_LINES);
-        let build = |alts: Vec<String>| -> Option<Regex> {
-            if alts.is_empty() {
-                return None;
-            }
-            RegexBuilder::new(&alts.join("|"))
-                .size_limit(64 << 20)
-                .build()
-                .ok()
+        let code = if code.is_empty() {
+            Code::None
+        } else if code.len() <= FEW_CODE_LINES {
+            Code::Few(code.iter().map(|l| (*l).to_owned()).collect())
+        } else {
+            let alts: Vec<String> = code.iter().map(|l| regex::escape(l)).collect();
+            build_regex(&alts).map_or(Code::None, Code::Many)
         };
-        Needles {
-            file: build(names),
-            code: build(code.iter().map(|l| regex::escape(l)).collect()),
-        }
+        Needles { file, code }
     }
 }
 
@@ -512,8 +559,12 @@ pub fn reasoning(
         if m.kind == Kind::ToolResult || m.role == Role::Tool || m.role == Role::System {
             return Ok(());
         }
-        let code_at = needles.code.as_ref().and_then(|r| r.find(&m.content));
-        let file_at = needles.file.as_ref().and_then(|r| r.find(&m.content));
+        let code_at = needles.code.find(&m.content);
+        let file_at = needles
+            .file
+            .as_ref()
+            .and_then(|r| r.find(&m.content))
+            .map(|m| (m.start(), m.end()));
         let excerpt = |mention, at: usize, end: usize| Excerpt {
             ordinal: i,
             role: m.role,
@@ -538,10 +589,10 @@ pub fn reasoning(
             }
             return Ok(());
         }
-        if let Some(mat) = code_at {
-            found.push(excerpt(Mention::Code, mat.start(), mat.end()));
-        } else if let Some(mat) = file_at {
-            found.push(excerpt(Mention::File, mat.start(), mat.end()));
+        if let Some((at, end)) = code_at {
+            found.push(excerpt(Mention::Code, at, end));
+        } else if let Some((at, end)) = file_at {
+            found.push(excerpt(Mention::File, at, end));
         }
         if m.role == Role::Assistant && m.kind == Kind::Text {
             last_text = Some(excerpt(Mention::File, 0, 0));
@@ -606,41 +657,67 @@ fn cut(text: &str, at: usize, end: usize) -> String {
     out
 }
 
-/// The sessions linked to `commit` with their reasoning for the lines `blame` gave it.
-pub fn commit_reasoning(
-    store: &Store,
-    blame: &Blame,
-    commit: &BlameCommit,
+/// Finds the reasoning for the commits of one blame, compiling each file-name regex once.
+pub struct Reasoner<'s> {
+    store: &'s Store,
     limit: usize,
-) -> Result<Vec<Reasoning>, ReasoningError> {
-    if commit.uncommitted() {
-        return Ok(Vec::new());
-    }
-    let linked = store.sessions_for_commit(&commit.id)?;
-    if linked.is_empty() {
-        return Ok(Vec::new());
-    }
-    let idx = blame.commits.iter().position(|c| c.id == commit.id);
-    let lines = blame
-        .lines
-        .iter()
-        .filter(|l| Some(l.commit) == idx)
-        .map(|l| l.text.as_str());
-    let mut paths = vec![blame.path.as_str()];
-    if commit.path != blame.path {
-        paths.push(commit.path.as_str());
-    }
-    let needles = Needles::new(&paths, lines);
-    let mut out = Vec::with_capacity(linked.len());
-    let mut seen = std::collections::HashSet::new();
-    for l in linked {
-        // A session linked by a full and an abbreviated id appears once.
-        if !seen.insert(l.session.id.clone()) {
-            continue;
+    files: std::collections::HashMap<String, Option<Regex>>,
+}
+
+impl<'s> Reasoner<'s> {
+    /// At most `limit` messages per session (0: all).
+    pub fn new(store: &'s Store, limit: usize) -> Reasoner<'s> {
+        Reasoner {
+            store,
+            limit,
+            files: Default::default(),
         }
-        out.push(reasoning(store, l.session, l.link, &needles, limit)?);
     }
-    Ok(out)
+
+    /// The sessions linked to `commit` with their reasoning for the lines `blame` gave it.
+    pub fn commit(
+        &mut self,
+        blame: &Blame,
+        commit: &BlameCommit,
+    ) -> Result<Vec<Reasoning>, ReasoningError> {
+        if commit.uncommitted() {
+            return Ok(Vec::new());
+        }
+        let linked = self.store.sessions_for_commit(&commit.id)?;
+        if linked.is_empty() {
+            return Ok(Vec::new());
+        }
+        let idx = blame.commits.iter().position(|c| c.id == commit.id);
+        let lines = blame
+            .lines
+            .iter()
+            .filter(|l| Some(l.commit) == idx)
+            .map(|l| l.text.as_str());
+        let file = self
+            .files
+            .entry(commit.path.clone())
+            .or_insert_with(|| {
+                let mut paths = vec![blame.path.as_str()];
+                if commit.path != blame.path {
+                    paths.push(commit.path.as_str());
+                }
+                file_regex(&paths)
+            })
+            .clone();
+        let needles = Needles::with_file_regex(file, lines);
+        let mut out = Vec::with_capacity(linked.len());
+        let mut seen = std::collections::HashSet::new();
+        for l in linked {
+            // A session linked by a full and an abbreviated id appears once.
+            if !seen.insert(l.session.id.clone()) {
+                continue;
+            }
+            out.push(reasoning(
+                self.store, l.session, l.link, &needles, self.limit,
+            )?);
+        }
+        Ok(out)
+    }
 }
 
 /// Why reasoning could not be read.
@@ -729,10 +806,22 @@ mod tests {
             &["src/parse.rs"],
             ["    let end = start + len;", "}", "x"].into_iter(),
         );
-        let code = n.code.as_ref().unwrap();
         let file = n.file.as_ref().unwrap();
-        assert!(code.is_match("we need `let end = start + len;` here"));
-        assert!(!code.is_match("}"));
+        assert!(
+            n.code
+                .find("we need `let end = start + len;` here")
+                .is_some()
+        );
+        assert!(n.code.find("}").is_none());
+        let many: Vec<String> = (0..40)
+            .map(|i| format!("let value_{i} = compute({i});"))
+            .collect();
+        let m = Needles::new(&["x.rs"], many.iter().map(String::as_str));
+        assert!(matches!(m.code, Code::Many(_)));
+        assert_eq!(
+            m.code.find("so let value_7 = compute(7); it is"),
+            Some((3, 28))
+        );
         assert!(file.is_match("see src/parse.rs"));
         assert!(file.is_match("in parse.rs the bug"));
         assert!(!file.is_match("in reparse.rs the bug"));

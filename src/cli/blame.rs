@@ -9,7 +9,6 @@ use clap::Args;
 
 use lore::blame::{self, Blame, BlameCommit, BlameError, LineRange, Reasoning};
 use lore::link::Git;
-use lore::store::Store;
 
 use super::Ctx;
 use super::link::short;
@@ -60,27 +59,28 @@ pub fn run(ctx: &Ctx, args: BlameArgs) -> anyhow::Result<ExitCode> {
         other => other?,
     };
     let store = ctx.home.open_store_readable()?;
-    let store = store.as_ref();
+    let mut reasoner = store
+        .as_ref()
+        .map(|s| blame::Reasoner::new(s, args.messages));
     let mut out = anstream::stdout().lock();
     if args.json {
-        json(&mut out, store, &b, args.messages)?;
+        json(&mut out, &mut reasoner, &b)?;
     } else if args.markdown {
-        markdown(&mut out, store, &b, args.messages)?;
+        markdown(&mut out, &mut reasoner, &b)?;
     } else {
-        text(&mut out, store, &b, args.messages)?;
+        text(&mut out, &mut reasoner, &b)?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// The reasoning for `commit`, none without a lore.db.
 fn reasons(
-    store: Option<&Store>,
+    reasoner: &mut Option<blame::Reasoner<'_>>,
     b: &Blame,
     commit: &BlameCommit,
-    limit: usize,
 ) -> anyhow::Result<Vec<Reasoning>> {
-    match store {
-        Some(s) => Ok(blame::commit_reasoning(s, b, commit, limit)?),
+    match reasoner {
+        Some(r) => Ok(r.commit(b, commit)?),
         None => Ok(Vec::new()),
     }
 }
@@ -151,9 +151,8 @@ fn who(e: &blame::Excerpt) -> String {
 
 fn text(
     out: &mut impl Write,
-    store: Option<&Store>,
+    reasoner: &mut Option<blame::Reasoner<'_>>,
     b: &Blame,
-    limit: usize,
 ) -> anyhow::Result<()> {
     writeln!(out, "{BOLD}{}{BOLD:#}", header(b))?;
     if b.lines.is_empty() {
@@ -201,7 +200,7 @@ fn text(
             )?;
             continue;
         }
-        let reasons = reasons(store, b, c, limit)?;
+        let reasons = reasons(reasoner, b, c)?;
         if reasons.is_empty() {
             writeln!(out, "  No reasoning linked to {}.", short(&c.id))?;
             continue;
@@ -264,9 +263,8 @@ fn fence_for(text: &str) -> String {
 
 fn markdown(
     out: &mut impl Write,
-    store: Option<&Store>,
+    reasoner: &mut Option<blame::Reasoner<'_>>,
     b: &Blame,
-    limit: usize,
 ) -> anyhow::Result<()> {
     writeln!(out, "# lore blame {}\n", header(b))?;
     for (i, c) in b.commits.iter().enumerate() {
@@ -304,7 +302,7 @@ fn markdown(
             writeln!(out, "These lines are not committed yet.\n")?;
             continue;
         }
-        let reasons = reasons(store, b, c, limit)?;
+        let reasons = reasons(reasoner, b, c)?;
         if reasons.is_empty() {
             writeln!(out, "No reasoning linked to `{}`.\n", short(&c.id))?;
         }
@@ -333,16 +331,15 @@ fn markdown(
 
 fn json(
     out: &mut impl Write,
-    store: Option<&Store>,
+    reasoner: &mut Option<blame::Reasoner<'_>>,
     b: &Blame,
-    limit: usize,
 ) -> anyhow::Result<()> {
     let mut commits = Vec::with_capacity(b.commits.len());
     for c in &b.commits {
         let reasons = if c.uncommitted() {
             Vec::new()
         } else {
-            reasons(store, b, c, limit)?
+            reasons(reasoner, b, c)?
         };
         commits.push(serde_json::json!({
             "id": if c.uncommitted() { None } else { Some(&c.id) },
