@@ -43,7 +43,7 @@ pub enum BlameError {
     ZeroLine(String),
     #[error("line range {start}-{end} is reversed: give START-END with START at most END")]
     Reversed { start: u32, end: u32 },
-    #[error("'{0}' is not a line range: use LINE, START-END or START,END")]
+    #[error("'{0}' is not a line range: use LINE, START-END, START,END or START,+COUNT")]
     BadRange(String),
     #[error("line {line} is past the end of {path} ({count} line{s})", s = if *count == 1 { "" } else { "s" })]
     PastEnd {
@@ -70,11 +70,19 @@ pub struct LineRange {
 }
 
 impl LineRange {
-    /// Reads `N`, `N-M` or `N,M`.
+    /// Reads `N`, `N-M`, `N,M` or `N,+COUNT` (git blame's `-L` forms with numbers).
     pub fn parse(s: &str) -> Result<LineRange, BlameError> {
         let bad = || BlameError::BadRange(s.to_owned());
         let num = |t: &str| t.trim().parse::<u32>().map_err(|_| bad());
         let (start, end) = match s.split_once(['-', ',']) {
+            Some((a, b)) if b.trim_start().starts_with('+') => {
+                let start = num(a)?;
+                let count = num(b.trim_start().trim_start_matches('+'))?;
+                if count == 0 {
+                    return Err(bad());
+                }
+                (start, start.saturating_add(count - 1))
+            }
             Some((a, b)) => (num(a)?, num(b)?),
             None => {
                 let n = num(s)?;

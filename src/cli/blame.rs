@@ -18,7 +18,7 @@ use super::output::{BOLD, DIM, ID, iso, local_time, short_id};
 pub struct BlameArgs {
     /// The file, optionally with lines: src/lib.rs, src/lib.rs:42, src/lib.rs:40-60.
     target: String,
-    /// The lines to blame, as git blame takes them: START,END (or START-END).
+    /// The lines to blame, as git blame takes them: START,END, START,+COUNT (or START-END).
     #[arg(short = 'L', value_name = "START,END")]
     lines: Option<String>,
     /// At most this many messages per session (0: every matching message).

@@ -380,13 +380,13 @@ mod tests {
 
     #[test]
     fn commit_info_lines_are_parsed() {
-        let i = parse_info("abc\0Ann\0ann@x\0100\0200\0Fix: it").unwrap();
+        let i = parse_info(&["abc", "Ann", "ann@x", "100", "200", "Fix: it"].join("\0")).unwrap();
         assert_eq!(i.id, "abc");
         assert_eq!(i.author_time, 100_000);
         assert_eq!(i.commit_time, 200_000);
         assert_eq!(i.subject, "Fix: it");
         assert!(parse_info("abc\0Ann").is_none());
-        assert!(parse_info("abc\0Ann\0e\0notanumber\0200\0s").is_none());
+        assert!(parse_info(&["abc", "Ann", "e", "notanumber", "200", "s"].join("\0")).is_none());
     }
 
     #[test]
