@@ -845,6 +845,29 @@ fn current_links_the_running_session_and_the_post_commit_hook_runs_it() {
     assert_eq!(r.digest(), before);
     // Uninstall put the user's own hook back.
     assert!(std::fs::read_to_string(&mine).unwrap().contains("mine-ran"));
+
+    // A session that recorded the repository through a symlink belongs to it too.
+    let link = r.world.path("link-to-repo");
+    std::os::unix::fs::symlink(&r.repo, &link).unwrap();
+    let dir = r.user.root.join("transcripts").join(S3);
+    let path = r.transcript(&dir, S3, "main", &[Ev::User(&t1, "via the symlink")]);
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace(r.repo.to_str().unwrap(), link.to_str().unwrap());
+    std::fs::write(&path, text).unwrap();
+    r.lore(&["import", dir.to_str().unwrap()]).assert_ok();
+    r.write("CHANGELOG", "even more changes\n");
+    let c3 = r.commit("Even more changes");
+    r.lore(&["link", "--current"]).assert_ok();
+    let mut linked = r.linked(&c3);
+    linked.sort();
+    assert_eq!(
+        linked,
+        vec![
+            (S1.to_owned(), "explicit".to_owned()),
+            (S3.to_owned(), "explicit".to_owned())
+        ]
+    );
 }
 
 #[test]

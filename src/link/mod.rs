@@ -52,18 +52,27 @@ pub fn activity(s: &SessionRow) -> Option<(i64, i64)> {
     Some((start, end))
 }
 
-/// The sessions whose working directory is inside `root`, active at or after `since`.
+/// The sessions whose working directory is inside `root` (a canonical path), active at or
+/// after `since`. A working directory recorded through a symlink (`/tmp` on macOS) counts
+/// once resolved, as for sync.
 pub fn repo_sessions(
     store: &Store,
     root: &Path,
     since: Option<i64>,
 ) -> Result<Vec<SessionRow>, StoreError> {
     let filter = Filter {
-        repo: Some(root.to_string_lossy().into_owned()),
         since,
         ..Filter::default()
     };
-    store.sessions(&filter, i64::MAX as usize)
+    let mut sessions = store.sessions(&filter, i64::MAX as usize)?;
+    sessions.retain(|s| {
+        s.cwd.as_deref().is_some_and(|cwd| {
+            let recorded = Path::new(cwd);
+            recorded.starts_with(root)
+                || std::fs::canonicalize(recorded).is_ok_and(|real| real.starts_with(root))
+        })
+    });
+    Ok(sessions)
 }
 
 /// The sessions of the repository at `root` that are running, or stopped at most
