@@ -625,6 +625,24 @@ fn auto_scores_branch_files_and_time_and_respects_the_threshold() {
     assert!(!out.stdout.contains(&late[..12]), "{}", out.stdout);
     assert!(out.stdout.contains("Dry run: nothing written."));
     assert_eq!(r.digest(), before);
+    let out = r.lore(&[
+        "link",
+        "--auto",
+        "--since",
+        "2026-03-10",
+        "--dry-run",
+        "--json",
+    ]);
+    out.assert_ok();
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["dry_run"], true);
+    assert_eq!(v["threshold"], 0.6);
+    assert_eq!(v["links"].as_array().unwrap().len(), 1);
+    assert_eq!(v["links"][0]["commit"], hit.as_str());
+    assert_eq!(v["links"][0]["kind"], "auto");
+    assert_eq!(v["links"][0]["score"]["total"], 0.85);
+    assert_eq!(v["links"][0]["score"]["files_matched"], 1);
+    assert_eq!(r.digest(), before);
 
     // A lower threshold lets the unrelated commit in too.
     r.lore(&["config", "set", "link_auto_threshold", "0.5"])

@@ -38,6 +38,9 @@ pub struct LinkArgs {
     /// With --auto: print what would be linked, and link nothing.
     #[arg(long, conflicts_with_all = ["session", "current"])]
     dry_run: bool,
+    /// With --auto: print what was (or with --dry-run would be) linked as JSON.
+    #[arg(long, conflicts_with_all = ["session", "current"])]
+    json: bool,
     /// Run by the post-commit hook: links are of kind `hook`, and nothing is printed.
     #[arg(long, conflicts_with_all = ["session", "auto"], hide = true)]
     hook: bool,
@@ -211,8 +214,11 @@ fn auto(ctx: &Ctx, git: &Git, args: &LinkArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     };
     let plan = link::plan_auto(&store, git, since, threshold)?;
+    if args.json {
+        super::output::print_json(&auto_json(&plan, threshold, args.dry_run))?;
+    }
     let verb = if args.dry_run { "Would link" } else { "Linked" };
-    for p in &plan.proposals {
+    for p in plan.proposals.iter().filter(|_| !args.json) {
         let sid = short_id(&p.session.id, p.session.parent_id.as_deref());
         match (&p.relinked_from, &p.score) {
             (Some(old), _) => println!(
@@ -239,7 +245,7 @@ fn auto(ctx: &Ctx, git: &Git, args: &LinkArgs) -> anyhow::Result<ExitCode> {
             (None, None) => {}
         }
     }
-    for l in &plan.lost {
+    for l in plan.lost.iter().filter(|_| !args.json) {
         println!(
             "Session {ID}{}{ID:#}: linked commit {} is on no branch any more (amended or \
              rebased), and {}; its link is kept.",
@@ -249,6 +255,9 @@ fn auto(ctx: &Ctx, git: &Git, args: &LinkArgs) -> anyhow::Result<ExitCode> {
         );
     }
     if plan.proposals.is_empty() {
+        if args.json {
+            return Ok(ExitCode::SUCCESS);
+        }
         println!(
             "No new links: {} session{} and {} commit{} since {} looked at, none scoring {threshold:.2} or more.",
             plan.sessions,
@@ -260,7 +269,9 @@ fn auto(ctx: &Ctx, git: &Git, args: &LinkArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if args.dry_run {
-        println!("Dry run: nothing written.");
+        if !args.json {
+            println!("Dry run: nothing written.");
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let n = plan.proposals.len();
@@ -275,4 +286,37 @@ fn auto(ctx: &Ctx, git: &Git, args: &LinkArgs) -> anyhow::Result<ExitCode> {
         Ok::<_, lore::store::StoreError>(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `lore link --auto --json`: every link made (or proposed), with its score or the commit it
+/// replaces, and the rewritten commits not found again.
+fn auto_json(plan: &link::AutoPlan, threshold: f64, dry_run: bool) -> serde_json::Value {
+    serde_json::json!({
+        "dry_run": dry_run,
+        "threshold": threshold,
+        "sessions_considered": plan.sessions,
+        "commits_considered": plan.commits,
+        "links": plan.proposals.iter().map(|p| serde_json::json!({
+            "session": p.session.id,
+            "commit": p.commit.id,
+            "subject": p.commit.subject,
+            "kind": p.link.kind,
+            "confidence": p.link.confidence,
+            "score": p.score.map(|s| serde_json::json!({
+                "total": s.total,
+                "branch": s.branch,
+                "files": s.files,
+                "time": s.time,
+                "minutes_apart": s.minutes_apart,
+                "files_matched": s.files_matched,
+                "files_changed": s.files_changed,
+            })),
+            "relinked_from": p.relinked_from,
+        })).collect::<Vec<_>>(),
+        "lost": plan.lost.iter().map(|l| serde_json::json!({
+            "session": l.session_id,
+            "commit": l.commit,
+            "reason": l.reason,
+        })).collect::<Vec<_>>(),
+    })
 }
