@@ -420,6 +420,7 @@ pub enum Mention {
 }
 
 impl Mention {
+    /// The stable name used in JSON.
     pub fn as_str(self) -> &'static str {
         match self {
             Mention::Code => "code",

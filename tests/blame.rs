@@ -939,7 +939,7 @@ fn a_teammates_synced_session_shows_in_blame() {
 
     let bob = r.world.user("bob");
     let bob_repo = bob.clone(remote.to_str().unwrap(), "repo");
-    bob.setup(&bob_repo, PASS).assert_ok();
+    // Before anything: blame works, and reading creates no lore.db.
     let out = bob.lore(&bob_repo, &["blame", "lib.rs"]);
     out.assert_ok();
     assert!(
@@ -947,6 +947,8 @@ fn a_teammates_synced_session_shows_in_blame() {
         "before sync: {}",
         out.stdout
     );
+    assert!(!bob.lore_home.join("lore.db").exists());
+    bob.setup(&bob_repo, PASS).assert_ok();
     bob.lore(&bob_repo, &["sync"]).assert_ok();
     let out = bob.lore(&bob_repo, &["blame", "lib.rs"]);
     out.assert_ok();
