@@ -62,7 +62,7 @@ enum Command {
     Import(import::ImportArgs),
     /// List sessions, newest first.
     Sessions(sessions::SessionsArgs),
-    /// Show one session: its details and every message.
+    /// Show one session: its details and every message; or, with --commit, the sessions linked to a commit.
     Show(show::ShowArgs),
     /// Search message text.
     Search(search::SearchArgs),
@@ -80,7 +80,7 @@ enum Command {
     Status(status::StatusArgs),
     /// Share sessions through the repository's git remote, encrypted.
     Sync(sync::SyncArgs),
-    /// Install, remove or show lore's git hooks: sync on push, and no unencrypted store pushed.
+    /// Install, remove or show lore's git hooks: sync on push, no unencrypted store pushed, link on commit.
     Hooks(hooks::HooksArgs),
     /// Apply a plan (JSON operations) to a database as one revertible commit.
     Apply(apply::ApplyArgs),
