@@ -351,6 +351,8 @@ fn read_porcelain(mut r: impl BufRead, blame: &mut Blame) -> Result<(), BlameErr
             let Some((commit, line)) = current.take() else {
                 return Err(BlameError::Porcelain("a line before its header".into()));
             };
+            // A CRLF file's lines keep no carriage return: they are shown, not written back.
+            let content = content.strip_suffix(b"\r").unwrap_or(content);
             blame.lines.push(BlameLine {
                 line,
                 commit,
