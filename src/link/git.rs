@@ -189,30 +189,6 @@ impl Git {
             .ok_or_else(|| GitError::UnknownRevision(id.to_owned()))
     }
 
-    /// The paths (relative to the work tree) commit `id` changed against its first parent;
-    /// renames count under both names.
-    pub fn changed_files(&self, id: &str) -> Result<Vec<String>, GitError> {
-        let out = self.run(&[
-            "diff-tree",
-            "--root",
-            "--no-commit-id",
-            "-r",
-            "-z",
-            "--name-only",
-            "-m",
-            "--first-parent",
-            id,
-        ])?;
-        let mut files: Vec<String> = out
-            .split(|&b| b == 0)
-            .filter(|p| !p.is_empty())
-            .map(|p| String::from_utf8_lossy(p).into_owned())
-            .collect();
-        files.sort();
-        files.dedup();
-        Ok(files)
-    }
-
     /// Whether commit `id` is reachable from any local branch or remote-tracking branch: a
     /// commit that amend or rebase left behind is not.
     pub fn is_on_a_branch(&self, id: &str) -> Result<bool, GitError> {
@@ -226,16 +202,6 @@ impl Git {
             "refs/remotes",
         ])?;
         Ok(!out.iter().all(u8::is_ascii_whitespace))
-    }
-
-    /// Whether object `id` exists and is a commit.
-    pub fn has_commit(&self, id: &str) -> Result<bool, GitError> {
-        let spec = format!("{id}^{{commit}}");
-        match self.run(&["cat-file", "-e", &spec]) {
-            Ok(_) => Ok(true),
-            Err(GitError::Failed { .. }) => Ok(false),
-            Err(e) => Err(e),
-        }
     }
 
     /// The stable patch id of commit `id` (`git patch-id --stable`), `None` for a commit with
