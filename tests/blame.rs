@@ -963,6 +963,18 @@ fn a_teammates_synced_session_shows_in_blame() {
         "{}",
         out.stdout
     );
+    assert!(
+        out.stdout
+            .contains("explicit link, 1.00, from another machine)"),
+        "{}",
+        out.stdout
+    );
+    let own = r.lore(&["blame", "lib.rs"]);
+    assert!(
+        own.stdout.contains("explicit link, 1.00)"),
+        "{}",
+        own.stdout
+    );
     let v: serde_json::Value =
         serde_json::from_str(&bob.lore(&bob_repo, &["blame", "lib.rs", "--json"]).stdout).unwrap();
     assert_eq!(v["commits"][0]["sessions"][0]["link"]["kind"], "explicit");

@@ -62,13 +62,14 @@ pub fn run(ctx: &Ctx, args: BlameArgs) -> anyhow::Result<ExitCode> {
     let mut reasoner = store
         .as_ref()
         .map(|s| blame::Reasoner::new(s, args.messages));
+    let here = local_machine(ctx);
     let mut out = anstream::stdout().lock();
     if args.json {
         json(&mut out, &mut reasoner, &b)?;
     } else if args.markdown {
-        markdown(&mut out, &mut reasoner, &b)?;
+        markdown(&mut out, &mut reasoner, &b, here.as_deref())?;
     } else {
-        text(&mut out, &mut reasoner, &b)?;
+        text(&mut out, &mut reasoner, &b, here.as_deref())?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -126,8 +127,24 @@ fn header(b: &Blame) -> String {
     )
 }
 
-fn link_text(r: &Reasoning) -> String {
-    format!("{} link, {:.2}", r.link.kind.as_str(), r.link.confidence)
+/// How the session is linked, and whether it came from another machine (a teammate's, by
+/// sync): `explicit link, 1.00, from another machine`.
+fn link_text(r: &Reasoning, here: Option<&str>) -> String {
+    let mut s = format!("{} link, {:.2}", r.link.kind.as_str(), r.link.confidence);
+    // No machine id here means nothing was ever imported here: every session came by sync.
+    if here != Some(r.session.machine_id.as_str()) {
+        s.push_str(", from another machine");
+    }
+    s
+}
+
+/// This machine's id, if lore has made one (made by the first import; reading never makes
+/// one).
+fn local_machine(ctx: &Ctx) -> Option<String> {
+    std::fs::read_to_string(ctx.home.machine_id_path())
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
 }
 
 fn mention_text(m: blame::Mention) -> &'static str {
@@ -153,6 +170,7 @@ fn text(
     out: &mut impl Write,
     reasoner: &mut Option<blame::Reasoner<'_>>,
     b: &Blame,
+    here: Option<&str>,
 ) -> anyhow::Result<()> {
     writeln!(out, "{BOLD}{}{BOLD:#}", header(b))?;
     if b.lines.is_empty() {
@@ -214,7 +232,7 @@ fn text(
                 s.title.as_deref().unwrap_or("(untitled)"),
                 s.tool,
                 local_time(s.started_at.or(s.updated_at)),
-                link_text(r)
+                link_text(r, here)
             )?;
             if r.messages.is_empty() {
                 writeln!(
@@ -265,6 +283,7 @@ fn markdown(
     out: &mut impl Write,
     reasoner: &mut Option<blame::Reasoner<'_>>,
     b: &Blame,
+    here: Option<&str>,
 ) -> anyhow::Result<()> {
     writeln!(out, "# lore blame {}\n", header(b))?;
     for (i, c) in b.commits.iter().enumerate() {
@@ -315,7 +334,7 @@ fn markdown(
                 s.title.as_deref().unwrap_or("(untitled)"),
                 s.tool,
                 local_time(s.started_at.or(s.updated_at)),
-                link_text(r)
+                link_text(r, here)
             )?;
             for m in &r.messages {
                 writeln!(out, "**{}** ({}):\n", who(m), mention_text(m.mention))?;
