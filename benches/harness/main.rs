@@ -26,14 +26,14 @@ Usage: cargo bench --bench harness -- COMMAND [OPTIONS]
 Commands:
   import    Import generated corpora with `lore import` beside baselines (raw read, sqlite3
             FTS5 load of the same lines), then time `lore search` on the largest database
+  blame     `lore blame` on a 2,000-line file with 500 commits of history (a rename, linked
+            sessions) beside `git blame` on the same file; --quick: 200 lines, 50 commits
   versioning  The versioning engine in-process beside raw rusqlite: single-row apply at 10,000
             and 1,000,000 rows, revert with 100 and 100,000 commits of history, a 100,000-row
             plan, verify --full, and lore.db's size with and without history (2,000 sessions)
   remote    git push / clone through git-remote-lore beside plain git moving the same store
             unencrypted: first push of --sessions stores, 1 new session into --incremental
             stores, a fresh clone of the largest
-  blame     `lore blame` on a 2,000-line file with 500 commits of history (a rename, linked
-            sessions) beside `git blame` on the same file; --quick: 200 lines, 50 commits
   gen       Only generate (or find cached) corpora and print their statistics
   help      Show this help
 
