@@ -24,6 +24,8 @@ pub enum KeyType {
     /// A list of regular expressions, checked when set and when loaded. Regexes contain commas,
     /// so on the command line the value is one pattern, or a TOML array of them.
     PatternList,
+    /// A number from 0 to 1 (a score or a confidence).
+    Fraction,
 }
 
 /// A setting lore understands.
@@ -85,6 +87,12 @@ pub const KEYS: &[KeySpec] = &[
         ty: KeyType::PatternList,
         default: "",
         help: "extra regular expressions to redact as [REDACTED:custom]: one pattern, or a TOML array such as '[\"ACME-[0-9]{8}\", \"corp_[a-z0-9]{32}\"]'",
+    },
+    KeySpec {
+        name: "link_auto_threshold",
+        ty: KeyType::Fraction,
+        default: "0.6",
+        help: "the score (0 to 1) a session and a commit need for 'lore link --auto' to link them; see docs/links.md",
     },
 ];
 
@@ -245,7 +253,20 @@ impl Config {
                 check_patterns(key, &v, Some(&self.path))?;
                 Ok(Some(Setting::Patterns(v)))
             }
+            KeyType::Fraction => {
+                let x = item
+                    .as_float()
+                    .or_else(|| item.as_integer().map(|i| i as f64))
+                    .filter(|x| (0.0..=1.0).contains(x))
+                    .ok_or_else(|| wrong("a number from 0 to 1"))?;
+                Ok(Some(Setting::Text(x.to_string())))
+            }
         }
+    }
+
+    /// A number setting (a [`KeyType::Fraction`]), or `None` when unset.
+    pub fn fraction(&self, key: &str) -> Option<f64> {
+        self.text(key).and_then(|s| s.parse().ok())
     }
 
     /// A text setting, or `None` when unset.
@@ -326,6 +347,16 @@ impl Config {
                 check_patterns(key, &patterns, None)?;
                 Item::Value(Value::Array(patterns.iter().map(String::as_str).collect()))
             }
+            KeyType::Fraction => match value.trim().parse::<f64>() {
+                Ok(x) if (0.0..=1.0).contains(&x) => Item::Value(Value::from(x)),
+                _ => {
+                    return Err(ConfigError::BadValue {
+                        key: key.to_owned(),
+                        value: value.to_owned(),
+                        expected: "a number from 0 to 1, such as 0.6".into(),
+                    });
+                }
+            },
         };
         self.doc.insert(key, item);
         Ok(())

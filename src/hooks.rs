@@ -2,8 +2,9 @@
 //! and installing, removing and describing them. No printing; docs/hooks.md tells the whole
 //! story.
 //!
-//! The one hook is `pre-push`. It is a small POSIX sh script, recognised by
-//! [`MARKER`], that on every `git push`
+//! Two hooks, each a small POSIX sh script recognised by [`MARKER`]. `post-commit` runs the
+//! hook it replaced (moved aside to `post-commit.lore-chained`), then `lore link --current
+//! --hook`, quietly and never failing the commit. `pre-push`, on every `git push`
 //!
 //! 1. runs the pre-push hook that was there before lore's (moved aside to
 //!    `pre-push.lore-chained`), with the same arguments and input, and stops the push when
@@ -64,16 +65,19 @@ pub enum HooksError {
 pub enum Hook {
     /// Runs before `git push` sends anything.
     PrePush,
+    /// Runs after `git commit` made a commit: links the sessions running now to it.
+    PostCommit,
 }
 
 impl Hook {
     /// Every hook lore installs, in the order `lore hooks` handles them.
-    pub const ALL: &'static [Hook] = &[Hook::PrePush];
+    pub const ALL: &'static [Hook] = &[Hook::PrePush, Hook::PostCommit];
 
     /// The hook's file name, as git knows it.
     pub fn name(self) -> &'static str {
         match self {
             Hook::PrePush => "pre-push",
+            Hook::PostCommit => "post-commit",
         }
     }
 
@@ -82,6 +86,7 @@ impl Hook {
     pub fn script(self, lore: &Path) -> Vec<u8> {
         let body = match self {
             Hook::PrePush => PRE_PUSH,
+            Hook::PostCommit => POST_COMMIT,
         };
         let chained = format!("{}{CHAINED_SUFFIX}", self.name());
         let mut out = Vec::with_capacity(body.len() + 128);
@@ -181,6 +186,35 @@ if ! LORE_HOOK_ACTIVE=1 GIT_TERMINAL_PROMPT=0 "$lore_bin" sync --quiet --remote 
     echo "lore: sharing sessions failed (the push goes on); run 'lore sync' to try again." >&2
 fi
 exit 0
+"#;
+
+/// The post-commit script. `@MARKER@`, `@LORE@` (a quoted path) and `@CHAINED@` are filled
+/// in. git ignores a post-commit hook's status; the chained hook's is passed on all the same.
+const POST_COMMIT: &str = r#"#!/bin/sh
+@MARKER@ ('lore hooks uninstall' removes it and puts back the hook it chained).
+#
+# After every commit: runs the post-commit hook that was here before lore's, if any; then links
+# the sessions of this repository that are running, or stopped in the last few minutes, to the
+# new commit with 'lore link --current --hook'. Best effort and quiet: a commit never fails
+# because of lore.
+
+lore_bin=@LORE@
+[ -x "$lore_bin" ] || lore_bin=lore
+
+case $0 in
+*/*) hooks=${0%/*} ;;
+*) hooks=. ;;
+esac
+chained=$hooks/@CHAINED@
+status=0
+if [ -x "$chained" ]; then
+    "$chained" "$@" || status=$?
+fi
+
+if [ -z "${LORE_HOOK_ACTIVE:-}" ] && command -v "$lore_bin" >/dev/null 2>&1; then
+    LORE_HOOK_ACTIVE=1 "$lore_bin" link --current --hook </dev/null >/dev/null 2>&1 || true
+fi
+exit $status
 "#;
 
 /// `s` as one sh word: single-quoted, each `'` written `'\''`.
@@ -510,6 +544,16 @@ mod tests {
         }
         assert!(is_lores(&s));
         assert!(!is_lores(b"#!/bin/sh\nexit 0\n"));
+    }
+
+    #[test]
+    fn the_post_commit_script_chains_and_links_quietly() {
+        let s = Hook::PostCommit.script(Path::new("/usr/bin/lore"));
+        let text = String::from_utf8(s.clone()).unwrap();
+        assert!(text.contains("chained=$hooks/post-commit.lore-chained\n"));
+        assert!(text.contains("link --current --hook </dev/null >/dev/null 2>&1 || true"));
+        assert!(text.ends_with("exit $status\n"));
+        assert!(is_lores(&s));
     }
 
     #[test]

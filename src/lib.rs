@@ -4,6 +4,7 @@
 //! This crate is the library: all domain logic, no printing, no exiting. The `lore` and
 //! `git-remote-lore` binaries own output, prompts and exit codes.
 
+pub mod blame;
 pub mod capture;
 pub mod config;
 pub mod crypto;
@@ -12,6 +13,7 @@ pub mod home;
 pub mod hooks;
 pub mod import;
 pub mod keys;
+pub mod link;
 pub mod model;
 pub mod redact;
 pub mod remote;

@@ -517,3 +517,92 @@ fn hooks_outside_a_repository_is_an_error() {
         r.stderr
     );
 }
+
+#[test]
+fn the_post_commit_hook_is_chained_runs_lore_link_and_honours_core_hooks_path() {
+    let s = setup();
+    // An existing post-commit hook in a core.hooksPath folder, failing on purpose: git ignores
+    // a post-commit hook's status, and lore's hook still runs after it.
+    let shared = s.world.path("shared-hooks");
+    s.git(&["config", "core.hooksPath", shared.to_str().unwrap()])
+        .assert_ok();
+    let log = s.world.path("post.log");
+    let original = format!(
+        "#!/bin/sh\necho \"mine ran\" >> '{}'\nexit 3\n",
+        log.display()
+    );
+    write_hook(&shared.join("post-commit"), &original);
+    let r = s.lore(&["hooks", "install"]);
+    r.assert_ok();
+    assert!(
+        r.stdout.contains("Installed the post-commit hook")
+            && r.stdout.contains("post-commit.lore-chained"),
+        "{}",
+        r.stdout
+    );
+    let hook = shared.join("post-commit");
+    assert!(is_executable(&hook));
+    assert!(!s.repo.join(".git/hooks/post-commit").exists());
+    let text = std::fs::read_to_string(&hook).unwrap();
+    assert!(text.contains("link --current --hook"), "{text}");
+    let st = s.status_json();
+    let post = st["hooks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["name"] == "post-commit")
+        .unwrap()
+        .clone();
+    assert_eq!(post["state"], "chained");
+    let r = s.lore(&["hooks", "status"]);
+    assert!(r.stdout.contains("post-commit: chained"), "{}", r.stdout);
+
+    // A session of this repository running now, in Claude Code's default folder.
+    let cwd = canonical(&s.repo);
+    write_transcript(
+        &s.user.home.join(".claude"),
+        S1,
+        "linking",
+        cwd.to_str().unwrap(),
+    );
+    let now = jiff::Timestamp::now().to_string();
+    let path = s.user.home.join(format!(".claude/projects/x/{S1}.jsonl"));
+    let fresh = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["timestamp"] = serde_json::Value::String(now.clone());
+            v.to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&path, fresh + "\n").unwrap();
+
+    s.commit(1);
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "mine ran\n");
+    let r = s.lore(&["show", "--commit", "HEAD", "--json"]);
+    r.assert_ok();
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["sessions"][0]["id"], S1, "{v}");
+    assert_eq!(v["sessions"][0]["link"]["kind"], "hook");
+
+    // lore failing (its home cannot be made) never fails the commit, and says nothing.
+    std::fs::write(s.repo.join("README"), "code 2\n").unwrap();
+    let bad_home = log.join("lore");
+    let r = s.user.git_with(
+        &s.repo,
+        &[("LORE_HOME", bad_home.to_str().unwrap())],
+        &["commit", "-qam", "change 2"],
+    );
+    r.assert_ok();
+    assert_eq!(r.stderr, "", "quiet");
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        "mine ran\nmine ran\n"
+    );
+
+    s.lore(&["hooks", "uninstall"]).assert_ok();
+    assert_eq!(std::fs::read_to_string(&hook).unwrap(), original);
+    assert!(!shared.join("post-commit.lore-chained").exists());
+}

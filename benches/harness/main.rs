@@ -5,6 +5,7 @@
 //! workloads get their own modules and commands) and renders markdown (`report.rs`).
 //! See `--help` and docs/benchmarks.md.
 
+mod blame;
 mod generate;
 mod import;
 mod json;
@@ -26,6 +27,8 @@ Usage: cargo bench --bench harness -- COMMAND [OPTIONS]
 Commands:
   import    Import generated corpora with `lore import` beside baselines (raw read, sqlite3
             FTS5 load of the same lines), then time `lore search` on the largest database
+  blame     `lore blame` on a 2,000-line file with 500 commits of history (a rename, linked
+            sessions) beside `git blame` on the same file; --quick: 200 lines, 50 commits
   versioning  The versioning engine in-process beside raw rusqlite: single-row apply at 10,000
             and 1,000,000 rows, revert with 100 and 100,000 commits of history, a 100,000-row
             plan, verify --full, and lore.db's size with and without history (2,000 sessions)
@@ -522,6 +525,51 @@ fn run(args: Args, command_line: &str) -> Result<(), String> {
                 let path = manifest_dir().join("docs/benchmarks.md");
                 report::write_docs(&path, &section)
                     .map_err(|e| format!("{}: {e}", path.display()))?;
+                eprintln!("wrote {}", path.display());
+            }
+            Ok(())
+        }
+        Some("blame") => {
+            let lore = lore_binary(&args)?;
+            warn_if_stale(&lore);
+            let lore = snapshot(&lore, &target_dir().join("bench-data/bin"))
+                .map_err(|e| format!("cannot copy {}: {e}", lore.display()))?;
+            let cfg = blame::Config {
+                lore: lore.clone(),
+                dir: data_dir.join("blame"),
+                runs: args.runs.unwrap_or(if quick { 1 } else { 5 }),
+                lines: if quick { 200 } else { 2_000 },
+                commits: if quick { 50 } else { 500 },
+                sessions: if quick { 10 } else { 100 },
+                seed,
+            };
+            let machine = measure::Machine::probe(&lore, None);
+            let git_version = std::process::Command::new("git")
+                .arg("--version")
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+                .unwrap_or_default();
+            let rows = blame::run(&cfg)?;
+            let mut out = format!(
+                "Measured {} with `{command_line}`: {} × {}, {:.1} GiB RAM, {}, {git_version}, lore {} at commit {}. \
+                 Wall time of whole commands (process start-up, lore.db opened, output written to a pipe), \
+                 medians of {} runs after a warm-up, lore and git alternating. lore runs `git blame --porcelain` \
+                 itself, so the ratio is lore's own cost on top of git's.\n\n",
+                machine.date,
+                machine.cpus,
+                machine.cpu_model,
+                machine.mem_total as f64 / (1u64 << 30) as f64,
+                machine.rustc,
+                machine.lore_version.trim_start_matches("lore "),
+                machine.commit,
+                cfg.runs,
+            );
+            out.push_str(&report::rows_table(&rows));
+            println!("{out}");
+            if args.write_docs {
+                let path = manifest_dir().join("docs/benchmarks.md");
+                report::write_section(&path, "blame", "Blame", &out)
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
                 eprintln!("wrote {}", path.display());
             }
             Ok(())

@@ -18,8 +18,9 @@ pub struct HooksArgs {
 
 #[derive(Subcommand)]
 enum HooksCommand {
-    /// Install the pre-push hook: share sessions on every push, and never push the plaintext
-    /// store to a remote that is not a lore:: one. A hook already there is kept and run first.
+    /// Install the hooks: pre-push shares sessions on every push and never pushes the
+    /// plaintext store to a remote that is not a lore:: one; post-commit links the sessions
+    /// running now to each new commit. A hook already there is kept and run first.
     Install,
     /// Remove lore's hooks and put back the ones they replaced.
     Uninstall,
@@ -66,6 +67,10 @@ fn install(hooks: &Hooks) -> anyhow::Result<ExitCode> {
     println!(
         "On every push it shares sessions with 'lore sync' (once 'lore sync setup' is done) \
          and refuses to push refs/lore/* unencrypted."
+    );
+    println!(
+        "After every commit it links the sessions of this repository running now to the commit \
+         ('lore link --current')."
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -1,6 +1,7 @@
 //! Argument parsing and dispatch; one module per command.
 
 mod apply;
+mod blame;
 mod completions;
 mod config;
 mod db;
@@ -9,6 +10,7 @@ mod doctor;
 mod history;
 mod hooks;
 mod import;
+mod link;
 mod output;
 mod plan;
 mod reflog;
@@ -20,6 +22,7 @@ mod show;
 mod show_commit;
 mod status;
 mod sync;
+mod unlink;
 mod verify;
 
 use std::io::Write;
@@ -59,19 +62,25 @@ enum Command {
     Import(import::ImportArgs),
     /// List sessions, newest first.
     Sessions(sessions::SessionsArgs),
-    /// Show one session: its details and every message.
+    /// Show one session: its details and every message; or, with --commit, the sessions linked to a commit.
     Show(show::ShowArgs),
     /// Search message text.
     Search(search::SearchArgs),
     /// Delete a session; it will not be imported again.
     Delete(delete::DeleteArgs),
+    /// Link sessions to commits: one by hand, the ones running now, or by score.
+    Link(link::LinkArgs),
+    /// Remove links between a session and commits.
+    Unlink(unlink::UnlinkArgs),
+    /// The reasoning behind lines of a file: their commits, linked sessions and messages.
+    Blame(blame::BlameArgs),
     /// Read and change settings in config.toml.
     Config(config::ConfigArgs),
     /// Show what lore holds and where.
     Status(status::StatusArgs),
     /// Share sessions through the repository's git remote, encrypted.
     Sync(sync::SyncArgs),
-    /// Install, remove or show lore's git hooks: sync on push, and no unencrypted store pushed.
+    /// Install, remove or show lore's git hooks: sync on push, no unencrypted store pushed, link on commit.
     Hooks(hooks::HooksArgs),
     /// Apply a plan (JSON operations) to a database as one revertible commit.
     Apply(apply::ApplyArgs),
@@ -216,6 +225,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Show(a) => show::run(&ctx, a),
         Command::Search(a) => search::run(&ctx, a),
         Command::Delete(a) => delete::run(&ctx, a),
+        Command::Link(a) => link::run(&ctx, a),
+        Command::Unlink(a) => unlink::run(&ctx, a),
+        Command::Blame(a) => blame::run(&ctx, a),
         Command::Config(a) => config::run(&ctx, a),
         Command::Status(a) => status::run(&ctx, a),
         Command::Sync(a) => sync::run(&ctx, a),

@@ -1,4 +1,4 @@
-//! `lore show ID [--json | --markdown]`
+//! `lore show ID [--json | --markdown]`, `lore show --commit REV [--json]`
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -14,7 +14,11 @@ use super::sessions::session_json;
 #[derive(Args)]
 pub struct ShowArgs {
     /// The session id, or any unique beginning of it.
-    id: String,
+    #[arg(required_unless_present = "commit")]
+    id: Option<String>,
+    /// Instead of a session: the sessions linked to this commit (anything git resolves).
+    #[arg(long, value_name = "REV", conflicts_with_all = ["id", "markdown"])]
+    commit: Option<String>,
     /// Print JSON: the session and all its messages.
     #[arg(long, conflicts_with = "markdown")]
     json: bool,
@@ -24,13 +28,16 @@ pub struct ShowArgs {
 }
 
 pub fn run(ctx: &Ctx, args: ShowArgs) -> anyhow::Result<ExitCode> {
+    if let Some(rev) = &args.commit {
+        return commit(ctx, rev, args.json);
+    }
+    let id = args.id.as_deref().unwrap_or_default();
     let Some(store) = ctx.home.open_store_readable()? else {
         anyhow::bail!(
-            "no session matches '{}': nothing has been imported yet; run 'lore import'",
-            args.id
+            "no session matches '{id}': nothing has been imported yet; run 'lore import'"
         );
     };
-    let s = store.session(&args.id)?;
+    let s = store.session(id)?;
     let links = store.links(&s.id)?;
     let tags = store.tags(&s.id)?;
     let mut out = anstream::stdout().lock();
@@ -169,4 +176,69 @@ fn longest_backtick_run(s: &str) -> usize {
         }
     }
     best
+}
+
+/// `lore show --commit REV`: the commit, and every session linked to it.
+fn commit(ctx: &Ctx, rev: &str, json: bool) -> anyhow::Result<ExitCode> {
+    use anyhow::Context as _;
+    let cwd = std::env::current_dir().context("cannot read the current folder")?;
+    let git = lore::link::Git::discover(&lore::link::Git::program_from_env(), &cwd)?;
+    let id = git.resolve_commit(rev)?;
+    let info = git.commit_info(&id)?;
+    let store = ctx.home.open_store_readable()?;
+    let linked = match &store {
+        Some(s) => s.sessions_for_commit(&id)?,
+        None => Vec::new(),
+    };
+    let mut out = anstream::stdout().lock();
+    if json {
+        let v = serde_json::json!({
+            "commit": {
+                "id": info.id,
+                "subject": info.subject,
+                "author": info.author,
+                "author_email": info.author_email,
+                "date": iso(Some(info.author_time)),
+            },
+            "sessions": linked.iter().map(|l| {
+                let mut v = session_json(&l.session);
+                v["link"] = serde_json::json!({
+                    "commit": l.link.commit,
+                    "kind": l.link.kind,
+                    "confidence": l.link.confidence,
+                });
+                v
+            }).collect::<Vec<_>>(),
+        });
+        serde_json::to_writer_pretty(&mut out, &v)?;
+        writeln!(out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let short = super::link::short(&info.id);
+    writeln!(out, "{ID}{short}{ID:#} {BOLD}{}{BOLD:#}", info.subject)?;
+    writeln!(
+        out,
+        "{DIM}{} <{}>, {}{DIM:#}",
+        info.author,
+        info.author_email,
+        local_time(Some(info.author_time))
+    )?;
+    if linked.is_empty() {
+        writeln!(out, "No reasoning linked to {short}.")?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    for l in &linked {
+        let s = &l.session;
+        writeln!(
+            out,
+            "{ID}{}{ID:#}  {}  {}  {} {:.2}  {}",
+            super::output::short_id(&s.id, s.parent_id.as_deref()),
+            s.tool,
+            local_time(s.started_at.or(s.updated_at)),
+            l.link.kind.as_str(),
+            l.link.confidence,
+            s.title.as_deref().unwrap_or("(untitled)")
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
-pub use query::{Filter, SearchHit, SessionRow, StoreStats};
+pub use query::{Filter, LinkedSession, SearchHit, SessionRow, StoreStats};
 pub use write::{SaveOutcome, SourceRecord, Writer, now_ms};
 
 /// Errors from the session store.

@@ -136,6 +136,17 @@ pub const HIT_START: char = '\u{2}';
 /// Marks the end of a matched term inside [`SearchHit::snippet`].
 pub const HIT_END: char = '\u{3}';
 
+/// The fewest hex digits of an abbreviated commit id that a link may match by prefix: git's
+/// own default abbreviation.
+pub const MIN_ABBREV: usize = 7;
+
+/// A session and the link that joins it to a commit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinkedSession {
+    pub session: SessionRow,
+    pub link: Link,
+}
+
 /// Counts that `lore status` shows.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StoreStats {
@@ -288,6 +299,40 @@ impl Store {
             })?
             .collect::<Result<_, _>>()?;
         Ok(links)
+    }
+
+    /// The sessions linked to the commit whose full id is `full_id`, surest link first.
+    ///
+    /// A link recorded with an abbreviated id (Aider writes `Commit 1a2b3c4`) counts when it is
+    /// a prefix of `full_id` of at least [`MIN_ABBREV`] hex digits. The lookup is a bounded
+    /// range scan on the links' commit index (every prefix of `full_id` sorts between its first
+    /// [`MIN_ABBREV`] digits and itself), so blame costs the same whatever the number of links.
+    pub fn sessions_for_commit(&self, full_id: &str) -> Result<Vec<LinkedSession>, StoreError> {
+        let Some(low) = full_id.get(..MIN_ABBREV) else {
+            return Ok(Vec::new());
+        };
+        let sql = format!(
+            "SELECT {SESSION_COLUMNS}, l.commit_id, l.kind, l.confidence
+             FROM links l JOIN sessions s ON s.id = l.session_id
+             WHERE l.commit_id >= ?1 AND l.commit_id <= ?2
+               AND substr(?2, 1, length(l.commit_id)) = l.commit_id
+             ORDER BY l.confidence DESC, coalesce(s.started_at, s.updated_at), s.id"
+        );
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let rows = stmt
+            .query_map(rusqlite::params![low, full_id], |r| {
+                let kind: String = r.get(15)?;
+                Ok(LinkedSession {
+                    session: session_row(r)?,
+                    link: Link {
+                        commit: r.get(14)?,
+                        kind: kind.parse().unwrap_or(crate::model::LinkKind::Import),
+                        confidence: r.get(16)?,
+                    },
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
     }
 
     /// Every session's id and recorded working directory.

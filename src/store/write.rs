@@ -290,6 +290,57 @@ impl<'a> Writer<'a> {
         Ok(added)
     }
 
+    /// Links `session_id` to `commit` with `kind` and `confidence` (`lore link`). A link that
+    /// exists already is left alone, unless this one is surer: then it takes the new kind and
+    /// confidence (an `auto` link confirmed by hand becomes `explicit`). Returns whether
+    /// anything changed, so that a command that changes nothing writes no commit.
+    pub fn set_link(&mut self, session_id: &str, link: &Link) -> Result<bool, StoreError> {
+        let key = [text(session_id), text(&link.commit)];
+        match self.tx.read("links", &key)? {
+            None => {
+                self.tx.insert(
+                    "links",
+                    &row(&[
+                        ("session_id", text(session_id)),
+                        ("commit_id", text(&link.commit)),
+                        ("kind", text(link.kind.as_str())),
+                        ("confidence", Value::Real(link.confidence)),
+                        ("created_at", Value::Integer(now_ms())),
+                    ]),
+                )?;
+                Ok(true)
+            }
+            Some(old) => {
+                let old_confidence = match old.get("confidence") {
+                    Some(Value::Real(c)) => *c,
+                    Some(Value::Integer(c)) => *c as f64,
+                    _ => 0.0,
+                };
+                if link.confidence <= old_confidence {
+                    return Ok(false);
+                }
+                self.tx.update(
+                    "links",
+                    &key,
+                    &row(&[
+                        ("kind", text(link.kind.as_str())),
+                        ("confidence", Value::Real(link.confidence)),
+                    ]),
+                )?;
+                Ok(true)
+            }
+        }
+    }
+
+    /// Removes the link between `session_id` and `commit_id` (`lore unlink`); returns whether
+    /// there was one.
+    pub fn remove_link(&mut self, session_id: &str, commit_id: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .tx
+            .delete("links", &[text(session_id), text(commit_id)])?
+            .is_some())
+    }
+
     /// Adds a link with the time it was made elsewhere (sync). When the link exists with a
     /// later `created_at`, it takes this one's kind, confidence and time, so that every machine
     /// keeps the same (the earliest) version of a link. Returns whether anything changed.

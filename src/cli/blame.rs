@@ -1,0 +1,409 @@
+//! `lore blame FILE[:LINE[-END]] [-L START,END] [--json | --markdown]`: for each commit that
+//! last changed the lines, the sessions linked to it and the messages that explain it.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::Args;
+
+use lore::blame::{self, Blame, BlameCommit, BlameError, LineRange, Reasoning};
+use lore::link::Git;
+
+use super::Ctx;
+use super::link::short;
+use super::output::{BOLD, DIM, ID, iso, local_time, short_id};
+
+#[derive(Args)]
+pub struct BlameArgs {
+    /// The file, optionally with lines: src/lib.rs, src/lib.rs:42, src/lib.rs:40-60.
+    target: String,
+    /// The lines to blame, as git blame takes them: START,END, START,+COUNT (or START-END).
+    #[arg(short = 'L', value_name = "START,END")]
+    lines: Option<String>,
+    /// At most this many messages per session (0: every matching message).
+    #[arg(short = 'n', long, value_name = "N", default_value_t = 3)]
+    messages: usize,
+    /// Print JSON.
+    #[arg(long, conflicts_with = "markdown")]
+    json: bool,
+    /// Print Markdown, for a pull request or a document.
+    #[arg(long)]
+    markdown: bool,
+}
+
+pub fn run(ctx: &Ctx, args: BlameArgs) -> anyhow::Result<ExitCode> {
+    let (file, mut range) = blame::parse_target(&args.target)?;
+    if let Some(l) = &args.lines {
+        if range.is_some() {
+            anyhow::bail!(
+                "lines given twice ('{}' and -L {l}): use one of FILE:START-END or -L START,END",
+                args.target
+            );
+        }
+        range = Some(LineRange::parse(l)?);
+    }
+    let cwd = std::env::current_dir().context("cannot read the current folder")?;
+    let git = Git::discover(&Git::program_from_env(), &cwd)?;
+    let (path, count) = blame::locate(git.root(), &cwd, &file)?;
+    let b = match blame::blame(&git, &path, count, range) {
+        Err(BlameError::PastEnd { line, count, .. }) => {
+            return Err(BlameError::PastEnd {
+                line,
+                path: file,
+                count,
+            }
+            .into());
+        }
+        Err(BlameError::NotCommitted(_)) => return Err(BlameError::NotCommitted(file).into()),
+        other => other?,
+    };
+    let store = ctx.home.open_store_readable()?;
+    let mut reasoner = store
+        .as_ref()
+        .map(|s| blame::Reasoner::new(s, args.messages));
+    let here = local_machine(ctx);
+    let mut out = anstream::stdout().lock();
+    if args.json {
+        json(&mut out, &mut reasoner, &b)?;
+    } else if args.markdown {
+        markdown(&mut out, &mut reasoner, &b, here.as_deref())?;
+    } else {
+        text(&mut out, &mut reasoner, &b, here.as_deref())?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The reasoning for `commit`, none without a lore.db.
+fn reasons(
+    reasoner: &mut Option<blame::Reasoner<'_>>,
+    b: &Blame,
+    commit: &BlameCommit,
+) -> anyhow::Result<Vec<Reasoning>> {
+    match reasoner {
+        Some(r) => Ok(r.commit(b, commit)?),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// `3-5, 9, 12-14`: a commit's lines as runs.
+fn runs(lines: &[u32]) -> Vec<(u32, u32)> {
+    let mut out: Vec<(u32, u32)> = Vec::new();
+    for &l in lines {
+        match out.last_mut() {
+            Some((_, end)) if *end + 1 == l => *end = l,
+            _ => out.push((l, l)),
+        }
+    }
+    out
+}
+
+fn runs_text(lines: &[u32]) -> String {
+    runs(lines)
+        .iter()
+        .map(|&(a, b)| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a}-{b}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn header(b: &Blame) -> String {
+    let lines = b.lines.len();
+    let commits = b.commits.iter().filter(|c| !c.uncommitted()).count();
+    let range = match b.range {
+        Some(r) if r.start == r.end => format!("line {}", r.start),
+        Some(r) => format!("lines {}-{}", r.start, r.end),
+        None => format!("{lines} line{}", if lines == 1 { "" } else { "s" }),
+    };
+    format!(
+        "{}, {range}, from {commits} commit{}",
+        b.path,
+        if commits == 1 { "" } else { "s" }
+    )
+}
+
+/// How the session is linked, and whether it came from another machine (a teammate's, by
+/// sync): `explicit link, 1.00, from another machine`.
+fn link_text(r: &Reasoning, here: Option<&str>) -> String {
+    let mut s = format!("{} link, {:.2}", r.link.kind.as_str(), r.link.confidence);
+    // No machine id here means nothing was ever imported here: every session came by sync.
+    if here != Some(r.session.machine_id.as_str()) {
+        s.push_str(", from another machine");
+    }
+    s
+}
+
+/// This machine's id, if lore has made one (made by the first import; reading never makes
+/// one).
+fn local_machine(ctx: &Ctx) -> Option<String> {
+    std::fs::read_to_string(ctx.home.machine_id_path())
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+}
+
+fn mention_text(m: blame::Mention) -> &'static str {
+    match m {
+        blame::Mention::Code => "quotes the code",
+        blame::Mention::BeforeEdit => "just before the edit",
+        blame::Mention::File => "names the file",
+    }
+}
+
+fn who(e: &blame::Excerpt) -> String {
+    let role = match e.kind {
+        lore::model::Kind::Thinking => "assistant (thinking)",
+        _ => e.role.as_str(),
+    };
+    match e.timestamp {
+        Some(_) => format!("{role}, {}", local_time(e.timestamp)),
+        None => role.to_owned(),
+    }
+}
+
+fn text(
+    out: &mut impl Write,
+    reasoner: &mut Option<blame::Reasoner<'_>>,
+    b: &Blame,
+    here: Option<&str>,
+) -> anyhow::Result<()> {
+    writeln!(out, "{BOLD}{}{BOLD:#}", header(b))?;
+    if b.lines.is_empty() {
+        writeln!(out, "\nThe file is empty: nothing to blame.")?;
+        return Ok(());
+    }
+    let width = b.lines.last().map_or(1, |l| l.line.to_string().len());
+    for (i, c) in b.commits.iter().enumerate() {
+        writeln!(out)?;
+        if c.uncommitted() {
+            writeln!(out, "{BOLD}Not committed yet{BOLD:#}")?;
+        } else {
+            writeln!(
+                out,
+                "{ID}{}{ID:#} {BOLD}{}{BOLD:#}",
+                short(&c.id),
+                c.subject
+            )?;
+            let renamed = if c.path != b.path {
+                format!(", as {}", c.path)
+            } else {
+                String::new()
+            };
+            writeln!(
+                out,
+                "{DIM}{} <{}>, {}{renamed}{DIM:#}",
+                c.author,
+                c.author_email,
+                local_time(Some(c.author_time))
+            )?;
+        }
+        let mut prev: Option<u32> = None;
+        for l in b.lines.iter().filter(|l| l.commit == i) {
+            if prev.is_some_and(|p| p + 1 != l.line) {
+                writeln!(out, "{DIM}{:>width$} ⋮{DIM:#}", "")?;
+            }
+            writeln!(out, "{DIM}{:>width$} │{DIM:#} {}", l.line, l.text)?;
+            prev = Some(l.line);
+        }
+        if c.uncommitted() {
+            writeln!(
+                out,
+                "  These lines are not committed yet: commit them, then link the session \
+                 with 'lore link SESSION'."
+            )?;
+            continue;
+        }
+        let reasons = reasons(reasoner, b, c)?;
+        if reasons.is_empty() {
+            writeln!(out, "  No reasoning linked to {}.", short(&c.id))?;
+            continue;
+        }
+        for r in &reasons {
+            let s = &r.session;
+            writeln!(
+                out,
+                "  {BOLD}Session{BOLD:#} {ID}{}{ID:#} {}, {} {DIM}({}, {}){DIM:#}",
+                short_id(&s.id, s.parent_id.as_deref()),
+                s.title.as_deref().unwrap_or("(untitled)"),
+                s.tool,
+                local_time(s.started_at.or(s.updated_at)),
+                link_text(r, here)
+            )?;
+            if r.messages.is_empty() {
+                writeln!(
+                    out,
+                    "    No message names {} or quotes these lines; 'lore show {}' has the whole session.",
+                    b.path,
+                    short_id(&s.id, s.parent_id.as_deref())
+                )?;
+            }
+            for m in &r.messages {
+                writeln!(
+                    out,
+                    "    {DIM}{} ({}):{DIM:#}",
+                    who(m),
+                    mention_text(m.mention)
+                )?;
+                for line in m.text.lines() {
+                    writeln!(out, "      {line}")?;
+                }
+            }
+            if r.matched > r.messages.len() {
+                writeln!(
+                    out,
+                    "    {DIM}… {} more (lore blame -n 0 shows every one){DIM:#}",
+                    r.matched - r.messages.len()
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn fence_for(text: &str) -> String {
+    let mut best = 0;
+    let mut run = 0;
+    for c in text.chars() {
+        if c == '`' {
+            run += 1;
+            best = best.max(run);
+        } else {
+            run = 0;
+        }
+    }
+    "`".repeat(best.max(2) + 1)
+}
+
+fn markdown(
+    out: &mut impl Write,
+    reasoner: &mut Option<blame::Reasoner<'_>>,
+    b: &Blame,
+    here: Option<&str>,
+) -> anyhow::Result<()> {
+    writeln!(out, "# lore blame {}\n", header(b))?;
+    for (i, c) in b.commits.iter().enumerate() {
+        let code: Vec<String> = b
+            .lines
+            .iter()
+            .filter(|l| l.commit == i)
+            .map(|l| format!("{:>5} | {}", l.line, l.text))
+            .collect();
+        let code = code.join("\n");
+        if c.uncommitted() {
+            writeln!(
+                out,
+                "## Not committed yet (lines {})\n",
+                runs_text(&c.lines)
+            )?;
+        } else {
+            writeln!(out, "## `{}` {}\n", short(&c.id), c.subject)?;
+            write!(
+                out,
+                "*{} <{}>, {}, lines {}",
+                c.author,
+                c.author_email,
+                local_time(Some(c.author_time)),
+                runs_text(&c.lines)
+            )?;
+            if c.path != b.path {
+                write!(out, ", as `{}`", c.path)?;
+            }
+            writeln!(out, "*\n")?;
+        }
+        let fence = fence_for(&code);
+        writeln!(out, "{fence}\n{code}\n{fence}\n")?;
+        if c.uncommitted() {
+            writeln!(out, "These lines are not committed yet.\n")?;
+            continue;
+        }
+        let reasons = reasons(reasoner, b, c)?;
+        if reasons.is_empty() {
+            writeln!(out, "No reasoning linked to `{}`.\n", short(&c.id))?;
+        }
+        for r in &reasons {
+            let s = &r.session;
+            writeln!(
+                out,
+                "### Session `{}`: {}\n\n{}, {} ({})\n",
+                s.id,
+                s.title.as_deref().unwrap_or("(untitled)"),
+                s.tool,
+                local_time(s.started_at.or(s.updated_at)),
+                link_text(r, here)
+            )?;
+            for m in &r.messages {
+                writeln!(out, "**{}** ({}):\n", who(m), mention_text(m.mention))?;
+                for line in m.text.lines() {
+                    writeln!(out, "> {line}")?;
+                }
+                writeln!(out)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn json(
+    out: &mut impl Write,
+    reasoner: &mut Option<blame::Reasoner<'_>>,
+    b: &Blame,
+) -> anyhow::Result<()> {
+    let mut commits = Vec::with_capacity(b.commits.len());
+    for c in &b.commits {
+        let reasons = if c.uncommitted() {
+            Vec::new()
+        } else {
+            reasons(reasoner, b, c)?
+        };
+        commits.push(serde_json::json!({
+            "id": if c.uncommitted() { None } else { Some(&c.id) },
+            "uncommitted": c.uncommitted(),
+            "subject": if c.uncommitted() { None } else { Some(&c.subject) },
+            "author": if c.uncommitted() { None } else { Some(&c.author) },
+            "author_email": if c.uncommitted() { None } else { Some(&c.author_email) },
+            "date": if c.uncommitted() { serde_json::Value::Null } else { iso(Some(c.author_time)) },
+            "path": c.path,
+            "lines": runs(&c.lines).iter().map(|&(a, z)| [a, z]).collect::<Vec<_>>(),
+            "sessions": reasons.iter().map(|r| serde_json::json!({
+                "id": r.session.id,
+                "tool": r.session.tool,
+                "title": r.session.title,
+                "started_at": iso(r.session.started_at),
+                "git_branch": r.session.git_branch,
+                "machine_id": r.session.machine_id,
+                "link": {
+                    "commit": r.link.commit,
+                    "kind": r.link.kind,
+                    "confidence": r.link.confidence,
+                },
+                "matched": r.matched,
+                "messages": r.messages.iter().map(|m| serde_json::json!({
+                    "ordinal": m.ordinal,
+                    "role": m.role,
+                    "kind": m.kind,
+                    "timestamp": iso(m.timestamp),
+                    "mention": m.mention.as_str(),
+                    "excerpt": m.text,
+                })).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        }));
+    }
+    let value = serde_json::json!({
+        "file": b.path,
+        "range": b.range.map(|r| [r.start, r.end]),
+        "lines": b.lines.iter().map(|l| serde_json::json!({
+            "line": l.line,
+            "commit": b.commits.get(l.commit).filter(|c| !c.uncommitted()).map(|c| &c.id),
+            "text": l.text,
+        })).collect::<Vec<_>>(),
+        "commits": commits,
+    });
+    serde_json::to_writer_pretty(&mut *out, &value)?;
+    writeln!(out)?;
+    Ok(())
+}

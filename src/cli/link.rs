@@ -1,0 +1,322 @@
+//! `lore link SESSION [--commit REV]`, `lore link --current`, `lore link --auto`: join
+//! sessions to commits (docs/links.md). Each run that links anything is one commit in
+//! `lore history` that `lore revert` undoes.
+
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime};
+
+use anstream::println;
+use anyhow::Context as _;
+use clap::{ArgGroup, Args};
+
+use lore::link::{self, CURRENT_CONFIDENCE, CURRENT_WINDOW_MS, Git};
+use lore::model::{Link, LinkKind};
+use lore::store::{Store, now_ms};
+
+use super::Ctx;
+use super::output::{DIM, ID, local_time, short_id};
+
+#[derive(Args)]
+#[command(group(ArgGroup::new("what").required(true).args(["session", "current", "auto"])))]
+pub struct LinkArgs {
+    /// The session to link: its id, or any unique beginning of it.
+    session: Option<String>,
+    /// The commit to link to (default HEAD): an id, a branch, a tag, HEAD~2, …
+    #[arg(long, value_name = "REV", conflicts_with = "auto")]
+    commit: Option<String>,
+    /// Link the sessions of this repository that are running or stopped in the last 10
+    /// minutes (what the post-commit hook runs).
+    #[arg(long)]
+    current: bool,
+    /// Find links by scoring sessions against commits: branch, files touched, time. Also
+    /// finds linked commits again after amend or rebase, by patch id.
+    #[arg(long)]
+    auto: bool,
+    /// With --auto: sessions active since, and commits made since (default: 30 days).
+    #[arg(long, value_name = "WHEN", conflicts_with_all = ["session", "current"])]
+    since: Option<String>,
+    /// With --auto: print what would be linked, and link nothing.
+    #[arg(long, conflicts_with_all = ["session", "current"])]
+    dry_run: bool,
+    /// With --auto: print what was (or with --dry-run would be) linked as JSON.
+    #[arg(long, conflicts_with_all = ["session", "current"])]
+    json: bool,
+    /// Run by the post-commit hook: links are of kind `hook`, and nothing is printed.
+    #[arg(long, conflicts_with_all = ["session", "auto"], hide = true)]
+    hook: bool,
+}
+
+pub fn run(ctx: &Ctx, args: LinkArgs) -> anyhow::Result<ExitCode> {
+    let cwd = std::env::current_dir().context("cannot read the current folder")?;
+    let git = Git::discover(&Git::program_from_env(), &cwd)?;
+    if args.auto {
+        return auto(ctx, &git, &args);
+    }
+    if args.current {
+        return current(ctx, &git, &args);
+    }
+    let Some(id) = args.session.as_deref() else {
+        anyhow::bail!("name a session, or pass --current or --auto");
+    };
+    let Some(mut store) = ctx.home.open_store_readable()? else {
+        anyhow::bail!(
+            "no session matches '{id}': nothing has been imported yet; run 'lore import'"
+        );
+    };
+    let session = store.session(id)?;
+    let rev = args.commit.as_deref().unwrap_or("HEAD");
+    let commit = git.resolve_commit(rev)?;
+    let info = git.commit_info(&commit)?;
+    let link = Link {
+        commit: commit.clone(),
+        kind: LinkKind::Explicit,
+        confidence: 1.0,
+    };
+    let existing = store.links(&session.id)?;
+    if existing
+        .iter()
+        .any(|l| l.commit == commit && l.confidence >= link.confidence)
+    {
+        println!(
+            "Session {} is already linked to {} {}.",
+            session.id,
+            short(&commit),
+            info.subject
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let message = format!("link: session {} to {}", session.id, short(&commit));
+    store.write(&message, |w| w.set_link(&session.id, &link))?;
+    println!(
+        "Linked session {} ({}) to {} {}.",
+        session.id,
+        session.title.as_deref().unwrap_or("untitled"),
+        short(&commit),
+        info.subject
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The first 12 digits of a commit id, as lore prints them.
+pub fn short(id: &str) -> &str {
+    id.get(..12).unwrap_or(id)
+}
+
+fn current(ctx: &Ctx, git: &Git, args: &LinkArgs) -> anyhow::Result<ExitCode> {
+    let quiet = args.hook;
+    let rev = args.commit.as_deref().unwrap_or("HEAD");
+    let commit = git.resolve_commit(rev)?;
+    let now = now_ms();
+    let Some(mut store) = refresh_recent(ctx, git)? else {
+        if !quiet {
+            println!("No session of this repository has been imported; nothing linked.");
+        }
+        return Ok(ExitCode::SUCCESS);
+    };
+    let sessions = link::current_sessions(&store, git.root(), now)?;
+    let kind = if args.hook {
+        LinkKind::Hook
+    } else {
+        LinkKind::Explicit
+    };
+    let mut todo = Vec::new();
+    for s in sessions {
+        let linked = store.links(&s.id)?.iter().any(|l| l.commit == commit);
+        if !linked {
+            todo.push(s);
+        }
+    }
+    if todo.is_empty() {
+        if !quiet {
+            println!(
+                "No session of this repository is running or stopped in the last {} minutes \
+                 without a link to {}; nothing linked.",
+                CURRENT_WINDOW_MS / 60_000,
+                short(&commit)
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let message = format!(
+        "link: {} session{} to {}{}",
+        todo.len(),
+        if todo.len() == 1 { "" } else { "s" },
+        short(&commit),
+        if args.hook { " (post-commit hook)" } else { "" }
+    );
+    let link = Link {
+        commit: commit.clone(),
+        kind,
+        confidence: CURRENT_CONFIDENCE,
+    };
+    store.write(&message, |w| {
+        for s in &todo {
+            w.set_link(&s.id, &link)?;
+        }
+        Ok::<_, lore::store::StoreError>(())
+    })?;
+    if !quiet {
+        for s in &todo {
+            println!(
+                "Linked session {} ({}) to {}.",
+                s.id,
+                s.title.as_deref().unwrap_or("untitled"),
+                short(&commit)
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Imports the transcripts in the default locations that changed in the last
+/// [`CURRENT_WINDOW_MS`], so that the session running now is in lore.db before it is linked.
+/// Returns the store, or `None` when there is no lore.db and nothing to import (then none is
+/// created).
+fn refresh_recent(ctx: &Ctx, git: &Git) -> anyhow::Result<Option<Store>> {
+    let config = ctx.config()?;
+    let env = |k: &str| std::env::var(k).ok();
+    let mut loc = lore::import::default_locations(&config, &env, ctx.user_home.as_deref());
+    if git.root().join(".aider.chat.history.md").is_file() {
+        loc.aider.push(git.root().to_path_buf());
+    }
+    let cutoff = SystemTime::now()
+        .checked_sub(Duration::from_millis(CURRENT_WINDOW_MS as u64))
+        .unwrap_or(SystemTime::UNIX_EPOCH);
+    let recent: Vec<_> = loc
+        .candidates()
+        .into_iter()
+        .filter(|c| {
+            std::fs::metadata(&c.path)
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t >= cutoff)
+        })
+        .collect();
+    if recent.is_empty() {
+        return Ok(ctx.home.open_store_readable()?);
+    }
+    let mut store = ctx.home.open_store()?;
+    let machine_id = ctx.home.machine_id()?;
+    lore::import::import(&mut store, recent, &machine_id, None, &mut |_| {})?;
+    Ok(Some(store))
+}
+
+fn auto(ctx: &Ctx, git: &Git, args: &LinkArgs) -> anyhow::Result<ExitCode> {
+    let since = match &args.since {
+        Some(s) => super::output::parse_when(s, false).context("--since")?,
+        None => now_ms() - 30 * 24 * 3600 * 1000,
+    };
+    let threshold = ctx
+        .config()?
+        .fraction("link_auto_threshold")
+        .unwrap_or(link::DEFAULT_THRESHOLD);
+    let Some(mut store) = ctx.home.open_store_readable()? else {
+        println!("Nothing has been imported yet; nothing to link. Run 'lore import' first.");
+        return Ok(ExitCode::SUCCESS);
+    };
+    let plan = link::plan_auto(&store, git, since, threshold)?;
+    if args.json {
+        super::output::print_json(&auto_json(&plan, threshold, args.dry_run))?;
+    }
+    let verb = if args.dry_run { "Would link" } else { "Linked" };
+    for p in plan.proposals.iter().filter(|_| !args.json) {
+        let sid = short_id(&p.session.id, p.session.parent_id.as_deref());
+        match (&p.relinked_from, &p.score) {
+            (Some(old), _) => println!(
+                "{verb} session {ID}{sid}{ID:#} to {ID}{}{ID:#} {}: it was linked to {}, which \
+                 amend or rebase rewrote; {} has the same patch (git patch-id).",
+                short(&p.commit.id),
+                p.commit.subject,
+                short(old),
+                short(&p.commit.id),
+            ),
+            (None, Some(s)) => println!(
+                "{verb} session {ID}{sid}{ID:#} to {ID}{}{ID:#} {} {DIM}(score {:.2}: branch \
+                 {:.2}, files {:.2} ({} of {}), time {:.2}, {:.0} min apart){DIM:#}",
+                short(&p.commit.id),
+                p.commit.subject,
+                s.total,
+                s.branch,
+                s.files,
+                s.files_matched,
+                s.files_changed,
+                s.time,
+                s.minutes_apart
+            ),
+            (None, None) => {}
+        }
+    }
+    for l in plan.lost.iter().filter(|_| !args.json) {
+        println!(
+            "Session {ID}{}{ID:#}: linked commit {} is on no branch any more (amended or \
+             rebased), and {}; its link is kept.",
+            short_id(&l.session_id, None),
+            short(&l.commit),
+            l.reason
+        );
+    }
+    if plan.proposals.is_empty() {
+        if args.json {
+            return Ok(ExitCode::SUCCESS);
+        }
+        println!(
+            "No new links: {} session{} and {} commit{} since {} looked at, none scoring {threshold:.2} or more.",
+            plan.sessions,
+            if plan.sessions == 1 { "" } else { "s" },
+            plan.commits,
+            if plan.commits == 1 { "" } else { "s" },
+            local_time(Some(since))
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.dry_run {
+        if !args.json {
+            println!("Dry run: nothing written.");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let n = plan.proposals.len();
+    let message = format!(
+        "link: {n} link{} by lore link --auto",
+        if n == 1 { "" } else { "s" }
+    );
+    store.write(&message, |w| {
+        for p in &plan.proposals {
+            w.set_link(&p.session.id, &p.link)?;
+        }
+        Ok::<_, lore::store::StoreError>(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `lore link --auto --json`: every link made (or proposed), with its score or the commit it
+/// replaces, and the rewritten commits not found again.
+fn auto_json(plan: &link::AutoPlan, threshold: f64, dry_run: bool) -> serde_json::Value {
+    serde_json::json!({
+        "dry_run": dry_run,
+        "threshold": threshold,
+        "sessions_considered": plan.sessions,
+        "commits_considered": plan.commits,
+        "links": plan.proposals.iter().map(|p| serde_json::json!({
+            "session": p.session.id,
+            "commit": p.commit.id,
+            "subject": p.commit.subject,
+            "kind": p.link.kind,
+            "confidence": p.link.confidence,
+            "score": p.score.map(|s| serde_json::json!({
+                "total": s.total,
+                "branch": s.branch,
+                "files": s.files,
+                "time": s.time,
+                "minutes_apart": s.minutes_apart,
+                "files_matched": s.files_matched,
+                "files_changed": s.files_changed,
+            })),
+            "relinked_from": p.relinked_from,
+        })).collect::<Vec<_>>(),
+        "lost": plan.lost.iter().map(|l| serde_json::json!({
+            "session": l.session_id,
+            "commit": l.commit,
+            "reason": l.reason,
+        })).collect::<Vec<_>>(),
+    })
+}

@@ -1,0 +1,366 @@
+//! The user's `git`, run in a work tree for the questions links and blame ask: which commit a
+//! revision names, what a commit changed, its patch id, and the blame of a file.
+//!
+//! Every call is one process whose output is read as it comes; nothing here writes to the
+//! repository. Messages are read in the C locale, so that the few git errors lore recognises
+//! (a path git does not know) are recognised whatever the user's language.
+
+use std::ffi::{OsStr, OsString};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// Why git could not answer.
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    /// `git rev-parse --show-toplevel` failed where lore was run.
+    #[error("not inside a git repository ({0}): run this in the repository whose commits you mean")]
+    NotARepository(PathBuf),
+    /// A revision that names no commit.
+    #[error("unknown revision '{0}': give a commit id, a branch, a tag or HEAD~N")]
+    UnknownRevision(String),
+    /// git could not be started.
+    #[error("cannot run {program}: {source}; is git installed and on PATH?")]
+    Spawn {
+        program: String,
+        source: std::io::Error,
+    },
+    /// git ran and failed.
+    #[error("git {command} failed: {message}")]
+    Failed { command: String, message: String },
+}
+
+/// One commit as links and blame describe it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitInfo {
+    /// The full id.
+    pub id: String,
+    /// The first line of the message.
+    pub subject: String,
+    pub author: String,
+    pub author_email: String,
+    /// Author time, Unix ms.
+    pub author_time: i64,
+    /// Committer time, Unix ms: when the commit was made (or last rewritten).
+    pub commit_time: i64,
+}
+
+/// How to run git in one work tree.
+#[derive(Debug, Clone)]
+pub struct Git {
+    program: OsString,
+    root: PathBuf,
+}
+
+impl Git {
+    /// The repository holding `cwd`, run with `program` (`git`, or `LORE_GIT`).
+    pub fn discover(program: &OsStr, cwd: &Path) -> Result<Git, GitError> {
+        let probe = Git {
+            program: program.to_owned(),
+            root: cwd.to_owned(),
+        };
+        match probe.run(&["rev-parse", "--show-toplevel"]) {
+            Ok(out) => {
+                let top = String::from_utf8_lossy(&out).trim_end().to_owned();
+                if top.is_empty() {
+                    // A bare repository or inside .git: no work tree to blame or link.
+                    return Err(GitError::NotARepository(cwd.to_owned()));
+                }
+                let root = PathBuf::from(top);
+                let root = std::fs::canonicalize(&root).unwrap_or(root);
+                Ok(Git {
+                    program: program.to_owned(),
+                    root,
+                })
+            }
+            Err(GitError::Failed { .. }) => Err(GitError::NotARepository(cwd.to_owned())),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The `git` to run: `LORE_GIT` when set (tests, unusual installs), else `git` on PATH.
+    pub fn program_from_env() -> OsString {
+        std::env::var_os("LORE_GIT").unwrap_or_else(|| "git".into())
+    }
+
+    /// The top of the work tree (symlinks resolved).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// A `git` command in the work tree, in the C locale, never prompting.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(&self.program);
+        c.args(args)
+            .current_dir(&self.root)
+            .env("LC_ALL", "C")
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .stdin(Stdio::null());
+        c
+    }
+
+    /// Runs git and returns its stdout; a failure carries the first line of its stderr.
+    pub fn run(&self, args: &[&str]) -> Result<Vec<u8>, GitError> {
+        self.run_input(args, None)
+    }
+
+    /// Runs git with `input` on its stdin.
+    pub fn run_input(&self, args: &[&str], input: Option<&[u8]>) -> Result<Vec<u8>, GitError> {
+        let mut c = self.command(args);
+        c.stdout(Stdio::piped()).stderr(Stdio::piped());
+        if input.is_some() {
+            c.stdin(Stdio::piped());
+        }
+        let mut child = c.spawn().map_err(|source| self.spawn_error(source))?;
+        if let Some(bytes) = input
+            && let Some(mut stdin) = child.stdin.take()
+        {
+            // Written from a thread: git may fill its stdout pipe before reading all input.
+            let bytes = bytes.to_vec();
+            let writer = std::thread::spawn(move || {
+                let _ = stdin.write_all(&bytes);
+            });
+            let out = child
+                .wait_with_output()
+                .map_err(|source| self.spawn_error(source))?;
+            let _ = writer.join();
+            return self.check(args, out);
+        }
+        let out = child
+            .wait_with_output()
+            .map_err(|source| self.spawn_error(source))?;
+        self.check(args, out)
+    }
+
+    fn check(&self, args: &[&str], out: std::process::Output) -> Result<Vec<u8>, GitError> {
+        if out.status.success() {
+            return Ok(out.stdout);
+        }
+        Err(GitError::Failed {
+            command: args.first().copied().unwrap_or("").to_owned(),
+            message: first_error_line(&out.stderr),
+        })
+    }
+
+    pub(crate) fn spawn_error(&self, source: std::io::Error) -> GitError {
+        GitError::Spawn {
+            program: self.program.to_string_lossy().into_owned(),
+            source,
+        }
+    }
+
+    /// The full id of the commit `rev` names.
+    pub fn resolve_commit(&self, rev: &str) -> Result<String, GitError> {
+        if rev.starts_with('-') {
+            return Err(GitError::UnknownRevision(rev.to_owned()));
+        }
+        let spec = format!("{rev}^{{commit}}");
+        match self.run(&[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            "--end-of-options",
+            &spec,
+        ]) {
+            Ok(out) => {
+                let id = String::from_utf8_lossy(&out).trim().to_owned();
+                if id.is_empty() {
+                    Err(GitError::UnknownRevision(rev.to_owned()))
+                } else {
+                    Ok(id)
+                }
+            }
+            Err(GitError::Failed { .. }) => Err(GitError::UnknownRevision(rev.to_owned())),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Subject, author and dates of commit `id` (a full id, or anything git resolves).
+    pub fn commit_info(&self, id: &str) -> Result<CommitInfo, GitError> {
+        let out = self.run(&[
+            "show",
+            "-s",
+            "--format=%H%x00%an%x00%ae%x00%at%x00%ct%x00%s",
+            "--end-of-options",
+            id,
+        ])?;
+        let text = String::from_utf8_lossy(&out);
+        parse_info(text.trim_end_matches('\n'))
+            .ok_or_else(|| GitError::UnknownRevision(id.to_owned()))
+    }
+
+    /// Whether commit `id` is reachable from any local branch or remote-tracking branch: a
+    /// commit that amend or rebase left behind is not.
+    pub fn is_on_a_branch(&self, id: &str) -> Result<bool, GitError> {
+        let out = self.run(&[
+            "for-each-ref",
+            "--count=1",
+            "--format=%(refname)",
+            "--contains",
+            id,
+            "refs/heads",
+            "refs/remotes",
+        ])?;
+        Ok(!out.iter().all(u8::is_ascii_whitespace))
+    }
+
+    /// The stable patch id of commit `id` (`git patch-id --stable`), `None` for a commit with
+    /// no diff (a merge, an empty commit).
+    pub fn patch_id(&self, id: &str) -> Result<Option<String>, GitError> {
+        let diff = self.run(&["show", "--no-color", "--format=commit %H", "-p", id])?;
+        let out = self.run_input(&["patch-id", "--stable"], Some(&diff))?;
+        let text = String::from_utf8_lossy(&out);
+        Ok(text
+            .split_whitespace()
+            .next()
+            .map(str::to_owned)
+            .filter(|p| !p.is_empty()))
+    }
+
+    /// The stable patch id of every commit on a branch committed since `since_secs` (Unix
+    /// seconds): patch id → commit ids. Two processes in all, however many commits.
+    pub fn patch_ids_since(
+        &self,
+        since_secs: i64,
+    ) -> Result<std::collections::HashMap<String, Vec<String>>, GitError> {
+        let since = format!("--since={since_secs}");
+        let diff = self.run(&[
+            "log",
+            "--branches",
+            "--remotes",
+            "--no-merges",
+            "--no-color",
+            &since,
+            "--format=commit %H",
+            "-p",
+        ])?;
+        let out = self.run_input(&["patch-id", "--stable"], Some(&diff))?;
+        let mut map: std::collections::HashMap<String, Vec<String>> = Default::default();
+        for line in String::from_utf8_lossy(&out).lines() {
+            if let Some((patch, commit)) = line.split_once(' ') {
+                map.entry(patch.to_owned())
+                    .or_default()
+                    .push(commit.to_owned());
+            }
+        }
+        Ok(map)
+    }
+
+    /// The commits of every local branch committed since `since_secs`, newest first, with
+    /// the files each changed.
+    pub fn commits_since(
+        &self,
+        since_secs: i64,
+    ) -> Result<Vec<(CommitInfo, Vec<String>)>, GitError> {
+        let since = format!("--since={since_secs}");
+        let out = self.run(&[
+            "log",
+            "--branches",
+            "--no-merges",
+            &since,
+            "-z",
+            "--name-only",
+            "--format=%x01%H%x00%an%x00%ae%x00%at%x00%ct%x00%s",
+        ])?;
+        let text = String::from_utf8_lossy(&out);
+        let mut commits = Vec::new();
+        for record in text.split('\u{1}').filter(|r| !r.is_empty()) {
+            // Header fields, then (after a newline) the NUL-separated file names.
+            let (head, files) = match record.split_once('\n') {
+                Some((h, f)) => (h, f),
+                None => (record.trim_end_matches('\0'), ""),
+            };
+            let Some(info) = parse_info(head.trim_end_matches('\0')) else {
+                continue;
+            };
+            let files = files
+                .split('\0')
+                .map(|f| f.trim_matches('\n'))
+                .filter(|f| !f.is_empty())
+                .map(str::to_owned)
+                .collect();
+            commits.push((info, files));
+        }
+        Ok(commits)
+    }
+
+    /// The commits on local branch `branch` committed since `since_secs`.
+    pub fn branch_commits(
+        &self,
+        branch: &str,
+        since_secs: i64,
+    ) -> Result<std::collections::HashSet<String>, GitError> {
+        let since = format!("--since={since_secs}");
+        let full = format!("refs/heads/{branch}");
+        match self.run(&["rev-list", &since, &full, "--"]) {
+            Ok(out) => Ok(String::from_utf8_lossy(&out)
+                .lines()
+                .map(str::to_owned)
+                .collect()),
+            // A branch that is gone matches nothing.
+            Err(GitError::Failed { .. }) => Ok(Default::default()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// `%H%x00%an%x00%ae%x00%at%x00%ct%x00%s`, parsed.
+fn parse_info(line: &str) -> Option<CommitInfo> {
+    let mut f = line.split('\0');
+    let id = f.next()?.to_owned();
+    let author = f.next()?.to_owned();
+    let author_email = f.next()?.to_owned();
+    let author_time = f.next()?.parse::<i64>().ok()? * 1000;
+    let commit_time = f.next()?.parse::<i64>().ok()? * 1000;
+    let subject = f.next().unwrap_or("").to_owned();
+    if id.is_empty() {
+        return None;
+    }
+    Some(CommitInfo {
+        id,
+        subject,
+        author,
+        author_email,
+        author_time,
+        commit_time,
+    })
+}
+
+/// The first meaningful line of git's stderr, without its `fatal: ` prefix.
+pub(crate) fn first_error_line(stderr: &[u8]) -> String {
+    let text = String::from_utf8_lossy(stderr);
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("no message");
+    line.strip_prefix("fatal: ")
+        .or_else(|| line.strip_prefix("error: "))
+        .unwrap_or(line)
+        .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commit_info_lines_are_parsed() {
+        let i = parse_info(&["abc", "Ann", "ann@x", "100", "200", "Fix: it"].join("\0")).unwrap();
+        assert_eq!(i.id, "abc");
+        assert_eq!(i.author_time, 100_000);
+        assert_eq!(i.commit_time, 200_000);
+        assert_eq!(i.subject, "Fix: it");
+        assert!(parse_info("abc\0Ann").is_none());
+        assert!(parse_info(&["abc", "Ann", "e", "notanumber", "200", "s"].join("\0")).is_none());
+    }
+
+    #[test]
+    fn git_errors_lose_their_prefix() {
+        assert_eq!(
+            first_error_line(b"\nfatal: no such path 'x' in HEAD\n"),
+            "no such path 'x' in HEAD"
+        );
+        assert_eq!(first_error_line(b""), "no message");
+    }
+}

@@ -1,0 +1,371 @@
+//! Links between sessions and commits: finding the sessions that were running when a commit
+//! was made (`lore link --current`, the post-commit hook), scoring candidate pairs
+//! (`lore link --auto`), and finding a linked commit again after amend or rebase by its patch
+//! id. docs/links.md describes the rules; this module only computes, the CLI writes.
+
+pub mod git;
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+pub use git::{CommitInfo, Git, GitError};
+
+use crate::model::{Kind, Link, LinkKind};
+use crate::store::query::ForEachError;
+use crate::store::{Filter, SessionRow, Store, StoreError};
+
+/// A session is current for `lore link --current` when its last recorded activity (or its
+/// end) is at most this long ago. Transcripts rarely record an end, so activity stands in.
+pub const CURRENT_WINDOW_MS: i64 = 10 * 60 * 1000;
+
+/// `lore link --auto` considers a commit for a session when the commit was made at most this
+/// long before the session started or after its last activity.
+pub const AUTO_WINDOW_MS: i64 = 30 * 60 * 1000;
+
+/// The score `lore link --auto` needs, unless `link_auto_threshold` is set.
+pub const DEFAULT_THRESHOLD: f64 = 0.6;
+
+/// The confidence of a link made by `--current` (and so by the post-commit hook): the session
+/// was running in this repository, but may have been about something else.
+pub const CURRENT_CONFIDENCE: f64 = 0.9;
+
+/// Why links could not be computed.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    #[error(transparent)]
+    Git(#[from] GitError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot read messages: {0}")]
+    Messages(#[from] ForEachError),
+}
+
+/// When a session was active: from its start to its last recorded activity (Unix ms).
+pub fn activity(s: &SessionRow) -> Option<(i64, i64)> {
+    let start = s.started_at.or(s.updated_at).or(s.ended_at)?;
+    let end = [s.updated_at, s.ended_at]
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or(start)
+        .max(start);
+    Some((start, end))
+}
+
+/// The sessions whose working directory is inside `root` (a canonical path), active at or
+/// after `since`. A working directory recorded through a symlink (`/tmp` on macOS) counts
+/// once resolved, as for sync.
+pub fn repo_sessions(
+    store: &Store,
+    root: &Path,
+    since: Option<i64>,
+) -> Result<Vec<SessionRow>, StoreError> {
+    let filter = Filter {
+        since,
+        ..Filter::default()
+    };
+    let mut sessions = store.sessions(&filter, i64::MAX as usize)?;
+    sessions.retain(|s| {
+        s.cwd.as_deref().is_some_and(|cwd| {
+            let recorded = Path::new(cwd);
+            recorded.starts_with(root)
+                || std::fs::canonicalize(recorded).is_ok_and(|real| real.starts_with(root))
+        })
+    });
+    Ok(sessions)
+}
+
+/// The sessions of the repository at `root` that are running, or stopped at most
+/// [`CURRENT_WINDOW_MS`] before `now`: the ones a commit made now most likely came from.
+pub fn current_sessions(
+    store: &Store,
+    root: &Path,
+    now: i64,
+) -> Result<Vec<SessionRow>, StoreError> {
+    let mut sessions = repo_sessions(store, root, Some(now - CURRENT_WINDOW_MS))?;
+    sessions.retain(|s| activity(s).is_some_and(|(start, _)| start <= now + 60_000));
+    Ok(sessions)
+}
+
+/// How well a session and a commit fit, part by part (docs/links.md has the formula).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Score {
+    /// The sum, 0 to 1.
+    pub total: f64,
+    /// 0.2 when the commit is on the session's branch.
+    pub branch: f64,
+    /// 0.4 × the share of the commit's files that the session's tool calls name.
+    pub files: f64,
+    /// 0.3 × (1 − minutes apart / 30), plus 0.1 when under 5 minutes apart.
+    pub time: f64,
+    /// Minutes between the commit and the session's activity (0 when made during it).
+    pub minutes_apart: f64,
+    /// Of the commit's files, how many the session's tool calls name.
+    pub files_matched: usize,
+    /// How many files the commit changed.
+    pub files_changed: usize,
+}
+
+/// Scores a commit made at `commit_time` against a session active over `span`. `None` when
+/// they are more than [`AUTO_WINDOW_MS`] apart.
+pub fn score(
+    span: (i64, i64),
+    commit_time: i64,
+    on_branch: bool,
+    files_matched: usize,
+    files_changed: usize,
+) -> Option<Score> {
+    let (start, end) = span;
+    let apart_ms = if commit_time < start {
+        start - commit_time
+    } else {
+        (commit_time - end).max(0)
+    };
+    if apart_ms > AUTO_WINDOW_MS {
+        return None;
+    }
+    let minutes = apart_ms as f64 / 60_000.0;
+    let branch = if on_branch { 0.2 } else { 0.0 };
+    let files = if files_changed == 0 {
+        0.0
+    } else {
+        0.4 * files_matched as f64 / files_changed as f64
+    };
+    let time = 0.3 * (1.0 - minutes / 30.0) + if minutes < 5.0 { 0.1 } else { 0.0 };
+    let total = ((branch + files + time) * 100.0).round() / 100.0;
+    Some(Score {
+        total: total.clamp(0.0, 1.0),
+        branch,
+        files,
+        time,
+        minutes_apart: minutes,
+        files_matched,
+        files_changed,
+    })
+}
+
+/// The text of every tool call in session `id`: where its file paths are.
+fn tool_call_text(store: &Store, id: &str) -> Result<String, ForEachError> {
+    let mut text = String::new();
+    store.for_each_message(id, |m| {
+        if m.kind == Kind::ToolUse {
+            text.push_str(&m.content);
+            text.push('\n');
+        }
+        Ok(())
+    })?;
+    Ok(text)
+}
+
+/// A link `lore link --auto` proposes.
+#[derive(Debug, Clone)]
+pub struct Proposal {
+    pub session: SessionRow,
+    pub link: Link,
+    pub commit: CommitInfo,
+    /// For a scored pair: how it scored.
+    pub score: Option<Score>,
+    /// For a commit found again after amend or rebase: the linked commit it replaces.
+    pub relinked_from: Option<String>,
+}
+
+/// A linked commit that amend or rebase left behind and that could not be found again.
+#[derive(Debug, Clone)]
+pub struct Lost {
+    pub session_id: String,
+    pub commit: String,
+    /// Why: no commit on a branch has its patch, or the commit itself is gone.
+    pub reason: &'static str,
+}
+
+/// What `lore link --auto` found.
+#[derive(Debug, Clone, Default)]
+pub struct AutoPlan {
+    pub proposals: Vec<Proposal>,
+    pub lost: Vec<Lost>,
+    /// Sessions and commits looked at.
+    pub sessions: usize,
+    pub commits: usize,
+}
+
+/// Finds the links `lore link --auto` would make in the repository `git` works in: every
+/// pair of a session of this repository active since `since` and a commit on a local branch
+/// made since then that scores at least `threshold` and is not linked yet; and, for every
+/// linked commit that is no longer on any branch (amended, rebased), the commit on a branch
+/// with the same patch id.
+pub fn plan_auto(
+    store: &Store,
+    git: &Git,
+    since: i64,
+    threshold: f64,
+) -> Result<AutoPlan, LinkError> {
+    let sessions = repo_sessions(store, git.root(), Some(since))?;
+    let since_secs = (since - AUTO_WINDOW_MS).div_euclid(1000);
+    let commits = git.commits_since(since_secs)?;
+    let mut plan = AutoPlan {
+        sessions: sessions.len(),
+        commits: commits.len(),
+        ..AutoPlan::default()
+    };
+    let mut branches: HashMap<String, HashSet<String>> = HashMap::new();
+    let mut planned: HashSet<(String, String)> = HashSet::new();
+    for s in &sessions {
+        let Some(span) = activity(s) else { continue };
+        let existing: HashSet<String> = store.links(&s.id)?.into_iter().map(|l| l.commit).collect();
+        let near: Vec<&(CommitInfo, Vec<String>)> = commits
+            .iter()
+            .filter(|(c, _)| {
+                c.commit_time >= span.0 - AUTO_WINDOW_MS && c.commit_time <= span.1 + AUTO_WINDOW_MS
+            })
+            .filter(|(c, _)| !existing.contains(&c.id))
+            .collect();
+        if near.is_empty() {
+            continue;
+        }
+        let tools = tool_call_text(store, &s.id)?;
+        let on_branch = match &s.git_branch {
+            Some(b) => {
+                if !branches.contains_key(b) {
+                    branches.insert(b.clone(), git.branch_commits(b, since_secs)?);
+                }
+                branches.get(b)
+            }
+            None => None,
+        };
+        for (c, files) in near {
+            let matched = files.iter().filter(|f| tools.contains(f.as_str())).count();
+            let on = on_branch.is_some_and(|set| set.contains(&c.id));
+            let Some(sc) = score(span, c.commit_time, on, matched, files.len()) else {
+                continue;
+            };
+            if sc.total + 1e-9 < threshold {
+                continue;
+            }
+            planned.insert((s.id.clone(), c.id.clone()));
+            plan.proposals.push(Proposal {
+                session: s.clone(),
+                link: Link {
+                    commit: c.id.clone(),
+                    kind: LinkKind::Auto,
+                    confidence: sc.total,
+                },
+                commit: c.clone(),
+                score: Some(sc),
+                relinked_from: None,
+            });
+        }
+    }
+    relink(store, git, &sessions, since_secs, &mut planned, &mut plan)?;
+    Ok(plan)
+}
+
+/// Finds again, by patch id, the linked commits of `sessions` that are on no branch.
+fn relink(
+    store: &Store,
+    git: &Git,
+    sessions: &[SessionRow],
+    since_secs: i64,
+    planned: &mut HashSet<(String, String)>,
+    plan: &mut AutoPlan,
+) -> Result<(), LinkError> {
+    let mut patches: Option<HashMap<String, Vec<String>>> = None;
+    for s in sessions {
+        let links = store.links(&s.id)?;
+        let linked: HashSet<String> = links.iter().map(|l| l.commit.clone()).collect();
+        for l in &links {
+            let Ok(full) = git.resolve_commit(&l.commit) else {
+                // Not in this repository at all (or gone): nothing to compare.
+                continue;
+            };
+            if git.is_on_a_branch(&full)? {
+                continue;
+            }
+            let Some(patch) = git.patch_id(&full)? else {
+                continue;
+            };
+            let map = match &patches {
+                Some(m) => m,
+                None => patches.insert(git.patch_ids_since(since_secs)?),
+            };
+            let found: Vec<&String> = map
+                .get(&patch)
+                .map(|v| v.iter().filter(|c| **c != full).collect())
+                .unwrap_or_default();
+            if found.is_empty() {
+                plan.lost.push(Lost {
+                    session_id: s.id.clone(),
+                    commit: l.commit.clone(),
+                    reason: "no commit on a branch has its patch",
+                });
+                continue;
+            }
+            for new in found {
+                if linked.contains(new) || !planned.insert((s.id.clone(), new.clone())) {
+                    continue;
+                }
+                let info = git.commit_info(new)?;
+                plan.proposals.push(Proposal {
+                    session: s.clone(),
+                    link: Link {
+                        commit: new.clone(),
+                        kind: l.kind,
+                        confidence: l.confidence,
+                    },
+                    commit: info,
+                    score: None,
+                    relinked_from: Some(full.clone()),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: i64 = 60_000;
+
+    #[test]
+    fn the_score_adds_branch_files_and_time() {
+        // During the session, on its branch, every file named: the best there is.
+        let s = score((0, 60 * MIN), 30 * MIN, true, 2, 2).unwrap();
+        assert_eq!(s.total, 1.0);
+        // Ten minutes after, no branch, half the files.
+        let s = score((0, 60 * MIN), 70 * MIN, false, 1, 2).unwrap();
+        assert!((s.total - 0.4).abs() < 1e-9, "{s:?}");
+        // Just over the window: not a candidate.
+        assert!(score((0, 60 * MIN), 91 * MIN, true, 1, 1).is_none());
+        assert!(score((40 * MIN, 60 * MIN), 9 * MIN, true, 1, 1).is_none());
+        // A commit without files (empty) scores on time and branch alone.
+        let s = score((0, MIN), MIN, true, 0, 0).unwrap();
+        assert!((s.total - 0.6).abs() < 1e-9);
+    }
+
+    #[test]
+    fn activity_spans_start_to_last_activity() {
+        let mut row = SessionRow {
+            id: "s".into(),
+            tool: "codex".into(),
+            tool_version: None,
+            model: None,
+            title: None,
+            started_at: Some(10),
+            updated_at: Some(50),
+            ended_at: Some(40),
+            cwd: None,
+            git_branch: None,
+            machine_id: "m".into(),
+            message_count: 0,
+            source_path: None,
+            parent_id: None,
+        };
+        assert_eq!(activity(&row), Some((10, 50)));
+        row.started_at = None;
+        assert_eq!(activity(&row), Some((50, 50)));
+        row.updated_at = None;
+        row.ended_at = None;
+        assert_eq!(activity(&row), None);
+    }
+}

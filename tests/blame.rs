@@ -1,0 +1,981 @@
+//! `lore link`, `lore unlink`, `lore show --commit` and `lore blame` against a scripted
+//! repository with known commits and sessions, driven through the built binaries and real git.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{Run, User, World, digest_db};
+
+const S1: &str = "11111111-1111-4111-8111-111111111111";
+const S2: &str = "22222222-2222-4222-8222-222222222222";
+const S3: &str = "33333333-3333-4333-8333-333333333333";
+
+/// One event in a scripted Claude Code session.
+enum Ev<'a> {
+    /// A prompt: (time, text).
+    User(&'a str, &'a str),
+    /// The assistant's text: (time, text).
+    Say(&'a str, &'a str),
+    /// An Edit tool call: (time, file relative to the repository, new text).
+    Edit(&'a str, &'a str, &'a str),
+}
+
+/// Alice and a repository of hers.
+struct Repo {
+    world: World,
+    user: User,
+    repo: PathBuf,
+}
+
+fn repo() -> Repo {
+    let world = World::new();
+    let user = world.user("alice");
+    user.git(&user.root, &["init", "-q", "repo"]).assert_ok();
+    let repo = std::fs::canonicalize(user.root.join("repo")).unwrap();
+    Repo { world, user, repo }
+}
+
+impl Repo {
+    fn git(&self, args: &[&str]) -> Run {
+        self.user.git(&self.repo, args)
+    }
+
+    fn lore(&self, args: &[&str]) -> Run {
+        self.user.lore(&self.repo, args)
+    }
+
+    fn write(&self, rel: &str, text: &str) {
+        let p = self.repo.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+
+    /// Commits everything at `when` (RFC 3339, or None for now); returns the full id.
+    fn commit_at(&self, message: &str, when: Option<&str>) -> String {
+        self.git(&["add", "-A"]).assert_ok();
+        let vars: Vec<(&str, &str)> = match when {
+            Some(w) => vec![("GIT_AUTHOR_DATE", w), ("GIT_COMMITTER_DATE", w)],
+            None => vec![],
+        };
+        self.user
+            .git_with(&self.repo, &vars, &["commit", "-qm", message])
+            .assert_ok();
+        self.head()
+    }
+
+    fn commit(&self, message: &str) -> String {
+        self.commit_at(message, None)
+    }
+
+    fn head(&self) -> String {
+        self.user.rev(&self.repo, "HEAD").unwrap()
+    }
+
+    /// Writes a Claude Code transcript of session `id` in this repository on `branch` under
+    /// `dir`, and returns the transcript's path.
+    fn transcript(&self, dir: &Path, id: &str, branch: &str, events: &[Ev<'_>]) -> PathBuf {
+        let cwd = self.repo.to_str().unwrap();
+        let mut text = String::new();
+        for (n, ev) in events.iter().enumerate() {
+            let (kind, ts, message) = match ev {
+                Ev::User(ts, t) => (
+                    "user",
+                    ts,
+                    serde_json::json!({"role": "user", "content": t}),
+                ),
+                Ev::Say(ts, t) => (
+                    "assistant",
+                    ts,
+                    serde_json::json!({"role": "assistant", "id": format!("m{n}"), "model": "claude-x",
+                        "content": [{"type": "text", "text": t}]}),
+                ),
+                Ev::Edit(ts, file, new) => (
+                    "assistant",
+                    ts,
+                    serde_json::json!({"role": "assistant", "id": format!("m{n}"), "model": "claude-x",
+                        "content": [{"type": "tool_use", "id": format!("t{n}"), "name": "Edit",
+                            "input": {"file_path": format!("{cwd}/{file}"), "old_string": "", "new_string": new}}]}),
+                ),
+            };
+            let line = serde_json::json!({
+                "parentUuid": null, "isSidechain": false, "userType": "external",
+                "cwd": cwd, "sessionId": id, "version": "2.1.72", "gitBranch": branch,
+                "type": kind, "message": message, "uuid": format!("{id}-{n}"), "timestamp": ts,
+            });
+            text.push_str(&line.to_string());
+            text.push('\n');
+        }
+        let folder = dir.join("projects").join("x");
+        std::fs::create_dir_all(&folder).unwrap();
+        let path = folder.join(format!("{id}.jsonl"));
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// Writes and imports session `id`.
+    fn session(&self, id: &str, branch: &str, events: &[Ev<'_>]) {
+        let dir = self.user.root.join("transcripts").join(id);
+        self.transcript(&dir, id, branch, events);
+        self.lore(&["import", dir.to_str().unwrap()]).assert_ok();
+    }
+
+    fn digest(&self) -> String {
+        digest_db(&self.user.lore_home.join("lore.db"))
+    }
+
+    /// `lore show --commit REV --json`: the linked sessions' ids and link kinds.
+    fn linked(&self, rev: &str) -> Vec<(String, String)> {
+        let r = self.lore(&["show", "--commit", rev, "--json"]);
+        r.assert_ok();
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        v["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["id"].as_str().unwrap().to_owned(),
+                    s["link"]["kind"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    fn blame_json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = vec!["blame", "--json"];
+        all.extend_from_slice(args);
+        let r = self.lore(&all);
+        r.assert_ok();
+        serde_json::from_str(&r.stdout).unwrap()
+    }
+}
+
+const PARSE_V1: &str = "pub fn parse(input: &str) -> Vec<Token> {\n    let mut out = Vec::new();\n    let start = 0;\n    out\n}\n";
+const PARSE_V2: &str = "pub fn parse(input: &str) -> Vec<Token> {\n    let mut out = Vec::new();\n    let start = 0;\n    let end = start + input.len();\n    out\n}\n";
+
+/// A repository with src/parse.rs in two commits (the second adds the `end` line), and
+/// session S1 that explains the second.
+fn scripted() -> (Repo, String, String) {
+    let r = repo();
+    r.write("src/parse.rs", PARSE_V1);
+    let c1 = r.commit_at("Add the parser", Some("2026-03-11T09:00:00Z"));
+    r.write("src/parse.rs", PARSE_V2);
+    let c2 = r.commit_at("Include the last byte", Some("2026-03-11T10:25:00Z"));
+    r.session(
+        S1,
+        "main",
+        &[
+            Ev::User(
+                "2026-03-11T10:00:00Z",
+                "the parser drops the last byte of src/parse.rs",
+            ),
+            Ev::Say(
+                "2026-03-11T10:05:00Z",
+                "The end index must include the last byte, so end becomes start plus the length.",
+            ),
+            Ev::Edit(
+                "2026-03-11T10:06:00Z",
+                "src/parse.rs",
+                "    let end = start + input.len();",
+            ),
+            Ev::Say("2026-03-11T10:07:00Z", "Done; nothing else changes."),
+        ],
+    );
+    (r, c1, c2)
+}
+
+#[test]
+fn an_explicit_link_shows_in_blame_and_unlink_and_revert_undo_it() {
+    let (r, c1, c2) = scripted();
+    let out = r.lore(&["blame", "src/parse.rs"]);
+    out.assert_ok();
+    assert!(
+        out.stdout
+            .contains(&format!("No reasoning linked to {}.", &c2[..12])),
+        "{}",
+        out.stdout
+    );
+
+    let out = r.lore(&["link", &S1[..8]]);
+    out.assert_ok();
+    assert!(
+        out.stdout.contains(&format!("Linked session {S1}")) && out.stdout.contains(&c2[..12]),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        r.linked("HEAD"),
+        vec![(S1.to_owned(), "explicit".to_owned())]
+    );
+    assert!(r.linked(&c1).is_empty());
+
+    // Text: the commit, its lines, the session, and the message just before the edit.
+    let out = r.lore(&["blame", "src/parse.rs"]);
+    out.assert_ok();
+    let text = &out.stdout;
+    assert!(
+        text.starts_with("src/parse.rs, 6 lines, from 2 commits\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("{} Include the last byte", &c2[..12])),
+        "{text}"
+    );
+    assert!(
+        text.contains("4 │     let end = start + input.len();"),
+        "{text}"
+    );
+    assert!(text.contains(&format!("Session {}", &S1[..8])), "{text}");
+    assert!(text.contains("explicit link, 1.00"), "{text}");
+    assert!(
+        text.contains("(just before the edit):\n      The end index must include the last byte"),
+        "{text}"
+    );
+    assert!(
+        text.contains("(names the file):\n      the parser drops"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("No reasoning linked to {}.", &c1[..12])),
+        "{text}"
+    );
+    assert!(
+        !text.contains("\u{1b}["),
+        "no colour when not a terminal: {text}"
+    );
+
+    // Linking again changes nothing.
+    let before = r.digest();
+    let out = r.lore(&["link", S1, "--commit", &c2[..10]]);
+    out.assert_ok();
+    assert!(out.stdout.contains("already linked"), "{}", out.stdout);
+    assert_eq!(r.digest(), before);
+
+    // One commit each, in history, with a clear message.
+    let out = r.lore(&["history"]);
+    assert!(
+        out.stdout
+            .contains(&format!("link: session {S1} to {}", &c2[..12])),
+        "{}",
+        out.stdout
+    );
+
+    let out = r.lore(&["unlink", S1]);
+    out.assert_ok();
+    assert!(r.linked("HEAD").is_empty());
+    let h = r.lore(&["history", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&h.stdout).unwrap();
+    assert_eq!(
+        v[0]["message"].as_str().unwrap(),
+        format!("unlink: session {S1} from {}", &c2[..12])
+    );
+    let link_commit = v[1]["commit_id"].as_str().unwrap().to_owned();
+    let unlink_commit = v[0]["commit_id"].as_str().unwrap().to_owned();
+
+    // Reverting the unlink brings the link back; reverting the link removes it again.
+    r.lore(&["revert", &unlink_commit]).assert_ok();
+    assert_eq!(
+        r.linked("HEAD"),
+        vec![(S1.to_owned(), "explicit".to_owned())]
+    );
+    r.lore(&["revert", &link_commit]).assert_ok();
+    assert!(r.linked("HEAD").is_empty());
+    r.lore(&["verify", "--full"]).assert_ok();
+}
+
+#[test]
+fn blame_takes_line_ranges_and_prints_json_and_markdown() {
+    let (r, c1, c2) = scripted();
+    r.lore(&["link", S1, "--commit", &c2]).assert_ok();
+    // A third commit changes line 1.
+    r.write(
+        "src/parse.rs",
+        &PARSE_V2.replace("pub fn parse(", "pub fn parse_all("),
+    );
+    let c3 = r.commit("Rename parse to parse_all");
+
+    let v = r.blame_json(&["src/parse.rs"]);
+    let per_line: Vec<&str> = v["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["commit"].as_str().unwrap())
+        .collect();
+    assert_eq!(per_line, vec![&c3, &c1, &c1, &c2, &c1, &c1]);
+    assert_eq!(v["commits"].as_array().unwrap().len(), 3);
+    let c2v = v["commits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == c2.as_str())
+        .unwrap();
+    assert_eq!(c2v["lines"], serde_json::json!([[4, 4]]));
+    assert_eq!(c2v["subject"], "Include the last byte");
+    assert_eq!(c2v["author"], "alice");
+    assert_eq!(c2v["date"], "2026-03-11T10:25:00Z");
+    let s = &c2v["sessions"][0];
+    assert_eq!(s["id"], S1);
+    assert_eq!(s["link"]["kind"], "explicit");
+    assert_eq!(s["messages"][0]["mention"], "file");
+    assert_eq!(s["messages"][1]["mention"], "before-edit");
+
+    // FILE:LINE-END, FILE:LINE and -L all blame only those lines.
+    for args in [
+        vec!["src/parse.rs:4-5"],
+        vec!["src/parse.rs", "-L", "4,5"],
+        vec!["-L", "4-5", "src/parse.rs"],
+    ] {
+        let v = r.blame_json(&args);
+        assert_eq!(v["range"], serde_json::json!([4, 5]), "{args:?}");
+        let lines: Vec<u64> = v["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["line"].as_u64().unwrap())
+            .collect();
+        assert_eq!(lines, vec![4, 5]);
+    }
+    let v = r.blame_json(&["src/parse.rs:1"]);
+    assert_eq!(v["commits"][0]["id"], c3.as_str());
+    assert_eq!(v["commits"][0]["sessions"], serde_json::json!([]));
+
+    let out = r.lore(&["blame", "--markdown", "src/parse.rs:4"]);
+    out.assert_ok();
+    let md = &out.stdout;
+    assert!(
+        md.starts_with("# lore blame src/parse.rs, line 4, from 1 commit\n"),
+        "{md}"
+    );
+    assert!(
+        md.contains(&format!("## `{}` Include the last byte", &c2[..12])),
+        "{md}"
+    );
+    assert!(md.contains(&format!("### Session `{S1}`")), "{md}");
+    assert!(
+        md.contains("> The end index must include the last byte"),
+        "{md}"
+    );
+
+    // Lines changed in the work tree are said to be not committed yet.
+    r.write(
+        "src/parse.rs",
+        &PARSE_V2.replace("let start = 0;", "let start = 1;"),
+    );
+    let out = r.lore(&["blame", "src/parse.rs:3-4"]);
+    out.assert_ok();
+    assert!(out.stdout.contains("Not committed yet\n"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("These lines are not committed yet"),
+        "{}",
+        out.stdout
+    );
+    let v = r.blame_json(&["src/parse.rs:3"]);
+    assert_eq!(v["commits"][0]["uncommitted"], true);
+    assert_eq!(v["lines"][0]["commit"], serde_json::Value::Null);
+}
+
+#[test]
+fn blame_follows_renames() {
+    let r = repo();
+    r.write("src/old_name.rs", "fn tokenize_everything_carefully() {}\n");
+    let c1 = r.commit_at("Add the tokenizer", Some("2026-03-11T10:10:00Z"));
+    r.session(
+        S2,
+        "main",
+        &[
+            Ev::User(
+                "2026-03-11T10:00:00Z",
+                "write a tokenizer in src/old_name.rs",
+            ),
+            Ev::Say("2026-03-11T10:01:00Z", "A careful tokenizer, one function."),
+        ],
+    );
+    r.lore(&["link", S2]).assert_ok();
+    r.git(&["mv", "src/old_name.rs", "src/new_name.rs"])
+        .assert_ok();
+    r.commit("Rename the tokenizer's file");
+
+    let out = r.lore(&["blame", "src/new_name.rs"]);
+    out.assert_ok();
+    assert!(
+        out.stdout
+            .contains(&format!("{} Add the tokenizer", &c1[..12])),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains(", as src/old_name.rs"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("write a tokenizer in src/old_name.rs"),
+        "{}",
+        out.stdout
+    );
+    let v = r.blame_json(&["src/new_name.rs"]);
+    assert_eq!(v["commits"][0]["path"], "src/old_name.rs");
+    assert_eq!(v["commits"][0]["sessions"][0]["id"], S2);
+}
+
+#[test]
+fn every_bad_input_is_refused_with_a_clear_message_and_nothing_changed() {
+    let (r, _c1, c2) = scripted();
+    r.lore(&["link", S1]).assert_ok();
+    std::fs::write(r.repo.join("logo.png"), b"\x89PNG\r\n\x1a\n\0\0\0binary").unwrap();
+    r.commit("Add a logo");
+    r.write("notes.txt", "not added\n");
+    let outside = r.world.path("outside.rs");
+    std::fs::write(&outside, "fn x() {}\n").unwrap();
+    let elsewhere = r.world.path("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let before = r.digest();
+
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["blame", "src/nope.rs"], "no such file: src/nope.rs"),
+        (vec!["blame", "src"], "src is a folder"),
+        (
+            vec!["blame", outside.to_str().unwrap()],
+            "is outside the repository at",
+        ),
+        (vec!["blame", "logo.png"], "logo.png is a binary file"),
+        (vec!["blame", "notes.txt"], "notes.txt is not committed yet"),
+        (
+            vec!["blame", "src/parse.rs:7"],
+            "line 7 is past the end of src/parse.rs (6 lines)",
+        ),
+        (
+            vec!["blame", "src/parse.rs", "-L", "2,60"],
+            "line 60 is past the end",
+        ),
+        (
+            vec!["blame", "src/parse.rs:5-2"],
+            "line range 5-2 is reversed",
+        ),
+        (vec!["blame", "src/parse.rs:0"], "line numbers start at 1"),
+        (
+            vec!["blame", "src/parse.rs", "-L", "0,3"],
+            "line numbers start at 1",
+        ),
+        (
+            vec!["blame", "src/parse.rs", "-L", "x"],
+            "'x' is not a line range",
+        ),
+        (
+            vec!["blame", "src/parse.rs:2", "-L", "2,3"],
+            "lines given twice",
+        ),
+        (vec!["link", "deadbeef"], "no session matches 'deadbeef'"),
+        (
+            vec!["link", S1, "--commit", "nope"],
+            "unknown revision 'nope'",
+        ),
+        (
+            vec!["link", S1, "--commit=--all"],
+            "unknown revision '--all'",
+        ),
+        (vec!["show", "--commit", "v9.9"], "unknown revision 'v9.9'"),
+        (vec!["unlink", "deadbeef"], "no session matches 'deadbeef'"),
+        (
+            vec!["unlink", S1, "--commit", "HEAD~2"],
+            "is not linked to HEAD~2",
+        ),
+    ];
+    for (args, want) in &cases {
+        let out = r.lore(args);
+        out.assert_fails();
+        assert_eq!(out.code, Some(1), "{args:?}: {}", out.stderr);
+        assert!(out.stderr.contains(want), "{args:?}: {}", out.stderr);
+        assert_eq!(
+            out.stderr.trim().lines().count(),
+            1,
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert_eq!(r.digest(), before, "{args:?} changed lore.db");
+    }
+
+    // Outside any repository.
+    for args in [
+        vec!["blame", "x.rs"],
+        vec!["link", S1],
+        vec!["link", "--auto"],
+        vec!["show", "--commit", "HEAD"],
+    ] {
+        let out = r.user.lore(&elsewhere, &args);
+        assert_eq!(out.code, Some(1), "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("not inside a git repository"),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+    // Usage errors exit 2.
+    for args in [
+        vec!["link"],
+        vec!["link", S1, "--auto"],
+        vec!["link", "--current", "--dry-run"],
+    ] {
+        let out = r.lore(&args);
+        assert_eq!(out.code, Some(2), "{args:?}: {}", out.stderr);
+    }
+    assert_eq!(r.digest(), before);
+    assert_eq!(r.linked(&c2).len(), 1);
+}
+
+#[test]
+fn import_links_from_aider_and_codex_show_in_blame() {
+    let r = repo();
+    r.write("src/status.rs", "pub fn status_skips_binary_files() {}\n");
+    let a = r.commit("feat: Skip binary files in status");
+    r.write("src/json.rs", "pub fn status_as_json_for_scripts() {}\n");
+    let b = r.commit("feat: JSON status");
+
+    // Aider writes `Commit <7 digits>`; Codex records the full commit id.
+    let aider = std::fs::read_to_string(
+        common::fixtures().join("transcripts/aider/.aider.chat.history.md"),
+    )
+    .unwrap()
+    .replace("Commit 1a2b3c4", &format!("Commit {}", &a[..7]));
+    let dir = r.user.root.join("aider");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(".aider.chat.history.md"), aider).unwrap();
+    let codex_fixture = common::fixtures().join(
+        "transcripts/codex/sessions/2026/03/11/rollout-2026-03-11T10-00-00-019cd2a4-7e1b-7c30-8f2d-4a6b8c0d1e2f.jsonl",
+    );
+    let codex = std::fs::read_to_string(&codex_fixture)
+        .unwrap()
+        .replace("9f8e7d6c5b4a39281706f5e4d3c2b1a098765432", &b);
+    let cdir = r.user.root.join("codex");
+    std::fs::create_dir_all(&cdir).unwrap();
+    std::fs::write(cdir.join(codex_fixture.file_name().unwrap()), codex).unwrap();
+    r.lore(&["import", dir.to_str().unwrap(), cdir.to_str().unwrap()])
+        .assert_ok();
+
+    let linked = r.linked(&a);
+    assert_eq!(linked.len(), 1, "{linked:?}");
+    assert!(linked[0].0.starts_with("aider-"));
+    assert_eq!(linked[0].1, "import");
+    assert_eq!(
+        r.linked(&b),
+        vec![(
+            "019cd2a4-7e1b-7c30-8f2d-4a6b8c0d1e2f".to_owned(),
+            "import".to_owned()
+        )]
+    );
+    let v = r.blame_json(&["src/status.rs"]);
+    let s = &v["commits"][0]["sessions"][0];
+    assert_eq!(s["link"]["kind"], "import");
+    // The link keeps the abbreviation Aider wrote; blame matched it by prefix.
+    assert_eq!(s["link"]["commit"], &a[..7]);
+    let out = r.lore(&["blame", "src/status.rs"]);
+    assert!(out.stdout.contains("Session aider-"), "{}", out.stdout);
+    assert!(out.stdout.contains("import link, 1.00"), "{}", out.stdout);
+    // Unlink by the abbreviated id the link records works too.
+    let aider_id = linked[0].0.clone();
+    r.lore(&["unlink", &aider_id, "--commit", &a]).assert_ok();
+    assert!(r.linked(&a).is_empty());
+}
+
+#[test]
+fn auto_scores_branch_files_and_time_and_respects_the_threshold() {
+    let r = repo();
+    r.write("README", "readme\n");
+    r.commit_at("Start", Some("2026-03-11T08:00:00Z"));
+    r.session(
+        S1,
+        "main",
+        &[
+            Ev::User("2026-03-11T10:00:00Z", "make the cache faster"),
+            Ev::Edit(
+                "2026-03-11T10:10:00Z",
+                "src/cache.rs",
+                "fn faster_cache() {}",
+            ),
+            Ev::Say(
+                "2026-03-11T10:20:00Z",
+                "The cache now keeps the hot entries.",
+            ),
+        ],
+    );
+    // Five minutes after the session, on its branch, the file it edited: 0.2 + 0.4 + 0.25.
+    r.write("src/cache.rs", "fn faster_cache() {}\n");
+    let hit = r.commit_at("Faster cache", Some("2026-03-11T10:25:00Z"));
+    // Two minutes after, on its branch, a file it never touched: 0.2 + 0 + 0.38 = 0.58.
+    r.write("src/other.rs", "fn other() {}\n");
+    let near = r.commit_at("Unrelated tweak", Some("2026-03-11T10:22:00Z"));
+    // Two hours later: not a candidate at all.
+    r.write("src/cache.rs", "fn faster_cache() { /* later */ }\n");
+    let late = r.commit_at("Much later", Some("2026-03-11T12:30:00Z"));
+
+    let before = r.digest();
+    let out = r.lore(&["link", "--auto", "--since", "2026-03-10", "--dry-run"]);
+    out.assert_ok();
+    assert!(
+        out.stdout.contains(&format!(
+            "Would link session {} to {} Faster cache (score 0.85: branch 0.20, files 0.40 (1 of 1), time 0.25, 5 min apart)",
+            &S1[..8],
+            &hit[..12]
+        )),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains(&near[..12]), "{}", out.stdout);
+    assert!(!out.stdout.contains(&late[..12]), "{}", out.stdout);
+    assert!(out.stdout.contains("Dry run: nothing written."));
+    assert_eq!(r.digest(), before);
+    let out = r.lore(&[
+        "link",
+        "--auto",
+        "--since",
+        "2026-03-10",
+        "--dry-run",
+        "--json",
+    ]);
+    out.assert_ok();
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["dry_run"], true);
+    assert_eq!(v["threshold"], 0.6);
+    assert_eq!(v["links"].as_array().unwrap().len(), 1);
+    assert_eq!(v["links"][0]["commit"], hit.as_str());
+    assert_eq!(v["links"][0]["kind"], "auto");
+    assert_eq!(v["links"][0]["score"]["total"], 0.85);
+    assert_eq!(v["links"][0]["score"]["files_matched"], 1);
+    assert_eq!(r.digest(), before);
+
+    // A lower threshold lets the unrelated commit in too.
+    r.lore(&["config", "set", "link_auto_threshold", "0.5"])
+        .assert_ok();
+    let out = r.lore(&["link", "--auto", "--since", "2026-03-10", "--dry-run"]);
+    assert!(out.stdout.contains(&near[..12]), "{}", out.stdout);
+    r.lore(&["config", "unset", "link_auto_threshold"])
+        .assert_ok();
+    let out = r.lore(&["config", "set", "link_auto_threshold", "2"]);
+    assert_eq!(out.code, Some(1));
+    assert!(
+        out.stderr.contains("a number from 0 to 1"),
+        "{}",
+        out.stderr
+    );
+
+    r.lore(&["link", "--auto", "--since", "2026-03-10"])
+        .assert_ok();
+    assert_eq!(r.linked(&hit), vec![(S1.to_owned(), "auto".to_owned())]);
+    assert!(r.linked(&near).is_empty());
+    let h = r.lore(&["history", "-n", "1"]);
+    assert!(
+        h.stdout.contains("link: 1 link by lore link --auto"),
+        "{}",
+        h.stdout
+    );
+
+    // Nothing new the second time, and nothing written.
+    let before = r.digest();
+    let out = r.lore(&["link", "--auto", "--since", "2026-03-10"]);
+    out.assert_ok();
+    assert!(out.stdout.contains("No new links"), "{}", out.stdout);
+    assert_eq!(r.digest(), before);
+
+    // A session on another branch without the file gets no branch points.
+    r.session(
+        S3,
+        "feature",
+        &[Ev::User("2026-03-11T12:20:00Z", "look around")],
+    );
+    let out = r.lore(&["link", "--auto", "--since", "2026-03-10", "--dry-run"]);
+    assert!(out.stdout.contains("No new links"), "{}", out.stdout);
+}
+
+#[test]
+fn auto_finds_linked_commits_again_after_amend_and_rebase() {
+    let r = repo();
+    r.write("README", "readme\n");
+    r.commit("Start");
+    r.session(
+        S1,
+        "main",
+        &[Ev::User("2026-03-11T10:00:00Z", "add the feature")],
+    );
+    r.write("src/feature.rs", "fn feature() {}\n");
+    let old = r.commit("Add the feature");
+    r.lore(&["link", S1]).assert_ok();
+    r.git(&["commit", "-q", "--amend", "-m", "Add the feature, reworded"])
+        .assert_ok();
+    let amended = r.head();
+    assert_ne!(old, amended);
+
+    let out = r.lore(&["link", "--auto", "--since", "2026-03-01"]);
+    out.assert_ok();
+    assert!(
+        out.stdout.contains(&format!(
+            "Linked session {} to {} Add the feature, reworded: it was linked to {}, which amend or rebase rewrote; {} has the same patch (git patch-id).",
+            &S1[..8],
+            &amended[..12],
+            &old[..12],
+            &amended[..12]
+        )),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        r.linked(&amended),
+        vec![(S1.to_owned(), "explicit".to_owned())]
+    );
+    let v = r.blame_json(&["src/feature.rs"]);
+    assert_eq!(v["commits"][0]["sessions"][0]["id"], S1);
+
+    // A rebase onto a new base: the topic commit gets a new id, the same patch.
+    r.git(&["checkout", "-q", "-b", "topic"]).assert_ok();
+    r.write("src/topic.rs", "fn topic() {}\n");
+    let topic = r.commit("Topic work");
+    r.session(
+        S2,
+        "topic",
+        &[Ev::User("2026-03-11T11:00:00Z", "topic work")],
+    );
+    r.lore(&["link", S2]).assert_ok();
+    r.git(&["checkout", "-q", "main"]).assert_ok();
+    r.write("README", "readme, changed on main\n");
+    r.commit("Main moves on");
+    r.git(&["checkout", "-q", "topic"]).assert_ok();
+    r.git(&["rebase", "-q", "main"]).assert_ok();
+    let rebased = r.head();
+    assert_ne!(topic, rebased);
+    let out = r.lore(&["link", "--auto", "--since", "2026-03-01"]);
+    out.assert_ok();
+    assert!(
+        out.stdout.contains(&format!(
+            "it was linked to {}, which amend or rebase rewrote; {} has the same patch",
+            &topic[..12],
+            &rebased[..12]
+        )),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        r.linked(&rebased),
+        vec![(S2.to_owned(), "explicit".to_owned())]
+    );
+
+    // A rewritten commit whose patch changed is reported, and its link kept.
+    r.write("src/topic.rs", "fn topic() { /* changed */ }\n");
+    r.git(&["commit", "-q", "-a", "--amend", "-m", "Topic work, changed"])
+        .assert_ok();
+    let out = r.lore(&["link", "--auto", "--since", "2026-03-01"]);
+    out.assert_ok();
+    assert!(
+        out.stdout.contains(&format!(
+            "linked commit {} is on no branch any more (amended or rebased), and no commit on a branch has its patch; its link is kept.",
+            &rebased[..12]
+        )),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn current_links_the_running_session_and_the_post_commit_hook_runs_it() {
+    let r = repo();
+    r.write("README", "readme\n");
+    r.commit("Start");
+    let out = r.lore(&["link", "--current"]);
+    out.assert_ok();
+    assert!(out.stdout.contains("nothing linked"), "{}", out.stdout);
+    assert!(
+        !r.user.lore_home.join("lore.db").exists(),
+        "no lore.db made"
+    );
+
+    // A hook that was there first keeps running, chained.
+    let hooks = r.repo.join(".git/hooks");
+    std::fs::create_dir_all(&hooks).unwrap();
+    let mine = hooks.join("post-commit");
+    std::fs::write(
+        &mine,
+        "#!/bin/sh\necho ran >> \"$(git rev-parse --git-dir)/mine-ran\"\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&mine, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = r.lore(&["hooks", "install"]);
+    out.assert_ok();
+    assert!(
+        out.stdout.contains("Installed the post-commit hook")
+            && out.stdout.contains("post-commit.lore-chained"),
+        "{}",
+        out.stdout
+    );
+
+    // A session running now, in Claude Code's default folder, not imported yet.
+    let now = jiff::Timestamp::now();
+    let t0 = now
+        .checked_sub(jiff::SignedDuration::from_mins(3))
+        .unwrap()
+        .to_string();
+    let t1 = now.to_string();
+    r.transcript(
+        &r.user.home.join(".claude"),
+        S1,
+        "main",
+        &[
+            Ev::User(&t0, "write the changelog"),
+            Ev::Say(&t1, "Writing it now."),
+        ],
+    );
+    // A session that stopped long ago is not current.
+    r.session(S2, "main", &[Ev::User("2026-03-11T10:00:00Z", "old work")]);
+
+    r.write("CHANGELOG", "changes\n");
+    let c = r.commit("Write the changelog");
+    assert_eq!(r.linked(&c), vec![(S1.to_owned(), "hook".to_owned())]);
+    assert!(
+        r.repo.join(".git/mine-ran").exists(),
+        "the chained hook ran"
+    );
+    let h = r.lore(&["history", "-n", "1"]);
+    assert!(
+        h.stdout.contains(&format!(
+            "link: 1 session to {} (post-commit hook)",
+            &c[..12]
+        )),
+        "{}",
+        h.stdout
+    );
+
+    // By hand, on another commit: an explicit link, and a second run changes nothing.
+    let status = r.lore(&["hooks", "uninstall"]);
+    status.assert_ok();
+    r.write("CHANGELOG", "more changes\n");
+    let c2 = r.commit("More changes");
+    assert!(r.linked(&c2).is_empty(), "hook uninstalled");
+    let out = r.lore(&["link", "--current"]);
+    out.assert_ok();
+    assert!(
+        out.stdout.contains(&format!("Linked session {S1}")),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(r.linked(&c2), vec![(S1.to_owned(), "explicit".to_owned())]);
+    let before = r.digest();
+    let out = r.lore(&["link", "--current"]);
+    assert!(out.stdout.contains("nothing linked"), "{}", out.stdout);
+    assert_eq!(r.digest(), before);
+    // Uninstall put the user's own hook back.
+    assert!(std::fs::read_to_string(&mine).unwrap().contains("mine-ran"));
+
+    // A session that recorded the repository through a symlink belongs to it too.
+    let link = r.world.path("link-to-repo");
+    std::os::unix::fs::symlink(&r.repo, &link).unwrap();
+    let dir = r.user.root.join("transcripts").join(S3);
+    let path = r.transcript(&dir, S3, "main", &[Ev::User(&t1, "via the symlink")]);
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace(r.repo.to_str().unwrap(), link.to_str().unwrap());
+    std::fs::write(&path, text).unwrap();
+    r.lore(&["import", dir.to_str().unwrap()]).assert_ok();
+    r.write("CHANGELOG", "even more changes\n");
+    let c3 = r.commit("Even more changes");
+    r.lore(&["link", "--current"]).assert_ok();
+    let mut linked = r.linked(&c3);
+    linked.sort();
+    assert_eq!(
+        linked,
+        vec![
+            (S1.to_owned(), "explicit".to_owned()),
+            (S3.to_owned(), "explicit".to_owned())
+        ]
+    );
+}
+
+#[test]
+fn a_teammates_synced_session_shows_in_blame() {
+    const PASS: &str = "a passphrase for the team";
+    let world = World::new();
+    let remote = world.bare("remote.git");
+    let alice = world.user("alice");
+    alice.git(&alice.root, &["init", "-q", "repo"]).assert_ok();
+    let repo = std::fs::canonicalize(alice.root.join("repo")).unwrap();
+    std::fs::write(
+        repo.join("lib.rs"),
+        "pub fn shared_reasoning_example() {}\n",
+    )
+    .unwrap();
+    alice.git(&repo, &["add", "lib.rs"]).assert_ok();
+    alice
+        .git(&repo, &["commit", "-qm", "Shared code"])
+        .assert_ok();
+    alice
+        .git(
+            &repo,
+            &["remote", "add", "origin", remote.to_str().unwrap()],
+        )
+        .assert_ok();
+    alice
+        .git(&repo, &["push", "-q", "-u", "origin", "main"])
+        .assert_ok();
+    alice.setup(&repo, PASS).assert_ok();
+    let r = Repo {
+        world,
+        user: alice,
+        repo,
+    };
+    r.session(
+        S1,
+        "main",
+        &[
+            Ev::User(
+                "2026-03-11T10:00:00Z",
+                "add shared_reasoning_example to lib.rs",
+            ),
+            Ev::Say(
+                "2026-03-11T10:01:00Z",
+                "It is the example the docs point at.",
+            ),
+        ],
+    );
+    r.lore(&["link", S1]).assert_ok();
+    r.lore(&["sync"]).assert_ok();
+
+    let bob = r.world.user("bob");
+    let bob_repo = bob.clone(remote.to_str().unwrap(), "repo");
+    // Before anything: blame works, and reading creates no lore.db.
+    let out = bob.lore(&bob_repo, &["blame", "lib.rs"]);
+    out.assert_ok();
+    assert!(
+        out.stdout.contains("No reasoning linked to"),
+        "before sync: {}",
+        out.stdout
+    );
+    assert!(!bob.lore_home.join("lore.db").exists());
+    bob.setup(&bob_repo, PASS).assert_ok();
+    bob.lore(&bob_repo, &["sync"]).assert_ok();
+    let out = bob.lore(&bob_repo, &["blame", "lib.rs"]);
+    out.assert_ok();
+    assert!(
+        out.stdout.contains(&format!("Session {}", &S1[..8])),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("add shared_reasoning_example to lib.rs"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("explicit link, 1.00, from another machine)"),
+        "{}",
+        out.stdout
+    );
+    let own = r.lore(&["blame", "lib.rs"]);
+    assert!(
+        own.stdout.contains("explicit link, 1.00)"),
+        "{}",
+        own.stdout
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&bob.lore(&bob_repo, &["blame", "lib.rs", "--json"]).stdout).unwrap();
+    assert_eq!(v["commits"][0]["sessions"][0]["link"]["kind"], "explicit");
+}
