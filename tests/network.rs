@@ -13,7 +13,7 @@ mod net;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use common::{User, World, fixtures, write_transcript};
+use common::{User, World, assert_no_plaintext, fixtures, write_transcript};
 use net::{HttpServer, SshServer};
 
 const PASS: &str = "correct horse battery staple";
@@ -47,23 +47,6 @@ fn tree_files(user: &User, repo: &Path, rev: &str) -> BTreeMap<String, Vec<u8>> 
         out.insert(path.to_owned(), blob.stdout);
     }
     out
-}
-
-/// Every object in the bare repository `bare`, decompressed, must be free of `canaries`.
-#[track_caller]
-fn assert_no_plaintext(bare: &Path, canaries: &[&str]) {
-    let all = std::process::Command::new("git")
-        .args(["cat-file", "--batch-all-objects", "--batch"])
-        .current_dir(bare)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .output()
-        .unwrap();
-    assert!(all.status.success());
-    assert!(all.stdout.len() > 1000, "the remote holds almost nothing");
-    let text = String::from_utf8_lossy(&all.stdout);
-    for canary in canaries {
-        assert!(!text.contains(canary), "{canary} reached the remote");
-    }
 }
 
 /// Alice and Carol round-trip code and sessions through `url`, the network address of the

@@ -763,3 +763,142 @@ fn eight_processes_twenty_rounds_each_three_users_lose_nothing() {
     assert_eq!(tree, bob.store_tree());
     assert_eq!(tree, carol.store_tree());
 }
+
+#[test]
+fn the_global_store_backs_up_every_session_from_anywhere() {
+    let world = World::new();
+    let global = world.bare("global.git");
+    let laptop = world.user("laptop");
+    // Sessions of two projects and of no repository at all.
+    let dir = laptop.root.join("t");
+    write_transcript(&dir, S1, "canary-global-one", "/home/dev/project-a");
+    write_transcript(&dir, S2, "canary-global-two", "/home/dev/project-b");
+    write_transcript(&dir, S3, "canary-global-three", "/tmp");
+    let anywhere = laptop.root.clone();
+    laptop
+        .lore(&anywhere, &["import", dir.to_str().unwrap()])
+        .assert_ok();
+
+    // Before setup, and without a remote: one line each, nothing created.
+    let r = laptop.lore(&anywhere, &["sync", "--global"]);
+    r.assert_fails();
+    assert!(
+        r.stderr
+            .contains("the global store is not set up: run 'lore sync --global setup'"),
+        "{}",
+        r.stderr
+    );
+    let r = laptop.lore_input(
+        &anywhere,
+        &["sync", "--global", "setup", "--passphrase-stdin"],
+        &format!("{PASS}\n"),
+    );
+    r.assert_fails();
+    assert!(
+        r.stderr
+            .contains("'lore config set sync_global_remote URL'"),
+        "{}",
+        r.stderr
+    );
+    assert!(!laptop.lore_home.join("sync").exists());
+    let r = laptop.lore(&anywhere, &["sync", "--global", "--remote", "origin"]);
+    r.assert_fails();
+    assert!(
+        r.stderr.contains("--remote does not go with --global"),
+        "{}",
+        r.stderr
+    );
+
+    // Set up from outside any repository; the first sync pushes all three.
+    laptop
+        .lore(
+            &anywhere,
+            &[
+                "config",
+                "set",
+                "sync_global_remote",
+                global.to_str().unwrap(),
+            ],
+        )
+        .assert_ok();
+    let r = laptop.lore_input(
+        &anywhere,
+        &["sync", "--global", "setup", "--passphrase-stdin"],
+        &format!("{PASS}\n"),
+    );
+    r.assert_ok();
+    assert!(
+        r.stdout
+            .contains("Store created. Run 'lore sync --global' to push your sessions."),
+        "{}",
+        r.stdout
+    );
+    let r = laptop.lore(&anywhere, &["sync", "--global"]);
+    r.assert_ok();
+    assert!(r.stdout.contains("pushed 3 sessions"), "{}", r.stdout);
+    let r = laptop.lore(&anywhere, &["sync", "--global", "status"]);
+    r.assert_ok();
+    assert!(
+        r.stdout.contains("Sync status (the global store)"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("in sync with origin"), "{}", r.stdout);
+    assert!(r.stdout.contains("Pending: 0 sessions"), "{}", r.stdout);
+    common::assert_no_plaintext(
+        &global,
+        &[
+            "canary-global-one",
+            "canary-global-two",
+            "project-a",
+            "/tmp",
+        ],
+    );
+
+    // A second machine restores everything.
+    let desktop = world.user("desktop");
+    let anywhere2 = desktop.root.clone();
+    desktop
+        .lore(
+            &anywhere2,
+            &[
+                "config",
+                "set",
+                "sync_global_remote",
+                global.to_str().unwrap(),
+            ],
+        )
+        .assert_ok();
+    let r = desktop.lore_input(
+        &anywhere2,
+        &["sync", "--global", "setup", "--passphrase-stdin"],
+        &format!("{PASS}\n"),
+    );
+    r.assert_ok();
+    assert!(
+        r.stdout
+            .contains("Passphrase verified. Run 'lore sync --global' to fetch reasoning history."),
+        "{}",
+        r.stdout
+    );
+    let r = desktop.lore(&anywhere2, &["sync", "--global"]);
+    r.assert_ok();
+    assert!(r.stdout.contains("Pulled 3 sessions"), "{}", r.stdout);
+    let r = desktop.lore(&anywhere2, &["show", S2, "--json"]);
+    r.assert_ok();
+    assert!(r.stdout.contains("canary-global-two"), "{}", r.stdout);
+
+    // A new session on the desktop reaches the laptop.
+    let dir2 = desktop.root.join("t");
+    write_transcript(&dir2, ELSEWHERE, "from the desktop", "/home/dev/project-c");
+    desktop
+        .lore(&anywhere2, &["import", dir2.to_str().unwrap()])
+        .assert_ok();
+    desktop.lore(&anywhere2, &["sync", "--global"]).assert_ok();
+    let r = laptop.lore(&anywhere, &["sync", "--global"]);
+    assert!(
+        r.stdout.contains("Pulled 1 session from origin (1 new"),
+        "{}",
+        r.stdout
+    );
+}

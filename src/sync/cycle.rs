@@ -118,11 +118,10 @@ impl Sync<'_> {
         trace.extend(String::from_utf8_lossy(&log).lines().map(str::to_owned));
         ran?;
         let text = String::from_utf8_lossy(&output);
-        // The listing, a blank line, then one status line for the ref.
+        // The listing (`<oid> <ref>` lines), a blank line, then one status line for the ref.
         let status = text
-            .split("\n\n")
-            .nth(1)
-            .and_then(|answer| answer.lines().next())
+            .lines()
+            .find(|l| l.starts_with("ok ") || l.starts_with("error "))
             .unwrap_or("");
         if status == format!("ok {SESSIONS_REF}")
             || status.starts_with(&format!("ok {SESSIONS_REF} "))

@@ -488,3 +488,20 @@ pub fn write_transcript(dir: &Path, id: &str, word: &str, cwd: &str) -> PathBuf 
     std::fs::write(&path, text).expect("write transcript");
     path
 }
+
+/// Every object in the bare repository `bare`, decompressed, must be free of `canaries`.
+#[track_caller]
+pub fn assert_no_plaintext(bare: &Path, canaries: &[&str]) {
+    let all = std::process::Command::new("git")
+        .args(["cat-file", "--batch-all-objects", "--batch"])
+        .current_dir(bare)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .unwrap();
+    assert!(all.status.success());
+    assert!(all.stdout.len() > 1000, "the remote holds almost nothing");
+    let text = String::from_utf8_lossy(&all.stdout);
+    for canary in canaries {
+        assert!(!text.contains(canary), "{canary} reached the remote");
+    }
+}
