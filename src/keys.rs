@@ -100,6 +100,51 @@ impl KeyStore {
     /// still checks the key against the store's header (`StoreHeader::verify_key`).
     pub fn load(&self, store_id_hex: &str) -> Result<Option<DataKey>, KeyError> {
         let path = self.checked_path(store_id_hex)?;
+        self.load_path(path, store_id_hex)
+    }
+
+    /// A data key of store `store_id_hex` with id `key_id_hex`: the current key when it has
+    /// that id, else a key the store had before a rotation (`<store_id>.<key_id>.key`, saved by
+    /// [`KeyStore::save_previous`]). Old commits stay sealed under the key of their time.
+    pub fn load_id(
+        &self,
+        store_id_hex: &str,
+        key_id_hex: &str,
+    ) -> Result<Option<DataKey>, KeyError> {
+        if let Some(key) = self.load(store_id_hex)?
+            && key.key_id_hex() == key_id_hex
+        {
+            return Ok(Some(key));
+        }
+        let path = self.checked_previous_path(store_id_hex, key_id_hex)?;
+        Ok(self
+            .load_path(path, store_id_hex)?
+            .filter(|k| k.key_id_hex() == key_id_hex))
+    }
+
+    /// Saves `key`, a key store `store_id_hex` had before a rotation, beside the current one.
+    pub fn save_previous(&self, store_id_hex: &str, key: &DataKey) -> Result<PathBuf, KeyError> {
+        let path = self.checked_previous_path(store_id_hex, &key.key_id_hex())?;
+        self.save_path(path, store_id_hex, key)
+    }
+
+    /// `<dir>/<store_id>.<key_id>.key`, both ids checked.
+    fn checked_previous_path(
+        &self,
+        store_id_hex: &str,
+        key_id_hex: &str,
+    ) -> Result<PathBuf, KeyError> {
+        self.checked_path(store_id_hex)?;
+        if parse_hex::<16>(key_id_hex).is_none() {
+            return Err(KeyError::Malformed {
+                path: self.dir.clone(),
+                why: "not a key id (32 lower-case hex digits)".into(),
+            });
+        }
+        Ok(self.dir.join(format!("{store_id_hex}.{key_id_hex}.key")))
+    }
+
+    fn load_path(&self, path: PathBuf, store_id_hex: &str) -> Result<Option<DataKey>, KeyError> {
         let io = |source| KeyError::Io {
             path: path.clone(),
             source,
@@ -134,6 +179,15 @@ impl KeyStore {
     /// and renamed into place. Returns the file's path.
     pub fn save(&self, store_id_hex: &str, key: &DataKey) -> Result<PathBuf, KeyError> {
         let path = self.checked_path(store_id_hex)?;
+        self.save_path(path, store_id_hex, key)
+    }
+
+    fn save_path(
+        &self,
+        path: PathBuf,
+        store_id_hex: &str,
+        key: &DataKey,
+    ) -> Result<PathBuf, KeyError> {
         let dir_io = |source| KeyError::Io {
             path: self.dir.clone(),
             source,
@@ -156,7 +210,8 @@ impl KeyStore {
         bytes.push(b'\n');
 
         let tmp = self.dir.join(format!(
-            ".{store_id_hex}.key.{}.{}.tmp",
+            ".{store_id_hex}.{}.key.{}.{}.tmp",
+            key.key_id_hex(),
             std::process::id(),
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)

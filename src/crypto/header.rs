@@ -151,6 +151,25 @@ pub struct StoreHeader {
     key_id_hex: String,
     wrapped_key: [u8; WRAPPED_LEN],
     key_check: [u8; 32],
+    /// The data keys of the store before its rotations, newest first, each wrapped under the
+    /// current data key: old commits stay sealed under the key of their time, and whoever
+    /// holds the current key can read them. Empty until the first rotation (format 1).
+    previous: Vec<PreviousKey>,
+}
+
+/// A data key the store had before a rotation, wrapped under the current one.
+#[derive(Clone, PartialEq, Eq, Debug)]
+struct PreviousKey {
+    key_id: [u8; 16],
+    wrapped: [u8; WRAPPED_LEN],
+}
+
+/// One entry of `previous_keys`.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PreviousWire {
+    key_id: String,
+    wrapped_key: String,
 }
 
 /// The header's JSON shape; `deny_unknown_fields` because an unknown field could be plaintext.
@@ -163,6 +182,9 @@ struct HeaderWire {
     key_id: String,
     wrapped_key: String,
     key_check: String,
+    /// Format 2 only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    previous_keys: Option<Vec<PreviousWire>>,
 }
 
 /// `"lore.wrap.v1" ‖ store_id ‖ key_id`.
@@ -170,9 +192,25 @@ fn wrap_aad(store_id: &[u8; 16], key_id: &[u8; 16]) -> Vec<u8> {
     [b"lore.wrap.v1".as_slice(), store_id, key_id].concat()
 }
 
+/// `"lore.previous.v1" ‖ store_id ‖ current key_id ‖ previous key_id`.
+fn previous_aad(store_id: &[u8; 16], current: &[u8; 16], previous: &[u8; 16]) -> Vec<u8> {
+    [b"lore.previous.v1".as_slice(), store_id, current, previous].concat()
+}
+
+/// The key that wraps previous keys: `HMAC(master, "lore.previous-wrap.v1")`.
+fn previous_wrap_key(current: &DataKey) -> Zeroizing<[u8; 32]> {
+    Zeroizing::new(
+        hmac(current.master(), &[b"lore.previous-wrap.v1"])
+            .finalize()
+            .into_bytes()
+            .into(),
+    )
+}
+
 impl StoreHeader {
-    /// The format this lore reads and writes.
-    pub const FORMAT: u64 = 1;
+    /// The newest format this lore reads and writes: 1 for a store never rotated, 2 once it
+    /// carries previous keys.
+    pub const FORMAT: u64 = 2;
 
     /// A new store: random store id, salt and data key, Argon2id with m = 64 MiB, t = 3, p = 4.
     /// Returns the header to publish and the data key to keep.
@@ -218,6 +256,7 @@ impl StoreHeader {
             key_id_hex: hex(&key_id),
             wrapped_key,
             key_check: key_check(key.master(), &store_id),
+            previous: Vec::new(),
         })
     }
 
@@ -236,11 +275,15 @@ impl StoreHeader {
             return Err(CryptoError::NewerFormat { found: format });
         }
         let w: HeaderWire = serde_json::from_slice(bytes).map_err(|e| malformed(e.to_string()))?;
-        if w.format != Self::FORMAT {
-            return Err(malformed(format!(
-                "format {} is not a format of lore",
-                w.format
-            )));
+        match (w.format, &w.previous_keys) {
+            (1, None) => {}
+            (2, Some(p)) if !p.is_empty() => {}
+            (1 | 2, _) => {
+                return Err(malformed(
+                    "previous_keys must be present (and not empty) in format 2 and only there",
+                ));
+            }
+            (f, _) => return Err(malformed(format!("format {f} is not a format of lore"))),
         }
         let store_id = parse_hex::<16>(&w.store_id)
             .ok_or_else(|| malformed("store_id is not 32 lower-case hex digits"))?;
@@ -256,6 +299,28 @@ impl StoreHeader {
                 malformed(format!("wrapped_key is not base64 of {WRAPPED_LEN} bytes"))
             })?;
         w.kdf.check()?;
+        let mut previous = Vec::new();
+        for p in w.previous_keys.iter().flatten() {
+            let pid = parse_hex::<16>(&p.key_id).ok_or_else(|| {
+                malformed("a previous key_id is not 32 lower-case hex digits")
+            })?;
+            let wrapped = B64
+                .decode(&p.wrapped_key)
+                .ok()
+                .and_then(|v| <[u8; WRAPPED_LEN]>::try_from(v.as_slice()).ok())
+                .ok_or_else(|| {
+                    malformed(format!(
+                        "a previous wrapped_key is not base64 of {WRAPPED_LEN} bytes"
+                    ))
+                })?;
+            if pid == key_id || previous.iter().any(|q: &PreviousKey| q.key_id == pid) {
+                return Err(malformed("a key id appears twice among the keys"));
+            }
+            previous.push(PreviousKey {
+                key_id: pid,
+                wrapped,
+            });
+        }
         Ok(StoreHeader {
             store_id,
             store_id_hex: w.store_id,
@@ -264,18 +329,28 @@ impl StoreHeader {
             key_id_hex: w.key_id,
             wrapped_key,
             key_check,
+            previous,
         })
     }
 
     /// The header's bytes: `JCS` of its JSON, so equal headers are equal bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
         let w = HeaderWire {
-            format: Self::FORMAT,
+            format: if self.previous.is_empty() { 1 } else { 2 },
             store_id: self.store_id_hex.clone(),
             kdf: self.kdf.clone(),
             key_id: self.key_id_hex.clone(),
             wrapped_key: B64.encode(self.wrapped_key),
             key_check: hex(&self.key_check),
+            previous_keys: (!self.previous.is_empty()).then(|| {
+                self.previous
+                    .iter()
+                    .map(|p| PreviousWire {
+                        key_id: hex(&p.key_id),
+                        wrapped_key: B64.encode(p.wrapped),
+                    })
+                    .collect()
+            }),
         };
         serde_json_canonicalizer::to_vec(&w).expect("a header of strings and integers serializes")
     }
@@ -350,21 +425,96 @@ impl StoreHeader {
         }
     }
 
-    /// The header after a passphrase change: the same store id, data key and Argon2id costs,
-    /// a new salt and a new wrap. `key` must be this store's key (else `WrongKey`).
+    /// The header after a passphrase change: the same store id, data key, previous keys and
+    /// Argon2id costs, a new salt and a new wrap. `key` must be this store's key (else
+    /// `WrongKey`).
     pub fn rewrap(&self, key: &DataKey, new_passphrase: &[u8]) -> Result<StoreHeader, CryptoError> {
         self.verify_key(key)?;
         let kdf = KdfParams::fresh(self.kdf.m_kib, self.kdf.t, self.kdf.p)?;
-        StoreHeader::wrap(self.store_id, kdf, key, new_passphrase)
+        let mut header = StoreHeader::wrap(self.store_id, kdf, key, new_passphrase)?;
+        header.previous = self.previous.clone();
+        Ok(header)
     }
 
-    /// The header after a rotation: the same store id and Argon2id costs, a new data key with a
-    /// new key id, a new salt. Every session must then be sealed again under the new key.
-    pub fn rotate(&self, new_passphrase: &[u8]) -> Result<(StoreHeader, DataKey), CryptoError> {
-        let key = DataKey::generate()?;
+    /// The header after a rotation: the same store id and Argon2id costs, a new data key with
+    /// a new key id under `new_passphrase` (new salt), and every earlier key (`key`, this
+    /// store's current one, and its own previous keys) wrapped under the new key, so that
+    /// history stays readable to whoever holds the new key. Records written from now on are
+    /// sealed under the new key. `key` must be this store's key (else `WrongKey`).
+    pub fn rotate(
+        &self,
+        key: &DataKey,
+        new_passphrase: &[u8],
+    ) -> Result<(StoreHeader, DataKey), CryptoError> {
+        let previous = self.previous_keys(key)?;
+        let earlier = std::iter::once(key).chain(previous.iter());
+        let new_key = DataKey::generate()?;
         let kdf = KdfParams::fresh(self.kdf.m_kib, self.kdf.t, self.kdf.p)?;
-        let header = StoreHeader::wrap(self.store_id, kdf, &key, new_passphrase)?;
-        Ok((header, key))
+        let mut header = StoreHeader::wrap(self.store_id, kdf, &new_key, new_passphrase)?;
+        let wrap_key = previous_wrap_key(&new_key);
+        let cipher = Aes256Gcm::new((&*wrap_key).into());
+        for old in earlier {
+            let nonce = random::<12>()?;
+            let aad = previous_aad(&self.store_id, &new_key.key_id(), &old.key_id());
+            let sealed = cipher
+                .encrypt(
+                    (&nonce).into(),
+                    Payload {
+                        msg: old.master(),
+                        aad: &aad,
+                    },
+                )
+                .map_err(|_| malformed("cannot wrap a previous key"))?;
+            let mut wrapped = [0u8; WRAPPED_LEN];
+            if sealed.len() != WRAPPED_LEN - 12 {
+                return Err(malformed("a wrapped previous key has an unexpected length"));
+            }
+            wrapped[..12].copy_from_slice(&nonce);
+            wrapped[12..].copy_from_slice(&sealed);
+            header.previous.push(PreviousKey {
+                key_id: old.key_id(),
+                wrapped,
+            });
+        }
+        Ok((header, new_key))
+    }
+
+    /// The store's earlier data keys, newest first, unwrapped with `key` (this store's current
+    /// key, else `WrongKey`). One that does not open is `Malformed`: the header was altered.
+    pub fn previous_keys(&self, key: &DataKey) -> Result<Vec<DataKey>, CryptoError> {
+        self.verify_key(key)?;
+        if self.previous.is_empty() {
+            return Ok(Vec::new());
+        }
+        let wrap_key = previous_wrap_key(key);
+        let cipher = Aes256Gcm::new((&*wrap_key).into());
+        let mut keys = Vec::with_capacity(self.previous.len());
+        for p in &self.previous {
+            let (nonce, sealed) = p.wrapped.split_at(12);
+            let nonce: [u8; 12] = nonce
+                .try_into()
+                .map_err(|_| malformed("a previous key is cut short"))?;
+            let aad = previous_aad(&self.store_id, &self.key_id, &p.key_id);
+            let master = Zeroizing::new(
+                cipher
+                    .decrypt(
+                        (&nonce).into(),
+                        Payload {
+                            msg: sealed,
+                            aad: &aad,
+                        },
+                    )
+                    .map_err(|_| malformed("a previous key does not open with the current key"))?,
+            );
+            let master: Zeroizing<[u8; 32]> = Zeroizing::new(
+                master
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| malformed("a previous key is not 32 bytes"))?,
+            );
+            keys.push(DataKey::from_parts(p.key_id, &master));
+        }
+        Ok(keys)
     }
 }
 

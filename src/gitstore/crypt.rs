@@ -46,6 +46,24 @@ impl<'a> Keys<'a> {
         }
     }
 
+    /// Finds the key of `header` (the newest one, say) and learns the store's earlier keys it
+    /// carries, so commits sealed before a rotation open without asking for them.
+    pub fn prime(&mut self, header: &StoreHeader) -> Result<(), GitStoreError> {
+        let key = self.key_for(header)?;
+        let previous = header.previous_keys(key)?;
+        for k in previous {
+            let known = self
+                .known
+                .iter()
+                .any(|(s, id, _)| s == header.store_id_hex() && *id == k.key_id_hex());
+            if !known {
+                self.known
+                    .push((header.store_id_hex().to_owned(), k.key_id_hex(), k));
+            }
+        }
+        Ok(())
+    }
+
     fn key_for(&mut self, header: &StoreHeader) -> Result<&DataKey, GitStoreError> {
         let pos = self
             .known

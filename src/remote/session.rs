@@ -514,6 +514,11 @@ impl Session {
         let passphrase = self.passphrase.clone();
         let mut keys =
             Keys::new(move |h: &StoreHeader| find_key(&keys_store, passphrase.as_deref(), h));
+        // The newest header carries the keys of before its rotations: learn them first, as
+        // older commits come first. Best effort: a missing key is reported where it is needed.
+        if let Ok(Some(header)) = self.store.header_at(tip) {
+            let _ = keys.prime(&header);
+        }
         let mut work = Work::default();
         // Everything this translation writes goes into one pack.
         let odb = Odb::packed(self.store.repo())?;
@@ -803,14 +808,15 @@ fn reason_of(summary: &str) -> String {
     }
 }
 
-/// The data key for `header`: lore's key store first, then LORE_PASSPHRASE.
+/// The data key for `header`: lore's key store first (the current key, or one from before a
+/// rotation), then LORE_PASSPHRASE.
 fn find_key(
     keys: &KeyStore,
     passphrase: Option<&String>,
     header: &StoreHeader,
 ) -> Result<DataKey, GitStoreError> {
     let stored = keys
-        .load(header.store_id_hex())
+        .load_id(header.store_id_hex(), header.key_id_hex())
         .map_err(|e| GitStoreError::Other(e.to_string()))?;
     if let Some(key) = stored
         && header.verify_key(&key).is_ok()

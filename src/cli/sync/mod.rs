@@ -6,6 +6,7 @@
 
 mod export;
 mod passphrase;
+mod rotate;
 mod run;
 mod setup;
 mod status;
@@ -50,6 +51,9 @@ enum SyncCommand {
     Status(status::StatusArgs),
     /// Change the store's passphrase (the data key stays; members already set up keep working).
     Passphrase(SecretArgs),
+    /// A new data key under a new passphrase (someone left): the next sync re-encrypts the
+    /// store; every member sets up again with the new passphrase.
+    Rotate(SecretArgs),
 }
 
 #[derive(Args)]
@@ -68,6 +72,7 @@ pub fn run(ctx: &Ctx, args: SyncArgs) -> anyhow::Result<ExitCode> {
         Some(SyncCommand::Passphrase(a)) => {
             passphrase::run(ctx, &Place::open(ctx, global, remote)?, a)
         }
+        Some(SyncCommand::Rotate(a)) => rotate::run(ctx, &Place::open(ctx, global, remote)?, a),
         None => run::run(ctx, &Place::open(ctx, global, remote)?, args.quiet),
     }
 }

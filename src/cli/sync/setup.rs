@@ -34,13 +34,13 @@ pub(super) fn run(ctx: &Ctx, place: &Place, args: SecretArgs) -> anyhow::Result<
             println!("An existing Lore store was found on the remote.");
             let pass = source.read("Enter passphrase: ")?;
             let key = unlock(place, &header, &pass)?;
-            keys.save(header.store_id_hex(), &key)?;
+            save_keys(&keys, &header, &key)?;
             println!("Passphrase verified. Run '{sync}' to fetch reasoning history.");
         }
         (None, Some(header)) => {
             let pass = source.read("Enter passphrase: ")?;
             let key = unlock(place, &header, &pass)?;
-            keys.save(header.store_id_hex(), &key)?;
+            save_keys(&keys, &header, &key)?;
             println!("Passphrase verified. Run '{sync}' to push your sessions.");
         }
         (None, None) => {
@@ -58,4 +58,18 @@ pub(super) fn run(ctx: &Ctx, place: &Place, args: SecretArgs) -> anyhow::Result<
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Keeps the store's current key and the keys of before its rotations (the header carries
+/// them, wrapped under the current one): history sealed under those stays readable.
+fn save_keys(
+    keys: &KeyStore,
+    header: &StoreHeader,
+    key: &lore::crypto::DataKey,
+) -> anyhow::Result<()> {
+    for previous in header.previous_keys(key)? {
+        keys.save_previous(header.store_id_hex(), &previous)?;
+    }
+    keys.save(header.store_id_hex(), key)?;
+    Ok(())
 }

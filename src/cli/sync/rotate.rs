@@ -1,0 +1,53 @@
+//! `lore sync [--global] rotate [--passphrase-stdin]`: a new data key under a new passphrase,
+//! for when someone leaves the team. The next sync re-encrypts every session under the new
+//! key; the earlier keys travel in the header, wrapped under the new one, so history stays
+//! readable to the members who hold it. Nothing can take back what was already fetched.
+
+use std::process::ExitCode;
+
+use anyhow::bail;
+
+use lore::keys::KeyStore;
+
+use super::{PassphraseSource, Place, SecretArgs};
+use crate::cli::Ctx;
+
+pub(super) fn run(ctx: &Ctx, place: &Place, args: SecretArgs) -> anyhow::Result<ExitCode> {
+    let local = &place.local;
+    let Some(header) = local.header()? else {
+        bail!(
+            "{} has no lore store here yet: run '{}' and '{}' first",
+            place.what(),
+            place.command("setup"),
+            place.command("")
+        );
+    };
+    let keys = KeyStore::new(ctx.home.keys_dir());
+    let key = match keys.load(header.store_id_hex())? {
+        Some(k) if header.verify_key(&k).is_ok() => k,
+        _ => bail!(
+            "no key for this store on this machine: run '{}' first",
+            place.command("setup")
+        ),
+    };
+    let mut source = PassphraseSource::new(args.passphrase_stdin);
+    let pass = source.new_passphrase("New passphrase: ", "nothing was changed")?;
+    let (new_header, new_key) = header.rotate(&key, pass.as_bytes())?;
+    // The earlier keys first, then the new one: a crash in between leaves the old key current.
+    for k in std::iter::once(&key).chain(header.previous_keys(&key)?.iter()) {
+        keys.save_previous(header.store_id_hex(), k)?;
+    }
+    keys.save(new_header.store_id_hex(), &new_key)?;
+    local.write_header(&new_header, "lore: rotate the data key")?;
+    println!(
+        "Data key rotated. Run '{}' to push the store re-encrypted under the new key; every \
+         member then runs '{}' once with the new passphrase.",
+        place.command(""),
+        place.command("setup")
+    );
+    println!(
+        "Sessions someone already fetched stay readable to them: rotation protects what is \
+         written from now on."
+    );
+    Ok(ExitCode::SUCCESS)
+}
