@@ -2,6 +2,8 @@
 //! `<dir>/<store_id>.key` (dir is `LORE_HOME/keys`), so the passphrase is asked once per machine
 //! (docs/store-format.md, "The local key file").
 //!
+//! Keys a store had before a rotation are kept beside its current one as
+//! `<store_id>.<key_id>.key`, in the same format: commits sealed before the rotation need them.
 //! A key file is JSON, `{"format":1,"store_id":"<32 hex>","key_id":"<32 hex>","key":"<b64 of
 //! the 32-byte data key>"}`. The folder is created 0700 and each file written 0600, atomically;
 //! a file that other users can read or write is refused.
@@ -362,6 +364,31 @@ mod tests {
         assert!(ks.remove(SID).unwrap());
         assert!(!ks.remove(SID).unwrap());
         assert!(ks.load(SID).unwrap().is_none());
+    }
+
+    #[test]
+    fn keys_from_before_a_rotation_are_kept_beside_the_current_one() {
+        let (_tmp, ks) = store();
+        let old = DataKey::generate().unwrap();
+        let current = DataKey::generate().unwrap();
+        let path = ks.save_previous(SID, &old).unwrap();
+        assert_eq!(
+            path.file_name().unwrap().to_str().unwrap(),
+            format!("{SID}.{}.key", old.key_id_hex())
+        );
+        ks.save(SID, &current).unwrap();
+        let found = ks.load_id(SID, &old.key_id_hex()).unwrap().unwrap();
+        assert_eq!(found.master(), old.master());
+        let found = ks.load_id(SID, &current.key_id_hex()).unwrap().unwrap();
+        assert_eq!(found.master(), current.master());
+        let stranger = DataKey::generate().unwrap();
+        assert!(ks.load_id(SID, &stranger.key_id_hex()).unwrap().is_none());
+        assert!(ks.load_id(SID, "../../etc/passwd").is_err());
+        #[cfg(unix)]
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
 
     #[cfg(unix)]

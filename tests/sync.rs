@@ -50,9 +50,14 @@ fn founder(world: &World, remote: &Path) -> Member {
 
 /// Another member joins: a plain clone, then `lore sync setup`.
 fn joiner(world: &World, remote: &Path, name: &str) -> Member {
+    joiner_with(world, remote, name, PASS)
+}
+
+/// [`joiner`] with a passphrase of its own.
+fn joiner_with(world: &World, remote: &Path, name: &str, pass: &str) -> Member {
     let user = world.user(name);
     let repo = user.clone(remote.to_str().unwrap(), "repo");
-    let r = user.setup(&repo, PASS);
+    let r = user.setup(&repo, pass);
     r.assert_ok();
     assert!(
         r.stdout
@@ -900,5 +905,112 @@ fn the_global_store_backs_up_every_session_from_anywhere() {
         r.stdout.contains("Pulled 1 session from origin (1 new"),
         "{}",
         r.stdout
+    );
+}
+
+#[test]
+fn a_rotation_shuts_out_a_former_member_and_keeps_history_for_the_rest() {
+    let world = World::new();
+    let remote = world.bare("remote.git");
+    let (alice, bob) = pair(&world, &remote);
+    let carol = joiner(&world, &remote, "carol");
+    carol.work(S2, "before the rotation", 1);
+    carol.sync();
+    for m in [&alice, &bob] {
+        m.sync();
+    }
+
+    // Carol leaves: Alice rotates under a new passphrase.
+    let new_pass = "the passphrase after carol left";
+    let r = alice.user.lore_input(
+        &alice.repo,
+        &["sync", "rotate", "--passphrase-stdin"],
+        &format!("{new_pass}\n"),
+    );
+    r.assert_ok();
+    assert!(r.stdout.contains("Data key rotated."), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("stay readable to them"),
+        "the limit is said plainly: {}",
+        r.stdout
+    );
+    alice.work(S3, "after the rotation", 1);
+    let out = alice.sync();
+    assert!(out.contains("pushed 1 session"), "{out}");
+
+    // The remote's newest tree is sealed under the new key only: every .enc names it.
+    let header: serde_json::Value = serde_json::from_str(
+        &alice
+            .user
+            .git(&alice.repo, &["show", "refs/lore/sessions:lore-store.json"])
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(header["format"], 2, "{header}");
+    assert_eq!(header["previous_keys"].as_array().unwrap().len(), 1);
+    let new_key_id = header["key_id"].as_str().unwrap().to_owned();
+    let listing = alice
+        .user
+        .git(&remote, &["ls-tree", "-r", "refs/lore/sessions"])
+        .stdout;
+    let mut sealed = 0;
+    for line in listing.lines().filter(|l| l.ends_with(".enc")) {
+        let oid = line.split_whitespace().nth(2).unwrap();
+        let blob = std::process::Command::new("git")
+            .args(["cat-file", "blob", oid])
+            .current_dir(&remote)
+            .output()
+            .unwrap()
+            .stdout;
+        let key_id: String = blob[5..21].iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(key_id, new_key_id, "{line}");
+        sealed += 1;
+    }
+    assert_eq!(sealed, 3, "{listing}");
+
+    // Bob's stored key is the old one: sync says what to do and changes nothing.
+    let before = bob.store_tree();
+    let r = bob.user.lore(&bob.repo, &["sync"]);
+    r.assert_fails();
+    assert!(r.stderr.contains("lore sync setup"), "{}", r.stderr);
+    assert_eq!(bob.store_tree(), before);
+    assert!(bob.show(S3).is_none());
+    // With the new passphrase he is back, history included.
+    let r = bob.user.setup(&bob.repo, new_pass);
+    r.assert_ok();
+    bob.sync();
+    assert_eq!(bob.ids(), vec![S1.to_owned(), S2.to_owned(), S3.to_owned()]);
+
+    // Carol's old passphrase opens nothing any more, and the new session never reaches her.
+    let r = carol.user.setup(&carol.repo, PASS);
+    r.assert_fails();
+    assert!(r.stderr.contains("wrong passphrase"), "{}", r.stderr);
+    carol.user.lore(&carol.repo, &["sync"]).assert_fails();
+    assert!(carol.show(S3).is_none());
+
+    // A newcomer with the new passphrase reads everything, from before the rotation too.
+    let dave = joiner_with(&world, &remote, "dave", new_pass);
+    dave.sync();
+    assert_eq!(
+        dave.ids(),
+        vec![S1.to_owned(), S2.to_owned(), S3.to_owned()]
+    );
+    assert_eq!(
+        dave.show(S2).unwrap()["messages"],
+        bob.show(S2).unwrap()["messages"]
+    );
+    // And a second rotation carries both earlier keys.
+    let r = dave.user.lore_input(
+        &dave.repo,
+        &["sync", "rotate", "--passphrase-stdin"],
+        "a third passphrase here\n",
+    );
+    r.assert_ok();
+    dave.sync();
+    let erin = joiner_with(&world, &remote, "erin", "a third passphrase here");
+    erin.sync();
+    assert_eq!(
+        erin.ids(),
+        vec![S1.to_owned(), S2.to_owned(), S3.to_owned()]
     );
 }

@@ -301,9 +301,8 @@ impl StoreHeader {
         w.kdf.check()?;
         let mut previous = Vec::new();
         for p in w.previous_keys.iter().flatten() {
-            let pid = parse_hex::<16>(&p.key_id).ok_or_else(|| {
-                malformed("a previous key_id is not 32 lower-case hex digits")
-            })?;
+            let pid = parse_hex::<16>(&p.key_id)
+                .ok_or_else(|| malformed("a previous key_id is not 32 lower-case hex digits"))?;
             let wrapped = B64
                 .decode(&p.wrapped_key)
                 .ok()
@@ -667,10 +666,16 @@ mod tests {
     fn parse_refuses_newer_and_unknown_formats() {
         let (h, _) = fixture();
         let mut v = json(h);
+        v["format"] = 3.into();
+        assert!(matches!(
+            parse_value(&v),
+            Err(CryptoError::NewerFormat { found: 3 })
+        ));
+        // Format 2 is a header with previous keys, and only that.
         v["format"] = 2.into();
         assert!(matches!(
             parse_value(&v),
-            Err(CryptoError::NewerFormat { found: 2 })
+            Err(CryptoError::Malformed { .. })
         ));
         // A newer format is recognised even when its fields are unknown to this lore.
         assert!(matches!(
@@ -830,7 +835,7 @@ mod tests {
     #[test]
     fn rotate_gives_a_new_key_under_the_same_store_id() {
         let (h, key) = fixture();
-        let (new, new_key) = h.rotate(PASS).unwrap();
+        let (new, new_key) = h.rotate(key, PASS).unwrap();
         assert_eq!(new.store_id(), h.store_id());
         assert_ne!(new.key_id_hex(), h.key_id_hex());
         assert_eq!(new.key_id_hex(), new_key.key_id_hex());
@@ -860,6 +865,86 @@ mod tests {
         assert!(matches!(
             edited.unlock(PASS),
             Err(CryptoError::WrongPassphrase)
+        ));
+    }
+
+    #[test]
+    fn a_rotation_carries_every_earlier_key_under_the_new_one() {
+        let (h, key) = fixture();
+        assert_eq!(json(h)["format"], 1);
+        assert!(h.previous_keys(key).unwrap().is_empty());
+        let (r1, k1) = h.rotate(key, b"second passphrase").unwrap();
+        assert_eq!(r1.store_id(), h.store_id());
+        let v = json(&r1);
+        assert_eq!(v["format"], 2);
+        assert_eq!(v["previous_keys"].as_array().unwrap().len(), 1);
+        let parsed = StoreHeader::parse(&r1.to_bytes()).unwrap();
+        assert_eq!(parsed, r1);
+        let earlier = parsed.previous_keys(&k1).unwrap();
+        assert_eq!(earlier.len(), 1);
+        assert_eq!(earlier[0].key_id(), key.key_id());
+        assert_eq!(earlier[0].master(), key.master());
+        // Only the current key opens them.
+        assert!(matches!(
+            parsed.previous_keys(key),
+            Err(CryptoError::WrongKey { .. })
+        ));
+        // A second rotation: both earlier keys, newest first.
+        let (r2, k2) = r1.rotate(&k1, b"third passphrase").unwrap();
+        let earlier = r2.previous_keys(&k2).unwrap();
+        let ids: Vec<_> = earlier.iter().map(DataKey::key_id).collect();
+        assert_eq!(ids, vec![k1.key_id(), key.key_id()]);
+        // A passphrase change keeps them.
+        let rewrapped = r2.rewrap(&k2, b"fourth passphrase").unwrap();
+        assert_eq!(rewrapped.previous_keys(&k2).unwrap().len(), 2);
+        assert_eq!(
+            rewrapped.unlock(b"fourth passphrase").unwrap().key_id(),
+            k2.key_id()
+        );
+    }
+
+    #[test]
+    fn altered_previous_keys_are_refused() {
+        let (h, key) = fixture();
+        let (r, k) = h.rotate(key, b"second passphrase").unwrap();
+        let mut v = json(&r);
+        // A wrap bound to another key id does not open.
+        v["previous_keys"][0]["key_id"] = "00".repeat(16).into();
+        let edited = parse_value(&v).unwrap();
+        assert!(matches!(
+            edited.previous_keys(&k),
+            Err(CryptoError::Malformed { .. })
+        ));
+        // The current key id listed again, an empty list, a list in format 1, a short wrap.
+        let mut v = json(&r);
+        v["previous_keys"][0]["key_id"] = v["key_id"].clone();
+        assert!(matches!(
+            parse_value(&v),
+            Err(CryptoError::Malformed { .. })
+        ));
+        let mut v = json(&r);
+        v["previous_keys"] = serde_json::json!([]);
+        assert!(matches!(
+            parse_value(&v),
+            Err(CryptoError::Malformed { .. })
+        ));
+        let mut v = json(&r);
+        v["format"] = 1.into();
+        assert!(matches!(
+            parse_value(&v),
+            Err(CryptoError::Malformed { .. })
+        ));
+        let mut v = json(&r);
+        v["previous_keys"][0]["wrapped_key"] = "AAAA".into();
+        assert!(matches!(
+            parse_value(&v),
+            Err(CryptoError::Malformed { .. })
+        ));
+        let mut v = json(&r);
+        v["previous_keys"][0]["extra"] = 1.into();
+        assert!(matches!(
+            parse_value(&v),
+            Err(CryptoError::Malformed { .. })
         ));
     }
 }
