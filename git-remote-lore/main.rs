@@ -48,6 +48,7 @@ fn main() -> ExitCode {
         nested: std::env::var_os(lore::remote::wire::NESTED_ENV).is_some(),
         trace: std::env::var_os("LORE_TRACE").is_some_and(|v| v == "1"),
         listed: None,
+        push_url: None,
     };
     let stdin = BufReader::new(std::io::stdin().lock());
     let stdout = std::io::stdout().lock();

@@ -42,6 +42,9 @@ pub struct HelperConfig {
     /// remote again. A stale one costs nothing but time: the push's lease on the remote's tip
     /// fails and the caller is told "fetch first". `None` for git's own helper runs.
     pub listed: Option<super::wire::Advertised>,
+    /// The remote's push URL as the caller resolved it moments ago (`lore sync`'s in-process
+    /// push): not asked of git again. Such a session only pushes. `None` for git's own runs.
+    pub push_url: Option<String>,
 }
 
 /// The capabilities the helper advertises.
@@ -325,7 +328,14 @@ impl Session {
             progress: options.progress,
             in_helper: true,
         };
-        let remote = resolve(&git, &config.alias, config.address.as_deref())?;
+        let remote = match &config.push_url {
+            Some(url) => Remote {
+                fetch_url: url.clone(),
+                push_url: url.clone(),
+                ns: super::namespace(config.address.as_deref().unwrap_or(&config.alias)),
+            },
+            None => resolve(&git, &config.alias, config.address.as_deref())?,
+        };
         let cache = Cache::open(&git_dir.join("lore"))?;
         Ok(Session {
             store,

@@ -125,10 +125,12 @@ impl Git {
     }
 
     /// `git gc --auto --quiet`: git packs loose objects and many packs together when its own
-    /// limits (gc.auto, gc.autoPackLimit) say so, and does nothing otherwise. Best effort.
+    /// limits (gc.auto, gc.autoPackLimit) say so, and does nothing otherwise. Best effort. Not
+    /// detached: a gc left running in the background would hold `packed-refs.lock` while the
+    /// next lore command needs it.
     pub fn gc_auto(&self) {
         let _ = self
-            .command(&["gc", "--auto", "--quiet"])
+            .command(&["-c", "gc.autoDetach=false", "gc", "--auto", "--quiet"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();

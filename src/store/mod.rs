@@ -73,6 +73,8 @@ pub struct Store {
     conn: Connection,
     path: PathBuf,
     read_only: bool,
+    /// The id of the commit the last [`Store::write`] made (`None`: it changed nothing).
+    last_commit: Option<String>,
 }
 
 impl Store {
@@ -90,6 +92,7 @@ impl Store {
             conn,
             path: path.to_owned(),
             read_only: false,
+            last_commit: None,
         };
         store.check_is_database()?;
         // SQLite quietly opens read-only when the file cannot be written: say so now.
@@ -123,6 +126,7 @@ impl Store {
             conn,
             path: path.to_owned(),
             read_only: true,
+            last_commit: None,
         };
         store.check_is_database()?;
         store
@@ -183,7 +187,7 @@ impl Store {
             .trim()
             .to_owned();
         let operations = serde_json::json!([{"op": "lore", "action": reason, "message": message}]);
-        versioned
+        let summary = versioned
             .commit(crate::versioning::CommitInput {
                 kind: crate::versioning::Kind::Apply,
                 message: &message,
@@ -194,7 +198,14 @@ impl Store {
             })
             .map_err(|e| classify_versioning(&path, e))?;
         tx.commit().map_err(|e| StoreError::classify(&path, e))?;
+        self.last_commit = summary.map(|s| s.commit_id);
         Ok(value)
+    }
+
+    /// The id of the commit the last [`Store::write`] on this handle made, if it changed
+    /// anything.
+    pub fn last_commit(&self) -> Option<&str> {
+        self.last_commit.as_deref()
     }
 
     fn check_is_database(&self) -> Result<(), StoreError> {

@@ -694,7 +694,7 @@ pub struct ChangedSince {
     pub head: Option<String>,
     /// Sessions whose row, messages, links, tags, annotations or tombstone changed.
     pub ids: std::collections::BTreeSet<String>,
-    /// How many commits were looked at (those written by `lore sync` itself excluded).
+    /// How many commits were looked at (those in `skip` left out).
     pub commits: usize,
 }
 
@@ -707,15 +707,15 @@ impl Store {
         Ok(crate::versioning::tx::head(self.conn())?)
     }
 
-    /// The sessions that commits after `since` (`None`: from the first) changed, read from the history's row effects,
-    /// so the cost follows what changed, not the size of lore.db. Commits whose message starts
-    /// with `skip_prefix` (sync's own merges) are left out. `None` when `since` is not a commit
-    /// of this lore.db (another database, or its history was replaced): the caller falls back
-    /// to looking at everything.
+    /// The sessions that commits after `since` (`None`: from the first) changed, read from
+    /// the history's row effects, so the cost follows what changed, not the size of lore.db.
+    /// The commits named in `skip` (a sync's own merges) are left out. `None` when `since` is
+    /// not a commit of this lore.db (another database, or its history was replaced): the
+    /// caller falls back to looking at everything.
     pub fn sessions_changed_since(
         &self,
         since: Option<&str>,
-        skip_prefix: &str,
+        skip: &[String],
     ) -> Result<Option<ChangedSince>, StoreError> {
         let conn = self.conn();
         if !crate::versioning::log::is_versioned(conn)? {
@@ -740,12 +740,17 @@ impl Store {
             head: self.head()?,
             ..ChangedSince::default()
         };
-        let pattern = format!("{}%", skip_prefix.replace(['%', '_'], ""));
-        let mut commits = conn.prepare(
-            "SELECT seq FROM _lore_commit WHERE seq > ?1 AND message NOT LIKE ?2 ORDER BY seq",
-        )?;
+        let mut commits =
+            conn.prepare("SELECT seq, commit_id FROM _lore_commit WHERE seq > ?1 ORDER BY seq")?;
         let seqs: Vec<i64> = commits
-            .query_map(rusqlite::params![from, pattern], |r| r.get(0))?
+            .query_map([from], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })?
+            .filter_map(|row| match row {
+                Ok((_, id)) if skip.contains(&id) => None,
+                Ok((seq, _)) => Some(Ok(seq)),
+                Err(e) => Some(Err(e)),
+            })
             .collect::<Result<_, _>>()?;
         changed.commits = seqs.len();
         let mut effects = conn.prepare(
@@ -765,23 +770,27 @@ impl Store {
                             StoreError::Versioning(crate::versioning::Error::from(e))
                         })?)
                     }
-                    // Keyed by a row number: the session id is in the row.
-                    _ => {
-                        let row: Option<Vec<u8>> = r.get(3)?;
-                        let row = match row {
-                            Some(row) => Some(row),
-                            None => r.get(2)?,
-                        };
-                        match row {
-                            Some(bytes) => crate::versioning::tx::unpack_row(&bytes)?
-                                .get("session_id")
-                                .and_then(|v| match v {
-                                    crate::versioning::value::Value::Text(s) => Some(s.clone()),
-                                    _ => None,
-                                }),
-                            None => None,
+                    // Keyed by a row number: the live row says whose it is (no need to
+                    // inflate the recorded one); a deleted row's recorded copy says it.
+                    _ => match live_session_of(conn, &table, &r.get::<_, Vec<u8>>(1)?)? {
+                        Some(id) => Some(id),
+                        None => {
+                            let row: Option<Vec<u8>> = r.get(3)?;
+                            let row = match row {
+                                Some(row) => Some(row),
+                                None => r.get(2)?,
+                            };
+                            match row {
+                                Some(bytes) => crate::versioning::tx::unpack_row(&bytes)?
+                                    .get("session_id")
+                                    .and_then(|v| match v {
+                                        crate::versioning::value::Value::Text(s) => Some(s.clone()),
+                                        _ => None,
+                                    }),
+                                None => None,
+                            }
                         }
-                    }
+                    },
                 };
                 if let Some(id) = id {
                     changed.ids.insert(id);
@@ -790,6 +799,28 @@ impl Store {
         }
         Ok(Some(changed))
     }
+}
+
+/// The session of the live row of `table` (`messages` or `annotations`) whose key is `pk`.
+fn live_session_of(
+    conn: &rusqlite::Connection,
+    table: &str,
+    pk: &[u8],
+) -> Result<Option<String>, StoreError> {
+    let key = crate::versioning::value::decode_key(pk)
+        .map_err(|e| StoreError::Versioning(crate::versioning::Error::from(e)))?;
+    let Some(crate::versioning::value::Value::Integer(rowid)) = key.first() else {
+        return Ok(None);
+    };
+    let sql = match table {
+        "messages" => "SELECT session_id FROM messages WHERE id = ?1",
+        "annotations" => "SELECT session_id FROM annotations WHERE id = ?1",
+        _ => return Ok(None),
+    };
+    Ok(conn
+        .prepare_cached(sql)?
+        .query_row([rowid], |r| r.get(0))
+        .optional()?)
 }
 
 fn first_text(key: &[crate::versioning::value::Value]) -> Option<String> {

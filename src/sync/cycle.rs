@@ -68,19 +68,14 @@ pub struct Sync<'a> {
 impl Sync<'_> {
     /// What git calls the remote through the helper: `lore::<name>`, or the name itself when
     /// its URL is already a `lore::` URL (a clone made with `git clone lore::…`). With it, the
-    /// two arguments git would give the helper for it.
-    fn target(&self) -> Result<(String, String, String), SyncError> {
-        let url = self.git.remote_url(self.remote, false)?;
-        Ok(match url.strip_prefix("lore::") {
-            Some(address) => (
-                self.remote.to_owned(),
-                self.remote.to_owned(),
-                address.to_owned(),
-            ),
-            None => {
-                let target = format!("lore::{}", self.remote);
-                (target.clone(), target, self.remote.to_owned())
-            }
+    /// remote's push URL as the helper would resolve it (`None` for a `lore::` remote, which
+    /// the helper resolves itself).
+    fn target(&self) -> Result<(String, Option<String>), SyncError> {
+        let url = self.git.remote_url(self.remote, true)?;
+        Ok(if url.starts_with("lore::") {
+            (self.remote.to_owned(), None)
+        } else {
+            (format!("lore::{}", self.remote), Some(url))
         })
     }
 
@@ -90,14 +85,25 @@ impl Sync<'_> {
     /// git and the helper. `Err(why)` inside: the remote refused, in the helper's words.
     fn push_store(
         &self,
-        alias: &str,
-        address: &str,
+        target: &str,
+        push_url: Option<&str>,
         listed: Option<&str>,
         trace: &mut Vec<String>,
     ) -> Result<Result<(), String>, SyncError> {
+        // The two arguments git would give the helper for `target`.
+        let (alias, address) = match target.strip_prefix("lore::") {
+            Some(rest) => (target.to_owned(), rest.to_owned()),
+            None => (
+                target.to_owned(),
+                self.git
+                    .remote_url(target, true)?
+                    .trim_start_matches("lore::")
+                    .to_owned(),
+            ),
+        };
         let config = crate::remote::HelperConfig {
-            alias: alias.to_owned(),
-            address: Some(address.to_owned()),
+            alias,
+            address: Some(address),
             git_dir: Some(self.local.repo().git_dir().to_path_buf()),
             keys: self.keys.clone(),
             passphrase: self.passphrase.clone(),
@@ -111,6 +117,7 @@ impl Sync<'_> {
                 }],
                 head_target: None,
             }),
+            push_url: push_url.map(str::to_owned),
         };
         let input = format!("list for-push\npush {SESSIONS_REF}:{SESSIONS_REF}\n\n");
         let (mut output, mut log) = (Vec::new(), Vec::new());
@@ -134,26 +141,6 @@ impl Sync<'_> {
             .to_owned()))
     }
 
-    /// Takes `lore/sync.lock` in the repository's common git directory (shared by its
-    /// worktrees), waiting for another sync to finish.
-    fn lock(&self) -> Result<std::fs::File, SyncError> {
-        let dir = self.local.repo().common_dir().join("lore");
-        let path = dir.join("sync.lock");
-        let io = |e: std::io::Error| SyncError::Io {
-            path: path.clone(),
-            source: e,
-        };
-        std::fs::create_dir_all(&dir).map_err(io)?;
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(io)?;
-        file.lock().map_err(io)?;
-        Ok(file)
-    }
-
     fn tracking_ref(&self) -> String {
         crate::remote::tracking_ref(&crate::remote::namespace(self.remote))
     }
@@ -170,7 +157,7 @@ impl Sync<'_> {
     pub fn run(&mut self) -> Result<Report, SyncError> {
         // One sync at a time per repository (a hook's and the user's, say): the others wait.
         // The lock goes with the process, however it ends.
-        let _lock = self.lock()?;
+        let _lock = super::lock::SyncLock::acquire(self.local.repo().common_dir())?;
         let mut report = Report::default();
         let scope = state::scope(&self.scope, &self.redactor.fingerprint());
         let previous = state::load(self.local, self.remote).filter(|s| s.scope == scope);
@@ -204,7 +191,7 @@ impl Sync<'_> {
         let since = previous.as_ref().and_then(|p| p.db_head.as_deref());
         let changed = match since {
             Some(since) => report.step("changes in lore.db", || {
-                self.db.sessions_changed_since(Some(since), SYNC_PREFIX)
+                self.db.sessions_changed_since(Some(since), &[])
             })?,
             None => None,
         };
@@ -212,7 +199,8 @@ impl Sync<'_> {
             Some(changed) => Todo::Only(changed.ids),
             None => Todo::Everything,
         };
-        let (target, alias, address) = report.step("git remote get-url", || self.target())?;
+        let (target, push_url) = report.step("git remote get-url", || self.target())?;
+        let mut own_commits = Vec::new();
         for attempt in 1..=MAX_ATTEMPTS {
             report.attempts = attempt;
             if attempt > 1 || !remote_unchanged {
@@ -227,6 +215,7 @@ impl Sync<'_> {
                 let started = std::time::Instant::now();
                 let updated = self.merge_into_db(tip, &mut report)?;
                 report.steps.push(("merge into lore.db", started.elapsed()));
+                own_commits.extend(self.db.last_commit().map(str::to_owned));
                 todo.extend(updated);
             }
             let local_side = report.step("merge stores", || self.rebase_store(remote_tip))?;
@@ -235,7 +224,7 @@ impl Sync<'_> {
             report.pushed += written;
             let tip = self.local.tip()?;
             if tip.is_none() || tip == remote_tip {
-                report.step("record state", || self.finish(scope, db_head));
+                report.step("record state", || self.finish(scope, db_head, &own_commits));
                 return Ok(report);
             }
             let mut push_trace = Vec::new();
@@ -244,13 +233,13 @@ impl Sync<'_> {
                 let listed = wire_tip
                     .as_deref()
                     .filter(|_| attempt == 1 && remote_unchanged);
-                self.push_store(&alias, &address, listed, &mut push_trace)
+                self.push_store(&target, push_url.as_deref(), listed, &mut push_trace)
             })?;
             report.push_trace.extend(push_trace);
             let why = match pushed {
                 Ok(()) => {
                     report.pushed_commit = true;
-                    report.step("record state", || self.finish(scope, db_head));
+                    report.step("record state", || self.finish(scope, db_head, &own_commits));
                     return Ok(report);
                 }
                 Err(why) => why,
@@ -267,8 +256,9 @@ impl Sync<'_> {
     /// Records a successful sync: its time for `lore sync status`, and where lore.db, the local
     /// store and the remote's store stand for the next sync.
     /// `db_head` is lore.db's head before this sync; when everything after it is this sync's
-    /// own merge, the new head is recorded (its sessions are in the store already).
-    fn finish(&self, scope: String, db_head: Option<String>) {
+    /// own merges (`own_commits`), the new head is recorded (their sessions are in the store
+    /// already).
+    fn finish(&self, scope: String, db_head: Option<String>, own_commits: &[String]) {
         self.note_success();
         // Every store write adds a pack; git's own limits decide when to put them together.
         if self.pack_count() > PACK_LIMIT {
@@ -276,7 +266,7 @@ impl Sync<'_> {
         }
         let head = match self
             .db
-            .sessions_changed_since(db_head.as_deref(), SYNC_PREFIX)
+            .sessions_changed_since(db_head.as_deref(), own_commits)
         {
             Ok(Some(changed)) if changed.ids.is_empty() => changed.head,
             _ => db_head,

@@ -9,6 +9,7 @@
 //! - [`status`]: where a repository's sync stands.
 
 pub mod cycle;
+pub mod lock;
 pub mod merge;
 pub mod state;
 pub mod status;
