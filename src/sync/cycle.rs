@@ -197,7 +197,7 @@ impl Sync<'_> {
         };
         let mut todo = match changed {
             Some(changed) => Todo::Only(changed.ids),
-            None => Todo::Everything,
+            None => Todo::Everything(BTreeSet::new()),
         };
         let (target, push_url) = report.step("git remote get-url", || self.target())?;
         let mut own_commits = Vec::new();
@@ -213,10 +213,11 @@ impl Sync<'_> {
             let remote_tip = ref_target(self.local.repo(), &self.tracking_ref())?;
             if let Some(tip) = remote_tip {
                 let started = std::time::Instant::now();
-                let updated = self.merge_into_db(tip, &mut report)?;
+                let merged = self.merge_into_db(tip, &mut report)?;
                 report.steps.push(("merge into lore.db", started.elapsed()));
                 own_commits.extend(self.db.last_commit().map(str::to_owned));
-                todo.extend(updated);
+                todo.arrived(merged.arrived);
+                todo.extend(merged.both_sides);
             }
             let local_side = report.step("merge stores", || self.rebase_store(remote_tip))?;
             todo.extend(local_side);
@@ -314,17 +315,17 @@ impl Sync<'_> {
     }
 
     /// Merges the records that changed on the remote since the last merge into lore.db, in
-    /// one versioned commit. Returns the sessions whose merged version may differ from the
-    /// remote's (both sides had changes): they are exported again.
+    /// one versioned commit. Says which sessions may now differ from the remote's record (both
+    /// sides had changes: they are exported again) and which arrived as they are.
     fn merge_into_db(
         &mut self,
         remote_tip: ObjectId,
         report: &mut Report,
-    ) -> Result<Vec<String>, SyncError> {
+    ) -> Result<MergeOutcome, SyncError> {
         let merged_ref = self.merged_ref();
         let since = ref_target(self.local.repo(), &merged_ref)?;
         if since == Some(remote_tip) {
-            return Ok(Vec::new());
+            return Ok(MergeOutcome::default());
         }
         let mut changed = Vec::new();
         self.local.changed_records(since, remote_tip, |id, blob| {
@@ -334,13 +335,16 @@ impl Sync<'_> {
         let local = self.local;
         let redactor = self.redactor;
         let remote = self.remote.to_owned();
-        let mut both_sides = Vec::new();
+        let (mut both_sides, mut arrived) = (Vec::new(), Vec::new());
         let counts = self.db.write(&format!("{SYNC_PREFIX} from {remote}"), |w| {
             let (mut added, mut updated, mut deleted) = (0, 0, 0);
             for (id, blob) in &changed {
                 let bytes = local.read_blob(*blob).map_err(SyncError::from)?;
                 match merge_record(w, id, &bytes, redactor)? {
-                    Merged::Added => added += 1,
+                    Merged::Added => {
+                        added += 1;
+                        arrived.push(id.clone());
+                    }
                     Merged::Updated => {
                         updated += 1;
                         both_sides.push(id.clone());
@@ -365,7 +369,10 @@ impl Sync<'_> {
             Some(remote_tip),
             "lore: merged",
         )?;
-        Ok(both_sides)
+        Ok(MergeOutcome {
+            both_sides,
+            arrived,
+        })
     }
 
     /// Puts the local store on top of the remote's: a fast-forward when it has nothing of
@@ -422,12 +429,13 @@ impl Sync<'_> {
         };
         let mut ids: BTreeSet<String> = BTreeSet::new();
         match todo {
-            Todo::Everything => {
+            Todo::Everything(arrived) => {
                 ids.extend(self.scope.session_ids(self.db)?);
                 self.local.for_each_record(tip, |id, _| {
                     ids.insert(id.to_owned());
                     Ok(())
                 })?;
+                ids.retain(|id| !arrived.contains(id));
             }
             Todo::Only(changed) => {
                 for id in changed {
@@ -455,18 +463,41 @@ const SYNC_PREFIX: &str = "sync:";
 
 /// Which sessions a sync exports.
 enum Todo {
-    /// Every session of this repository.
-    Everything,
-    /// Only these (changed since the last sync), when they belong to this repository.
+    /// Every session of this store, except those that arrived from the remote as they are
+    /// (their record is the store's already).
+    Everything(BTreeSet<String>),
+    /// Only these (changed since the last sync), when they belong to this store.
     Only(BTreeSet<String>),
 }
 
 impl Todo {
+    /// Sessions to export whatever the case.
     fn extend(&mut self, ids: impl IntoIterator<Item = String>) {
-        if let Todo::Only(set) = self {
-            set.extend(ids);
+        match self {
+            Todo::Only(set) => set.extend(ids),
+            Todo::Everything(arrived) => {
+                for id in ids {
+                    arrived.remove(&id);
+                }
+            }
         }
     }
+
+    /// Sessions merged into lore.db exactly as the remote holds them.
+    fn arrived(&mut self, ids: impl IntoIterator<Item = String>) {
+        if let Todo::Everything(arrived) = self {
+            arrived.extend(ids);
+        }
+    }
+}
+
+/// What merging the remote's changes into lore.db did, for the export that follows.
+#[derive(Default)]
+struct MergeOutcome {
+    /// Changed on both sides: the merged version may differ from the remote's.
+    both_sides: Vec<String>,
+    /// New here, taken as they are.
+    arrived: Vec<String>,
 }
 
 /// How long to wait before try `attempt + 1`: 50 ms doubling, with up to as much again of
