@@ -632,14 +632,35 @@ pub fn reasoning(
 /// At most this many characters of a message are shown.
 const EXCERPT_CHARS: usize = 600;
 
-/// `text` whole when short, else about [`EXCERPT_CHARS`] around bytes `at..end`.
+/// The char boundary at or before byte `i` of `s` (its length when past the end).
+fn floor_boundary(s: &str, i: usize) -> usize {
+    let mut i = i.min(s.len());
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// The char boundary at or after byte `i` of `s` (its length when past the end).
+fn ceil_boundary(s: &str, i: usize) -> usize {
+    let mut i = i.min(s.len());
+    while !s.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}
+
+/// `text` (trimmed) whole when short, else about [`EXCERPT_CHARS`] around bytes `at..end`
+/// (offsets into `text` as given, before trimming).
 fn cut(text: &str, at: usize, end: usize) -> String {
+    // The match offsets count the leading whitespace that trimming drops.
+    let lead = text.len() - text.trim_start().len();
     let text = text.trim();
     if text.chars().count() <= EXCERPT_CHARS {
         return text.to_owned();
     }
-    let at = at.min(text.len());
-    let end = end.clamp(at, text.len());
+    let at = floor_boundary(text, at.saturating_sub(lead));
+    let end = ceil_boundary(text, end.saturating_sub(lead)).max(at);
     let before = EXCERPT_CHARS / 3;
     let mut start = text[..at]
         .char_indices()
@@ -847,5 +868,29 @@ mod tests {
         assert!(c.contains("NEEDLE"));
         assert!(c.starts_with('…') && c.ends_with('…'));
         assert!(c.chars().count() <= EXCERPT_CHARS + 2);
+    }
+
+    #[test]
+    fn cutting_counts_trimmed_whitespace_and_never_splits_a_character() {
+        // Leading whitespace is trimmed, multi-byte characters sit right at the match.
+        let text = format!(
+            "\n  {}«lexer.rs» is wrong é{}",
+            "wörd ".repeat(200),
+            " wörd".repeat(200)
+        );
+        let at = text.find("«").unwrap();
+        let end = text.find("» is").unwrap() + "»".len();
+        let c = cut(&text, at, end);
+        assert!(c.contains("«lexer.rs» is wrong"), "{c}");
+        // Offsets inside a character, or past the end, are rounded, not a panic.
+        for (a, z) in [
+            (at + 1, end - 1),
+            (at + 1, at + 1),
+            (0, 1),
+            (text.len() + 9, 0),
+        ] {
+            let c = cut(&text, a, z);
+            assert!(c.chars().count() <= EXCERPT_CHARS + 2, "{a}..{z}");
+        }
     }
 }

@@ -979,3 +979,30 @@ fn a_teammates_synced_session_shows_in_blame() {
         serde_json::from_str(&bob.lore(&bob_repo, &["blame", "lib.rs", "--json"]).stdout).unwrap();
     assert_eq!(v["commits"][0]["sessions"][0]["link"]["kind"], "explicit");
 }
+
+#[test]
+fn blame_cuts_long_messages_with_multibyte_text_and_leading_whitespace() {
+    let r = repo();
+    r.write("src/lexer.rs", "pub fn lex() {}\n");
+    r.commit_at("Add the lexer", Some("2026-03-11T10:10:00Z"));
+    let long = format!(
+        "\n{}«lexer.rs» is wrong {}",
+        "word ".repeat(200),
+        "word ".repeat(200)
+    );
+    r.session(S1, "main", &[Ev::User("2026-03-11T10:00:00Z", &long)]);
+    r.lore(&["link", S1]).assert_ok();
+    let out = r.lore(&["blame", "src/lexer.rs:1"]);
+    out.assert_ok();
+    assert!(out.stdout.contains("«lexer.rs» is wrong"), "{}", out.stdout);
+    let v = r.blame_json(&["src/lexer.rs:1"]);
+    let excerpt = v["commits"][0]["sessions"][0]["messages"][0]["excerpt"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        excerpt.starts_with('…') && excerpt.ends_with('…'),
+        "{excerpt}"
+    );
+    assert!(excerpt.contains("«lexer.rs»"), "{excerpt}");
+}
