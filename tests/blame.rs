@@ -1006,3 +1006,69 @@ fn blame_cuts_long_messages_with_multibyte_text_and_leading_whitespace() {
     );
     assert!(excerpt.contains("«lexer.rs»"), "{excerpt}");
 }
+
+#[test]
+fn the_post_commit_hook_leaves_commits_replayed_by_rebase_and_cherry_pick_alone() {
+    let r = repo();
+    r.write("README", "readme\n");
+    r.commit("Start");
+    r.lore(&["hooks", "install"]).assert_ok();
+    // A session running now, in Claude Code's default folder.
+    let now = jiff::Timestamp::now();
+    let t0 = now
+        .checked_sub(jiff::SignedDuration::from_mins(3))
+        .unwrap()
+        .to_string();
+    r.transcript(
+        &r.user.home.join(".claude"),
+        S1,
+        "topic",
+        &[
+            Ev::User(&t0, "write the topic"),
+            Ev::Say(&now.to_string(), "Writing it."),
+        ],
+    );
+    // Commits made with the hook kept quiet (as lore's own commands do): none is linked.
+    let quiet = |message: &str| {
+        r.git(&["add", "-A"]).assert_ok();
+        r.user
+            .git_with(
+                &r.repo,
+                &[("LORE_HOOK_ACTIVE", "1")],
+                &["commit", "-qm", message],
+            )
+            .assert_ok();
+        r.head()
+    };
+    r.git(&["checkout", "-q", "-b", "topic"]).assert_ok();
+    r.write("src/a.rs", "fn a() {}\n");
+    let a = quiet("Topic a");
+    r.write("src/b.rs", "fn b() {}\n");
+    let b = quiet("Topic b");
+    r.git(&["checkout", "-q", "main"]).assert_ok();
+    r.write("README", "readme, changed on main\n");
+    quiet("Main moves on");
+    assert!(r.linked(&a).is_empty() && r.linked(&b).is_empty());
+
+    // The rebase makes two commits, and the hook runs for each: neither is linked.
+    r.git(&["checkout", "-q", "topic"]).assert_ok();
+    r.git(&["rebase", "-q", "main"]).assert_ok();
+    let b2 = r.head();
+    let a2 = r.user.rev(&r.repo, "HEAD~1").unwrap();
+    assert_ne!(b, b2);
+    assert_ne!(a, a2);
+    assert!(r.linked(&a2).is_empty(), "{:?}", r.linked(&a2));
+    assert!(r.linked(&b2).is_empty(), "{:?}", r.linked(&b2));
+
+    // Nor is a commit a cherry-pick copies.
+    r.git(&["checkout", "-q", "main"]).assert_ok();
+    r.git(&["cherry-pick", &b2]).assert_ok();
+    let picked = r.head();
+    assert_ne!(picked, b2);
+    assert!(r.linked(&picked).is_empty(), "{:?}", r.linked(&picked));
+
+    // A new commit made by hand is.
+    r.write("src/c.rs", "fn c() {}\n");
+    let c = r.commit("New work");
+    assert_eq!(r.linked(&c), vec![(S1.to_owned(), "hook".to_owned())]);
+}

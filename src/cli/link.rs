@@ -106,6 +106,12 @@ fn current(ctx: &Ctx, git: &Git, args: &LinkArgs) -> anyhow::Result<ExitCode> {
     let quiet = args.hook;
     let rev = args.commit.as_deref().unwrap_or("HEAD");
     let commit = git.resolve_commit(rev)?;
+    // The post-commit hook runs for every commit a rebase or cherry-pick replays: those are
+    // old work, linked (if at all) to the commits they copy; `lore link --auto` finds them
+    // again by patch id.
+    if args.hook && git.replay_in_progress()?.is_some() {
+        return Ok(ExitCode::SUCCESS);
+    }
     let now = now_ms();
     let Some(mut store) = refresh_recent(ctx, git)? else {
         if !quiet {

@@ -175,6 +175,28 @@ impl Git {
         }
     }
 
+    /// The git operation replaying commits in this work tree, if one is in progress: a
+    /// rebase, a cherry-pick or a revert of several commits, `git am`. git runs post-commit for
+    /// every commit such an operation makes, and those are old work replayed, not new work.
+    /// Read from the git dir (the work tree's own, in a linked worktree), as `git status`
+    /// does: `rebase-merge/`, `rebase-apply/`, `CHERRY_PICK_HEAD`, `REVERT_HEAD`,
+    /// `sequencer/`.
+    pub fn replay_in_progress(&self) -> Result<Option<&'static str>, GitError> {
+        let out = self.run(&["rev-parse", "--absolute-git-dir"])?;
+        let dir = PathBuf::from(String::from_utf8_lossy(&out).trim_end_matches('\n'));
+        let markers = [
+            ("rebase-merge", "a rebase"),
+            ("rebase-apply", "a rebase or git am"),
+            ("CHERRY_PICK_HEAD", "a cherry-pick"),
+            ("REVERT_HEAD", "a revert"),
+            ("sequencer", "a cherry-pick or revert"),
+        ];
+        Ok(markers
+            .iter()
+            .find(|(name, _)| dir.join(name).symlink_metadata().is_ok())
+            .map(|&(_, what)| what))
+    }
+
     /// Subject, author and dates of commit `id` (a full id, or anything git resolves).
     pub fn commit_info(&self, id: &str) -> Result<CommitInfo, GitError> {
         let out = self.run(&[
