@@ -605,9 +605,28 @@ fn auto_scores_branch_files_and_time_and_respects_the_threshold() {
     // Two minutes after, on its branch, a file it never touched: 0.2 + 0 + 0.38 = 0.58.
     r.write("src/other.rs", "fn other() {}\n");
     let near = r.commit_at("Unrelated tweak", Some("2026-03-11T10:22:00Z"));
+    // During the session, on its branch, a file it never touched: 0.2 + 0 + 0.4 = 0.60, the
+    // threshold; but a link needs a file the session worked on.
+    r.write("src/during.rs", "fn during() {}\n");
+    let during = r.commit_at("Unrelated, during", Some("2026-03-11T10:15:00Z"));
     // Two hours later: not a candidate at all.
     r.write("src/cache.rs", "fn faster_cache() { /* later */ }\n");
     let late = r.commit_at("Much later", Some("2026-03-11T12:30:00Z"));
+    // Written during the session, committed (or rebased) hours later: scored on its author
+    // date, during the session: 0.2 + 0.4 + 0.4.
+    r.write("src/cache.rs", "fn faster_cache() { /* reworked */ }\n");
+    r.git(&["add", "-A"]).assert_ok();
+    r.user
+        .git_with(
+            &r.repo,
+            &[
+                ("GIT_AUTHOR_DATE", "2026-03-11T10:18:00Z"),
+                ("GIT_COMMITTER_DATE", "2026-03-11T15:00:00Z"),
+            ],
+            &["commit", "-qm", "Rework the cache"],
+        )
+        .assert_ok();
+    let authored = r.head();
 
     let before = r.digest();
     let out = r.lore(&["link", "--auto", "--since", "2026-03-10", "--dry-run"]);
@@ -622,7 +641,17 @@ fn auto_scores_branch_files_and_time_and_respects_the_threshold() {
         out.stdout
     );
     assert!(!out.stdout.contains(&near[..12]), "{}", out.stdout);
+    assert!(!out.stdout.contains(&during[..12]), "{}", out.stdout);
     assert!(!out.stdout.contains(&late[..12]), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(&format!(
+            "Would link session {} to {} Rework the cache (score 1.00: branch 0.20, files 0.40 (1 of 1), time 0.40, 0 min apart)",
+            &S1[..8],
+            &authored[..12]
+        )),
+        "{}",
+        out.stdout
+    );
     assert!(out.stdout.contains("Dry run: nothing written."));
     assert_eq!(r.digest(), before);
     let out = r.lore(&[
@@ -637,18 +666,25 @@ fn auto_scores_branch_files_and_time_and_respects_the_threshold() {
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(v["dry_run"], true);
     assert_eq!(v["threshold"], 0.6);
-    assert_eq!(v["links"].as_array().unwrap().len(), 1);
-    assert_eq!(v["links"][0]["commit"], hit.as_str());
-    assert_eq!(v["links"][0]["kind"], "auto");
-    assert_eq!(v["links"][0]["score"]["total"], 0.85);
-    assert_eq!(v["links"][0]["score"]["files_matched"], 1);
+    let links = v["links"].as_array().unwrap();
+    assert_eq!(links.len(), 2);
+    let l = links.iter().find(|l| l["commit"] == hit.as_str()).unwrap();
+    assert_eq!(l["kind"], "auto");
+    assert_eq!(l["score"]["total"], 0.85);
+    assert_eq!(l["score"]["files_matched"], 1);
     assert_eq!(r.digest(), before);
 
-    // A lower threshold lets the unrelated commit in too.
-    r.lore(&["config", "set", "link_auto_threshold", "0.5"])
+    // A lower threshold lets a weaker commit in, but never one without a file of the
+    // session's.
+    r.write("src/cache.rs", "fn faster_cache() { /* tuned */ }\n");
+    r.write("src/more.rs", "fn more() {}\n");
+    let weaker = r.commit_at("Cache and more", Some("2026-03-11T10:45:00Z"));
+    r.lore(&["config", "set", "link_auto_threshold", "0"])
         .assert_ok();
     let out = r.lore(&["link", "--auto", "--since", "2026-03-10", "--dry-run"]);
-    assert!(out.stdout.contains(&near[..12]), "{}", out.stdout);
+    assert!(out.stdout.contains(&weaker[..12]), "{}", out.stdout);
+    assert!(!out.stdout.contains(&near[..12]), "{}", out.stdout);
+    assert!(!out.stdout.contains(&during[..12]), "{}", out.stdout);
     r.lore(&["config", "unset", "link_auto_threshold"])
         .assert_ok();
     let out = r.lore(&["config", "set", "link_auto_threshold", "2"]);
@@ -662,10 +698,16 @@ fn auto_scores_branch_files_and_time_and_respects_the_threshold() {
     r.lore(&["link", "--auto", "--since", "2026-03-10"])
         .assert_ok();
     assert_eq!(r.linked(&hit), vec![(S1.to_owned(), "auto".to_owned())]);
+    assert_eq!(
+        r.linked(&authored),
+        vec![(S1.to_owned(), "auto".to_owned())]
+    );
     assert!(r.linked(&near).is_empty());
+    assert!(r.linked(&during).is_empty());
+    assert!(r.linked(&weaker).is_empty(), "0.2 + 0.2 + 0.05: under 0.6");
     let h = r.lore(&["history", "-n", "1"]);
     assert!(
-        h.stdout.contains("link: 1 link by lore link --auto"),
+        h.stdout.contains("link: 2 links by lore link --auto"),
         "{}",
         h.stdout
     );

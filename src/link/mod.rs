@@ -106,20 +106,20 @@ pub struct Score {
     pub files_changed: usize,
 }
 
-/// Scores a commit made at `commit_time` against a session active over `span`. `None` when
+/// Scores a commit authored at `authored` against a session active over `span`. `None` when
 /// they are more than [`AUTO_WINDOW_MS`] apart.
 pub fn score(
     span: (i64, i64),
-    commit_time: i64,
+    authored: i64,
     on_branch: bool,
     files_matched: usize,
     files_changed: usize,
 ) -> Option<Score> {
     let (start, end) = span;
-    let apart_ms = if commit_time < start {
-        start - commit_time
+    let apart_ms = if authored < start {
+        start - authored
     } else {
-        (commit_time - end).max(0)
+        (authored - end).max(0)
     };
     if apart_ms > AUTO_WINDOW_MS {
         return None;
@@ -190,7 +190,8 @@ pub struct AutoPlan {
 
 /// Finds the links `lore link --auto` would make in the repository `git` works in: every
 /// pair of a session of this repository active since `since` and a commit on a local branch
-/// made since then that scores at least `threshold` and is not linked yet; and, for every
+/// authored since then that changed at least one file the session's tool calls name, scores
+/// at least `threshold` and is not linked yet; and, for every
 /// linked commit that is no longer on any branch (amended, rebased), the commit on a branch
 /// with the same patch id.
 pub fn plan_auto(
@@ -214,8 +215,10 @@ pub fn plan_auto(
         let existing: HashSet<String> = store.links(&s.id)?.into_iter().map(|l| l.commit).collect();
         let near: Vec<&(CommitInfo, Vec<String>)> = commits
             .iter()
+            // The author date: when the work was done. The committer date is reset by a
+            // rebase or cherry-pick, and says when the commit was last copied.
             .filter(|(c, _)| {
-                c.commit_time >= span.0 - AUTO_WINDOW_MS && c.commit_time <= span.1 + AUTO_WINDOW_MS
+                c.author_time >= span.0 - AUTO_WINDOW_MS && c.author_time <= span.1 + AUTO_WINDOW_MS
             })
             .filter(|(c, _)| !existing.contains(&c.id))
             .collect();
@@ -234,8 +237,13 @@ pub fn plan_auto(
         };
         for (c, files) in near {
             let matched = files.iter().filter(|f| tools.contains(f.as_str())).count();
+            // Branch and time alone reach the threshold (0.2 + 0.4) for any commit made on
+            // the branch during the session: a link needs a file the session worked on.
+            if matched == 0 {
+                continue;
+            }
             let on = on_branch.is_some_and(|set| set.contains(&c.id));
-            let Some(sc) = score(span, c.commit_time, on, matched, files.len()) else {
+            let Some(sc) = score(span, c.author_time, on, matched, files.len()) else {
                 continue;
             };
             if sc.total + 1e-9 < threshold {
