@@ -401,7 +401,7 @@ fn read_porcelain(mut r: impl BufRead, blame: &mut Blame) -> Result<(), BlameErr
                     }
                     "author-time" => c.author_time = value.parse::<i64>().unwrap_or(0) * 1000,
                     "summary" => c.subject = value.to_owned(),
-                    "filename" => c.path = value.to_owned(),
+                    "filename" => c.path = crate::link::git::unquote_path(value),
                     _ => {}
                 }
             }

@@ -1114,3 +1114,47 @@ fn the_post_commit_hook_leaves_commits_replayed_by_rebase_and_cherry_pick_alone(
     let c = r.commit("New work");
     assert_eq!(r.linked(&c), vec![(S1.to_owned(), "hook".to_owned())]);
 }
+
+#[test]
+fn blame_reads_non_ascii_and_quoted_file_names() {
+    let r = repo();
+    let names = ["src/sub dir/ünï côde.txt", "src/sub dir/say \"hi\".txt"];
+    for n in names {
+        r.write(n, "a line long enough to be quoted as code\n");
+    }
+    let c = r.commit_at("Add odd names", Some("2026-03-11T10:10:00Z"));
+    r.session(
+        S1,
+        "main",
+        &[Ev::User(
+            "2026-03-11T10:00:00Z",
+            "fix ünï côde.txt and say \"hi\".txt please",
+        )],
+    );
+    r.lore(&["link", S1]).assert_ok();
+    for n in names {
+        let out = r.lore(&["blame", n]);
+        out.assert_ok();
+        assert!(
+            out.stdout
+                .starts_with(&format!("{n}, 1 line, from 1 commit\n")),
+            "{}",
+            out.stdout
+        );
+        assert!(
+            out.stdout
+                .contains(&format!("{} Add odd names\n", &c[..12])),
+            "{}",
+            out.stdout
+        );
+        assert!(!out.stdout.contains(", as "), "no rename: {}", out.stdout);
+        assert!(
+            out.stdout.contains("(names the file):"),
+            "{n}: {}",
+            out.stdout
+        );
+        let v = r.blame_json(&[n]);
+        assert_eq!(v["file"], n);
+        assert_eq!(v["commits"][0]["path"], n);
+    }
+}

@@ -88,10 +88,13 @@ impl Git {
         &self.root
     }
 
-    /// A `git` command in the work tree, in the C locale, never prompting.
+    /// A `git` command in the work tree, in the C locale, never prompting, printing file
+    /// names as they are (`core.quotePath=false`: no octal escapes for non-ASCII bytes; a
+    /// name with a `"`, a `\` or a control character is still quoted, see [`unquote_path`]).
     pub fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(&self.program);
-        c.args(args)
+        c.args(["-c", "core.quotePath=false"])
+            .args(args)
             .current_dir(&self.root)
             .env("LC_ALL", "C")
             .env("GIT_TERMINAL_PROMPT", "0")
@@ -348,6 +351,51 @@ fn parse_info(line: &str) -> Option<CommitInfo> {
     })
 }
 
+/// A file name as git prints it outside `-z` output: as is, or, when it holds a `"`, a `\`
+/// or a control character (or any non-ASCII byte without `core.quotePath=false`), in double
+/// quotes with C-style escapes (`\"`, `\\`, `\t`, `\n`, `\303\274` for the bytes of `ü`).
+pub fn unquote_path(s: &str) -> String {
+    let Some(inner) = s
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .filter(|_| s.len() >= 2)
+    else {
+        return s.to_owned();
+    };
+    let bytes = inner.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        i += 1;
+        if b != b'\\' || i >= bytes.len() {
+            out.push(b);
+            continue;
+        }
+        let e = bytes[i];
+        i += 1;
+        match e {
+            b'a' => out.push(0x07),
+            b'b' => out.push(0x08),
+            b't' => out.push(b'\t'),
+            b'n' => out.push(b'\n'),
+            b'v' => out.push(0x0b),
+            b'f' => out.push(0x0c),
+            b'r' => out.push(b'\r'),
+            b'0'..=b'3'
+                if i + 1 < bytes.len()
+                    && (b'0'..=b'7').contains(&bytes[i])
+                    && (b'0'..=b'7').contains(&bytes[i + 1]) =>
+            {
+                out.push(((e - b'0') << 6) | ((bytes[i] - b'0') << 3) | (bytes[i + 1] - b'0'));
+                i += 2;
+            }
+            other => out.push(other),
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// The first meaningful line of git's stderr, without its `fatal: ` prefix.
 pub(crate) fn first_error_line(stderr: &[u8]) -> String {
     let text = String::from_utf8_lossy(stderr);
@@ -375,6 +423,18 @@ mod tests {
         assert_eq!(i.subject, "Fix: it");
         assert!(parse_info("abc\0Ann").is_none());
         assert!(parse_info(&["abc", "Ann", "e", "notanumber", "200", "s"].join("\0")).is_none());
+    }
+
+    #[test]
+    fn quoted_paths_are_decoded() {
+        assert_eq!(unquote_path("src/plain.rs"), "src/plain.rs");
+        assert_eq!(unquote_path("src/sub dir/ünï.txt"), "src/sub dir/ünï.txt");
+        assert_eq!(
+            unquote_path(r#""src/sub dir/\303\274n\303\257.txt""#),
+            "src/sub dir/ünï.txt"
+        );
+        assert_eq!(unquote_path(r#""q\"uote\\d\tx""#), "q\"uote\\d\tx");
+        assert_eq!(unquote_path("\""), "\"");
     }
 
     #[test]
