@@ -166,7 +166,9 @@ pub fn locate(root: &Path, cwd: &Path, file: &Path) -> Result<(String, u32), Bla
     } else {
         cwd.join(file)
     };
-    let meta = std::fs::metadata(&abs).map_err(|e| match e.kind() {
+    // The entry itself, not what a symlink points to: git tracks a symlink as a file whose
+    // content is the target's path.
+    let meta = std::fs::symlink_metadata(&abs).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => BlameError::NoSuchFile(file.to_path_buf()),
         _ => BlameError::Io {
             path: file.to_path_buf(),
@@ -201,10 +203,15 @@ pub fn locate(root: &Path, cwd: &Path, file: &Path) -> Result<(String, u32), Bla
             root: root.to_path_buf(),
         });
     }
-    let (binary, count) = probe(&real).map_err(|source| BlameError::Io {
-        path: file.to_path_buf(),
-        source,
-    })?;
+    // A symlink is blamed as git stores it: one line, the target's path (no newline).
+    let (binary, count) = if meta.file_type().is_symlink() {
+        (false, 1)
+    } else {
+        probe(&real).map_err(|source| BlameError::Io {
+            path: file.to_path_buf(),
+            source,
+        })?
+    };
     if binary {
         return Err(BlameError::Binary(file.to_path_buf()));
     }

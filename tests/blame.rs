@@ -1158,3 +1158,31 @@ fn blame_reads_non_ascii_and_quoted_file_names() {
         assert_eq!(v["commits"][0]["path"], n);
     }
 }
+
+#[test]
+fn blame_reads_a_symlink_as_the_one_line_git_tracks() {
+    let r = repo();
+    // A long file behind the link: blame must not count its lines.
+    r.write("src/real.rs", &"fn real() {}\n".repeat(5));
+    std::os::unix::fs::symlink("real.rs", r.repo.join("src/alias.rs")).unwrap();
+    std::os::unix::fs::symlink("../src", r.repo.join("src/folder-link")).unwrap();
+    let c = r.commit("Add a file and links to it");
+    for (target, text) in [("src/alias.rs", "real.rs"), ("src/folder-link", "../src")] {
+        let v = r.blame_json(&[target]);
+        assert_eq!(
+            v["lines"],
+            serde_json::json!([{"line": 1, "commit": c, "text": text}]),
+            "{target}"
+        );
+        let out = r.lore(&["blame", &format!("{target}:1")]);
+        out.assert_ok();
+        assert!(
+            out.stdout.contains(&format!("1 │ {text}")),
+            "{}",
+            out.stdout
+        );
+        let out = r.lore(&["blame", &format!("{target}:2")]);
+        assert_eq!(out.code, Some(1), "{}", out.stderr);
+        assert!(out.stderr.contains("(1 line)"), "{}", out.stderr);
+    }
+}
