@@ -1186,3 +1186,45 @@ fn blame_reads_a_symlink_as_the_one_line_git_tracks() {
         assert!(out.stderr.contains("(1 line)"), "{}", out.stderr);
     }
 }
+
+#[test]
+fn an_explicit_link_confirms_an_auto_link_even_at_full_confidence() {
+    let r = repo();
+    r.write("README", "readme\n");
+    r.commit_at("Start", Some("2026-03-11T08:00:00Z"));
+    r.session(
+        S1,
+        "main",
+        &[
+            Ev::User("2026-03-11T10:00:00Z", "make the cache faster"),
+            Ev::Edit("2026-03-11T10:10:00Z", "src/cache.rs", "fn faster() {}"),
+        ],
+    );
+    // During the session, on its branch, its file: 0.2 + 0.4 + 0.4 = 1.00.
+    r.write("src/cache.rs", "fn faster() {}\n");
+    let c = r.commit_at("Faster cache", Some("2026-03-11T10:10:00Z"));
+    r.lore(&["link", "--auto", "--since", "2026-03-10"])
+        .assert_ok();
+    let v: serde_json::Value =
+        serde_json::from_str(&r.lore(&["show", "--commit", &c, "--json"]).stdout).unwrap();
+    assert_eq!(v["sessions"][0]["link"]["kind"], "auto");
+    assert_eq!(v["sessions"][0]["link"]["confidence"], 1.0);
+
+    let out = r.lore(&["link", S1, "--commit", &c]);
+    out.assert_ok();
+    assert!(
+        out.stdout.contains(&format!("Linked session {S1}")),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(r.linked(&c), vec![(S1.to_owned(), "explicit".to_owned())]);
+    // Now it is explicit, and linking again changes nothing.
+    let before = r.digest();
+    let out = r.lore(&["link", S1, "--commit", &c]);
+    assert!(out.stdout.contains("already linked"), "{}", out.stdout);
+    assert_eq!(r.digest(), before);
+    // --auto does not turn it back.
+    r.lore(&["link", "--auto", "--since", "2026-03-10"])
+        .assert_ok();
+    assert_eq!(r.linked(&c), vec![(S1.to_owned(), "explicit".to_owned())]);
+}

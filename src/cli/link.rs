@@ -72,11 +72,12 @@ pub fn run(ctx: &Ctx, args: LinkArgs) -> anyhow::Result<ExitCode> {
         kind: LinkKind::Explicit,
         confidence: 1.0,
     };
+    // An explicit link replaces a link of any other kind (an `auto` link of 1.00 included):
+    // it is "already linked" only when it is explicit already.
     let existing = store.links(&session.id)?;
-    if existing
-        .iter()
-        .any(|l| l.commit == commit && l.confidence >= link.confidence)
-    {
+    if existing.iter().any(|l| {
+        l.commit == commit && l.kind == LinkKind::Explicit && l.confidence >= link.confidence
+    }) {
         println!(
             "Session {} is already linked to {} {}.",
             session.id,
