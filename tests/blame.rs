@@ -1228,3 +1228,27 @@ fn an_explicit_link_confirms_an_auto_link_even_at_full_confidence() {
         .assert_ok();
     assert_eq!(r.linked(&c), vec![(S1.to_owned(), "explicit".to_owned())]);
 }
+
+#[test]
+fn auto_since_a_date_before_1973_still_finds_commits() {
+    let r = repo();
+    r.write("README", "readme\n");
+    r.commit_at("Start", Some("2026-03-11T08:00:00Z"));
+    r.session(
+        S1,
+        "main",
+        &[
+            Ev::User("2026-03-11T10:00:00Z", "make the cache faster"),
+            Ev::Edit("2026-03-11T10:10:00Z", "src/cache.rs", "fn faster() {}"),
+        ],
+    );
+    r.write("src/cache.rs", "fn faster() {}\n");
+    let c = r.commit_at("Faster cache", Some("2026-03-11T10:10:00Z"));
+    for since in ["1971-01-01", "1970-01-01"] {
+        let out = r.lore(&["link", "--auto", "--since", since, "--dry-run", "--json"]);
+        out.assert_ok();
+        let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        assert_eq!(v["commits_considered"], 2, "{since}: {v}");
+        assert_eq!(v["links"][0]["commit"], c.as_str(), "{since}: {v}");
+    }
+}

@@ -248,7 +248,7 @@ impl Git {
         &self,
         since_secs: i64,
     ) -> Result<std::collections::HashMap<String, Vec<String>>, GitError> {
-        let since = format!("--since={since_secs}");
+        let since = since_arg(since_secs);
         let diff = self.run(&[
             "log",
             "--branches",
@@ -277,7 +277,7 @@ impl Git {
         &self,
         since_secs: i64,
     ) -> Result<Vec<(CommitInfo, Vec<String>)>, GitError> {
-        let since = format!("--since={since_secs}");
+        let since = since_arg(since_secs);
         let out = self.run(&[
             "log",
             "--branches",
@@ -315,7 +315,7 @@ impl Git {
         branch: &str,
         since_secs: i64,
     ) -> Result<std::collections::HashSet<String>, GitError> {
-        let since = format!("--since={since_secs}");
+        let since = since_arg(since_secs);
         let full = format!("refs/heads/{branch}");
         match self.run(&["rev-list", &since, &full, "--"]) {
             Ok(out) => Ok(String::from_utf8_lossy(&out)
@@ -327,6 +327,13 @@ impl Git {
             Err(e) => Err(e),
         }
     }
+}
+
+/// `--since` for a time in Unix seconds (clamped at 0), as git reads it whatever its number of
+/// digits: a bare number is a timestamp to git only from 9 digits on (before 1973 it is read
+/// as a date of some other form), and `@<seconds>` only with a time zone after it.
+fn since_arg(since_secs: i64) -> String {
+    format!("--since=@{} +0000", since_secs.max(0))
 }
 
 /// `%H%x00%an%x00%ae%x00%at%x00%ct%x00%s`, parsed.
@@ -435,6 +442,12 @@ mod tests {
         );
         assert_eq!(unquote_path(r#""q\"uote\\d\tx""#), "q\"uote\\d\tx");
         assert_eq!(unquote_path("\""), "\"");
+    }
+
+    #[test]
+    fn since_is_a_timestamp_whatever_its_digits() {
+        assert_eq!(since_arg(31_534_200), "--since=@31534200 +0000");
+        assert_eq!(since_arg(-5), "--since=@0 +0000");
     }
 
     #[test]
