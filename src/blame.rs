@@ -559,7 +559,8 @@ impl Needles {
 /// The messages of session `linked` that explain a commit, at most `limit` (0: all).
 ///
 /// A message that quotes the commit's lines comes first; a tool call that wrote them brings
-/// the assistant text just before it (the why of the edit); then messages that name the file.
+/// the text just before it in its turn (the why of the edit: the assistant's text, else the
+/// prompt); then messages that name the file.
 /// Tool output (file reads, command output) is not searched: it quotes whole files.
 pub fn reasoning(
     store: &Store,
@@ -612,7 +613,9 @@ pub fn reasoning(
         } else if let Some((at, end)) = file_at {
             found.push(excerpt(Mention::File, at, end));
         }
-        if m.role == Role::Assistant && m.kind == Kind::Text {
+        // The text a tool call follows: the assistant's, or, when the assistant said nothing
+        // since, the prompt that asked for it. A new prompt forgets the previous turn's text.
+        if m.kind == Kind::Text && (m.role == Role::Assistant || m.role == Role::User) {
             last_text = Some(excerpt(Mention::File, 0, 0));
         }
         Ok(())

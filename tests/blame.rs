@@ -1252,3 +1252,45 @@ fn auto_since_a_date_before_1973_still_finds_commits() {
         assert_eq!(v["links"][0]["commit"], c.as_str(), "{since}: {v}");
     }
 }
+
+#[test]
+fn just_before_the_edit_is_never_an_earlier_turns_text() {
+    let r = repo();
+    r.write("src/parse.rs", PARSE_V1);
+    r.commit_at("Add the parser", Some("2026-03-11T09:00:00Z"));
+    r.write("src/parse.rs", PARSE_V2);
+    let c2 = r.commit_at("Include the last byte", Some("2026-03-11T10:25:00Z"));
+    r.session(
+        S1,
+        "main",
+        &[
+            Ev::User("2026-03-11T10:00:00Z", "what does this project do?"),
+            Ev::Say("2026-03-11T10:01:00Z", "A stale answer about the README."),
+            // A new prompt, then the edit at once: no assistant text in this turn.
+            Ev::User(
+                "2026-03-11T10:02:00Z",
+                "make the end index count the last byte",
+            ),
+            Ev::Edit(
+                "2026-03-11T10:03:00Z",
+                "src/parse.rs",
+                "    let end = start + input.len();",
+            ),
+        ],
+    );
+    r.lore(&["link", S1, "--commit", &c2]).assert_ok();
+    let out = r.lore(&["blame", "src/parse.rs:4"]);
+    out.assert_ok();
+    assert!(!out.stdout.contains("stale answer"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("(just before the edit):\n      make the end index count the last byte"),
+        "{}",
+        out.stdout
+    );
+    let v = r.blame_json(&["src/parse.rs:4"]);
+    let m = &v["commits"][0]["sessions"][0]["messages"];
+    assert_eq!(m.as_array().unwrap().len(), 1, "{m}");
+    assert_eq!(m[0]["mention"], "before-edit");
+    assert_eq!(m[0]["role"], "user");
+}
