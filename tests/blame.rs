@@ -1294,3 +1294,67 @@ fn just_before_the_edit_is_never_an_earlier_turns_text() {
     assert_eq!(m[0]["mention"], "before-edit");
     assert_eq!(m[0]["role"], "user");
 }
+
+#[test]
+fn auto_relinks_an_amended_commit_inside_the_window_keeping_its_link() {
+    let r = repo();
+    r.write("README", "readme\n");
+    r.commit_at("Start", Some("2026-03-11T08:00:00Z"));
+    r.session(
+        S1,
+        "main",
+        &[
+            Ev::User("2026-03-11T10:00:00Z", "add the feature"),
+            Ev::Edit("2026-03-11T10:10:00Z", "src/feature.rs", "fn feature() {}"),
+        ],
+    );
+    r.write("src/feature.rs", "fn feature() {}\n");
+    let old = r.commit_at("Add the feature", Some("2026-03-11T10:10:00Z"));
+    r.lore(&["link", S1]).assert_ok();
+    // Reworded a minute later: the new commit is inside the session's window, and would
+    // score 1.00 on its own.
+    r.user
+        .git_with(
+            &r.repo,
+            &[("GIT_COMMITTER_DATE", "2026-03-11T10:11:00Z")],
+            &["commit", "-q", "--amend", "-m", "Add the feature, reworded"],
+        )
+        .assert_ok();
+    let amended = r.head();
+    assert_ne!(old, amended);
+
+    let out = r.lore(&[
+        "link",
+        "--auto",
+        "--since",
+        "2026-03-01",
+        "--dry-run",
+        "--json",
+    ]);
+    out.assert_ok();
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let links = v["links"].as_array().unwrap();
+    assert_eq!(links.len(), 1, "{v}");
+    assert_eq!(links[0]["commit"], amended.as_str());
+    assert_eq!(links[0]["relinked_from"], old.as_str());
+    assert_eq!(links[0]["kind"], "explicit");
+    assert_eq!(links[0]["confidence"], 1.0);
+    assert_eq!(links[0]["score"], serde_json::Value::Null);
+
+    let out = r.lore(&["link", "--auto", "--since", "2026-03-01"]);
+    out.assert_ok();
+    assert!(
+        out.stdout.contains(&format!(
+            "it was linked to {}, which amend or rebase rewrote; {} has the same patch",
+            &old[..12],
+            &amended[..12]
+        )),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("score"), "{}", out.stdout);
+    assert_eq!(
+        r.linked(&amended),
+        vec![(S1.to_owned(), "explicit".to_owned())]
+    );
+}

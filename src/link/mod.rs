@@ -210,6 +210,9 @@ pub fn plan_auto(
     };
     let mut branches: HashMap<String, HashSet<String>> = HashMap::new();
     let mut planned: HashSet<(String, String)> = HashSet::new();
+    // Rewritten commits first: a commit that an amend or rebase made from a linked one takes
+    // that link's kind and confidence, rather than a score of its own.
+    relink(store, git, &sessions, since_secs, &mut planned, &mut plan)?;
     for s in &sessions {
         let Some(span) = activity(s) else { continue };
         let existing: HashSet<String> = store.links(&s.id)?.into_iter().map(|l| l.commit).collect();
@@ -221,6 +224,7 @@ pub fn plan_auto(
                 c.author_time >= span.0 - AUTO_WINDOW_MS && c.author_time <= span.1 + AUTO_WINDOW_MS
             })
             .filter(|(c, _)| !existing.contains(&c.id))
+            .filter(|(c, _)| !planned.contains(&(s.id.clone(), c.id.clone())))
             .collect();
         if near.is_empty() {
             continue;
@@ -263,7 +267,6 @@ pub fn plan_auto(
             });
         }
     }
-    relink(store, git, &sessions, since_secs, &mut planned, &mut plan)?;
     Ok(plan)
 }
 
