@@ -288,12 +288,8 @@ pub fn blame(
         lines: Vec::new(),
         commits: Vec::new(),
     };
-    if line_count == 0 {
-        if git.resolve_commit("HEAD").is_err() {
-            return Err(BlameError::NotCommitted(PathBuf::from(path)));
-        }
-        return Ok(blame);
-    }
+    // An empty file is blamed too: git says whether it has history (an empty untracked
+    // file is not committed yet, not just empty).
     let l_arg = range.map(|r| format!("-L{},{}", r.start, r.end));
     let mut args = vec!["blame", "--porcelain"];
     if let Some(l) = &l_arg {
@@ -325,7 +321,7 @@ pub fn blame(
     if !status.success() {
         let message = crate::link::git::first_error_line(&stderr);
         // An untracked file, or a repository without a commit yet.
-        if message.starts_with("no such path") || git.resolve_commit("HEAD").is_err() {
+        if message.starts_with("no such path") || !git.has_commits().unwrap_or(true) {
             return Err(BlameError::NotCommitted(PathBuf::from(path)));
         }
         return Err(GitError::Failed {

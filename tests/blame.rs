@@ -1358,3 +1358,58 @@ fn auto_relinks_an_amended_commit_inside_the_window_keeping_its_link() {
         vec![(S1.to_owned(), "explicit".to_owned())]
     );
 }
+
+#[test]
+fn a_repository_without_commits_says_so() {
+    let r = repo();
+    r.write("README", "not committed\n");
+    r.write("empty.txt", "");
+    r.session(S1, "main", &[Ev::User("2026-03-11T10:00:00Z", "start")]);
+    let before = r.digest();
+    for args in [
+        vec!["link", S1],
+        vec!["link", S1, "--commit", "HEAD~1"],
+        vec!["link", "--current"],
+        vec!["show", "--commit", "HEAD"],
+    ] {
+        let out = r.lore(&args);
+        assert_eq!(out.code, Some(1), "{args:?}: {}", out.stderr);
+        assert_eq!(
+            out.stderr.trim(),
+            "error: this repository has no commits yet: make a first commit, then run this again",
+            "{args:?}"
+        );
+        assert_eq!(r.digest(), before, "{args:?}");
+    }
+    for file in ["README", "empty.txt"] {
+        let out = r.lore(&["blame", file]);
+        assert_eq!(out.code, Some(1), "{file}: {}", out.stderr);
+        assert!(
+            out.stderr.contains(&format!("{file} is not committed yet")),
+            "{file}: {}",
+            out.stderr
+        );
+    }
+    let out = r.lore(&["link", "--auto"]);
+    out.assert_ok();
+    assert!(out.stdout.contains("No new links"), "{}", out.stdout);
+
+    // Once there are commits, an empty file with no history is not committed yet either,
+    // and an empty committed one is empty.
+    r.commit("First");
+    r.write("new-empty.txt", "");
+    let out = r.lore(&["blame", "new-empty.txt"]);
+    assert_eq!(out.code, Some(1), "{}", out.stdout);
+    assert!(
+        out.stderr.contains("new-empty.txt is not committed yet"),
+        "{}",
+        out.stderr
+    );
+    let out = r.lore(&["blame", "empty.txt"]);
+    out.assert_ok();
+    assert!(
+        out.stdout.contains("The file is empty: nothing to blame."),
+        "{}",
+        out.stdout
+    );
+}

@@ -41,7 +41,7 @@ pub fn run(ctx: &Ctx, args: UnlinkArgs) -> anyhow::Result<ExitCode> {
         let full = match Git::discover(&Git::program_from_env(), &cwd) {
             Ok(git) => match git.resolve_commit(rev) {
                 Ok(id) => Some(id),
-                Err(GitError::UnknownRevision(_)) => None,
+                Err(GitError::UnknownRevision(_) | GitError::NoCommits) => None,
                 Err(e) => return Err(e.into()),
             },
             Err(GitError::NotARepository(_)) => None,

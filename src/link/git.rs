@@ -19,6 +19,9 @@ pub enum GitError {
     /// A revision that names no commit.
     #[error("unknown revision '{0}': give a commit id, a branch, a tag or HEAD~N")]
     UnknownRevision(String),
+    /// A revision asked for in a repository that has no commit at all.
+    #[error("this repository has no commits yet: make a first commit, then run this again")]
+    NoCommits,
     /// git could not be started.
     #[error("cannot run {program}: {source}; is git installed and on PATH?")]
     Spawn {
@@ -168,14 +171,29 @@ impl Git {
             Ok(out) => {
                 let id = String::from_utf8_lossy(&out).trim().to_owned();
                 if id.is_empty() {
-                    Err(GitError::UnknownRevision(rev.to_owned()))
+                    Err(self.unknown(rev))
                 } else {
                     Ok(id)
                 }
             }
-            Err(GitError::Failed { .. }) => Err(GitError::UnknownRevision(rev.to_owned())),
+            Err(GitError::Failed { .. }) => Err(self.unknown(rev)),
             Err(e) => Err(e),
         }
+    }
+
+    /// The error for a revision that names nothing: [`GitError::NoCommits`] when nothing
+    /// could (no ref, no HEAD: a new repository), else [`GitError::UnknownRevision`].
+    fn unknown(&self, rev: &str) -> GitError {
+        match self.has_commits() {
+            Ok(false) => GitError::NoCommits,
+            _ => GitError::UnknownRevision(rev.to_owned()),
+        }
+    }
+
+    /// Whether the repository has any commit: on HEAD or any ref.
+    pub fn has_commits(&self) -> Result<bool, GitError> {
+        let out = self.run(&["rev-list", "-n", "1", "--all"])?;
+        Ok(!out.iter().all(u8::is_ascii_whitespace))
     }
 
     /// The git operation replaying commits in this work tree, if one is in progress: a
