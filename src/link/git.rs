@@ -6,7 +6,7 @@
 //! (a path git does not know) are recognised whatever the user's language.
 
 use std::ffi::{OsStr, OsString};
-use std::io::Write as _;
+use std::io::{BufRead, BufReader, Read, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -250,53 +250,133 @@ impl Git {
     /// The stable patch id of commit `id` (`git patch-id --stable`), `None` for a commit with
     /// no diff (a merge, an empty commit).
     pub fn patch_id(&self, id: &str) -> Result<Option<String>, GitError> {
-        let diff = self.run(&["show", "--no-color", "--format=commit %H", "-p", id])?;
-        let out = self.run_input(&["patch-id", "--stable"], Some(&diff))?;
-        let text = String::from_utf8_lossy(&out);
-        Ok(text
-            .split_whitespace()
-            .next()
-            .map(str::to_owned)
-            .filter(|p| !p.is_empty()))
+        let mut first = None;
+        self.patch_ids(
+            &["show", "--no-color", "--format=commit %H", "-p", id],
+            |patch, _| {
+                if first.is_none() && !patch.is_empty() {
+                    first = Some(patch.to_owned());
+                }
+            },
+        )?;
+        Ok(first)
     }
 
     /// The stable patch id of every commit on a branch committed since `since_secs` (Unix
-    /// seconds): patch id → commit ids. Two processes in all, however many commits.
+    /// seconds): patch id → commit ids. Two processes in all, however many commits, the
+    /// diffs streamed from one to the other.
     pub fn patch_ids_since(
         &self,
         since_secs: i64,
     ) -> Result<std::collections::HashMap<String, Vec<String>>, GitError> {
         let since = since_arg(since_secs);
-        let diff = self.run(&[
-            "log",
-            "--branches",
-            "--remotes",
-            "--no-merges",
-            "--no-color",
-            &since,
-            "--format=commit %H",
-            "-p",
-        ])?;
-        let out = self.run_input(&["patch-id", "--stable"], Some(&diff))?;
         let mut map: std::collections::HashMap<String, Vec<String>> = Default::default();
-        for line in String::from_utf8_lossy(&out).lines() {
-            if let Some((patch, commit)) = line.split_once(' ') {
+        self.patch_ids(
+            &[
+                "log",
+                "--branches",
+                "--remotes",
+                "--no-merges",
+                "--no-color",
+                &since,
+                "--format=commit %H",
+                "-p",
+            ],
+            |patch, commit| {
                 map.entry(patch.to_owned())
                     .or_default()
-                    .push(commit.to_owned());
-            }
-        }
+                    .push(commit.to_owned())
+            },
+        )?;
         Ok(map)
     }
 
+    /// Runs `git <diff_args>` (commits as `commit <id>` headers with their diffs) piped into
+    /// `git patch-id --stable`, and calls `each(patch id, commit id)` for every line the
+    /// latter prints. Nothing is held but a line: the diffs go from one process to the other.
+    fn patch_ids(
+        &self,
+        diff_args: &[&str],
+        mut each: impl FnMut(&str, &str),
+    ) -> Result<(), GitError> {
+        let mut diff = self
+            .command(diff_args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| self.spawn_error(e))?;
+        let diff_errors = drain(diff.stderr.take());
+        let Some(diff_out) = diff.stdout.take() else {
+            let _ = diff.kill();
+            let _ = diff.wait();
+            return Err(self.failed(diff_args, "no output"));
+        };
+        let spawned = self
+            .command(&["patch-id", "--stable"])
+            .stdin(Stdio::from(diff_out))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn();
+        let mut ids = match spawned {
+            Ok(c) => c,
+            Err(e) => {
+                // Its input pipe is closed with the failed command: the first git stops.
+                let _ = diff.wait();
+                return Err(self.spawn_error(e));
+            }
+        };
+        let id_errors = drain(ids.stderr.take());
+        let mut read_error = None;
+        if let Some(out) = ids.stdout.take() {
+            let mut r = BufReader::new(out);
+            let mut line = String::new();
+            loop {
+                line.clear();
+                match r.read_line(&mut line) {
+                    Ok(0) => break,
+                    Ok(_) => {
+                        if let Some((patch, commit)) = line.trim_end().split_once(' ') {
+                            each(patch, commit);
+                        }
+                    }
+                    Err(e) => {
+                        read_error = Some(e.to_string());
+                        break;
+                    }
+                }
+            }
+        }
+        let ids_status = ids.wait().map_err(|e| self.spawn_error(e))?;
+        let diff_status = diff.wait().map_err(|e| self.spawn_error(e))?;
+        let diff_errors = diff_errors.join().unwrap_or_default();
+        let id_errors = id_errors.join().unwrap_or_default();
+        if !diff_status.success() {
+            return Err(self.failed(diff_args, &first_error_line(&diff_errors)));
+        }
+        if !ids_status.success() {
+            return Err(self.failed(&["patch-id"], &first_error_line(&id_errors)));
+        }
+        match read_error {
+            Some(e) => Err(self.failed(&["patch-id"], &e)),
+            None => Ok(()),
+        }
+    }
+
+    fn failed(&self, args: &[&str], message: &str) -> GitError {
+        GitError::Failed {
+            command: args.first().copied().unwrap_or("").to_owned(),
+            message: message.to_owned(),
+        }
+    }
+
     /// The commits of every local branch committed since `since_secs`, newest first, with
-    /// the files each changed.
+    /// the files each changed. git's output is read one commit at a time.
     pub fn commits_since(
         &self,
         since_secs: i64,
     ) -> Result<Vec<(CommitInfo, Vec<String>)>, GitError> {
         let since = since_arg(since_secs);
-        let out = self.run(&[
+        let args = [
             "log",
             "--branches",
             "--no-merges",
@@ -304,27 +384,47 @@ impl Git {
             "-z",
             "--name-only",
             "--format=%x01%H%x00%an%x00%ae%x00%at%x00%ct%x00%s",
-        ])?;
-        let text = String::from_utf8_lossy(&out);
+        ];
+        let mut child = self
+            .command(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| self.spawn_error(e))?;
+        let errors = drain(child.stderr.take());
         let mut commits = Vec::new();
-        for record in text.split('\u{1}').filter(|r| !r.is_empty()) {
-            // Header fields, then (after a newline) the NUL-separated file names.
-            let (head, files) = match record.split_once('\n') {
-                Some((h, f)) => (h, f),
-                None => (record.trim_end_matches('\0'), ""),
-            };
-            let Some(info) = parse_info(head.trim_end_matches('\0')) else {
-                continue;
-            };
-            let files = files
-                .split('\0')
-                .map(|f| f.trim_matches('\n'))
-                .filter(|f| !f.is_empty())
-                .map(str::to_owned)
-                .collect();
-            commits.push((info, files));
+        let mut read_error = None;
+        if let Some(out) = child.stdout.take() {
+            let mut r = BufReader::new(out);
+            let mut buf = Vec::new();
+            loop {
+                buf.clear();
+                match r.read_until(b'\x01', &mut buf) {
+                    Ok(0) => break,
+                    Ok(_) => {
+                        if buf.last() == Some(&b'\x01') {
+                            buf.pop();
+                        }
+                        if let Some(c) = parse_record(&String::from_utf8_lossy(&buf)) {
+                            commits.push(c);
+                        }
+                    }
+                    Err(e) => {
+                        read_error = Some(e.to_string());
+                        break;
+                    }
+                }
+            }
         }
-        Ok(commits)
+        let status = child.wait().map_err(|e| self.spawn_error(e))?;
+        let errors = errors.join().unwrap_or_default();
+        if !status.success() {
+            return Err(self.failed(&args, &first_error_line(&errors)));
+        }
+        match read_error {
+            Some(e) => Err(self.failed(&args, &e)),
+            None => Ok(commits),
+        }
     }
 
     /// The commits on local branch `branch` committed since `since_secs`.
@@ -352,6 +452,38 @@ impl Git {
 /// as a date of some other form), and `@<seconds>` only with a time zone after it.
 fn since_arg(since_secs: i64) -> String {
     format!("--since=@{} +0000", since_secs.max(0))
+}
+
+/// One commit of `commits_since`'s log: header fields, then (after a newline) the
+/// NUL-separated names of the files it changed. `None` for the empty text before the first.
+fn parse_record(record: &str) -> Option<(CommitInfo, Vec<String>)> {
+    if record.is_empty() {
+        return None;
+    }
+    let (head, files) = match record.split_once('\n') {
+        Some((h, f)) => (h, f),
+        None => (record.trim_end_matches('\0'), ""),
+    };
+    let info = parse_info(head.trim_end_matches('\0'))?;
+    let files = files
+        .split('\0')
+        .map(|f| f.trim_matches('\n'))
+        .filter(|f| !f.is_empty())
+        .map(str::to_owned)
+        .collect();
+    Some((info, files))
+}
+
+/// Reads a child's stderr to the end on a thread, so that a chatty git never blocks on a full
+/// pipe; join for the bytes.
+fn drain(stderr: Option<std::process::ChildStderr>) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut s = Vec::new();
+        if let Some(mut e) = stderr {
+            let _ = e.read_to_end(&mut s);
+        }
+        s
+    })
 }
 
 /// `%H%x00%an%x00%ae%x00%at%x00%ct%x00%s`, parsed.
@@ -460,6 +592,28 @@ mod tests {
         );
         assert_eq!(unquote_path(r#""q\"uote\\d\tx""#), "q\"uote\\d\tx");
         assert_eq!(unquote_path("\""), "\"");
+    }
+
+    #[test]
+    fn log_records_are_parsed_with_their_files() {
+        let (info, files) = parse_record(
+            &[
+                "abc",
+                "Ann",
+                "ann@x",
+                "100",
+                "200",
+                "Subject\0\nsrc/a.rs\0src/b c.rs\0",
+            ]
+            .join("\0"),
+        )
+        .unwrap();
+        assert_eq!(info.id, "abc");
+        assert_eq!(files, vec!["src/a.rs", "src/b c.rs"]);
+        let (_, files) =
+            parse_record(&["abc", "Ann", "e", "1", "2", "Empty\0"].join("\0")).unwrap();
+        assert!(files.is_empty());
+        assert!(parse_record("").is_none());
     }
 
     #[test]
