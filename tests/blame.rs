@@ -1413,3 +1413,40 @@ fn a_repository_without_commits_says_so() {
         out.stdout
     );
 }
+
+#[test]
+fn auto_matches_files_on_path_boundaries_only() {
+    let r = repo();
+    r.write("README", "readme\n");
+    r.commit_at("Start", Some("2026-03-11T08:00:00Z"));
+    r.session(
+        S1,
+        "main",
+        &[
+            Ev::User("2026-03-11T10:00:00Z", "fix the library"),
+            Ev::Edit("2026-03-11T10:10:00Z", "src/lib.rs", "fn lib() {}"),
+        ],
+    );
+    // A top-level lib.rs is not the src/lib.rs the session edited.
+    r.write("lib.rs", "fn top() {}\n");
+    let top = r.commit_at("Top-level lib", Some("2026-03-11T10:05:00Z"));
+    r.write("src/lib.rs", "fn lib() {}\n");
+    let src = r.commit_at("The library", Some("2026-03-11T10:10:00Z"));
+    let out = r.lore(&[
+        "link",
+        "--auto",
+        "--since",
+        "2026-03-10",
+        "--dry-run",
+        "--json",
+    ]);
+    out.assert_ok();
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let links: Vec<&str> = v["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["commit"].as_str().unwrap())
+        .collect();
+    assert_eq!(links, vec![src.as_str()], "not {top}: {v}");
+}
