@@ -1450,3 +1450,28 @@ fn auto_matches_files_on_path_boundaries_only() {
         .collect();
     assert_eq!(links, vec![src.as_str()], "not {top}: {v}");
 }
+
+#[test]
+fn revisions_are_resolved_then_peeled() {
+    let (r, c1, c2) = scripted();
+    r.git(&["tag", "-a", "-m", "the first", "v1", &c1])
+        .assert_ok();
+    // A message search, an annotated tag, a plain id: each names its commit.
+    for (rev, want) in [(":/Include the last", &c2), ("v1", &c1), (":/Add the", &c1)] {
+        let out = r.lore(&["show", "--commit", rev, "--json"]);
+        out.assert_ok();
+        let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        assert_eq!(v["commit"]["id"], want.as_str(), "{rev}");
+    }
+    r.lore(&["link", S1, "--commit", ":/Include the last"])
+        .assert_ok();
+    assert_eq!(r.linked(&c2), vec![(S1.to_owned(), "explicit".to_owned())]);
+    // A blob is no commit.
+    let out = r.lore(&["show", "--commit", "HEAD:src/parse.rs"]);
+    assert_eq!(out.code, Some(1));
+    assert!(
+        out.stderr.contains("unknown revision 'HEAD:src/parse.rs'"),
+        "{}",
+        out.stderr
+    );
+}

@@ -155,28 +155,30 @@ impl Git {
         }
     }
 
-    /// The full id of the commit `rev` names.
+    /// The full id of the commit `rev` names: resolved first, then peeled (an annotated tag
+    /// names its commit). Peeling after resolving keeps every form git reads: `rev^{commit}`
+    /// written at once would make `:/text` search for `text^{commit}`.
     pub fn resolve_commit(&self, rev: &str) -> Result<String, GitError> {
         if rev.starts_with('-') {
             return Err(GitError::UnknownRevision(rev.to_owned()));
         }
-        let spec = format!("{rev}^{{commit}}");
-        match self.run(&[
-            "rev-parse",
-            "--verify",
-            "--quiet",
-            "--end-of-options",
-            &spec,
-        ]) {
+        let Some(object) = self.rev_parse(rev)? else {
+            return Err(self.unknown(rev));
+        };
+        match self.rev_parse(&format!("{object}^{{commit}}"))? {
+            Some(id) => Ok(id),
+            None => Err(GitError::UnknownRevision(rev.to_owned())),
+        }
+    }
+
+    /// `git rev-parse --verify` of one revision: the object id, `None` when it names none.
+    fn rev_parse(&self, rev: &str) -> Result<Option<String>, GitError> {
+        match self.run(&["rev-parse", "--verify", "--quiet", "--end-of-options", rev]) {
             Ok(out) => {
                 let id = String::from_utf8_lossy(&out).trim().to_owned();
-                if id.is_empty() {
-                    Err(self.unknown(rev))
-                } else {
-                    Ok(id)
-                }
+                Ok((!id.is_empty()).then_some(id))
             }
-            Err(GitError::Failed { .. }) => Err(self.unknown(rev)),
+            Err(GitError::Failed { .. }) => Ok(None),
             Err(e) => Err(e),
         }
     }
