@@ -572,10 +572,35 @@ fn import_links_from_aider_and_codex_show_in_blame() {
     let out = r.lore(&["blame", "src/status.rs"]);
     assert!(out.stdout.contains("Session aider-"), "{}", out.stdout);
     assert!(out.stdout.contains("import link, 1.00"), "{}", out.stdout);
-    // Unlink by the abbreviated id the link records works too.
+    // Unlink by the full id removes the link recorded with Aider's abbreviation, and a link
+    // recorded with the full id beside it: both name the commit.
     let aider_id = linked[0].0.clone();
-    r.lore(&["unlink", &aider_id, "--commit", &a]).assert_ok();
+    r.lore(&["link", &aider_id, "--commit", &a]).assert_ok();
+    let out = r.lore(&["show", &aider_id, "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let to_a = |v: &serde_json::Value| {
+        v["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|l| a.starts_with(l["commit"].as_str().unwrap()))
+            .count()
+    };
+    assert_eq!(to_a(&v), 2, "{}", v["links"]);
+    let others = v["links"].as_array().unwrap().len() - 2;
+    let out = r.lore(&["unlink", &aider_id, "--commit", &a]);
+    out.assert_ok();
+    assert_eq!(
+        out.stdout.matches("Unlinked session").count(),
+        2,
+        "{}",
+        out.stdout
+    );
     assert!(r.linked(&a).is_empty());
+    let out = r.lore(&["show", &aider_id, "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(to_a(&v), 0, "{}", v["links"]);
+    assert_eq!(v["links"].as_array().unwrap().len(), others);
 }
 
 #[test]

@@ -67,8 +67,10 @@ pub fn run(ctx: &Ctx, args: UnlinkArgs) -> anyhow::Result<ExitCode> {
                 session.id,
                 session.id
             ),
+            // With the commit resolved, every match names it (recorded whole, or abbreviated
+            // as Aider writes it): all of them go.
+            _ if full.is_some() => matches,
             1 => matches,
-            n if full.is_some() => matches.into_iter().take(n).collect(),
             n => anyhow::bail!(
                 "'{rev}' matches {n} links of session {}; give more digits of the commit id",
                 session.id
