@@ -741,7 +741,15 @@ fn auto_scores_branch_files_and_time_and_respects_the_threshold() {
     let before = r.digest();
     let out = r.lore(&["link", "--auto", "--since", "2026-03-10"]);
     out.assert_ok();
-    assert!(out.stdout.contains("No new links"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(
+            "No new links: 1 session and 7 commits since 2026-03-10 00:00 looked at; of a \
+             session and a commit near it, 2 pairs linked already, 2 pairs with no file of \
+             the session's changed, 1 pair scoring under 0.60."
+        ),
+        "{}",
+        out.stdout
+    );
     assert_eq!(r.digest(), before);
 
     // A session on another branch without the file gets no branch points.
@@ -1248,9 +1256,16 @@ fn an_explicit_link_confirms_an_auto_link_even_at_full_confidence() {
     let out = r.lore(&["link", S1, "--commit", &c]);
     assert!(out.stdout.contains("already linked"), "{}", out.stdout);
     assert_eq!(r.digest(), before);
-    // --auto does not turn it back.
-    r.lore(&["link", "--auto", "--since", "2026-03-10"])
-        .assert_ok();
+    // --auto does not turn it back, and says why it links nothing.
+    let out = r.lore(&["link", "--auto", "--since", "2026-03-10"]);
+    out.assert_ok();
+    assert!(
+        out.stdout
+            .contains("looked at; of a session and a commit near it, 1 pair linked already.\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("scoring"), "{}", out.stdout);
     assert_eq!(r.linked(&c), vec![(S1.to_owned(), "explicit".to_owned())]);
 }
 

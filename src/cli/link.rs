@@ -266,12 +266,13 @@ fn auto(ctx: &Ctx, git: &Git, args: &LinkArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         println!(
-            "No new links: {} session{} and {} commit{} since {} looked at, none scoring {threshold:.2} or more.",
+            "No new links: {} session{} and {} commit{} since {} looked at; {}.",
             plan.sessions,
             if plan.sessions == 1 { "" } else { "s" },
             plan.commits,
             if plan.commits == 1 { "" } else { "s" },
-            local_time(Some(since))
+            local_time(Some(since)),
+            why_none(&plan, threshold)
         );
         return Ok(ExitCode::SUCCESS);
     }
@@ -293,6 +294,34 @@ fn auto(ctx: &Ctx, git: &Git, args: &LinkArgs) -> anyhow::Result<ExitCode> {
         Ok::<_, lore::store::StoreError>(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Why `lore link --auto` proposed nothing, from the pairs it left out.
+fn why_none(plan: &link::AutoPlan, threshold: f64) -> String {
+    let pairs = |n: usize| format!("{n} pair{}", if n == 1 { "" } else { "s" });
+    let mut parts = Vec::new();
+    if plan.already_linked > 0 {
+        parts.push(format!("{} linked already", pairs(plan.already_linked)));
+    }
+    if plan.no_shared_file > 0 {
+        parts.push(format!(
+            "{} with no file of the session's changed",
+            pairs(plan.no_shared_file)
+        ));
+    }
+    if plan.below_threshold > 0 {
+        parts.push(format!(
+            "{} scoring under {threshold:.2}",
+            pairs(plan.below_threshold)
+        ));
+    }
+    if parts.is_empty() {
+        return format!(
+            "no commit authored within {} minutes of a session's activity",
+            link::AUTO_WINDOW_MS / 60_000
+        );
+    }
+    format!("of a session and a commit near it, {}", parts.join(", "))
 }
 
 /// `lore link --auto --json`: every link made (or proposed), with its score or the commit it

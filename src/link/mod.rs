@@ -272,6 +272,12 @@ pub struct AutoPlan {
     /// Sessions and commits looked at.
     pub sessions: usize,
     pub commits: usize,
+    /// Pairs of a session and a commit in its time window that were left out, by reason:
+    /// linked already (or found again by patch id), no file of the session's changed, or
+    /// scored under the threshold.
+    pub already_linked: usize,
+    pub no_shared_file: usize,
+    pub below_threshold: usize,
 }
 
 /// Finds the links `lore link --auto` would make in the repository `git` works in: every
@@ -302,16 +308,19 @@ pub fn plan_auto(
     for s in &sessions {
         let Some(span) = activity(s) else { continue };
         let existing: HashSet<String> = store.links(&s.id)?.into_iter().map(|l| l.commit).collect();
-        let near: Vec<&(CommitInfo, Vec<String>)> = commits
+        let mut near: Vec<&(CommitInfo, Vec<String>)> = commits
             .iter()
             // The author date: when the work was done. The committer date is reset by a
             // rebase or cherry-pick, and says when the commit was last copied.
             .filter(|(c, _)| {
                 c.author_time >= span.0 - AUTO_WINDOW_MS && c.author_time <= span.1 + AUTO_WINDOW_MS
             })
-            .filter(|(c, _)| !existing.contains(&c.id))
-            .filter(|(c, _)| !planned.contains(&(s.id.clone(), c.id.clone())))
             .collect();
+        let window = near.len();
+        near.retain(|(c, _)| {
+            !existing.contains(&c.id) && !planned.contains(&(s.id.clone(), c.id.clone()))
+        });
+        plan.already_linked += window - near.len();
         if near.is_empty() {
             continue;
         }
@@ -338,6 +347,7 @@ pub fn plan_auto(
             // Branch and time alone reach the threshold (0.2 + 0.4) for any commit made on
             // the branch during the session: a link needs a file the session worked on.
             if matched == 0 {
+                plan.no_shared_file += 1;
                 continue;
             }
             let on = on_branch.is_some_and(|set| set.contains(&c.id));
@@ -345,6 +355,7 @@ pub fn plan_auto(
                 continue;
             };
             if sc.total + 1e-9 < threshold {
+                plan.below_threshold += 1;
                 continue;
             }
             planned.insert((s.id.clone(), c.id.clone()));
