@@ -45,6 +45,16 @@ pub enum BlameError {
     Reversed { start: u32, end: u32 },
     #[error("'{0}' is not a line range: use LINE, START-END, START,END or START,+COUNT")]
     BadRange(String),
+    #[error(
+        "'{0}' is not a line range for -L: use START,END, START,+COUNT, END,-COUNT, START (to the \
+         end), START, or ,END (line numbers)"
+    )]
+    BadLines(String),
+    #[error(
+        "-L '{0}': lore blame takes line numbers only; git's /regex/ and :funcname ranges are not \
+         supported, run git blame -L to find the lines, then give their numbers"
+    )]
+    UnsupportedRange(String),
     #[error("line {line} is past the end of {path} ({count} line{s})", s = if *count == 1 { "" } else { "s" })]
     PastEnd {
         line: u32,
@@ -87,6 +97,68 @@ impl LineRange {
             None => {
                 let n = num(s)?;
                 (n, n)
+            }
+        };
+        if start == 0 || end == 0 {
+            return Err(BlameError::ZeroLine(s.to_owned()));
+        }
+        if start > end {
+            return Err(BlameError::Reversed { start, end });
+        }
+        Ok(LineRange { start, end })
+    }
+}
+
+/// The end of a range that runs to the file's last line (`-L START`, `-L START,`).
+pub const TO_END: u32 = u32::MAX;
+
+impl LineRange {
+    /// Reads the numeric forms of git blame's `-L`: `START,END`, `START,+COUNT`,
+    /// `END,-COUNT` (COUNT lines ending at END), `START` and `START,` (to the end: the range
+    /// ends at [`TO_END`] until [`blame`] knows the file's length), `,END` (from line 1); and
+    /// lore's `START-END`. git's `/regex/` and `:funcname` forms are refused with a clear
+    /// error.
+    pub fn parse_option(s: &str) -> Result<LineRange, BlameError> {
+        let t = s.trim();
+        let unsupported = || BlameError::UnsupportedRange(s.to_owned());
+        let bad = || BlameError::BadLines(s.to_owned());
+        if t.starts_with(['/', ':', '^']) {
+            return Err(unsupported());
+        }
+        let num = |t: &str| t.trim().parse::<u32>().map_err(|_| bad());
+        let (start, end) = match t.split_once(',') {
+            None => match t.split_once('-') {
+                Some((a, b)) if !a.trim().is_empty() => (num(a)?, num(b)?),
+                Some(_) => return Err(bad()),
+                None => (num(t)?, TO_END),
+            },
+            Some((a, b)) => {
+                let b = b.trim();
+                if b.starts_with('/') {
+                    return Err(unsupported());
+                }
+                let start = if a.trim().is_empty() { 1 } else { num(a)? };
+                if b.is_empty() {
+                    if a.trim().is_empty() {
+                        return Err(bad());
+                    }
+                    (start, TO_END)
+                } else if let Some(k) = b.strip_prefix('+') {
+                    let count = num(k)?;
+                    if count == 0 {
+                        return Err(bad());
+                    }
+                    (start, start.saturating_add(count - 1))
+                } else if let Some(k) = b.strip_prefix('-') {
+                    let count = num(k)?;
+                    if count == 0 || a.trim().is_empty() {
+                        return Err(bad());
+                    }
+                    // COUNT lines ending at the line given, from line 1 at the earliest.
+                    (start.saturating_sub(count - 1).max(1), start)
+                } else {
+                    (start, num(b)?)
+                }
             }
         };
         if start == 0 || end == 0 {
@@ -271,6 +343,15 @@ pub fn blame(
     line_count: u32,
     range: Option<LineRange>,
 ) -> Result<Blame, BlameError> {
+    // A range to the end ends at the last line (or at its start, which is then past it).
+    let range = range.map(|r| LineRange {
+        start: r.start,
+        end: if r.end == TO_END {
+            line_count.max(r.start)
+        } else {
+            r.end
+        },
+    });
     if let Some(r) = range {
         for line in [r.start, r.end] {
             if line > line_count {
@@ -801,6 +882,27 @@ mod tests {
             LineRange::parse("3-"),
             Err(BlameError::BadRange(_))
         ));
+    }
+
+    #[test]
+    fn l_options_take_gits_numeric_forms() {
+        let r = |s: &str| LineRange::parse_option(s).map(|r| (r.start, r.end));
+        assert_eq!(r("2,5").unwrap(), (2, 5));
+        assert_eq!(r("2-5").unwrap(), (2, 5));
+        assert_eq!(r("2").unwrap(), (2, TO_END));
+        assert_eq!(r("2,").unwrap(), (2, TO_END));
+        assert_eq!(r(",3").unwrap(), (1, 3));
+        assert_eq!(r("2,+3").unwrap(), (2, 4));
+        assert_eq!(r("3,-2").unwrap(), (2, 3));
+        assert_eq!(r("3,-9").unwrap(), (1, 3));
+        assert!(matches!(r("0"), Err(BlameError::ZeroLine(_))));
+        assert!(matches!(r("5,2"), Err(BlameError::Reversed { .. })));
+        for s in ["x", ",", "2,+0", "2,-0", ",-2", "-3", "2,x"] {
+            assert!(matches!(r(s), Err(BlameError::BadLines(_))), "{s}");
+        }
+        for s in ["/fn main/", ":parse", "/a/,+3", "3,/b/", "^/x/"] {
+            assert!(matches!(r(s), Err(BlameError::UnsupportedRange(_))), "{s}");
+        }
     }
 
     #[test]

@@ -1515,3 +1515,56 @@ fn revisions_are_resolved_then_peeled() {
         out.stderr
     );
 }
+
+#[test]
+fn blame_takes_gits_numeric_l_forms_and_refuses_the_others_clearly() {
+    let (r, _c1, _c2) = scripted();
+    for (l, want) in [
+        ("2", [2, 6]),
+        ("5,", [5, 6]),
+        (",2", [1, 2]),
+        ("3,-2", [2, 3]),
+        ("2,+2", [2, 3]),
+        ("2,4", [2, 4]),
+        ("2-4", [2, 4]),
+    ] {
+        let v = r.blame_json(&["src/parse.rs", "-L", l]);
+        assert_eq!(v["range"], serde_json::json!(want), "-L {l}");
+        let lines: Vec<u64> = v["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["line"].as_u64().unwrap())
+            .collect();
+        assert_eq!(lines, (want[0]..=want[1]).collect::<Vec<u64>>(), "-L {l}");
+    }
+    let out = r.lore(&["blame", "src/parse.rs", "-L", "2"]);
+    out.assert_ok();
+    assert!(
+        out.stdout
+            .starts_with("src/parse.rs, lines 2-6, from 2 commits\n"),
+        "{}",
+        out.stdout
+    );
+    let before = r.digest();
+    for l in ["/let end/", ":parse", "/let/,+2"] {
+        let out = r.lore(&["blame", "src/parse.rs", "-L", l]);
+        assert_eq!(out.code, Some(1), "-L {l}: {}", out.stderr);
+        assert_eq!(out.stderr.trim().lines().count(), 1, "{}", out.stderr);
+        assert!(
+            out.stderr
+                .contains("git's /regex/ and :funcname ranges are not supported"),
+            "-L {l}: {}",
+            out.stderr
+        );
+    }
+    let out = r.lore(&["blame", "src/parse.rs", "-L", "7"]);
+    assert_eq!(out.code, Some(1));
+    assert!(
+        out.stderr
+            .contains("line 7 is past the end of src/parse.rs (6 lines)"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(r.digest(), before);
+}
