@@ -1568,3 +1568,39 @@ fn blame_takes_gits_numeric_l_forms_and_refuses_the_others_clearly() {
     );
     assert_eq!(r.digest(), before);
 }
+
+#[test]
+fn json_into_a_closed_pipe_is_a_quiet_success() {
+    let r = repo();
+    let big: String = (0..5000)
+        .map(|i| format!("let line_{i} = \"some text to make the output long\";\n"))
+        .collect();
+    r.write("big.rs", &big);
+    r.commit("A long file");
+    let script = r.world.path("closed-pipe.sh");
+    let code = r.world.path("code");
+    let err = r.world.path("err");
+    for cmd in [
+        "blame --json big.rs",
+        "blame big.rs",
+        "show --commit HEAD --json",
+    ] {
+        std::fs::write(
+            &script,
+            format!(
+                "{{ lore {cmd} 2>'{err}'; echo $? >'{code}'; }} | head -c 1 >/dev/null\n",
+                err = err.display(),
+                code = code.display()
+            ),
+        )
+        .unwrap();
+        r.user.sh(&r.repo, &script, &[]).assert_ok();
+        assert_eq!(
+            std::fs::read_to_string(&code).unwrap().trim(),
+            "0",
+            "{cmd}: {}",
+            std::fs::read_to_string(&err).unwrap()
+        );
+        assert_eq!(std::fs::read_to_string(&err).unwrap(), "", "{cmd}");
+    }
+}
