@@ -1604,3 +1604,47 @@ fn json_into_a_closed_pipe_is_a_quiet_success() {
         assert_eq!(std::fs::read_to_string(&err).unwrap(), "", "{cmd}");
     }
 }
+
+#[test]
+fn link_and_unlink_into_a_closed_pipe_do_not_panic() {
+    let (r, _c1, _c2) = scripted();
+    let script = r.world.path("closed-pipe.sh");
+    let code = r.world.path("code");
+    let err = r.world.path("err");
+    for cmd in [
+        "link --auto --since 2026-03-01 --dry-run".to_owned(),
+        format!("link {S1}"),
+        format!("unlink {S1}"),
+    ] {
+        // The reader is gone before lore writes a byte.
+        std::fs::write(
+            &script,
+            format!(
+                "{{ sleep 0.3; lore {cmd} 2>'{err}'; echo $? >'{code}'; }} | true\n",
+                err = err.display(),
+                code = code.display()
+            ),
+        )
+        .unwrap();
+        r.user.sh(&r.repo, &script, &[]).assert_ok();
+        assert_eq!(
+            std::fs::read_to_string(&code).unwrap().trim(),
+            "0",
+            "{cmd}: {}",
+            std::fs::read_to_string(&err).unwrap()
+        );
+        assert_eq!(std::fs::read_to_string(&err).unwrap(), "", "{cmd}");
+    }
+    // The link and the unlink were made all the same.
+    let h = r.lore(&["history", "-n", "2"]);
+    assert!(
+        h.stdout.contains(&format!("unlink: session {S1}")),
+        "{}",
+        h.stdout
+    );
+    assert!(
+        h.stdout.contains(&format!("link: session {S1}")),
+        "{}",
+        h.stdout
+    );
+}

@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+use anstream::println;
 use anyhow::Context as _;
 use clap::Args;
 
