@@ -45,6 +45,16 @@ pub enum BlameError {
     Reversed { start: u32, end: u32 },
     #[error("'{0}' is not a line range: use LINE, START-END, START,END or START,+COUNT")]
     BadRange(String),
+    #[error(
+        "'{0}' is not a line range for -L: use START,END, START,+COUNT, END,-COUNT, START (to the \
+         end), START, or ,END (line numbers)"
+    )]
+    BadLines(String),
+    #[error(
+        "-L '{0}': lore blame takes line numbers only; git's /regex/ and :funcname ranges are not \
+         supported, run git blame -L to find the lines, then give their numbers"
+    )]
+    UnsupportedRange(String),
     #[error("line {line} is past the end of {path} ({count} line{s})", s = if *count == 1 { "" } else { "s" })]
     PastEnd {
         line: u32,
@@ -87,6 +97,68 @@ impl LineRange {
             None => {
                 let n = num(s)?;
                 (n, n)
+            }
+        };
+        if start == 0 || end == 0 {
+            return Err(BlameError::ZeroLine(s.to_owned()));
+        }
+        if start > end {
+            return Err(BlameError::Reversed { start, end });
+        }
+        Ok(LineRange { start, end })
+    }
+}
+
+/// The end of a range that runs to the file's last line (`-L START`, `-L START,`).
+pub const TO_END: u32 = u32::MAX;
+
+impl LineRange {
+    /// Reads the numeric forms of git blame's `-L`: `START,END`, `START,+COUNT`,
+    /// `END,-COUNT` (COUNT lines ending at END), `START` and `START,` (to the end: the range
+    /// ends at [`TO_END`] until [`blame`] knows the file's length), `,END` (from line 1); and
+    /// lore's `START-END`. git's `/regex/` and `:funcname` forms are refused with a clear
+    /// error.
+    pub fn parse_option(s: &str) -> Result<LineRange, BlameError> {
+        let t = s.trim();
+        let unsupported = || BlameError::UnsupportedRange(s.to_owned());
+        let bad = || BlameError::BadLines(s.to_owned());
+        if t.starts_with(['/', ':', '^']) {
+            return Err(unsupported());
+        }
+        let num = |t: &str| t.trim().parse::<u32>().map_err(|_| bad());
+        let (start, end) = match t.split_once(',') {
+            None => match t.split_once('-') {
+                Some((a, b)) if !a.trim().is_empty() => (num(a)?, num(b)?),
+                Some(_) => return Err(bad()),
+                None => (num(t)?, TO_END),
+            },
+            Some((a, b)) => {
+                let b = b.trim();
+                if b.starts_with('/') {
+                    return Err(unsupported());
+                }
+                let start = if a.trim().is_empty() { 1 } else { num(a)? };
+                if b.is_empty() {
+                    if a.trim().is_empty() {
+                        return Err(bad());
+                    }
+                    (start, TO_END)
+                } else if let Some(k) = b.strip_prefix('+') {
+                    let count = num(k)?;
+                    if count == 0 {
+                        return Err(bad());
+                    }
+                    (start, start.saturating_add(count - 1))
+                } else if let Some(k) = b.strip_prefix('-') {
+                    let count = num(k)?;
+                    if count == 0 || a.trim().is_empty() {
+                        return Err(bad());
+                    }
+                    // COUNT lines ending at the line given, from line 1 at the earliest.
+                    (start.saturating_sub(count - 1).max(1), start)
+                } else {
+                    (start, num(b)?)
+                }
             }
         };
         if start == 0 || end == 0 {
@@ -166,7 +238,9 @@ pub fn locate(root: &Path, cwd: &Path, file: &Path) -> Result<(String, u32), Bla
     } else {
         cwd.join(file)
     };
-    let meta = std::fs::metadata(&abs).map_err(|e| match e.kind() {
+    // The entry itself, not what a symlink points to: git tracks a symlink as a file whose
+    // content is the target's path.
+    let meta = std::fs::symlink_metadata(&abs).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => BlameError::NoSuchFile(file.to_path_buf()),
         _ => BlameError::Io {
             path: file.to_path_buf(),
@@ -201,10 +275,15 @@ pub fn locate(root: &Path, cwd: &Path, file: &Path) -> Result<(String, u32), Bla
             root: root.to_path_buf(),
         });
     }
-    let (binary, count) = probe(&real).map_err(|source| BlameError::Io {
-        path: file.to_path_buf(),
-        source,
-    })?;
+    // A symlink is blamed as git stores it: one line, the target's path (no newline).
+    let (binary, count) = if meta.file_type().is_symlink() {
+        (false, 1)
+    } else {
+        probe(&real).map_err(|source| BlameError::Io {
+            path: file.to_path_buf(),
+            source,
+        })?
+    };
     if binary {
         return Err(BlameError::Binary(file.to_path_buf()));
     }
@@ -264,6 +343,15 @@ pub fn blame(
     line_count: u32,
     range: Option<LineRange>,
 ) -> Result<Blame, BlameError> {
+    // A range to the end ends at the last line (or at its start, which is then past it).
+    let range = range.map(|r| LineRange {
+        start: r.start,
+        end: if r.end == TO_END {
+            line_count.max(r.start)
+        } else {
+            r.end
+        },
+    });
     if let Some(r) = range {
         for line in [r.start, r.end] {
             if line > line_count {
@@ -281,12 +369,8 @@ pub fn blame(
         lines: Vec::new(),
         commits: Vec::new(),
     };
-    if line_count == 0 {
-        if git.resolve_commit("HEAD").is_err() {
-            return Err(BlameError::NotCommitted(PathBuf::from(path)));
-        }
-        return Ok(blame);
-    }
+    // An empty file is blamed too: git says whether it has history (an empty untracked
+    // file is not committed yet, not just empty).
     let l_arg = range.map(|r| format!("-L{},{}", r.start, r.end));
     let mut args = vec!["blame", "--porcelain"];
     if let Some(l) = &l_arg {
@@ -318,7 +402,7 @@ pub fn blame(
     if !status.success() {
         let message = crate::link::git::first_error_line(&stderr);
         // An untracked file, or a repository without a commit yet.
-        if message.starts_with("no such path") || git.resolve_commit("HEAD").is_err() {
+        if message.starts_with("no such path") || !git.has_commits().unwrap_or(true) {
             return Err(BlameError::NotCommitted(PathBuf::from(path)));
         }
         return Err(GitError::Failed {
@@ -401,7 +485,7 @@ fn read_porcelain(mut r: impl BufRead, blame: &mut Blame) -> Result<(), BlameErr
                     }
                     "author-time" => c.author_time = value.parse::<i64>().unwrap_or(0) * 1000,
                     "summary" => c.subject = value.to_owned(),
-                    "filename" => c.path = value.to_owned(),
+                    "filename" => c.path = crate::link::git::unquote_path(value),
                     _ => {}
                 }
             }
@@ -552,7 +636,8 @@ impl Needles {
 /// The messages of session `linked` that explain a commit, at most `limit` (0: all).
 ///
 /// A message that quotes the commit's lines comes first; a tool call that wrote them brings
-/// the assistant text just before it (the why of the edit); then messages that name the file.
+/// the text just before it in its turn (the why of the edit: the assistant's text, else the
+/// prompt); then messages that name the file.
 /// Tool output (file reads, command output) is not searched: it quotes whole files.
 pub fn reasoning(
     store: &Store,
@@ -605,7 +690,9 @@ pub fn reasoning(
         } else if let Some((at, end)) = file_at {
             found.push(excerpt(Mention::File, at, end));
         }
-        if m.role == Role::Assistant && m.kind == Kind::Text {
+        // The text a tool call follows: the assistant's, or, when the assistant said nothing
+        // since, the prompt that asked for it. A new prompt forgets the previous turn's text.
+        if m.kind == Kind::Text && (m.role == Role::Assistant || m.role == Role::User) {
             last_text = Some(excerpt(Mention::File, 0, 0));
         }
         Ok(())
@@ -632,14 +719,35 @@ pub fn reasoning(
 /// At most this many characters of a message are shown.
 const EXCERPT_CHARS: usize = 600;
 
-/// `text` whole when short, else about [`EXCERPT_CHARS`] around bytes `at..end`.
+/// The char boundary at or before byte `i` of `s` (its length when past the end).
+fn floor_boundary(s: &str, i: usize) -> usize {
+    let mut i = i.min(s.len());
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// The char boundary at or after byte `i` of `s` (its length when past the end).
+fn ceil_boundary(s: &str, i: usize) -> usize {
+    let mut i = i.min(s.len());
+    while !s.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}
+
+/// `text` (trimmed) whole when short, else about [`EXCERPT_CHARS`] around bytes `at..end`
+/// (offsets into `text` as given, before trimming).
 fn cut(text: &str, at: usize, end: usize) -> String {
+    // The match offsets count the leading whitespace that trimming drops.
+    let lead = text.len() - text.trim_start().len();
     let text = text.trim();
     if text.chars().count() <= EXCERPT_CHARS {
         return text.to_owned();
     }
-    let at = at.min(text.len());
-    let end = end.clamp(at, text.len());
+    let at = floor_boundary(text, at.saturating_sub(lead));
+    let end = ceil_boundary(text, end.saturating_sub(lead)).max(at);
     let before = EXCERPT_CHARS / 3;
     let mut start = text[..at]
         .char_indices()
@@ -777,6 +885,27 @@ mod tests {
     }
 
     #[test]
+    fn l_options_take_gits_numeric_forms() {
+        let r = |s: &str| LineRange::parse_option(s).map(|r| (r.start, r.end));
+        assert_eq!(r("2,5").unwrap(), (2, 5));
+        assert_eq!(r("2-5").unwrap(), (2, 5));
+        assert_eq!(r("2").unwrap(), (2, TO_END));
+        assert_eq!(r("2,").unwrap(), (2, TO_END));
+        assert_eq!(r(",3").unwrap(), (1, 3));
+        assert_eq!(r("2,+3").unwrap(), (2, 4));
+        assert_eq!(r("3,-2").unwrap(), (2, 3));
+        assert_eq!(r("3,-9").unwrap(), (1, 3));
+        assert!(matches!(r("0"), Err(BlameError::ZeroLine(_))));
+        assert!(matches!(r("5,2"), Err(BlameError::Reversed { .. })));
+        for s in ["x", ",", "2,+0", "2,-0", ",-2", "-3", "2,x"] {
+            assert!(matches!(r(s), Err(BlameError::BadLines(_))), "{s}");
+        }
+        for s in ["/fn main/", ":parse", "/a/,+3", "3,/b/", "^/x/"] {
+            assert!(matches!(r(s), Err(BlameError::UnsupportedRange(_))), "{s}");
+        }
+    }
+
+    #[test]
     fn targets_split_at_the_last_colon() {
         let (f, r) = parse_target("src/no such:12-14").unwrap();
         assert_eq!(f, PathBuf::from("src/no such"));
@@ -847,5 +976,29 @@ mod tests {
         assert!(c.contains("NEEDLE"));
         assert!(c.starts_with('…') && c.ends_with('…'));
         assert!(c.chars().count() <= EXCERPT_CHARS + 2);
+    }
+
+    #[test]
+    fn cutting_counts_trimmed_whitespace_and_never_splits_a_character() {
+        // Leading whitespace is trimmed, multi-byte characters sit right at the match.
+        let text = format!(
+            "\n  {}«lexer.rs» is wrong é{}",
+            "wörd ".repeat(200),
+            " wörd".repeat(200)
+        );
+        let at = text.find("«").unwrap();
+        let end = text.find("» is").unwrap() + "»".len();
+        let c = cut(&text, at, end);
+        assert!(c.contains("«lexer.rs» is wrong"), "{c}");
+        // Offsets inside a character, or past the end, are rounded, not a panic.
+        for (a, z) in [
+            (at + 1, end - 1),
+            (at + 1, at + 1),
+            (0, 1),
+            (text.len() + 9, 0),
+        ] {
+            let c = cut(&text, a, z);
+            assert!(c.chars().count() <= EXCERPT_CHARS + 2, "{a}..{z}");
+        }
     }
 }

@@ -572,10 +572,35 @@ fn import_links_from_aider_and_codex_show_in_blame() {
     let out = r.lore(&["blame", "src/status.rs"]);
     assert!(out.stdout.contains("Session aider-"), "{}", out.stdout);
     assert!(out.stdout.contains("import link, 1.00"), "{}", out.stdout);
-    // Unlink by the abbreviated id the link records works too.
+    // Unlink by the full id removes the link recorded with Aider's abbreviation, and a link
+    // recorded with the full id beside it: both name the commit.
     let aider_id = linked[0].0.clone();
-    r.lore(&["unlink", &aider_id, "--commit", &a]).assert_ok();
+    r.lore(&["link", &aider_id, "--commit", &a]).assert_ok();
+    let out = r.lore(&["show", &aider_id, "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let to_a = |v: &serde_json::Value| {
+        v["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|l| a.starts_with(l["commit"].as_str().unwrap()))
+            .count()
+    };
+    assert_eq!(to_a(&v), 2, "{}", v["links"]);
+    let others = v["links"].as_array().unwrap().len() - 2;
+    let out = r.lore(&["unlink", &aider_id, "--commit", &a]);
+    out.assert_ok();
+    assert_eq!(
+        out.stdout.matches("Unlinked session").count(),
+        2,
+        "{}",
+        out.stdout
+    );
     assert!(r.linked(&a).is_empty());
+    let out = r.lore(&["show", &aider_id, "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(to_a(&v), 0, "{}", v["links"]);
+    assert_eq!(v["links"].as_array().unwrap().len(), others);
 }
 
 #[test]
@@ -605,9 +630,28 @@ fn auto_scores_branch_files_and_time_and_respects_the_threshold() {
     // Two minutes after, on its branch, a file it never touched: 0.2 + 0 + 0.38 = 0.58.
     r.write("src/other.rs", "fn other() {}\n");
     let near = r.commit_at("Unrelated tweak", Some("2026-03-11T10:22:00Z"));
+    // During the session, on its branch, a file it never touched: 0.2 + 0 + 0.4 = 0.60, the
+    // threshold; but a link needs a file the session worked on.
+    r.write("src/during.rs", "fn during() {}\n");
+    let during = r.commit_at("Unrelated, during", Some("2026-03-11T10:15:00Z"));
     // Two hours later: not a candidate at all.
     r.write("src/cache.rs", "fn faster_cache() { /* later */ }\n");
     let late = r.commit_at("Much later", Some("2026-03-11T12:30:00Z"));
+    // Written during the session, committed (or rebased) hours later: scored on its author
+    // date, during the session: 0.2 + 0.4 + 0.4.
+    r.write("src/cache.rs", "fn faster_cache() { /* reworked */ }\n");
+    r.git(&["add", "-A"]).assert_ok();
+    r.user
+        .git_with(
+            &r.repo,
+            &[
+                ("GIT_AUTHOR_DATE", "2026-03-11T10:18:00Z"),
+                ("GIT_COMMITTER_DATE", "2026-03-11T15:00:00Z"),
+            ],
+            &["commit", "-qm", "Rework the cache"],
+        )
+        .assert_ok();
+    let authored = r.head();
 
     let before = r.digest();
     let out = r.lore(&["link", "--auto", "--since", "2026-03-10", "--dry-run"]);
@@ -622,7 +666,17 @@ fn auto_scores_branch_files_and_time_and_respects_the_threshold() {
         out.stdout
     );
     assert!(!out.stdout.contains(&near[..12]), "{}", out.stdout);
+    assert!(!out.stdout.contains(&during[..12]), "{}", out.stdout);
     assert!(!out.stdout.contains(&late[..12]), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(&format!(
+            "Would link session {} to {} Rework the cache (score 1.00: branch 0.20, files 0.40 (1 of 1), time 0.40, 0 min apart)",
+            &S1[..8],
+            &authored[..12]
+        )),
+        "{}",
+        out.stdout
+    );
     assert!(out.stdout.contains("Dry run: nothing written."));
     assert_eq!(r.digest(), before);
     let out = r.lore(&[
@@ -637,18 +691,25 @@ fn auto_scores_branch_files_and_time_and_respects_the_threshold() {
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(v["dry_run"], true);
     assert_eq!(v["threshold"], 0.6);
-    assert_eq!(v["links"].as_array().unwrap().len(), 1);
-    assert_eq!(v["links"][0]["commit"], hit.as_str());
-    assert_eq!(v["links"][0]["kind"], "auto");
-    assert_eq!(v["links"][0]["score"]["total"], 0.85);
-    assert_eq!(v["links"][0]["score"]["files_matched"], 1);
+    let links = v["links"].as_array().unwrap();
+    assert_eq!(links.len(), 2);
+    let l = links.iter().find(|l| l["commit"] == hit.as_str()).unwrap();
+    assert_eq!(l["kind"], "auto");
+    assert_eq!(l["score"]["total"], 0.85);
+    assert_eq!(l["score"]["files_matched"], 1);
     assert_eq!(r.digest(), before);
 
-    // A lower threshold lets the unrelated commit in too.
-    r.lore(&["config", "set", "link_auto_threshold", "0.5"])
+    // A lower threshold lets a weaker commit in, but never one without a file of the
+    // session's.
+    r.write("src/cache.rs", "fn faster_cache() { /* tuned */ }\n");
+    r.write("src/more.rs", "fn more() {}\n");
+    let weaker = r.commit_at("Cache and more", Some("2026-03-11T10:45:00Z"));
+    r.lore(&["config", "set", "link_auto_threshold", "0"])
         .assert_ok();
     let out = r.lore(&["link", "--auto", "--since", "2026-03-10", "--dry-run"]);
-    assert!(out.stdout.contains(&near[..12]), "{}", out.stdout);
+    assert!(out.stdout.contains(&weaker[..12]), "{}", out.stdout);
+    assert!(!out.stdout.contains(&near[..12]), "{}", out.stdout);
+    assert!(!out.stdout.contains(&during[..12]), "{}", out.stdout);
     r.lore(&["config", "unset", "link_auto_threshold"])
         .assert_ok();
     let out = r.lore(&["config", "set", "link_auto_threshold", "2"]);
@@ -662,10 +723,16 @@ fn auto_scores_branch_files_and_time_and_respects_the_threshold() {
     r.lore(&["link", "--auto", "--since", "2026-03-10"])
         .assert_ok();
     assert_eq!(r.linked(&hit), vec![(S1.to_owned(), "auto".to_owned())]);
+    assert_eq!(
+        r.linked(&authored),
+        vec![(S1.to_owned(), "auto".to_owned())]
+    );
     assert!(r.linked(&near).is_empty());
+    assert!(r.linked(&during).is_empty());
+    assert!(r.linked(&weaker).is_empty(), "0.2 + 0.2 + 0.05: under 0.6");
     let h = r.lore(&["history", "-n", "1"]);
     assert!(
-        h.stdout.contains("link: 1 link by lore link --auto"),
+        h.stdout.contains("link: 2 links by lore link --auto"),
         "{}",
         h.stdout
     );
@@ -674,7 +741,15 @@ fn auto_scores_branch_files_and_time_and_respects_the_threshold() {
     let before = r.digest();
     let out = r.lore(&["link", "--auto", "--since", "2026-03-10"]);
     out.assert_ok();
-    assert!(out.stdout.contains("No new links"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(
+            "No new links: 1 session and 7 commits since 2026-03-10 00:00 looked at; of a \
+             session and a commit near it, 2 pairs linked already, 2 pairs with no file of \
+             the session's changed, 1 pair scoring under 0.60."
+        ),
+        "{}",
+        out.stdout
+    );
     assert_eq!(r.digest(), before);
 
     // A session on another branch without the file gets no branch points.
@@ -978,4 +1053,598 @@ fn a_teammates_synced_session_shows_in_blame() {
     let v: serde_json::Value =
         serde_json::from_str(&bob.lore(&bob_repo, &["blame", "lib.rs", "--json"]).stdout).unwrap();
     assert_eq!(v["commits"][0]["sessions"][0]["link"]["kind"], "explicit");
+}
+
+#[test]
+fn blame_cuts_long_messages_with_multibyte_text_and_leading_whitespace() {
+    let r = repo();
+    r.write("src/lexer.rs", "pub fn lex() {}\n");
+    r.commit_at("Add the lexer", Some("2026-03-11T10:10:00Z"));
+    let long = format!(
+        "\n{}«lexer.rs» is wrong {}",
+        "word ".repeat(200),
+        "word ".repeat(200)
+    );
+    r.session(S1, "main", &[Ev::User("2026-03-11T10:00:00Z", &long)]);
+    r.lore(&["link", S1]).assert_ok();
+    let out = r.lore(&["blame", "src/lexer.rs:1"]);
+    out.assert_ok();
+    assert!(out.stdout.contains("«lexer.rs» is wrong"), "{}", out.stdout);
+    let v = r.blame_json(&["src/lexer.rs:1"]);
+    let excerpt = v["commits"][0]["sessions"][0]["messages"][0]["excerpt"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        excerpt.starts_with('…') && excerpt.ends_with('…'),
+        "{excerpt}"
+    );
+    assert!(excerpt.contains("«lexer.rs»"), "{excerpt}");
+}
+
+#[test]
+fn the_post_commit_hook_leaves_commits_replayed_by_rebase_and_cherry_pick_alone() {
+    let r = repo();
+    r.write("README", "readme\n");
+    r.commit("Start");
+    r.lore(&["hooks", "install"]).assert_ok();
+    // A session running now, in Claude Code's default folder.
+    let now = jiff::Timestamp::now();
+    let t0 = now
+        .checked_sub(jiff::SignedDuration::from_mins(3))
+        .unwrap()
+        .to_string();
+    r.transcript(
+        &r.user.home.join(".claude"),
+        S1,
+        "topic",
+        &[
+            Ev::User(&t0, "write the topic"),
+            Ev::Say(&now.to_string(), "Writing it."),
+        ],
+    );
+    // Commits made with the hook kept quiet (as lore's own commands do): none is linked.
+    let quiet = |message: &str| {
+        r.git(&["add", "-A"]).assert_ok();
+        r.user
+            .git_with(
+                &r.repo,
+                &[("LORE_HOOK_ACTIVE", "1")],
+                &["commit", "-qm", message],
+            )
+            .assert_ok();
+        r.head()
+    };
+    r.git(&["checkout", "-q", "-b", "topic"]).assert_ok();
+    r.write("src/a.rs", "fn a() {}\n");
+    let a = quiet("Topic a");
+    r.write("src/b.rs", "fn b() {}\n");
+    let b = quiet("Topic b");
+    r.git(&["checkout", "-q", "main"]).assert_ok();
+    r.write("README", "readme, changed on main\n");
+    quiet("Main moves on");
+    assert!(r.linked(&a).is_empty() && r.linked(&b).is_empty());
+
+    // The rebase makes two commits, and the hook runs for each: neither is linked.
+    r.git(&["checkout", "-q", "topic"]).assert_ok();
+    r.git(&["rebase", "-q", "main"]).assert_ok();
+    let b2 = r.head();
+    let a2 = r.user.rev(&r.repo, "HEAD~1").unwrap();
+    assert_ne!(b, b2);
+    assert_ne!(a, a2);
+    assert!(r.linked(&a2).is_empty(), "{:?}", r.linked(&a2));
+    assert!(r.linked(&b2).is_empty(), "{:?}", r.linked(&b2));
+
+    // Nor is a commit a cherry-pick copies.
+    r.git(&["checkout", "-q", "main"]).assert_ok();
+    r.git(&["cherry-pick", &b2]).assert_ok();
+    let picked = r.head();
+    assert_ne!(picked, b2);
+    assert!(r.linked(&picked).is_empty(), "{:?}", r.linked(&picked));
+
+    // A new commit made by hand is.
+    r.write("src/c.rs", "fn c() {}\n");
+    let c = r.commit("New work");
+    assert_eq!(r.linked(&c), vec![(S1.to_owned(), "hook".to_owned())]);
+}
+
+#[test]
+fn blame_reads_non_ascii_and_quoted_file_names() {
+    let r = repo();
+    let names = ["src/sub dir/ünï côde.txt", "src/sub dir/say \"hi\".txt"];
+    for n in names {
+        r.write(n, "a line long enough to be quoted as code\n");
+    }
+    let c = r.commit_at("Add odd names", Some("2026-03-11T10:10:00Z"));
+    r.session(
+        S1,
+        "main",
+        &[Ev::User(
+            "2026-03-11T10:00:00Z",
+            "fix ünï côde.txt and say \"hi\".txt please",
+        )],
+    );
+    r.lore(&["link", S1]).assert_ok();
+    for n in names {
+        let out = r.lore(&["blame", n]);
+        out.assert_ok();
+        assert!(
+            out.stdout
+                .starts_with(&format!("{n}, 1 line, from 1 commit\n")),
+            "{}",
+            out.stdout
+        );
+        assert!(
+            out.stdout
+                .contains(&format!("{} Add odd names\n", &c[..12])),
+            "{}",
+            out.stdout
+        );
+        assert!(!out.stdout.contains(", as "), "no rename: {}", out.stdout);
+        assert!(
+            out.stdout.contains("(names the file):"),
+            "{n}: {}",
+            out.stdout
+        );
+        let v = r.blame_json(&[n]);
+        assert_eq!(v["file"], n);
+        assert_eq!(v["commits"][0]["path"], n);
+    }
+}
+
+#[test]
+fn blame_reads_a_symlink_as_the_one_line_git_tracks() {
+    let r = repo();
+    // A long file behind the link: blame must not count its lines.
+    r.write("src/real.rs", &"fn real() {}\n".repeat(5));
+    std::os::unix::fs::symlink("real.rs", r.repo.join("src/alias.rs")).unwrap();
+    std::os::unix::fs::symlink("../src", r.repo.join("src/folder-link")).unwrap();
+    let c = r.commit("Add a file and links to it");
+    for (target, text) in [("src/alias.rs", "real.rs"), ("src/folder-link", "../src")] {
+        let v = r.blame_json(&[target]);
+        assert_eq!(
+            v["lines"],
+            serde_json::json!([{"line": 1, "commit": c, "text": text}]),
+            "{target}"
+        );
+        let out = r.lore(&["blame", &format!("{target}:1")]);
+        out.assert_ok();
+        assert!(
+            out.stdout.contains(&format!("1 │ {text}")),
+            "{}",
+            out.stdout
+        );
+        let out = r.lore(&["blame", &format!("{target}:2")]);
+        assert_eq!(out.code, Some(1), "{}", out.stderr);
+        assert!(out.stderr.contains("(1 line)"), "{}", out.stderr);
+    }
+}
+
+#[test]
+fn an_explicit_link_confirms_an_auto_link_even_at_full_confidence() {
+    let r = repo();
+    r.write("README", "readme\n");
+    r.commit_at("Start", Some("2026-03-11T08:00:00Z"));
+    r.session(
+        S1,
+        "main",
+        &[
+            Ev::User("2026-03-11T10:00:00Z", "make the cache faster"),
+            Ev::Edit("2026-03-11T10:10:00Z", "src/cache.rs", "fn faster() {}"),
+        ],
+    );
+    // During the session, on its branch, its file: 0.2 + 0.4 + 0.4 = 1.00.
+    r.write("src/cache.rs", "fn faster() {}\n");
+    let c = r.commit_at("Faster cache", Some("2026-03-11T10:10:00Z"));
+    r.lore(&["link", "--auto", "--since", "2026-03-10"])
+        .assert_ok();
+    let v: serde_json::Value =
+        serde_json::from_str(&r.lore(&["show", "--commit", &c, "--json"]).stdout).unwrap();
+    assert_eq!(v["sessions"][0]["link"]["kind"], "auto");
+    assert_eq!(v["sessions"][0]["link"]["confidence"], 1.0);
+
+    let out = r.lore(&["link", S1, "--commit", &c]);
+    out.assert_ok();
+    assert!(
+        out.stdout.contains(&format!("Linked session {S1}")),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(r.linked(&c), vec![(S1.to_owned(), "explicit".to_owned())]);
+    // Now it is explicit, and linking again changes nothing.
+    let before = r.digest();
+    let out = r.lore(&["link", S1, "--commit", &c]);
+    assert!(out.stdout.contains("already linked"), "{}", out.stdout);
+    assert_eq!(r.digest(), before);
+    // --auto does not turn it back, and says why it links nothing.
+    let out = r.lore(&["link", "--auto", "--since", "2026-03-10"]);
+    out.assert_ok();
+    assert!(
+        out.stdout
+            .contains("looked at; of a session and a commit near it, 1 pair linked already.\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("scoring"), "{}", out.stdout);
+    assert_eq!(r.linked(&c), vec![(S1.to_owned(), "explicit".to_owned())]);
+}
+
+#[test]
+fn auto_since_a_date_before_1973_still_finds_commits() {
+    let r = repo();
+    r.write("README", "readme\n");
+    r.commit_at("Start", Some("2026-03-11T08:00:00Z"));
+    r.session(
+        S1,
+        "main",
+        &[
+            Ev::User("2026-03-11T10:00:00Z", "make the cache faster"),
+            Ev::Edit("2026-03-11T10:10:00Z", "src/cache.rs", "fn faster() {}"),
+        ],
+    );
+    r.write("src/cache.rs", "fn faster() {}\n");
+    let c = r.commit_at("Faster cache", Some("2026-03-11T10:10:00Z"));
+    for since in ["1971-01-01", "1970-01-01"] {
+        let out = r.lore(&["link", "--auto", "--since", since, "--dry-run", "--json"]);
+        out.assert_ok();
+        let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        assert_eq!(v["commits_considered"], 2, "{since}: {v}");
+        assert_eq!(v["links"][0]["commit"], c.as_str(), "{since}: {v}");
+    }
+}
+
+#[test]
+fn just_before_the_edit_is_never_an_earlier_turns_text() {
+    let r = repo();
+    r.write("src/parse.rs", PARSE_V1);
+    r.commit_at("Add the parser", Some("2026-03-11T09:00:00Z"));
+    r.write("src/parse.rs", PARSE_V2);
+    let c2 = r.commit_at("Include the last byte", Some("2026-03-11T10:25:00Z"));
+    r.session(
+        S1,
+        "main",
+        &[
+            Ev::User("2026-03-11T10:00:00Z", "what does this project do?"),
+            Ev::Say("2026-03-11T10:01:00Z", "A stale answer about the README."),
+            // A new prompt, then the edit at once: no assistant text in this turn.
+            Ev::User(
+                "2026-03-11T10:02:00Z",
+                "make the end index count the last byte",
+            ),
+            Ev::Edit(
+                "2026-03-11T10:03:00Z",
+                "src/parse.rs",
+                "    let end = start + input.len();",
+            ),
+        ],
+    );
+    r.lore(&["link", S1, "--commit", &c2]).assert_ok();
+    let out = r.lore(&["blame", "src/parse.rs:4"]);
+    out.assert_ok();
+    assert!(!out.stdout.contains("stale answer"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("(just before the edit):\n      make the end index count the last byte"),
+        "{}",
+        out.stdout
+    );
+    let v = r.blame_json(&["src/parse.rs:4"]);
+    let m = &v["commits"][0]["sessions"][0]["messages"];
+    assert_eq!(m.as_array().unwrap().len(), 1, "{m}");
+    assert_eq!(m[0]["mention"], "before-edit");
+    assert_eq!(m[0]["role"], "user");
+}
+
+#[test]
+fn auto_relinks_an_amended_commit_inside_the_window_keeping_its_link() {
+    let r = repo();
+    r.write("README", "readme\n");
+    r.commit_at("Start", Some("2026-03-11T08:00:00Z"));
+    r.session(
+        S1,
+        "main",
+        &[
+            Ev::User("2026-03-11T10:00:00Z", "add the feature"),
+            Ev::Edit("2026-03-11T10:10:00Z", "src/feature.rs", "fn feature() {}"),
+        ],
+    );
+    r.write("src/feature.rs", "fn feature() {}\n");
+    let old = r.commit_at("Add the feature", Some("2026-03-11T10:10:00Z"));
+    r.lore(&["link", S1]).assert_ok();
+    // Reworded a minute later: the new commit is inside the session's window, and would
+    // score 1.00 on its own.
+    r.user
+        .git_with(
+            &r.repo,
+            &[("GIT_COMMITTER_DATE", "2026-03-11T10:11:00Z")],
+            &["commit", "-q", "--amend", "-m", "Add the feature, reworded"],
+        )
+        .assert_ok();
+    let amended = r.head();
+    assert_ne!(old, amended);
+
+    let out = r.lore(&[
+        "link",
+        "--auto",
+        "--since",
+        "2026-03-01",
+        "--dry-run",
+        "--json",
+    ]);
+    out.assert_ok();
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let links = v["links"].as_array().unwrap();
+    assert_eq!(links.len(), 1, "{v}");
+    assert_eq!(links[0]["commit"], amended.as_str());
+    assert_eq!(links[0]["relinked_from"], old.as_str());
+    assert_eq!(links[0]["kind"], "explicit");
+    assert_eq!(links[0]["confidence"], 1.0);
+    assert_eq!(links[0]["score"], serde_json::Value::Null);
+
+    let out = r.lore(&["link", "--auto", "--since", "2026-03-01"]);
+    out.assert_ok();
+    assert!(
+        out.stdout.contains(&format!(
+            "it was linked to {}, which amend or rebase rewrote; {} has the same patch",
+            &old[..12],
+            &amended[..12]
+        )),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("score"), "{}", out.stdout);
+    assert_eq!(
+        r.linked(&amended),
+        vec![(S1.to_owned(), "explicit".to_owned())]
+    );
+}
+
+#[test]
+fn a_repository_without_commits_says_so() {
+    let r = repo();
+    r.write("README", "not committed\n");
+    r.write("empty.txt", "");
+    r.session(S1, "main", &[Ev::User("2026-03-11T10:00:00Z", "start")]);
+    let before = r.digest();
+    for args in [
+        vec!["link", S1],
+        vec!["link", S1, "--commit", "HEAD~1"],
+        vec!["link", "--current"],
+        vec!["show", "--commit", "HEAD"],
+    ] {
+        let out = r.lore(&args);
+        assert_eq!(out.code, Some(1), "{args:?}: {}", out.stderr);
+        assert_eq!(
+            out.stderr.trim(),
+            "error: this repository has no commits yet: make a first commit, then run this again",
+            "{args:?}"
+        );
+        assert_eq!(r.digest(), before, "{args:?}");
+    }
+    for file in ["README", "empty.txt"] {
+        let out = r.lore(&["blame", file]);
+        assert_eq!(out.code, Some(1), "{file}: {}", out.stderr);
+        assert!(
+            out.stderr.contains(&format!("{file} is not committed yet")),
+            "{file}: {}",
+            out.stderr
+        );
+    }
+    let out = r.lore(&["link", "--auto"]);
+    out.assert_ok();
+    assert!(out.stdout.contains("No new links"), "{}", out.stdout);
+
+    // Once there are commits, an empty file with no history is not committed yet either,
+    // and an empty committed one is empty.
+    r.commit("First");
+    r.write("new-empty.txt", "");
+    let out = r.lore(&["blame", "new-empty.txt"]);
+    assert_eq!(out.code, Some(1), "{}", out.stdout);
+    assert!(
+        out.stderr.contains("new-empty.txt is not committed yet"),
+        "{}",
+        out.stderr
+    );
+    let out = r.lore(&["blame", "empty.txt"]);
+    out.assert_ok();
+    assert!(
+        out.stdout.contains("The file is empty: nothing to blame."),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn auto_matches_files_on_path_boundaries_only() {
+    let r = repo();
+    r.write("README", "readme\n");
+    r.commit_at("Start", Some("2026-03-11T08:00:00Z"));
+    r.session(
+        S1,
+        "main",
+        &[
+            Ev::User("2026-03-11T10:00:00Z", "fix the library"),
+            Ev::Edit("2026-03-11T10:10:00Z", "src/lib.rs", "fn lib() {}"),
+        ],
+    );
+    // A top-level lib.rs is not the src/lib.rs the session edited.
+    r.write("lib.rs", "fn top() {}\n");
+    let top = r.commit_at("Top-level lib", Some("2026-03-11T10:05:00Z"));
+    r.write("src/lib.rs", "fn lib() {}\n");
+    let src = r.commit_at("The library", Some("2026-03-11T10:10:00Z"));
+    let out = r.lore(&[
+        "link",
+        "--auto",
+        "--since",
+        "2026-03-10",
+        "--dry-run",
+        "--json",
+    ]);
+    out.assert_ok();
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let links: Vec<&str> = v["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["commit"].as_str().unwrap())
+        .collect();
+    assert_eq!(links, vec![src.as_str()], "not {top}: {v}");
+}
+
+#[test]
+fn revisions_are_resolved_then_peeled() {
+    let (r, c1, c2) = scripted();
+    r.git(&["tag", "-a", "-m", "the first", "v1", &c1])
+        .assert_ok();
+    // A message search, an annotated tag, a plain id: each names its commit.
+    for (rev, want) in [(":/Include the last", &c2), ("v1", &c1), (":/Add the", &c1)] {
+        let out = r.lore(&["show", "--commit", rev, "--json"]);
+        out.assert_ok();
+        let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        assert_eq!(v["commit"]["id"], want.as_str(), "{rev}");
+    }
+    r.lore(&["link", S1, "--commit", ":/Include the last"])
+        .assert_ok();
+    assert_eq!(r.linked(&c2), vec![(S1.to_owned(), "explicit".to_owned())]);
+    // A blob is no commit.
+    let out = r.lore(&["show", "--commit", "HEAD:src/parse.rs"]);
+    assert_eq!(out.code, Some(1));
+    assert!(
+        out.stderr.contains("unknown revision 'HEAD:src/parse.rs'"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn blame_takes_gits_numeric_l_forms_and_refuses_the_others_clearly() {
+    let (r, _c1, _c2) = scripted();
+    for (l, want) in [
+        ("2", [2, 6]),
+        ("5,", [5, 6]),
+        (",2", [1, 2]),
+        ("3,-2", [2, 3]),
+        ("2,+2", [2, 3]),
+        ("2,4", [2, 4]),
+        ("2-4", [2, 4]),
+    ] {
+        let v = r.blame_json(&["src/parse.rs", "-L", l]);
+        assert_eq!(v["range"], serde_json::json!(want), "-L {l}");
+        let lines: Vec<u64> = v["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["line"].as_u64().unwrap())
+            .collect();
+        assert_eq!(lines, (want[0]..=want[1]).collect::<Vec<u64>>(), "-L {l}");
+    }
+    let out = r.lore(&["blame", "src/parse.rs", "-L", "2"]);
+    out.assert_ok();
+    assert!(
+        out.stdout
+            .starts_with("src/parse.rs, lines 2-6, from 2 commits\n"),
+        "{}",
+        out.stdout
+    );
+    let before = r.digest();
+    for l in ["/let end/", ":parse", "/let/,+2"] {
+        let out = r.lore(&["blame", "src/parse.rs", "-L", l]);
+        assert_eq!(out.code, Some(1), "-L {l}: {}", out.stderr);
+        assert_eq!(out.stderr.trim().lines().count(), 1, "{}", out.stderr);
+        assert!(
+            out.stderr
+                .contains("git's /regex/ and :funcname ranges are not supported"),
+            "-L {l}: {}",
+            out.stderr
+        );
+    }
+    let out = r.lore(&["blame", "src/parse.rs", "-L", "7"]);
+    assert_eq!(out.code, Some(1));
+    assert!(
+        out.stderr
+            .contains("line 7 is past the end of src/parse.rs (6 lines)"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(r.digest(), before);
+}
+
+#[test]
+fn json_into_a_closed_pipe_is_a_quiet_success() {
+    let r = repo();
+    let big: String = (0..5000)
+        .map(|i| format!("let line_{i} = \"some text to make the output long\";\n"))
+        .collect();
+    r.write("big.rs", &big);
+    r.commit("A long file");
+    let script = r.world.path("closed-pipe.sh");
+    let code = r.world.path("code");
+    let err = r.world.path("err");
+    for cmd in [
+        "blame --json big.rs",
+        "blame big.rs",
+        "show --commit HEAD --json",
+    ] {
+        std::fs::write(
+            &script,
+            format!(
+                "{{ lore {cmd} 2>'{err}'; echo $? >'{code}'; }} | head -c 1 >/dev/null\n",
+                err = err.display(),
+                code = code.display()
+            ),
+        )
+        .unwrap();
+        r.user.sh(&r.repo, &script, &[]).assert_ok();
+        assert_eq!(
+            std::fs::read_to_string(&code).unwrap().trim(),
+            "0",
+            "{cmd}: {}",
+            std::fs::read_to_string(&err).unwrap()
+        );
+        assert_eq!(std::fs::read_to_string(&err).unwrap(), "", "{cmd}");
+    }
+}
+
+#[test]
+fn link_and_unlink_into_a_closed_pipe_do_not_panic() {
+    let (r, _c1, _c2) = scripted();
+    let script = r.world.path("closed-pipe.sh");
+    let code = r.world.path("code");
+    let err = r.world.path("err");
+    for cmd in [
+        "link --auto --since 2026-03-01 --dry-run".to_owned(),
+        format!("link {S1}"),
+        format!("unlink {S1}"),
+    ] {
+        // The reader is gone before lore writes a byte.
+        std::fs::write(
+            &script,
+            format!(
+                "{{ sleep 0.3; lore {cmd} 2>'{err}'; echo $? >'{code}'; }} | true\n",
+                err = err.display(),
+                code = code.display()
+            ),
+        )
+        .unwrap();
+        r.user.sh(&r.repo, &script, &[]).assert_ok();
+        assert_eq!(
+            std::fs::read_to_string(&code).unwrap().trim(),
+            "0",
+            "{cmd}: {}",
+            std::fs::read_to_string(&err).unwrap()
+        );
+        assert_eq!(std::fs::read_to_string(&err).unwrap(), "", "{cmd}");
+    }
+    // The link and the unlink were made all the same.
+    let h = r.lore(&["history", "-n", "2"]);
+    assert!(
+        h.stdout.contains(&format!("unlink: session {S1}")),
+        "{}",
+        h.stdout
+    );
+    assert!(
+        h.stdout.contains(&format!("link: session {S1}")),
+        "{}",
+        h.stdout
+    );
 }

@@ -18,8 +18,10 @@ use super::output::{BOLD, DIM, ID, iso, local_time, short_id};
 pub struct BlameArgs {
     /// The file, optionally with lines: src/lib.rs, src/lib.rs:42, src/lib.rs:40-60.
     target: String,
-    /// The lines to blame, as git blame takes them: START,END, START,+COUNT (or START-END).
-    #[arg(short = 'L', value_name = "START,END")]
+    /// The lines to blame, in git blame's numeric forms: START,END, START,+COUNT, END,-COUNT,
+    /// START or START, (to the end), ,END (from line 1); also START-END. git's /regex/ and
+    /// :funcname forms are not supported.
+    #[arg(short = 'L', value_name = "START,END", allow_hyphen_values = true)]
     lines: Option<String>,
     /// At most this many messages per session (0: every matching message).
     #[arg(short = 'n', long, value_name = "N", default_value_t = 3)]
@@ -41,7 +43,7 @@ pub fn run(ctx: &Ctx, args: BlameArgs) -> anyhow::Result<ExitCode> {
                 args.target
             );
         }
-        range = Some(LineRange::parse(l)?);
+        range = Some(LineRange::parse_option(l)?);
     }
     let cwd = std::env::current_dir().context("cannot read the current folder")?;
     let git = Git::discover(&Git::program_from_env(), &cwd)?;

@@ -72,11 +72,12 @@ pub fn run(ctx: &Ctx, args: LinkArgs) -> anyhow::Result<ExitCode> {
         kind: LinkKind::Explicit,
         confidence: 1.0,
     };
+    // An explicit link replaces a link of any other kind (an `auto` link of 1.00 included):
+    // it is "already linked" only when it is explicit already.
     let existing = store.links(&session.id)?;
-    if existing
-        .iter()
-        .any(|l| l.commit == commit && l.confidence >= link.confidence)
-    {
+    if existing.iter().any(|l| {
+        l.commit == commit && l.kind == LinkKind::Explicit && l.confidence >= link.confidence
+    }) {
         println!(
             "Session {} is already linked to {} {}.",
             session.id,
@@ -106,6 +107,12 @@ fn current(ctx: &Ctx, git: &Git, args: &LinkArgs) -> anyhow::Result<ExitCode> {
     let quiet = args.hook;
     let rev = args.commit.as_deref().unwrap_or("HEAD");
     let commit = git.resolve_commit(rev)?;
+    // The post-commit hook runs for every commit a rebase or cherry-pick replays: those are
+    // old work, linked (if at all) to the commits they copy; `lore link --auto` finds them
+    // again by patch id.
+    if args.hook && git.replay_in_progress()?.is_some() {
+        return Ok(ExitCode::SUCCESS);
+    }
     let now = now_ms();
     let Some(mut store) = refresh_recent(ctx, git)? else {
         if !quiet {
@@ -259,12 +266,13 @@ fn auto(ctx: &Ctx, git: &Git, args: &LinkArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         println!(
-            "No new links: {} session{} and {} commit{} since {} looked at, none scoring {threshold:.2} or more.",
+            "No new links: {} session{} and {} commit{} since {} looked at; {}.",
             plan.sessions,
             if plan.sessions == 1 { "" } else { "s" },
             plan.commits,
             if plan.commits == 1 { "" } else { "s" },
-            local_time(Some(since))
+            local_time(Some(since)),
+            why_none(&plan, threshold)
         );
         return Ok(ExitCode::SUCCESS);
     }
@@ -286,6 +294,34 @@ fn auto(ctx: &Ctx, git: &Git, args: &LinkArgs) -> anyhow::Result<ExitCode> {
         Ok::<_, lore::store::StoreError>(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Why `lore link --auto` proposed nothing, from the pairs it left out.
+fn why_none(plan: &link::AutoPlan, threshold: f64) -> String {
+    let pairs = |n: usize| format!("{n} pair{}", if n == 1 { "" } else { "s" });
+    let mut parts = Vec::new();
+    if plan.already_linked > 0 {
+        parts.push(format!("{} linked already", pairs(plan.already_linked)));
+    }
+    if plan.no_shared_file > 0 {
+        parts.push(format!(
+            "{} with no file of the session's changed",
+            pairs(plan.no_shared_file)
+        ));
+    }
+    if plan.below_threshold > 0 {
+        parts.push(format!(
+            "{} scoring under {threshold:.2}",
+            pairs(plan.below_threshold)
+        ));
+    }
+    if parts.is_empty() {
+        return format!(
+            "no commit authored within {} minutes of a session's activity",
+            link::AUTO_WINDOW_MS / 60_000
+        );
+    }
+    format!("of a session and a commit near it, {}", parts.join(", "))
 }
 
 /// `lore link --auto --json`: every link made (or proposed), with its score or the commit it

@@ -145,6 +145,10 @@ pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
             })
             || c.downcast_ref::<lore::store::query::ForEachError>()
                 .is_some_and(|f| matches!(f, lore::store::query::ForEachError::Output(io) if io.kind() == std::io::ErrorKind::BrokenPipe))
+            // JSON written straight to stdout: serde_json keeps the io::Error inside, and its
+            // source() skips it.
+            || c.downcast_ref::<serde_json::Error>()
+                .is_some_and(|j| j.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe))
     })
 }
 
@@ -169,6 +173,27 @@ mod tests {
             "8427ae52…agent-a1"
         );
         assert_eq!(short_id("aider-0123456789abcdef", None), "aider-01234567");
+    }
+
+    #[test]
+    fn a_broken_pipe_is_recognised_inside_json_and_context() {
+        use anyhow::Context as _;
+        struct Closed;
+        impl std::io::Write for Closed {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                Err(std::io::ErrorKind::BrokenPipe.into())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let json = serde_json::to_writer(Closed, &serde_json::json!({"a": 1})).unwrap_err();
+        let e = anyhow::Error::from(json);
+        assert!(is_broken_pipe(&e));
+        let e = Err::<(), _>(e).context("writing the blame").unwrap_err();
+        assert!(is_broken_pipe(&e));
+        let other = anyhow::Error::from(serde_json::from_str::<u8>("x").unwrap_err());
+        assert!(!is_broken_pipe(&other));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+use anstream::println;
 use anyhow::Context as _;
 use clap::Args;
 
@@ -41,7 +42,7 @@ pub fn run(ctx: &Ctx, args: UnlinkArgs) -> anyhow::Result<ExitCode> {
         let full = match Git::discover(&Git::program_from_env(), &cwd) {
             Ok(git) => match git.resolve_commit(rev) {
                 Ok(id) => Some(id),
-                Err(GitError::UnknownRevision(_)) => None,
+                Err(GitError::UnknownRevision(_) | GitError::NoCommits) => None,
                 Err(e) => return Err(e.into()),
             },
             Err(GitError::NotARepository(_)) => None,
@@ -67,8 +68,10 @@ pub fn run(ctx: &Ctx, args: UnlinkArgs) -> anyhow::Result<ExitCode> {
                 session.id,
                 session.id
             ),
+            // With the commit resolved, every match names it (recorded whole, or abbreviated
+            // as Aider writes it): all of them go.
+            _ if full.is_some() => matches,
             1 => matches,
-            n if full.is_some() => matches.into_iter().take(n).collect(),
             n => anyhow::bail!(
                 "'{rev}' matches {n} links of session {}; give more digits of the commit id",
                 session.id

@@ -106,20 +106,20 @@ pub struct Score {
     pub files_changed: usize,
 }
 
-/// Scores a commit made at `commit_time` against a session active over `span`. `None` when
+/// Scores a commit authored at `authored` against a session active over `span`. `None` when
 /// they are more than [`AUTO_WINDOW_MS`] apart.
 pub fn score(
     span: (i64, i64),
-    commit_time: i64,
+    authored: i64,
     on_branch: bool,
     files_matched: usize,
     files_changed: usize,
 ) -> Option<Score> {
     let (start, end) = span;
-    let apart_ms = if commit_time < start {
-        start - commit_time
+    let apart_ms = if authored < start {
+        start - authored
     } else {
-        (commit_time - end).max(0)
+        (authored - end).max(0)
     };
     if apart_ms > AUTO_WINDOW_MS {
         return None;
@@ -157,6 +157,92 @@ fn tool_call_text(store: &Store, id: &str) -> Result<String, ForEachError> {
     Ok(text)
 }
 
+/// `dir` relative to the work tree `root` (`""` for the root itself), through symlinks too.
+fn relative_to(dir: &Path, root: &Path) -> Option<String> {
+    let rel = match dir.strip_prefix(root) {
+        Ok(r) => r.to_path_buf(),
+        Err(_) => std::fs::canonicalize(dir)
+            .ok()?
+            .strip_prefix(root)
+            .ok()?
+            .to_path_buf(),
+    };
+    Some(rel.to_string_lossy().replace('\\', "/"))
+}
+
+/// Characters that continue a file path on either side of a match (a match inside a longer
+/// name or path is not a mention of the file).
+fn continues_path(c: char) -> bool {
+    c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '/' | '~' | '@' | '+')
+}
+
+/// Characters that end a path written in a tool call's text, going backwards from a match.
+fn ends_token(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(
+            c,
+            '"' | '\'' | '`' | '(' | '[' | '{' | '<' | '=' | ',' | ';'
+        )
+}
+
+/// Whether tool-call text `tools` names `file` (a path relative to the work tree at `root`)
+/// on path boundaries: the file's path itself; an absolute path to it (the work tree's path,
+/// or any path to a folder named like it, as through a symlink, then `/` and the file's
+/// path); or, for a session working in the folder `cwd_rel` of the work tree, the path
+/// relative to that folder. `lib.rs` is not named by `src/lib.rs`, nor `src/lib.rs` by
+/// `src/lib.rs.bak`.
+pub fn names_file(tools: &str, file: &str, root: &Path, cwd_rel: Option<&str>) -> bool {
+    if file.is_empty() {
+        return false;
+    }
+    let root_text = root.to_string_lossy();
+    let root_name = root.file_name();
+    let ends_well = |end: usize| {
+        let mut rest = tools[end..].chars();
+        match rest.next() {
+            None => true,
+            // A sentence's full stop.
+            Some('.') => rest.next().is_none_or(|c| !continues_path(c)),
+            Some(c) => !continues_path(c),
+        }
+    };
+    let mentions = |name: &str, absolute_ok: bool| {
+        tools.match_indices(name).any(|(at, _)| {
+            if !ends_well(at + name.len()) {
+                return false;
+            }
+            let before = &tools[..at];
+            match before.chars().next_back() {
+                None => true,
+                Some('/') if absolute_ok => {
+                    let dir = &before[..before.len() - 1];
+                    if dir.ends_with(root_text.as_ref()) {
+                        return true;
+                    }
+                    let start = dir
+                        .char_indices()
+                        .rev()
+                        .find(|&(_, c)| ends_token(c))
+                        .map_or(0, |(i, c)| i + c.len_utf8());
+                    let token = &dir[start..];
+                    token.starts_with('/') && Path::new(token).file_name() == root_name
+                }
+                Some(c) => !continues_path(c),
+            }
+        })
+    };
+    if mentions(file, true) {
+        return true;
+    }
+    match cwd_rel {
+        Some(sub) if !sub.is_empty() => file
+            .strip_prefix(sub)
+            .and_then(|r| r.strip_prefix('/'))
+            .is_some_and(|r| mentions(r, false)),
+        _ => false,
+    }
+}
+
 /// A link `lore link --auto` proposes.
 #[derive(Debug, Clone)]
 pub struct Proposal {
@@ -186,11 +272,18 @@ pub struct AutoPlan {
     /// Sessions and commits looked at.
     pub sessions: usize,
     pub commits: usize,
+    /// Pairs of a session and a commit in its time window that were left out, by reason:
+    /// linked already (or found again by patch id), no file of the session's changed, or
+    /// scored under the threshold.
+    pub already_linked: usize,
+    pub no_shared_file: usize,
+    pub below_threshold: usize,
 }
 
 /// Finds the links `lore link --auto` would make in the repository `git` works in: every
 /// pair of a session of this repository active since `since` and a commit on a local branch
-/// made since then that scores at least `threshold` and is not linked yet; and, for every
+/// authored since then that changed at least one file the session's tool calls name, scores
+/// at least `threshold` and is not linked yet; and, for every
 /// linked commit that is no longer on any branch (amended, rebased), the commit on a branch
 /// with the same patch id.
 pub fn plan_auto(
@@ -209,20 +302,34 @@ pub fn plan_auto(
     };
     let mut branches: HashMap<String, HashSet<String>> = HashMap::new();
     let mut planned: HashSet<(String, String)> = HashSet::new();
+    // Rewritten commits first: a commit that an amend or rebase made from a linked one takes
+    // that link's kind and confidence, rather than a score of its own.
+    relink(store, git, &sessions, since_secs, &mut planned, &mut plan)?;
     for s in &sessions {
         let Some(span) = activity(s) else { continue };
         let existing: HashSet<String> = store.links(&s.id)?.into_iter().map(|l| l.commit).collect();
-        let near: Vec<&(CommitInfo, Vec<String>)> = commits
+        let mut near: Vec<&(CommitInfo, Vec<String>)> = commits
             .iter()
+            // The author date: when the work was done. The committer date is reset by a
+            // rebase or cherry-pick, and says when the commit was last copied.
             .filter(|(c, _)| {
-                c.commit_time >= span.0 - AUTO_WINDOW_MS && c.commit_time <= span.1 + AUTO_WINDOW_MS
+                c.author_time >= span.0 - AUTO_WINDOW_MS && c.author_time <= span.1 + AUTO_WINDOW_MS
             })
-            .filter(|(c, _)| !existing.contains(&c.id))
             .collect();
+        let window = near.len();
+        near.retain(|(c, _)| {
+            !existing.contains(&c.id) && !planned.contains(&(s.id.clone(), c.id.clone()))
+        });
+        plan.already_linked += window - near.len();
         if near.is_empty() {
             continue;
         }
         let tools = tool_call_text(store, &s.id)?;
+        // The session's folder inside the work tree, for paths its tools gave relative to it.
+        let cwd_rel = s
+            .cwd
+            .as_deref()
+            .and_then(|c| relative_to(Path::new(c), git.root()));
         let on_branch = match &s.git_branch {
             Some(b) => {
                 if !branches.contains_key(b) {
@@ -233,12 +340,22 @@ pub fn plan_auto(
             None => None,
         };
         for (c, files) in near {
-            let matched = files.iter().filter(|f| tools.contains(f.as_str())).count();
+            let matched = files
+                .iter()
+                .filter(|f| names_file(&tools, f, git.root(), cwd_rel.as_deref()))
+                .count();
+            // Branch and time alone reach the threshold (0.2 + 0.4) for any commit made on
+            // the branch during the session: a link needs a file the session worked on.
+            if matched == 0 {
+                plan.no_shared_file += 1;
+                continue;
+            }
             let on = on_branch.is_some_and(|set| set.contains(&c.id));
-            let Some(sc) = score(span, c.commit_time, on, matched, files.len()) else {
+            let Some(sc) = score(span, c.author_time, on, matched, files.len()) else {
                 continue;
             };
             if sc.total + 1e-9 < threshold {
+                plan.below_threshold += 1;
                 continue;
             }
             planned.insert((s.id.clone(), c.id.clone()));
@@ -255,7 +372,6 @@ pub fn plan_auto(
             });
         }
     }
-    relink(store, git, &sessions, since_secs, &mut planned, &mut plan)?;
     Ok(plan)
 }
 
@@ -341,6 +457,49 @@ mod tests {
         // A commit without files (empty) scores on time and branch alone.
         let s = score((0, MIN), MIN, true, 0, 0).unwrap();
         assert!((s.total - 0.6).abs() < 1e-9);
+    }
+
+    #[test]
+    fn files_are_named_on_path_boundaries() {
+        let root = Path::new("/home/me/app");
+        let yes = |tools: &str, file: &str| names_file(tools, file, root, None);
+        assert!(yes(
+            r#"{"file_path":"/home/me/app/src/lib.rs"}"#,
+            "src/lib.rs"
+        ));
+        assert!(yes("*** Update File: src/lib.rs\n", "src/lib.rs"));
+        assert!(yes("src/lib.rs", "src/lib.rs"));
+        assert!(yes("edit src/lib.rs.", "src/lib.rs"));
+        // Through a symlink: another path to a folder of the same name.
+        assert!(yes(r#"{"file_path":"/tmp/link/app/lib.rs"}"#, "lib.rs"));
+        // A top-level file is not named by a file of the same name in a folder.
+        assert!(!yes(r#"{"file_path":"/home/me/app/src/lib.rs"}"#, "lib.rs"));
+        assert!(!yes("*** Update File: src/lib.rs", "lib.rs"));
+        assert!(!yes("edit mylib.rs", "lib.rs"));
+        assert!(!yes("edit src/lib.rs.bak", "src/lib.rs"));
+        assert!(!yes("edit src/lib.rsx", "src/lib.rs"));
+        // A root whose path has a space.
+        let spaced = Path::new("/home/me/my app");
+        assert!(names_file(
+            r#"{"file_path":"/home/me/my app/src/x.rs"}"#,
+            "src/x.rs",
+            spaced,
+            None
+        ));
+        // A session working in src/ names src/lib.rs as lib.rs.
+        assert!(names_file(
+            "edit lib.rs now",
+            "src/lib.rs",
+            root,
+            Some("src")
+        ));
+        assert!(!names_file("edit lib.rs now", "src/lib.rs", root, Some("")));
+        assert!(!names_file(
+            "edit lib.rs now",
+            "tests/lib.rs",
+            root,
+            Some("src")
+        ));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use rusqlite::params;
 
 use super::StoreError;
-use crate::model::{Link, Message, ParsedSession};
+use crate::model::{Link, LinkKind, Message, ParsedSession};
 use crate::versioning::Tx;
 use crate::versioning::value::{Row, Value};
 
@@ -291,9 +291,10 @@ impl<'a> Writer<'a> {
     }
 
     /// Links `session_id` to `commit` with `kind` and `confidence` (`lore link`). A link that
-    /// exists already is left alone, unless this one is surer: then it takes the new kind and
-    /// confidence (an `auto` link confirmed by hand becomes `explicit`). Returns whether
-    /// anything changed, so that a command that changes nothing writes no commit.
+    /// exists already is left alone, unless this one is surer, or is an `explicit` link at
+    /// least as sure as another kind: then it takes the new kind and confidence (an `auto`
+    /// link of 1.00 confirmed by hand becomes `explicit`). Returns whether anything changed,
+    /// so that a command that changes nothing writes no commit.
     pub fn set_link(&mut self, session_id: &str, link: &Link) -> Result<bool, StoreError> {
         let key = [text(session_id), text(&link.commit)];
         match self.tx.read("links", &key)? {
@@ -316,7 +317,14 @@ impl<'a> Writer<'a> {
                     Some(Value::Integer(c)) => *c as f64,
                     _ => 0.0,
                 };
-                if link.confidence <= old_confidence {
+                let old_kind = match old.get("kind") {
+                    Some(Value::Text(k)) => k.as_str(),
+                    _ => "",
+                };
+                let confirms = link.kind == LinkKind::Explicit
+                    && old_kind != LinkKind::Explicit.as_str()
+                    && link.confidence >= old_confidence;
+                if link.confidence <= old_confidence && !confirms {
                     return Ok(false);
                 }
                 self.tx.update(
