@@ -606,3 +606,33 @@ fn the_post_commit_hook_is_chained_runs_lore_link_and_honours_core_hooks_path() 
     assert_eq!(std::fs::read_to_string(&hook).unwrap(), original);
     assert!(!shared.join("post-commit.lore-chained").exists());
 }
+
+#[test]
+fn a_chained_pre_push_hook_runs_once_per_push_not_again_for_the_helpers_inner_push() {
+    let s = setup();
+    s.store_with_session(S1);
+    let hooks = s.repo.join(".git/hooks");
+    let log = s.user.root.join("hook.log");
+    write_hook(&hooks.join("pre-push"), &logging_hook(&log, 0));
+    s.lore(&["hooks", "install"]).assert_ok();
+    s.lore(&["sync", "export"]).assert_ok();
+    s.git(&["push", "-q", "lore::origin", "refs/lore/sessions"])
+        .assert_ok();
+    let text = std::fs::read_to_string(&log).unwrap();
+    let runs: Vec<&str> = text.lines().filter(|l| l.starts_with("args:")).collect();
+    assert_eq!(runs.len(), 1, "{text}");
+    assert!(runs[0].contains("lore::origin"), "{text}");
+    assert!(
+        s.remote_store()
+            .is_some_and(|f| f.contains(&format!("{S1}.enc")))
+    );
+    // `lore sync` itself pushes without running the user's hook at all.
+    std::fs::remove_file(&log).unwrap();
+    s.import(S2);
+    s.lore(&["sync"]).assert_ok();
+    assert!(!log.exists(), "{:?}", std::fs::read_to_string(&log));
+    assert!(
+        s.remote_store()
+            .is_some_and(|f| f.contains(&format!("{S2}.enc")))
+    );
+}

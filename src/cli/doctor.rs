@@ -223,25 +223,47 @@ fn check_key(ctx: &Ctx, local: &LocalStore) -> Check {
 }
 
 fn check_hooks(git: &std::ffi::OsStr, cwd: &Path) -> Check {
-    let status = hooks_dir(git, cwd).and_then(|d| Hooks::new(d).status(Hook::PrePush));
-    match status {
-        Ok(s) => match s.state {
-            State::Installed | State::Chained => Check {
+    let hooks = match hooks_dir(git, cwd) {
+        Ok(d) => Hooks::new(d),
+        Err(e) => {
+            return Check {
                 name: "hooks",
-                outcome: Outcome::Ok,
-                detail: format!("pre-push installed at {}", s.path.display()),
-            },
-            State::Absent => Check {
-                name: "hooks",
-                outcome: Outcome::Note,
-                detail: "pre-push not installed (lore hooks install syncs on every push)".into(),
-            },
-        },
-        Err(e) => Check {
+                outcome: Outcome::Fail,
+                detail: e.to_string(),
+            };
+        }
+    };
+    let (mut installed, mut missing) = (Vec::new(), Vec::new());
+    for hook in Hook::ALL {
+        match hooks.status(*hook) {
+            Ok(s) if matches!(s.state, State::Installed | State::Chained) => {
+                installed.push(hook.name());
+            }
+            Ok(_) => missing.push(hook.name()),
+            Err(e) => {
+                return Check {
+                    name: "hooks",
+                    outcome: Outcome::Fail,
+                    detail: e.to_string(),
+                };
+            }
+        }
+    }
+    if missing.is_empty() {
+        Check {
             name: "hooks",
-            outcome: Outcome::Fail,
-            detail: e.to_string(),
-        },
+            outcome: Outcome::Ok,
+            detail: format!("{} installed", installed.join(" and ")),
+        }
+    } else {
+        Check {
+            name: "hooks",
+            outcome: Outcome::Note,
+            detail: format!(
+                "{} not installed (lore hooks install: pre-push syncs on every push, post-commit links sessions to commits)",
+                missing.join(" and ")
+            ),
+        }
     }
 }
 
