@@ -584,8 +584,12 @@ fn a_sync_with_nothing_to_do_stops_early_and_every_change_is_still_seen() {
     );
     assert_eq!(steps, vec!["git ls-remote".to_owned()], "{steps:?}");
 
-    // A new session here: no fetch (the remote has not moved), one push.
+    // A new session here: pending (found through lore.db's history since the last sync), then
+    // no fetch (the remote has not moved), one push.
     alice.work(S2, "cache", 1);
+    let r = alice.user.lore(&alice.repo, &["sync", "status", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["pending"], 1, "{}", r.stdout);
     let (out, steps) = traced_sync(&alice);
     assert!(out.contains("pushed 1 session."), "{out}");
     assert!(!steps.contains(&"git fetch".to_owned()), "{steps:?}");

@@ -90,7 +90,31 @@ pub fn status(
     };
     let mut pending = 0;
     if let (Some(db), Some(t)) = (db, tip) {
-        for id in scope.session_ids(db)? {
+        // Since the last sync, only what lore.db's history says changed can be pending; with
+        // no usable record of it, every session in scope is compared.
+        let fingerprint = super::state::scope(scope, &redactor.fingerprint());
+        let changed = match super::state::load(local, remote).filter(|s| s.scope == fingerprint) {
+            Some(st) => match st.db_head.as_deref() {
+                Some(head) => db.sessions_changed_since(Some(head), &[])?,
+                None => None,
+            },
+            None => None,
+        };
+        let candidates: Vec<String> = match changed {
+            Some(changed) => changed
+                .ids
+                .into_iter()
+                .filter(|id| {
+                    db.session_cwd(id)
+                        .ok()
+                        .flatten()
+                        .is_some_and(|cwd| scope.holds(cwd.as_deref()))
+                        || local.read_record(t, id).ok().flatten().is_some()
+                })
+                .collect(),
+            None => scope.session_ids(db)?,
+        };
+        for id in candidates {
             let ours = record_from_store(db, &id, Some(redactor))?;
             let stored = local.read_record(t, &id)?;
             if ours != stored {
