@@ -2,7 +2,8 @@
 # lore's main job, end to end, on a self-contained default: the sample transcripts in
 # fixtures/ imported into a throw-away LORE_HOME (your own ~/.lore is never touched), then
 # listed, searched and shown, with the history of commits that recorded it; then shared with a
-# second user through a local bare repository as the remote, encrypted on the way.
+# second user through a local bare repository as the remote, encrypted on the way, until
+# the second user's `lore blame` shows the first one's reasoning behind a line.
 # Run from the repository after `cargo install --path .`.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -45,6 +46,9 @@ printf '\n%s# Alice%s\n' "$bold" "$plain"
 step "$lore" import "$work/alice-transcripts"
 printf '\n%s$ lore sync setup%s\n' "$bold" "$plain"
 printf '%s\n' "$passphrase" | "$lore" sync setup --passphrase-stdin
+mkdir -p src && printf 'pub fn status(json: bool) -> String {\n    if json { to_json() } else { to_text() }\n}\n' > src/status.rs
+git add src/status.rs && git commit -qm "Add --json to acme status" && git push -q
+step "$lore" link 5b1f3c9e                              # this session made that commit (HEAD)
 step "$lore" sync                                       # her sessions, encrypted, to the remote
 step git log --oneline refs/lore/sessions               # plain git reads her local store
 step git -C "$work/remote.git" ls-tree -r --name-only refs/lore/sessions   # the host sees this
@@ -56,4 +60,5 @@ printf '%s\n' "$passphrase" | "$lore" sync setup --passphrase-stdin
 step "$lore" sync                                       # pulls Alice's sessions into his lore
 step "$lore" sessions
 step "$lore" sync status
+step "$lore" blame src/status.rs:2                      # why is this line like this? Alice's reasoning
 printf '\nThat was a throw-away LORE_HOME, repositories and remote (%s), removed now. Your own: lore import\n' "$work"
