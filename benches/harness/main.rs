@@ -268,6 +268,48 @@ fn main() -> ExitCode {
     }
 }
 
+/// A table of rows for docs/benchmarks.md, with a line saying where and how it was measured.
+struct Section<'a> {
+    lore: &'a Path,
+    command_line: &'a str,
+    runs: usize,
+    /// What was measured and against what, after the machine.
+    about: &'a str,
+    /// The marker name in docs/benchmarks.md, and the section's title.
+    key: &'a str,
+    title: &'a str,
+}
+
+impl Section<'_> {
+    /// Prints the section, and with `write_docs` puts it between its markers.
+    fn report(&self, rows: &[report::Row], write_docs: bool) -> Result<(), String> {
+        let machine = measure::Machine::probe(self.lore, None);
+        let mut out = format!(
+            "Measured {} with `{}`: {} × {}, {:.1} GiB RAM, {}, lore {} at commit {}; {}; \
+             medians of {} runs.\n\n",
+            machine.date,
+            self.command_line,
+            machine.cpus,
+            machine.cpu_model,
+            machine.mem_total as f64 / (1u64 << 30) as f64,
+            machine.rustc,
+            machine.lore_version.trim_start_matches("lore "),
+            machine.commit,
+            self.about,
+            self.runs,
+        );
+        out.push_str(&report::rows_table(rows));
+        println!("{out}");
+        if write_docs {
+            let path = manifest_dir().join("docs/benchmarks.md");
+            report::write_section(&path, self.key, self.title, &out)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            eprintln!("wrote {}", path.display());
+        }
+        Ok(())
+    }
+}
+
 /// The lore binary to measure: `--lore PATH`, or the release build.
 fn lore_binary(args: &Args) -> Result<PathBuf, String> {
     let lore = args
@@ -348,35 +390,24 @@ fn run(args: Args, command_line: &str) -> Result<(), String> {
                 bin_dir,
                 dir: data_dir.join("remote"),
             };
-            let machine = measure::Machine::probe(&lore, None);
             let git_version = std::process::Command::new("git")
                 .arg("--version")
                 .output()
                 .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
                 .unwrap_or_default();
             let rows = remote::run(&cfg);
-            let mut out = format!(
-                "Measured {} with `{command_line}`: {} × {}, {:.1} GiB RAM, {}, {git_version}, lore {} at commit {}. \
-                 Wall time of whole `git` commands (the helper included), medians of {} runs; \
-                 local bare repositories as remotes.\n\n",
-                machine.date,
-                machine.cpus,
-                machine.cpu_model,
-                machine.mem_total as f64 / (1u64 << 30) as f64,
-                machine.rustc,
-                machine.lore_version.trim_start_matches("lore "),
-                machine.commit,
-                cfg.runs,
-            );
-            out.push_str(&report::rows_table(&rows));
-            println!("{out}");
-            if args.write_docs {
-                let path = manifest_dir().join("docs/benchmarks.md");
-                report::write_section(&path, "remote", "Sync transport (git-remote-lore)", &out)
-                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-                eprintln!("wrote {}", path.display());
-            }
-            Ok(())
+            let section = Section {
+                lore: &lore,
+                command_line,
+                runs: cfg.runs,
+                about: &format!(
+                    "{git_version}; wall time of whole `git` commands (the helper included); \
+                     local bare repositories as remotes"
+                ),
+                key: "remote",
+                title: "Sync transport (git-remote-lore)",
+            };
+            section.report(&rows, args.write_docs)
         }
         Some("sync") => {
             let lore = lore_binary(&args)?;
@@ -397,31 +428,18 @@ fn run(args: Args, command_line: &str) -> Result<(), String> {
                 bin_dir,
                 dir: data_dir.join("sync"),
             };
-            let machine = measure::Machine::probe(&lore, None);
             let rows = sync::run(&cfg);
-            let mut out = format!(
-                "Measured {} with `{command_line}`: {} × {}, {:.1} GiB RAM, {}, lore {} at commit {}. \
-                 Wall time of whole commands, medians of {} runs; a local bare repository as the \
-                 remote; sessions are small Claude Code transcripts (6 messages) imported with \
-                 `lore import`.\n\n",
-                machine.date,
-                machine.cpus,
-                machine.cpu_model,
-                machine.mem_total as f64 / (1u64 << 30) as f64,
-                machine.rustc,
-                machine.lore_version.trim_start_matches("lore "),
-                machine.commit,
-                cfg.runs,
-            );
-            out.push_str(&report::rows_table(&rows));
-            println!("{out}");
-            if args.write_docs {
-                let path = manifest_dir().join("docs/benchmarks.md");
-                report::write_section(&path, "sync", "lore sync", &out)
-                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-                eprintln!("wrote {}", path.display());
-            }
-            Ok(())
+            let section = Section {
+                lore: &lore,
+                command_line,
+                runs: cfg.runs,
+                about: "wall time of whole commands; a local bare repository as the remote; \
+                        sessions are small Claude Code transcripts (6 messages) imported with \
+                        `lore import`",
+                key: "sync",
+                title: "lore sync",
+            };
+            section.report(&rows, args.write_docs)
         }
         Some("versioning") => {
             let lore = lore_binary(&args)?;

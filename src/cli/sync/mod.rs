@@ -196,6 +196,27 @@ impl Place {
         }
     }
 
+    /// The store's header here and this machine's key for it, for the commands that change
+    /// the store's secrets (passphrase, rotate).
+    fn current_key(&self, ctx: &Ctx) -> anyhow::Result<(StoreHeader, lore::crypto::DataKey)> {
+        let Some(header) = self.local.header()? else {
+            bail!(
+                "{} has no lore store here yet: run '{}' and '{}' first",
+                self.what(),
+                self.command("setup"),
+                self.command("")
+            );
+        };
+        let keys = lore::keys::KeyStore::new(ctx.home.keys_dir());
+        match keys.load(header.store_id_hex())? {
+            Some(k) if header.verify_key(&k).is_ok() => Ok((header, k)),
+            _ => bail!(
+                "no key for this store on this machine: run '{}' first",
+                self.command("setup")
+            ),
+        }
+    }
+
     fn git(&self) -> Git {
         Git {
             program: std::env::var_os("LORE_GIT").unwrap_or_else(|| "git".into()),

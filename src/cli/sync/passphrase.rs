@@ -3,31 +3,12 @@
 
 use std::process::ExitCode;
 
-use anyhow::bail;
-
-use lore::keys::KeyStore;
-
 use super::{PassphraseSource, Place, SecretArgs};
 use crate::cli::Ctx;
 
 pub(super) fn run(ctx: &Ctx, place: &Place, args: SecretArgs) -> anyhow::Result<ExitCode> {
     let local = &place.local;
-    let Some(header) = local.header()? else {
-        bail!(
-            "{} has no lore store here yet: run '{}' and '{}' first",
-            place.what(),
-            place.command("setup"),
-            place.command("")
-        );
-    };
-    let keys = KeyStore::new(ctx.home.keys_dir());
-    let key = match keys.load(header.store_id_hex())? {
-        Some(k) if header.verify_key(&k).is_ok() => k,
-        _ => bail!(
-            "no key for this store on this machine: run '{}' first",
-            place.command("setup")
-        ),
-    };
+    let (header, key) = place.current_key(ctx)?;
     let mut source = PassphraseSource::new(args.passphrase_stdin);
     let pass = source.new_passphrase("New passphrase: ", "nothing was changed")?;
     let new_header = header.rewrap(&key, pass.as_bytes())?;

@@ -5,8 +5,6 @@
 
 use std::process::ExitCode;
 
-use anyhow::bail;
-
 use lore::keys::KeyStore;
 
 use super::{PassphraseSource, Place, SecretArgs};
@@ -14,22 +12,8 @@ use crate::cli::Ctx;
 
 pub(super) fn run(ctx: &Ctx, place: &Place, args: SecretArgs) -> anyhow::Result<ExitCode> {
     let local = &place.local;
-    let Some(header) = local.header()? else {
-        bail!(
-            "{} has no lore store here yet: run '{}' and '{}' first",
-            place.what(),
-            place.command("setup"),
-            place.command("")
-        );
-    };
+    let (header, key) = place.current_key(ctx)?;
     let keys = KeyStore::new(ctx.home.keys_dir());
-    let key = match keys.load(header.store_id_hex())? {
-        Some(k) if header.verify_key(&k).is_ok() => k,
-        _ => bail!(
-            "no key for this store on this machine: run '{}' first",
-            place.command("setup")
-        ),
-    };
     let mut source = PassphraseSource::new(args.passphrase_stdin);
     let pass = source.new_passphrase("New passphrase: ", "nothing was changed")?;
     let (new_header, new_key) = header.rotate(&key, pass.as_bytes())?;
