@@ -1,6 +1,7 @@
-//! One `lore sync`: fetch the store through the helper, merge what arrived into lore.db, put
-//! the local store on top of the remote's, export this repository's sessions into it, push.
-//! A push that loses a race starts over (bounded, with jitter); nothing is ever forced.
+//! One `lore sync`: look whether anything moved, fetch the store through the helper, merge what
+//! arrived into lore.db, put the local store on top of the remote's, export the sessions that
+//! changed into it, push. A push that loses a race starts over (bounded, with jitter); nothing
+//! is ever forced. docs/sync.md lists the steps.
 
 use std::collections::BTreeSet;
 use std::time::Duration;

@@ -3,10 +3,14 @@
 //! - [`default_remote`]: which remote a repository syncs with;
 //! - [`remote_header`]: whether a remote already holds a store, and its header (read from the
 //!   ciphertext with plain git, no key needed);
-//! - [`work_tree_roots`], [`repo_session_ids`]: the sessions that belong to a repository;
+//! - [`Scope`], [`work_tree_roots`], [`repo_session_ids`]: the sessions that belong to a
+//!   store (a repository's work trees, or everything for the global store);
 //! - [`merge`]: how arriving sessions merge into lore.db;
-//! - [`cycle`]: one whole `lore sync`;
-//! - [`status`]: where a repository's sync stands.
+//! - [`cycle`]: one whole `lore sync`; [`lock`]: one at a time per repository;
+//!   [`state`]: what the last one left, so the next can skip what it did;
+//! - [`status`]: where a store's sync stands.
+//!
+//! docs/sync.md tells the whole story.
 
 pub mod cycle;
 pub mod lock;
