@@ -440,11 +440,7 @@ impl Sync<'_> {
             }
             Todo::Only(changed) => {
                 for id in changed {
-                    let here = match self.db.session_cwd(id)? {
-                        Some(cwd) => self.scope.holds(cwd.as_deref()),
-                        None => false,
-                    };
-                    if here || self.local.read_record(tip, id)?.is_some() {
+                    if super::belongs(self.db, self.local, tip, &self.scope, id)? {
                         ids.insert(id.clone());
                     }
                 }

@@ -180,6 +180,23 @@ impl Scope {
     }
 }
 
+/// Whether session `id` belongs in the store whose tip is `tip`: in `scope` by its working
+/// directory, or held by the store already (a teammate's session changed here, a session
+/// deleted here whose tombstone replaces it).
+pub fn belongs(
+    db: &Store,
+    local: &LocalStore,
+    tip: gix::ObjectId,
+    scope: &Scope,
+    id: &str,
+) -> Result<bool, SyncError> {
+    let in_scope = match db.session_cwd(id)? {
+        Some(cwd) => scope.holds(cwd.as_deref()),
+        None => false,
+    };
+    Ok(in_scope || local.read_record(tip, id)?.is_some())
+}
+
 /// Whether working directory `cwd` is inside `root` (canonical), as recorded or with symlinks
 /// resolved.
 pub fn inside(cwd: &str, root: &Path) -> bool {

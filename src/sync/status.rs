@@ -101,17 +101,15 @@ pub fn status(
             None => None,
         };
         let candidates: Vec<String> = match changed {
-            Some(changed) => changed
-                .ids
-                .into_iter()
-                .filter(|id| {
-                    db.session_cwd(id)
-                        .ok()
-                        .flatten()
-                        .is_some_and(|cwd| scope.holds(cwd.as_deref()))
-                        || local.read_record(t, id).ok().flatten().is_some()
-                })
-                .collect(),
+            Some(changed) => {
+                let mut ids = Vec::new();
+                for id in changed.ids {
+                    if super::belongs(db, local, t, scope, &id)? {
+                        ids.push(id);
+                    }
+                }
+                ids
+            }
             None => scope.session_ids(db)?,
         };
         for id in candidates {
