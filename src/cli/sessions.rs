@@ -52,16 +52,22 @@ pub fn run(ctx: &Ctx, args: SessionsArgs) -> anyhow::Result<ExitCode> {
         writeln!(out, "No sessions match.")?;
         return Ok(ExitCode::SUCCESS);
     }
+    // The id column is as wide as its widest id (a sub-agent's is longer), so columns line up.
+    let ids: Vec<String> = rows
+        .iter()
+        .map(|r| short_id(&r.id, r.parent_id.as_deref()))
+        .collect();
+    let w = ids.iter().map(|i| i.chars().count()).max().unwrap_or(0).max(14);
     writeln!(
         out,
-        "{DIM}{:<14} {:<11} {:<16} {:>5}  {:<14} TITLE{DIM:#}",
+        "{DIM}{:<w$} {:<11} {:<16} {:>5}  {:<14} TITLE{DIM:#}",
         "ID", "TOOL", "UPDATED", "MSGS", "BRANCH"
     )?;
-    for r in &rows {
+    for (r, id) in rows.iter().zip(&ids) {
         writeln!(
             out,
-            "{ID}{:<14}{ID:#} {:<11} {:<16} {:>5}  {:<14} {}",
-            short_id(&r.id, r.parent_id.as_deref()),
+            "{ID}{:<w$}{ID:#} {:<11} {:<16} {:>5}  {:<14} {}",
+            id,
             r.tool,
             local_time(r.updated_at.or(r.started_at)),
             r.message_count,
