@@ -57,7 +57,12 @@ pub fn run(ctx: &Ctx, args: SessionsArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|r| short_id(&r.id, r.parent_id.as_deref()))
         .collect();
-    let w = ids.iter().map(|i| i.chars().count()).max().unwrap_or(0).max(14);
+    let w = ids
+        .iter()
+        .map(|i| i.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(14);
     writeln!(
         out,
         "{DIM}{:<w$} {:<11} {:<16} {:>5}  {:<14} TITLE{DIM:#}",
