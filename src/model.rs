@@ -233,6 +233,10 @@ pub enum LinkKind {
     Import,
     /// Found by `lore link --auto`.
     Auto,
+    /// Taken back with `lore unlink`. Kept (with confidence 0 and the time of the removal) so
+    /// that the removal travels through sync like the link did, and so that import and
+    /// `--auto` do not make the link again; only `lore link` by hand does.
+    Removed,
 }
 
 impl LinkKind {
@@ -242,6 +246,7 @@ impl LinkKind {
             LinkKind::Hook => "hook",
             LinkKind::Import => "import",
             LinkKind::Auto => "auto",
+            LinkKind::Removed => "removed",
         }
     }
 }
@@ -254,10 +259,11 @@ impl FromStr for LinkKind {
             "hook" => Ok(LinkKind::Hook),
             "import" => Ok(LinkKind::Import),
             "auto" => Ok(LinkKind::Auto),
+            "removed" => Ok(LinkKind::Removed),
             _ => Err(UnknownName {
                 what: "link kind",
                 name: s.to_owned(),
-                expected: "explicit, hook, import, auto",
+                expected: "explicit, hook, import, auto, removed",
             }),
         }
     }

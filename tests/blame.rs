@@ -1053,6 +1053,50 @@ fn a_teammates_synced_session_shows_in_blame() {
     let v: serde_json::Value =
         serde_json::from_str(&bob.lore(&bob_repo, &["blame", "lib.rs", "--json"]).stdout).unwrap();
     assert_eq!(v["commits"][0]["sessions"][0]["link"]["kind"], "explicit");
+
+    // Bob takes the link back: the removal travels, and Alice's blame loses it too.
+    let r2 = bob.lore(&bob_repo, &["unlink", S1, "--commit", "HEAD"]);
+    r2.assert_ok();
+    assert!(
+        r2.stdout.contains("'lore sync' takes it back"),
+        "{}",
+        r2.stdout
+    );
+    bob.lore(&bob_repo, &["sync"]).assert_ok();
+    r.lore(&["sync"]).assert_ok();
+    for out in [
+        r.lore(&["blame", "lib.rs"]),
+        bob.lore(&bob_repo, &["blame", "lib.rs"]),
+    ] {
+        out.assert_ok();
+        assert!(
+            out.stdout.contains("No reasoning linked to"),
+            "{}",
+            out.stdout
+        );
+    }
+    let shown = r.lore(&["show", "--commit", "HEAD", "--json"]);
+    shown.assert_ok();
+    assert!(!shown.stdout.contains(S1), "{}", shown.stdout);
+    // A sync back and forth does not bring it back, and --auto does not make it again.
+    bob.lore(&bob_repo, &["sync"]).assert_ok();
+    r.lore(&["link", "--auto", "--since", "2026-01-01"])
+        .assert_ok();
+    assert!(
+        r.lore(&["blame", "lib.rs"])
+            .stdout
+            .contains("No reasoning linked to")
+    );
+    // Made again by hand later, it comes back for Bob too.
+    r.lore(&["link", S1]).assert_ok();
+    r.lore(&["sync"]).assert_ok();
+    bob.lore(&bob_repo, &["sync"]).assert_ok();
+    let out = bob.lore(&bob_repo, &["blame", "lib.rs"]);
+    assert!(
+        out.stdout.contains(&format!("Session {}", &S1[..8])),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]

@@ -96,8 +96,8 @@ pub fn run(ctx: &Ctx, args: UnlinkArgs) -> anyhow::Result<ExitCode> {
         println!("Unlinked session {} from {}.", session.id, short(c));
     }
     println!(
-        "A teammate who synced this link still has it, and their next sync brings it back \
-         (docs/links.md); 'lore revert' undoes this here."
+        "'lore sync' takes it back for teammates too; 'lore revert' undoes this here, \
+         'lore link' makes it again."
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -307,7 +307,8 @@ pub fn plan_auto(
     relink(store, git, &sessions, since_secs, &mut planned, &mut plan)?;
     for s in &sessions {
         let Some(span) = activity(s) else { continue };
-        let existing: HashSet<String> = store.links(&s.id)?.into_iter().map(|l| l.commit).collect();
+        // Links taken back with `lore unlink` count too: --auto does not make them again.
+        let existing: HashSet<String> = store.link_commits_ever(&s.id)?.into_iter().collect();
         let mut near: Vec<&(CommitInfo, Vec<String>)> = commits
             .iter()
             // The author date: when the work was done. The committer date is reset by a

@@ -262,4 +262,61 @@ mod tests {
             .unwrap();
         assert_eq!(mode, "wal");
     }
+
+    #[test]
+    fn between_a_link_and_its_removal_the_later_wins_everywhere() {
+        use crate::model::{Link, LinkKind, ParsedSession, SessionInfo, Tool};
+        let d = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&d.path().join("lore.db")).unwrap();
+        let parsed = ParsedSession {
+            info: SessionInfo::new("s1", Tool::ClaudeCode),
+            messages: Vec::new(),
+            links: Vec::new(),
+        };
+        let link = |kind| Link {
+            commit: "a".repeat(40),
+            kind,
+            confidence: if kind == LinkKind::Removed { 0.0 } else { 1.0 },
+        };
+        let kinds = |s: &Store| -> Vec<String> {
+            s.conn
+                .prepare("SELECT kind || '@' || created_at FROM links")
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        };
+        s.write("test: session", |w| {
+            w.save_session(&parsed, "m", None)?;
+            w.merge_link("s1", &link(LinkKind::Explicit), 100)
+        })
+        .unwrap();
+        // An older removal loses; a later one wins; a tie goes to the removal.
+        let older = s.write("t", |w| w.merge_link("s1", &link(LinkKind::Removed), 50));
+        assert!(!older.unwrap());
+        assert_eq!(kinds(&s), vec!["explicit@100"]);
+        let tie = s.write("t", |w| w.merge_link("s1", &link(LinkKind::Removed), 100));
+        assert!(tie.unwrap());
+        assert_eq!(kinds(&s), vec!["removed@100"]);
+        // A link made again later wins over the removal; an older copy of it does not.
+        let stale = s.write("t", |w| w.merge_link("s1", &link(LinkKind::Hook), 90));
+        assert!(!stale.unwrap());
+        let again = s.write("t", |w| w.merge_link("s1", &link(LinkKind::Explicit), 200));
+        assert!(again.unwrap());
+        assert_eq!(kinds(&s), vec!["explicit@200"]);
+        // Unlink keeps a removal row that readers do not show; import and hook links do not
+        // bring it back, a link made by hand does.
+        s.write("t", |w| w.remove_link("s1", &"a".repeat(40)))
+            .unwrap();
+        assert!(s.links("s1").unwrap().is_empty());
+        assert_eq!(s.link_commits_ever("s1").unwrap(), vec!["a".repeat(40)]);
+        let added = s.write("t", |w| w.add_links("s1", &[link(LinkKind::Import)]));
+        assert_eq!(added.unwrap(), 0);
+        let hook = s.write("t", |w| w.set_link("s1", &link(LinkKind::Hook)));
+        assert!(!hook.unwrap());
+        let by_hand = s.write("t", |w| w.set_link("s1", &link(LinkKind::Explicit)));
+        assert!(by_hand.unwrap());
+        assert_eq!(s.links("s1").unwrap().len(), 1);
+    }
 }

@@ -283,10 +283,11 @@ impl Store {
         Ok(())
     }
 
-    /// The commits linked to session `id`.
+    /// The commits linked to session `id` (links taken back with `lore unlink` left out).
     pub fn links(&self, id: &str) -> Result<Vec<Link>, StoreError> {
         let mut stmt = self.conn().prepare_cached(
-            "SELECT commit_id, kind, confidence FROM links WHERE session_id = ?1 ORDER BY created_at, commit_id",
+            "SELECT commit_id, kind, confidence FROM links
+             WHERE session_id = ?1 AND kind != 'removed' ORDER BY created_at, commit_id",
         )?;
         let links = stmt
             .query_map([id], |r| {
@@ -299,6 +300,18 @@ impl Store {
             })?
             .collect::<Result<_, _>>()?;
         Ok(links)
+    }
+
+    /// Every commit session `id` has a link row for, including links taken back with
+    /// `lore unlink` (which `--auto` must not make again).
+    pub fn link_commits_ever(&self, id: &str) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT commit_id FROM links WHERE session_id = ?1")?;
+        let ids = stmt
+            .query_map([id], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(ids)
     }
 
     /// The sessions linked to the commit whose full id is `full_id`, surest link first.
@@ -316,6 +329,7 @@ impl Store {
              FROM links l JOIN sessions s ON s.id = l.session_id
              WHERE l.commit_id >= ?1 AND l.commit_id <= ?2
                AND substr(?2, 1, length(l.commit_id)) = l.commit_id
+               AND l.kind != 'removed'
              ORDER BY l.confidence DESC, coalesce(s.started_at, s.updated_at), s.id"
         );
         let mut stmt = self.conn().prepare_cached(&sql)?;
@@ -479,7 +493,7 @@ impl Store {
         Ok(StoreStats {
             sessions: one("SELECT count(*) FROM sessions")?,
             messages: one("SELECT count(*) FROM messages")?,
-            links: one("SELECT count(*) FROM links")?,
+            links: one("SELECT count(*) FROM links WHERE kind != 'removed'")?,
             by_tool,
             oldest: opt("SELECT min(started_at) FROM sessions")?,
             newest: opt("SELECT max(updated_at) FROM sessions")?,

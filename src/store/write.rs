@@ -311,6 +311,22 @@ impl<'a> Writer<'a> {
                 )?;
                 Ok(true)
             }
+            Some(old) if is_removed(&old) => {
+                // Taken back with `lore unlink`: only a link made by hand brings it back.
+                if link.kind != LinkKind::Explicit {
+                    return Ok(false);
+                }
+                self.tx.update(
+                    "links",
+                    &key,
+                    &row(&[
+                        ("kind", text(link.kind.as_str())),
+                        ("confidence", Value::Real(link.confidence)),
+                        ("created_at", Value::Integer(now_ms())),
+                    ]),
+                )?;
+                Ok(true)
+            }
             Some(old) => {
                 let old_confidence = match old.get("confidence") {
                     Some(Value::Real(c)) => *c,
@@ -340,18 +356,32 @@ impl<'a> Writer<'a> {
         }
     }
 
-    /// Removes the link between `session_id` and `commit_id` (`lore unlink`); returns whether
-    /// there was one.
+    /// Takes back the link between `session_id` and `commit_id` (`lore unlink`): it becomes a
+    /// link of kind `removed` (confidence 0, the time of the removal), which sync carries to
+    /// other machines and which import and `--auto` respect. Returns whether there was a link.
     pub fn remove_link(&mut self, session_id: &str, commit_id: &str) -> Result<bool, StoreError> {
-        Ok(self
-            .tx
-            .delete("links", &[text(session_id), text(commit_id)])?
-            .is_some())
+        let key = [text(session_id), text(commit_id)];
+        match self.tx.read("links", &key)? {
+            Some(old) if !is_removed(&old) => {
+                self.tx.update(
+                    "links",
+                    &key,
+                    &row(&[
+                        ("kind", text(LinkKind::Removed.as_str())),
+                        ("confidence", Value::Real(0.0)),
+                        ("created_at", Value::Integer(now_ms())),
+                    ]),
+                )?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 
-    /// Adds a link with the time it was made elsewhere (sync). When the link exists with a
-    /// later `created_at`, it takes this one's kind, confidence and time, so that every machine
-    /// keeps the same (the earliest) version of a link. Returns whether anything changed.
+    /// Adds a link with the time it was made elsewhere (sync). Between a link and its removal
+    /// the later one wins (a tie goes to the removal); between two versions of a link, or two
+    /// removals, the earliest, so that every machine ends with the same row. Returns whether
+    /// anything changed.
     pub fn merge_link(
         &mut self,
         session_id: &str,
@@ -371,13 +401,24 @@ impl<'a> Writer<'a> {
                 self.tx.insert("links", &new)?;
                 Ok(true)
             }
-            Some(old) => match old.get("created_at") {
-                Some(Value::Integer(t)) if *t > created_at => {
+            Some(old) => {
+                let old_at = match old.get("created_at") {
+                    Some(Value::Integer(t)) => *t,
+                    _ => i64::MAX,
+                };
+                let (old_removed, new_removed) = (is_removed(&old), link.kind == LinkKind::Removed);
+                let replace = if old_removed == new_removed {
+                    old_at > created_at
+                } else if new_removed {
+                    created_at >= old_at
+                } else {
+                    created_at > old_at
+                };
+                if replace {
                     self.tx.update("links", &key, &new)?;
-                    Ok(true)
                 }
-                _ => Ok(false),
-            },
+                Ok(replace)
+            }
         }
     }
 
@@ -527,4 +568,9 @@ impl<'a> Writer<'a> {
 /// The current time in Unix milliseconds.
 pub fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
+}
+
+/// Whether a `links` row is a removal (`lore unlink`).
+fn is_removed(link: &crate::versioning::value::Row) -> bool {
+    matches!(link.get("kind"), Some(Value::Text(k)) if k == LinkKind::Removed.as_str())
 }
