@@ -216,6 +216,13 @@ impl Config {
             key: key.to_owned(),
             expected,
         };
+        // An array of strings, or `None`.
+        let strings = || -> Option<Vec<String>> {
+            item.as_array()?
+                .iter()
+                .map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        };
         match spec.ty {
             KeyType::Choice(options) => {
                 let s = item.as_str().ok_or_else(|| wrong("a string"))?;
@@ -227,29 +234,14 @@ impl Config {
             KeyType::Path | KeyType::Url => Ok(Some(Setting::Text(
                 item.as_str().ok_or_else(|| wrong("a string"))?.to_owned(),
             ))),
-            KeyType::PathList => {
-                let arr = item
-                    .as_array()
-                    .ok_or_else(|| wrong("an array of strings"))?;
-                let v = arr
-                    .iter()
-                    .map(|v| v.as_str().map(str::to_owned))
-                    .collect::<Option<Vec<_>>>()
-                    .ok_or_else(|| wrong("an array of strings"))?;
-                Ok(Some(Setting::List(v)))
-            }
+            KeyType::PathList => Ok(Some(Setting::List(
+                strings().ok_or_else(|| wrong("an array of strings"))?,
+            ))),
             KeyType::Bool => Ok(Some(Setting::Bool(
                 item.as_bool().ok_or_else(|| wrong("true or false"))?,
             ))),
             KeyType::PatternList => {
-                let arr = item
-                    .as_array()
-                    .ok_or_else(|| wrong("an array of strings"))?;
-                let v = arr
-                    .iter()
-                    .map(|v| v.as_str().map(str::to_owned))
-                    .collect::<Option<Vec<_>>>()
-                    .ok_or_else(|| wrong("an array of strings"))?;
+                let v = strings().ok_or_else(|| wrong("an array of strings"))?;
                 check_patterns(key, &v, Some(&self.path))?;
                 Ok(Some(Setting::Patterns(v)))
             }

@@ -1622,62 +1622,50 @@ fn json_into_a_closed_pipe_is_a_quiet_success() {
     r.write("big.rs", &big);
     r.commit("A long file");
     let script = r.world.path("closed-pipe.sh");
-    let code = r.world.path("code");
-    let err = r.world.path("err");
     for cmd in [
         "blame --json big.rs",
         "blame big.rs",
         "show --commit HEAD --json",
     ] {
-        std::fs::write(
-            &script,
-            format!(
-                "{{ lore {cmd} 2>'{err}'; echo $? >'{code}'; }} | head -c 1 >/dev/null\n",
-                err = err.display(),
-                code = code.display()
-            ),
-        )
-        .unwrap();
-        r.user.sh(&r.repo, &script, &[]).assert_ok();
-        assert_eq!(
-            std::fs::read_to_string(&code).unwrap().trim(),
-            "0",
-            "{cmd}: {}",
-            std::fs::read_to_string(&err).unwrap()
-        );
-        assert_eq!(std::fs::read_to_string(&err).unwrap(), "", "{cmd}");
+        assert_quiet_into_closed_pipe(&r, &script, cmd, "", "head -c 1 >/dev/null");
     }
+}
+
+/// Runs `lore CMD` (after `before`, shell) into a pipe whose reader is `reader`, and asserts
+/// that it exits 0 and says nothing: a closed pipe is not an error.
+fn assert_quiet_into_closed_pipe(r: &Repo, script: &Path, cmd: &str, before: &str, reader: &str) {
+    let code = r.world.path("code");
+    let err = r.world.path("err");
+    std::fs::write(
+        script,
+        format!(
+            "{{ {before}lore {cmd} 2>'{err}'; echo $? >'{code}'; }} | {reader}\n",
+            err = err.display(),
+            code = code.display()
+        ),
+    )
+    .unwrap();
+    r.user.sh(&r.repo, script, &[]).assert_ok();
+    assert_eq!(
+        std::fs::read_to_string(&code).unwrap().trim(),
+        "0",
+        "{cmd}: {}",
+        std::fs::read_to_string(&err).unwrap()
+    );
+    assert_eq!(std::fs::read_to_string(&err).unwrap(), "", "{cmd}");
 }
 
 #[test]
 fn link_and_unlink_into_a_closed_pipe_do_not_panic() {
     let (r, _c1, _c2) = scripted();
     let script = r.world.path("closed-pipe.sh");
-    let code = r.world.path("code");
-    let err = r.world.path("err");
     for cmd in [
         "link --auto --since 2026-03-01 --dry-run".to_owned(),
         format!("link {S1}"),
         format!("unlink {S1}"),
     ] {
         // The reader is gone before lore writes a byte.
-        std::fs::write(
-            &script,
-            format!(
-                "{{ sleep 0.3; lore {cmd} 2>'{err}'; echo $? >'{code}'; }} | true\n",
-                err = err.display(),
-                code = code.display()
-            ),
-        )
-        .unwrap();
-        r.user.sh(&r.repo, &script, &[]).assert_ok();
-        assert_eq!(
-            std::fs::read_to_string(&code).unwrap().trim(),
-            "0",
-            "{cmd}: {}",
-            std::fs::read_to_string(&err).unwrap()
-        );
-        assert_eq!(std::fs::read_to_string(&err).unwrap(), "", "{cmd}");
+        assert_quiet_into_closed_pipe(&r, &script, &cmd, "sleep 0.3; ", "true");
     }
     // The link and the unlink were made all the same.
     let h = r.lore(&["history", "-n", "2"]);

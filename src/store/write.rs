@@ -275,16 +275,8 @@ impl<'a> Writer<'a> {
             if exists {
                 continue;
             }
-            self.tx.insert(
-                "links",
-                &row(&[
-                    ("session_id", text(session_id)),
-                    ("commit_id", text(&l.commit)),
-                    ("kind", text(l.kind.as_str())),
-                    ("confidence", Value::Real(l.confidence)),
-                    ("created_at", Value::Integer(now_ms())),
-                ]),
-            )?;
+            self.tx
+                .insert("links", &link_row(session_id, l, now_ms()))?;
             added += 1;
         }
         Ok(added)
@@ -299,16 +291,8 @@ impl<'a> Writer<'a> {
         let key = [text(session_id), text(&link.commit)];
         match self.tx.read("links", &key)? {
             None => {
-                self.tx.insert(
-                    "links",
-                    &row(&[
-                        ("session_id", text(session_id)),
-                        ("commit_id", text(&link.commit)),
-                        ("kind", text(link.kind.as_str())),
-                        ("confidence", Value::Real(link.confidence)),
-                        ("created_at", Value::Integer(now_ms())),
-                    ]),
-                )?;
+                self.tx
+                    .insert("links", &link_row(session_id, link, now_ms()))?;
                 Ok(true)
             }
             Some(old) if is_removed(&old) => {
@@ -389,13 +373,7 @@ impl<'a> Writer<'a> {
         created_at: i64,
     ) -> Result<bool, StoreError> {
         let key = [text(session_id), text(&link.commit)];
-        let new = row(&[
-            ("session_id", text(session_id)),
-            ("commit_id", text(&link.commit)),
-            ("kind", text(link.kind.as_str())),
-            ("confidence", Value::Real(link.confidence)),
-            ("created_at", Value::Integer(created_at)),
-        ]);
+        let new = link_row(session_id, link, created_at);
         match self.tx.read("links", &key)? {
             None => {
                 self.tx.insert("links", &new)?;
@@ -568,6 +546,17 @@ impl<'a> Writer<'a> {
 /// The current time in Unix milliseconds.
 pub fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
+}
+
+/// A `links` row.
+fn link_row(session_id: &str, link: &Link, created_at: i64) -> crate::versioning::value::Row {
+    row(&[
+        ("session_id", text(session_id)),
+        ("commit_id", text(&link.commit)),
+        ("kind", text(link.kind.as_str())),
+        ("confidence", Value::Real(link.confidence)),
+        ("created_at", Value::Integer(created_at)),
+    ])
 }
 
 /// Whether a `links` row is a removal (`lore unlink`).
