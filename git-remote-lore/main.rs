@@ -10,7 +10,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use lore::home::Home;
-use lore::keys::KeyStore;
 use lore::remote::{HelperConfig, run};
 use zeroize::Zeroizing;
 
@@ -38,11 +37,24 @@ fn main() -> ExitCode {
         .ok()
         .filter(|p| !p.is_empty())
         .map(Zeroizing::new);
+    let keychain = lore::config::Config::load(&home.config_path())
+        .map_err(|e| e.to_string())
+        .and_then(|c| {
+            let env = std::env::var("LORE_KEYCHAIN").ok();
+            lore::keys::keychain_wanted(env.as_deref(), c.flag("keychain"))
+        });
+    let keychain = match keychain {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("git-remote-lore: {e}");
+            return ExitCode::from(128);
+        }
+    };
     let config = HelperConfig {
         alias: args[0].clone(),
         address: args.get(1).cloned(),
         git_dir: std::env::var_os("GIT_DIR").map(PathBuf::from),
-        keys: KeyStore::new(home.keys_dir()),
+        keys: home.key_store(keychain),
         passphrase,
         git_program: std::env::var_os("LORE_GIT").unwrap_or_else(|| "git".into()),
         nested: std::env::var_os(lore::remote::wire::NESTED_ENV).is_some(),

@@ -13,6 +13,8 @@ command -v "$lore" >/dev/null || { echo "demo: '$lore' is not on PATH; run 'carg
 work=$(mktemp -d "${TMPDIR:-/tmp}/lore-demo.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 export LORE_HOME="$work/lore-home"
+# The demo's keys are throw-away: they go to files in $work, never into your OS keychain.
+export LORE_KEYCHAIN=off
 
 if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
 step() { printf '\n%s$ %s%s\n' "$bold" "$*" "$plain"; "$@"; }

@@ -77,6 +77,12 @@ pub const KEYS: &[KeySpec] = &[
         help: "the git remote (URL or path) of the global store that 'lore sync --global' backs every session up to",
     },
     KeySpec {
+        name: "keychain",
+        ty: KeyType::Bool,
+        default: "true",
+        help: "keep sync keys in the OS keychain (Secret Service, macOS Keychain, Windows Credential Manager) when one is reachable; false keeps them in 0600 files under LORE_HOME/keys (LORE_KEYCHAIN=on|off overrides)",
+    },
+    KeySpec {
         name: "redact",
         ty: KeyType::Bool,
         default: "true",

@@ -57,9 +57,20 @@ impl Home {
         self.root.join("lore.db")
     }
 
-    /// The key store's folder: one 0600 file per sync store (see `crate::keys`).
+    /// The key store's folder: one 0600 file per sync key kept out of the keychain (see
+    /// `crate::keys`).
     pub fn keys_dir(&self) -> PathBuf {
         self.root.join("keys")
+    }
+
+    /// This home's sync keys: in the OS keychain when `keychain` is true and one is reachable,
+    /// else in files under [`Home::keys_dir`]. See [`crate::keys::keychain_wanted`].
+    pub fn key_store(&self, keychain: bool) -> crate::keys::KeyStore {
+        if keychain {
+            crate::keys::KeyStore::with_keychain(self.keys_dir(), crate::keys::Keychain::system())
+        } else {
+            crate::keys::KeyStore::new(self.keys_dir())
+        }
     }
 
     pub fn config_path(&self) -> PathBuf {

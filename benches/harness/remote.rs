@@ -206,7 +206,10 @@ impl Env {
             .env("LORE_HOME", self.home.join(".lore"))
             .env("GIT_CONFIG_GLOBAL", self.home.join(".gitconfig"))
             .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GNUPGHOME", self.home.join(".gnupg"));
+            .env("GNUPGHOME", self.home.join(".gnupg"))
+            // Keys in files, as on a machine without a keychain, and none left in the
+            // developer's own keychain.
+            .env("LORE_KEYCHAIN", "off");
         c
     }
 

@@ -9,7 +9,6 @@ use clap::Args;
 
 use lore::gitstore::LocalStore;
 use lore::hooks::{Hook, Hooks, State, hooks_dir};
-use lore::keys::KeyStore;
 
 use super::Ctx;
 use super::output::print_json;
@@ -48,6 +47,7 @@ pub fn run(ctx: &Ctx, args: DoctorArgs) -> anyhow::Result<ExitCode> {
     let git = std::env::var_os("LORE_GIT").unwrap_or_else(|| "git".into());
     let mut checks = vec![check_git(&git), check_helper()];
     checks.push(check_db(ctx));
+    checks.push(check_keychain(ctx));
     let cwd = std::env::current_dir()?;
     match LocalStore::discover(&cwd) {
         Ok(local) => {
@@ -202,14 +202,31 @@ fn check_key(ctx: &Ctx, local: &LocalStore) -> Check {
             };
         }
     };
-    let keys = KeyStore::new(ctx.home.keys_dir());
-    match keys.load(header.store_id_hex()) {
-        Ok(Some(k)) if header.verify_key(&k).is_ok() => Check {
+    let keys = match ctx.key_store() {
+        Ok(k) => k,
+        Err(e) => {
+            return Check {
+                name: "key",
+                outcome: Outcome::Fail,
+                detail: format!("{e:#}"),
+            };
+        }
+    };
+    match keys.locate(header.store_id_hex()) {
+        Ok(Some((k, location))) if header.verify_key(&k).is_ok() => Check {
             name: "key",
             outcome: Outcome::Ok,
-            detail: format!("stored for store {}", header.store_id_hex()),
+            detail: format!("stored for store {} in {location}", header.store_id_hex()),
         },
-        Ok(_) => Check {
+        Ok(Some((_, location))) => Check {
+            name: "key",
+            outcome: Outcome::Fail,
+            detail: format!(
+                "the key in {location} does not open store {} (its passphrase changed or its key was rotated): run 'lore sync setup'",
+                header.store_id_hex()
+            ),
+        },
+        Ok(None) => Check {
             name: "key",
             outcome: Outcome::Fail,
             detail: "no key for this store on this machine: run 'lore sync setup'".into(),
@@ -218,6 +235,41 @@ fn check_key(ctx: &Ctx, local: &LocalStore) -> Check {
             name: "key",
             outcome: Outcome::Fail,
             detail: e.to_string(),
+        },
+    }
+}
+
+/// Whether keys go to the OS keychain: in use, switched off, or none reachable.
+fn check_keychain(ctx: &Ctx) -> Check {
+    let keys = match ctx.key_store() {
+        Ok(k) => k,
+        Err(e) => {
+            return Check {
+                name: "keychain",
+                outcome: Outcome::Fail,
+                detail: format!("{e:#}"),
+            };
+        }
+    };
+    let files = ctx.home.keys_dir();
+    match keys.keychain().map(|k| k.check()) {
+        None => Check {
+            name: "keychain",
+            outcome: Outcome::Note,
+            detail: format!(
+                "not used (LORE_KEYCHAIN or the keychain setting): keys are kept in 0600 files in {}",
+                files.display()
+            ),
+        },
+        Some(Ok(())) => Check {
+            name: "keychain",
+            outcome: Outcome::Ok,
+            detail: "reachable: keys are saved in the OS keychain when it accepts them".into(),
+        },
+        Some(Err(e)) => Check {
+            name: "keychain",
+            outcome: Outcome::Note,
+            detail: format!("{e}; keys are kept in 0600 files in {}", files.display()),
         },
     }
 }

@@ -170,6 +170,15 @@ impl Ctx {
     pub fn config(&self) -> anyhow::Result<Config> {
         Ok(Config::load(&self.config_path)?)
     }
+
+    /// This home's sync keys, in the OS keychain unless `LORE_KEYCHAIN` or the `keychain`
+    /// setting says not to.
+    pub fn key_store(&self) -> anyhow::Result<lore::keys::KeyStore> {
+        let env = std::env::var("LORE_KEYCHAIN").ok();
+        let wanted = lore::keys::keychain_wanted(env.as_deref(), self.config()?.flag("keychain"))
+            .map_err(anyhow::Error::msg)?;
+        Ok(self.home.key_store(wanted))
+    }
 }
 
 pub fn main() -> ExitCode {

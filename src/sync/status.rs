@@ -12,10 +12,10 @@ use crate::redact::Redactor;
 use crate::store::Store;
 
 /// Where the data key would come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyState {
-    /// In lore's key store (a 0600 file).
-    Stored,
+    /// In lore's key store: the OS keychain or a 0600 file.
+    Stored(crate::keys::KeyLocation),
     /// Not stored, but LORE_PASSPHRASE is set.
     FromEnvironment,
     /// Neither.
@@ -80,8 +80,8 @@ pub fn status(
         (None, None) => None,
     };
     let key = match &header {
-        Some(h) => match keys.load(h.store_id_hex()) {
-            Ok(Some(k)) if h.verify_key(&k).is_ok() => KeyState::Stored,
+        Some(h) => match keys.locate(h.store_id_hex()) {
+            Ok(Some((k, location))) if h.verify_key(&k).is_ok() => KeyState::Stored(location),
             _ if passphrase_set => KeyState::FromEnvironment,
             _ => KeyState::Missing,
         },

@@ -41,6 +41,8 @@ impl TestEnv {
             .env("GIT_CONFIG_GLOBAL", self.home.join(".gitconfig"))
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("TZ", "UTC")
+            // Never the developer's own keychain: tests/keychain.rs brings a keychain of its own.
+            .env("LORE_KEYCHAIN", "off")
             .current_dir(self.dir.path());
         c
     }
@@ -346,6 +348,8 @@ impl User {
             .env("GIT_CONFIG_GLOBAL", self.home.join(".gitconfig"))
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("TZ", "UTC")
+            // Never the developer's own keychain: tests/keychain.rs brings a keychain of its own.
+            .env("LORE_KEYCHAIN", "off")
             .stdin(std::process::Stdio::null());
         for (k, v) in &self.env {
             c.env(k, v);

@@ -207,7 +207,7 @@ impl Place {
                 self.command("")
             );
         };
-        let keys = lore::keys::KeyStore::new(ctx.home.keys_dir());
+        let keys = ctx.key_store()?;
         match keys.load(header.store_id_hex())? {
             Some(k) if header.verify_key(&k).is_ok() => Ok((header, k)),
             _ => bail!(

@@ -5,15 +5,13 @@
 
 use std::process::ExitCode;
 
-use lore::keys::KeyStore;
-
 use super::{PassphraseSource, Place, SecretArgs};
 use crate::cli::Ctx;
 
 pub(super) fn run(ctx: &Ctx, place: &Place, args: SecretArgs) -> anyhow::Result<ExitCode> {
     let local = &place.local;
     let (header, key) = place.current_key(ctx)?;
-    let keys = KeyStore::new(ctx.home.keys_dir());
+    let keys = ctx.key_store()?;
     let mut source = PassphraseSource::new(args.passphrase_stdin);
     let pass = source.new_passphrase("New passphrase: ", "nothing was changed")?;
     let (new_header, new_key) = header.rotate(&key, pass.as_bytes())?;
@@ -21,7 +19,7 @@ pub(super) fn run(ctx: &Ctx, place: &Place, args: SecretArgs) -> anyhow::Result<
     for k in std::iter::once(&key).chain(header.previous_keys(&key)?.iter()) {
         keys.save_previous(header.store_id_hex(), k)?;
     }
-    keys.save(new_header.store_id_hex(), &new_key)?;
+    super::setup::warn_if_refused(&keys.save(new_header.store_id_hex(), &new_key)?);
     local.write_header(&new_header, "lore: rotate the data key")?;
     println!(
         "Data key rotated. Run '{}' to push the store re-encrypted under the new key; every \

@@ -5,8 +5,6 @@ use std::process::ExitCode;
 use anyhow::bail;
 use zeroize::Zeroizing;
 
-use lore::keys::KeyStore;
-
 use super::{Place, plural};
 use crate::cli::Ctx;
 
@@ -39,7 +37,7 @@ pub(super) fn run(ctx: &Ctx, place: &Place, quiet: bool) -> anyhow::Result<ExitC
         remote,
         scope: place.scope.clone(),
         redactor: &redactor,
-        keys: KeyStore::new(ctx.home.keys_dir()),
+        keys: ctx.key_store()?,
         // Read from the environment, never from argv.
         passphrase: std::env::var("LORE_PASSPHRASE")
             .ok()

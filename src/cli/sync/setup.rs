@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::bail;
 
 use lore::crypto::StoreHeader;
-use lore::keys::KeyStore;
+use lore::keys::{KeyStore, Saved};
 use lore::sync::remote_header;
 
 use super::{PassphraseSource, Place, SecretArgs, unlock};
@@ -13,7 +13,7 @@ use crate::cli::Ctx;
 
 pub(super) fn run(ctx: &Ctx, place: &Place, args: SecretArgs) -> anyhow::Result<ExitCode> {
     let (local, remote) = (&place.local, place.remote.as_str());
-    let keys = KeyStore::new(ctx.home.keys_dir());
+    let keys = ctx.key_store()?;
     let on_remote = remote_header(&place.git(), local, remote)?;
     let here = local.header()?;
     if let (Some(r), Some(h)) = (&on_remote, &here)
@@ -52,7 +52,7 @@ pub(super) fn run(ctx: &Ctx, place: &Place, args: SecretArgs) -> anyhow::Result<
                 ),
             )?;
             let (header, key) = StoreHeader::create(pass.as_bytes())?;
-            keys.save(header.store_id_hex(), &key)?;
+            warn_if_refused(&keys.save(header.store_id_hex(), &key)?);
             local.write_header(&header, "lore: create store")?;
             println!("Store created. Run '{sync}' to push your sessions.");
         }
@@ -70,6 +70,17 @@ fn save_keys(
     for previous in header.previous_keys(key)? {
         keys.save_previous(header.store_id_hex(), &previous)?;
     }
-    keys.save(header.store_id_hex(), key)?;
+    warn_if_refused(&keys.save(header.store_id_hex(), key)?);
     Ok(())
+}
+
+/// Says so when a reachable OS keychain refused the key and it went to a file instead: the
+/// user expected the keychain and may want to unlock it and set up again.
+pub(super) fn warn_if_refused(saved: &Saved) {
+    if let Some(why) = &saved.keychain_refused {
+        eprintln!(
+            "warning: {why}; the key was saved to {} (readable by you only) instead",
+            saved.location
+        );
+    }
 }

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use lore::keys::KeyStore;
+use lore::keys::KeyLocation;
 use lore::sync::status::{KeyState, Relation, status};
 
 use super::{Place, plural};
@@ -21,7 +21,7 @@ pub(super) fn run(ctx: &Ctx, place: &Place, args: StatusArgs) -> anyhow::Result<
     let (local, remote) = (&place.local, place.remote.as_str());
     let db = ctx.home.open_store_readable()?;
     let passphrase_set = std::env::var_os("LORE_PASSPHRASE").is_some_and(|p| !p.is_empty());
-    let keys = KeyStore::new(ctx.home.keys_dir());
+    let keys = ctx.key_store()?;
     let redactor = lore::redact::Redactor::from_config(&ctx.config()?)?;
     let st = status(
         local,
@@ -33,7 +33,8 @@ pub(super) fn run(ctx: &Ctx, place: &Place, args: StatusArgs) -> anyhow::Result<
         &redactor,
     )?;
     let key = match st.key {
-        KeyState::Stored => "stored (key file)",
+        KeyState::Stored(KeyLocation::Keychain) => "stored (keychain)",
+        KeyState::Stored(KeyLocation::File(_)) => "stored (key file)",
         KeyState::FromEnvironment => "from LORE_PASSPHRASE",
         KeyState::Missing => &format!("missing (run '{}')", place.command("setup")),
     };
@@ -57,9 +58,14 @@ pub(super) fn run(ctx: &Ctx, place: &Place, args: StatusArgs) -> anyhow::Result<
             "store": st.store_id.is_some(),
             "store_id": st.store_id,
             "key": match st.key {
-                KeyState::Stored => "stored",
+                KeyState::Stored(_) => "stored",
                 KeyState::FromEnvironment => "environment",
                 KeyState::Missing => "missing",
+            },
+            "key_location": match &st.key {
+                KeyState::Stored(KeyLocation::Keychain) => serde_json::json!("keychain"),
+                KeyState::Stored(KeyLocation::File(path)) => serde_json::json!(path),
+                _ => serde_json::Value::Null,
             },
             "pending": st.pending,
             "last_sync": st.last_sync.map(|ms| crate::cli::output::iso(Some(ms))),
