@@ -27,7 +27,7 @@ pub struct Report {
     pub added: usize,
     pub updated: usize,
     pub deleted: usize,
-    /// Sessions written into the store and pushed.
+    /// Sessions pushed: those the pushed tip changes against the remote's store.
     pub pushed: usize,
     /// Whether the remote's store moved (false: it was up to date).
     pub pushed_commit: bool,
@@ -60,7 +60,7 @@ pub struct Sync<'a> {
     pub scope: super::Scope,
     /// Secrets are replaced in every record that leaves the machine.
     pub redactor: &'a Redactor,
-    /// The store's key (LORE_HOME/keys) and LORE_PASSPHRASE, for the push, which runs the
+    /// The store's key (the keychain or LORE_HOME/keys) and LORE_PASSPHRASE, for the push, which runs the
     /// helper's code in this process.
     pub keys: crate::keys::KeyStore,
     pub passphrase: Option<zeroize::Zeroizing<String>>,
@@ -187,6 +187,13 @@ impl Sync<'_> {
             report.attempts = 1;
             return Ok(report);
         }
+        // A key store that cannot be read (a locked keychain, a key file others can read)
+        // stops the sync here, before anything is written, rather than at the push.
+        if let Some(header) = self.local.header()? {
+            self.keys
+                .load_id(header.store_id_hex(), header.key_id_hex())
+                .map_err(SyncError::Key)?;
+        }
         // Which sessions to export: those changed since the last sync exported (found in
         // lore.db's history), or, without a usable record of that, every session here.
         let since = previous.as_ref().and_then(|p| p.db_head.as_deref());
@@ -241,6 +248,16 @@ impl Sync<'_> {
             let why = match pushed {
                 Ok(()) => {
                     report.pushed_commit = true;
+                    // What went out: every session the pushed tip changed against the remote's,
+                    // including ones an earlier, failed sync exported but could not push.
+                    if let Some(tip) = tip {
+                        let mut pushed = 0;
+                        self.local.changed_records(remote_tip, tip, |_, _| {
+                            pushed += 1;
+                            Ok(())
+                        })?;
+                        report.pushed = pushed;
+                    }
                     report.step("record state", || self.finish(scope, db_head, &own_commits));
                     return Ok(report);
                 }

@@ -42,7 +42,9 @@ pub enum SyncError {
     Db(#[from] StoreError),
     #[error(transparent)]
     Merge(#[from] merge::MergeError),
-    #[error("the remote refused the push: {0}")]
+    #[error(transparent)]
+    Key(crate::keys::KeyError),
+    #[error("the push failed: {0}")]
     PushRejected(String),
     #[error(
         "the remote kept moving: {0} tries lost a race to other pushes; nothing was lost, run 'lore sync' again"

@@ -18,6 +18,9 @@ pub enum KeyState {
     Stored(crate::keys::KeyLocation),
     /// Not stored, but LORE_PASSPHRASE is set.
     FromEnvironment,
+    /// The key store could not be read (a locked keychain, a key file with loose
+    /// permissions, ...): why.
+    Unreadable(String),
     /// Neither.
     Missing,
 }
@@ -83,6 +86,7 @@ pub fn status(
         Some(h) => match keys.locate(h.store_id_hex()) {
             Ok(Some((k, location))) if h.verify_key(&k).is_ok() => KeyState::Stored(location),
             _ if passphrase_set => KeyState::FromEnvironment,
+            Err(e) => KeyState::Unreadable(e.to_string()),
             _ => KeyState::Missing,
         },
         None if passphrase_set => KeyState::FromEnvironment,

@@ -32,10 +32,11 @@ pub(super) fn run(ctx: &Ctx, place: &Place, args: StatusArgs) -> anyhow::Result<
         &place.scope,
         &redactor,
     )?;
-    let key = match st.key {
+    let key = match &st.key {
         KeyState::Stored(KeyLocation::Keychain) => "stored (keychain)",
         KeyState::Stored(KeyLocation::File(_)) => "stored (key file)",
         KeyState::FromEnvironment => "from LORE_PASSPHRASE",
+        KeyState::Unreadable(why) => &format!("not readable ({why})"),
         KeyState::Missing => &format!("missing (run '{}')", place.command("setup")),
     };
     let relation = match st.relation {
@@ -57,9 +58,10 @@ pub(super) fn run(ctx: &Ctx, place: &Place, args: StatusArgs) -> anyhow::Result<
             "remote": st.remote,
             "store": st.store_id.is_some(),
             "store_id": st.store_id,
-            "key": match st.key {
+            "key": match &st.key {
                 KeyState::Stored(_) => "stored",
                 KeyState::FromEnvironment => "environment",
+                KeyState::Unreadable(_) => "unreadable",
                 KeyState::Missing => "missing",
             },
             "key_location": match &st.key {
