@@ -5,6 +5,10 @@
 //!   plain `git fetch` that finds everything up to date;
 //! - `lore sync` after one new session was imported, beside a plain `git fetch` plus a
 //!   `git push` of one small commit;
+//!   and, as a second baseline, plain git committing one new file into a checkout of the same
+//!   store unencrypted and fetching and pushing it (the same shape of tree);
+//! - the same with the key in GNOME Keyring on a session bus of the run's own (when
+//!   dbus-daemon and gnome-keyring-daemon are installed), to show what the keychain costs;
 //! - a new member joining: `lore sync` in a fresh clone with an empty lore.db (the key already
 //!   set up), until all N sessions are in lore.db, beside a plain `git fetch` of the same store
 //!   unencrypted.
@@ -200,7 +204,27 @@ pub fn run(cfg: &Config) -> Vec<Row> {
     // One new session.
     let plain = dir.join("plain-work");
     env.ok(&dir, &["clone", "-q", &plain_url, "plain-work"]);
-    let (mut lore_t, mut git_t) = (Vec::new(), Vec::new());
+    // The same change in plain git on the same shape of data: one new file committed into a
+    // checkout of the unencrypted store, fetched and pushed to its refs/lore/sessions.
+    let plain_store = dir.join("plain-store");
+    env.ok(
+        &dir,
+        &["clone", "-q", "--no-checkout", &plain_url, "plain-store"],
+    );
+    env.ok(
+        &plain_store,
+        &[
+            "fetch",
+            "-q",
+            "origin",
+            "refs/lore/sessions:refs/lore/sessions",
+        ],
+    );
+    env.ok(
+        &plain_store,
+        &["checkout", "-q", "-b", "store", "refs/lore/sessions"],
+    );
+    let (mut lore_t, mut git_t, mut store_t) = (Vec::new(), Vec::new(), Vec::new());
     for run in 0..cfg.runs {
         eprintln!("sync: one new session, run {}", run + 1);
         let extra = dir.join(format!("extra-{run}"));
@@ -219,8 +243,30 @@ pub fn run(cfg: &Config) -> Vec<Row> {
         let fetch = env.timed(&plain, &["fetch", "-q", "origin"]);
         let push = env.timed(&plain, &["push", "-q", "origin", "HEAD:refs/heads/bench"]);
         git_t.push(fetch + push);
+        let shard = plain_store.join("sessions/be/nc");
+        std::fs::create_dir_all(&shard).expect("mkdir");
+        std::fs::write(
+            shard.join(format!("bench-{run}.json")),
+            format!(
+                "{{\"id\":\"bench-{run}\",\"text\":\"{}\"}}\n",
+                "x".repeat(500)
+            ),
+        )
+        .expect("write");
+        env.ok(&plain_store, &["add", "sessions"]);
+        env.ok(&plain_store, &["commit", "-q", "-m", &format!("run {run}")]);
+        let fetch = env.timed(
+            &plain_store,
+            &["fetch", "-q", "origin", "refs/lore/sessions"],
+        );
+        let push = env.timed(
+            &plain_store,
+            &["push", "-q", "origin", "HEAD:refs/lore/sessions"],
+        );
+        store_t.push(fetch + push);
     }
     let (l, g) = (measure::median(&lore_t), measure::median(&git_t));
+    let st = measure::median(&store_t);
     rows.push(Row {
         workload: format!("`lore sync` with 1 new session, {nn} sessions"),
         lore: secs(l),
@@ -228,6 +274,81 @@ pub fn run(cfg: &Config) -> Vec<Row> {
         ratio: ratio(l, g),
         note: "target ≤ 2×".into(),
     });
+    rows.push(Row {
+        workload: format!(
+            "The same `lore sync` runs, against plain git moving 1 new session in a {nn}-session store"
+        ),
+        lore: secs(l),
+        baseline: format!(
+            "plain git fetch + push of 1 new file in the unencrypted store: {}",
+            secs(st)
+        ),
+        ratio: ratio(l, st),
+        note: "same shape of data: git's own push into a tree of N sessions".into(),
+    });
+
+    // One new session again, with the key in GNOME Keyring: what reaching the keychain costs.
+    match Keyring::start(&env, &dir) {
+        None => eprintln!(
+            "sync: dbus-daemon or gnome-keyring-daemon missing; the keychain row is left out"
+        ),
+        Some(keyring) => {
+            let with_keychain = |c: &mut Command| {
+                c.env("DBUS_SESSION_BUS_ADDRESS", &keyring.address)
+                    .env("LORE_KEYCHAIN", "on");
+            };
+            // Setting up again with the keychain on moves the key out of its file.
+            let mut setup = alice.lore(&env, bin, &["sync", "setup"]);
+            with_keychain(&mut setup);
+            ok(
+                setup.env("LORE_PASSPHRASE", PASS),
+                "lore sync setup (keychain)",
+            );
+            let mut status = alice.lore(&env, bin, &["sync", "status", "--json"]);
+            with_keychain(&mut status);
+            let out = ok(&mut status, "lore sync status --json");
+            let status: serde_json::Value =
+                serde_json::from_slice(&out.stdout).expect("status JSON");
+            assert_eq!(status["key_location"], "keychain", "{status}");
+            let (mut lore_t, mut git_t) = (Vec::new(), Vec::new());
+            for run in 0..cfg.runs {
+                eprintln!(
+                    "sync: one new session, key in the keychain, run {}",
+                    run + 1
+                );
+                let at = n + cfg.runs + run;
+                let extra = dir.join(format!("extra-keychain-{run}"));
+                write_transcripts(&extra, at..at + 1, &alice.repo);
+                ok(
+                    &mut alice.lore(&env, bin, &["import", extra.to_str().expect("utf-8")]),
+                    "lore import",
+                );
+                let mut sync = alice.lore(&env, bin, &["sync", "--quiet"]);
+                with_keychain(&mut sync);
+                lore_t.push(timed(&mut sync, "lore sync (keychain)"));
+                std::fs::write(plain.join("note.txt"), format!("keychain run {run}\n"))
+                    .expect("write");
+                env.ok(&plain, &["add", "note.txt"]);
+                env.ok(
+                    &plain,
+                    &["commit", "-q", "-m", &format!("keychain run {run}")],
+                );
+                let fetch = env.timed(&plain, &["fetch", "-q", "origin"]);
+                let push = env.timed(&plain, &["push", "-q", "origin", "HEAD:refs/heads/bench"]);
+                git_t.push(fetch + push);
+            }
+            let (l, g) = (measure::median(&lore_t), measure::median(&git_t));
+            rows.push(Row {
+                workload: format!(
+                    "`lore sync` with 1 new session, {nn} sessions, key in GNOME Keyring"
+                ),
+                lore: secs(l),
+                baseline: format!("plain git fetch + push of 1 small commit: {}", secs(g)),
+                ratio: ratio(l, g),
+                note: "the row above with the key read over D-Bus".into(),
+            });
+        }
+    }
 
     // A new member joins.
     let (mut lore_t, mut git_t) = (Vec::new(), Vec::new());
@@ -282,4 +403,49 @@ pub fn run(cfg: &Config) -> Vec<Row> {
         note: "lore fetches, decrypts, merges into lore.db".into(),
     });
     rows
+}
+
+/// A D-Bus session bus with GNOME Keyring unlocked on it, in the run's HOME; stopped on drop.
+struct Keyring {
+    pid: u32,
+    address: String,
+}
+
+impl Keyring {
+    /// `None` when dbus-daemon or gnome-keyring-daemon is not installed.
+    fn start(env: &Env, dir: &Path) -> Option<Keyring> {
+        let out = env
+            .command(Path::new("dbus-daemon"), dir)
+            .args(["--session", "--fork", "--print-address=1", "--print-pid=1"])
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .output()
+            .ok()?;
+        if !out.status.success() {
+            return None;
+        }
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let mut lines = text.lines();
+        let address = lines.next()?.trim().to_owned();
+        let pid = lines.next()?.trim().parse().ok()?;
+        let keyring = Keyring { pid, address };
+        let mut child = env
+            .command(Path::new("gnome-keyring-daemon"), dir)
+            .args(["--unlock", "--components=secrets"])
+            .env("DBUS_SESSION_BUS_ADDRESS", &keyring.address)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        use std::io::Write as _;
+        child.stdin.take()?.write_all(b"benchmark login").ok()?;
+        child.wait().ok()?.success().then_some(keyring)
+    }
+}
+
+impl Drop for Keyring {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg(self.pid.to_string()).status();
+    }
 }

@@ -12,7 +12,7 @@ use super::SyncError;
 use super::merge::{Merged, merge_record};
 use super::state::{self, SyncState};
 use crate::gitstore::local::{export, ref_target, update_ref};
-use crate::gitstore::{LocalStore, SESSIONS_REF};
+use crate::gitstore::{GitStoreError, LocalStore, SESSIONS_REF};
 use crate::redact::Redactor;
 use crate::remote::wire::Git;
 use crate::store::Store;
@@ -187,12 +187,19 @@ impl Sync<'_> {
             report.attempts = 1;
             return Ok(report);
         }
-        // A key store that cannot be read (a locked keychain, a key file others can read)
-        // stops the sync here, before anything is written, rather than at the push.
+        // No key, or a key store that cannot be read (a locked keychain, a key file others
+        // can read), stops the sync here, before anything is written, rather than at the push.
         if let Some(header) = self.local.header()? {
-            self.keys
+            let key = self
+                .keys
                 .load_id(header.store_id_hex(), header.key_id_hex())
                 .map_err(SyncError::Key)?;
+            if key.is_none() && self.passphrase.is_none() {
+                return Err(GitStoreError::NoKey {
+                    store_id: header.store_id_hex().to_owned(),
+                }
+                .into());
+            }
         }
         // Which sessions to export: those changed since the last sync exported (found in
         // lore.db's history), or, without a usable record of that, every session here.
