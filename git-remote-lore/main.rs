@@ -37,13 +37,17 @@ fn main() -> ExitCode {
         .ok()
         .filter(|p| !p.is_empty())
         .map(Zeroizing::new);
-    let keychain = lore::config::Config::load(&home.config_path())
-        .map_err(|e| e.to_string())
-        .and_then(|c| {
-            let env = std::env::var("LORE_KEYCHAIN").ok();
-            lore::keys::keychain_wanted(env.as_deref(), c.flag("keychain"))
-        });
-    let keychain = match keychain {
+    // A config.toml lore cannot read should not stop every fetch and push: its keychain
+    // setting is taken as the default, and lore itself will say what is wrong with the file.
+    let setting = match lore::config::Config::load(&home.config_path()) {
+        Ok(c) => c.flag("keychain"),
+        Err(e) => {
+            eprintln!("git-remote-lore: warning: {e}; using the keychain if one answers");
+            None
+        }
+    };
+    let env = std::env::var("LORE_KEYCHAIN").ok();
+    let keychain = match lore::keys::keychain_wanted(env.as_deref(), setting) {
         Ok(k) => k,
         Err(e) => {
             eprintln!("git-remote-lore: {e}");

@@ -180,7 +180,7 @@ case $state in
 *) exit 0 ;;
 esac
 case $state in
-*'"key": "missing"'*) exit 0 ;;
+*'"key": "missing"'* | *'"key": "unreadable"'*) exit 0 ;;
 esac
 if ! LORE_HOOK_ACTIVE=1 GIT_TERMINAL_PROMPT=0 "$lore_bin" sync --quiet --remote "$remote" </dev/null; then
     echo "lore: sharing sessions failed (the push goes on); run 'lore sync' to try again." >&2

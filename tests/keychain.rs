@@ -18,6 +18,7 @@ const PASS: &str = "a passphrase for the team";
 const S1: &str = "a1a1a1a1-0000-4000-8000-00000000c001";
 const S2: &str = "a1a1a1a1-0000-4000-8000-00000000c002";
 const S3: &str = "a1a1a1a1-0000-4000-8000-00000000c003";
+const S4: &str = "a1a1a1a1-0000-4000-8000-00000000c004";
 const REQUIRE_ENV: &str = "LORE_REQUIRE_KEYCHAIN_TESTS";
 
 /// A session bus with GNOME Keyring on it, for one user; stopped on drop (the keyring daemon
@@ -94,6 +95,51 @@ impl Keyring {
         c
     }
 
+    /// Unlocks the login keyring again with its password, as logging in does: a new keyring
+    /// daemon replaces the one on the bus. Returns once the keyring says it is unlocked.
+    fn unlock(&self, user: &User, password: &str) {
+        let mut child = self
+            .command(user, "gnome-keyring-daemon")
+            .args(["--replace", "--unlock", "--components=secrets"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start gnome-keyring-daemon");
+        use std::io::Write as _;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(password.as_bytes())
+            .unwrap();
+        assert!(child.wait().unwrap().success());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let out = self
+                .command(user, "dbus-send")
+                .args([
+                    "--session",
+                    "--dest=org.freedesktop.secrets",
+                    "--print-reply",
+                    "/org/freedesktop/secrets/collection/login",
+                    "org.freedesktop.DBus.Properties.Get",
+                    "string:org.freedesktop.Secret.Collection",
+                    "string:Locked",
+                ])
+                .output()
+                .unwrap();
+            if String::from_utf8_lossy(&out.stdout).contains("boolean false") {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the login keyring stayed locked: {out:?}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
     /// Locks the login keyring, as a screen lock or a timeout would.
     fn lock(&self, user: &User) {
         let out = self
@@ -155,18 +201,7 @@ struct Member {
 impl Member {
     fn founder(world: &World, remote: &Path) -> Member {
         let user = world.user("alice");
-        let repo = user.root.join("repo");
-        user.git(&user.root, &["init", "-q", "repo"]).assert_ok();
-        std::fs::write(repo.join("README"), "code\n").unwrap();
-        user.git(&repo, &["add", "README"]).assert_ok();
-        user.git(&repo, &["commit", "-qm", "first"]).assert_ok();
-        user.git(
-            &repo,
-            &["remote", "add", "origin", remote.to_str().unwrap()],
-        )
-        .assert_ok();
-        user.git(&repo, &["push", "-q", "-u", "origin", "main"])
-            .assert_ok();
+        let repo = user.first_repo(remote);
         Member { user, repo }
     }
 
@@ -430,8 +465,13 @@ fn a_keychain_that_refuses_or_is_locked_leaves_the_key_in_a_file_and_says_so() {
         "{}",
         r.stdout
     );
-    // Setting up again while it is locked keeps the key in a file, with a warning; the sync
-    // that follows finds it there.
+    // LORE_PASSPHRASE still works with the keychain locked.
+    let r = dave.lore_with(&[("LORE_PASSPHRASE", PASS)], &["sync"]);
+    r.assert_ok();
+    assert!(r.stdout.contains("pushed 1 session"), "{}", r.stdout);
+
+    // Setting up again while it is locked keeps the key in a file, with a warning; the syncs
+    // that follow find it there without asking the keychain.
     let r = dave.user.setup(&dave.repo, PASS);
     r.assert_ok();
     assert!(
@@ -440,11 +480,37 @@ fn a_keychain_that_refuses_or_is_locked_leaves_the_key_in_a_file_and_says_so() {
         r.stderr
     );
     assert_eq!(dave.key_files().len(), 1);
-    let r = dave.lore(&["sync"]);
-    r.assert_ok();
-    assert!(r.stdout.contains("pushed 1 session"), "{}", r.stdout);
+    dave.lore(&["sync"]).assert_ok();
     alice.lore(&["sync"]).assert_ok();
     assert_eq!(alice.ids(), list(&[S1, S3]));
+
+    // A rotation while it is locked: the new key goes to a file, the keychain keeps the old
+    // one under the same name. Once unlocked, the newer file is what counts.
+    let new_pass = "the passphrase after the rotation";
+    let r = dave.user.lore_input(
+        &dave.repo,
+        &["sync", "rotate", "--passphrase-stdin"],
+        &format!("{new_pass}\n"),
+    );
+    r.assert_ok();
+    assert!(r.stdout.contains("Data key rotated."), "{}", r.stdout);
+    assert!(
+        r.stderr.contains("warning: the OS keychain refused"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(dave.key_files().len(), 2, "{:?}", dave.key_files());
+    dave_keyring.unlock(&dave.user, "dave's login password");
+    dave.work(S4, "after-unlocking");
+    let r = dave.lore(&["sync"]);
+    r.assert_ok();
+    assert!(r.stdout.contains("pushed"), "{}", r.stdout);
+    assert_eq!(dave.key_line(), "Key: stored (key file)");
+    // Alice sets up with the new passphrase and reads everything.
+    alice.lore(&["sync"]).assert_fails();
+    alice.user.setup(&alice.repo, new_pass).assert_ok();
+    alice.lore(&["sync"]).assert_ok();
+    assert_eq!(alice.ids(), list(&[S1, S3, S4]));
 
     // The other way out the error gives: no keychain at all, keys in files.
     dave.user

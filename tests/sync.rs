@@ -25,18 +25,7 @@ fn canonical(p: &Path) -> String {
 /// The first member creates the repository and the store.
 fn founder(world: &World, remote: &Path) -> Member {
     let user = world.user("alice");
-    let repo = user.root.join("repo");
-    user.git(&user.root, &["init", "-q", "repo"]).assert_ok();
-    std::fs::write(repo.join("README"), "code\n").unwrap();
-    user.git(&repo, &["add", "README"]).assert_ok();
-    user.git(&repo, &["commit", "-qm", "first"]).assert_ok();
-    user.git(
-        &repo,
-        &["remote", "add", "origin", remote.to_str().unwrap()],
-    )
-    .assert_ok();
-    user.git(&repo, &["push", "-q", "-u", "origin", "main"])
-        .assert_ok();
+    let repo = user.first_repo(remote);
     let r = user.setup(&repo, PASS);
     r.assert_ok();
     assert!(

@@ -202,15 +202,9 @@ fn check_key(ctx: &Ctx, local: &LocalStore) -> Check {
             };
         }
     };
-    let keys = match ctx.key_store() {
+    let keys = match key_store(ctx, "key") {
         Ok(k) => k,
-        Err(e) => {
-            return Check {
-                name: "key",
-                outcome: Outcome::Fail,
-                detail: format!("{e:#}"),
-            };
-        }
+        Err(failed) => return failed,
     };
     match keys.locate(header.store_id_hex()) {
         Ok(Some((k, location))) if header.verify_key(&k).is_ok() => Check {
@@ -239,17 +233,21 @@ fn check_key(ctx: &Ctx, local: &LocalStore) -> Check {
     }
 }
 
+/// This home's key store, or the failed check `name` when LORE_KEYCHAIN or config.toml is
+/// wrong.
+fn key_store(ctx: &Ctx, name: &'static str) -> Result<lore::keys::KeyStore, Check> {
+    ctx.key_store().map_err(|e| Check {
+        name,
+        outcome: Outcome::Fail,
+        detail: format!("{e:#}"),
+    })
+}
+
 /// Whether keys go to the OS keychain: in use, switched off, or none reachable.
 fn check_keychain(ctx: &Ctx) -> Check {
-    let keys = match ctx.key_store() {
+    let keys = match key_store(ctx, "keychain") {
         Ok(k) => k,
-        Err(e) => {
-            return Check {
-                name: "keychain",
-                outcome: Outcome::Fail,
-                detail: format!("{e:#}"),
-            };
-        }
+        Err(failed) => return failed,
     };
     let files = ctx.home.keys_dir();
     match keys.keychain().map(|k| k.check()) {

@@ -41,8 +41,10 @@ pub(super) fn encode(store_id_hex: &str, key: &DataKey) -> Zeroizing<Vec<u8>> {
         key_id: key.key_id_hex(),
         key: B64.encode(key.master()),
     };
-    // Serializing four strings and a number cannot fail.
-    let mut bytes = Zeroizing::new(serde_json::to_vec(&content).unwrap_or_default());
+    // Room for the whole file up front: a buffer that grew would leave a copy of part of the
+    // key behind, unwiped. Serializing four strings and a number into a Vec cannot fail.
+    let mut bytes = Zeroizing::new(Vec::with_capacity(MAX_LEN));
+    let _ = serde_json::to_writer(&mut *bytes, &content);
     bytes.push(b'\n');
     bytes
 }

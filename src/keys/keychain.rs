@@ -74,8 +74,14 @@ impl Keychain {
     }
 
     fn entry(&self, account: &str) -> Result<Entry, KeychainError> {
+        // Windows would otherwise give the credential "enterprise" persistence, which roaming
+        // profiles copy to other machines: a key stays on the machine that unlocked it.
+        #[cfg(windows)]
+        let modifiers = Some(std::collections::HashMap::from([("persistence", "local")]));
+        #[cfg(not(windows))]
+        let modifiers: Option<std::collections::HashMap<&str, &str>> = None;
         self.store()?
-            .build(SERVICE, account, None)
+            .build(SERVICE, account, modifiers.as_ref())
             .map_err(|e| KeychainError::Refused(describe(&e)))
     }
 

@@ -8,9 +8,10 @@
 //! file would, and is named after it (service `lore`, account the file's path), so each lore
 //! home keeps its own keys and one parser checks both.
 //!
-//! Reading looks in the keychain, then in the file. Saving writes the keychain and then
-//! removes a file of the same name, so a key lives in one place; when the keychain is not
-//! reachable or refuses, the key goes to the file instead.
+//! Saving writes the keychain and then removes a file of the same name, so a key lives in one
+//! place; when the keychain is not reachable, refuses, or may not be used, the key goes to the
+//! file instead. Reading therefore looks in the file first (a file beside an entry is the newer
+//! copy), then in the keychain.
 
 mod file;
 mod keychain;
@@ -126,13 +127,7 @@ impl KeyStore {
     /// `dir` when it cannot.
     pub fn with_keychain(dir: impl Into<PathBuf>, keychain: Keychain) -> KeyStore {
         let dir = dir.into();
-        let resolved = match (dir.parent(), dir.file_name()) {
-            (Some(home), Some(name)) => std::fs::canonicalize(home).ok().map(|h| h.join(name)),
-            _ => None,
-        };
-        let account_dir = resolved
-            .or_else(|| std::path::absolute(&dir).ok())
-            .unwrap_or_else(|| dir.clone());
+        let account_dir = resolve(&dir);
         KeyStore {
             dir,
             keychain: Some(keychain),
@@ -249,33 +244,29 @@ impl KeyStore {
         self.account_dir.join(name).to_string_lossy().into_owned()
     }
 
-    /// The key standing in for the file `path`: the keychain's entry, else the file.
+    /// The key standing in for the file `path`: the file, else the keychain's entry. A file
+    /// beside an entry is the newer copy: a save into the keychain removes the file, so the
+    /// file can only have been written since, when the keychain refused or was switched off.
     fn read(
         &self,
         path: PathBuf,
         store_id_hex: &str,
     ) -> Result<Option<(DataKey, KeyLocation)>, KeyError> {
-        let mut refused = None;
-        if let Some(keychain) = &self.keychain {
-            match keychain.get(&self.account(&path)) {
-                Ok(Some(bytes)) => {
-                    return match file::parse(store_id_hex, &bytes) {
-                        Ok(key) => Ok(Some((key, KeyLocation::Keychain))),
-                        Err(why) => Err(KeyError::MalformedEntry { path, why }),
-                    };
-                }
-                Ok(None) | Err(KeychainError::Unavailable(_)) => {}
-                Err(e) => refused = Some(e),
-            }
+        if let Some(key) = file::read(&path, store_id_hex)? {
+            return Ok(Some((key, KeyLocation::File(path))));
         }
-        match file::read(&path, store_id_hex)? {
-            Some(key) => Ok(Some((key, KeyLocation::File(path)))),
-            None => match refused {
-                // The key may well be in the keychain that would not answer: saying "no key"
-                // would send the user to set up again for nothing.
-                Some(source) => Err(KeyError::Keychain { source }),
-                None => Ok(None),
+        let Some(keychain) = &self.keychain else {
+            return Ok(None);
+        };
+        match keychain.get(&self.account(&path)) {
+            Ok(Some(bytes)) => match file::parse(store_id_hex, &bytes) {
+                Ok(key) => Ok(Some((key, KeyLocation::Keychain))),
+                Err(why) => Err(KeyError::MalformedEntry { path, why }),
             },
+            Ok(None) | Err(KeychainError::Unavailable(_)) => Ok(None),
+            // The key may well be in the keychain that would not answer: saying "no key"
+            // would send the user to set up again for nothing.
+            Err(source) => Err(KeyError::Keychain { source }),
         }
     }
 
@@ -301,6 +292,28 @@ impl KeyStore {
             location: KeyLocation::File(path),
             keychain_refused,
         })
+    }
+}
+
+/// `path` made absolute, with the symbolic links of its deepest existing ancestor resolved:
+/// the same name whether or not the lore home exists yet (`lore sync setup` may save a key into
+/// the keychain before anything creates the home).
+fn resolve(path: &std::path::Path) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut missing = Vec::new();
+    let mut at = absolute.as_path();
+    loop {
+        if let Ok(mut resolved) = std::fs::canonicalize(at) {
+            resolved.extend(missing.iter().rev());
+            return resolved;
+        }
+        match (at.parent(), at.file_name()) {
+            (Some(parent), Some(name)) => {
+                missing.push(name.to_owned());
+                at = parent;
+            }
+            _ => return absolute,
+        }
     }
 }
 

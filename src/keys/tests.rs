@@ -235,3 +235,30 @@ fn a_keychain_entry_is_named_after_the_file_it_stands_in_for() {
             .to_string_lossy()
     );
 }
+
+#[test]
+fn the_entry_name_is_the_same_before_and_after_the_home_exists() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("not-yet").join(".lore");
+    let before = KeyStore::with_keychain(home.join("keys"), Keychain::unavailable("test"));
+    let name_before = before.account(&before.path_for(SID));
+    fs::create_dir_all(home.join("keys")).unwrap();
+    let after = KeyStore::with_keychain(home.join("keys"), Keychain::unavailable("test"));
+    assert_eq!(after.account(&after.path_for(SID)), name_before);
+    let canonical = fs::canonicalize(tmp.path()).unwrap();
+    assert_eq!(
+        name_before,
+        canonical
+            .join("not-yet/.lore/keys")
+            .join(format!("{SID}.key"))
+            .to_string_lossy()
+    );
+    // Through a symbolic link to the home, the name is the resolved one.
+    #[cfg(unix)]
+    {
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&home, &link).unwrap();
+        let linked = KeyStore::with_keychain(link.join("keys"), Keychain::unavailable("test"));
+        assert_eq!(linked.account(&linked.path_for(SID)), name_before);
+    }
+}

@@ -190,10 +190,14 @@ impl Sync<'_> {
         // No key, or a key store that cannot be read (a locked keychain, a key file others
         // can read), stops the sync here, before anything is written, rather than at the push.
         if let Some(header) = self.local.header()? {
-            let key = self
+            let key = match self
                 .keys
                 .load_id(header.store_id_hex(), header.key_id_hex())
-                .map_err(SyncError::Key)?;
+            {
+                // With LORE_PASSPHRASE, a keychain that will not answer is no obstacle.
+                Err(crate::keys::KeyError::Keychain { .. }) if self.passphrase.is_some() => None,
+                other => other.map_err(SyncError::Key)?,
+            };
             if key.is_none() && self.passphrase.is_none() {
                 return Err(GitStoreError::NoKey {
                     store_id: header.store_id_hex().to_owned(),

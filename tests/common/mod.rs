@@ -444,6 +444,24 @@ impl User {
         dest
     }
 
+    /// `<user>/repo`: a new repository with one commit (a README), whose `origin` is the bare
+    /// repository `remote`, pushed there with `main` tracking `origin/main`.
+    pub fn first_repo(&self, remote: &Path) -> PathBuf {
+        let repo = self.root.join("repo");
+        self.git(&self.root, &["init", "-q", "repo"]).assert_ok();
+        std::fs::write(repo.join("README"), "code\n").expect("write README");
+        self.git(&repo, &["add", "README"]).assert_ok();
+        self.git(&repo, &["commit", "-qm", "first"]).assert_ok();
+        self.git(
+            &repo,
+            &["remote", "add", "origin", remote.to_str().expect("utf-8")],
+        )
+        .assert_ok();
+        self.git(&repo, &["push", "-q", "-u", "origin", "main"])
+            .assert_ok();
+        repo
+    }
+
     /// `lore sync setup --passphrase-stdin` in `repo`.
     pub fn setup(&self, repo: &Path, passphrase: &str) -> Run {
         self.lore_input(
