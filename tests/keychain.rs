@@ -58,24 +58,31 @@ impl Keyring {
         let bus_pid: i32 = lines.next().expect("bus pid").trim().parse().unwrap();
         let keyring = Keyring { bus_pid, address };
         if let Some(password) = login_password {
-            let mut child = keyring
-                .command(user, "gnome-keyring-daemon")
-                .args(["--unlock", "--components=secrets"])
-                .stdin(Stdio::piped())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("start gnome-keyring-daemon");
-            use std::io::Write as _;
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(password.as_bytes())
-                .unwrap();
-            assert!(child.wait().unwrap().success());
+            keyring.unlock_login(user, &[], password);
         }
         keyring
+    }
+
+    /// Runs `gnome-keyring-daemon --unlock` (with `extra` arguments) on this bus, the login
+    /// keyring's password on its standard input, as a desktop login does.
+    fn unlock_login(&self, user: &User, extra: &[&str], password: &str) {
+        let mut child = self
+            .command(user, "gnome-keyring-daemon")
+            .args(extra)
+            .args(["--unlock", "--components=secrets"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start gnome-keyring-daemon");
+        use std::io::Write as _;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(password.as_bytes())
+            .unwrap();
+        assert!(child.wait().unwrap().success());
     }
 
     /// The environment that puts a user's commands on this bus, with the keychain allowed.
@@ -98,22 +105,7 @@ impl Keyring {
     /// Unlocks the login keyring again with its password, as logging in does: a new keyring
     /// daemon replaces the one on the bus. Returns once the keyring says it is unlocked.
     fn unlock(&self, user: &User, password: &str) {
-        let mut child = self
-            .command(user, "gnome-keyring-daemon")
-            .args(["--replace", "--unlock", "--components=secrets"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start gnome-keyring-daemon");
-        use std::io::Write as _;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(password.as_bytes())
-            .unwrap();
-        assert!(child.wait().unwrap().success());
+        self.unlock_login(user, &["--replace"], password);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         loop {
             let out = self
