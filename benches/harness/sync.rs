@@ -97,6 +97,43 @@ impl Member {
     }
 }
 
+/// What one round of the one-new-session workload needs.
+struct Round<'a> {
+    env: &'a Env,
+    bin: &'a Path,
+    alice: &'a Member,
+    dir: &'a Path,
+    /// A clone of the plain remote, for the baseline's small commit.
+    plain: &'a Path,
+}
+
+impl Round<'_> {
+    /// Imports session number `at` into Alice's lore and times her `lore sync` (`prepare` adds
+    /// to its environment); then times plain git committing, fetching and pushing one small
+    /// commit. Returns both times in seconds.
+    fn one_new_session(&self, at: usize, tag: &str, prepare: impl Fn(&mut Command)) -> (f64, f64) {
+        let (env, bin, alice) = (self.env, self.bin, self.alice);
+        let extra = self.dir.join(format!("extra-{tag}"));
+        write_transcripts(&extra, at..at + 1, &alice.repo);
+        ok(
+            &mut alice.lore(env, bin, &["import", extra.to_str().expect("utf-8")]),
+            "lore import",
+        );
+        let mut sync = alice.lore(env, bin, &["sync", "--quiet"]);
+        prepare(&mut sync);
+        let lore = timed(&mut sync, "lore sync");
+        std::fs::write(self.plain.join("note.txt"), format!("run {tag}\n")).expect("write");
+        env.ok(self.plain, &["add", "note.txt"]);
+        env.ok(self.plain, &["commit", "-q", "-m", &format!("run {tag}")]);
+        let fetch = env.timed(self.plain, &["fetch", "-q", "origin"]);
+        let push = env.timed(
+            self.plain,
+            &["push", "-q", "origin", "HEAD:refs/heads/bench"],
+        );
+        (lore, fetch + push)
+    }
+}
+
 fn ok(cmd: &mut Command, what: &str) -> std::process::Output {
     let out = cmd.stdin(Stdio::null()).output().expect("spawn");
     assert!(
@@ -224,25 +261,19 @@ pub fn run(cfg: &Config) -> Vec<Row> {
         &plain_store,
         &["checkout", "-q", "-b", "store", "refs/lore/sessions"],
     );
+    let round = Round {
+        env: &env,
+        bin,
+        alice: &alice,
+        dir: &dir,
+        plain: &plain,
+    };
     let (mut lore_t, mut git_t, mut store_t) = (Vec::new(), Vec::new(), Vec::new());
     for run in 0..cfg.runs {
         eprintln!("sync: one new session, run {}", run + 1);
-        let extra = dir.join(format!("extra-{run}"));
-        write_transcripts(&extra, n + run..n + run + 1, &alice.repo);
-        ok(
-            &mut alice.lore(&env, bin, &["import", extra.to_str().expect("utf-8")]),
-            "lore import",
-        );
-        lore_t.push(timed(
-            &mut alice.lore(&env, bin, &["sync", "--quiet"]),
-            "lore sync",
-        ));
-        std::fs::write(plain.join("note.txt"), format!("run {run}\n")).expect("write");
-        env.ok(&plain, &["add", "note.txt"]);
-        env.ok(&plain, &["commit", "-q", "-m", &format!("run {run}")]);
-        let fetch = env.timed(&plain, &["fetch", "-q", "origin"]);
-        let push = env.timed(&plain, &["push", "-q", "origin", "HEAD:refs/heads/bench"]);
-        git_t.push(fetch + push);
+        let (lore, git) = round.one_new_session(n + run, &run.to_string(), |_| {});
+        lore_t.push(lore);
+        git_t.push(git);
         let shard = plain_store.join("sessions/be/nc");
         std::fs::create_dir_all(&shard).expect("mkdir");
         std::fs::write(
@@ -316,26 +347,13 @@ pub fn run(cfg: &Config) -> Vec<Row> {
                     "sync: one new session, key in the keychain, run {}",
                     run + 1
                 );
-                let at = n + cfg.runs + run;
-                let extra = dir.join(format!("extra-keychain-{run}"));
-                write_transcripts(&extra, at..at + 1, &alice.repo);
-                ok(
-                    &mut alice.lore(&env, bin, &["import", extra.to_str().expect("utf-8")]),
-                    "lore import",
+                let (lore, git) = round.one_new_session(
+                    n + cfg.runs + run,
+                    &format!("keychain-{run}"),
+                    with_keychain,
                 );
-                let mut sync = alice.lore(&env, bin, &["sync", "--quiet"]);
-                with_keychain(&mut sync);
-                lore_t.push(timed(&mut sync, "lore sync (keychain)"));
-                std::fs::write(plain.join("note.txt"), format!("keychain run {run}\n"))
-                    .expect("write");
-                env.ok(&plain, &["add", "note.txt"]);
-                env.ok(
-                    &plain,
-                    &["commit", "-q", "-m", &format!("keychain run {run}")],
-                );
-                let fetch = env.timed(&plain, &["fetch", "-q", "origin"]);
-                let push = env.timed(&plain, &["push", "-q", "origin", "HEAD:refs/heads/bench"]);
-                git_t.push(fetch + push);
+                lore_t.push(lore);
+                git_t.push(git);
             }
             let (l, g) = (measure::median(&lore_t), measure::median(&git_t));
             rows.push(Row {
