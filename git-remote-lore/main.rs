@@ -65,6 +65,8 @@ fn main() -> ExitCode {
         trace: std::env::var_os("LORE_TRACE").is_some_and(|v| v == "1"),
         listed: None,
         push_url: None,
+        sessions_required: std::env::var_os(lore::remote::wire::REQUIRED_ENV)
+            .is_some_and(|v| v == "1"),
     };
     let stdin = BufReader::new(std::io::stdin().lock());
     let stdout = std::io::stdout().lock();

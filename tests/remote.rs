@@ -176,17 +176,26 @@ fn tamper(user: &User, bare: &Path, edit: impl FnOnce(&mut BTreeMap<String, Vec<
         &["write-tree"],
     );
     let tree = tree.stdout.trim();
+    // The commit's other lines as lore writes them, so only the tree gives it away.
+    let commit_file = bare.join("tamper-commit");
+    std::fs::write(
+        &commit_file,
+        format!(
+            "tree {tree}\nparent {tip}\nauthor lore <lore@localhost> 0 +0000\ncommitter lore <lore@localhost> 0 +0000\n\nlore\n"
+        ),
+    )
+    .unwrap();
     let commit = user.git(
         bare,
         &[
-            "commit-tree",
-            tree,
-            "-p",
-            &tip,
-            "-m",
-            "lore: sync 1 session",
+            "hash-object",
+            "-t",
+            "commit",
+            "-w",
+            commit_file.to_str().unwrap(),
         ],
     );
+    commit.assert_ok();
     user.git(
         bare,
         &["update-ref", "refs/lore/sessions", commit.stdout.trim()],
@@ -319,7 +328,10 @@ fn the_remote_holds_no_plaintext_and_seven_field_metadata() {
     }
     for path in files.keys() {
         assert!(
-            path == "lore-store.json" || path.ends_with(".enc") || path.ends_with(".meta.json"),
+            path == "lore-store.json"
+                || path == "lore-manifest"
+                || path.ends_with(".enc")
+                || path.ends_with(".meta.json"),
             "{path}"
         );
     }
@@ -419,7 +431,7 @@ fn tampering_is_detected_and_nothing_local_is_overwritten() {
         let last = blob.len() - 20;
         blob[last] ^= 1;
     });
-    assert_fetch_refused(&bob, &repo, "failed authentication");
+    assert_fetch_refused(&bob, &repo, "not the ones its manifest names");
     restore();
 
     // Two records swapped (each keeps its own metadata).
@@ -430,7 +442,7 @@ fn tampering_is_detected_and_nothing_local_is_overwritten() {
         files.insert(e[0].clone(), b);
         files.insert(e[1].clone(), a);
     });
-    assert_fetch_refused(&bob, &repo, "failed authentication");
+    assert_fetch_refused(&bob, &repo, "not the ones its manifest names");
     restore();
 
     // A metadata file edited.
@@ -445,7 +457,7 @@ fn tampering_is_detected_and_nothing_local_is_overwritten() {
         assert_ne!(text, edited);
         files.insert(p, edited.into_bytes());
     });
-    assert_fetch_refused(&bob, &repo, "failed authentication");
+    assert_fetch_refused(&bob, &repo, "not the ones its manifest names");
     restore();
 
     // A file that does not belong (it could carry anything).
@@ -741,10 +753,18 @@ fn only_changed_sessions_are_sent_and_the_cache_rebuilds_from_the_remote() {
         &team.remote,
         &["diff-tree", "-r", "--name-status", &before, &after],
     );
+    // Two files added, and the commit's manifest: nothing else changed.
     let lines: Vec<&str> = diff.stdout.lines().collect();
-    assert_eq!(lines.len(), 2, "{}", diff.stdout);
-    assert!(lines.iter().all(|l| l.starts_with('A')), "{}", diff.stdout);
-    // The remote's history mirrors the local one: same shape, same messages.
+    assert_eq!(lines.len(), 3, "{}", diff.stdout);
+    assert!(lines.contains(&"M\tlore-manifest"), "{}", diff.stdout);
+    assert_eq!(
+        lines.iter().filter(|l| l.starts_with('A')).count(),
+        2,
+        "{}",
+        diff.stdout
+    );
+    // The remote's history mirrors the local one in shape; its commits carry neither author,
+    // date nor message (those travel sealed in the manifests).
     let local_log = team
         .alice
         .git(
@@ -759,7 +779,12 @@ fn only_changed_sessions_are_sent_and_the_cache_rebuilds_from_the_remote() {
             &["log", "--format=%an %at %s", "refs/lore/sessions"],
         )
         .stdout;
-    assert_eq!(local_log, remote_log);
+    assert_eq!(local_log.lines().count(), remote_log.lines().count());
+    assert!(
+        remote_log.lines().all(|l| l == "lore 0 lore"),
+        "{remote_log}"
+    );
+    assert!(local_log.lines().all(|l| l != "lore 0 lore"), "{local_log}");
 
     // Bob forgets everything the helper knew; fetching again derives the same ids.
     bob.git(
@@ -989,5 +1014,5 @@ fn many_sessions_are_translated_in_parallel_and_still_checked() {
         new_tip
     );
     // Carol's origin is the lore:: URL she cloned.
-    assert_fetch_from_refused(&carol, &clone, "origin", "failed authentication");
+    assert_fetch_from_refused(&carol, &clone, "origin", "not the ones its manifest names");
 }

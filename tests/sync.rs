@@ -939,7 +939,8 @@ fn a_rotation_shuts_out_a_former_member_and_keeps_history_for_the_rest() {
             .stdout,
     )
     .unwrap();
-    assert_eq!(header["format"], 2, "{header}");
+    assert_eq!(header["format"], 3, "{header}");
+    assert_eq!(header["epoch"], 2, "{header}");
     assert_eq!(header["previous_keys"].as_array().unwrap().len(), 1);
     let new_key_id = header["key_id"].as_str().unwrap().to_owned();
     let listing = alice

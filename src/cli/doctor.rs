@@ -206,7 +206,31 @@ fn check_key(ctx: &Ctx, local: &LocalStore) -> Check {
         Ok(k) => k,
         Err(failed) => return failed,
     };
+    // What the remote served last (verified or not) shows a rotation before the local store
+    // has it.
+    let incoming = lore::sync::default_remote(local)
+        .map(|r| lore::remote::incoming_ref(&lore::remote::namespace(&r)))
+        .and_then(|name| {
+            lore::gitstore::local::ref_target(local.repo(), &name)
+                .ok()
+                .flatten()
+        })
+        .and_then(|tip| local.header_at(tip).ok().flatten())
+        .filter(|h| h.store_id() == header.store_id());
     match keys.locate(header.store_id_hex()) {
+        Ok(Some((k, _)))
+            if incoming
+                .as_ref()
+                .is_some_and(|i| i.key_id() != k.key_id() && i.verify_key(&k).is_err()) =>
+        {
+            Check {
+                name: "key",
+                outcome: Outcome::Fail,
+                detail:
+                    "the store's key was rotated: run 'lore sync setup' with the new passphrase"
+                        .into(),
+            }
+        }
         Ok(Some((k, location))) if header.verify_key(&k).is_ok() => Check {
             name: "key",
             outcome: Outcome::Ok,

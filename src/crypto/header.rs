@@ -144,6 +144,12 @@ impl KdfParams {
 /// recognise that key. It holds no secret in clear; both trees carry the same bytes.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct StoreHeader {
+    /// The header's `format`: 1 or 2 (a store of format 1, before or after a rotation), or 3
+    /// (store format 2: an epoch, and the v2 key check that covers it).
+    format: u64,
+    /// The key's generation: 1 at creation, one more per rotation. For a format-1 header,
+    /// `1 + len(previous_keys)`.
+    epoch: u64,
     store_id: [u8; 16],
     store_id_hex: String,
     kdf: KdfParams,
@@ -182,7 +188,10 @@ struct HeaderWire {
     key_id: String,
     wrapped_key: String,
     key_check: String,
-    /// Format 2 only.
+    /// Format 3 only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    epoch: Option<u64>,
+    /// Formats 2 and 3 only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     previous_keys: Option<Vec<PreviousWire>>,
 }
@@ -208,9 +217,9 @@ fn previous_wrap_key(current: &DataKey) -> Zeroizing<[u8; 32]> {
 }
 
 impl StoreHeader {
-    /// The newest format this lore reads and writes: 1 for a store never rotated, 2 once it
-    /// carries previous keys.
-    pub const FORMAT: u64 = 2;
+    /// The newest format this lore reads and writes: 3, store format 2. (1 and 2 are the
+    /// headers of a format-1 store, before and after a rotation: read, and upgraded.)
+    pub const FORMAT: u64 = 3;
 
     /// A new store: random store id, salt and data key, Argon2id with m = 64 MiB, t = 3, p = 4.
     /// Returns the header to publish and the data key to keep.
@@ -218,7 +227,7 @@ impl StoreHeader {
         let store_id = random::<16>()?;
         let key = DataKey::generate()?;
         let kdf = KdfParams::fresh(MIN_M_KIB, MIN_T, MIN_P)?;
-        let header = StoreHeader::wrap(store_id, kdf, &key, passphrase)?;
+        let header = StoreHeader::wrap(store_id, kdf, &key, passphrase, 1)?;
         Ok((header, key))
     }
 
@@ -228,6 +237,7 @@ impl StoreHeader {
         kdf: KdfParams,
         key: &DataKey,
         passphrase: &[u8],
+        epoch: u64,
     ) -> Result<StoreHeader, CryptoError> {
         let kek = kdf.derive(passphrase)?;
         let nonce = random::<12>()?;
@@ -249,13 +259,15 @@ impl StoreHeader {
         wrapped_key[..12].copy_from_slice(&nonce);
         wrapped_key[12..].copy_from_slice(&sealed);
         Ok(StoreHeader {
+            format: Self::FORMAT,
+            epoch,
             store_id,
             store_id_hex: hex(&store_id),
             kdf,
             key_id,
             key_id_hex: hex(&key_id),
             wrapped_key,
-            key_check: key_check(key.master(), &store_id),
+            key_check: key_check(Self::FORMAT, key.master(), &store_id, epoch),
             previous: Vec::new(),
         })
     }
@@ -275,15 +287,24 @@ impl StoreHeader {
             return Err(CryptoError::NewerFormat { found: format });
         }
         let w: HeaderWire = serde_json::from_slice(bytes).map_err(|e| malformed(e.to_string()))?;
-        match (w.format, &w.previous_keys) {
-            (1, None) => {}
-            (2, Some(p)) if !p.is_empty() => {}
-            (1 | 2, _) => {
+        match (w.format, &w.previous_keys, w.epoch) {
+            (1, None, None) => {}
+            (2, Some(p), None) if !p.is_empty() => {}
+            (3, Some(_), Some(e)) if e >= 1 => {}
+            (1 | 2, _, Some(_)) => {
+                return Err(malformed("epoch belongs to format 3 only"));
+            }
+            (1 | 2, _, None) => {
                 return Err(malformed(
                     "previous_keys must be present (and not empty) in format 2 and only there",
                 ));
             }
-            (f, _) => return Err(malformed(format!("format {f} is not a format of lore"))),
+            (3, _, _) => {
+                return Err(malformed(
+                    "format 3 needs an epoch of at least 1 and previous_keys (empty or not)",
+                ));
+            }
+            (f, _, _) => return Err(malformed(format!("format {f} is not a format of lore"))),
         }
         let store_id = parse_hex::<16>(&w.store_id)
             .ok_or_else(|| malformed("store_id is not 32 lower-case hex digits"))?;
@@ -320,7 +341,18 @@ impl StoreHeader {
                 wrapped,
             });
         }
+        let epoch = match w.epoch {
+            Some(e) => e,
+            None => 1 + previous.len() as u64,
+        };
+        if epoch <= previous.len() as u64 {
+            return Err(malformed(
+                "its epoch is not above the number of keys before it",
+            ));
+        }
         Ok(StoreHeader {
+            format: w.format,
+            epoch,
             store_id,
             store_id_hex: w.store_id,
             kdf: w.kdf,
@@ -334,14 +366,22 @@ impl StoreHeader {
 
     /// The header's bytes: `JCS` of its JSON, so equal headers are equal bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
+        let legacy = self.format < 3;
         let w = HeaderWire {
-            format: if self.previous.is_empty() { 1 } else { 2 },
+            format: if !legacy {
+                3
+            } else if self.previous.is_empty() {
+                1
+            } else {
+                2
+            },
+            epoch: (!legacy).then_some(self.epoch),
             store_id: self.store_id_hex.clone(),
             kdf: self.kdf.clone(),
             key_id: self.key_id_hex.clone(),
             wrapped_key: B64.encode(self.wrapped_key),
             key_check: hex(&self.key_check),
-            previous_keys: (!self.previous.is_empty()).then(|| {
+            previous_keys: (!legacy || !self.previous.is_empty()).then(|| {
                 self.previous
                     .iter()
                     .map(|p| PreviousWire {
@@ -352,6 +392,39 @@ impl StoreHeader {
             }),
         };
         serde_json_canonicalizer::to_vec(&w).expect("a header of strings and integers serializes")
+    }
+
+    /// The header's `format`: 3 for store format 2, 1 or 2 for a format-1 store.
+    pub fn format(&self) -> u64 {
+        self.format
+    }
+
+    /// Whether this is the header of a format-2 store (with manifests and epochs).
+    pub fn is_format2(&self) -> bool {
+        self.format >= 3
+    }
+
+    /// The key's generation (1 at creation, one more per rotation).
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// The key id as its 16 raw bytes.
+    pub fn key_id(&self) -> [u8; 16] {
+        self.key_id
+    }
+
+    /// The same store and key as a format-3 header (store format 2): the same wraps, the epoch
+    /// of its format-1 counting, and the v2 key check. `key` must be this store's key (else
+    /// `WrongKey`). A format-3 header is returned as it is.
+    pub fn upgraded(&self, key: &DataKey) -> Result<StoreHeader, CryptoError> {
+        self.verify_key(key)?;
+        let mut header = self.clone();
+        if header.format < 3 {
+            header.format = 3;
+            header.key_check = key_check(3, key.master(), &self.store_id, self.epoch);
+        }
+        Ok(header)
     }
 
     /// The store's id: 16 random bytes fixed at creation, kept through passphrase changes and
@@ -412,7 +485,7 @@ impl StoreHeader {
     /// Checks that `key` (e.g. from the local key file) is this store's current data key: same
     /// key id and same key check. Otherwise `WrongKey`.
     pub fn verify_key(&self, key: &DataKey) -> Result<(), CryptoError> {
-        let check_ok = key_check_mac(key.master(), &self.store_id)
+        let check_ok = key_check_mac(self.format, key.master(), &self.store_id, self.epoch)
             .verify_slice(&self.key_check)
             .is_ok();
         if key.key_id() == self.key_id && check_ok {
@@ -430,8 +503,12 @@ impl StoreHeader {
     pub fn rewrap(&self, key: &DataKey, new_passphrase: &[u8]) -> Result<StoreHeader, CryptoError> {
         self.verify_key(key)?;
         let kdf = KdfParams::fresh(self.kdf.m_kib, self.kdf.t, self.kdf.p)?;
-        let mut header = StoreHeader::wrap(self.store_id, kdf, key, new_passphrase)?;
+        let mut header = StoreHeader::wrap(self.store_id, kdf, key, new_passphrase, self.epoch)?;
         header.previous = self.previous.clone();
+        if self.format < 3 {
+            header.format = self.format;
+            header.key_check = key_check(self.format, key.master(), &self.store_id, self.epoch);
+        }
         Ok(header)
     }
 
@@ -449,7 +526,8 @@ impl StoreHeader {
         let earlier = std::iter::once(key).chain(previous.iter());
         let new_key = DataKey::generate()?;
         let kdf = KdfParams::fresh(self.kdf.m_kib, self.kdf.t, self.kdf.p)?;
-        let mut header = StoreHeader::wrap(self.store_id, kdf, &new_key, new_passphrase)?;
+        let mut header =
+            StoreHeader::wrap(self.store_id, kdf, &new_key, new_passphrase, self.epoch + 1)?;
         let wrap_key = previous_wrap_key(&new_key);
         let cipher = Aes256Gcm::new((&*wrap_key).into());
         for old in earlier {
@@ -517,14 +595,28 @@ impl StoreHeader {
     }
 }
 
-/// `HMAC(master, "lore.key-check.v1" ‖ store_id)`, unfinalized.
-fn key_check_mac(master: &[u8; 32], store_id: &[u8; 16]) -> hmac::Hmac<sha2::Sha256> {
-    hmac(master, &[b"lore.key-check.v1", store_id])
+/// The key check of a header of `format`, unfinalized: `HMAC(master, "lore.key-check.v1" ‖
+/// store_id)` for formats 1 and 2, `HMAC(master, "lore.key-check.v2" ‖ store_id ‖
+/// u64be(epoch))` for format 3, which binds the epoch to the key.
+fn key_check_mac(
+    format: u64,
+    master: &[u8; 32],
+    store_id: &[u8; 16],
+    epoch: u64,
+) -> hmac::Hmac<sha2::Sha256> {
+    if format >= 3 {
+        hmac(
+            master,
+            &[b"lore.key-check.v2", store_id, &epoch.to_be_bytes()],
+        )
+    } else {
+        hmac(master, &[b"lore.key-check.v1", store_id])
+    }
 }
 
-/// `key_check = HMAC(master, "lore.key-check.v1" ‖ store_id)` (store id as its 16 raw bytes).
-fn key_check(master: &[u8; 32], store_id: &[u8; 16]) -> [u8; 32] {
-    key_check_mac(master, store_id)
+/// The key check of a header of `format` (store id as its 16 raw bytes).
+fn key_check(format: u64, master: &[u8; 32], store_id: &[u8; 16], epoch: u64) -> [u8; 32] {
+    key_check_mac(format, master, store_id, epoch)
         .finalize()
         .into_bytes()
         .into()
@@ -581,7 +673,13 @@ mod tests {
         assert_eq!(&parsed, h);
         assert_eq!(parsed.to_bytes(), bytes);
         let text = String::from_utf8(bytes).unwrap();
-        assert!(text.starts_with(r#"{"format":1,"kdf":{"m_kib":65536,"name":"argon2id","p":4,"#));
+        assert!(
+            text.starts_with(
+                r#"{"epoch":1,"format":3,"kdf":{"m_kib":65536,"name":"argon2id","p":4,"#
+            ),
+            "{text}"
+        );
+        assert!(text.contains(r#""previous_keys":[]"#), "{text}");
         let v = json(h);
         assert_eq!(v["store_id"].as_str().unwrap().len(), 32);
         assert_eq!(v["key_check"].as_str().unwrap().len(), 64);
@@ -645,6 +743,8 @@ mod tests {
             "wrapped_key",
             "key_check",
             "format",
+            "epoch",
+            "previous_keys",
         ] {
             let mut v = json(h);
             v.as_object_mut().unwrap().remove(field);
@@ -655,7 +755,7 @@ mod tests {
         }
         // A duplicated field is refused too (serde_json's derive refuses duplicates).
         let text = String::from_utf8(h.to_bytes()).unwrap();
-        let dup = text.replacen("{\"format\":1,", "{\"format\":1,\"format\":1,", 1);
+        let dup = text.replacen("\"format\":3,", "\"format\":3,\"format\":3,", 1);
         assert!(matches!(
             StoreHeader::parse(dup.as_bytes()),
             Err(CryptoError::Malformed { .. })
@@ -666,12 +766,12 @@ mod tests {
     fn parse_refuses_newer_and_unknown_formats() {
         let (h, _) = fixture();
         let mut v = json(h);
-        v["format"] = 3.into();
+        v["format"] = 4.into();
         assert!(matches!(
             parse_value(&v),
-            Err(CryptoError::NewerFormat { found: 3 })
+            Err(CryptoError::NewerFormat { found: 4 })
         ));
-        // Format 2 is a header with previous keys, and only that.
+        // Format 2 is a format-1 store's header with previous keys and no epoch, and only that.
         v["format"] = 2.into();
         assert!(matches!(
             parse_value(&v),
@@ -871,12 +971,15 @@ mod tests {
     #[test]
     fn a_rotation_carries_every_earlier_key_under_the_new_one() {
         let (h, key) = fixture();
-        assert_eq!(json(h)["format"], 1);
+        assert_eq!(json(h)["format"], 3);
+        assert_eq!(h.epoch(), 1);
         assert!(h.previous_keys(key).unwrap().is_empty());
         let (r1, k1) = h.rotate(key, b"second passphrase").unwrap();
         assert_eq!(r1.store_id(), h.store_id());
+        assert_eq!(r1.epoch(), 2);
         let v = json(&r1);
-        assert_eq!(v["format"], 2);
+        assert_eq!(v["format"], 3);
+        assert_eq!(v["epoch"], 2);
         assert_eq!(v["previous_keys"].as_array().unwrap().len(), 1);
         let parsed = StoreHeader::parse(&r1.to_bytes()).unwrap();
         assert_eq!(parsed, r1);
@@ -894,8 +997,10 @@ mod tests {
         let earlier = r2.previous_keys(&k2).unwrap();
         let ids: Vec<_> = earlier.iter().map(DataKey::key_id).collect();
         assert_eq!(ids, vec![k1.key_id(), key.key_id()]);
-        // A passphrase change keeps them.
+        assert_eq!(r2.epoch(), 3);
+        // A passphrase change keeps them, and the epoch.
         let rewrapped = r2.rewrap(&k2, b"fourth passphrase").unwrap();
+        assert_eq!(rewrapped.epoch(), 3);
         assert_eq!(rewrapped.previous_keys(&k2).unwrap().len(), 2);
         assert_eq!(
             rewrapped.unlock(b"fourth passphrase").unwrap().key_id(),
@@ -915,7 +1020,8 @@ mod tests {
             edited.previous_keys(&k),
             Err(CryptoError::Malformed { .. })
         ));
-        // The current key id listed again, an empty list, a list in format 1, a short wrap.
+        // The current key id listed again, an epoch not above the keys before it, a list in
+        // format 1, a short wrap.
         let mut v = json(&r);
         v["previous_keys"][0]["key_id"] = v["key_id"].clone();
         assert!(matches!(
@@ -923,7 +1029,7 @@ mod tests {
             Err(CryptoError::Malformed { .. })
         ));
         let mut v = json(&r);
-        v["previous_keys"] = serde_json::json!([]);
+        v["epoch"] = 1.into();
         assert!(matches!(
             parse_value(&v),
             Err(CryptoError::Malformed { .. })
@@ -946,5 +1052,58 @@ mod tests {
             parse_value(&v),
             Err(CryptoError::Malformed { .. })
         ));
+    }
+
+    #[test]
+    fn the_epoch_is_bound_to_the_key() {
+        let (h, key) = fixture();
+        let (r, k) = h.rotate(key, b"second passphrase").unwrap();
+        assert!(r.verify_key(&k).is_ok());
+        // A header whose epoch was raised or lowered by someone without the key no longer
+        // checks against the key.
+        for epoch in [2u64, 5] {
+            let mut v = json(&r);
+            v["epoch"] = (epoch + 1).into();
+            let edited = parse_value(&v).unwrap();
+            assert!(matches!(
+                edited.verify_key(&k),
+                Err(CryptoError::WrongKey { .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn format_1_headers_are_read_and_upgraded() {
+        let (h, key) = fixture();
+        // The same key as a format-1 header: no epoch, no previous_keys, the v1 key check.
+        let mut v = json(h);
+        let obj = v.as_object_mut().unwrap();
+        obj.remove("epoch");
+        obj.remove("previous_keys");
+        obj.insert("format".into(), 1.into());
+        let v1 = hmac(key.master(), &[b"lore.key-check.v1", &h.store_id()])
+            .finalize()
+            .into_bytes();
+        obj.insert("key_check".into(), hex(&v1).into());
+        let legacy = parse_value(&v).unwrap();
+        assert_eq!((legacy.format(), legacy.epoch()), (1, 1));
+        assert!(!legacy.is_format2());
+        assert!(legacy.verify_key(key).is_ok());
+        assert_eq!(legacy.to_bytes(), serde_json::to_vec(&v).unwrap());
+        // Its upgrade: the same wraps, format 3, epoch 1, the v2 key check.
+        let up = legacy.upgraded(key).unwrap();
+        assert!(up.is_format2());
+        assert_eq!(up.epoch(), 1);
+        assert_eq!(up.key_id(), legacy.key_id());
+        assert!(up.verify_key(key).is_ok());
+        assert_eq!(up.unlock(PASS).unwrap().key_id(), key.key_id());
+        assert_eq!(StoreHeader::parse(&up.to_bytes()).unwrap(), up);
+        // A format-1 header with an epoch, or a format-3 one without, is refused.
+        let mut bad = v.clone();
+        bad["epoch"] = 1.into();
+        assert!(parse_value(&bad).is_err());
+        let mut bad = json(&up);
+        bad.as_object_mut().unwrap().remove("epoch");
+        assert!(parse_value(&bad).is_err());
     }
 }

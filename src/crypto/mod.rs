@@ -1,16 +1,23 @@
-//! The cryptography of the session store in git (docs/store-format.md, format 1).
+//! The cryptography of the session store in git (docs/store-format.md, store format 2).
 //!
 //! - [`StoreHeader`] is `lore-store.json`: the store's id, the Argon2id parameters, the data key
 //!   wrapped under the passphrase, and a key check.
 //! - [`DataKey`] is the store's data key with its id and the two HKDF subkeys derived from it.
 //! - [`seal`] and [`open`] turn one session record into its `.enc` blob and back.
+//! - [`seal_manifest`] and [`open_manifest`] do the same for a commit's manifest, which binds
+//!   a ciphertext commit's tree, parents, sequence number and key epoch to the key.
+//! - `vectors` (tests) checks the known-answer vectors of docs/store-format.md.
 //!
 //! Everything here is pure computation on bytes: no files, no git, no prompts.
 
 mod header;
+pub mod manifest;
 mod seal;
+#[cfg(test)]
+mod vectors;
 
 pub use header::{KdfParams, StoreHeader};
+pub use manifest::{Manifest, ManifestPrefix, open_manifest, read_prefix, seal_manifest};
 pub use seal::{open, seal};
 
 use hkdf::Hkdf;
@@ -70,7 +77,7 @@ pub enum CryptoError {
     Random(String),
 }
 
-/// The data key of one store: 32 random bytes (`master`), its 16-byte id, and the two subkeys
+/// The data key of one store: 32 random bytes (`master`), its 16-byte id, and the three subkeys
 /// derived from it (`enc_key`, `nonce_key`). Every byte is zeroized on drop, and `Debug` shows
 /// only the key id, so a key never reaches a log by accident.
 #[derive(Zeroize, ZeroizeOnDrop)]
@@ -79,6 +86,7 @@ pub struct DataKey {
     master: [u8; 32],
     enc_key: [u8; 32],
     nonce_key: [u8; 32],
+    manifest_key: [u8; 32],
 }
 
 impl DataKey {
@@ -97,6 +105,7 @@ impl DataKey {
             master: *master,
             enc_key: hkdf32(master, b"lore.enc.v1"),
             nonce_key: hkdf32(master, b"lore.nonce.v1"),
+            manifest_key: hkdf32(master, b"lore.manifest.v2"),
         }
     }
 
@@ -124,6 +133,17 @@ impl DataKey {
     fn nonce_key(&self) -> &[u8; 32] {
         &self.nonce_key
     }
+
+    /// The AES-256-GCM key of manifests.
+    fn manifest_key(&self) -> &[u8; 32] {
+        &self.manifest_key
+    }
+}
+
+/// `JCS(value)`: RFC 8785 canonical JSON. Only called with values of strings, integers and
+/// arrays of them, which always serialize.
+fn canonical_json<T: serde::Serialize>(value: &T) -> Vec<u8> {
+    serde_json_canonicalizer::to_vec(value).unwrap_or_default()
 }
 
 impl std::fmt::Debug for DataKey {

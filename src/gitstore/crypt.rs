@@ -1,11 +1,17 @@
-//! Translating store commits between the plaintext and the ciphertext shape, one for one.
+//! Translating store commits between the plaintext and the ciphertext shape, one for one
+//! (docs/store-format.md, "Commits", "The manifest", "Verifying what the remote serves").
 //!
 //! A plaintext commit becomes a ciphertext commit with the ciphertext of its tree, its parents
-//! mapped the same way, and its author, committer, dates and message byte for byte; decrypting
-//! gives the plaintext commit back, byte for byte. Trees are translated against the commit's
-//! first parent, whose translation is already known: only the folders that differ are read, and
-//! only the sessions that changed are encrypted or decrypted. With a synthetic nonce the result
-//! depends on nothing but the key and the content, so every machine derives the same ids.
+//! mapped the same way, fixed author, committer and message lines, and (store format 2) a
+//! sealed manifest that carries the plaintext commit's own lines and binds the tree, the
+//! parents, a sequence number and the key epoch to the key. Decrypting verifies all of that
+//! before it decrypts anything and gives the plaintext commit back, byte for byte; it refuses a
+//! commit that does not match its manifest, a manifest that does not chain to its parents, an
+//! epoch below what this machine has seen, and a format-1 commit on top of a format-2 one.
+//! Trees are translated against the commit's first parent, whose translation is already known:
+//! only the folders that differ are read, and only the sessions that changed are encrypted or
+//! decrypted. With synthetic nonces the result depends on nothing but the key and the content,
+//! so every machine derives the same ids.
 
 use std::collections::HashMap;
 
@@ -14,8 +20,22 @@ use gix::ObjectId;
 use super::local::{dir_entry, set_dir};
 use super::record::meta_of;
 use super::tree::{EntryKind, Level, Odb, RawCommit, read_blob, read_level, write_level};
-use super::{GitStoreError, HEADER_FILE, SESSIONS_DIR, shard, valid_id};
-use crate::crypto::{self, CryptoError, DataKey, StoreHeader};
+use super::{GitStoreError, HEADER_FILE, MANIFEST_FILE, SESSIONS_DIR, shard, valid_id};
+use crate::crypto::{self, CryptoError, DataKey, Manifest, StoreHeader};
+
+/// The lines of every format-2 ciphertext commit after its `tree` and `parent` lines: the host
+/// learns neither when nor by whom the store changed.
+pub const CIPHER_REST: &[u8] =
+    b"author lore <lore@localhost> 0 +0000\ncommitter lore <lore@localhost> 0 +0000\n\nlore\n";
+
+/// What a translation holds the commits it translates to, beyond their own consistency.
+/// (The tip's epoch against what this machine has seen is the caller's check: older epochs
+/// are history below the tip, never a new tip.)
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Expect {
+    /// The store every commit must belong to (the tip's), once known.
+    pub store_id: Option<[u8; 16]>,
+}
 
 /// Which way a translation goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +64,23 @@ impl<'a> Keys<'a> {
             lookup: Box::new(lookup),
             known: Vec::new(),
         }
+    }
+
+    /// Adds `key`, checked against `header` (the tip's, unlocked by the caller).
+    pub fn insert(&mut self, header: &StoreHeader, key: DataKey) -> Result<(), GitStoreError> {
+        header.verify_key(&key)?;
+        let known = self
+            .known
+            .iter()
+            .any(|(s, k, _)| s == header.store_id_hex() && k == header.key_id_hex());
+        if !known {
+            self.known.push((
+                header.store_id_hex().to_owned(),
+                header.key_id_hex().to_owned(),
+                key,
+            ));
+        }
+        Ok(())
     }
 
     /// Finds the key of `header` (the newest one, say) and learns the store's earlier keys it
@@ -95,14 +132,56 @@ pub struct Work {
     pub bytes: u64,
 }
 
+/// What a ciphertext commit's manifest says of it, read without the key from the manifest's
+/// authenticated prefix (for a commit verified before): `None` for a format-1 commit.
+pub fn cipher_info(
+    odb: &Odb<'_>,
+    commit: ObjectId,
+) -> Result<Option<crypto::ManifestPrefix>, GitStoreError> {
+    let c = RawCommit::read(odb, commit)?;
+    let root = read_level(odb, Some(c.tree))?;
+    match root.get(MANIFEST_FILE) {
+        Some((EntryKind::Blob, blob)) => {
+            let bytes = read_small_blob(odb, *blob, crypto::manifest::MAX_MANIFEST)?;
+            Ok(Some(crypto::read_prefix(&bytes)?))
+        }
+        Some(_) => Err(refused(commit, "its lore-manifest is not a file")),
+        None => Ok(None),
+    }
+}
+
+/// Reads a blob that must be at most `max` bytes, checking its size before reading it whole.
+fn read_small_blob(odb: &Odb<'_>, id: ObjectId, max: usize) -> Result<Vec<u8>, GitStoreError> {
+    let bytes = read_blob(odb, id)?;
+    if bytes.len() > max {
+        return Err(GitStoreError::Malformed {
+            what: "store".into(),
+            why: format!(
+                "blob {id} is {} bytes, above its {max}-byte limit",
+                bytes.len()
+            ),
+        });
+    }
+    Ok(bytes)
+}
+
+/// A commit the remote served that lore refuses, and why.
+fn refused(commit: ObjectId, why: impl std::fmt::Display) -> GitStoreError {
+    GitStoreError::Refused {
+        commit: commit.to_string(),
+        why: why.to_string(),
+    }
+}
+
 /// Translates commit `src` whose parents are already translated (`map` gives a parent's
-/// translation). Returns the translated commit's id.
+/// translation), checking it as `expect` says. Returns the translated commit's id.
 pub fn translate_commit(
     odb: &Odb<'_>,
     keys: &mut Keys<'_>,
     direction: Direction,
     src: ObjectId,
     mut map: impl FnMut(ObjectId) -> Result<Option<ObjectId>, GitStoreError>,
+    expect: &Expect,
     work: &mut Work,
 ) -> Result<ObjectId, GitStoreError> {
     let commit = RawCommit::read(odb, src)?;
@@ -112,6 +191,15 @@ pub fn translate_commit(
             GitStoreError::Other(format!("parent {p} of {src} has not been translated"))
         })?);
     }
+    // The ciphertext side's parents: what the manifest chains to.
+    let cipher_parents = match direction {
+        Direction::Encrypt => &parents,
+        Direction::Decrypt => &commit.parents,
+    };
+    let mut parent_infos = Vec::with_capacity(cipher_parents.len());
+    for p in cipher_parents {
+        parent_infos.push(cipher_info(odb, *p)?);
+    }
     let (base_src, base_dst) = match (commit.parents.first(), parents.first()) {
         (Some(ps), Some(pd)) => (
             Some(RawCommit::read(odb, *ps)?.tree),
@@ -119,30 +207,13 @@ pub fn translate_commit(
         ),
         _ => (None, None),
     };
-    let tree = translate_tree(odb, keys, direction, base_src, base_dst, commit.tree, work)?;
-    RawCommit {
-        tree,
-        parents,
-        rest: commit.rest,
-    }
-    .write(odb)
-}
-
-/// Translates tree `src`, given the translation `base_dst` of a related tree `base_src`
-/// (usually the parent commit's).
-pub fn translate_tree(
-    odb: &Odb<'_>,
-    keys: &mut Keys<'_>,
-    direction: Direction,
-    base_src: Option<ObjectId>,
-    base_dst: Option<ObjectId>,
-    src: ObjectId,
-    work: &mut Work,
-) -> Result<ObjectId, GitStoreError> {
-    let root = read_level(odb, Some(src))?;
+    let root = read_level(odb, Some(commit.tree))?;
+    // Nothing but the header, the sessions and (on the remote) the manifest: anything else
+    // could carry plaintext, or anything at all.
     for (name, (kind, _)) in &root {
         let allowed = (name == HEADER_FILE && *kind == EntryKind::Blob)
-            || (name == SESSIONS_DIR && *kind == EntryKind::Tree);
+            || (name == SESSIONS_DIR && *kind == EntryKind::Tree)
+            || (name == MANIFEST_FILE && direction == Direction::Decrypt);
         if !allowed {
             return Err(GitStoreError::Malformed {
                 what: "store".into(),
@@ -150,25 +221,206 @@ pub fn translate_tree(
             });
         }
     }
+    let manifest_blob = match (direction, root.get(MANIFEST_FILE)) {
+        (Direction::Decrypt, Some((EntryKind::Blob, blob))) => Some(*blob),
+        (_, None) => None,
+        (Direction::Decrypt, Some(_)) => {
+            return Err(refused(src, "its lore-manifest is not a file"));
+        }
+        (Direction::Encrypt, Some(_)) => {
+            return Err(GitStoreError::Malformed {
+                what: "local store".into(),
+                why: format!("commit {src} holds a {MANIFEST_FILE}, which only the remote has"),
+            });
+        }
+    };
     let header_blob = match root.get(HEADER_FILE) {
-        Some((_, id)) => *id,
-        None => return Err(GitStoreError::NoHeader),
+        Some((EntryKind::Blob, id)) => *id,
+        _ => return Err(GitStoreError::NoHeader),
     };
     let header = StoreHeader::parse(&read_blob(odb, header_blob)?)?;
-    let key = keys.key_for(&header)?;
+    let format2 = header.is_format2();
+    let after_upgrade = parent_infos.iter().any(Option::is_some);
+    let seq = 1 + parent_infos
+        .iter()
+        .flatten()
+        .map(|p| p.seq)
+        .max()
+        .unwrap_or(0);
+    let parent_epoch = parent_infos.iter().flatten().map(|p| p.epoch).max();
+    if let Some(store_id) = expect.store_id
+        && header.store_id() != store_id
+    {
+        return Err(refused(
+            src,
+            format!("its header names another store ({})", header.store_id_hex()),
+        ));
+    }
+    if !format2 && after_upgrade {
+        return Err(match direction {
+            Direction::Decrypt => refused(
+                src,
+                "a format-1 commit on top of the format-2 store (written by an old lore, or forged)",
+            ),
+            Direction::Encrypt => GitStoreError::Other(format!(
+                "commit {src} of the local store has a format-1 header on top of the format-2 store: sync first"
+            )),
+        });
+    }
+    // Epochs never go down along the history: a commit sealed under an older key than its
+    // parent's is a former member (or a host with an old key) writing after a rotation.
+    if let Some(pe) = parent_epoch
+        && format2
+        && header.epoch() < pe
+    {
+        return Err(GitStoreError::OldEpoch {
+            commit: src.to_string(),
+            found: header.epoch(),
+            seen: pe,
+        });
+    }
+    let rest = match (direction, format2) {
+        (Direction::Decrypt, true) => {
+            if commit.rest != CIPHER_REST {
+                return Err(refused(
+                    src,
+                    "its author, committer or message lines are not lore's",
+                ));
+            }
+            let Some(blob) = manifest_blob else {
+                return Err(refused(src, "it has no lore-manifest (it was removed)"));
+            };
+            let key = keys.key_for(&header)?;
+            let bytes = read_small_blob(odb, blob, crypto::manifest::MAX_MANIFEST)?;
+            let m =
+                crypto::open_manifest(key, &header.store_id(), &bytes).map_err(|e| match e {
+                    CryptoError::Tampered { .. } | CryptoError::WrongKey { .. } => refused(
+                        src,
+                        "its lore-manifest does not open under the store's key (forged or altered)",
+                    ),
+                    e => GitStoreError::Crypto(e),
+                })?;
+            let sessions = dir_entry(&root, SESSIONS_DIR)?;
+            let hexes: Vec<String> = commit.parents.iter().map(|p| p.to_string()).collect();
+            if m.epoch != header.epoch() {
+                return Err(refused(src, "its manifest's epoch is not its header's"));
+            }
+            if m.header.parse::<ObjectId>().ok() != Some(header_blob) {
+                return Err(refused(src, "its header is not the one its manifest names"));
+            }
+            if m.sessions != sessions.map(|s| s.to_string()) {
+                return Err(refused(
+                    src,
+                    "its sessions are not the ones its manifest names (a session file was removed, replaced or added)",
+                ));
+            }
+            if m.parents != hexes {
+                return Err(refused(
+                    src,
+                    "its parents are not the ones its manifest names (the history was rewritten)",
+                ));
+            }
+            if m.seq != seq {
+                return Err(refused(
+                    src,
+                    format!(
+                        "its sequence number {} does not follow its parents' ({})",
+                        m.seq,
+                        seq - 1
+                    ),
+                ));
+            }
+            m.commit
+        }
+        (Direction::Decrypt, false) => {
+            if manifest_blob.is_some() {
+                return Err(refused(src, "a format-1 header beside a lore-manifest"));
+            }
+            commit.rest.clone()
+        }
+        (Direction::Encrypt, true) => CIPHER_REST.to_vec(),
+        (Direction::Encrypt, false) => commit.rest.clone(),
+    };
+    if !crypto::manifest::valid_rest(&rest) {
+        return Err(refused(
+            src,
+            "its author, committer or message holds a control character (a terminal escape?) or is too long",
+        ));
+    }
+    let (header_out, sessions) = translate_tree(
+        odb,
+        keys,
+        direction,
+        &header,
+        header_blob,
+        &root,
+        base_src,
+        base_dst,
+        work,
+    )?;
+    let mut out = Level::new();
+    out.insert(HEADER_FILE.to_owned(), (EntryKind::Blob, header_out));
+    set_dir(&mut out, SESSIONS_DIR, sessions);
+    if direction == Direction::Encrypt && format2 {
+        let key = keys.key_for(&header)?;
+        let manifest = Manifest {
+            epoch: header.epoch(),
+            seq,
+            parents: parents.iter().map(|p| p.to_string()).collect(),
+            header: header_out.to_string(),
+            sessions: sessions.map(|s| s.to_string()),
+            commit: commit.rest.clone(),
+        };
+        let sealed = crypto::seal_manifest(key, &header.store_id(), &manifest)?;
+        out.insert(
+            MANIFEST_FILE.to_owned(),
+            (EntryKind::Blob, odb.write_kept(&sealed)?),
+        );
+    }
+    let tree = write_level(odb, &out)?.ok_or_else(|| GitStoreError::Other("empty tree".into()))?;
+    RawCommit {
+        tree,
+        parents,
+        rest,
+    }
+    .write(odb)
+}
+
+/// Translates the sessions of tree `root` (whose header, `header_blob`, is parsed as
+/// `header`), given the translation `base_dst` of a related tree `base_src` (usually the
+/// parent commit's). Returns the translated header blob and `sessions/` tree.
+#[allow(clippy::too_many_arguments)]
+fn translate_tree(
+    odb: &Odb<'_>,
+    keys: &mut Keys<'_>,
+    direction: Direction,
+    header: &StoreHeader,
+    header_blob: ObjectId,
+    root: &Level,
+    base_src: Option<ObjectId>,
+    base_dst: Option<ObjectId>,
+    work: &mut Work,
+) -> Result<(ObjectId, Option<ObjectId>), GitStoreError> {
+    let key = keys.key_for(header)?;
     let store_id = header.store_id();
 
-    // A new header (a rotated key) means every session is translated afresh.
+    // A new key (a rotation) means every session is translated afresh; a new header of the
+    // same key (a passphrase change, the upgrade to format 2) changes no session.
     let base_root = read_level(odb, base_src)?;
-    let (base_src_sessions, base_dst_sessions) = match base_root.get(HEADER_FILE) {
-        Some((_, id)) if *id == header_blob => {
-            let base_dst_root = read_level(odb, base_dst)?;
-            (
-                dir_entry(&base_root, SESSIONS_DIR)?,
-                dir_entry(&base_dst_root, SESSIONS_DIR)?,
-            )
-        }
-        _ => (None, None),
+    let same_key = match base_root.get(HEADER_FILE) {
+        Some((EntryKind::Blob, id)) if *id == header_blob => true,
+        Some((EntryKind::Blob, id)) => StoreHeader::parse(&read_blob(odb, *id)?)
+            .is_ok_and(|base| base.key_id() == header.key_id()),
+        _ => false,
+    };
+    let (base_src_sessions, base_dst_sessions) = if same_key {
+        let base_dst_root = read_level(odb, base_dst)?;
+        (
+            dir_entry(&base_root, SESSIONS_DIR)?,
+            dir_entry(&base_dst_root, SESSIONS_DIR)?,
+        )
+    } else {
+        (None, None)
     };
     // Three passes: find the sessions that changed, translate them (in parallel), then write
     // the trees around the results.
@@ -178,7 +430,7 @@ pub fn translate_tree(
         work,
         phase: Phase::Collect(Vec::new()),
     };
-    let src_sessions = dir_entry(&root, SESSIONS_DIR)?;
+    let src_sessions = dir_entry(root, SESSIONS_DIR)?;
     ctx.dir(0, "", base_src_sessions, src_sessions, base_dst_sessions)?;
     let Phase::Collect(jobs) = std::mem::replace(&mut ctx.phase, Phase::Build(HashMap::new()))
     else {
@@ -187,10 +439,7 @@ pub fn translate_tree(
     let done = run_jobs(odb, key, &store_id, direction, jobs, ctx.work)?;
     ctx.phase = Phase::Build(done);
     let sessions = ctx.dir(0, "", base_src_sessions, src_sessions, base_dst_sessions)?;
-    let mut out = Level::new();
-    out.insert(HEADER_FILE.to_owned(), (EntryKind::Blob, header_blob));
-    set_dir(&mut out, SESSIONS_DIR, sessions);
-    write_level(odb, &out)?.ok_or_else(|| GitStoreError::Other("empty tree".into()))
+    Ok((header_blob, sessions))
 }
 
 struct Ctx<'o, 'r, 'w> {

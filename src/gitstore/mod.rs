@@ -24,6 +24,8 @@ pub const SESSIONS_REF: &str = "refs/lore/sessions";
 pub const HEADER_FILE: &str = "lore-store.json";
 /// The folder that holds the sessions.
 pub const SESSIONS_DIR: &str = "sessions";
+/// The sealed manifest at the root of every format-2 ciphertext commit's tree.
+pub const MANIFEST_FILE: &str = "lore-manifest";
 
 /// Everything that can go wrong reading or writing a store in git.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +36,25 @@ pub enum GitStoreError {
     Malformed { what: String, why: String },
     #[error("this {what} has format {found}, newer than this lore reads (1): upgrade lore")]
     NewerFormat { what: &'static str, found: u64 },
+    /// A ciphertext commit the remote served that does not verify (docs/store-format.md,
+    /// "Verifying what the remote serves").
+    #[error("refused commit {commit} of the remote's store: {why}")]
+    Refused { commit: String, why: String },
+    /// A commit sealed under an older key than this machine has seen for the store: a
+    /// rotation undone, or a former member writing with a retired key.
+    #[error(
+        "refused commit {commit} of the remote's store: it is sealed under key epoch {found}, older than epoch {seen} this machine has seen (a rotation was undone, or a former member wrote with a retired key)"
+    )]
+    OldEpoch {
+        commit: String,
+        found: u64,
+        seen: u64,
+    },
+    /// This machine holds a key of the store, but not the one its header names now.
+    #[error(
+        "the store's key was rotated: run 'lore sync setup' with the new passphrase (ask a member for it)"
+    )]
+    Rotated { store_id: String },
     #[error("{0}")]
     Crypto(#[from] CryptoError),
     #[error("lore.db: {0}")]
@@ -61,6 +82,19 @@ pub enum GitStoreError {
 impl From<gix::Error> for GitStoreError {
     fn from(e: gix::Error) -> Self {
         GitStoreError::Git(format!("{e:#}"))
+    }
+}
+
+/// The error for a store whose key `keys` does not hold: the store's key was rotated when this
+/// machine holds another key of it, else there is no key at all.
+pub fn missing_key(
+    keys: &crate::keys::KeyStore,
+    header: &crate::crypto::StoreHeader,
+) -> GitStoreError {
+    let store_id = header.store_id_hex().to_owned();
+    match keys.load(&store_id) {
+        Ok(Some(k)) if k.key_id() != header.key_id() => GitStoreError::Rotated { store_id },
+        _ => GitStoreError::NoKey { store_id },
     }
 }
 

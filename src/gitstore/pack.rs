@@ -75,13 +75,15 @@ impl PackWriter {
     }
 
     /// Appends object `id` (already hashed by the caller) of `kind` with `data`; `compress`
-    /// false stores it without compression (ciphertext does not compress).
+    /// false stores it without compression (ciphertext does not compress). Trees, commits and
+    /// blobs added with `keep` stay readable before the pack is finished.
     pub fn add(
         &mut self,
         id: ObjectId,
         kind: Kind,
         data: &[u8],
         compress: bool,
+        keep: bool,
     ) -> Result<(), GitStoreError> {
         if !self.ids.insert(id) {
             return Ok(());
@@ -124,7 +126,7 @@ impl PackWriter {
             .map_err(|e| io(&self.tmp, e))?;
         self.entries.push((id, self.offset, crc.finalize()));
         self.offset += (header.len() + compressed.len()) as u64;
-        if kind != Kind::Blob {
+        if kind != Kind::Blob || keep {
             self.small.insert(id, (kind, data.to_vec()));
         }
         Ok(())

@@ -63,12 +63,17 @@ impl<'r> Odb<'r> {
 
     /// Writes an object given its raw bytes, skipping it when it exists already.
     pub fn write(&self, kind: Kind, data: &[u8]) -> Result<ObjectId, GitStoreError> {
-        self.write_with(kind, data, true)
+        self.write_with(kind, data, true, false)
     }
 
     /// Writes a blob of ciphertext: into a pack, without compression.
     pub fn write_sealed(&self, data: &[u8]) -> Result<ObjectId, GitStoreError> {
-        self.write_with(Kind::Blob, data, false)
+        self.write_with(Kind::Blob, data, false, false)
+    }
+
+    /// Writes a small blob (a manifest) that stays readable before the pack is finished.
+    pub fn write_kept(&self, data: &[u8]) -> Result<ObjectId, GitStoreError> {
+        self.write_with(Kind::Blob, data, false, true)
     }
 
     fn write_with(
@@ -76,13 +81,14 @@ impl<'r> Odb<'r> {
         kind: Kind,
         data: &[u8],
         compress: bool,
+        keep: bool,
     ) -> Result<ObjectId, GitStoreError> {
         let id = gix::objs::compute_hash(self.repo.object_hash(), kind, data)
             .map_err(|e| GitStoreError::Git(e.to_string()))?;
         match &self.pack {
             Some(pack) => {
                 if !pack.borrow().contains(&id) && !self.repo.has_object(id) {
-                    pack.borrow_mut().add(id, kind, data, compress)?;
+                    pack.borrow_mut().add(id, kind, data, compress, keep)?;
                 }
             }
             None => {

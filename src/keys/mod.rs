@@ -12,12 +12,17 @@
 //! place; when the keychain is not reachable, refuses, or may not be used, the key goes to the
 //! file instead. Reading therefore looks in the file first (a file beside an entry is the newer
 //! copy), then in the keychain.
+//!
+//! [`EpochBook`] keeps, beside the keys, the newest key epoch this machine has seen of each
+//! store, so that a rotation cannot be undone behind its back.
 
+mod epoch;
 mod file;
 mod keychain;
 
 use std::path::PathBuf;
 
+pub use epoch::EpochBook;
 pub use keychain::{Keychain, KeychainError};
 
 use crate::crypto::{DataKey, parse_hex};
@@ -138,6 +143,13 @@ impl KeyStore {
     /// The keychain this store may use, if any.
     pub fn keychain(&self) -> Option<&Keychain> {
         self.keychain.as_ref()
+    }
+
+    /// The record of the newest key epoch seen of each store: `stores/` beside the keys'
+    /// folder (`LORE_HOME/stores`).
+    pub fn epochs(&self) -> EpochBook {
+        let home = self.dir.parent().unwrap_or(&self.dir);
+        EpochBook::new(home.join("stores"))
     }
 
     /// Where the key file of store `store_id_hex` lives: `<dir>/<store_id_hex>.key`. Does not

@@ -42,6 +42,10 @@ pub enum RemoteError {
         "refs/lore/sessions on the remote went back from {old} to {new}, an older commit: someone rolled it back; nothing was changed here. If that was intended, run again with 'git -c lore.allowRollback=true'"
     )]
     Rollback { old: String, new: String },
+    #[error(
+        "refs/lore/sessions on the remote moved from {old} to {new}, which does not descend from it: the store's history was rewritten or replaced; nothing was changed here. If that was intended, run again with 'git -c lore.allowRollback=true'"
+    )]
+    Rewritten { old: String, new: String },
     #[error("{0}")]
     Store(#[from] GitStoreError),
     #[error("helper cache: {0}")]
@@ -79,6 +83,12 @@ pub(crate) fn short_hash(s: &str) -> String {
 /// transfer only what is new.
 pub fn wire_ref(ns: &str) -> String {
     format!("refs/lore/wire/{ns}/sessions")
+}
+
+/// `refs/lore/wire/<ns>/incoming`: the remote's ciphertext tip as last fetched, before it is
+/// verified (the helper's own refs move only once it is).
+pub fn incoming_ref(ns: &str) -> String {
+    format!("refs/lore/wire/{ns}/incoming")
 }
 
 /// `refs/lore/remotes/<ns>/sessions`: the remote's tip, decrypted.

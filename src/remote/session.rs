@@ -13,11 +13,11 @@ use super::cache::Cache;
 use super::protocol::{Command, parse};
 use super::wire::{Git, PushResult};
 use crate::crypto::{CryptoError, DataKey, StoreHeader};
-use crate::gitstore::crypt::{Direction, Keys, Work, translate_commit};
+use crate::gitstore::crypt::{Direction, Expect, Keys, Work, translate_commit};
 use crate::gitstore::local::{ref_target, update_ref};
 use crate::gitstore::tree::{Odb, RawCommit};
 use crate::gitstore::{GitStoreError, LocalStore, SESSIONS_REF};
-use crate::keys::KeyStore;
+use crate::keys::{EpochBook, KeyStore};
 
 /// What the helper needs from its environment; the binary gathers it.
 pub struct HelperConfig {
@@ -45,6 +45,10 @@ pub struct HelperConfig {
     /// The remote's push URL as the caller resolved it moments ago (`lore sync`'s in-process
     /// push): not asked of git again. Such a session only pushes. `None` for git's own runs.
     pub push_url: Option<String>,
+    /// Whether a fetch must bring the sessions (`lore sync`'s, through
+    /// [`super::wire::REQUIRED_ENV`]). Otherwise a store this machine has no key for is left
+    /// out of the listing with a notice, so `git clone lore::…` still clones the code.
+    pub sessions_required: bool,
 }
 
 /// The capabilities the helper advertises.
@@ -122,7 +126,7 @@ pub fn run(
         }
         output.flush().map_err(io)?;
         if let Some(s) = session.as_mut() {
-            for event in s.trace.drain(..) {
+            for event in s.trace.drain(..).chain(s.notices.drain(..)) {
                 let _ = writeln!(log, "git-remote-lore: {event}");
             }
         }
@@ -289,6 +293,12 @@ struct Session {
     tracing: bool,
     /// Steps and their durations, when tracing.
     trace: Vec<String>,
+    /// Things the user should know (a store left out for want of its key), always shown.
+    notices: Vec<String>,
+    /// The newest key epoch this machine has seen of each store.
+    epochs: EpochBook,
+    /// [`HelperConfig::sessions_required`].
+    sessions_required: bool,
     /// [`HelperConfig::listed`], until a `list for-push` uses it.
     listed: Option<super::wire::Advertised>,
 }
@@ -348,6 +358,9 @@ impl Session {
             passphrase: config.passphrase.clone(),
             tracing: config.trace,
             trace: Vec::new(),
+            notices: Vec::new(),
+            epochs: config.keys.epochs(),
+            sessions_required: config.sessions_required || config.push_url.is_some(),
             listed: config.listed.clone(),
         })
     }
@@ -381,15 +394,32 @@ impl Session {
             .find(|r| r.name == SESSIONS_REF)
             .and_then(|r| ObjectId::from_hex(r.oid.as_bytes()).ok());
         let (cipher, plain) = match advertised {
-            Some(c) => {
-                let (c, p) = self.receive(&url, c)?;
-                (Some(c), Some(p))
-            }
+            Some(c) => match self.receive(&url, c) {
+                Ok((c, p)) => (Some(c), Some(p)),
+                // Without the store's key, `git clone lore::…` (or a fetch of the code) still
+                // brings everything else; `lore sync` and pushes need the sessions.
+                Err(RemoteError::Store(
+                    e @ (GitStoreError::NoKey { .. }
+                    | GitStoreError::Rotated { .. }
+                    | GitStoreError::WrongPassphrase { .. }),
+                )) if !for_push && !self.sessions_required => {
+                    self.notices.push(format!(
+                        "the sessions in {SESSIONS_REF} were not fetched: {e}"
+                    ));
+                    (None, None)
+                }
+                Err(e) => return Err(e),
+            },
             None => (None, None),
         };
         let mut lines = Vec::new();
         for r in &adv.refs {
             if r.name == SESSIONS_REF || (r.name == "HEAD" && adv.head_target.is_some()) {
+                continue;
+            }
+            // Nothing else under refs/lore/ is lore's on a remote: another ref there could be
+            // anything (plaintext pushed by mistake, or planted), so it is never fetched.
+            if r.name.starts_with("refs/lore/") {
                 continue;
             }
             lines.push(format!("{} {}", r.oid, r.name));
@@ -420,7 +450,7 @@ impl Session {
         // What arrives goes to a holding ref first: the helper's own refs move only once the
         // whole of it has been checked and decrypted.
         let wire = self.wire_ref();
-        let incoming = format!("refs/lore/wire/{}/incoming", self.remote.ns);
+        let incoming = super::incoming_ref(&self.remote.ns);
         let mut cipher = advertised;
         if !self.repo().has_object(cipher) {
             let spec = format!("+{SESSIONS_REF}:{incoming}");
@@ -466,25 +496,26 @@ impl Session {
         Ok(plain)
     }
 
-    /// A remote ref that moved to an ancestor of what it held before was rolled back.
+    /// The remote's store only grows: its new tip must be the last one seen there or a
+    /// descendant of it. A tip that went back to an ancestor was rolled back; one that does
+    /// not descend from it is an unrelated or rewritten history.
     fn check_rollback(&self, cipher: ObjectId) -> Result<(), RemoteError> {
         let Some(last) = self.cache.last_tip(&self.remote.ns)? else {
             return Ok(());
         };
-        if last == cipher || !self.repo().has_object(last) {
+        if last == cipher || !self.repo().has_object(last) || self.is_ancestor(last, cipher) {
             return Ok(());
         }
-        if self.is_ancestor(cipher, last) {
-            // Asked of git, so `git -c lore.allowRollback=true fetch …` counts.
-            let allowed = self.git.config_bool("lore.allowRollback");
-            if !allowed {
-                return Err(RemoteError::Rollback {
-                    old: last.to_string(),
-                    new: cipher.to_string(),
-                });
-            }
+        // Asked of git, so `git -c lore.allowRollback=true fetch …` counts.
+        if self.git.config_bool("lore.allowRollback") {
+            return Ok(());
         }
-        Ok(())
+        let (old, new) = (last.to_string(), cipher.to_string());
+        Err(if self.is_ancestor(cipher, last) {
+            RemoteError::Rollback { old, new }
+        } else {
+            RemoteError::Rewritten { old, new }
+        })
     }
 
     fn is_ancestor(&self, ancestor: ObjectId, of: ObjectId) -> bool {
@@ -520,15 +551,55 @@ impl Session {
                 stack.push((p, false));
             }
         }
-        let keys_store = self.keys.clone();
-        let passphrase = self.passphrase.clone();
-        let mut keys =
-            Keys::new(move |h: &StoreHeader| find_key(&keys_store, passphrase.as_deref(), h));
-        // The newest header carries the keys of before its rotations: learn them first, as
-        // older commits come first. Best effort: a missing key is reported where it is needed.
-        if let Ok(Some(header)) = self.store.header_at(tip) {
-            let _ = keys.prime(&header);
+        // The tip's header is the only one unlocked with LORE_PASSPHRASE: an older header
+        // (from before a passphrase change) must not open the store with an old passphrase.
+        // Older commits' keys come from the tip's header (the keys of before its rotations)
+        // and from the keys this machine kept.
+        let header = self.store.header_at(tip)?.ok_or(GitStoreError::NoHeader)?;
+        let floor = self
+            .epochs
+            .get(header.store_id_hex())
+            .map_err(|e| GitStoreError::Other(e.to_string()))?;
+        if let Some((seen, seen_key)) = floor {
+            let older = !header.is_format2()
+                || header.epoch() < seen
+                || (header.epoch() == seen && header.key_id() != seen_key);
+            match direction {
+                Direction::Decrypt if !header.is_format2() => {
+                    return Err(GitStoreError::Refused {
+                        commit: tip.to_string(),
+                        why: "the remote's store is in format 1, but this machine has seen it in format 2 (rolled back to before its upgrade)".into(),
+                    }
+                    .into());
+                }
+                Direction::Decrypt if older => {
+                    return Err(GitStoreError::OldEpoch {
+                        commit: tip.to_string(),
+                        found: header.epoch(),
+                        seen,
+                    }
+                    .into());
+                }
+                // Encrypt only under the newest key this machine holds.
+                Direction::Encrypt if older => {
+                    return Err(GitStoreError::Other(format!(
+                        "the local store is sealed under key epoch {} of store {}, but this machine has seen epoch {seen}: run 'lore sync' to bring it up to date first",
+                        header.epoch(),
+                        header.store_id_hex()
+                    ))
+                    .into());
+                }
+                _ => {}
+            }
         }
+        let keys_store = self.keys.clone();
+        let mut keys = Keys::new(move |h: &StoreHeader| find_key(&keys_store, None, h));
+        let tip_key = find_key(&self.keys, self.passphrase.as_deref(), &header)?;
+        keys.insert(&header, tip_key)?;
+        keys.prime(&header)?;
+        let expect = Expect {
+            store_id: Some(header.store_id()),
+        };
         let mut work = Work::default();
         // Everything this translation writes goes into one pack.
         let odb = Odb::packed(self.store.repo())?;
@@ -544,11 +615,18 @@ impl Session {
                     known(cache, repo, &pending, direction, p)
                         .map_err(|e| GitStoreError::Other(e.to_string()))
                 },
+                &expect,
                 &mut work,
             )?;
             pending.insert(id, translated);
         }
         odb.finish()?;
+        // Everything verified: this machine has now seen the tip's epoch.
+        if header.is_format2() {
+            self.epochs
+                .raise(header.store_id_hex(), header.epoch(), header.key_id())
+                .map_err(|e| GitStoreError::Other(e.to_string()))?;
+        }
         let pairs: Vec<(ObjectId, ObjectId)> = pending
             .iter()
             .map(|(src, dst)| match direction {
@@ -842,9 +920,7 @@ fn find_key(
             },
             e => GitStoreError::Crypto(e),
         }),
-        None => Err(GitStoreError::NoKey {
-            store_id: header.store_id_hex().to_owned(),
-        }),
+        None => Err(crate::gitstore::missing_key(keys, header)),
     }
 }
 

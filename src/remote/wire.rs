@@ -17,6 +17,10 @@ use super::RemoteError;
 /// run by itself (a `lore::` URL pointing at another `lore::` URL) and stops.
 pub const NESTED_ENV: &str = "LORE_REMOTE_HELPER_ACTIVE";
 
+/// Set by `lore sync` for its fetch: the helper must bring the sessions or fail (rather than
+/// leave out a store it has no key for, as it does for `git clone lore::…`).
+pub const REQUIRED_ENV: &str = "LORE_SESSIONS_REQUIRED";
+
 /// How to run git for one helper session.
 #[derive(Debug, Clone)]
 pub struct Git {
@@ -172,6 +176,16 @@ impl Git {
 
     /// Fetches `refspecs` from `url` into this repository, leaving FETCH_HEAD alone.
     pub fn fetch(&self, url: &str, refspecs: &[String]) -> Result<(), RemoteError> {
+        self.fetch_as(url, refspecs, false)
+    }
+
+    /// [`Git::fetch`] of a store through the helper (`lore::` URL) that must bring the
+    /// sessions: the helper fails rather than leave out a store it has no key for.
+    pub fn fetch_sessions(&self, url: &str, refspecs: &[String]) -> Result<(), RemoteError> {
+        self.fetch_as(url, refspecs, true)
+    }
+
+    fn fetch_as(&self, url: &str, refspecs: &[String], required: bool) -> Result<(), RemoteError> {
         let mut args: Vec<String> = vec![
             "fetch".into(),
             "--no-write-fetch-head".into(),
@@ -184,8 +198,11 @@ impl Git {
         args.push(url.into());
         args.extend(refspecs.iter().cloned());
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let status = self
-            .command(&args)
+        let mut cmd = self.command(&args);
+        if required {
+            cmd.env(REQUIRED_ENV, "1");
+        }
+        let status = cmd
             .stdout(to_stderr()?)
             .stderr(Stdio::inherit())
             .status()

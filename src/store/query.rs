@@ -370,6 +370,17 @@ impl Store {
             .optional()?)
     }
 
+    /// Whether lore.db knows session `id` (exactly that id): as a session, or as a deleted
+    /// one (its tombstone).
+    pub fn has_session(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .conn()
+            .prepare_cached(
+                "SELECT 1 FROM sessions WHERE id = ?1 UNION ALL SELECT 1 FROM tombstones WHERE session_id = ?1",
+            )?
+            .exists([id])?)
+    }
+
     /// The ids of every deleted session (its tombstone).
     pub fn tombstone_ids(&self) -> Result<Vec<String>, StoreError> {
         let mut stmt = self

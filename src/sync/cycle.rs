@@ -29,6 +29,9 @@ pub struct Report {
     pub deleted: usize,
     /// Sessions pushed: those the pushed tip changes against the remote's store.
     pub pushed: usize,
+    /// Sessions the remote's store no longer held although nobody deleted them (the host
+    /// withheld them, or an old lore dropped them), written again from lore.db.
+    pub restored: Vec<String>,
     /// Whether the remote's store moved (false: it was up to date).
     pub pushed_commit: bool,
     /// Tries it took (more than one when another push won a race).
@@ -119,6 +122,7 @@ impl Sync<'_> {
                 head_target: None,
             }),
             push_url: push_url.map(str::to_owned),
+            sessions_required: true,
         };
         let input = format!("list for-push\npush {SESSIONS_REF}:{SESSIONS_REF}\n\n");
         let (mut output, mut log) = (Vec::new(), Vec::new());
@@ -199,10 +203,7 @@ impl Sync<'_> {
                 other => other.map_err(SyncError::Key)?,
             };
             if key.is_none() && self.passphrase.is_none() {
-                return Err(GitStoreError::NoKey {
-                    store_id: header.store_id_hex().to_owned(),
-                }
-                .into());
+                return Err(crate::gitstore::missing_key(&self.keys, &header).into());
             }
         }
         // Which sessions to export: those changed since the last sync exported (found in
@@ -223,11 +224,13 @@ impl Sync<'_> {
         for attempt in 1..=MAX_ATTEMPTS {
             report.attempts = attempt;
             if attempt > 1 || !remote_unchanged {
+                // A glob, so that a remote without a store yet is no error; the helper lists
+                // nothing under refs/lore/ but the store (nothing else there is lore's).
                 let refspec = format!(
                     "+refs/lore/*:refs/lore/remotes/{}/*",
                     crate::remote::namespace(self.remote)
                 );
-                report.step("git fetch", || self.git.fetch(&target, &[refspec]))?;
+                report.step("git fetch", || self.git.fetch_sessions(&target, &[refspec]))?;
             }
             let remote_tip = ref_target(self.local.repo(), &self.tracking_ref())?;
             if let Some(tip) = remote_tip {
@@ -240,7 +243,9 @@ impl Sync<'_> {
             }
             let local_side = report.step("merge stores", || self.rebase_store(remote_tip))?;
             todo.extend(local_side);
-            let written = report.step("export", || self.export(&todo))?;
+            report.step("upgrade store", || self.upgrade_store())?;
+            let forced: BTreeSet<String> = report.restored.iter().cloned().collect();
+            let written = report.step("export", || self.export(&todo, &forced))?;
             report.pushed += written;
             let tip = self.local.tip()?;
             if tip.is_none() || tip == remote_tip {
@@ -361,6 +366,22 @@ impl Sync<'_> {
             changed.push((id.to_owned(), blob));
             Ok(())
         })?;
+        // A session the remote's store held at the last merge and holds no more, without a
+        // tombstone, was withheld: lore.db keeps it, and the export writes it again.
+        let mut missing = Vec::new();
+        if let Some(since) = since {
+            self.local
+                .changed_records(Some(remote_tip), since, |id, _| {
+                    missing.push(id.to_owned());
+                    Ok(())
+                })?;
+        }
+        let mut restored = Vec::new();
+        for id in missing {
+            if self.local.read_record(remote_tip, &id)?.is_none() && self.db.has_session(&id)? {
+                restored.push(id);
+            }
+        }
         let local = self.local;
         let redactor = self.redactor;
         let remote = self.remote.to_owned();
@@ -398,6 +419,8 @@ impl Sync<'_> {
             Some(remote_tip),
             "lore: merged",
         )?;
+        both_sides.extend(restored.iter().cloned());
+        report.restored.extend(restored);
         Ok(MergeOutcome {
             both_sides,
             arrived,
@@ -448,11 +471,42 @@ impl Sync<'_> {
         Ok(ids)
     }
 
+    /// Upgrades a format-1 store to format 2 (docs/store-format.md, "Upgrading a format-1
+    /// store"): a commit whose header is the same key's format-3 header. The push then writes
+    /// the store's first manifest. Nothing to do for a format-2 store or no store.
+    fn upgrade_store(&self) -> Result<(), SyncError> {
+        let Some(header) = self.local.header()? else {
+            return Ok(());
+        };
+        if header.is_format2() {
+            return Ok(());
+        }
+        let stored = match self
+            .keys
+            .load_id(header.store_id_hex(), header.key_id_hex())
+        {
+            Err(crate::keys::KeyError::Keychain { .. }) if self.passphrase.is_some() => None,
+            other => other.map_err(SyncError::Key)?,
+        };
+        let key = match (stored, &self.passphrase) {
+            (Some(k), _) if header.verify_key(&k).is_ok() => k,
+            (_, Some(p)) => header.unlock(p.as_bytes()).map_err(GitStoreError::from)?,
+            _ => return Err(crate::gitstore::missing_key(&self.keys, &header).into()),
+        };
+        let upgraded = header.upgraded(&key).map_err(GitStoreError::from)?;
+        self.local.write_header(&upgraded, "lore: store format 2")?;
+        self.keys
+            .epochs()
+            .raise(upgraded.store_id_hex(), upgraded.epoch(), upgraded.key_id())
+            .map_err(SyncError::Key)?;
+        Ok(())
+    }
+
     /// Writes into the store the sessions of `todo` that belong in it, and returns how many
     /// records changed. A session belongs when its working directory is inside one of this
     /// repository's work trees, or when the store holds it already (a teammate's session
     /// changed here, a session deleted here: its tombstone replaces it).
-    fn export(&mut self, todo: &Todo) -> Result<usize, SyncError> {
+    fn export(&mut self, todo: &Todo, forced: &BTreeSet<String>) -> Result<usize, SyncError> {
         let Some(tip) = self.local.tip()? else {
             return Ok(0);
         };
@@ -474,6 +528,8 @@ impl Sync<'_> {
                 }
             }
         }
+        // Sessions the remote's store lost: they belonged to it whoever wrote them.
+        ids.extend(forced.iter().cloned());
         let outcome = export(self.db, self.local, ids, self.redactor)?;
         Ok(outcome.written)
     }

@@ -23,6 +23,9 @@ pub enum KeyState {
     Unreadable(String),
     /// Neither.
     Missing,
+    /// This machine holds a key of the store, but the remote's store was rotated to a newer
+    /// one since (seen in what was last fetched).
+    Rotated,
 }
 
 /// How the local store relates to the remote's (as of the last fetch).
@@ -82,9 +85,20 @@ pub fn status(
         (None, Some(w)) => local.header_at(w)?,
         (None, None) => None,
     };
+    // What was fetched last, verified or not: a rotation shows there first.
+    let incoming = ref_target(repo, &crate::remote::incoming_ref(&ns))?
+        .and_then(|i| local.header_at(i).ok().flatten())
+        .filter(|i| header.as_ref().is_none_or(|h| h.store_id() == i.store_id()));
+    let rotated = |k: &crate::crypto::DataKey| {
+        incoming
+            .as_ref()
+            .is_some_and(|i| i.key_id() != k.key_id() && i.verify_key(k).is_err())
+    };
     let key = match &header {
         Some(h) => match keys.locate(h.store_id_hex()) {
+            Ok(Some((k, _))) if rotated(&k) => KeyState::Rotated,
             Ok(Some((k, location))) if h.verify_key(&k).is_ok() => KeyState::Stored(location),
+            Ok(Some(_)) => KeyState::Rotated,
             _ if passphrase_set => KeyState::FromEnvironment,
             Err(e) => KeyState::Unreadable(e.to_string()),
             _ => KeyState::Missing,

@@ -1,5 +1,7 @@
 //! `lore sync [--global] passphrase`: a new passphrase for the store. The data key stays, so
 //! members already set up keep working; the header is rewrapped and pushed by the next sync.
+//! It is a convenience, not a lock: whoever knew the old passphrase may hold the data key
+//! already (and the old header stays in the history), so it says so and points at `rotate`.
 
 use std::process::ExitCode;
 
@@ -17,6 +19,11 @@ pub(super) fn run(ctx: &Ctx, place: &Place, args: SecretArgs) -> anyhow::Result<
         "Passphrase changed. Run '{}' to push it; members already set up keep working, \
          new members use the new passphrase.",
         place.command("")
+    );
+    println!(
+        "This does not lock out anyone who knew the old passphrase: they may hold the data key \
+         already. If it leaked, or someone left the team, run '{}' instead (a new key).",
+        place.command("rotate")
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -20,6 +20,7 @@ pub(super) fn run(ctx: &Ctx, place: &Place, args: SecretArgs) -> anyhow::Result<
         keys.save_previous(header.store_id_hex(), k)?;
     }
     super::setup::warn_if_refused(&keys.save(new_header.store_id_hex(), &new_key)?);
+    super::setup::record_epoch(&keys, &new_header)?;
     local.write_header(&new_header, "lore: rotate the data key")?;
     println!(
         "Data key rotated. Run '{}' to push the store re-encrypted under the new key; every \

@@ -68,5 +68,14 @@ pub(super) fn run(ctx: &Ctx, place: &Place, quiet: bool) -> anyhow::Result<ExitC
             plural(report.pushed),
         );
     }
+    if !report.restored.is_empty() {
+        // Said even with --quiet: the remote lost sessions that nobody deleted.
+        eprintln!(
+            "warning: {remote}'s store no longer held {} session{} that nobody deleted ({}); they were written again from this machine",
+            report.restored.len(),
+            plural(report.restored.len()),
+            report.restored.join(", ")
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

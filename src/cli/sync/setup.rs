@@ -29,6 +29,27 @@ pub(super) fn run(ctx: &Ctx, place: &Place, args: SecretArgs) -> anyhow::Result<
     }
     let mut source = PassphraseSource::new(args.passphrase_stdin);
     let sync = place.command("");
+    // A key this machine holds already (set up before, or in another clone of the store)
+    // needs no passphrase: it is checked against the store's header and saved again (which
+    // moves a key file into the keychain when one answers now).
+    let known = on_remote.clone().or_else(|| here.clone());
+    if let Some(header) = &known
+        && let Ok(Some(key)) = keys.load_id(header.store_id_hex(), header.key_id_hex())
+        && header.verify_key(&key).is_ok()
+    {
+        save_keys(&keys, header, &key)?;
+        let already = here
+            .as_ref()
+            .is_some_and(|h| h.store_id() == header.store_id());
+        if already {
+            println!("Already set up: this machine holds the store's key. Run '{sync}' to sync.");
+        } else {
+            println!(
+                "This machine already holds the key of this store (set up in another clone):                  no passphrase needed. Run '{sync}' to fetch reasoning history."
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     match (on_remote, here) {
         (Some(header), _) => {
             println!("An existing Lore store was found on the remote.");
@@ -53,6 +74,7 @@ pub(super) fn run(ctx: &Ctx, place: &Place, args: SecretArgs) -> anyhow::Result<
             )?;
             let (header, key) = StoreHeader::create(pass.as_bytes())?;
             warn_if_refused(&keys.save(header.store_id_hex(), &key)?);
+            record_epoch(&keys, &header)?;
             local.write_header(&header, "lore: create store")?;
             println!("Store created. Run '{sync}' to push your sessions.");
         }
@@ -71,6 +93,17 @@ fn save_keys(
         keys.save_previous(header.store_id_hex(), &previous)?;
     }
     warn_if_refused(&keys.save(header.store_id_hex(), key)?);
+    record_epoch(keys, header)
+}
+
+/// Records the header's key epoch as the newest this machine has seen of the store (a
+/// format-2 header, whose epoch the key check binds to the key just verified): from now on
+/// nothing sealed under an older key is accepted from the remote.
+pub(super) fn record_epoch(keys: &KeyStore, header: &StoreHeader) -> anyhow::Result<()> {
+    if header.is_format2() {
+        keys.epochs()
+            .raise(header.store_id_hex(), header.epoch(), header.key_id())?;
+    }
     Ok(())
 }
 

@@ -38,6 +38,10 @@ pub(super) fn run(ctx: &Ctx, place: &Place, args: StatusArgs) -> anyhow::Result<
         KeyState::FromEnvironment => "from LORE_PASSPHRASE",
         KeyState::Unreadable(why) => &format!("not readable ({why})"),
         KeyState::Missing => &format!("missing (run '{}')", place.command("setup")),
+        KeyState::Rotated => &format!(
+            "the store's key was rotated: run '{}' with the new passphrase",
+            place.command("setup")
+        ),
     };
     let relation = match st.relation {
         Relation::Nothing => "no store yet".to_owned(),
@@ -63,6 +67,7 @@ pub(super) fn run(ctx: &Ctx, place: &Place, args: StatusArgs) -> anyhow::Result<
                 KeyState::FromEnvironment => "environment",
                 KeyState::Unreadable(_) => "unreadable",
                 KeyState::Missing => "missing",
+                KeyState::Rotated => "rotated",
             },
             "key_location": match &st.key {
                 KeyState::Stored(KeyLocation::Keychain) => serde_json::json!("keychain"),
