@@ -63,7 +63,6 @@ fn main() -> ExitCode {
         git_program: std::env::var_os("LORE_GIT").unwrap_or_else(|| "git".into()),
         nested: std::env::var_os(lore::remote::wire::NESTED_ENV).is_some(),
         trace: std::env::var_os("LORE_TRACE").is_some_and(|v| v == "1"),
-        listed: None,
         push_url: None,
         sessions_required: std::env::var_os(lore::remote::wire::REQUIRED_ENV)
             .is_some_and(|v| v == "1"),

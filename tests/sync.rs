@@ -229,8 +229,17 @@ fn concurrent_edits_converge_and_deletions_travel() {
     );
     assert_eq!(alice.store_tree(), bob.store_tree());
 
-    // A deletion travels as a tombstone, and import does not bring the session back.
-    alice.user.lore(&alice.repo, &["delete", S2]).assert_ok();
+    // A deletion --everywhere travels as a tombstone, and import does not bring the session
+    // back.
+    let r = alice
+        .user
+        .lore(&alice.repo, &["delete", "--everywhere", S2]);
+    r.assert_ok();
+    assert!(
+        r.stderr.contains("will be deleted from the shared store"),
+        "{}",
+        r.stderr
+    );
     let out = alice.sync();
     assert!(out.contains("pushed 1 session"), "{out}");
     let out = bob.sync();
@@ -592,12 +601,18 @@ fn a_sync_with_nothing_to_do_stops_early_and_every_change_is_still_seen() {
     assert!(out.contains("Pulled 1 session from origin (1 new"), "{out}");
     assert!(steps.contains(&"git fetch".to_owned()), "{steps:?}");
 
-    // A deletion here travels, though nothing else changed.
-    alice.user.lore(&alice.repo, &["delete", S3]).assert_ok();
+    // A deletion --everywhere here travels, though nothing else changed; Bob wrote S3, so he
+    // keeps his copy and is told.
+    alice
+        .user
+        .lore(&alice.repo, &["delete", "--everywhere", S3])
+        .assert_ok();
     let out = alice.sync();
     assert!(out.contains("pushed 1 session."), "{out}");
-    bob.sync();
-    assert!(bob.show(S3).is_none());
+    let r = bob.user.lore(&bob.repo, &["sync"]);
+    r.assert_ok();
+    assert!(r.stderr.contains("your copy stays here"), "{}", r.stderr);
+    assert!(bob.show(S3).is_some());
 
     // A linked worktree added after its session was imported: the scope changed, so the
     // next sync looks at every session and finds it.
@@ -1007,4 +1022,111 @@ fn a_rotation_shuts_out_a_former_member_and_keeps_history_for_the_rest() {
         erin.ids(),
         vec![S1.to_owned(), S2.to_owned(), S3.to_owned()]
     );
+}
+
+#[test]
+fn a_deletion_is_local_unless_everywhere_and_the_author_keeps_theirs() {
+    let world = World::new();
+    let remote = world.bare("remote.git");
+    let (alice, bob) = pair(&world, &remote);
+    alice.work(S2, "second", 1);
+    alice.sync();
+    bob.sync();
+    let carol = joiner(&world, &remote, "carol");
+    carol.sync();
+    assert_eq!(carol.ids(), vec![S1.to_owned(), S2.to_owned()]);
+
+    // Bob hides Alice's S1 on his machine only: the shared store keeps it, and his syncs never
+    // bring it back to him.
+    let r = bob.user.lore(&bob.repo, &["delete", S1]);
+    r.assert_ok();
+    assert!(
+        r.stdout.contains("hidden on this machine only"),
+        "{}",
+        r.stdout
+    );
+    let before = bob.store_tree();
+    bob.sync();
+    assert_eq!(
+        bob.store_tree(),
+        before,
+        "a local deletion reached the store"
+    );
+    assert!(bob.show(S1).is_none());
+    alice.work(S1, "parser", 2); // Alice changes it: Bob still does not get it back.
+    alice.sync();
+    bob.sync();
+    assert!(bob.show(S1).is_none());
+    carol.sync();
+    assert_eq!(
+        carol.show(S1).unwrap()["messages"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+
+    // Bob deletes S2 everywhere: Carol loses it, Alice (its author) keeps hers, is told, and
+    // her later syncs do not share it again.
+    bob.user
+        .lore(&bob.repo, &["delete", "--everywhere", S2])
+        .assert_ok();
+    bob.sync();
+    carol.sync();
+    assert!(carol.show(S2).is_none());
+    let r = alice.user.lore(&alice.repo, &["sync"]);
+    r.assert_ok();
+    assert!(r.stderr.contains("your copy stays here"), "{}", r.stderr);
+    assert!(alice.show(S2).is_some());
+    let tomb = alice
+        .user
+        .git(
+            &alice.repo,
+            &["show", &format!("refs/lore/sessions:{}", record_path(S2))],
+        )
+        .stdout;
+    assert!(tomb.contains("\"kind\":\"tombstone\""), "{tomb}");
+    alice.sync();
+    assert_eq!(alice.store_tree(), carol.store_tree());
+}
+
+#[test]
+fn a_reverted_sync_converges_with_the_team_at_the_next_sync() {
+    let world = World::new();
+    let remote = world.bare("remote.git");
+    let (alice, bob) = pair(&world, &remote);
+    // Alice adds S2 and changes S1; Bob's sync brings both, then he reverts that sync in
+    // lore.db.
+    alice.work(S2, "second", 1);
+    alice.work(S1, "parser", 2);
+    alice.sync();
+    bob.sync();
+    let history = bob.user.lore(&bob.repo, &["history", "--json"]);
+    history.assert_ok();
+    let commits: serde_json::Value = serde_json::from_str(&history.stdout).unwrap();
+    let sync_commit = commits
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["message"].as_str().unwrap_or("").starts_with("sync:"))
+        .unwrap()["commit_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    bob.user
+        .lore(&bob.repo, &["revert", &sync_commit])
+        .assert_ok();
+    assert!(bob.show(S2).is_none());
+    // His next sync neither deletes S2 for the team nor pushes the older S1: lore.db comes
+    // back to what the store holds, and the store is unchanged.
+    let before = alice.store_tree();
+    bob.sync();
+    alice.sync();
+    assert_eq!(alice.store_tree(), before, "the revert reached the team");
+    assert_eq!(bob.ids(), alice.ids());
+    assert_eq!(
+        bob.show(S1).unwrap()["messages"],
+        alice.show(S1).unwrap()["messages"]
+    );
+    assert_eq!(bob.store_tree(), alice.store_tree());
 }

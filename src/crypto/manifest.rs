@@ -347,3 +347,32 @@ mod tests {
         assert!(!valid_rest(&vec![b'a'; MAX_REST + 1]));
     }
 }
+
+#[cfg(test)]
+mod fuzz_seed {
+    use super::*;
+
+    /// The fuzz target's seed (fuzz/corpus/manifest/valid-sealed) opens under the target's key.
+    #[test]
+    fn the_fuzz_seed_opens_under_the_targets_key() {
+        let key = DataKey::from_parts([7; 16], &[9; 32]);
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fuzz/corpus/manifest/valid-sealed"
+        );
+        if std::env::var_os("LORE_WRITE_FUZZ_SEED").is_some() {
+            let m = Manifest {
+                epoch: 1,
+                seq: 2,
+                parents: vec!["a".repeat(40)],
+                header: "b".repeat(40),
+                sessions: None,
+                commit: b"author lore <lore@localhost> 1 +0000\ncommitter lore <lore@localhost> 1 +0000\n\nlore: sync 1 session\n".to_vec(),
+            };
+            std::fs::write(path, seal_manifest(&key, &[5; 16], &m).unwrap()).unwrap();
+        }
+        let blob = std::fs::read(path).unwrap();
+        let m = open_manifest(&key, &[5; 16], &blob).unwrap();
+        assert_eq!((m.epoch, m.seq), (1, 2));
+    }
+}

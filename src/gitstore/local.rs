@@ -11,12 +11,10 @@ use gix::ObjectId;
 use gix::refs::Target;
 use gix::refs::transaction::{Change, LogChange, PreviousValue, RefEdit, RefLog};
 
-use super::record::{meta_of, record_from_store};
+use super::record::meta_of;
 use super::tree::{EntryKind, Level, Odb, RawCommit, read_blob, read_level, write_level};
 use super::{GitStoreError, HEADER_FILE, SESSIONS_DIR, SESSIONS_REF, shard, valid_id};
 use crate::crypto::StoreHeader;
-use crate::redact::Redactor;
-use crate::store::Store;
 
 /// The name and address lore signs its store commits with. The remote sees commit headers in
 /// the clear, so they carry nothing about the user.
@@ -291,32 +289,6 @@ impl LocalStore {
         update_ref(&self.repo, SESSIONS_REF, parent, Some(id), message)?;
         Ok(id)
     }
-}
-
-/// Writes the records of `ids` from lore.db into the store (sessions, or tombstones for
-/// deleted ones; ids lore.db does not know are skipped) in one commit.
-/// The commit says how many sessions it wrote, and nothing else. `redactor` replaces secrets
-/// in what is written (the store leaves the machine); lore.db keeps the original.
-pub fn export(
-    store: &Store,
-    local: &LocalStore,
-    ids: impl IntoIterator<Item = String>,
-    redactor: &Redactor,
-) -> Result<WriteOutcome, GitStoreError> {
-    let records =
-        ids.into_iter()
-            .filter_map(|id| match record_from_store(store, &id, Some(redactor)) {
-                Ok(Some(bytes)) => Some(Ok((id, bytes))),
-                Ok(None) => None,
-                Err(e) => Some(Err(e)),
-            });
-    local.write_records(records, |o| {
-        format!(
-            "lore: sync {} session{}",
-            o.written,
-            if o.written == 1 { "" } else { "s" }
-        )
-    })
 }
 
 /// How lore opens repositories: like git, except that the object database keeps room for many

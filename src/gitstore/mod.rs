@@ -57,8 +57,6 @@ pub enum GitStoreError {
     Rotated { store_id: String },
     #[error("{0}")]
     Crypto(#[from] CryptoError),
-    #[error("lore.db: {0}")]
-    Db(#[from] rusqlite::Error),
     #[error("no lore store here: {SESSIONS_REF} has no {HEADER_FILE}")]
     NoHeader,
     #[error(

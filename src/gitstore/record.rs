@@ -9,8 +9,6 @@
 use serde::{Deserialize, Serialize};
 
 use super::GitStoreError;
-use crate::redact::Redactor;
-use crate::store::Store;
 
 /// The record format this lore writes and reads.
 pub const RECORD_FORMAT: u64 = 1;
@@ -197,147 +195,10 @@ pub fn meta_of(record: &[u8], expected_id: &str) -> Result<Meta, GitStoreError> 
 }
 
 /// The canonical JSON bytes of `value`.
-pub(crate) fn canonical<T: Serialize>(value: &T) -> Vec<u8> {
+pub fn canonical<T: Serialize>(value: &T) -> Vec<u8> {
     // Serialising our own plain structs cannot fail (no maps with non-string keys, no NaN:
     // confidences are clamped when stored).
     serde_json_canonicalizer::to_vec(value).unwrap_or_default()
-}
-
-/// The record of session `id` as it is in lore.db, or its tombstone; `None` when lore.db
-/// knows neither. With a `redactor`, secrets in the title, messages and annotations are
-/// replaced (the copy that leaves the machine); lore.db is not changed.
-pub fn record_from_store(
-    store: &Store,
-    id: &str,
-    redactor: Option<&Redactor>,
-) -> Result<Option<Vec<u8>>, GitStoreError> {
-    record_from_conn(store.conn(), id, redactor)
-}
-
-/// [`record_from_store`] on a connection (inside a write transaction, say).
-pub(crate) fn record_from_conn(
-    conn: &rusqlite::Connection,
-    id: &str,
-    redactor: Option<&Redactor>,
-) -> Result<Option<Vec<u8>>, GitStoreError> {
-    let clean = |text: String| -> String {
-        match redactor {
-            Some(r) => match r.redact(&text) {
-                std::borrow::Cow::Borrowed(_) => text,
-                std::borrow::Cow::Owned(o) => o,
-            },
-            None => text,
-        }
-    };
-    let session = conn.query_row(
-        "SELECT id, parent_id, tool, tool_version, model, title, started_at, updated_at, ended_at,
-                cwd, git_branch, machine_id, message_count
-           FROM sessions WHERE id = ?1",
-        [id],
-        |r| {
-            Ok(RecordSession {
-                id: r.get(0)?,
-                parent_id: r.get(1)?,
-                tool: r.get(2)?,
-                tool_version: r.get(3)?,
-                model: r.get(4)?,
-                title: r.get::<_, Option<String>>(5)?.map(clean),
-                started_at: r.get(6)?,
-                updated_at: r.get(7)?,
-                ended_at: r.get(8)?,
-                cwd: r.get(9)?,
-                git_branch: r.get(10)?,
-                machine_id: r.get(11)?,
-                message_count: r.get(12)?,
-            })
-        },
-    );
-    let session = match session {
-        Ok(s) => s,
-        Err(rusqlite::Error::QueryReturnedNoRows) => {
-            let deleted: Option<i64> = conn
-                .query_row(
-                    "SELECT deleted_at FROM tombstones WHERE session_id = ?1",
-                    [id],
-                    |r| r.get(0),
-                )
-                .map(Some)
-                .or_else(|e| match e {
-                    rusqlite::Error::QueryReturnedNoRows => Ok(None),
-                    e => Err(e),
-                })?;
-            return Ok(deleted.map(|deleted_at| {
-                canonical(&TombstoneRecord {
-                    format: RECORD_FORMAT,
-                    kind: RecordKind::Tombstone,
-                    id: id.to_owned(),
-                    deleted_at,
-                })
-            }));
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let mut stmt = conn.prepare_cached(
-        "SELECT ordinal, role, kind, content, timestamp, tool_name FROM messages
-          WHERE session_id = ?1 ORDER BY ordinal",
-    )?;
-    let messages = stmt
-        .query_map([id], |r| {
-            Ok(RecordMessage {
-                ordinal: r.get(0)?,
-                role: r.get(1)?,
-                kind: r.get(2)?,
-                content: clean(r.get(3)?),
-                timestamp: r.get(4)?,
-                tool_name: r.get(5)?,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut stmt = conn.prepare_cached(
-        "SELECT commit_id, kind, confidence, created_at FROM links
-          WHERE session_id = ?1 ORDER BY commit_id",
-    )?;
-    let links = stmt
-        .query_map([id], |r| {
-            let confidence: f64 = r.get(2)?;
-            Ok(RecordLink {
-                commit: r.get(0)?,
-                kind: r.get(1)?,
-                confidence: if confidence.is_finite() {
-                    confidence.clamp(0.0, 1.0)
-                } else {
-                    0.0
-                },
-                created_at: r.get(3)?,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut stmt =
-        conn.prepare_cached("SELECT tag FROM tags WHERE session_id = ?1 ORDER BY tag")?;
-    let tags = stmt
-        .query_map([id], |r| r.get(0))?
-        .collect::<Result<Vec<String>, _>>()?;
-    let mut stmt = conn.prepare_cached(
-        "SELECT body, created_at FROM annotations WHERE session_id = ?1
-          ORDER BY created_at, body",
-    )?;
-    let annotations = stmt
-        .query_map([id], |r| {
-            Ok(RecordAnnotation {
-                body: clean(r.get(0)?),
-                created_at: r.get(1)?,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Some(canonical(&SessionRecord {
-        format: RECORD_FORMAT,
-        kind: RecordKind::Session,
-        session,
-        messages,
-        links,
-        tags,
-        annotations,
-    })))
 }
 
 #[cfg(test)]

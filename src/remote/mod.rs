@@ -8,14 +8,15 @@
 //! - [`protocol`]: the lines git sends, parsed.
 //! - [`wire`]: the user's git, which carries everything over the network.
 //! - [`cache`]: what the helper remembers between runs (rebuildable from the remote).
-//! - [`session`]: one conversation with git, from `capabilities` to the final blank line.
+//! - [`conversation`]: one conversation with git, from `capabilities` to the final blank line;
+//!   [`Conversation`] is also what `lore sync` pushes with, in process.
 
 pub mod cache;
+pub mod conversation;
 pub mod protocol;
-pub mod session;
 pub mod wire;
 
-pub use session::{HelperConfig, run};
+pub use conversation::{Conversation, HelperConfig, PushOutcome, Rejected, run};
 
 use sha2::{Digest, Sha256};
 

@@ -13,6 +13,7 @@ use super::StoreError;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/001_initial.sql"),
     include_str!("migrations/002_sources_tombstones.sql"),
+    include_str!("migrations/004_deletion_scope.sql"),
 ];
 
 /// The schema version this build of lore creates and understands.

@@ -381,6 +381,15 @@ impl Store {
             .exists([id])?)
     }
 
+    /// Whether session `id` was deleted on this machine only (`lore delete` without
+    /// `--everywhere`): hidden here, kept in the shared store.
+    pub fn deleted_here_only(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT 1 FROM tombstones WHERE session_id = ?1 AND scope = 'here'")?
+            .exists([id])?)
+    }
+
     /// The ids of every deleted session (its tombstone).
     pub fn tombstone_ids(&self) -> Result<Vec<String>, StoreError> {
         let mut stmt = self

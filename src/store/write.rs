@@ -2,7 +2,7 @@
 //! [`super::Store::write`], and makes every change through the versioning engine's [`Tx`]: each
 //! `write` becomes one commit that `lore history` lists and `lore revert` undoes.
 
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 
 use super::StoreError;
 use crate::model::{Link, LinkKind, Message, ParsedSession};
@@ -96,6 +96,15 @@ impl<'a> Writer<'a> {
     /// The connection, for reads inside this transaction.
     pub(crate) fn conn(&self) -> &'a rusqlite::Connection {
         self.tx.conn()
+    }
+
+    /// The machine session `id` came from, if lore.db holds the session.
+    pub fn session_machine(&self, id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT machine_id FROM sessions WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?)
     }
 
     /// Sets the machine a session came from (sync: the winning record's).
@@ -454,13 +463,14 @@ impl<'a> Writer<'a> {
             None => None,
         };
         let when = existing.map_or(deleted_at, |t| t.min(deleted_at));
-        let deleted = self.delete_session(id, when)?;
+        let deleted = self.delete_session(id, when, true)?;
         if deleted {
             return Ok(true);
         }
         let tomb = row(&[
             ("session_id", text(id)),
             ("deleted_at", Value::Integer(when)),
+            ("scope", text("everywhere")),
         ]);
         match existing {
             Some(t) if t == when => Ok(false),
@@ -476,8 +486,15 @@ impl<'a> Writer<'a> {
     }
 
     /// Deletes a session with everything attached to it and leaves a tombstone, so import does
-    /// not bring it back. Returns false when there was no such session.
-    pub fn delete_session(&mut self, id: &str, deleted_at: i64) -> Result<bool, StoreError> {
+    /// not bring it back: `everywhere` says whether the deletion travels to the team with the
+    /// next sync, or only hides the session here (the shared store keeps it). Returns false
+    /// when there was no such session.
+    pub fn delete_session(
+        &mut self,
+        id: &str,
+        deleted_at: i64,
+        everywhere: bool,
+    ) -> Result<bool, StoreError> {
         let exists = self
             .conn()
             .prepare_cached("SELECT 1 FROM sessions WHERE id = ?1")?
@@ -520,6 +537,10 @@ impl<'a> Writer<'a> {
         let tomb = row(&[
             ("session_id", text(id)),
             ("deleted_at", Value::Integer(deleted_at)),
+            (
+                "scope",
+                text(if everywhere { "everywhere" } else { "here" }),
+            ),
         ]);
         if self.tx.update("tombstones", &[text(id)], &tomb)?.is_none() {
             self.tx.insert("tombstones", &tomb)?;

@@ -10,11 +10,14 @@ use gix::ObjectId;
 
 use super::SyncError;
 use super::merge::{Merged, merge_record};
+use super::record::export;
 use super::state::{self, SyncState};
-use crate::gitstore::local::{export, ref_target, update_ref};
+use crate::gitstore::local::{ref_target, update_ref};
 use crate::gitstore::{GitStoreError, LocalStore, SESSIONS_REF};
 use crate::redact::Redactor;
+use crate::remote::conversation::Options;
 use crate::remote::wire::Git;
+use crate::remote::{Conversation, PushOutcome, Rejected};
 use crate::store::Store;
 
 /// How many times a sync tries before it gives up on a remote that keeps moving.
@@ -32,6 +35,9 @@ pub struct Report {
     /// Sessions the remote's store no longer held although nobody deleted them (the host
     /// withheld them, or an old lore dropped them), written again from lore.db.
     pub restored: Vec<String>,
+    /// Sessions this machine wrote that someone deleted from the shared store: kept here,
+    /// not shared again.
+    pub kept: Vec<String>,
     /// Whether the remote's store moved (false: it was up to date).
     pub pushed_commit: bool,
     /// Tries it took (more than one when another push won a race).
@@ -67,6 +73,9 @@ pub struct Sync<'a> {
     /// helper's code in this process.
     pub keys: crate::keys::KeyStore,
     pub passphrase: Option<zeroize::Zeroizing<String>>,
+    /// This machine's id: a session it wrote that someone deleted from the shared store stays
+    /// here.
+    pub machine_id: String,
 }
 
 impl Sync<'_> {
@@ -83,17 +92,13 @@ impl Sync<'_> {
         })
     }
 
-    /// Pushes refs/lore/sessions as `git push <target> refs/lore/sessions` would, by running
-    /// the helper's protocol in this process: the same code (encryption, the lease on the
-    /// remote's tip, the fast-forward check, the refs it moves afterwards) without starting
-    /// git and the helper. `Err(why)` inside: the remote refused, in the helper's words.
-    fn push_store(
+    /// The helper's configuration for pushing to `target` (`lore::<name>`, or a `lore::`
+    /// remote's name) with the push URL the caller resolved: built once per sync.
+    fn helper_config(
         &self,
         target: &str,
         push_url: Option<&str>,
-        listed: Option<&str>,
-        trace: &mut Vec<String>,
-    ) -> Result<Result<(), String>, SyncError> {
+    ) -> Result<crate::remote::HelperConfig, SyncError> {
         // The two arguments git would give the helper for `target`.
         let (alias, address) = match target.strip_prefix("lore::") {
             Some(rest) => (target.to_owned(), rest.to_owned()),
@@ -105,7 +110,7 @@ impl Sync<'_> {
                     .to_owned(),
             ),
         };
-        let config = crate::remote::HelperConfig {
+        Ok(crate::remote::HelperConfig {
             alias,
             address: Some(address),
             git_dir: Some(self.local.repo().git_dir().to_path_buf()),
@@ -114,36 +119,38 @@ impl Sync<'_> {
             git_program: self.git.program.clone(),
             nested: false,
             trace: true,
-            listed: listed.map(|oid| crate::remote::wire::Advertised {
-                refs: vec![crate::remote::wire::RemoteRef {
-                    name: SESSIONS_REF.to_owned(),
-                    oid: oid.to_owned(),
-                }],
-                head_target: None,
-            }),
             push_url: push_url.map(str::to_owned),
             sessions_required: true,
-        };
-        let input = format!("list for-push\npush {SESSIONS_REF}:{SESSIONS_REF}\n\n");
-        let (mut output, mut log) = (Vec::new(), Vec::new());
-        let ran = crate::remote::run(config, input.as_bytes(), &mut output, &mut log);
-        trace.extend(String::from_utf8_lossy(&log).lines().map(str::to_owned));
-        ran?;
-        let text = String::from_utf8_lossy(&output);
-        // The listing (`<oid> <ref>` lines), a blank line, then one status line for the ref.
-        let status = text
-            .lines()
-            .find(|l| l.starts_with("ok ") || l.starts_with("error "))
-            .unwrap_or("");
-        if status == format!("ok {SESSIONS_REF}")
-            || status.starts_with(&format!("ok {SESSIONS_REF} "))
-        {
-            return Ok(Ok(()));
+        })
+    }
+
+    /// Pushes refs/lore/sessions as `git push <target> refs/lore/sessions` would, through the
+    /// helper's own code in this process (encryption, the lease on the remote's tip, the
+    /// fast-forward check, the refs it moves afterwards) without starting git and the helper.
+    /// `listed`: the remote's ciphertext tip as ls-remote saw it moments ago.
+    fn push_store(
+        &self,
+        conversation: &mut Option<Conversation>,
+        config: &crate::remote::HelperConfig,
+        listed: Option<&str>,
+        trace: &mut Vec<String>,
+    ) -> Result<PushOutcome, SyncError> {
+        if conversation.is_none() {
+            *conversation = Some(Conversation::open(config, Options::default())?);
         }
-        Ok(Err(status
-            .strip_prefix(&format!("error {SESSIONS_REF} "))
-            .unwrap_or(status)
-            .to_owned()))
+        let Some(c) = conversation.as_mut() else {
+            return Err(SyncError::PushRejected("the helper did not start".into()));
+        };
+        let listed = listed.map(|oid| crate::remote::wire::Advertised {
+            refs: vec![crate::remote::wire::RemoteRef {
+                name: SESSIONS_REF.to_owned(),
+                oid: oid.to_owned(),
+            }],
+            head_target: None,
+        });
+        let outcome = c.push_sessions(listed);
+        trace.extend(c.take_trace());
+        Ok(outcome?)
     }
 
     fn tracking_ref(&self) -> String {
@@ -220,6 +227,8 @@ impl Sync<'_> {
             None => Todo::Everything(BTreeSet::new()),
         };
         let (target, push_url) = report.step("git remote get-url", || self.target())?;
+        let config = self.helper_config(&target, push_url.as_deref())?;
+        let mut conversation = None;
         let mut own_commits = Vec::new();
         for attempt in 1..=MAX_ATTEMPTS {
             report.attempts = attempt;
@@ -258,11 +267,11 @@ impl Sync<'_> {
                 let listed = wire_tip
                     .as_deref()
                     .filter(|_| attempt == 1 && remote_unchanged);
-                self.push_store(&target, push_url.as_deref(), listed, &mut push_trace)
+                self.push_store(&mut conversation, &config, listed, &mut push_trace)
             })?;
             report.push_trace.extend(push_trace);
-            let why = match pushed {
-                Ok(()) => {
+            match pushed {
+                PushOutcome::Updated { .. } | PushOutcome::UpToDate => {
                     report.pushed_commit = true;
                     // What went out: every session the pushed tip changed against the remote's,
                     // including ones an earlier, failed sync exported but could not push.
@@ -277,13 +286,14 @@ impl Sync<'_> {
                     report.step("record state", || self.finish(scope, db_head, &own_commits));
                     return Ok(report);
                 }
-                Err(why) => why,
-            };
-            if !(why.contains("fetch first") || why.contains("non-fast")) {
-                return Err(SyncError::PushRejected(why));
+                // Someone else pushed first: wait a little (growing, with jitter), then again.
+                PushOutcome::Rejected(Rejected::FetchFirst | Rejected::NonFastForward) => {
+                    std::thread::sleep(backoff(attempt));
+                }
+                PushOutcome::Rejected(Rejected::Other(why)) => {
+                    return Err(SyncError::PushRejected(why));
+                }
             }
-            // Someone else pushed first: wait a little (growing, with jitter), then again.
-            std::thread::sleep(backoff(attempt));
         }
         Err(SyncError::TooManyRaces(MAX_ATTEMPTS))
     }
@@ -384,13 +394,14 @@ impl Sync<'_> {
         }
         let local = self.local;
         let redactor = self.redactor;
+        let machine = self.machine_id.clone();
         let remote = self.remote.to_owned();
-        let (mut both_sides, mut arrived) = (Vec::new(), Vec::new());
+        let (mut both_sides, mut arrived, mut kept) = (Vec::new(), Vec::new(), Vec::new());
         let counts = self.db.write(&format!("{SYNC_PREFIX} from {remote}"), |w| {
             let (mut added, mut updated, mut deleted) = (0, 0, 0);
             for (id, blob) in &changed {
                 let bytes = local.read_blob(*blob).map_err(SyncError::from)?;
-                match merge_record(w, id, &bytes, redactor)? {
+                match merge_record(w, id, &bytes, redactor, &machine)? {
                     Merged::Added => {
                         added += 1;
                         arrived.push(id.clone());
@@ -400,6 +411,7 @@ impl Sync<'_> {
                         both_sides.push(id.clone());
                     }
                     Merged::Deleted => deleted += 1,
+                    Merged::Kept => kept.push(id.clone()),
                     Merged::Unchanged => {}
                 }
             }
@@ -421,6 +433,7 @@ impl Sync<'_> {
         )?;
         both_sides.extend(restored.iter().cloned());
         report.restored.extend(restored);
+        report.kept.extend(kept);
         Ok(MergeOutcome {
             both_sides,
             arrived,
@@ -530,8 +543,52 @@ impl Sync<'_> {
         }
         // Sessions the remote's store lost: they belonged to it whoever wrote them.
         ids.extend(forced.iter().cloned());
+        let skip = self.reconcile(tip, &ids)?;
+        ids.retain(|id| !skip.contains(id));
         let outcome = export(self.db, self.local, ids, self.redactor)?;
         Ok(outcome.written)
+    }
+
+    /// Before an export: brings into lore.db the store's record of each session about to be
+    /// written whenever the two differ, by the merge rules, so that an export never makes the
+    /// store's record lose. A sync reverted in lore.db, an older copy, a deletion that
+    /// arrived: every machine converges on what the rules say. Returns the sessions not to
+    /// export: those the store holds deleted (the store has the tombstone already; an author
+    /// keeps their copy but does not share it again).
+    fn reconcile(
+        &mut self,
+        tip: ObjectId,
+        ids: &BTreeSet<String>,
+    ) -> Result<BTreeSet<String>, SyncError> {
+        let mut differing = Vec::new();
+        let mut skip = BTreeSet::new();
+        for id in ids {
+            let Some(theirs) = self.local.read_record(tip, id)? else {
+                continue;
+            };
+            let ours = super::record::record_from_store(self.db, id, Some(self.redactor))?;
+            if ours.as_deref() == Some(theirs.as_slice()) {
+                continue;
+            }
+            if serde_json::from_slice::<crate::gitstore::record::TombstoneRecord>(&theirs).is_ok() {
+                skip.insert(id.clone());
+            }
+            differing.push((id.clone(), theirs));
+        }
+        if differing.is_empty() {
+            return Ok(skip);
+        }
+        let (redactor, machine) = (self.redactor, self.machine_id.clone());
+        self.db.write(
+            &format!("{SYNC_PREFIX} sessions reconciled with the store"),
+            |w| {
+                for (id, theirs) in &differing {
+                    merge_record(w, id, theirs, redactor, &machine)?;
+                }
+                Ok::<_, SyncError>(())
+            },
+        )?;
+        Ok(skip)
     }
 }
 

@@ -1,8 +1,11 @@
 //! Merging the sessions that arrive by sync into lore.db.
 //!
 //! The rules (the same on every machine, so every machine converges to the same records):
-//! - a tombstone deletes the session here too; of two deletion times the earlier is kept;
-//! - a session deleted here stays deleted (its tombstone goes out with the next export);
+//! - a tombstone deletes the session here too (of two deletion times the earlier is kept),
+//!   except on the machine that wrote the session: its author keeps their copy, which is not
+//!   shared again, and is told;
+//! - a session deleted here stays deleted (a deletion made with `--everywhere` goes out with
+//!   the next export; one made here only hides it);
 //! - otherwise the newer `updated_at` wins the session's content (its columns and messages);
 //!   on a tie, the content whose canonical JSON has the larger SHA-256 wins;
 //! - links, tags and annotations are unioned whoever wins (a link both sides have keeps its
@@ -10,9 +13,10 @@
 
 use sha2::{Digest, Sha256};
 
+use super::record::record_from_conn;
 use crate::gitstore::GitStoreError;
 use crate::gitstore::record::{
-    RecordKind, RecordSession, SessionRecord, TombstoneRecord, canonical, record_from_conn,
+    RecordKind, RecordSession, SessionRecord, TombstoneRecord, canonical,
 };
 use crate::model::{Link, LinkKind, Message, ParsedSession, SessionInfo};
 use crate::redact::Redactor;
@@ -27,6 +31,9 @@ pub enum Merged {
     Updated,
     /// A session deleted here because it was deleted elsewhere.
     Deleted,
+    /// A session this machine wrote, deleted from the shared store by someone else: kept
+    /// here (and not shared again).
+    Kept,
     /// Nothing to do.
     Unchanged,
 }
@@ -45,11 +52,14 @@ pub enum MergeError {
 /// Merges `record` (the bytes of `<id>.json` from a store) into lore.db. `redactor` is the
 /// one exports use: the local session is compared as it would leave the machine, so a
 /// record that is this machine's own session with its secrets redacted changes nothing.
+/// `this_machine` is this machine's id: a deletion of a session it wrote leaves the session
+/// here ([`Merged::Kept`]).
 pub fn merge_record(
     w: &mut Writer<'_>,
     id: &str,
     record: &[u8],
     redactor: &Redactor,
+    this_machine: &str,
 ) -> Result<Merged, MergeError> {
     let invalid = |why: String| MergeError::Invalid {
         id: id.to_owned(),
@@ -60,6 +70,9 @@ pub fn merge_record(
     if let Ok(t) = serde_json::from_slice::<TombstoneRecord>(record) {
         if t.kind != RecordKind::Tombstone {
             return Err(invalid("a tombstone record of another kind".into()));
+        }
+        if w.session_machine(id)?.as_deref() == Some(this_machine) {
+            return Ok(Merged::Kept);
         }
         return Ok(if w.merge_tombstone(id, t.deleted_at)? {
             Merged::Deleted

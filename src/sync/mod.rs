@@ -5,6 +5,7 @@
 //!   ciphertext with plain git, no key needed);
 //! - [`Scope`], [`work_tree_roots`], [`repo_session_ids`]: the sessions that belong to a
 //!   store (a repository's work trees, or everything for the global store);
+//! - [`record`]: sessions of lore.db as store records, and their export into the store;
 //! - [`merge`]: how arriving sessions merge into lore.db;
 //! - [`cycle`]: one whole `lore sync`; [`lock`]: one at a time per repository;
 //!   [`state`]: what the last one left, so the next can skip what it did;
@@ -15,6 +16,7 @@
 pub mod cycle;
 pub mod lock;
 pub mod merge;
+pub mod record;
 pub mod state;
 pub mod status;
 

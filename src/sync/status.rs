@@ -3,10 +3,10 @@
 use gix::ObjectId;
 
 use super::SyncError;
+use super::record::record_from_store;
 use crate::crypto::StoreHeader;
 use crate::gitstore::LocalStore;
 use crate::gitstore::local::ref_target;
-use crate::gitstore::record::record_from_store;
 use crate::keys::KeyStore;
 use crate::redact::Redactor;
 use crate::store::Store;
@@ -131,6 +131,9 @@ pub fn status(
             None => scope.session_ids(db)?,
         };
         for id in candidates {
+            if db.deleted_here_only(&id)? {
+                continue;
+            }
             let ours = record_from_store(db, &id, Some(redactor))?;
             let stored = local.read_record(t, &id)?;
             if ours != stored {

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::bail;
 use clap::Args;
 
-use lore::gitstore::local::export;
+use lore::sync::record::export;
 
 use super::Place;
 use crate::cli::Ctx;

@@ -43,6 +43,7 @@ pub(super) fn run(ctx: &Ctx, place: &Place, quiet: bool) -> anyhow::Result<ExitC
             .ok()
             .filter(|p| !p.is_empty())
             .map(Zeroizing::new),
+        machine_id: ctx.home.machine_id()?,
     };
     let report = cycle.run()?;
     if std::env::var_os("LORE_TRACE").is_some_and(|v| v == "1") {
@@ -66,6 +67,14 @@ pub(super) fn run(ctx: &Ctx, place: &Place, quiet: bool) -> anyhow::Result<ExitC
             report.deleted,
             report.pushed,
             plural(report.pushed),
+        );
+    }
+    if !report.kept.is_empty() {
+        eprintln!(
+            "note: someone deleted {} of your session{} from {remote}'s store ({}); your copy stays here and is not shared again",
+            report.kept.len(),
+            plural(report.kept.len()),
+            report.kept.join(", ")
         );
     }
     if !report.restored.is_empty() {

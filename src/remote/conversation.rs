@@ -1,4 +1,8 @@
 //! One conversation with git: `capabilities`, options, `list`, then a fetch or push batch.
+//!
+//! [`run`] is the protocol loop: it parses git's lines and formats the answers, and it is the
+//! only place that speaks git's strings (`ok`, `error <ref> fetch first`). [`Conversation`]
+//! does the work with typed results, so `lore sync` can push in process through it.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -37,11 +41,6 @@ pub struct HelperConfig {
     pub nested: bool,
     /// Whether to report the time each step took (`LORE_TRACE=1`), on `run`'s `log`.
     pub trace: bool,
-    /// The refs the caller saw on the remote moments ago (`lore sync` has just run
-    /// `git ls-remote`): the first `list for-push` answers from them instead of asking the
-    /// remote again. A stale one costs nothing but time: the push's lease on the remote's tip
-    /// fails and the caller is told "fetch first". `None` for git's own helper runs.
-    pub listed: Option<super::wire::Advertised>,
     /// The remote's push URL as the caller resolved it moments ago (`lore sync`'s in-process
     /// push): not asked of git again. Such a session only pushes. `None` for git's own runs.
     pub push_url: Option<String>,
@@ -64,7 +63,7 @@ pub fn run(
 ) -> Result<(), RemoteError> {
     let mut input = input;
     let mut line = String::new();
-    let mut session: Option<Session> = None;
+    let mut session: Option<Conversation> = None;
     let mut options = Options::default();
     loop {
         line.clear();
@@ -118,8 +117,8 @@ pub fn run(
                     other => Err(unexpected(other)),
                 })?;
                 let s = session_for(&mut session, &config, &options)?;
-                for l in s.push(&pushes)? {
-                    writeln!(output, "{l}").map_err(io)?;
+                for (dst, outcome) in s.push(&pushes)? {
+                    writeln!(output, "{}", status_line(&dst, &outcome)).map_err(io)?;
                 }
                 writeln!(output).map_err(io)?;
             }
@@ -130,6 +129,40 @@ pub fn run(
                 let _ = writeln!(log, "git-remote-lore: {event}");
             }
         }
+    }
+}
+
+/// What became of one pushed ref.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PushOutcome {
+    /// The remote took it; `forced` when it was not a fast-forward (git's `+`).
+    Updated { forced: bool },
+    /// The remote had it already.
+    UpToDate,
+    /// The remote, or the helper, refused it.
+    Rejected(Rejected),
+}
+
+/// Why a push of a ref was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejected {
+    /// Not a fast-forward of the remote's ref, which is here: merge it first.
+    NonFastForward,
+    /// The remote's ref is not here (someone else pushed): fetch, merge, push again.
+    FetchFirst,
+    /// Anything else, in the remote's or the helper's words.
+    Other(String),
+}
+
+/// The status line gitremote-helpers(7) wants for `outcome` of `dst`: the only place that
+/// writes git's words for them.
+fn status_line(dst: &str, outcome: &PushOutcome) -> String {
+    match outcome {
+        PushOutcome::Updated { forced: false } | PushOutcome::UpToDate => format!("ok {dst}"),
+        PushOutcome::Updated { forced: true } => format!("ok {dst} forced update"),
+        PushOutcome::Rejected(Rejected::NonFastForward) => format!("error {dst} non-fast forward"),
+        PushOutcome::Rejected(Rejected::FetchFirst) => format!("error {dst} fetch first"),
+        PushOutcome::Rejected(Rejected::Other(why)) => format!("error {dst} {why}"),
     }
 }
 
@@ -240,12 +273,12 @@ fn options_reply(o: &mut Options, name: &str, value: &str) -> &'static str {
 
 /// The session, opened on first use; it always sees the latest options.
 fn session_for<'s>(
-    session: &'s mut Option<Session>,
+    session: &'s mut Option<Conversation>,
     config: &HelperConfig,
     options: &Options,
-) -> Result<&'s mut Session, RemoteError> {
+) -> Result<&'s mut Conversation, RemoteError> {
     if session.is_none() {
-        *session = Some(Session::open(config, options.clone())?);
+        *session = Some(Conversation::open(config, options.clone())?);
     }
     let s = session
         .as_mut()
@@ -281,7 +314,9 @@ struct Listing {
     plain: Option<ObjectId>,
 }
 
-struct Session {
+/// The helper's side of one conversation: the local store, the user's git, the cache, the
+/// remote, and what `list` found. Opened on first use.
+pub struct Conversation {
     store: LocalStore,
     git: Git,
     cache: Cache,
@@ -299,11 +334,12 @@ struct Session {
     epochs: EpochBook,
     /// [`HelperConfig::sessions_required`].
     sessions_required: bool,
-    /// [`HelperConfig::listed`], until a `list for-push` uses it.
+    /// The refs the caller saw on the remote moments ago, for the next `list for-push`
+    /// ([`Conversation::push_sessions`]).
     listed: Option<super::wire::Advertised>,
 }
 
-impl Session {
+impl Conversation {
     fn timed<T>(
         &mut self,
         what: &str,
@@ -320,7 +356,8 @@ impl Session {
         result
     }
 
-    fn open(config: &HelperConfig, options: Options) -> Result<Session, RemoteError> {
+    /// Opens the conversation for `config` (git's options as `options`).
+    pub fn open(config: &HelperConfig, options: Options) -> Result<Conversation, RemoteError> {
         if config.nested {
             return Err(RemoteError::Recursion(
                 config
@@ -347,7 +384,7 @@ impl Session {
             None => resolve(&git, &config.alias, config.address.as_deref())?,
         };
         let cache = Cache::open(&git_dir.join("lore"))?;
-        Ok(Session {
+        Ok(Conversation {
             store,
             git,
             cache,
@@ -361,7 +398,7 @@ impl Session {
             notices: Vec::new(),
             epochs: config.keys.epochs(),
             sessions_required: config.sessions_required || config.push_url.is_some(),
-            listed: config.listed.clone(),
+            listed: None,
         })
     }
 
@@ -692,13 +729,40 @@ impl Session {
         Ok(())
     }
 
-    /// Answers a push batch with one status line per ref.
-    fn push(&mut self, specs: &[PushSpec]) -> Result<Vec<String>, RemoteError> {
+    /// Pushes `refs/lore/sessions` as `git push <remote> refs/lore/sessions` would, listing
+    /// the remote first (from `listed`, refs the caller saw moments ago, when given: a stale
+    /// one costs nothing but a [`Rejected::FetchFirst`]). For `lore sync`'s in-process push.
+    pub fn push_sessions(
+        &mut self,
+        listed: Option<super::wire::Advertised>,
+    ) -> Result<PushOutcome, RemoteError> {
+        self.listed = listed;
+        self.list(true)?;
+        let spec = PushSpec {
+            force: false,
+            src: SESSIONS_REF.into(),
+            dst: SESSIONS_REF.into(),
+        };
+        let mut outcomes = self.push(&[spec])?;
+        Ok(outcomes
+            .pop()
+            .map(|(_, o)| o)
+            .unwrap_or_else(|| PushOutcome::Rejected(Rejected::Other("nothing was pushed".into()))))
+    }
+
+    /// The steps and their durations recorded so far (when tracing), and the notices.
+    pub fn take_trace(&mut self) -> Vec<String> {
+        self.trace.drain(..).chain(self.notices.drain(..)).collect()
+    }
+
+    /// Pushes a batch: what became of each destination ref, in order.
+    fn push(&mut self, specs: &[PushSpec]) -> Result<Vec<(String, PushOutcome)>, RemoteError> {
         let listing = self
             .listing
             .clone()
             .ok_or_else(|| RemoteError::Io("git asked to push before listing".into()))?;
-        let mut status: Vec<(String, Option<String>)> = Vec::new(); // dst, error
+        // dst, and what the helper decided before pushing (None: push it).
+        let mut status: Vec<(String, Option<PushOutcome>)> = Vec::new();
         let mut refspecs = Vec::new();
         let mut flags = Vec::new();
         let mut sessions_push: Option<(Option<ObjectId>, bool)> = None; // new cipher, forced
@@ -733,19 +797,22 @@ impl Session {
                     sessions_push = Some((new_cipher, forced));
                     status.push((spec.dst.clone(), None));
                 }
-                Ok(None) => status.push((spec.dst.clone(), Some("up to date".into()))),
-                Err(why) => status.push((spec.dst.clone(), Some(why))),
+                Ok(None) => status.push((spec.dst.clone(), Some(PushOutcome::UpToDate))),
+                Err(why) => status.push((spec.dst.clone(), Some(PushOutcome::Rejected(why)))),
             }
         }
         let refused_here = status
             .iter()
-            .any(|(_, e)| e.as_deref().is_some_and(|e| e != "up to date"));
+            .any(|(_, o)| matches!(o, Some(PushOutcome::Rejected(_))));
         if self.options.atomic && refused_here {
             return Ok(status
                 .into_iter()
-                .map(|(dst, e)| match e {
-                    Some(e) => format!("error {dst} {e}"),
-                    None => format!("error {dst} atomic push failed"),
+                .map(|(dst, o)| match o {
+                    Some(o @ PushOutcome::Rejected(_)) => (dst, o),
+                    _ => (
+                        dst,
+                        PushOutcome::Rejected(Rejected::Other("atomic push failed".into())),
+                    ),
                 })
                 .collect());
         }
@@ -764,18 +831,19 @@ impl Session {
             results = self.timed("git push", |s| s.git.push(&url, &flags, &refspecs))?;
         }
         let user_cas = self.options.cas.contains_key(SESSIONS_REF);
-        let mut lines = Vec::new();
-        for (dst, local_error) in status {
-            if let Some(e) = local_error {
-                lines.push(if e == "up to date" {
-                    format!("ok {dst}")
-                } else {
-                    format!("error {dst} {e}")
-                });
+        let mut out = Vec::new();
+        for (dst, decided) in status {
+            if let Some(o) = decided {
+                out.push((dst, o));
                 continue;
             }
             let Some(r) = results.iter().find(|r| r.dst == dst) else {
-                lines.push(format!("error {dst} git push did not report this ref"));
+                out.push((
+                    dst,
+                    PushOutcome::Rejected(Rejected::Other(
+                        "git push did not report this ref".into(),
+                    )),
+                ));
                 continue;
             };
             let ok = matches!(r.flag, ' ' | '+' | '*' | '-' | '=');
@@ -786,40 +854,37 @@ impl Session {
                     let new = sessions_push.and_then(|(c, _)| c);
                     self.after_sessions_push(new)?;
                 }
-                lines.push(if forced {
-                    format!("ok {dst} forced update")
-                } else {
-                    format!("ok {dst}")
-                });
+                out.push((dst, PushOutcome::Updated { forced }));
             } else {
                 let reason = reason_of(&r.summary);
-                let reason = match reason.as_str() {
-                    "non-fast-forward" => "non-fast forward".to_owned(),
+                let rejected = match reason.as_str() {
+                    "non-fast-forward" => Rejected::NonFastForward,
+                    "fetch first" => Rejected::FetchFirst,
                     // The remote moved after we listed it: someone else pushed. (Caught by
                     // git's lease check, or by the server's own compare-and-swap when the
                     // other push landed a moment later.)
                     "stale info" | "failed to update ref" if dst == SESSIONS_REF && !user_cas => {
-                        "fetch first".to_owned()
+                        Rejected::FetchFirst
                     }
-                    _ => reason,
+                    _ => Rejected::Other(reason),
                 };
-                lines.push(format!("error {dst} {reason}"));
+                out.push((dst, PushOutcome::Rejected(rejected)));
             }
         }
-        Ok(lines)
+        Ok(out)
     }
 
     /// Decides what pushing `spec` to refs/lore/sessions means: `Ok(None)` when the remote
-    /// already has it, `Ok(Some((cipher, forced)))` to push, `Err(status)` to refuse it.
+    /// already has it, `Ok(Some((cipher, forced)))` to push, `Err(why)` to refuse it.
     fn plan_sessions_push(
         &mut self,
         spec: &PushSpec,
         listing: &Listing,
-    ) -> Result<Option<(Option<ObjectId>, bool)>, String> {
+    ) -> Result<Option<(Option<ObjectId>, bool)>, Rejected> {
         if let Some(expected) = self.options.cas.get(SESSIONS_REF) {
             let actual = listing.plain.map(|p| p.to_string());
             if expected.as_deref() != actual.as_deref() {
-                return Err("stale info".into());
+                return Err(Rejected::Other("stale info".into()));
             }
         }
         if spec.src.is_empty() {
@@ -832,14 +897,14 @@ impl Session {
             .repo()
             .rev_parse_single(spec.src.as_str())
             .map(|id| id.detach())
-            .map_err(|_| format!("cannot resolve {}", spec.src))?;
+            .map_err(|_| Rejected::Other(format!("cannot resolve {}", spec.src)))?;
         let forced = match listing.plain {
             Some(remote) if !self.is_ancestor(remote, plain) => {
                 if !spec.force {
                     return Err(if self.repo().has_object(remote) {
-                        "non-fast forward".into()
+                        Rejected::NonFastForward
                     } else {
-                        "fetch first".into()
+                        Rejected::FetchFirst
                     });
                 }
                 true
@@ -848,7 +913,7 @@ impl Session {
         };
         let cipher = self
             .timed("encrypt", |s| s.translate(Direction::Encrypt, plain))
-            .map_err(|e| format!("cannot encrypt: {e}"))?;
+            .map_err(|e| Rejected::Other(format!("cannot encrypt: {e}")))?;
         if Some(cipher) == listing.cipher {
             return Ok(None);
         }
