@@ -7,7 +7,9 @@
 //! or [`BATCH_BYTES`] bytes of transcript, each labelled with what it imported.
 //!
 //! Nothing stored is ever removed by an import: a transcript that vanished (the tools delete
-//! them after 30 days) leaves its session in place, and a bad file is reported and skipped.
+//! them after 30 days) leaves its session in place, a bad file is reported and skipped, and a
+//! session read from several copies of its transcript holds the union of their messages
+//! ([`crate::store::Copy`]; docs/importers.md, "Merge, never replace").
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,10 +17,11 @@ use std::sync::mpsc::{Receiver, sync_channel};
 
 use crate::capture::{self, Candidate, ParseError, ParseReport};
 use crate::model::Tool;
-use crate::store::{SaveOutcome, SourceRecord, Store, StoreError, Writer};
+use crate::store::{Copy, SaveOutcome, SourceRecord, Store, StoreError, Writer};
 
 /// Bumped when an importer changes what it extracts, so that unchanged files are read again.
-const PARSER_VERSION: u32 = 1;
+/// (2: message identities, so that sessions are merged, never replaced.)
+const PARSER_VERSION: u32 = 2;
 
 /// At most this many sessions are written in one transaction.
 pub const BATCH_SESSIONS: usize = 2_000;
@@ -363,8 +366,14 @@ fn write_item(
                     message: issue.message,
                 });
             }
-            for session in &report.sessions {
-                let outcome = w.save_session(session, machine_id, Some((&path, &fingerprint)))?;
+            for (n, session) in report.sessions.iter().enumerate() {
+                let copy = Copy {
+                    parsed: session,
+                    keys: report.keys.get(n).map_or(&[], Vec::as_slice),
+                    path: &path,
+                    fingerprint: &fingerprint,
+                };
+                let outcome = w.merge_session(&copy, machine_id)?;
                 let tool = session.info.tool;
                 match outcome {
                     SaveOutcome::Inserted => {

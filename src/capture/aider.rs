@@ -94,6 +94,12 @@ pub fn parse_in(
             reason: format!("no '{}' line", HEADER.trim_end()),
         });
     }
+    // A message's identity is its place in its block: `b<n>`.
+    report.keys = report
+        .sessions
+        .iter()
+        .map(|s| (0..s.messages.len()).map(|n| format!("b{n}")).collect())
+        .collect();
     Ok(report)
 }
 
@@ -192,6 +198,7 @@ impl Block {
         } else if let Some(rest) = text
             .strip_prefix("Main model: ")
             .or_else(|| text.strip_prefix("Model: "))
+            .or_else(|| text.strip_prefix("Models: "))
         {
             if let Some(name) = rest.split_whitespace().next() {
                 self.model = Some(name.to_owned());

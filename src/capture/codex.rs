@@ -31,6 +31,7 @@ const INJECTED_PREFIXES: &[&str] = &[
     "<collaboration_mode",
     "<apps_instructions",
     "<model_switch",
+    "<user_action",
 ];
 
 fn is_injected(text: &str) -> bool {
@@ -39,11 +40,15 @@ fn is_injected(text: &str) -> bool {
 
 /// Reads one Codex rollout. `path` supplies the session id only if `session_meta` is missing.
 pub fn parse(path: &Path, reader: &mut dyn BufRead) -> Result<ParseReport, ParseError> {
+    if path.extension().is_some_and(|e| e == "json") {
+        return parse_document(path, reader);
+    }
     let mut lines = JsonLines::new(reader);
     let mut st = State::default();
     let mut parsed = 0u64;
     while let Some(line) = lines.next_line()? {
         parsed += 1;
+        st.item = parsed;
         st.line(line.value, parsed == 1);
     }
     if lines.nonblank_lines == 0 {
@@ -59,7 +64,10 @@ pub fn parse(path: &Path, reader: &mut dyn BufRead) -> Result<ParseReport, Parse
         });
     }
     match st.finish(path) {
-        Some(session) => Ok(lines.into_report(vec![session])),
+        Some(session) => {
+            let keys = std::mem::take(&mut st.keys);
+            Ok(lines.into_keyed_report(vec![session], vec![keys]))
+        }
         None => Err(ParseError::NotATranscript {
             tool: Tool::Codex,
             reason: "no session id in session_meta or in the file name".into(),
@@ -67,8 +75,67 @@ pub fn parse(path: &Path, reader: &mut dyn BufRead) -> Result<ParseReport, Parse
     }
 }
 
+/// The single-document rollout of 2025 (`rollout-<date>-<uuid>.json`): `{"session": {id,
+/// timestamp, instructions}, "items": [...]}`, items without `type` being messages.
+fn parse_document(path: &Path, reader: &mut dyn BufRead) -> Result<ParseReport, ParseError> {
+    let mut bytes = Vec::new();
+    reader.read_to_end(&mut bytes)?;
+    if bytes.trim_ascii().is_empty() {
+        return Err(ParseError::Empty);
+    }
+    let not_codex = |reason: String| ParseError::NotATranscript {
+        tool: Tool::Codex,
+        reason,
+    };
+    let mut doc: Value = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(e) if e.is_eof() => {
+            return Ok(ParseReport {
+                truncated_tail: true,
+                ..ParseReport::default()
+            });
+        }
+        Err(e) => return Err(not_codex(format!("not a JSON document ({e})"))),
+    };
+    drop(bytes);
+    let (Some(session), Some(Value::Array(items))) = (
+        doc.get_mut("session").map(Value::take),
+        doc.get_mut("items").map(Value::take),
+    ) else {
+        return Err(not_codex("no session and items".into()));
+    };
+    let mut st = State {
+        recognised: true,
+        ..State::default()
+    };
+    st.times.see(timestamp_at(&session, "timestamp"));
+    st.session_meta(session);
+    for (n, mut item) in items.into_iter().enumerate() {
+        st.item = n as u64 + 1;
+        if item.get("type").is_none() && item.get("role").is_some() {
+            item["type"] = Value::String("message".into());
+        }
+        let ts = timestamp_at(&item, "timestamp");
+        st.times.see(ts);
+        st.response_item(item, ts);
+    }
+    match st.finish(path) {
+        Some(session) => Ok(ParseReport {
+            sessions: vec![session],
+            keys: vec![std::mem::take(&mut st.keys)],
+            ..ParseReport::default()
+        }),
+        None => Err(not_codex("no session id".into())),
+    }
+}
+
 struct Entry {
     msg: Message,
+    /// An `agent_message` event read after the conversation moved to `response_item`s, which
+    /// a `response_item` then said again: the event is not kept (see [`State::event`]).
+    dropped: bool,
+    /// Its identity: `i<n>`, the place of its line among the rollout's JSON lines.
+    key: String,
     /// Read from an `event_msg` (the fallback source).
     from_event: bool,
 }
@@ -91,6 +158,16 @@ struct State {
     /// `call_id` → tool name, to name the outputs.
     tool_names: HashMap<String, String>,
     recognised: bool,
+    /// The place of the line being read among the file's JSON lines.
+    item: u64,
+    /// `session_meta.timestamp`: when the session started, as Codex recorded it.
+    meta_start: Option<i64>,
+    /// Assistant texts of `response_item`s no `agent_message` event has matched yet, and
+    /// pending events (entry positions) by text.
+    replies: HashMap<String, u32>,
+    pending_events: HashMap<String, Vec<usize>>,
+    /// One identity per message, filled by `finish`.
+    keys: Vec<String>,
 }
 
 #[derive(Clone, Copy)]
@@ -181,7 +258,8 @@ impl State {
         if self.model.is_none() {
             self.model = take_str(&mut p, "model");
         }
-        self.times.see(timestamp_at(&p, "timestamp"));
+        self.meta_start = timestamp_at(&p, "timestamp");
+        self.times.see(self.meta_start);
         if let Some(git) = p.get_mut("git") {
             self.branch = take_str(git, "branch");
             self.commit = take_str(git, "commit_hash");
@@ -196,7 +274,13 @@ impl State {
 
     fn push(&mut self, msg: Message, from_event: bool) {
         self.times.message(msg.timestamp);
-        self.entries.push(Entry { msg, from_event });
+        let key = format!("i{}", self.item);
+        self.entries.push(Entry {
+            msg,
+            key,
+            from_event,
+            dropped: false,
+        });
     }
 
     fn response_item(&mut self, mut p: Value, ts: Option<i64>) {
@@ -216,12 +300,18 @@ impl State {
                 if text.trim().is_empty() {
                     return;
                 }
+                if self.context_cwd.is_none() {
+                    self.context_cwd = environment_cwd(&text);
+                }
                 let role = match role.as_str() {
                     "user" if is_injected(&text) => Role::System,
                     "user" => Role::User,
                     "assistant" => Role::Assistant,
                     _ => Role::System,
                 };
+                if role == Role::Assistant {
+                    self.reply_seen(&text);
+                }
                 self.push(Message::new(role, Kind::Text, text, ts), false);
             }
             "reasoning" => {
@@ -290,13 +380,41 @@ impl State {
     }
 
     fn event(&mut self, mut p: Value, ts: Option<i64>) {
-        if self.response_messages {
+        let ty = p
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        // An error Codex showed exists only as an event.
+        if ty == "error" {
+            if let Some(text) = take_str(&mut p, "message").filter(|t| !t.trim().is_empty()) {
+                self.push(Message::new(Role::System, Kind::Text, text, ts), false);
+            }
             return;
         }
-        let (role, kind) = match p.get("type").and_then(Value::as_str) {
-            Some("user_message") => (Role::User, Kind::Text),
-            Some("agent_message") => (Role::Assistant, Kind::Text),
-            Some("agent_reasoning") => (Role::Assistant, Kind::Thinking),
+        if self.response_messages {
+            // A reply of an interrupted turn may exist only as its event.
+            if ty == "agent_message"
+                && let Some(text) = take_str(&mut p, "message").filter(|t| !t.trim().is_empty())
+            {
+                match self.replies.get_mut(&text) {
+                    Some(n) if *n > 0 => *n -= 1,
+                    _ => {
+                        self.push(
+                            Message::new(Role::Assistant, Kind::Text, text.clone(), ts),
+                            false,
+                        );
+                        let at = self.entries.len() - 1;
+                        self.pending_events.entry(text).or_default().push(at);
+                    }
+                }
+            }
+            return;
+        }
+        let (role, kind) = match ty.as_str() {
+            "user_message" => (Role::User, Kind::Text),
+            "agent_message" => (Role::Assistant, Kind::Text),
+            "agent_reasoning" => (Role::Assistant, Kind::Thinking),
             _ => return,
         };
         let key = if kind == Kind::Thinking {
@@ -307,6 +425,12 @@ impl State {
         let Some(text) = take_str(&mut p, key).filter(|t| !t.trim().is_empty()) else {
             return;
         };
+        if role == Role::User
+            && self.context_cwd.is_none()
+            && let Some(cwd) = environment_cwd(&text)
+        {
+            self.context_cwd = Some(cwd);
+        }
         let role = if role == Role::User && is_injected(&text) {
             Role::System
         } else {
@@ -315,12 +439,24 @@ impl State {
         self.push(Message::new(role, kind, text, ts), true);
     }
 
+    /// A `response_item` reply: it takes the place of a pending event saying the same, or
+    /// waits for that event.
+    fn reply_seen(&mut self, text: &str) {
+        if let Some(at) = self.pending_events.get_mut(text).and_then(Vec::pop) {
+            self.entries[at].dropped = true;
+        } else {
+            *self.replies.entry(text.to_owned()).or_default() += 1;
+        }
+    }
+
     fn finish(&mut self, path: &Path) -> Option<ParsedSession> {
         let id = self.id.take().or_else(|| id_from_file_name(path))?;
-        let messages: Vec<Message> = std::mem::take(&mut self.entries)
+        let (messages, keys): (Vec<Message>, Vec<String>) = std::mem::take(&mut self.entries)
             .into_iter()
-            .map(|e| e.msg)
-            .collect();
+            .filter(|e| !e.dropped)
+            .map(|e| (e.msg, e.key))
+            .unzip();
+        self.keys = keys;
         let mut info = SessionInfo::new(id, Tool::Codex);
         info.tool_version = self.version.take();
         info.model = self.model.take();
@@ -329,6 +465,10 @@ impl State {
         info.parent_id = self.parent_id.take();
         info.message_count = count(&messages);
         self.times.apply(&mut info);
+        // The session's recorded start, not the first line's write time.
+        if let Some(start) = self.meta_start {
+            info.started_at = Some(start);
+        }
         let links = self
             .commit
             .take()
@@ -378,6 +518,15 @@ fn id_from_file_name(path: &Path) -> Option<String> {
     let stem = path.file_stem()?.to_str()?;
     let tail = stem.get(stem.len().checked_sub(36)?..)?;
     uuid::Uuid::parse_str(tail).ok().map(|_| tail.to_owned())
+}
+
+/// `<cwd>…</cwd>` inside an `<environment_context>` block.
+fn environment_cwd(text: &str) -> Option<String> {
+    let rest = text.trim_start().strip_prefix("<environment_context")?;
+    let start = rest.find("<cwd>")? + "<cwd>".len();
+    let end = rest[start..].find("</cwd>")? + start;
+    let cwd = rest[start..end].trim();
+    (!cwd.is_empty()).then(|| cwd.to_owned())
 }
 
 /// A message's content parts: text parts joined by newlines, images as markers.
@@ -481,7 +630,8 @@ mod tests {
         assert_eq!(i.git_branch.as_deref(), Some("feat/json-status"));
         assert_eq!(i.title, None);
         assert_eq!(i.parent_id, None);
-        assert_eq!(i.started_at, ts("2026-03-11T09:00:00.120Z"));
+        // The session's recorded start (session_meta.payload.timestamp), not the line's.
+        assert_eq!(i.started_at, ts("2026-03-11T09:00:00.100Z"));
         assert_eq!(i.updated_at, ts("2026-03-11T09:01:21.600Z"));
         assert_eq!(i.ended_at, ts("2026-03-11T09:01:21.501Z"));
         assert_eq!(

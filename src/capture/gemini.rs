@@ -20,6 +20,13 @@ use crate::model::{Kind, Message, ParsedSession, Role, SessionInfo, Tool};
 
 /// Reads one Gemini CLI session file. `path` locates `.project_root`, which is read if present.
 pub fn parse(path: &Path, reader: &mut dyn BufRead) -> Result<ParseReport, ParseError> {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if name == "logs.json" {
+        return super::gemini_logs::parse_logs(path, reader);
+    }
+    if name.starts_with("checkpoint-") && name.ends_with(".json") {
+        return super::gemini_logs::parse_checkpoint(path, reader);
+    }
     if is_whole_object(path, reader)? {
         return parse_legacy(path, reader);
     }
@@ -34,7 +41,10 @@ pub fn parse(path: &Path, reader: &mut dyn BufRead) -> Result<ParseReport, Parse
         return Err(ParseError::Empty);
     }
     match st.finish(path) {
-        Some(session) => Ok(lines.into_report(vec![session])),
+        Some(session) => {
+            let keys = std::mem::take(&mut st.keys);
+            Ok(lines.into_keyed_report(vec![session], vec![keys]))
+        }
         None if parsed == 0 && lines.truncated_tail => Ok(lines.into_report(Vec::new())),
         None => Err(not_gemini("no metadata line with a sessionId")),
     }
@@ -96,6 +106,7 @@ fn parse_legacy(path: &Path, reader: &mut dyn BufRead) -> Result<ParseReport, Pa
     match st.finish(path) {
         Some(session) => {
             report.sessions.push(session);
+            report.keys.push(std::mem::take(&mut st.keys));
             Ok(report)
         }
         None => Err(not_gemini("no sessionId")),
@@ -128,6 +139,8 @@ struct State {
     /// Record id → position in `records`.
     index: HashMap<String, usize>,
     anonymous: u64,
+    /// One identity per message, filled by `finish`: `<record id>.<n>`.
+    keys: Vec<String>,
 }
 
 impl State {
@@ -283,6 +296,14 @@ impl State {
             if r.model.is_some() {
                 info.model = r.model;
             }
+            let named = !r.id.starts_with('\0');
+            for n in 0..r.messages.len() {
+                self.keys.push(if named {
+                    format!("{}.{n}", r.id)
+                } else {
+                    String::new()
+                });
+            }
             messages.extend(r.messages);
         }
         self.times.last_message = messages.iter().rev().find_map(|m| m.timestamp);
@@ -320,7 +341,7 @@ fn project_dir(path: &Path) -> Option<PathBuf> {
         .map(Path::to_path_buf)
 }
 
-fn read_project_root(project: &Path) -> Option<String> {
+pub(super) fn read_project_root(project: &Path) -> Option<String> {
     let text = std::fs::read_to_string(project.join(".project_root")).ok()?;
     let root = text.trim();
     (!root.is_empty()).then(|| root.to_owned())
@@ -382,7 +403,7 @@ fn media_kind(mime: Option<&str>) -> &'static str {
 }
 
 /// A function response: its `output` or `error` text, else the response as JSON.
-fn response_text(response: Option<Value>) -> String {
+pub(super) fn response_text(response: Option<Value>) -> String {
     match response {
         Some(mut r @ Value::Object(_)) => take_str(&mut r, "output")
             .or_else(|| take_str(&mut r, "error"))

@@ -103,8 +103,19 @@ impl JsonLines<'_> {
     /// Ends the read: a report holding `sessions`, with the issues and the truncated-tail flag
     /// this reader collected.
     pub fn into_report(self, sessions: Vec<ParsedSession>) -> ParseReport {
+        self.into_keyed_report(sessions, Vec::new())
+    }
+
+    /// [`JsonLines::into_report`] with each session's message identities (see
+    /// [`ParseReport::keys`]).
+    pub fn into_keyed_report(
+        self,
+        sessions: Vec<ParsedSession>,
+        keys: Vec<Vec<String>>,
+    ) -> ParseReport {
         ParseReport {
             sessions,
+            keys,
             issues: self.issues,
             truncated_tail: self.truncated_tail,
         }

@@ -47,21 +47,29 @@ impl DefaultLocations {
             for sub in ["sessions", "archived_sessions"] {
                 walk(&root.join(sub), None, &mut |p| {
                     let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-                    if name.starts_with("rollout-") && has_ext(p, "jsonl") {
+                    if name.starts_with("rollout-") && (has_ext(p, "jsonl") || has_ext(p, "json")) {
                         out.push(tagged(p, Tool::Codex));
                     }
                 });
             }
         }
         if let Some(root) = &self.gemini {
-            // tmp/<project>/chats/<file>.jsonl|.json and chats/<parent>/<id>.jsonl (sub-agents).
-            walk(&root.join("tmp"), Some(4), &mut |p| {
+            // tmp/<project>/chats/<file>.jsonl|.json and chats/<parent>/<id>.jsonl (sub-agents);
+            // tmp/<project>/logs.json and checkpoint-<tag>.json.
+            let tmp = root.join("tmp");
+            walk(&tmp, Some(4), &mut |p| {
                 let in_chats = p
                     .ancestors()
                     .skip(1)
                     .take(2)
                     .any(|a| a.file_name().is_some_and(|n| n == "chats"));
-                if in_chats && (has_ext(p, "jsonl") || has_ext(p, "json")) {
+                let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                let beside_chats = p
+                    .strip_prefix(&tmp)
+                    .is_ok_and(|r| r.components().count() == 2)
+                    && (name == "logs.json"
+                        || (name.starts_with("checkpoint-") && has_ext(p, "json")));
+                if (in_chats && (has_ext(p, "jsonl") || has_ext(p, "json"))) || beside_chats {
                     out.push(tagged(p, Tool::Gemini));
                 }
             });
@@ -193,6 +201,7 @@ mod tests {
                 "codex/sessions/rollout-old.jsonl",
                 "gemini/tmp/slug/chats/session-0.json",
                 "gemini/tmp/slug/chats/session-1.jsonl",
+                "gemini/tmp/slug/logs.json",
             ]
         );
     }

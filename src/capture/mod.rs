@@ -9,6 +9,7 @@ pub mod aider;
 pub mod claude;
 pub mod codex;
 pub mod gemini;
+mod gemini_logs;
 pub mod jsonl;
 mod locate;
 
@@ -32,6 +33,10 @@ pub struct LineIssue {
 #[derive(Debug, Default)]
 pub struct ParseReport {
     pub sessions: Vec<ParsedSession>,
+    /// For each session (same order), the identity of each of its messages within the
+    /// session, which import uses to merge copies of a transcript (docs/importers.md, "Merge,
+    /// never replace"). A missing list or an empty key means "make one from the content".
+    pub keys: Vec<Vec<String>>,
     pub issues: Vec<LineIssue>,
     /// The last line was incomplete (the tool is still writing); it was left for a later import.
     pub truncated_tail: bool,
@@ -125,8 +130,22 @@ pub fn detect_bytes(name: &str, head: &[u8]) -> Option<Tool> {
             .then_some(Tool::Aider);
     }
     if name.ends_with(".json") {
-        // Gemini's legacy single-object session file.
         let t = text.trim_start();
+        // Codex's single-document rollout of 2025.
+        if name.starts_with("rollout-")
+            && text.contains("\"session\"")
+            && text.contains("\"items\"")
+        {
+            return Some(Tool::Codex);
+        }
+        // Gemini's prompt log and saved conversations: arrays.
+        if t.starts_with('[')
+            && ((text.contains("\"sessionId\"") && text.contains("\"messageId\""))
+                || (text.contains("\"role\"") && text.contains("\"parts\"")))
+        {
+            return Some(Tool::Gemini);
+        }
+        // Gemini's legacy single-object session file.
         if t.starts_with('{') && text.contains("\"sessionId\"") && text.contains("\"messages\"") {
             return Some(Tool::Gemini);
         }
@@ -152,6 +171,15 @@ fn sniff_line(v: &serde_json::Value) -> Option<Tool> {
             ty,
             Some("session_meta" | "response_item" | "event_msg" | "turn_context" | "compacted")
         )
+    {
+        return Some(Tool::Codex);
+    }
+    // Early Codex rollouts: a bare header ({id, timestamp, instructions}), state markers.
+    if obj.contains_key("record_type")
+        || (ty.is_none()
+            && obj.contains_key("id")
+            && obj.contains_key("timestamp")
+            && obj.contains_key("instructions"))
     {
         return Some(Tool::Codex);
     }

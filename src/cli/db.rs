@@ -19,7 +19,11 @@ pub struct DbArg {
 /// Whether the command may create the database.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
+    /// Reads only: opened read-only, so it works in a read-only home.
     Read,
+    /// Writes to a database that must exist (`revert`).
+    Update,
+    /// Writes, creating the database if needed.
     Write,
 }
 
@@ -30,23 +34,32 @@ impl DbArg {
         let path = match &self.db {
             Some(p) => p.clone(),
             None => {
-                if mode == Mode::Write || ctx.home.db_path().exists() {
-                    // Creates or upgrades lore.db's own schema first.
+                if mode != Mode::Read {
+                    // Creates or upgrades lore.db's own schema first (and refuses a database
+                    // that is not lore's before anything is written).
                     drop(ctx.home.open_store()?);
+                } else {
+                    // Only checks it: a reading command works in a read-only home too.
+                    drop(ctx.home.open_store_readable()?);
                 }
                 ctx.home.db_path()
             }
         };
-        if mode == Mode::Read && !path.exists() {
+        if mode != Mode::Write && !path.exists() {
             anyhow::bail!(
                 "{} does not exist; give an existing database with --db",
                 path.display()
             );
         }
-        let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        if mode == Mode::Write {
-            flags |= OpenFlags::SQLITE_OPEN_CREATE;
-        }
+        let flags = match mode {
+            Mode::Write => {
+                OpenFlags::SQLITE_OPEN_READ_WRITE
+                    | OpenFlags::SQLITE_OPEN_CREATE
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            }
+            Mode::Update => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            Mode::Read => OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        };
         let conn = Connection::open_with_flags(&path, flags)
             .with_context(|| format!("cannot open {}", path.display()))?;
         conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
@@ -60,7 +73,9 @@ impl DbArg {
             _ => anyhow::Error::new(e).context(format!("cannot read {}", path.display())),
         })?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        conn.pragma_update(None, "foreign_keys", true)?;
+        if mode != Mode::Read {
+            conn.pragma_update(None, "foreign_keys", true)?;
+        }
         Ok(conn)
     }
 }

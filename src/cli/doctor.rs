@@ -160,25 +160,46 @@ fn check_db(ctx: &Ctx) -> Check {
             detail: format!("{} does not exist yet (run lore import)", path.display()),
         };
     }
-    let result =
-        rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .and_then(|c| c.query_row("PRAGMA integrity_check", [], |r| r.get::<_, String>(0)));
-    match result {
+    let conn = match rusqlite::Connection::open_with_flags(
+        &path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    ) {
+        Ok(c) => c,
+        Err(e) => return fail(format!("{}: {e}", path.display())),
+    };
+    // Whose database it is, before anything else (docs/database.md, "Whose database").
+    use lore::store::identity::{Identity, identify};
+    let whose = match identify(&conn) {
+        Ok(Identity::Foreign(kind)) => {
+            return fail(format!(
+                "{} is not lore's database: it is {}; {}",
+                path.display(),
+                kind.describe(),
+                kind.advice()
+            ));
+        }
+        Ok(Identity::LoreUnmarked) => {
+            "lore's own (made by an older lore: marked on the next write)"
+        }
+        Ok(_) => "lore's own",
+        Err(e) => return fail(format!("{}: {e}", path.display())),
+    };
+    match conn.query_row("PRAGMA integrity_check", [], |r| r.get::<_, String>(0)) {
         Ok(s) if s == "ok" => Check {
             name: "lore.db",
             outcome: Outcome::Ok,
-            detail: format!("{}: integrity ok", path.display()),
+            detail: format!("{}: {whose}, integrity ok", path.display()),
         },
-        Ok(s) => Check {
-            name: "lore.db",
-            outcome: Outcome::Fail,
-            detail: format!("{}: {s}", path.display()),
-        },
-        Err(e) => Check {
-            name: "lore.db",
-            outcome: Outcome::Fail,
-            detail: format!("{}: {e}", path.display()),
-        },
+        Ok(s) => fail(format!("{}: {s}", path.display())),
+        Err(e) => fail(format!("{}: {e}", path.display())),
+    }
+}
+
+fn fail(detail: String) -> Check {
+    Check {
+        name: "lore.db",
+        outcome: Outcome::Fail,
+        detail,
     }
 }
 

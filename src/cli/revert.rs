@@ -25,7 +25,7 @@ pub struct RevertArgs {
 }
 
 pub fn run(ctx: &Ctx, args: RevertArgs) -> anyhow::Result<ExitCode> {
-    let mut conn = args.db.open(ctx, Mode::Read)?;
+    let mut conn = args.db.open(ctx, Mode::Update)?;
     let result = in_transaction(&mut conn, |c| Ok(revert::revert(c, &args.id)?));
     let err = match result {
         Ok(summary) => {

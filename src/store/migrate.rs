@@ -2,7 +2,10 @@
 //!
 //! Migration N takes a database from version N-1 to N. Each runs in its own transaction, so a
 //! failure leaves the database at the last good version. Migrations are append-only: once
-//! released, a migration's SQL never changes.
+//! released, a migration's SQL never changes. A database that already has a history (the
+//! `_lore_*` tables) records a migration as a commit of the versioning engine, so that
+//! `lore verify --full` sees no drift. The application id ([`super::identity`]) is set in the
+//! first transaction that writes, never before the database is known to be lore's.
 
 use std::path::Path;
 
@@ -13,7 +16,16 @@ use super::StoreError;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/001_initial.sql"),
     include_str!("migrations/002_sources_tombstones.sql"),
+    include_str!("migrations/003_message_keys.sql"),
     include_str!("migrations/004_deletion_scope.sql"),
+];
+
+/// The tables each migration creates or changes, for the commit that records it.
+const TABLES: &[&[&str]] = &[
+    &["sessions", "messages", "links", "tags", "annotations"],
+    &["sessions", "sources", "tombstones"],
+    &["message_keys"],
+    &["tombstones"],
 ];
 
 /// The schema version this build of lore creates and understands.
@@ -36,21 +48,64 @@ pub fn check_not_newer(conn: &Connection, path: &Path) -> Result<(), StoreError>
     Ok(())
 }
 
-/// Brings the database at `path` up to [`LATEST`].
+/// Brings the database at `path` up to [`LATEST`], and marks it as lore's.
 pub fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
     let classify = |e| StoreError::classify(path, e);
     check_not_newer(conn, path)?;
     let current = version(conn).map_err(classify)?;
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         let to = i as i64 + 1;
-        conn.execute_batch(&format!(
-            "BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {to};\nCOMMIT;"
-        ))
-        .map_err(|e| {
-            let _ = conn.execute_batch("ROLLBACK");
-            classify(e)
-        })?;
+        conn.execute_batch("BEGIN IMMEDIATE").map_err(classify)?;
+        let done = apply_one(conn, i, sql, to);
+        match done {
+            Ok(()) => conn.execute_batch("COMMIT").map_err(classify)?,
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                return Err(match e {
+                    crate::versioning::Error::Sqlite(e) => classify(e),
+                    other => StoreError::Versioning(other),
+                });
+            }
+        }
     }
+    let app: i32 = conn
+        .pragma_query_value(None, "application_id", |r| r.get(0))
+        .map_err(classify)?;
+    if app != super::identity::APPLICATION_ID {
+        conn.pragma_update(None, "application_id", super::identity::APPLICATION_ID)
+            .map_err(classify)?;
+    }
+    Ok(())
+}
+
+fn apply_one(
+    conn: &Connection,
+    i: usize,
+    sql: &str,
+    to: i64,
+) -> Result<(), crate::versioning::Error> {
+    conn.pragma_update(None, "application_id", super::identity::APPLICATION_ID)?;
+    if crate::versioning::log::is_versioned(conn)? {
+        let mut tx = crate::versioning::Tx::begin(conn)?;
+        tx.schema_change(TABLES.get(i).copied().unwrap_or(&[]), |c| {
+            c.execute_batch(sql)?;
+            Ok(())
+        })?;
+        let message = format!("migrate: lore.db schema {to}");
+        let operations =
+            serde_json::json!([{"op": "lore", "action": "migrate", "message": message}]);
+        tx.commit(crate::versioning::CommitInput {
+            kind: crate::versioning::Kind::Apply,
+            message: &message,
+            operations: &operations,
+            reverts: None,
+            reason: "migrate",
+            created_at: None,
+        })?;
+    } else {
+        conn.execute_batch(sql)?;
+    }
+    conn.pragma_update(None, "user_version", to)?;
     Ok(())
 }
 
@@ -77,6 +132,50 @@ mod tests {
         assert_eq!(version(&conn).unwrap(), LATEST);
         migrate(&conn, Path::new(":memory:")).unwrap();
         assert_eq!(version(&conn).unwrap(), LATEST);
+    }
+
+    #[test]
+    fn a_database_with_history_records_its_migration_as_a_commit() {
+        use crate::versioning::value::Value;
+        let conn = Connection::open_in_memory().unwrap();
+        // Version 2, as an older lore left it, with one commit in its history.
+        for (i, sql) in MIGRATIONS.iter().enumerate().take(2) {
+            conn.execute_batch(sql).unwrap();
+            conn.pragma_update(None, "user_version", i as i64 + 1)
+                .unwrap();
+        }
+        conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let mut tx = crate::versioning::Tx::begin(&conn).unwrap();
+        let row = [
+            ("id", Value::Text("s".into())),
+            ("tool", Value::Text("codex".into())),
+            ("machine_id", Value::Text("m".into())),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        tx.insert("sessions", &row).unwrap();
+        let ops = serde_json::json!([]);
+        tx.commit(crate::versioning::CommitInput {
+            kind: crate::versioning::Kind::Apply,
+            message: "import: 1 session",
+            operations: &ops,
+            reverts: None,
+            reason: "import",
+            created_at: None,
+        })
+        .unwrap();
+        conn.execute_batch("COMMIT").unwrap();
+
+        migrate(&conn, Path::new(":memory:")).unwrap();
+        assert_eq!(version(&conn).unwrap(), LATEST);
+        let app: i32 = conn
+            .pragma_query_value(None, "application_id", |r| r.get(0))
+            .unwrap();
+        assert_eq!(app, super::super::identity::APPLICATION_ID);
+        let history = crate::versioning::log::history(&conn, 10).unwrap();
+        assert_eq!(history[0].message, "migrate: lore.db schema 3");
+        assert!(crate::versioning::log::verify(&conn, true).unwrap().ok());
     }
 
     #[test]

@@ -4,7 +4,13 @@
 //! (see [`query`]); every write goes through [`Store::write`], which runs a closure against a
 //! [`Writer`] inside one transaction labelled with a message. That one narrow door is where
 //! versioning hooks in: each `write` becomes one revertible commit.
+//!
+//! Opening refuses, before changing anything (not even the journal mode), a file that is not
+//! SQLite, a database lore did not make ([`identity`]: varalys/lore, lore-sh/lore, anything
+//! else) and one from a newer lore. Spec: docs/database.md.
 
+pub mod identity;
+mod merge;
 mod migrate;
 pub mod query;
 mod write;
@@ -14,6 +20,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
+pub use merge::Copy;
 pub use query::{Filter, LinkedSession, SearchHit, SessionRow, StoreStats};
 pub use write::{SaveOutcome, SourceRecord, Writer, now_ms};
 
@@ -33,6 +40,11 @@ pub enum StoreError {
         path: PathBuf,
         found: i64,
         supported: i64,
+    },
+    #[error("{path} is not lore's database: it is {}; nothing was changed; {}", .kind.describe(), .kind.advice())]
+    Foreign {
+        path: PathBuf,
+        kind: identity::Foreign,
     },
     #[error("no session matches '{0}'; run 'lore sessions' to list them")]
     NotFound(String),
@@ -105,7 +117,9 @@ impl Store {
                 path: path.to_owned(),
             });
         }
-        // Refuse a newer schema before changing anything (even the journal mode).
+        // Refuse someone else's database and a newer schema before changing anything (even
+        // the journal mode).
+        store.check_identity()?;
         migrate::check_not_newer(&store.conn, path)?;
         store
             .configure(true)
@@ -129,6 +143,7 @@ impl Store {
             last_commit: None,
         };
         store.check_is_database()?;
+        store.check_identity()?;
         store
             .configure(false)
             .map_err(|e| StoreError::classify(path, e))?;
@@ -218,6 +233,19 @@ impl Store {
             .map_err(|e| StoreError::classify(&self.path, e))
     }
 
+    /// Refuses a database that is not lore's ([`identity::identify`]).
+    fn check_identity(&self) -> Result<identity::Identity, StoreError> {
+        let found =
+            identity::identify(&self.conn).map_err(|e| StoreError::classify(&self.path, e))?;
+        match found {
+            identity::Identity::Foreign(kind) => Err(StoreError::Foreign {
+                path: self.path.clone(),
+                kind,
+            }),
+            other => Ok(other),
+        }
+    }
+
     fn configure(&self, writable: bool) -> rusqlite::Result<()> {
         self.conn.busy_timeout(Duration::from_secs(10))?;
         self.conn.pragma_update(None, "foreign_keys", true)?;
@@ -261,6 +289,67 @@ mod tests {
             .pragma_query_value(None, "journal_mode", |r| r.get(0))
             .unwrap();
         assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn merging_keeps_every_copys_messages_and_replaces_what_an_older_lore_stored() {
+        use crate::model::{Kind, Message, ParsedSession, Role, SessionInfo, Tool};
+        let d = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&d.path().join("lore.db")).unwrap();
+        let session = |texts: &[(Role, &str)]| ParsedSession {
+            info: SessionInfo::new("s1", Tool::ClaudeCode),
+            messages: texts
+                .iter()
+                .enumerate()
+                .map(|(i, (r, t))| Message::new(*r, Kind::Text, *t, Some(i as i64)))
+                .collect(),
+            links: Vec::new(),
+        };
+        let contents = |s: &Store| -> Vec<String> {
+            s.conn
+                .prepare("SELECT content FROM messages ORDER BY ordinal")
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        };
+        // As a lore without message identities stored it: no keys, one message misread.
+        let old = session(&[(Role::User, "a"), (Role::User, "misread")]);
+        s.write("t", |w| {
+            w.save_session(&old, "m", Some(("/p/a.jsonl", "f1")))
+        })
+        .unwrap();
+        // The same file read again by a fixed importer: the misread message is replaced.
+        let fixed = session(&[(Role::User, "a"), (Role::System, "read right")]);
+        let keys = ["u1.0".to_owned(), "u2.0".to_owned()];
+        let copy = Copy {
+            parsed: &fixed,
+            keys: &keys,
+            path: "/p/a.jsonl",
+            fingerprint: "f2",
+        };
+        s.write("t", |w| w.merge_session(&copy, "m")).unwrap();
+        assert_eq!(contents(&s), vec!["a", "read right"]);
+        // A shorter copy elsewhere, with a message of its own, removes nothing.
+        let other = session(&[(Role::User, "a"), (Role::User, "b")]);
+        let other_keys = ["u1.0".to_owned(), "u3.0".to_owned()];
+        let copy = Copy {
+            parsed: &other,
+            keys: &other_keys,
+            path: "/q/b.jsonl",
+            fingerprint: "f3",
+        };
+        let out = s.write("t", |w| w.merge_session(&copy, "m")).unwrap();
+        assert_eq!(out, SaveOutcome::Updated);
+        assert_eq!(contents(&s), vec!["a", "b", "read right"]);
+        let source: String = s
+            .conn
+            .query_row("SELECT source_path FROM sessions", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(source, "/p/a.jsonl");
+        let report = crate::versioning::log::verify(&s.conn, true).unwrap();
+        assert!(report.ok());
     }
 
     #[test]

@@ -1,6 +1,11 @@
 //! The only code that changes `lore.db`. A [`Writer`] lives inside one transaction opened by
 //! [`super::Store::write`], and makes every change through the versioning engine's [`Tx`]: each
 //! `write` becomes one commit that `lore history` lists and `lore revert` undoes.
+//!
+//! Two ways to save a session: [`Writer::merge_session`] (import) keeps the union of what every
+//! copy of a transcript held, matched by each message's identity, and never shrinks a session
+//! (docs/importers.md, "Merge, never replace"); [`Writer::save_session`] (sync) makes the stored
+//! session equal to a record that won as a whole.
 
 use rusqlite::{OptionalExtension, params};
 
@@ -35,30 +40,30 @@ pub struct SourceRecord<'a> {
 
 /// Writes to the store inside one transaction. Dropped without commit, it writes nothing.
 pub struct Writer<'a> {
-    tx: Tx<'a>,
+    pub(super) tx: Tx<'a>,
     message: String,
 }
 
-fn text(s: &str) -> Value {
+pub(super) fn text(s: &str) -> Value {
     Value::Text(s.to_owned())
 }
 
-fn opt_text(s: &Option<String>) -> Value {
+pub(super) fn opt_text(s: &Option<String>) -> Value {
     s.as_ref().map_or(Value::Null, |s| Value::Text(s.clone()))
 }
 
-fn opt_int(i: Option<i64>) -> Value {
+pub(super) fn opt_int(i: Option<i64>) -> Value {
     i.map_or(Value::Null, Value::Integer)
 }
 
-fn row(pairs: &[(&str, Value)]) -> Row {
+pub(super) fn row(pairs: &[(&str, Value)]) -> Row {
     pairs
         .iter()
         .map(|(k, v)| ((*k).to_owned(), v.clone()))
         .collect()
 }
 
-fn message_row(session: &str, ordinal: usize, m: &Message) -> Row {
+pub(super) fn message_row(session: &str, ordinal: usize, m: &Message) -> Row {
     row(&[
         ("session_id", text(session)),
         ("ordinal", Value::Integer(ordinal as i64)),
@@ -121,7 +126,9 @@ impl<'a> Writer<'a> {
         Ok(true)
     }
 
-    /// Inserts or updates a session with its messages and links.
+    /// Inserts or updates a session with its messages and links, making the stored messages
+    /// equal to `parsed`'s (sync: a record that won as a whole). Import uses
+    /// [`Writer::merge_session`] instead, which never removes a message.
     ///
     /// Only what differs is written: a grown transcript appends its new messages, and an
     /// unchanged one writes nothing. `updated_at` never moves backwards. A session with a
@@ -144,34 +151,7 @@ impl<'a> Writer<'a> {
         let key = [text(&s.id)];
         // The stored row, read once: whether the session exists, and what in it differs.
         let Some(before) = self.tx.read("sessions", &key)? else {
-            self.tx.insert(
-                "sessions",
-                &row(&[
-                    ("id", text(&s.id)),
-                    ("tool", text(s.tool.as_str())),
-                    ("tool_version", opt_text(&s.tool_version)),
-                    ("model", opt_text(&s.model)),
-                    ("title", opt_text(&s.title)),
-                    ("started_at", opt_int(s.started_at)),
-                    ("updated_at", opt_int(s.updated_at)),
-                    ("ended_at", opt_int(s.ended_at)),
-                    ("cwd", opt_text(&s.cwd)),
-                    ("git_branch", opt_text(&s.git_branch)),
-                    ("machine_id", text(machine_id)),
-                    ("message_count", Value::Integer(s.message_count.into())),
-                    ("source_path", source_path.map_or(Value::Null, text)),
-                    ("source_fingerprint", fingerprint.map_or(Value::Null, text)),
-                    ("parent_id", opt_text(&s.parent_id)),
-                ]),
-            )?;
-            let rows: Vec<Row> = parsed
-                .messages
-                .iter()
-                .enumerate()
-                .map(|(ordinal, m)| message_row(&s.id, ordinal, m))
-                .collect();
-            self.tx.insert_many("messages", &rows)?;
-            self.add_links(&s.id, &parsed.links)?;
+            self.insert_session(parsed, machine_id, source)?;
             return Ok(SaveOutcome::Inserted);
         };
 
@@ -219,6 +199,46 @@ impl<'a> Writer<'a> {
         })
     }
 
+    /// Inserts a session that is not stored yet, with its messages and links.
+    pub(super) fn insert_session(
+        &mut self,
+        parsed: &ParsedSession,
+        machine_id: &str,
+        source: Option<(&str, &str)>,
+    ) -> Result<(), StoreError> {
+        let s = &parsed.info;
+        let (source_path, fingerprint) = source.unzip();
+        self.tx.insert(
+            "sessions",
+            &row(&[
+                ("id", text(&s.id)),
+                ("tool", text(s.tool.as_str())),
+                ("tool_version", opt_text(&s.tool_version)),
+                ("model", opt_text(&s.model)),
+                ("title", opt_text(&s.title)),
+                ("started_at", opt_int(s.started_at)),
+                ("updated_at", opt_int(s.updated_at)),
+                ("ended_at", opt_int(s.ended_at)),
+                ("cwd", opt_text(&s.cwd)),
+                ("git_branch", opt_text(&s.git_branch)),
+                ("machine_id", text(machine_id)),
+                ("message_count", Value::Integer(s.message_count.into())),
+                ("source_path", source_path.map_or(Value::Null, text)),
+                ("source_fingerprint", fingerprint.map_or(Value::Null, text)),
+                ("parent_id", opt_text(&s.parent_id)),
+            ]),
+        )?;
+        let rows: Vec<Row> = parsed
+            .messages
+            .iter()
+            .enumerate()
+            .map(|(ordinal, m)| message_row(&s.id, ordinal, m))
+            .collect();
+        self.tx.insert_many("messages", &rows)?;
+        self.add_links(&s.id, &parsed.links)?;
+        Ok(())
+    }
+
     /// Makes the stored messages of `id` equal to `messages`, touching only rows that differ.
     fn sync_messages(&mut self, id: &str, messages: &[Message]) -> Result<bool, StoreError> {
         let mut changed = false;
@@ -252,11 +272,14 @@ impl<'a> Writer<'a> {
                     seen[ordinal as usize] = true;
                     let new = message_row(id, ordinal as usize, m);
                     if new != old {
+                        // No longer known to be the transcript item its key named.
+                        self.tx.delete("message_keys", &key)?;
                         self.tx.update("messages", &key, &new)?;
                         changed = true;
                     }
                 }
                 None => {
+                    self.tx.delete("message_keys", &key)?;
                     self.tx.delete("messages", &key)?;
                     changed = true;
                 }
@@ -505,6 +528,10 @@ impl<'a> Writer<'a> {
         // Children one by one (not by ON DELETE CASCADE), so that every row removed is
         // recorded and a revert can bring the session back whole.
         for (table, key_sql) in [
+            (
+                "message_keys",
+                "SELECT message_id FROM message_keys WHERE session_id = ?1",
+            ),
             ("messages", "SELECT id FROM messages WHERE session_id = ?1"),
             (
                 "annotations",
