@@ -60,7 +60,7 @@ fn main() -> ExitCode {
         git_dir: std::env::var_os("GIT_DIR").map(PathBuf::from),
         keys: home.key_store(keychain),
         passphrase,
-        git_program: std::env::var_os("LORE_GIT").unwrap_or_else(|| "git".into()),
+        git_program: lore::git::program(),
         nested: std::env::var_os(lore::remote::wire::NESTED_ENV).is_some(),
         trace: std::env::var_os("LORE_TRACE").is_some_and(|v| v == "1"),
         push_url: None,

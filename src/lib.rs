@@ -8,6 +8,7 @@ pub mod blame;
 pub mod capture;
 pub mod config;
 pub mod crypto;
+pub mod git;
 pub mod gitstore;
 pub mod home;
 pub mod hooks;

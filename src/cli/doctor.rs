@@ -44,7 +44,7 @@ struct Check {
 const MIN_GIT: (u32, u32) = (2, 31);
 
 pub fn run(ctx: &Ctx, args: DoctorArgs) -> anyhow::Result<ExitCode> {
-    let git = std::env::var_os("LORE_GIT").unwrap_or_else(|| "git".into());
+    let git = lore::git::program();
     let mut checks = vec![check_git(&git), check_helper()];
     checks.push(check_db(ctx));
     checks.push(check_keychain(ctx));
@@ -93,7 +93,7 @@ pub fn run(ctx: &Ctx, args: DoctorArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn check_git(git: &std::ffi::OsStr) -> Check {
-    let out = std::process::Command::new(git).arg("--version").output();
+    let out = lore::git::command(git).arg("--version").output();
     let text = out
         .ok()
         .filter(|o| o.status.success())

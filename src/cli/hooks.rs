@@ -36,7 +36,7 @@ struct StatusArgs {
 }
 
 pub fn run(_ctx: &Ctx, args: HooksArgs) -> anyhow::Result<ExitCode> {
-    let git = std::env::var_os("LORE_GIT").unwrap_or_else(|| "git".into());
+    let git = lore::git::program();
     let cwd = std::env::current_dir().context("cannot read the current folder")?;
     let hooks = Hooks::new(hooks_dir(&git, &cwd)?);
     match args.command {

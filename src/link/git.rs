@@ -83,7 +83,7 @@ impl Git {
 
     /// The `git` to run: `LORE_GIT` when set (tests, unusual installs), else `git` on PATH.
     pub fn program_from_env() -> OsString {
-        std::env::var_os("LORE_GIT").unwrap_or_else(|| "git".into())
+        crate::git::program()
     }
 
     /// The top of the work tree (symlinks resolved).
@@ -95,13 +95,12 @@ impl Git {
     /// names as they are (`core.quotePath=false`: no octal escapes for non-ASCII bytes; a
     /// name with a `"`, a `\` or a control character is still quoted, see [`unquote_path`]).
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(&self.program);
+        let mut c = crate::git::command(&self.program);
         c.args(["-c", "core.quotePath=false"])
             .args(args)
             .current_dir(&self.root)
             .env("LC_ALL", "C")
-            .env("GIT_TERMINAL_PROMPT", "0")
-            .stdin(Stdio::null());
+            .env("GIT_TERMINAL_PROMPT", "0");
         c
     }
 

@@ -62,10 +62,8 @@ pub struct PushResult {
 
 impl Git {
     fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(&self.program);
-        cmd.args(args)
-            .env("GIT_DIR", &self.git_dir)
-            .stdin(Stdio::null());
+        let mut cmd = crate::git::command(&self.program);
+        cmd.args(args).env("GIT_DIR", &self.git_dir);
         if self.in_helper {
             cmd.env(NESTED_ENV, "1");
         }
@@ -201,6 +199,11 @@ impl Git {
         let mut cmd = self.command(&args);
         if required {
             cmd.env(REQUIRED_ENV, "1");
+            // This git runs lore's own helper, which may need the passphrase (CI); no other
+            // git ever gets it.
+            if let Some(p) = std::env::var_os(crate::git::PASSPHRASE_ENV) {
+                cmd.env(crate::git::PASSPHRASE_ENV, p);
+            }
         }
         let status = cmd
             .stdout(to_stderr()?)

@@ -174,7 +174,8 @@ mod tests {
             .unwrap();
         assert_eq!(app, super::super::identity::APPLICATION_ID);
         let history = crate::versioning::log::history(&conn, 10).unwrap();
-        assert_eq!(history[0].message, "migrate: lore.db schema 3");
+        assert_eq!(history[0].message, "migrate: lore.db schema 4");
+        assert_eq!(history[1].message, "migrate: lore.db schema 3");
         assert!(crate::versioning::log::verify(&conn, true).unwrap().ok());
     }
 

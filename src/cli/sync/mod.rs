@@ -219,7 +219,7 @@ impl Place {
 
     fn git(&self) -> Git {
         Git {
-            program: std::env::var_os("LORE_GIT").unwrap_or_else(|| "git".into()),
+            program: lore::git::program(),
             git_dir: self.local.repo().git_dir().to_path_buf(),
             verbosity: 0,
             progress: false,
@@ -267,14 +267,12 @@ fn absolute_if_path(url: &str) -> String {
 }
 
 fn git_in(dir: &Path, args: &[&str]) -> anyhow::Result<()> {
-    let out =
-        std::process::Command::new(std::env::var_os("LORE_GIT").unwrap_or_else(|| "git".into()))
-            .args(args)
-            .current_dir(dir)
-            .env("GIT_DIR", dir)
-            .stdin(std::process::Stdio::null())
-            .output()
-            .context("cannot run git")?;
+    let out = lore::git::command(&lore::git::program())
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_DIR", dir)
+        .output()
+        .context("cannot run git")?;
     if !out.status.success() {
         bail!(
             "git {} failed in {}: {}",
@@ -287,13 +285,11 @@ fn git_in(dir: &Path, args: &[&str]) -> anyhow::Result<()> {
 }
 
 fn git_output(dir: &Path, args: &[&str]) -> Option<String> {
-    let out =
-        std::process::Command::new(std::env::var_os("LORE_GIT").unwrap_or_else(|| "git".into()))
-            .args(args)
-            .env("GIT_DIR", dir)
-            .stdin(std::process::Stdio::null())
-            .output()
-            .ok()?;
+    let out = lore::git::command(&lore::git::program())
+        .args(args)
+        .env("GIT_DIR", dir)
+        .output()
+        .ok()?;
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
