@@ -7,6 +7,7 @@
 //! the repository for secret scanners (or GitHub push protection) to trip on.
 
 use super::*;
+use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 
 const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";

@@ -443,7 +443,7 @@ pub fn labelled_value(text: &str, caps: &Captures<'_>, label: Label) -> Option<(
             secret_key(key, label)?
         }
     };
-    plausible_value(value, strong, quoted).then(|| (m.start(), m.end()))
+    plausible_value(value, strong, quoted).then_some((m.start(), m.end()))
 }
 
 /// Whether `key` names a secret: `Some(strong)`, where a strong label (an `UPPER_SNAKE` env
