@@ -221,7 +221,7 @@ fn cases() -> Vec<Case> {
         case("env", format!("django-insecure-{}", an(40, 60)), |s| format!("SECRET_KEY={s}")),
         case("env", an(64, 61), |s| format!("JWT_SECRET=\"{s}\"")),
         case("env", chars(B64, 40, 62).replace('/', "x"), |s| format!("export AWS_SECRET_KEY={s}")),
-        case("env", "postgres".into(), |s| format!("docker run -e POSTGRES_PASSWORD={s} -d postgres:16")),
+        case("env", "pgdev".into(), |s| format!("docker run -e POSTGRES_PASSWORD={s} -d postgres:16")),
         case("env", "S3cure!pass".into(), |s| format!("PGPASSWORD='{s}' psql -h db -U app")),
         case("env", an(32, 63), |s| format!("NEXTAUTH_SECRET={s} npm run dev")),
         case("env", format!("base64:{}=", chars(B64, 43, 64)), |s| format!("APP_KEY={s}")),
@@ -251,7 +251,7 @@ fn cases() -> Vec<Case> {
         // ---- Command lines -----------------------------------------------------------------------------------
         case("cli", "Myp4ss".into(), |s| format!("mysql -h db -u root -p{s} shop < dump.sql")),
         case("cli", "dump-Pw9".into(), |s| format!("mysqldump -uroot -p'{s}' --all-databases > all.sql")),
-        case("cli", "sshpassword1".into(), |s| format!("sshpass -p '{s}' ssh deploy@10.0.0.5 uptime")),
+        case("cli", "sshPw-4411".into(), |s| format!("sshpass -p '{s}' ssh deploy@10.0.0.5 uptime")),
         case("cli", "redisPa55".into(), |s| format!("redis-cli -h cache -a {s} ping")),
         case("cli", "dockerPw1!".into(), |s| format!("docker login -u acme -p {s} registry.acme.dev")),
         case("cli", "curlPw42".into(), |s| format!("curl -u admin:{s} https://ci.acme.dev/api/json")),
@@ -316,7 +316,7 @@ fn near_misses() -> Vec<String> {
         format!("abc7Q~{}", an(10, 81)),
         format!("do{}_v1_{}", "p", hex(10, 82)),
         "let ghp_token = env::var(\"GH_TOKEN\")?; // ghp_ or github_pat_".into(),
-        "glpat-xxxxxxxxxxxxxxxxxxxx".into(),
+        "glpat-xxxxxxxxxxxxxxxxxxxxxxxx and AKIAIOSFODNN7EXAMPLE".into(),
         "npm_config_cache=/tmp/npm npm_package_version=1.0.0".into(),
         "pypi-AgEI is how PyPI tokens start".into(),
         "dckr_pat_ tokens are created in Account settings".into(),
@@ -452,7 +452,7 @@ fn a_secret_at_the_cap_is_cut_whole_not_in_half() {
     let key = pem(&format!("RSA {}", concat!("PRIV", "ATE KEY")), 10, 91);
     for (secret, text) in [
         (ghp.clone(), format!("token {ghp} end")),
-        (ghp.clone(), wrap(&format!("{}{ghp} end", "x".repeat(60)), 80)),
+        (ghp.clone(), wrap(&format!("{}{ghp} end", "x ".repeat(30)), 80)),
         ("S3cr3t-Pa55".to_owned(), "DB_PASSWORD=S3cr3t-Pa55\n".to_owned()),
         (key.clone(), format!("cat id_rsa\n{key}\n")),
     ] {

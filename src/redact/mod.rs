@@ -42,7 +42,7 @@ use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use base64::Engine as _;
-use regex::{Regex, RegexSet};
+use regex::{Regex, RegexSet, RegexSetBuilder};
 
 pub use rules::{Label, Pick, RULES, Spec};
 
@@ -131,8 +131,14 @@ impl Redactor {
                 pick,
             });
         }
-        let set = RegexSet::new(rules.iter().map(|r| r.re.as_str()))
-            .expect("patterns that compiled one by one compile as a set");
+        // User patterns compiled one by one; together they may pass the default size limit.
+        let set = RegexSetBuilder::new(rules.iter().map(|r| r.re.as_str()))
+            .size_limit(64 << 20)
+            .build()
+            .map_err(|e| RedactError::BadPattern {
+                pattern: extra.join(", "),
+                message: e.to_string(),
+            })?;
         Ok(Redactor {
             rules,
             set,
@@ -228,10 +234,11 @@ impl Redactor {
         } else {
             Vec::new()
         };
-        spans.retain(|&(s, e, _)| {
+        spans.retain(|&(s, e, i)| {
             s < e
                 && !markers.iter().any(|&(ms, me)| s < me && ms < e)
                 && !self.allow.iter().any(|a| a.is_match(&text[s..e]))
+                && (self.rules[i].kind == CUSTOM_KIND || !is_placeholder(&text[s..e]))
         });
         spans.sort_unstable();
         let mut merged: Vec<(usize, usize, &'static str)> = Vec::with_capacity(spans.len());
@@ -281,7 +288,8 @@ impl Redactor {
     /// A line break counts as a wrap when the line before it ends in a run of at least
     /// [`WRAP_RUN`] token characters, the line is at least [`WRAP_LINE`] long, and the next line
     /// (after its indentation) starts with a token character. Real and JSON-escaped (`\n`)
-    /// line breaks both count.
+    /// line breaks both count. A match found across a wrap must end where a run of token
+    /// characters ends, or the two lines held two things.
     fn wrapped(&self, text: &str, spans: &mut Vec<(usize, usize, usize)>) {
         let joins = wrap_joins(text);
         if joins.is_empty() {
@@ -305,11 +313,20 @@ impl Redactor {
             let n = at.partition_point(|&(j, _)| if after { j <= p } else { j < p });
             p + if n == 0 { 0 } else { at[n - 1].1 }
         };
+        let b = text.as_bytes();
         for (s, e, i) in self.direct(&joined) {
             let first = at.partition_point(|&(j, _)| j <= s);
-            if at.get(first).is_some_and(|&(j, _)| j < e) {
-                spans.push((original(s, true), original(e, false), i));
+            if !at.get(first).is_some_and(|&(j, _)| j < e) {
+                continue;
             }
+            let (s, e) = (original(s, true), original(e, false));
+            // A wrapped token ends where the run of token characters on its last line ends; a
+            // match that stops inside a run joined two things that were apart (a complete
+            // token at the end of one line, another at the start of the next).
+            if e < b.len() && is_token_byte(b[e]) {
+                continue;
+            }
+            spans.push((s, e, i));
         }
     }
 
@@ -335,8 +352,33 @@ impl Redactor {
     }
 }
 
+/// Whether a match of a built-in rule is a placeholder that only has a token's shape: the
+/// documentation's `AKIAIOSFODNN7EXAMPLE`, `ghp_xxxxxxxx…`, `sk-…0000…`: one that says
+/// `EXAMPLE`, or a long one whose last 16 characters hold fewer than 5 distinct letters and
+/// digits (16 random characters of a token hold 12 or more).
+fn is_placeholder(s: &str) -> bool {
+    if s.contains("EXAMPLE") {
+        return true;
+    }
+    if s.len() < 16 {
+        return false;
+    }
+    let mut seen = [false; 128];
+    let mut distinct = 0;
+    for b in s.as_bytes()[s.len() - 16..]
+        .iter()
+        .filter(|b| b.is_ascii_alphanumeric())
+    {
+        if !seen[*b as usize] {
+            seen[*b as usize] = true;
+            distinct += 1;
+        }
+    }
+    distinct < 5
+}
+
 /// The shortest run of token characters that ends a wrapped line.
-const WRAP_RUN: usize = 8;
+const WRAP_RUN: usize = 4;
 /// The shortest line that counts as wrapped.
 const WRAP_LINE: usize = 40;
 

@@ -81,7 +81,7 @@ macro_rules! dashed {
 /// start of a JSON escape), and at `;,&|<>(){}[]`, which end a value in shell, URLs and code.
 macro_rules! value {
     () => {
-        r#"(?:\\?"(?P<dq>[^"\\\r\n]{1,400})\\?"|'(?P<sq>[^'\\\r\n]{1,400})'|(?P<bare>[^\s"'`\\;,&|<>(){}\[\]]{1,400}))"#
+        r#"(?:\\?"(?P<dq>[^"\\\r\n]+)\\?"|'(?P<sq>[^'\\\r\n]+)'|(?P<bare>[^\s"'`\\;,&|<>(){}\[\]]+))"#
     };
 }
 
@@ -109,7 +109,7 @@ pub const RULES: &[Spec] = &[
     // Private-MAC line; cut short, from the first line through the private lines.
     Spec {
         kind: "private-key",
-        pattern: r#"PuTTY-User-Key-File-[0-9]+:(?:[^"'`]{0,8000}?Private-MAC:[ \t]*[0-9a-fA-F]{16,}|[^"'`]{0,8000}?Private-Lines:[ \t]*[0-9]+(?:[A-Za-z0-9+/=\r\n]|\\+[rn]){24,})"#,
+        pattern: r#"PuTTY-User-Key-File-[0-9]+:(?:[^"'`]*?Private-MAC:[ \t]*[0-9a-fA-F]{16,}|[^"'`]*?Private-Lines:[ \t]*[0-9]+(?:[A-Za-z0-9+/=\r\n]|\\+[rn]){24,})"#,
         pick: Pick::Whole,
     },
     // An age secret key.
@@ -340,7 +340,7 @@ pub const RULES: &[Spec] = &[
     // `-H` argument, a JSON or YAML field.
     Spec {
         kind: "http-authorization",
-        pattern: r#"(?i)(?-u:\b)(?:proxy-)?authorization\\?["']?[ \t]*[:=][ \t]*\\?["']?(?:basic|bearer|token|digest|negotiate|apikey|api-key|sso-key)[ \t]+(?P<bare>[A-Za-z0-9._~+/=:-]{6,})"#,
+        pattern: r#"(?i)(?:\\[nrt]|(?-u:\b))(?:proxy-)?authorization\\?["']?[ \t]*[:=][ \t]*\\?["']?(?:basic|bearer|token|digest|negotiate|apikey|api-key|sso-key)[ \t]+(?P<bare>[A-Za-z0-9._~+/=:-]{6,})"#,
         pick: Pick::Labelled(Label::Place),
     },
     // `KEY=value`, `key: value`, `"key": "value"`, `key = 'value'`, `key => value`,
@@ -349,7 +349,7 @@ pub const RULES: &[Spec] = &[
     Spec {
         kind: "labelled-secret",
         pattern: concat!(
-            r#"(?:^|[^A-Za-z0-9_.-])(?P<key>[A-Za-z_][A-Za-z0-9_.-]{0,80}?(?i:"#,
+            r#"(?:^|[^A-Za-z0-9_.-])(?P<key>(?:[A-Za-z_][A-Za-z0-9_.-]{0,80}?)?(?i:"#,
             secret_word!(),
             r#"))\\?["']?[ \t]*(?::=|=>|=|:)[ \t]*"#,
             value!()
@@ -360,9 +360,9 @@ pub const RULES: &[Spec] = &[
     Spec {
         kind: "labelled-secret",
         pattern: concat!(
-            r"<(?P<key>[A-Za-z_][A-Za-z0-9_.-]{0,80}?(?i:",
+            r"<(?P<key>(?:[A-Za-z_][A-Za-z0-9_.-]{0,80}?)?(?i:",
             secret_word!(),
-            r"))>(?P<bare>[^<\s]{1,400})</"
+            r"))>(?P<bare>[^<\s]+)</"
         ),
         pick: Pick::Labelled(Label::Assignment),
     },
@@ -370,7 +370,7 @@ pub const RULES: &[Spec] = &[
     Spec {
         kind: "cli-secret",
         pattern: concat!(
-            r"(?:^|\s|\\[nt])--?(?P<key>[A-Za-z0-9][A-Za-z0-9-]{0,60}?(?i:",
+            r"(?:^|\s|\\[nt])--?(?P<key>(?:[A-Za-z0-9][A-Za-z0-9-]{0,60}?)?(?i:",
             secret_word!(),
             r"))(?:=|[ \t]+)",
             value!()
@@ -384,18 +384,18 @@ pub const RULES: &[Spec] = &[
     Spec {
         kind: "cli-password",
         pattern: concat!(
-            r"(?:(?-u:\b)(?:mysql|mysqldump|mysqladmin|mysqlimport|mysqlsh|mariadb|mariadb-dump)(?-u:\b)[^\n|;&]{0,200}?[ \t]-p",
-            r"|(?-u:\b)(?:7z|7za|7zz|rar|unrar)(?-u:\b)[^\n|;&]{0,200}?[ \t]-p",
-            r"|(?-u:\b)sshpass(?-u:\b)[^\n|;&]{0,100}?[ \t]-p[ \t]*",
-            r"|(?-u:\b)redis-cli(?-u:\b)[^\n|;&]{0,200}?[ \t]-a[ \t]+",
-            r"|(?-u:\b)(?:docker|podman|nerdctl|buildah|skopeo|helm|oras)[ \t]+(?:registry[ \t]+)?login(?-u:\b)[^\n|;&]{0,200}?[ \t]-p[ \t]+",
-            r"|(?-u:\b)(?:zip|unzip)(?-u:\b)[^\n|;&]{0,200}?[ \t]-P[ \t]+",
-            r"|(?-u:\b)ldap[a-z]*(?-u:\b)[^\n|;&]{0,200}?[ \t]-w[ \t]+",
-            r"|(?-u:\b)(?:sqlcmd|bcp|osql)(?-u:\b)[^\n|;&]{0,200}?[ \t]-P[ \t]*",
+            r"(?:(?-u:\b)(?:mysql|mysqldump|mysqladmin|mysqlimport|mysqlsh|mariadb|mariadb-dump)(?-u:\b)[^\n|;&]*?[ \t]-p",
+            r"|(?-u:\b)(?:7z|7za|7zz|rar|unrar)(?-u:\b)[^\n|;&]*?[ \t]-p",
+            r"|(?-u:\b)sshpass(?-u:\b)[^\n|;&]*?[ \t]-p[ \t]*",
+            r"|(?-u:\b)redis-cli(?-u:\b)[^\n|;&]*?[ \t]-a[ \t]+",
+            r"|(?-u:\b)(?:docker|podman|nerdctl|buildah|skopeo|helm|oras)[ \t]+(?:registry[ \t]+)?login(?-u:\b)[^\n|;&]*?[ \t]-p[ \t]+",
+            r"|(?-u:\b)(?:zip|unzip)(?-u:\b)[^\n|;&]*?[ \t]-P[ \t]+",
+            r"|(?-u:\b)ldap[a-z]*(?-u:\b)[^\n|;&]*?[ \t]-w[ \t]+",
+            r"|(?-u:\b)(?:sqlcmd|bcp|osql)(?-u:\b)[^\n|;&]*?[ \t]-P[ \t]*",
             r"|[ \t]-pass(?:in|out)?[ \t]+pass:",
             r"|[ \t]-(?:src|dest)?(?:store|key)pass[ \t]+",
-            r"|(?-u:\b)(?:curl|wget|http|https|xh)(?-u:\b)[^\n|;&]{0,300}?[ \t](?:-u|--user)(?:[ \t]+|=)?\\?[\x22']?[^\s:\x22'\\]+:",
-            r"|(?-u:\b)(?:smbclient|rpcclient|smbmap|smbget)(?-u:\b)[^\n|;&]{0,200}?[ \t]-U[ \t]*[^\s%\x22']+%",
+            r"|(?-u:\b)(?:curl|wget|http|https|xh)(?-u:\b)[^\n|;&]*?[ \t](?:-u|--user)(?:[ \t]+|=)?\\?[\x22']?[^\s:\x22'\\]+:",
+            r"|(?-u:\b)(?:smbclient|rpcclient|smbmap|smbget)(?-u:\b)[^\n|;&]*?[ \t]-U[ \t]*[^\s%\x22']+%",
             r")",
             value!()
         ),
@@ -404,7 +404,7 @@ pub const RULES: &[Spec] = &[
     // SQL: `IDENTIFIED BY 'x'`, `PASSWORD 'x'` (CREATE/ALTER USER, CREATE ROLE … WITH PASSWORD).
     Spec {
         kind: "sql-password",
-        pattern: r"(?i)(?-u:\b)(?:identified[ \t]+by|password)[ \t]+'(?P<sq>[^'\\\r\n]{1,200})'",
+        pattern: r"(?i)(?-u:\b)(?:identified[ \t]+by|password)[ \t]+'(?P<sq>[^'\\\r\n]+)'",
         pick: Pick::Labelled(Label::Place),
     },
 ];
@@ -471,6 +471,15 @@ pub fn secret_key(key: &str, label: Label) -> Option<bool> {
     ];
     if words.iter().any(|w| NOT_SECRET.contains(&w.as_str())) {
         return None;
+    }
+    // `PGPASSWORD`, `MYSQLPWD`-style env names: one word that ends with a secret word.
+    if upper
+        && words.len() == 1
+        && ["password", "passwd", "passphrase", "secret", "token", "apikey"]
+            .iter()
+            .any(|w| last.len() > w.len() && last.ends_with(w))
+    {
+        return Some(true);
     }
     let secret = match last {
         "password" | "passwd" | "passphrase" | "secret" | "token" | "apikey" | "credential"

@@ -176,7 +176,11 @@ fn aws_secret_access_key_near_misses() {
     untouched("commit 3f786850e387550fdab836ed7e6dc881de23001b");
     untouched("aws_secret_access_key = os.environ[\"AWS_SECRET_ACCESS_KEY\"]");
     untouched("aws_secret_access_key = \"<your secret key>\"");
-    untouched(&format!("aws_secret_access_key = {}", chars(b64, 39, 6)));
+    // 39 characters is no AWS secret, though the label still makes it a labelled secret.
+assert_eq!(
+    redacted(&format!("aws_secret_access_key = {}", chars(b64, 39, 6))),
+    "aws_secret_access_key = [REDACTED:labelled-secret]"
+);
 }
 
 #[test]
@@ -427,14 +431,14 @@ fn custom_patterns() {
         true,
         &[
             r"ACME-[0-9]{8}".into(),
-            r"(?i)internal_token:\s*(?P<secret>\w+)".into(),
+            r"(?i)internal_ref:\s*(?P<secret>\w+)".into(),
         ],
     )
     .unwrap();
-    let out = r.redact("id ACME-12345678, Internal_Token: abc123 end");
+    let out = r.redact("id ACME-12345678, Internal_Ref: abc123 end");
     assert_eq!(
         out,
-        "id [REDACTED:custom], Internal_Token: [REDACTED:custom] end"
+        "id [REDACTED:custom], Internal_Ref: [REDACTED:custom] end"
     );
     assert_eq!(r.redact(&out), out);
     assert!(matches!(r.redact(&out), Cow::Borrowed(_)));
