@@ -360,6 +360,12 @@ fn near_misses() -> Vec<String> {
         "kind: Secret\ndata:\n  config: eyJsb2dsZXZlbCI6ICJkZWJ1ZyJ9".into(),
         format!("commit {}\nsha256:{}", hex(40, 84), hex(64, 85)),
         "Use `--password` to pass the password, or set it with PGPASSWORD.".into(),
+        "export CPOLAR_PASSWORD=你的密码 # your password".into(),
+        format!(
+            "CLAUDE_PROJECT_AGENTS=/home/me/.config/claude/project-agents-{}.json\nPWD=/home/me/Documents/work-tree\nCLAUDE_METRICS_ENABLE=1",
+            hex(8, 86)
+        ),
+        "    export POSTGRES_USER=app_user_for_the_service\n    export POSTGRES_HOST=localhost".into(),
     ]
 }
 
@@ -416,6 +422,7 @@ fn the_corpus_catch_rate_is_at_least_95_percent_as_text_and_as_json() {
 fn every_near_miss_is_left_alone() {
     let r = Redactor::new(true, &[]).unwrap();
     let near = near_misses();
+    eprintln!("near misses: {}", near.len());
     let touched: Vec<String> = near
         .iter()
         .flat_map(|t| [t.clone(), serde_json::to_string(t).unwrap()])

@@ -423,7 +423,7 @@ pub fn labelled_value(text: &str, caps: &Captures<'_>, label: Label) -> Option<(
     // `os.getenv("X")`, `request.form["pw"]`.
     if !quoted {
         let next = text[m.end()..].chars().next();
-        if matches!(next, Some('(' | '[' | '{' | '<')) {
+        if matches!(next, Some('(' | '[' | '{')) {
             return None;
         }
     }
@@ -534,6 +534,10 @@ pub fn plausible_value(value: &str, strong: bool, quoted: bool) -> bool {
     let v = value.trim();
     let len = v.chars().count();
     if len < 3 || (!strong && len < 6) {
+        return false;
+    }
+    // Letters of other scripts alone (`你的密码`, "your password") are words, not secrets.
+    if !v.bytes().any(|b| b.is_ascii_alphanumeric()) {
         return false;
     }
     let first = v.as_bytes()[0];
