@@ -626,8 +626,10 @@ fn a_chained_pre_push_hook_runs_once_per_push_not_again_for_the_helpers_inner_pu
     );
 }
 
-/// Every object of the local plaintext store (commits, trees, blobs of `refs/lore/*` but
-/// the helper's ciphertext under `refs/lore/wire/`).
+/// Every object of the local plaintext store that holds sessions: the commits, trees and
+/// blobs of `refs/lore/*` (but the helper's ciphertext under `refs/lore/wire/`), less those of
+/// the store's first commit, which holds only the public header and is the same in
+/// ciphertext.
 fn plaintext_objects(s: &Setup) -> Vec<String> {
     let refs = s.git(&["for-each-ref", "--format=%(refname)", "refs/lore/"]);
     let tips: Vec<&str> = refs
@@ -636,22 +638,37 @@ fn plaintext_objects(s: &Setup) -> Vec<String> {
         .filter(|r| !r.starts_with("refs/lore/wire/"))
         .collect();
     assert!(!tips.is_empty(), "no plaintext store");
+    let roots = s.git(&["rev-list", "--max-parents=0", "refs/lore/sessions"]);
     let mut args = vec!["rev-list", "--objects"];
     args.extend(tips);
+    args.push("--not");
+    args.extend(roots.stdout.lines());
     let out = s.git(&args);
     out.assert_ok();
-    out.stdout
+    let objects: Vec<String> = out
+        .stdout
         .lines()
         .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
-        .collect()
+        .collect();
+    assert!(objects.len() >= 4, "{objects:?}");
+    objects
 }
 
-/// Asserts that `remote` holds none of `objects`.
+/// Asserts that `remote` holds none of `objects`, and no object that holds the transcript's
+/// text (the word "parser", the canary of every session these tests import).
 fn assert_has_none(s: &Setup, remote: &Path, objects: &[String], shape: &str) {
     for oid in objects {
         let r = s.user.git(remote, &["cat-file", "-e", oid]);
         assert!(!r.ok, "{shape}: the remote received plaintext object {oid}");
     }
+    let all = s
+        .user
+        .git(remote, &["cat-file", "--batch-all-objects", "--batch"]);
+    all.assert_ok();
+    assert!(
+        !all.stdout.contains("parser"),
+        "{shape}: a session's text reached the remote"
+    );
 }
 
 #[test]
@@ -720,10 +737,12 @@ fn the_leak_guard_checks_what_is_pushed_not_the_ref_names() {
     );
 
     // Code alone still goes, and so does a deletion.
-    s.git(&["push", "-q", "backup", "main"]).assert_ok();
-    assert_eq!(s.user.rev(&backup, "main"), s.user.rev(&s.repo, "main"));
-    s.git(&["push", "-q", "backup", ":refs/heads/main"])
+    s.git(&["push", "-q", "backup", "main", "main:refs/heads/code"])
         .assert_ok();
+    assert_eq!(s.user.rev(&backup, "main"), s.user.rev(&s.repo, "main"));
+    s.git(&["push", "-q", "backup", ":refs/heads/code"])
+        .assert_ok();
+    assert_eq!(s.user.rev(&backup, "code"), None);
     assert_has_none(&s, &backup, &objects, "after the code pushes");
 
     // Without the hook the same push leaks: the test above can fail.
@@ -734,6 +753,10 @@ fn the_leak_guard_checks_what_is_pushed_not_the_ref_names() {
         s.user.git(&backup, &["cat-file", "-e", &tip]).ok,
         "without the guard the plaintext commit reaches the remote"
     );
+    let all = s
+        .user
+        .git(&backup, &["cat-file", "--batch-all-objects", "--batch"]);
+    assert!(all.stdout.contains("parser"), "the canary is in the plaintext");
 }
 
 #[test]
@@ -744,12 +767,18 @@ fn a_lore_url_is_trusted_only_with_lores_own_helper() {
     s.lore(&["hooks", "install"]).assert_ok();
     let objects = plaintext_objects(&s);
 
-    // Another git-remote-lore first on PATH: it could push anything, in plaintext.
+    // Another git-remote-lore first on PATH: it could push anything, in plaintext. This one
+    // notes that it ran and hands over to lore's, so only the hook can stop the push.
     let impostor = s.world.path("impostor");
     std::fs::create_dir_all(&impostor).unwrap();
+    let log = s.world.path("impostor.log");
     write_hook(
         &impostor.join("git-remote-lore"),
-        "#!/bin/sh\necho 'not lore' >&2\nexit 1\n",
+        &format!(
+            "#!/bin/sh\necho ran >> '{}'\nexec '{}' \"$@\"\n",
+            log.display(),
+            common::bin_dir().join("git-remote-lore").display()
+        ),
     );
     let mut path = std::ffi::OsString::from(&impostor);
     path.push(":");
@@ -766,7 +795,8 @@ fn a_lore_url_is_trusted_only_with_lores_own_helper() {
         "{}",
         r.stderr
     );
-    assert!(!r.stderr.contains("not lore"), "the impostor ran: {}", r.stderr);
+    assert!(log.exists(), "git ran the impostor to list refs");
+    assert_eq!(s.remote_store(), None, "nothing was pushed");
     assert_has_none(&s, &s.remote, &objects, "impostor");
 
     // lore's own helper: the push goes, encrypted.
