@@ -310,9 +310,21 @@ mod tests {
         assert_eq!(
             done,
             vec![
-                Tightened { path: home.root().to_owned(), was: 0o755, now: 0o700 },
-                Tightened { path: home.db_path(), was: 0o644, now: 0o600 },
-                Tightened { path: home.config_path(), was: 0o640, now: 0o600 },
+                Tightened {
+                    path: home.root().to_owned(),
+                    was: 0o755,
+                    now: 0o700
+                },
+                Tightened {
+                    path: home.db_path(),
+                    was: 0o644,
+                    now: 0o600
+                },
+                Tightened {
+                    path: home.config_path(),
+                    was: 0o640,
+                    now: 0o600
+                },
             ]
         );
         assert_eq!(mode(home.root()), 0o700);

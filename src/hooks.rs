@@ -359,7 +359,8 @@ pub fn guard(git: &OsStr, cwd: &Path) -> Result<Guard, HooksError> {
         .output()
         .map_err(|e| HooksError::NotARepository(format!("cannot run git: {e}")))?;
     if out.status.success() {
-        let common = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim_end_matches(['\n', '\r']));
+        let common =
+            PathBuf::from(String::from_utf8_lossy(&out.stdout).trim_end_matches(['\n', '\r']));
         let default = Hooks::new(common.join("hooks"));
         if default.dir() != dir.as_path()
             && matches!(default.occupant(Hook::PrePush)?, Occupant::Lore(_))

@@ -719,7 +719,8 @@ fn the_leak_guard_checks_what_is_pushed_not_the_ref_names() {
         assert!(!r.ok, "{what}: pushed\n{}", r.stderr);
         assert!(
             r.stderr.contains("lore: push refused:")
-                && r.stderr.contains("plaintext; only a lore:: remote encrypts them"),
+                && r.stderr
+                    .contains("plaintext; only a lore:: remote encrypts them"),
             "{what}: {}",
             r.stderr
         );
@@ -756,7 +757,10 @@ fn the_leak_guard_checks_what_is_pushed_not_the_ref_names() {
     let all = s
         .user
         .git(&backup, &["cat-file", "--batch-all-objects", "--batch"]);
-    assert!(all.stdout.contains("parser"), "the canary is in the plaintext");
+    assert!(
+        all.stdout.contains("parser"),
+        "the canary is in the plaintext"
+    );
 }
 
 #[test]
@@ -790,7 +794,8 @@ fn a_lore_url_is_trusted_only_with_lores_own_helper() {
     );
     r.assert_fails();
     assert!(
-        r.stderr.contains("lore: push refused: the git-remote-lore git would run")
+        r.stderr
+            .contains("lore: push refused: the git-remote-lore git would run")
             && r.stderr.contains(impostor.to_str().unwrap()),
         "{}",
         r.stderr
@@ -802,7 +807,10 @@ fn a_lore_url_is_trusted_only_with_lores_own_helper() {
     // lore's own helper: the push goes, encrypted.
     s.git(&["push", "-q", "lore::origin", "refs/lore/sessions"])
         .assert_ok();
-    assert!(s.remote_store().is_some_and(|f| f.contains(&format!("{S1}.enc"))));
+    assert!(
+        s.remote_store()
+            .is_some_and(|f| f.contains(&format!("{S1}.enc")))
+    );
     assert_has_none(&s, &s.remote, &objects, "lore::origin");
 }
 
@@ -810,20 +818,21 @@ fn a_lore_url_is_trusted_only_with_lores_own_helper() {
 fn doctor_and_sync_warn_when_the_guard_is_missing_or_hidden_by_core_hooks_path() {
     let s = setup();
     s.store_with_session(S1);
-    let warned = |r: &common::Run| {
-        r.stdout.contains("leak guard") || r.stderr.contains("leak guard")
-    };
+    let warned =
+        |r: &common::Run| r.stdout.contains("leak guard") || r.stderr.contains("leak guard");
     // No hook.
     let r = s.lore(&["doctor"]);
     assert!(
-        r.stdout.contains("warning: the pre-push leak guard is not installed"),
+        r.stdout
+            .contains("warning: the pre-push leak guard is not installed"),
         "{}",
         r.stdout
     );
     let r = s.lore(&["sync"]);
     r.assert_ok();
     assert!(
-        r.stderr.contains("lore: warning: the pre-push leak guard is not installed"),
+        r.stderr
+            .contains("lore: warning: the pre-push leak guard is not installed"),
         "{}",
         r.stderr
     );
@@ -831,7 +840,11 @@ fn doctor_and_sync_warn_when_the_guard_is_missing_or_hidden_by_core_hooks_path()
     s.lore(&["hooks", "install"]).assert_ok();
     let r = s.lore(&["doctor"]);
     assert!(!warned(&r), "{}", r.stdout);
-    assert!(r.stdout.contains("pre-push and post-commit installed"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("pre-push and post-commit installed"),
+        "{}",
+        r.stdout
+    );
     let r = s.lore(&["sync"]);
     r.assert_ok();
     assert!(!warned(&r), "{}", r.stderr);
@@ -840,7 +853,8 @@ fn doctor_and_sync_warn_when_the_guard_is_missing_or_hidden_by_core_hooks_path()
     s.git(&["config", "core.hooksPath", ".husky/_"]).assert_ok();
     let r = s.lore(&["doctor"]);
     assert!(
-        r.stdout.contains("warning: the pre-push leak guard does not run")
+        r.stdout
+            .contains("warning: the pre-push leak guard does not run")
             && r.stdout.contains("core.hooksPath")
             && r.stdout.contains(".husky/_"),
         "{}",
@@ -848,7 +862,12 @@ fn doctor_and_sync_warn_when_the_guard_is_missing_or_hidden_by_core_hooks_path()
     );
     let r = s.lore(&["sync"]);
     r.assert_ok();
-    assert!(r.stderr.contains("lore: warning: the pre-push leak guard does not run"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("lore: warning: the pre-push leak guard does not run"),
+        "{}",
+        r.stderr
+    );
     // And it really does not: the push leaks.
     let backup = s.world.bare("backup.git");
     s.git(&["push", "-q", backup.to_str().unwrap(), "refs/lore/sessions"])
@@ -858,7 +877,11 @@ fn doctor_and_sync_warn_when_the_guard_is_missing_or_hidden_by_core_hooks_path()
     s.lore(&["hooks", "install"]).assert_ok();
     let r = s.lore(&["doctor"]);
     assert!(!warned(&r), "{}", r.stdout);
-    let r = s.git(&["push", backup.to_str().unwrap(), "refs/lore/sessions:refs/heads/y"]);
+    let r = s.git(&[
+        "push",
+        backup.to_str().unwrap(),
+        "refs/lore/sessions:refs/heads/y",
+    ]);
     r.assert_fails();
 
     // A hook that is not executable is skipped by git.
@@ -874,7 +897,8 @@ fn sync_setup_says_how_to_install_the_hooks() {
     let r = s.user.setup(&s.repo, PASS);
     r.assert_ok();
     assert!(
-        r.stderr.contains("lore: note: the pre-push leak guard is not installed")
+        r.stderr
+            .contains("lore: note: the pre-push leak guard is not installed")
             && r.stderr.contains("lore hooks install"),
         "{}",
         r.stderr

@@ -10,9 +10,9 @@ use std::path::PathBuf;
 #[test]
 #[ignore = "reads ../shared/realworld; run by hand to measure false positives"]
 fn every_redaction_on_real_transcripts() {
-    let root = std::env::var_os("LORE_REALWORLD").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/realworld")
-    });
+    let root = std::env::var_os("LORE_REALWORLD")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/realworld"));
     assert!(root.is_dir(), "no {}", root.display());
     let r = lore::redact::Redactor::new(true, &[]).expect("rules");
     let (mut files, mut bytes, mut found) = (0, 0usize, 0);

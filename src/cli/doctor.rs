@@ -187,7 +187,11 @@ fn check_db(ctx: &Ctx) -> Check {
 fn check_home(ctx: &Ctx) -> Check {
     let (private, detail) = super::private_home::status(&ctx.home);
     let outcome = if private { Outcome::Ok } else { Outcome::Fail };
-    Check { name: "home", outcome, detail }
+    Check {
+        name: "home",
+        outcome,
+        detail,
+    }
 }
 
 fn check_key(ctx: &Ctx, local: &LocalStore) -> Check {
@@ -283,7 +287,11 @@ fn check_keychain(ctx: &Ctx) -> Check {
 fn check_hooks(git: &std::ffi::OsStr, cwd: &Path) -> Check {
     if let Some(warning) = super::hooks::guard_warning(git, cwd) {
         let (name, outcome) = ("hooks", Outcome::Note);
-        return Check { name, outcome, detail: format!("warning: {warning}") };
+        return Check {
+            name,
+            outcome,
+            detail: format!("warning: {warning}"),
+        };
     }
     let hooks = match hooks_dir(git, cwd) {
         Ok(d) => Hooks::new(d),

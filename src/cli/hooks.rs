@@ -202,7 +202,10 @@ pub(super) fn offer_install() -> anyhow::Result<()> {
     std::io::stderr().flush()?;
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
-    if matches!(answer.trim().to_ascii_lowercase().as_str(), "" | "y" | "yes") {
+    if matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "" | "y" | "yes"
+    ) {
         install(&Hooks::new(hooks_dir(&git, &cwd)?))?;
     } else {
         eprintln!("lore: not installed; 'lore hooks install' installs them later.");

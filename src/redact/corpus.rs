@@ -105,15 +105,26 @@ fn cases() -> Vec<Case> {
     let putty_private = chars(B64, 44, 6);
     vec![
         // ---- Formats -------------------------------------------------------------------------
-        case("format", p("AK", &format!("IA{}", chars(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16, 10))), |s| {
-            format!("$ aws configure list\naccess_key     ****************  shared-credentials-file\n{s}")
-        }),
+        case(
+            "format",
+            p(
+                "AK",
+                &format!("IA{}", chars(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16, 10)),
+            ),
+            |s| {
+                format!(
+                    "$ aws configure list\naccess_key     ****************  shared-credentials-file\n{s}"
+                )
+            },
+        ),
         case("format", chars(B64, 40, 11).replace('+', "A"), |s| {
             format!("[default]\naws_secret_access_key = {s}\nregion = eu-west-1")
         }),
-        case("format", p("IQoJb3JpZ2lu", &format!("X2Vj{}", chars(B64, 300, 12))), |s| {
-            format!("\"SessionToken\": \"{s}\",")
-        }),
+        case(
+            "format",
+            p("IQoJb3JpZ2lu", &format!("X2Vj{}", chars(B64, 300, 12))),
+            |s| format!("\"SessionToken\": \"{s}\","),
+        ),
         case("format", p("AI", &format!("za{}", an(35, 13))), |s| {
             format!("const firebaseConfig = {{ apiKey: \"{s}\" }};")
         }),
@@ -124,7 +135,9 @@ fn cases() -> Vec<Case> {
             format!("gcloud auth print-access-token\n{s}")
         }),
         case("format", format!("{}==", chars(B64, 86, 16)), |s| {
-            format!("AZURE_STORAGE_CONNECTION_STRING=\"DefaultEndpointsProtocol=https;AccountName=acme;AccountKey={s};EndpointSuffix=core.windows.net\"")
+            format!(
+                "AZURE_STORAGE_CONNECTION_STRING=\"DefaultEndpointsProtocol=https;AccountName=acme;AccountKey={s};EndpointSuffix=core.windows.net\""
+            )
         }),
         case("format", format!("{}7Q~{}", an(3, 17), an(34, 18)), |s| {
             format!("az ad app credential reset --id 42 → password: {s}")
@@ -132,52 +145,101 @@ fn cases() -> Vec<Case> {
         case("format", p("dop", &format!("_v1_{}", hex(64, 19))), |s| {
             format!("doctl auth init --access-token {s}")
         }),
-        case("format", ghp.clone(), |s| format!("git remote set-url origin https://{s}@github.com/acme/app.git")),
-        case("format", p("github", &format!("_pat_{}_{}", an(22, 20), an(59, 21))), |s| {
-            format!("gh auth login --with-token <<< {s}")
+        case("format", ghp.clone(), |s| {
+            format!("git remote set-url origin https://{s}@github.com/acme/app.git")
         }),
+        case(
+            "format",
+            p("github", &format!("_pat_{}_{}", an(22, 20), an(59, 21))),
+            |s| format!("gh auth login --with-token <<< {s}"),
+        ),
         case("format", p("glp", &format!("at-{}", an(20, 22))), |s| {
-            format!("curl --header \"PRIVATE-TOKEN: {s}\" https://gitlab.example.com/api/v4/projects")
+            format!(
+                "curl --header \"PRIVATE-TOKEN: {s}\" https://gitlab.example.com/api/v4/projects"
+            )
         }),
         case("format", p("np", &format!("m_{}", an(36, 23))), |s| {
             format!("//registry.npmjs.org/:_authToken={s}")
         }),
-        case("format", p("pypi-AgEIcHlw", &format!("aS5vcmc{}", an(120, 24))), |s| {
-            format!("[pypi]\n  username = __token__\n  password = {s}")
-        }),
+        case(
+            "format",
+            p("pypi-AgEIcHlw", &format!("aS5vcmc{}", an(120, 24))),
+            |s| format!("[pypi]\n  username = __token__\n  password = {s}"),
+        ),
         case("format", p("dckr", &format!("_pat_{}", an(27, 25))), |s| {
             format!("echo {s} | docker login -u acme --password-stdin")
         }),
-        case("format", sk_ant.clone(), |s| format!("export ANTHROPIC_API_KEY={s}")),
-        case("format", p("sk-pr", &format!("oj-{}T3BlbkFJ{}", an(74, 26), an(74, 27))), |s| {
-            format!("client = OpenAI(api_key=\"{s}\")")
+        case("format", sk_ant.clone(), |s| {
+            format!("export ANTHROPIC_API_KEY={s}")
         }),
+        case(
+            "format",
+            p("sk-pr", &format!("oj-{}T3BlbkFJ{}", an(74, 26), an(74, 27))),
+            |s| format!("client = OpenAI(api_key=\"{s}\")"),
+        ),
         case("format", p("sk-or", &format!("-v1-{}", hex(64, 28))), |s| {
             format!("OPENROUTER_API_KEY={s}")
         }),
-        case("format", p("hf", &format!("_{}", chars(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", 34, 29))), |s| {
-            format!("huggingface-cli login --token {s}")
+        case(
+            "format",
+            p(
+                "hf",
+                &format!(
+                    "_{}",
+                    chars(
+                        b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
+                        34,
+                        29
+                    )
+                ),
+            ),
+            |s| format!("huggingface-cli login --token {s}"),
+        ),
+        case("format", p("gs", &format!("k_{}", an(52, 30))), |s| {
+            format!("GROQ_API_KEY={s}")
         }),
-        case("format", p("gs", &format!("k_{}", an(52, 30))), |s| format!("GROQ_API_KEY={s}")),
-        case("format", p("xo", &format!("xb-{}-{}-{}", "2345678901", "3456789012345", an(24, 31))), |s| {
-            format!("slack_token: {s}")
-        }),
-        case("format", format!("T{}/B{}/{}", an(8, 32).to_uppercase(), an(10, 33).to_uppercase(), an(24, 34)), |s| {
-            format!("curl -X POST -d @msg.json https://hooks.{}.com/services/{s}", "slack")
-        }),
+        case(
+            "format",
+            p(
+                "xo",
+                &format!("xb-{}-{}-{}", "2345678901", "3456789012345", an(24, 31)),
+            ),
+            |s| format!("slack_token: {s}"),
+        ),
+        case(
+            "format",
+            format!(
+                "T{}/B{}/{}",
+                an(8, 32).to_uppercase(),
+                an(10, 33).to_uppercase(),
+                an(24, 34)
+            ),
+            |s| {
+                format!(
+                    "curl -X POST -d @msg.json https://hooks.{}.com/services/{s}",
+                    "slack"
+                )
+            },
+        ),
         case("format", an(68, 35), |s| {
             format!("WEBHOOK=https://discord.com/api/webhooks/123456789012345678/{s}")
         }),
-        case("format", format!("{}:AA{}", "7123456789", an(33, 36)), |s| {
-            format!("bot = telebot.TeleBot(\"{s}\")")
-        }),
+        case(
+            "format",
+            format!("{}:AA{}", "7123456789", an(33, 36)),
+            |s| format!("bot = telebot.TeleBot(\"{s}\")"),
+        ),
         case("format", p("sk_li", &format!("ve_{}", an(24, 37))), |s| {
             format!("Stripe.api_key = '{s}'")
         }),
         case("format", p("whs", &format!("ec_{}", an(32, 38))), |s| {
-            format!("stripe listen --forward-to localhost:3000\nReady! Your webhook signing secret is {s} (^C to quit)")
+            format!(
+                "stripe listen --forward-to localhost:3000\nReady! Your webhook signing secret is {s} (^C to quit)"
+            )
         }),
-        case("format", p("sq0", &format!("atp-{}", an(22, 39))), |s| format!("SQUARE_ACCESS_TOKEN={s}")),
+        case("format", p("sq0", &format!("atp-{}", an(22, 39))), |s| {
+            format!("SQUARE_ACCESS_TOKEN={s}")
+        }),
         case("format", format!("SG.{}.{}", an(22, 40), an(43, 41)), |s| {
             format!("sg = sendgrid.SendGridAPIClient('{s}')")
         }),
@@ -193,75 +255,159 @@ fn cases() -> Vec<Case> {
         case("format", p("dap", &format!("i{}", hex(32, 45))), |s| {
             format!("databricks configure --token\nToken: {s}")
         }),
-        case("format", p("hv", &format!("s.{}", an(90, 46))), |s| format!("vault login {s}")),
-        case("format", p("lin_", &format!("api_{}", an(40, 47))), |s| format!("LINEAR_KEY={s}")),
-        case("format", jwt.clone(), |s| format!("document.cookie = \"session={s}\";")),
+        case("format", p("hv", &format!("s.{}", an(90, 46))), |s| {
+            format!("vault login {s}")
+        }),
+        case("format", p("lin_", &format!("api_{}", an(40, 47))), |s| {
+            format!("LINEAR_KEY={s}")
+        }),
+        case("format", jwt.clone(), |s| {
+            format!("document.cookie = \"session={s}\";")
+        }),
         case("format", "Pr0d-Pa55word!".into(), |s| {
             format!("psql postgres://app:{s}@db.internal:5432/app -c 'select 1'")
         }),
         // ---- Private keys ----------------------------------------------------------------------
-        case("private-key", pem(&format!("RSA {private}"), 6, 50), |s| format!("$ cat ~/.ssh/id_rsa\n{s}\n$ ")),
-        case("private-key", pem(&format!("OPENSSH {private}"), 5, 51), |s| {
-            format!("Write file deploy_key with content:\n{s}\n")
+        case("private-key", pem(&format!("RSA {private}"), 6, 50), |s| {
+            format!("$ cat ~/.ssh/id_rsa\n{s}\n$ ")
         }),
+        case(
+            "private-key",
+            pem(&format!("OPENSSH {private}"), 5, 51),
+            |s| format!("Write file deploy_key with content:\n{s}\n"),
+        ),
         case("private-key", pem(&format!("EC {private}"), 3, 52), |s| {
             serde_json::json!({"type": "service_account", "private_key": s}).to_string()
         }),
-        case("private-key", pem(&format!("PGP {private} BLOCK"), 8, 53), |s| {
-            format!("gpg --export-secret-keys --armor me@example.com\n{s}")
-        }),
+        case(
+            "private-key",
+            pem(&format!("PGP {private} BLOCK"), 8, 53),
+            |s| format!("gpg --export-secret-keys --armor me@example.com\n{s}"),
+        ),
         case("private-key", putty_private, |_| putty.clone()),
-        case("private-key", p("AGE-SECRET-", &format!("KEY-1{}", chars(b"QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L", 58, 54))), |s| {
-            format!("# created: 2024-05-01\n# public key: age1xyz\n{s}")
-        }),
+        case(
+            "private-key",
+            p(
+                "AGE-SECRET-",
+                &format!(
+                    "KEY-1{}",
+                    chars(b"QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L", 58, 54)
+                ),
+            ),
+            |s| format!("# created: 2024-05-01\n# public key: age1xyz\n{s}"),
+        ),
         // ---- Labelled: env and shell -------------------------------------------------------------
         case("env", "hunter2-prod".into(), |s| {
             format!("$ cat .env\nNODE_ENV=production\nDB_HOST=db\nDB_PASSWORD={s}\nDB_PORT=5432")
         }),
-        case("env", format!("django-insecure-{}", an(40, 60)), |s| format!("SECRET_KEY={s}")),
+        case("env", format!("django-insecure-{}", an(40, 60)), |s| {
+            format!("SECRET_KEY={s}")
+        }),
         case("env", an(64, 61), |s| format!("JWT_SECRET=\"{s}\"")),
-        case("env", chars(B64, 40, 62).replace('/', "x"), |s| format!("export AWS_SECRET_KEY={s}")),
-        case("env", "pgdev".into(), |s| format!("docker run -e POSTGRES_PASSWORD={s} -d postgres:16")),
-        case("env", "S3cure!pass".into(), |s| format!("PGPASSWORD='{s}' psql -h db -U app")),
-        case("env", an(32, 63), |s| format!("NEXTAUTH_SECRET={s} npm run dev")),
-        case("env", format!("base64:{}=", chars(B64, 43, 64)), |s| format!("APP_KEY={s}")),
+        case("env", chars(B64, 40, 62).replace('/', "x"), |s| {
+            format!("export AWS_SECRET_KEY={s}")
+        }),
+        case("env", "pgdev".into(), |s| {
+            format!("docker run -e POSTGRES_PASSWORD={s} -d postgres:16")
+        }),
+        case("env", "S3cure!pass".into(), |s| {
+            format!("PGPASSWORD='{s}' psql -h db -U app")
+        }),
+        case("env", an(32, 63), |s| {
+            format!("NEXTAUTH_SECRET={s} npm run dev")
+        }),
+        case("env", format!("base64:{}=", chars(B64, 43, 64)), |s| {
+            format!("APP_KEY={s}")
+        }),
         case("env", an(40, 65), |s| format!("$env:OPENAI_KEY = \"{s}\"")),
         // ---- Labelled: YAML, JSON, TOML, INI, XML, code ------------------------------------------------
-        case("yaml", "s3cr3t!pw".into(), |s| format!("database:\n  user: app\n  password: {s}\n  host: db")),
+        case("yaml", "s3cr3t!pw".into(), |s| {
+            format!("database:\n  user: app\n  password: {s}\n  host: db")
+        }),
         case("yaml", "compose-Pa55".into(), |s| {
             format!("services:\n  db:\n    environment:\n      POSTGRES_PASSWORD: {s}")
         }),
-        case("yaml", an(40, 66), |s| format!("oauth:\n  client_id: web-app\n  client_secret: \"{s}\"")),
-        case("json", an(32, 67), |s| format!("{{\"apiKey\": \"{s}\", \"region\": \"eu\"}}")),
-        case("json", "Tr0ub4dor&3".into(), |s| format!("{{\"user\":\"admin\",\"password\":\"{s}\"}}")),
-        case("toml", an(48, 68), |s| format!("[server]\nport = 8080\nauth_token = \"{s}\"")),
-        case("ini", "iniPa55w0rd".into(), |s| format!("[mysql]\nuser=root\npassword={s}\n")),
-        case("xml", "mvnDeploy!42".into(), |s| {
-            format!("<server>\n  <id>nexus</id>\n  <username>deploy</username>\n  <password>{s}</password>\n</server>")
+        case("yaml", an(40, 66), |s| {
+            format!("oauth:\n  client_id: web-app\n  client_secret: \"{s}\"")
         }),
-        case("code", "jdbc-Secret-77".into(), |s| format!("spring.datasource.password={s}")),
-        case("code", "phpPass#2024".into(), |s| format!("'password' => '{s}',")),
-        case("code", "goSecret99x".into(), |s| format!("cfg := Config{{Password: \"{s}\"}}")),
-        case("code", hex(40, 69), |s| format!("const webhookSecret = \"{s}\";")),
+        case("json", an(32, 67), |s| {
+            format!("{{\"apiKey\": \"{s}\", \"region\": \"eu\"}}")
+        }),
+        case("json", "Tr0ub4dor&3".into(), |s| {
+            format!("{{\"user\":\"admin\",\"password\":\"{s}\"}}")
+        }),
+        case("toml", an(48, 68), |s| {
+            format!("[server]\nport = 8080\nauth_token = \"{s}\"")
+        }),
+        case("ini", "iniPa55w0rd".into(), |s| {
+            format!("[mysql]\nuser=root\npassword={s}\n")
+        }),
+        case("xml", "mvnDeploy!42".into(), |s| {
+            format!(
+                "<server>\n  <id>nexus</id>\n  <username>deploy</username>\n  <password>{s}</password>\n</server>"
+            )
+        }),
+        case("code", "jdbc-Secret-77".into(), |s| {
+            format!("spring.datasource.password={s}")
+        }),
+        case("code", "phpPass#2024".into(), |s| {
+            format!("'password' => '{s}',")
+        }),
+        case("code", "goSecret99x".into(), |s| {
+            format!("cfg := Config{{Password: \"{s}\"}}")
+        }),
+        case("code", hex(40, 69), |s| {
+            format!("const webhookSecret = \"{s}\";")
+        }),
         // ---- npm -------------------------------------------------------------------------------------------
         case("npm", "0b6c1b7e-2f4d-4c3a-9e8f-5a6b7c8d9e0f".into(), |s| {
-            format!("registry=https://npm.acme.dev/\n//npm.acme.dev/:_authToken={s}\nalways-auth=true")
+            format!(
+                "registry=https://npm.acme.dev/\n//npm.acme.dev/:_authToken={s}\nalways-auth=true"
+            )
         }),
-        case("npm", STANDARD.encode("deploy:npm-Pa55"), |s| format!("_auth={s}\nemail=a@b.c")),
+        case("npm", STANDARD.encode("deploy:npm-Pa55"), |s| {
+            format!("_auth={s}\nemail=a@b.c")
+        }),
         // ---- Command lines -----------------------------------------------------------------------------------
-        case("cli", "Myp4ss".into(), |s| format!("mysql -h db -u root -p{s} shop < dump.sql")),
-        case("cli", "dump-Pw9".into(), |s| format!("mysqldump -uroot -p'{s}' --all-databases > all.sql")),
-        case("cli", "sshPw-4411".into(), |s| format!("sshpass -p '{s}' ssh deploy@10.0.0.5 uptime")),
-        case("cli", "redisPa55".into(), |s| format!("redis-cli -h cache -a {s} ping")),
-        case("cli", "dockerPw1!".into(), |s| format!("docker login -u acme -p {s} registry.acme.dev")),
-        case("cli", "curlPw42".into(), |s| format!("curl -u admin:{s} https://ci.acme.dev/api/json")),
-        case("cli", "flagPass-7".into(), |s| format!("./manage.py createsuperuser --password {s}")),
-        case("cli", an(32, 70), |s| format!("terraform apply -var --api-key={s}")),
-        case("cli", "opensslPw".into(), |s| format!("openssl pkcs12 -in cert.p12 -passin pass:{s} -nodes")),
-        case("cli", "storePw123".into(), |s| format!("keytool -list -keystore app.jks -storepass {s}")),
-        case("cli", "zipPw!".into(), |s| format!("zip -r -P {s} backup.zip data/")),
-        case("cli", "ldapPw77".into(), |s| format!("ldapsearch -x -D cn=admin,dc=acme -w {s} -b dc=acme")),
-        case("cli", "smbPw99".into(), |s| format!("smbclient //nas/share -U backup%{s}")),
+        case("cli", "Myp4ss".into(), |s| {
+            format!("mysql -h db -u root -p{s} shop < dump.sql")
+        }),
+        case("cli", "dump-Pw9".into(), |s| {
+            format!("mysqldump -uroot -p'{s}' --all-databases > all.sql")
+        }),
+        case("cli", "sshPw-4411".into(), |s| {
+            format!("sshpass -p '{s}' ssh deploy@10.0.0.5 uptime")
+        }),
+        case("cli", "redisPa55".into(), |s| {
+            format!("redis-cli -h cache -a {s} ping")
+        }),
+        case("cli", "dockerPw1!".into(), |s| {
+            format!("docker login -u acme -p {s} registry.acme.dev")
+        }),
+        case("cli", "curlPw42".into(), |s| {
+            format!("curl -u admin:{s} https://ci.acme.dev/api/json")
+        }),
+        case("cli", "flagPass-7".into(), |s| {
+            format!("./manage.py createsuperuser --password {s}")
+        }),
+        case("cli", an(32, 70), |s| {
+            format!("terraform apply -var --api-key={s}")
+        }),
+        case("cli", "opensslPw".into(), |s| {
+            format!("openssl pkcs12 -in cert.p12 -passin pass:{s} -nodes")
+        }),
+        case("cli", "storePw123".into(), |s| {
+            format!("keytool -list -keystore app.jks -storepass {s}")
+        }),
+        case("cli", "zipPw!".into(), |s| {
+            format!("zip -r -P {s} backup.zip data/")
+        }),
+        case("cli", "ldapPw77".into(), |s| {
+            format!("ldapsearch -x -D cn=admin,dc=acme -w {s} -b dc=acme")
+        }),
+        case("cli", "smbPw99".into(), |s| {
+            format!("smbclient //nas/share -U backup%{s}")
+        }),
         // ---- HTTP headers ---------------------------------------------------------------------------------------
         case("http", STANDARD.encode("admin:http-Pa55"), |s| {
             format!("GET /api HTTP/1.1\nHost: acme.dev\nAuthorization: Basic {s}\n")
@@ -269,33 +415,78 @@ fn cases() -> Vec<Case> {
         case("http", an(40, 71), |s| {
             format!("curl -H \"Authorization: Bearer {s}\" https://api.acme.dev/v1/me")
         }),
-        case("http", an(32, 72), |s| format!("curl -H 'X-API-Key: {s}' https://api.acme.dev")),
-        case("http", an(36, 73), |s| format!("headers = {{\"Authorization\": \"Token {s}\"}}")),
+        case("http", an(32, 72), |s| {
+            format!("curl -H 'X-API-Key: {s}' https://api.acme.dev")
+        }),
+        case("http", an(36, 73), |s| {
+            format!("headers = {{\"Authorization\": \"Token {s}\"}}")
+        }),
         // ---- SQL -----------------------------------------------------------------------------------------------------
-        case("sql", "sqlPa55!".into(), |s| format!("CREATE USER 'app'@'%' IDENTIFIED BY '{s}';")),
-        case("sql", "roleSecret1".into(), |s| format!("ALTER ROLE app WITH LOGIN PASSWORD '{s}';")),
+        case("sql", "sqlPa55!".into(), |s| {
+            format!("CREATE USER 'app'@'%' IDENTIFIED BY '{s}';")
+        }),
+        case("sql", "roleSecret1".into(), |s| {
+            format!("ALTER ROLE app WITH LOGIN PASSWORD '{s}';")
+        }),
         // ---- Wrapped at 80 columns -------------------------------------------------------------------------------------
-        case("wrapped", sk_ant.clone(), |s| wrap(&format!("Your key is ready. Copy it now, it will not be shown again: {s}"), 80)),
-        case("wrapped", ghp.clone(), |s| wrap(&format!("remote: Use this personal access token for the deploy pipeline please ok: {s} thanks"), 80)),
-        case("wrapped", jwt.clone(), |s| wrap(&format!("The session cookie returned by the login endpoint was {s}"), 80)),
-        case("wrapped", an(120, 74), |s| wrap(&format!("export INTERNAL_SERVICE_AUTH_TOKEN={s}"), 80)),
+        case("wrapped", sk_ant.clone(), |s| {
+            wrap(
+                &format!("Your key is ready. Copy it now, it will not be shown again: {s}"),
+                80,
+            )
+        }),
+        case("wrapped", ghp.clone(), |s| {
+            wrap(
+                &format!(
+                    "remote: Use this personal access token for the deploy pipeline please ok: {s} thanks"
+                ),
+                80,
+            )
+        }),
+        case("wrapped", jwt.clone(), |s| {
+            wrap(
+                &format!("The session cookie returned by the login endpoint was {s}"),
+                80,
+            )
+        }),
+        case("wrapped", an(120, 74), |s| {
+            wrap(&format!("export INTERNAL_SERVICE_AUTH_TOKEN={s}"), 80)
+        }),
         // ---- Base64 of a known format -------------------------------------------------------------------------------------
         case("base64", ghp.clone(), |s| {
-            format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: gh\ntype: Opaque\ndata:\n  GH_TOKEN: {}\n", STANDARD.encode(s))
+            format!(
+                "apiVersion: v1\nkind: Secret\nmetadata:\n  name: gh\ntype: Opaque\ndata:\n  GH_TOKEN: {}\n",
+                STANDARD.encode(s)
+            )
         }),
         case("base64", "k8s-Db-Pa55".into(), |s| {
-            format!("kind: Secret\ndata:\n  DATABASE_URL: {}\n", STANDARD.encode(format!("postgres://app:{s}@db:5432/app")))
+            format!(
+                "kind: Secret\ndata:\n  DATABASE_URL: {}\n",
+                STANDARD.encode(format!("postgres://app:{s}@db:5432/app"))
+            )
         }),
         case("base64", sk_ant.clone(), |s| {
-            format!("echo {} | base64 -d", STANDARD.encode(format!("ANTHROPIC_API_KEY={s}")))
+            format!(
+                "echo {} | base64 -d",
+                STANDARD.encode(format!("ANTHROPIC_API_KEY={s}"))
+            )
         }),
         // ---- In prose and summaries ------------------------------------------------------------------------------------
         case("prose", p("np", &format!("m_{}", an(36, 75))), |s| {
             format!("I published the package using the token {s}; rotate it after the release.")
         }),
-        case("prose", p("xo", &format!("xp-{}-{}-{}", "1234567890", "1234567890123", an(32, 76))), |s| {
-            format!("Summary: configured the Slack bot (user token `{s}`) and tested the webhook.")
-        }),
+        case(
+            "prose",
+            p(
+                "xo",
+                &format!("xp-{}-{}-{}", "1234567890", "1234567890123", an(32, 76)),
+            ),
+            |s| {
+                format!(
+                    "Summary: configured the Slack bot (user token `{s}`) and tested the webhook."
+                )
+            },
+        ),
     ]
 }
 
@@ -335,7 +526,10 @@ fn near_misses() -> Vec<String> {
         "the twilio API key sid (SK...) and secret".into(),
         "shpat_ tokens belong to custom apps".into(),
         "dapi tokens are created in User settings; lin_api_ keys in Linear".into(),
-        format!("localStorage value: {}", URL_SAFE_NO_PAD.encode(r#"{"theme":"dark","fontSize":14}"#)),
+        format!(
+            "localStorage value: {}",
+            URL_SAFE_NO_PAD.encode(r#"{"theme":"dark","fontSize":14}"#)
+        ),
         "postgres://app:${DB_PASSWORD}@db/app and \"postgres://%s:%s@%s/%s\"".into(),
         "Authorization: Bearer $GITHUB_TOKEN".into(),
         "-H \"Authorization: Bearer <token>\"".into(),
@@ -365,7 +559,8 @@ fn near_misses() -> Vec<String> {
             "CLAUDE_PROJECT_AGENTS=/home/me/.config/claude/project-agents-{}.json\nPWD=/home/me/Documents/work-tree\nCLAUDE_METRICS_ENABLE=1",
             hex(8, 86)
         ),
-        "    export POSTGRES_USER=app_user_for_the_service\n    export POSTGRES_HOST=localhost".into(),
+        "    export POSTGRES_USER=app_user_for_the_service\n    export POSTGRES_HOST=localhost"
+            .into(),
     ]
 }
 
@@ -459,8 +654,14 @@ fn a_secret_at_the_cap_is_cut_whole_not_in_half() {
     let key = pem(&format!("RSA {}", concat!("PRIV", "ATE KEY")), 10, 91);
     for (secret, text) in [
         (ghp.clone(), format!("token {ghp} end")),
-        (ghp.clone(), wrap(&format!("{}{ghp} end", "x ".repeat(30)), 80)),
-        ("S3cr3t-Pa55".to_owned(), "DB_PASSWORD=S3cr3t-Pa55\n".to_owned()),
+        (
+            ghp.clone(),
+            wrap(&format!("{}{ghp} end", "x ".repeat(30)), 80),
+        ),
+        (
+            "S3cr3t-Pa55".to_owned(),
+            "DB_PASSWORD=S3cr3t-Pa55\n".to_owned(),
+        ),
         (key.clone(), format!("cat id_rsa\n{key}\n")),
     ] {
         let filler = "lorem ipsum ".repeat(100);

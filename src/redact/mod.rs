@@ -305,7 +305,7 @@ impl Redactor {
         let b = text.as_bytes();
         for (s, e, i) in self.direct(&joined) {
             let first = at.partition_point(|&(j, _)| j <= s);
-            if !at.get(first).is_some_and(|&(j, _)| j < e) {
+            if at.get(first).is_none_or(|&(j, _)| j >= e) {
                 continue;
             }
             let (s, e) = (original(s, true), original(e, false));
@@ -386,9 +386,9 @@ fn wrap_joins(text: &str) -> Vec<(usize, usize)> {
         // A break: `\n`, `\r\n`, or the escapes `\n`, `\r\n` of a raw JSON line.
         let brk = if b[i] == b'\n' {
             Some((i, i + 1))
-        } else if b[i] == b'\r' && b.get(i + 1) == Some(&b'\n') {
-            Some((i, i + 2))
-        } else if b[i] == b'\\' && b.get(i + 1) == Some(&b'n') {
+        } else if (b[i] == b'\r' && b.get(i + 1) == Some(&b'\n'))
+            || (b[i] == b'\\' && b.get(i + 1) == Some(&b'n'))
+        {
             Some((i, i + 2))
         } else if b[i] == b'\\'
             && b.get(i + 1) == Some(&b'r')
@@ -413,7 +413,7 @@ fn wrap_joins(text: &str) -> Vec<(usize, usize)> {
             && e < b.len()
             && is_token_byte(b[e])
             // Not the `\` of a further escape (`\n\n`).
-            && !(b[e] == b'\\')
+            && b[e] != b'\\'
         {
             joins.push((s, e));
         }

@@ -322,9 +322,7 @@ pub const RULES: &[Spec] = &[
     // signature, which is empty for an unsigned token.
     Spec {
         kind: "jwt",
-        pattern: token!(
-            r"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.(?:[A-Za-z0-9_-]{10,})?"
-        ),
+        pattern: token!(r"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.(?:[A-Za-z0-9_-]{10,})?"),
         pick: Pick::Secret,
     },
     // A password inside a URL, `scheme://user:password@host`: only the password goes. The user
@@ -455,19 +453,80 @@ pub fn labelled_value(text: &str, caps: &Captures<'_>, label: Label) -> Option<(
 /// `_authToken` and `client-secret` name secrets; `PUBLIC_KEY`, `nextPageToken`, `max_tokens`,
 /// `bypass` and `primary_key` do not.
 pub fn secret_key(key: &str, label: Label) -> Option<bool> {
-    let upper = key.bytes().any(|b| b.is_ascii_uppercase()) && !key.bytes().any(|b| b.is_ascii_lowercase());
+    let upper =
+        key.bytes().any(|b| b.is_ascii_uppercase()) && !key.bytes().any(|b| b.is_ascii_lowercase());
     let words = split_words(key);
     let last = words.last()?.as_str();
     let before = words.len().checked_sub(2).map(|i| words[i].as_str());
     const NOT_SECRET: &[&str] = &[
-        "public", "publishable", "pub", "primary", "foreign", "sort", "partition", "cache",
-        "page", "next", "continuation", "cancellation", "cancel", "max", "min", "count", "limit",
-        "num", "placeholder", "hint", "label", "prompt", "field", "header", "eos", "bos", "pad",
-        "unk", "sep", "cls", "mask", "file", "path", "dir", "url", "uri", "name", "id", "type",
-        "length", "len", "size", "env", "var", "policy", "rule", "regex", "pattern", "col",
-        "column", "usage", "total", "completion", "completions", "idempotency", "lookup",
-        "sequence", "hot", "shortcut", "map", "dict", "index", "unique", "composite", "keyboard",
-        "press", "i18n", "translation",
+        "public",
+        "publishable",
+        "pub",
+        "primary",
+        "foreign",
+        "sort",
+        "partition",
+        "cache",
+        "page",
+        "next",
+        "continuation",
+        "cancellation",
+        "cancel",
+        "max",
+        "min",
+        "count",
+        "limit",
+        "num",
+        "placeholder",
+        "hint",
+        "label",
+        "prompt",
+        "field",
+        "header",
+        "eos",
+        "bos",
+        "pad",
+        "unk",
+        "sep",
+        "cls",
+        "mask",
+        "file",
+        "path",
+        "dir",
+        "url",
+        "uri",
+        "name",
+        "id",
+        "type",
+        "length",
+        "len",
+        "size",
+        "env",
+        "var",
+        "policy",
+        "rule",
+        "regex",
+        "pattern",
+        "col",
+        "column",
+        "usage",
+        "total",
+        "completion",
+        "completions",
+        "idempotency",
+        "lookup",
+        "sequence",
+        "hot",
+        "shortcut",
+        "map",
+        "dict",
+        "index",
+        "unique",
+        "composite",
+        "keyboard",
+        "press",
+        "i18n",
+        "translation",
     ];
     if words.iter().any(|w| NOT_SECRET.contains(&w.as_str())) {
         return None;
@@ -475,9 +534,16 @@ pub fn secret_key(key: &str, label: Label) -> Option<bool> {
     // `PGPASSWORD`, `MYSQLPWD`-style env names: one word that ends with a secret word.
     if upper
         && words.len() == 1
-        && ["password", "passwd", "passphrase", "secret", "token", "apikey"]
-            .iter()
-            .any(|w| last.len() > w.len() && last.ends_with(w))
+        && [
+            "password",
+            "passwd",
+            "passphrase",
+            "secret",
+            "token",
+            "apikey",
+        ]
+        .iter()
+        .any(|w| last.len() > w.len() && last.ends_with(w))
     {
         return Some(true);
     }
@@ -546,27 +612,98 @@ pub fn plausible_value(value: &str, strong: bool, quoted: bool) -> bool {
     }
     let lower = v.to_ascii_lowercase();
     const PLACEHOLDERS: &[&str] = &[
-        "your", "example", "placeholder", "redacted", "xxxx", "****", "...", "…", "changeme",
-        "change_me", "change-me", "dummy", "insert", "replace", "todo", "fixme", "<", ">",
-        "secret_here", "token_here", "password_here", "here>", "sample", "notreal", "not-real",
+        "your",
+        "example",
+        "placeholder",
+        "redacted",
+        "xxxx",
+        "****",
+        "...",
+        "…",
+        "changeme",
+        "change_me",
+        "change-me",
+        "dummy",
+        "insert",
+        "replace",
+        "todo",
+        "fixme",
+        "<",
+        ">",
+        "secret_here",
+        "token_here",
+        "password_here",
+        "here>",
+        "sample",
+        "notreal",
+        "not-real",
         "fake",
     ];
     if PLACEHOLDERS.iter().any(|p| lower.contains(p)) {
         return false;
     }
     const WORDS: &[&str] = &[
-        "true", "false", "null", "none", "nil", "undefined", "required", "optional", "string",
-        "str", "bool", "boolean", "int", "integer", "number", "object", "any", "password",
-        "passwd", "secret", "token", "hidden", "masked", "empty", "env", "environ", "default",
-        "prompt", "stdin", "input", "file", "text", "bytes", "yes", "no", "on", "off", "auto",
-        "basic", "bearer", "value", "secretstr", "self", "this", "get", "set", "new", "char",
-        "varchar", "unknown", "missing", "invalid", "n/a", "test", "testing",
+        "true",
+        "false",
+        "null",
+        "none",
+        "nil",
+        "undefined",
+        "required",
+        "optional",
+        "string",
+        "str",
+        "bool",
+        "boolean",
+        "int",
+        "integer",
+        "number",
+        "object",
+        "any",
+        "password",
+        "passwd",
+        "secret",
+        "token",
+        "hidden",
+        "masked",
+        "empty",
+        "env",
+        "environ",
+        "default",
+        "prompt",
+        "stdin",
+        "input",
+        "file",
+        "text",
+        "bytes",
+        "yes",
+        "no",
+        "on",
+        "off",
+        "auto",
+        "basic",
+        "bearer",
+        "value",
+        "secretstr",
+        "self",
+        "this",
+        "get",
+        "set",
+        "new",
+        "char",
+        "varchar",
+        "unknown",
+        "missing",
+        "invalid",
+        "n/a",
+        "test",
+        "testing",
     ];
     if WORDS.contains(&lower.as_str()) {
         return false;
     }
     // The same character again and again: `--------`, `aaaaaaaa`.
-    if v.chars().all(|c| Some(c) == v.chars().next()) {
+    if v.chars().all(|c| v.starts_with(c)) {
         return false;
     }
     // A path: `/run/secrets/db`, `~/.ssh/id_ed25519`, `./token.txt`.
@@ -584,7 +721,8 @@ pub fn plausible_value(value: &str, strong: bool, quoted: bool) -> bool {
     }
     // A weak label needs a value that is not a word or an identifier: `String`, `token_value`,
     // `SecretStr`, `API_TOKEN` are code; `hunter2`, `s3cr3t!` and `dXNlcjpwYXNz` are not.
-    !is_word_like(v) && !(is_dotted_identifier(v) && !v.bytes().any(|b| b.is_ascii_digit()))
+    let digits = v.bytes().any(|b| b.is_ascii_digit());
+    !(is_word_like(v) || (is_dotted_identifier(v) && !digits))
 }
 
 /// `a.b`, `a.b.c`: identifiers joined by dots.
@@ -609,7 +747,10 @@ fn is_dotted_identifier(v: &str) -> bool {
 /// read as words (capitals, then two or more lowercase letters). Random strings have irregular
 /// case (`dXNlcjpwYXNz`) or digits.
 fn is_word_like(v: &str) -> bool {
-    if !v.bytes().all(|b| b.is_ascii_alphabetic() || b == b'_' || b == b'-') {
+    if !v
+        .bytes()
+        .all(|b| b.is_ascii_alphabetic() || b == b'_' || b == b'-')
+    {
         return false;
     }
     v.split(['_', '-']).all(|w| {

@@ -177,10 +177,10 @@ fn aws_secret_access_key_near_misses() {
     untouched("aws_secret_access_key = os.environ[\"AWS_SECRET_ACCESS_KEY\"]");
     untouched("aws_secret_access_key = \"<your secret key>\"");
     // 39 characters is no AWS secret, though the label still makes it a labelled secret.
-assert_eq!(
-    redacted(&format!("aws_secret_access_key = {}", chars(b64, 39, 6))),
-    "aws_secret_access_key = [REDACTED:labelled-secret]"
-);
+    assert_eq!(
+        redacted(&format!("aws_secret_access_key = {}", chars(b64, 39, 6))),
+        "aws_secret_access_key = [REDACTED:labelled-secret]"
+    );
 }
 
 #[test]
@@ -329,8 +329,7 @@ fn stripe_key_near_misses() {
 #[test]
 fn jwts() {
     let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256","typ":"JWT"}"#);
-    let payload =
-        URL_SAFE_NO_PAD.encode(r#"{"sub":"1234567890","name":"Jo","iat":1516239022}"#);
+    let payload = URL_SAFE_NO_PAD.encode(r#"{"sub":"1234567890","name":"Jo","iat":1516239022}"#);
     let sig = URL_SAFE_NO_PAD.encode(chars(ALNUM, 32, 26));
     let jwt = format!("{header}.{payload}.{sig}");
     assert_eq!(
