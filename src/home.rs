@@ -144,16 +144,11 @@ impl Home {
     }
 
     /// What must stay private, with the mode it should have: the home itself (0700), and
-    /// `lore.db`, its `-wal` and `-shm`, `config.toml` and `machine-id` (0600).
+    /// `lore.db`, its `-wal` and `-shm`, and `machine-id` (0600). (`config.toml` holds
+    /// settings, not sessions.)
     fn private_paths(&self) -> Vec<(PathBuf, u32)> {
         let mut v = vec![(self.root.clone(), 0o700)];
-        for name in [
-            "lore.db",
-            "lore.db-wal",
-            "lore.db-shm",
-            "config.toml",
-            "machine-id",
-        ] {
+        for name in ["lore.db", "lore.db-wal", "lore.db-shm", "machine-id"] {
             v.push((self.root.join(name), 0o600));
         }
         v
@@ -243,7 +238,11 @@ impl Home {
             path: path.clone(),
             source: e,
         };
-        let mut f = std::fs::File::create(&tmp).map_err(create)?;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut f = options.open(&tmp).map_err(create)?;
         f.write_all(format!("{id}\n").as_bytes()).map_err(create)?;
         f.sync_all().map_err(create)?;
         drop(f);
@@ -285,6 +284,12 @@ mod tests {
         assert_eq!(a, b);
         assert!(uuid::Uuid::parse_str(&a).is_ok());
         assert_eq!(std::fs::read_dir(home.root()).unwrap().count(), 1);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let meta = std::fs::metadata(home.machine_id_path()).unwrap();
+            assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        }
     }
 
     #[cfg(unix)]
@@ -303,8 +308,8 @@ mod tests {
         let set = |p: &Path, m| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m));
         set(home.root(), 0o755).unwrap();
         set(&home.db_path(), 0o644).unwrap();
-        std::fs::write(home.config_path(), "").unwrap();
-        set(&home.config_path(), 0o640).unwrap();
+        std::fs::write(home.machine_id_path(), "").unwrap();
+        set(&home.machine_id_path(), 0o640).unwrap();
         assert_eq!(home.loose().unwrap().len(), 3);
         let done = home.tighten().unwrap();
         assert_eq!(
@@ -321,7 +326,7 @@ mod tests {
                     now: 0o600
                 },
                 Tightened {
-                    path: home.config_path(),
+                    path: home.machine_id_path(),
                     was: 0o640,
                     now: 0o600
                 },

@@ -15,6 +15,10 @@
 //!    git would run is not lore's own;
 //! 3. runs `lore sync --quiet` with the remote being pushed to, best effort: never a prompt,
 //!    never a failed push, nothing at all where no store or no key is set up.
+//!
+//! [`guard`] says whether that leak guard actually runs: a hook git does not look at (hidden
+//! by a later `core.hooksPath`, as husky sets) or cannot run guards nothing. What no hook can
+//! stop (`git bundle`, a copied `.git`, a clone without hooks) is listed in docs/hooks.md.
 
 use std::ffi::OsStr;
 use std::fs;
