@@ -86,13 +86,19 @@ pub const KEYS: &[KeySpec] = &[
         name: "redact",
         ty: KeyType::Bool,
         default: "true",
-        help: "replace secrets (private keys, API tokens, passwords in URLs) with [REDACTED:<kind>] in sessions that leave the machine; lore.db keeps the original",
+        help: "replace secrets (private keys, API tokens, labelled passwords, passwords in URLs; see docs/redaction.md) with [REDACTED:<kind>] in sessions that leave the machine; lore.db keeps the original",
     },
     KeySpec {
         name: "redact_patterns",
         ty: KeyType::PatternList,
         default: "",
         help: "extra regular expressions to redact as [REDACTED:custom]: one pattern, or a TOML array such as '[\"ACME-[0-9]{8}\", \"corp_[a-z0-9]{32}\"]'",
+    },
+    KeySpec {
+        name: "redact_allow",
+        ty: KeyType::PatternList,
+        default: "",
+        help: "regular expressions for values never to redact (a provider's published test key, a known fixture): a redaction whose whole text one of them matches is left as it was",
     },
     KeySpec {
         name: "link_auto_threshold",
@@ -289,6 +295,21 @@ impl Config {
             Ok(Some(Setting::Bool(b))) => Some(b),
             _ => None,
         }
+    }
+
+    /// `redact`: whether sessions that leave the machine are redacted (default true).
+    pub fn redact(&self) -> bool {
+        self.flag("redact").unwrap_or(true)
+    }
+
+    /// `redact_patterns`: the user's extra redaction patterns (checked when loaded).
+    pub fn redact_patterns(&self) -> Vec<String> {
+        self.list("redact_patterns")
+    }
+
+    /// `redact_allow`: patterns of values never to redact (checked when loaded).
+    pub fn redact_allow(&self) -> Vec<String> {
+        self.list("redact_allow")
     }
 
     /// Validates and sets `key` in memory; call [`Config::save`] to write it.

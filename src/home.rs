@@ -1,4 +1,9 @@
 //! `LORE_HOME`: where lore keeps `lore.db`, `config.toml` and `machine-id`.
+//!
+//! The home holds the unredacted archive of every session, so it is private: created 0700,
+//! `lore.db` (and SQLite's `-wal` and `-shm` beside it) created 0600. A home or file that
+//! group or others can reach is tightened by [`Home::tighten`], which says what it changed;
+//! printing that is the CLI's job. Spec: docs/redaction.md ("Local files").
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -24,8 +29,27 @@ pub enum HomeError {
         "{path} does not hold a machine id (expected a UUID); delete it and lore makes a new one"
     )]
     BadMachineId { path: PathBuf },
+    #[error(
+        "cannot make {path} private (chmod {mode:o}): {source}; it holds your unredacted \
+         sessions: fix its owner or permissions"
+    )]
+    Tighten {
+        path: PathBuf,
+        mode: u32,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// A home folder or file whose permissions [`Home::tighten`] narrowed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tightened {
+    pub path: PathBuf,
+    /// Its permission bits before (`0o755`, say).
+    pub was: u32,
+    /// Its permission bits now (`0o700` or `0o600`).
+    pub now: u32,
 }
 
 /// The lore home folder.
@@ -96,10 +120,85 @@ impl Home {
         })
     }
 
-    /// Opens `lore.db` for writing, creating home and database as needed.
+    /// Opens `lore.db` for writing, creating home and database as needed. A new database is
+    /// created 0600 before SQLite opens it, so its `-wal` and `-shm` (which SQLite creates
+    /// with the database's mode) are 0600 too.
     pub fn open_store(&self) -> Result<Store, HomeError> {
         self.ensure()?;
-        Ok(Store::open(&self.db_path())?)
+        let path = self.db_path();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+            {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(source) => return Err(HomeError::Create { path, source }),
+            }
+        }
+        Ok(Store::open(&path)?)
+    }
+
+    /// What must stay private, with the mode it should have: the home itself (0700), and
+    /// `lore.db`, its `-wal` and `-shm`, and `machine-id` (0600). (`config.toml` holds
+    /// settings, not sessions.)
+    fn private_paths(&self) -> Vec<(PathBuf, u32)> {
+        let mut v = vec![(self.root.clone(), 0o700)];
+        for name in ["lore.db", "lore.db-wal", "lore.db-shm", "machine-id"] {
+            v.push((self.root.join(name), 0o600));
+        }
+        v
+    }
+
+    /// The home's folder and files that group or others can reach, with their permission
+    /// bits. Nothing (an empty list) when the home does not exist yet. Links are not followed,
+    /// except the home itself.
+    pub fn loose(&self) -> Result<Vec<(PathBuf, u32)>, HomeError> {
+        let mut out = Vec::new();
+        #[cfg(unix)]
+        for (i, (path, _)) in self.private_paths().into_iter().enumerate() {
+            use std::os::unix::fs::PermissionsExt;
+            let meta = if i == 0 {
+                std::fs::metadata(&path)
+            } else {
+                std::fs::symlink_metadata(&path)
+            };
+            let meta = match meta {
+                Ok(m) if i == 0 || m.is_file() => m,
+                Ok(_) => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(source) => return Err(HomeError::Read { path, source }),
+            };
+            let mode = meta.permissions().mode() & 0o7777;
+            if mode & 0o077 != 0 {
+                out.push((path, mode));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Takes group and other permissions away from the home (0700) and its private files
+    /// (0600), and says what it changed. An error names the first path it could not change.
+    pub fn tighten(&self) -> Result<Vec<Tightened>, HomeError> {
+        let mut done = Vec::new();
+        #[cfg(unix)]
+        for (path, was) in self.loose()? {
+            use std::os::unix::fs::PermissionsExt;
+            let now = if path == self.root { 0o700 } else { 0o600 };
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(now)).map_err(
+                |source| HomeError::Tighten {
+                    path: path.clone(),
+                    mode: now,
+                    source,
+                },
+            )?;
+            done.push(Tightened { path, was, now });
+        }
+        Ok(done)
     }
 
     /// Opens `lore.db` for reading. `None` when there is no database yet (nothing was imported);
@@ -139,7 +238,11 @@ impl Home {
             path: path.clone(),
             source: e,
         };
-        let mut f = std::fs::File::create(&tmp).map_err(create)?;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut f = options.open(&tmp).map_err(create)?;
         f.write_all(format!("{id}\n").as_bytes()).map_err(create)?;
         f.sync_all().map_err(create)?;
         drop(f);
@@ -181,6 +284,57 @@ mod tests {
         assert_eq!(a, b);
         assert!(uuid::Uuid::parse_str(&a).is_ok());
         assert_eq!(std::fs::read_dir(home.root()).unwrap().count(), 1);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let meta = std::fs::metadata(home.machine_id_path()).unwrap();
+            assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_loose_home_is_tightened_and_says_what_changed() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let d = tempfile::tempdir().unwrap();
+        let home = Home::new(d.path().join("h"));
+        assert_eq!(home.tighten().unwrap(), vec![]);
+        drop(home.open_store().unwrap());
+        assert_eq!(mode(home.root()), 0o700);
+        assert_eq!(mode(&home.db_path()), 0o600);
+        assert_eq!(home.tighten().unwrap(), vec![]);
+
+        let set = |p: &Path, m| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m));
+        set(home.root(), 0o755).unwrap();
+        set(&home.db_path(), 0o644).unwrap();
+        std::fs::write(home.machine_id_path(), "").unwrap();
+        set(&home.machine_id_path(), 0o640).unwrap();
+        assert_eq!(home.loose().unwrap().len(), 3);
+        let done = home.tighten().unwrap();
+        assert_eq!(
+            done,
+            vec![
+                Tightened {
+                    path: home.root().to_owned(),
+                    was: 0o755,
+                    now: 0o700
+                },
+                Tightened {
+                    path: home.db_path(),
+                    was: 0o644,
+                    now: 0o600
+                },
+                Tightened {
+                    path: home.machine_id_path(),
+                    was: 0o640,
+                    now: 0o600
+                },
+            ]
+        );
+        assert_eq!(mode(home.root()), 0o700);
+        assert_eq!(mode(&home.db_path()), 0o600);
+        assert!(home.loose().unwrap().is_empty());
     }
 
     #[test]

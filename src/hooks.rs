@@ -9,10 +9,16 @@
 //! 1. runs the pre-push hook that was there before lore's (moved aside to
 //!    `pre-push.lore-chained`), with the same arguments and input, and stops the push when
 //!    that hook fails;
-//! 2. refuses to push any `refs/lore/*` to a remote whose URL is not a `lore::` URL: the
-//!    local store is plaintext, and only `git-remote-lore` encrypts it;
+//! 2. refuses a push to a URL that is not `lore::` when anything it sends reaches a commit of
+//!    the plaintext store (`refs/lore/*`), whatever the destination ref: only
+//!    `git-remote-lore` encrypts it; and refuses a `lore::` push when the `git-remote-lore`
+//!    git would run is not lore's own;
 //! 3. runs `lore sync --quiet` with the remote being pushed to, best effort: never a prompt,
 //!    never a failed push, nothing at all where no store or no key is set up.
+//!
+//! [`guard`] says whether that leak guard actually runs: a hook git does not look at (hidden
+//! by a later `core.hooksPath`, as husky sets) or cannot run guards nothing. What no hook can
+//! stop (`git bundle`, a copied `.git`, a clone without hooks) is listed in docs/hooks.md.
 
 use std::ffi::OsStr;
 use std::fs;
@@ -129,31 +135,70 @@ if [ -x "$chained" ]; then
     feed | "$chained" "$@" || exit $?
 fi
 
-# 2. The leak guard: refs/lore/* hold sessions in plaintext, and only a lore:: remote
-#    encrypts them. The helper's own inner push (LORE_REMOTE_HELPER_ACTIVE) carries only
-#    ciphertext; a deletion (an all-zero local oid) carries nothing.
+# 2. The leak guard. refs/lore/* hold sessions in plaintext (all but refs/lore/wire/*, the
+#    ciphertext the helper keeps); only git-remote-lore encrypts them. A push to a URL that is
+#    not lore:: is refused when anything it sends reaches one of their commits, whatever the
+#    ref names say ('refs/lore/sessions:refs/heads/x', 'refs/*:refs/backup/*',
+#    '<sha>:refs/tags/x', --mirror). A push to a lore:: URL is let through only when the
+#    git-remote-lore that git will run is lore's own (the same file as, or a byte-for-byte copy
+#    of, the one beside this hook's lore). The helper's own inner push
+#    (LORE_REMOTE_HELPER_ACTIVE) carries only ciphertext; a deletion (an all-zero local oid)
+#    carries nothing.
+where=$remote
+if [ "$url" != "$remote" ]; then where="$remote ($url)"; fi
 case $url in
-lore::*) ;;
+lore::*)
+    helper=$(command -v git-remote-lore 2>/dev/null) || helper=
+    case $lore_bin in
+    */*) lore_path=$lore_bin ;;
+    *) lore_path=$(command -v "$lore_bin" 2>/dev/null) || lore_path= ;;
+    esac
+    expected=${lore_path%/*}/git-remote-lore
+    if [ -z "$helper" ] || [ -z "$lore_path" ] ||
+        ! { [ "$helper" -ef "$expected" ] || cmp -s "$helper" "$expected"; }; then
+        echo "lore: push refused: the git-remote-lore git would run (${helper:-none on PATH}) is not lore's own ($expected), so nothing says it encrypts." >&2
+        echo "lore: install lore and git-remote-lore together (cargo install puts both in one folder) and put that folder first on PATH." >&2
+        exit 1
+    fi
+    ;;
 *)
     if [ -z "${LORE_REMOTE_HELPER_ACTIVE:-}" ]; then
-        leaked=$(feed | while read -r lref loid rref roid; do
-            case $rref in
-            refs/lore/*)
-                case $loid in
-                *[!0]*) printf '%s\n' "$rref" ;;
+        plain=$(git for-each-ref --format='%(refname) %(objectname)' refs/lore/ 2>/dev/null |
+            while read -r name oid; do
+                case $name in
+                refs/lore/wire/*) ;;
+                *) printf '%s\n' "$oid" ;;
                 esac
-                ;;
-            esac
-        done)
-        if [ -n "$leaked" ]; then
-            where=$remote
-            if [ "$url" != "$remote" ]; then where="$remote ($url)"; fi
-            for ref in $leaked; do
-                echo "lore: push refused: $ref would reach $where unencrypted." >&2
-            done
-            echo "lore: refs/lore/* hold your sessions in plaintext; only a lore:: remote encrypts them." >&2
-            echo "lore: push the store with 'git push lore::$remote refs/lore/sessions', or run 'lore sync'." >&2
-            exit 1
+            done)
+        if [ -n "$plain" ]; then
+            total=$(git rev-list --count $plain) || total=
+            # Whether what the push sends from $1 holds any of the plaintext store: a commit
+            # (or a tag of one) that reaches one of its commits, or one of its trees or blobs.
+            # Anything git cannot answer counts as a leak.
+            reaches() {
+                [ -n "$total" ] || return 0
+                commit=$(git rev-parse -q --verify "$1^{commit}" 2>/dev/null) || commit=
+                if [ -n "$commit" ]; then
+                    rest=$(git rev-list --count $plain --not "$commit" 2>/dev/null) || return 0
+                    [ "$rest" -lt "$total" ]
+                else
+                    object=$(git rev-parse -q --verify "$1^{}" 2>/dev/null) || return 0
+                    git rev-list --objects $plain 2>/dev/null | cut -d' ' -f1 | grep -qx "$object"
+                fi
+            }
+            leaked=$(feed | while read -r lref loid rref roid; do
+                case $loid in
+                *[!0]*) if reaches "$loid"; then printf '%s\n' "$rref"; fi ;;
+                esac
+            done)
+            if [ -n "$leaked" ]; then
+                for ref in $leaked; do
+                    echo "lore: push refused: $ref would reach $where unencrypted." >&2
+                done
+                echo "lore: it holds commits of refs/lore/*, your sessions in plaintext; only a lore:: remote encrypts them." >&2
+                echo "lore: push the store with 'git push lore::$remote refs/lore/sessions', or run 'lore sync'." >&2
+                exit 1
+            fi
         fi
     fi
     ;;
@@ -266,6 +311,71 @@ pub fn hooks_dir(git: &OsStr, cwd: &Path) -> Result<PathBuf, HooksError> {
     } else {
         cwd.join(path)
     })
+}
+
+/// Whether the leak guard (lore's pre-push hook) runs when git pushes from a repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Guard {
+    /// lore's pre-push hook is where git looks, and executable.
+    Active {
+        /// The hook.
+        path: PathBuf,
+    },
+    /// No lore pre-push hook where git looks, nor anywhere it used to look.
+    Missing {
+        /// Where git looks for hooks.
+        dir: PathBuf,
+    },
+    /// lore's hook is installed where git no longer looks: `core.hooksPath` was set (by husky,
+    /// say) after `lore hooks install`.
+    Hidden {
+        /// Where lore's hook is.
+        installed: PathBuf,
+        /// Where git looks now.
+        dir: PathBuf,
+    },
+    /// lore's hook is there but not executable, so git skips it.
+    NotExecutable {
+        /// The hook.
+        path: PathBuf,
+    },
+}
+
+/// Whether the leak guard runs for pushes from the repository holding `cwd`: lore's pre-push
+/// hook where git looks for hooks now (`core.hooksPath` included), executable; or, when it is
+/// not there, whether it sits in the folder git used before `core.hooksPath` hid it.
+pub fn guard(git: &OsStr, cwd: &Path) -> Result<Guard, HooksError> {
+    let dir = hooks_dir(git, cwd)?;
+    let hooks = Hooks::new(&dir);
+    let path = hooks.path(Hook::PrePush);
+    if let Occupant::Lore(_) = hooks.occupant(Hook::PrePush)? {
+        return Ok(if is_executable(&path) {
+            Guard::Active { path }
+        } else {
+            Guard::NotExecutable { path }
+        });
+    }
+    // The default folder, `$GIT_COMMON_DIR/hooks`, which core.hooksPath overrides.
+    let out = Command::new(git)
+        .args(["rev-parse", "--path-format=absolute", "--git-common-dir"])
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| HooksError::NotARepository(format!("cannot run git: {e}")))?;
+    if out.status.success() {
+        let common =
+            PathBuf::from(String::from_utf8_lossy(&out.stdout).trim_end_matches(['\n', '\r']));
+        let default = Hooks::new(common.join("hooks"));
+        if default.dir() != dir.as_path()
+            && matches!(default.occupant(Hook::PrePush)?, Occupant::Lore(_))
+        {
+            return Ok(Guard::Hidden {
+                installed: default.path(Hook::PrePush),
+                dir,
+            });
+        }
+    }
+    Ok(Guard::Missing { dir })
 }
 
 /// Where a hook stands.

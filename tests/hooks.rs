@@ -625,3 +625,282 @@ fn a_chained_pre_push_hook_runs_once_per_push_not_again_for_the_helpers_inner_pu
             .is_some_and(|f| f.contains(&format!("{S2}.enc")))
     );
 }
+
+/// Every object of the local plaintext store that holds sessions: the commits, trees and
+/// blobs of `refs/lore/*` (but the helper's ciphertext under `refs/lore/wire/`), less those of
+/// the store's first commit, which holds only the public header and is the same in
+/// ciphertext.
+fn plaintext_objects(s: &Setup) -> Vec<String> {
+    let refs = s.git(&["for-each-ref", "--format=%(refname)", "refs/lore/"]);
+    let tips: Vec<&str> = refs
+        .stdout
+        .lines()
+        .filter(|r| !r.starts_with("refs/lore/wire/"))
+        .collect();
+    assert!(!tips.is_empty(), "no plaintext store");
+    let roots = s.git(&["rev-list", "--max-parents=0", "refs/lore/sessions"]);
+    let mut args = vec!["rev-list", "--objects"];
+    args.extend(tips);
+    args.push("--not");
+    args.extend(roots.stdout.lines());
+    let out = s.git(&args);
+    out.assert_ok();
+    let objects: Vec<String> = out
+        .stdout
+        .lines()
+        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+        .collect();
+    assert!(objects.len() >= 4, "{objects:?}");
+    objects
+}
+
+/// Asserts that `remote` holds none of `objects`, and no object that holds the transcript's
+/// text (the word "parser", the canary of every session these tests import).
+fn assert_has_none(s: &Setup, remote: &Path, objects: &[String], shape: &str) {
+    for oid in objects {
+        let r = s.user.git(remote, &["cat-file", "-e", oid]);
+        assert!(!r.ok, "{shape}: the remote received plaintext object {oid}");
+    }
+    let all = s
+        .user
+        .git(remote, &["cat-file", "--batch-all-objects", "--batch"]);
+    all.assert_ok();
+    assert!(
+        !all.stdout.contains("parser"),
+        "{shape}: a session's text reached the remote"
+    );
+}
+
+#[test]
+fn the_leak_guard_checks_what_is_pushed_not_the_ref_names() {
+    let s = setup();
+    s.store_with_session(S1);
+    s.lore(&["sync", "export"]).assert_ok();
+    s.lore(&["hooks", "install"]).assert_ok();
+    let objects = plaintext_objects(&s);
+    let tip = s.user.rev(&s.repo, "refs/lore/sessions").unwrap();
+    let tree = s.user.rev(&s.repo, "refs/lore/sessions^{tree}").unwrap();
+    // An annotated tag of the store, and a code branch that merged the store in.
+    s.git(&["tag", "-a", "-m", "snapshot", "snap", "refs/lore/sessions"])
+        .assert_ok();
+    s.git(&["checkout", "-qb", "evil"]).assert_ok();
+    s.git(&[
+        "merge",
+        "-q",
+        "--allow-unrelated-histories",
+        "-m",
+        "oops",
+        "refs/lore/sessions",
+    ])
+    .assert_ok();
+    s.git(&["checkout", "-q", "main"]).assert_ok();
+
+    let backup = s.world.bare("backup.git");
+    s.git(&["remote", "add", "backup", backup.to_str().unwrap()])
+        .assert_ok();
+    let tag_spec = format!("{tip}:refs/tags/x");
+    let tree_spec = format!("{tree}:refs/tags/t");
+    let shapes: Vec<Vec<&str>> = vec![
+        vec!["push", "backup", "refs/lore/sessions"],
+        vec!["push", "backup", "refs/lore/sessions:refs/heads/x"],
+        vec!["push", "backup", "refs/*:refs/backup/*"],
+        vec!["push", "backup", &tag_spec],
+        vec!["push", "backup", &tree_spec],
+        vec!["push", "backup", "refs/tags/snap"],
+        vec!["push", "backup", "--tags"],
+        vec!["push", "backup", "evil"],
+        vec!["push", "--all", "backup"],
+        vec!["push", "--mirror", "backup"],
+        vec!["push", "--mirror", backup.to_str().unwrap()],
+    ];
+    for shape in &shapes {
+        let r = s.git(shape);
+        let what = shape.join(" ");
+        assert!(!r.ok, "{what}: pushed\n{}", r.stderr);
+        assert!(
+            r.stderr.contains("lore: push refused:")
+                && r.stderr
+                    .contains("plaintext; only a lore:: remote encrypts them"),
+            "{what}: {}",
+            r.stderr
+        );
+        assert_has_none(&s, &backup, &objects, &what);
+    }
+    // The refused push named the destination ref, whatever it was.
+    let r = s.git(&["push", "backup", "refs/lore/sessions:refs/heads/x"]);
+    assert!(
+        r.stderr.contains(&format!(
+            "lore: push refused: refs/heads/x would reach backup ({}) unencrypted.",
+            backup.display()
+        )),
+        "{}",
+        r.stderr
+    );
+
+    // Code alone still goes, and so does a deletion.
+    s.git(&["push", "-q", "backup", "main", "main:refs/heads/code"])
+        .assert_ok();
+    assert_eq!(s.user.rev(&backup, "main"), s.user.rev(&s.repo, "main"));
+    s.git(&["push", "-q", "backup", ":refs/heads/code"])
+        .assert_ok();
+    assert_eq!(s.user.rev(&backup, "code"), None);
+    assert_has_none(&s, &backup, &objects, "after the code pushes");
+
+    // Without the hook the same push leaks: the test above can fail.
+    s.lore(&["hooks", "uninstall"]).assert_ok();
+    s.git(&["push", "-q", "backup", "refs/lore/sessions:refs/heads/x"])
+        .assert_ok();
+    assert!(
+        s.user.git(&backup, &["cat-file", "-e", &tip]).ok,
+        "without the guard the plaintext commit reaches the remote"
+    );
+    let all = s
+        .user
+        .git(&backup, &["cat-file", "--batch-all-objects", "--batch"]);
+    assert!(
+        all.stdout.contains("parser"),
+        "the canary is in the plaintext"
+    );
+}
+
+#[test]
+fn a_lore_url_is_trusted_only_with_lores_own_helper() {
+    let s = setup();
+    s.store_with_session(S1);
+    s.lore(&["sync", "export"]).assert_ok();
+    s.lore(&["hooks", "install"]).assert_ok();
+    let objects = plaintext_objects(&s);
+
+    // Another git-remote-lore first on PATH: it could push anything, in plaintext. This one
+    // notes that it ran and hands over to lore's, so only the hook can stop the push.
+    let impostor = s.world.path("impostor");
+    std::fs::create_dir_all(&impostor).unwrap();
+    let log = s.world.path("impostor.log");
+    write_hook(
+        &impostor.join("git-remote-lore"),
+        &format!(
+            "#!/bin/sh\necho ran >> '{}'\nexec '{}' \"$@\"\n",
+            log.display(),
+            common::bin_dir().join("git-remote-lore").display()
+        ),
+    );
+    let mut path = std::ffi::OsString::from(&impostor);
+    path.push(":");
+    path.push(common::test_path());
+    let r = s.user.git_with(
+        &s.repo,
+        &[("PATH", path.to_str().unwrap())],
+        &["push", "lore::origin", "refs/lore/sessions"],
+    );
+    r.assert_fails();
+    assert!(
+        r.stderr
+            .contains("lore: push refused: the git-remote-lore git would run")
+            && r.stderr.contains(impostor.to_str().unwrap()),
+        "{}",
+        r.stderr
+    );
+    assert!(log.exists(), "git ran the impostor to list refs");
+    assert_eq!(s.remote_store(), None, "nothing was pushed");
+    assert_has_none(&s, &s.remote, &objects, "impostor");
+
+    // lore's own helper: the push goes, encrypted.
+    s.git(&["push", "-q", "lore::origin", "refs/lore/sessions"])
+        .assert_ok();
+    assert!(
+        s.remote_store()
+            .is_some_and(|f| f.contains(&format!("{S1}.enc")))
+    );
+    assert_has_none(&s, &s.remote, &objects, "lore::origin");
+}
+
+#[test]
+fn doctor_and_sync_warn_when_the_guard_is_missing_or_hidden_by_core_hooks_path() {
+    let s = setup();
+    s.store_with_session(S1);
+    let warned =
+        |r: &common::Run| r.stdout.contains("leak guard") || r.stderr.contains("leak guard");
+    // No hook.
+    let r = s.lore(&["doctor"]);
+    assert!(
+        r.stdout
+            .contains("warning: the pre-push leak guard is not installed"),
+        "{}",
+        r.stdout
+    );
+    let r = s.lore(&["sync"]);
+    r.assert_ok();
+    assert!(
+        r.stderr
+            .contains("lore: warning: the pre-push leak guard is not installed"),
+        "{}",
+        r.stderr
+    );
+    // Installed: quiet.
+    s.lore(&["hooks", "install"]).assert_ok();
+    let r = s.lore(&["doctor"]);
+    assert!(!warned(&r), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("pre-push and post-commit installed"),
+        "{}",
+        r.stdout
+    );
+    let r = s.lore(&["sync"]);
+    r.assert_ok();
+    assert!(!warned(&r), "{}", r.stderr);
+
+    // husky points core.hooksPath at its own folder: lore's hook no longer runs.
+    s.git(&["config", "core.hooksPath", ".husky/_"]).assert_ok();
+    let r = s.lore(&["doctor"]);
+    assert!(
+        r.stdout
+            .contains("warning: the pre-push leak guard does not run")
+            && r.stdout.contains("core.hooksPath")
+            && r.stdout.contains(".husky/_"),
+        "{}",
+        r.stdout
+    );
+    let r = s.lore(&["sync"]);
+    r.assert_ok();
+    assert!(
+        r.stderr
+            .contains("lore: warning: the pre-push leak guard does not run"),
+        "{}",
+        r.stderr
+    );
+    // And it really does not: the push leaks.
+    let backup = s.world.bare("backup.git");
+    s.git(&["push", "-q", backup.to_str().unwrap(), "refs/lore/sessions"])
+        .assert_ok();
+
+    // Installing again puts it where git looks now.
+    s.lore(&["hooks", "install"]).assert_ok();
+    let r = s.lore(&["doctor"]);
+    assert!(!warned(&r), "{}", r.stdout);
+    let r = s.git(&[
+        "push",
+        backup.to_str().unwrap(),
+        "refs/lore/sessions:refs/heads/y",
+    ]);
+    r.assert_fails();
+
+    // A hook that is not executable is skipped by git.
+    let hook = s.repo.join(".husky/_/pre-push");
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let r = s.lore(&["doctor"]);
+    assert!(r.stdout.contains("is not executable"), "{}", r.stdout);
+}
+
+#[test]
+fn sync_setup_says_how_to_install_the_hooks() {
+    let s = setup();
+    let r = s.user.setup(&s.repo, PASS);
+    r.assert_ok();
+    assert!(
+        r.stderr
+            .contains("lore: note: the pre-push leak guard is not installed")
+            && r.stderr.contains("lore hooks install"),
+        "{}",
+        r.stderr
+    );
+}

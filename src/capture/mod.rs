@@ -59,15 +59,14 @@ pub enum ParseError {
 /// how much was dropped. Prompts, replies and thinking are never cut.
 pub const MAX_TOOL_CONTENT: usize = 256 * 1024;
 
-/// Cuts `content` to [`MAX_TOOL_CONTENT`] bytes on a character boundary, saying what was cut.
+/// Cuts `content` to at most [`MAX_TOOL_CONTENT`] bytes on a character boundary, before any
+/// secret the cut would split ([`crate::redact::safe_cut`]), saying what was cut.
 pub fn cap_tool_content(mut content: String) -> String {
     if content.len() <= MAX_TOOL_CONTENT {
         return content;
     }
-    let mut end = MAX_TOOL_CONTENT;
-    while !content.is_char_boundary(end) {
-        end -= 1;
-    }
+    // Never through the middle of a secret: half a token is a token no redaction rule knows.
+    let end = crate::redact::safe_cut(&content, MAX_TOOL_CONTENT);
     let dropped = content.len() - end;
     content.truncate(end);
     content.push_str(&format!("\n[… {dropped} more bytes not kept by lore]"));

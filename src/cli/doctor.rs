@@ -47,6 +47,7 @@ pub fn run(ctx: &Ctx, args: DoctorArgs) -> anyhow::Result<ExitCode> {
     let git = lore::git::program();
     let mut checks = vec![check_git(&git), check_helper()];
     checks.push(check_db(ctx));
+    checks.push(check_home(ctx));
     checks.push(check_keychain(ctx));
     let cwd = std::env::current_dir()?;
     match LocalStore::discover(&cwd) {
@@ -203,6 +204,17 @@ fn fail(detail: String) -> Check {
     }
 }
 
+/// LORE_HOME and lore.db private to the user.
+fn check_home(ctx: &Ctx) -> Check {
+    let (private, detail) = super::private_home::status(&ctx.home);
+    let outcome = if private { Outcome::Ok } else { Outcome::Fail };
+    Check {
+        name: "home",
+        outcome,
+        detail,
+    }
+}
+
 fn check_key(ctx: &Ctx, local: &LocalStore) -> Check {
     let header = match local.header() {
         Ok(Some(h)) => h,
@@ -318,6 +330,14 @@ fn check_keychain(ctx: &Ctx) -> Check {
 }
 
 fn check_hooks(git: &std::ffi::OsStr, cwd: &Path) -> Check {
+    if let Some(warning) = super::hooks::guard_warning(git, cwd) {
+        let (name, outcome) = ("hooks", Outcome::Note);
+        return Check {
+            name,
+            outcome,
+            detail: format!("warning: {warning}"),
+        };
+    }
     let hooks = match hooks_dir(git, cwd) {
         Ok(d) => Hooks::new(d),
         Err(e) => {

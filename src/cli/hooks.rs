@@ -1,12 +1,16 @@
 //! `lore hooks install|uninstall|status`: the git hooks lore puts in the current repository
-//! (docs/hooks.md).
+//! (docs/hooks.md); and the warnings and offer that `lore doctor`, `lore sync` and
+//! `lore sync setup` give when the pre-push leak guard does not run.
 
+use std::ffi::OsStr;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 
-use lore::hooks::{Hook, Hooks, Installed, State, Uninstalled, hooks_dir};
+use lore::hooks::{Guard, Hook, Hooks, Installed, State, Uninstalled, guard, hooks_dir};
 
 use super::Ctx;
 
@@ -136,4 +140,75 @@ fn status(hooks: &Hooks, json: bool) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What is wrong when the leak guard does not run for pushes from the repository holding
+/// `cwd`; `None` when it runs, or when `cwd` is in no repository.
+pub(super) fn guard_warning(git: &OsStr, cwd: &Path) -> Option<String> {
+    match guard(git, cwd).ok()? {
+        Guard::Active { .. } => None,
+        Guard::Missing { dir } => Some(format!(
+            "the pre-push leak guard is not installed (no lore pre-push hook in {}): a plain \
+             'git push' can send the plaintext session store (refs/lore/*) unencrypted; run \
+             'lore hooks install'",
+            dir.display()
+        )),
+        Guard::Hidden { installed, dir } => Some(format!(
+            "the pre-push leak guard does not run: lore's hook is in {} but core.hooksPath makes \
+             git run the hooks in {} (set by husky or a similar tool?); run 'lore hooks install' \
+             again to install it there",
+            installed.display(),
+            dir.display()
+        )),
+        Guard::NotExecutable { path } => Some(format!(
+            "the pre-push leak guard does not run: {} is not executable, so git skips it; run \
+             'lore hooks install' again",
+            path.display()
+        )),
+    }
+}
+
+/// The git program lore runs (`LORE_GIT`, else `git`).
+fn git_program() -> std::ffi::OsString {
+    std::env::var_os("LORE_GIT").unwrap_or_else(|| "git".into())
+}
+
+/// For `lore sync`: one warning line on stderr when the leak guard does not run here.
+pub(super) fn warn_if_unguarded() {
+    let Ok(cwd) = std::env::current_dir() else {
+        return;
+    };
+    if let Some(w) = guard_warning(&git_program(), &cwd) {
+        eprintln!("lore: warning: {w}.");
+    }
+}
+
+/// For `lore sync setup`: when the leak guard does not run here, offers to install the hooks
+/// (on a terminal, default yes), or says how to.
+pub(super) fn offer_install() -> anyhow::Result<()> {
+    let cwd = std::env::current_dir().context("cannot read the current folder")?;
+    let git = git_program();
+    let Some(warning) = guard_warning(&git, &cwd) else {
+        return Ok(());
+    };
+    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        eprintln!("lore: note: {warning}.");
+        return Ok(());
+    }
+    eprint!(
+        "lore's git hooks keep the plaintext store off plain remotes and share sessions on \
+         every push. Install them in this repository? [Y/n] "
+    );
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "" | "y" | "yes"
+    ) {
+        install(&Hooks::new(hooks_dir(&git, &cwd)?))?;
+    } else {
+        eprintln!("lore: not installed; 'lore hooks install' installs them later.");
+    }
+    Ok(())
 }

@@ -13,6 +13,7 @@ mod import;
 mod link;
 mod output;
 mod plan;
+mod private_home;
 mod reflog;
 mod revert;
 mod schema;
@@ -171,6 +172,16 @@ impl Ctx {
         Ok(Config::load(&self.config_path)?)
     }
 
+    /// The redactor for sessions that leave the machine, from the `redact`, `redact_patterns`
+    /// and `redact_allow` settings.
+    pub fn redactor(&self) -> anyhow::Result<lore::redact::Redactor> {
+        let config = self.config()?;
+        Ok(
+            lore::redact::Redactor::new(config.redact(), &config.redact_patterns())?
+                .with_allow(&config.redact_allow())?,
+        )
+    }
+
     /// This home's sync keys, in the OS keychain unless `LORE_KEYCHAIN` or the `keychain`
     /// setting says not to.
     pub fn key_store(&self) -> anyhow::Result<lore::keys::KeyStore> {
@@ -215,6 +226,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         home,
         user_home,
     };
+    private_home::tighten(&ctx.home);
     let color = match cli.color {
         Some(c) => c,
         None => match ctx.config().ok().and_then(|c| c.text("color")).as_deref() {

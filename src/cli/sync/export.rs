@@ -43,7 +43,7 @@ pub(super) fn run(ctx: &Ctx, place: &Place, args: ExportArgs) -> anyhow::Result<
     } else {
         place.scope.session_ids(&db)?
     };
-    let redactor = lore::redact::Redactor::from_config(&ctx.config()?)?;
+    let redactor = ctx.redactor()?;
     let outcome = export(&db, local, ids, &redactor)?;
     println!(
         "Wrote {} session{} to refs/lore/sessions ({} unchanged).",

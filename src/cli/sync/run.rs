@@ -29,7 +29,7 @@ pub(super) fn run(ctx: &Ctx, place: &Place, quiet: bool) -> anyhow::Result<ExitC
     }
     let mut db = ctx.home.open_store()?;
     let git = place.git();
-    let redactor = lore::redact::Redactor::from_config(&ctx.config()?)?;
+    let redactor = ctx.redactor()?;
     let mut cycle = lore::sync::cycle::Sync {
         db: &mut db,
         local,
@@ -68,6 +68,7 @@ pub(super) fn run(ctx: &Ctx, place: &Place, quiet: bool) -> anyhow::Result<ExitC
             report.pushed,
             plural(report.pushed),
         );
+        crate::cli::hooks::warn_if_unguarded();
     }
     if !report.kept.is_empty() {
         eprintln!(

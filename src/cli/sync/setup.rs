@@ -79,6 +79,9 @@ pub(super) fn run(ctx: &Ctx, place: &Place, args: SecretArgs) -> anyhow::Result<
             println!("Store created. Run '{sync}' to push your sessions.");
         }
     }
+    if !place.global {
+        crate::cli::hooks::offer_install()?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -22,7 +22,7 @@ pub(super) fn run(ctx: &Ctx, place: &Place, args: StatusArgs) -> anyhow::Result<
     let db = ctx.home.open_store_readable()?;
     let passphrase_set = std::env::var_os("LORE_PASSPHRASE").is_some_and(|p| !p.is_empty());
     let keys = ctx.key_store()?;
-    let redactor = lore::redact::Redactor::from_config(&ctx.config()?)?;
+    let redactor = ctx.redactor()?;
     let st = status(
         local,
         db.as_ref(),
