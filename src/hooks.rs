@@ -24,7 +24,7 @@ use std::ffi::OsStr;
 use std::fs;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+
 
 /// The line that marks a hook as lore's.
 pub const MARKER: &str = "# installed by lore hooks";
@@ -282,10 +282,9 @@ fn sh_quote(s: &OsStr) -> Vec<u8> {
 /// worktree). Asks `git` (the program given) with `rev-parse --git-path hooks`.
 pub fn hooks_dir(git: &OsStr, cwd: &Path) -> Result<PathBuf, HooksError> {
     let run = |args: &[&str]| {
-        Command::new(git)
+        crate::git::command(git)
             .args(args)
             .current_dir(cwd)
-            .stdin(Stdio::null())
             .output()
             .map_err(|e| HooksError::NotARepository(format!("cannot run git: {e}")))
     };
@@ -356,10 +355,9 @@ pub fn guard(git: &OsStr, cwd: &Path) -> Result<Guard, HooksError> {
         });
     }
     // The default folder, `$GIT_COMMON_DIR/hooks`, which core.hooksPath overrides.
-    let out = Command::new(git)
+    let out = crate::git::command(git)
         .args(["rev-parse", "--path-format=absolute", "--git-common-dir"])
         .current_dir(cwd)
-        .stdin(Stdio::null())
         .output()
         .map_err(|e| HooksError::NotARepository(format!("cannot run git: {e}")))?;
     if out.status.success() {
