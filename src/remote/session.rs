@@ -458,9 +458,22 @@ impl Session {
             cipher = ref_target(self.repo(), &incoming)?.ok_or_else(|| {
                 RemoteError::Io(format!("git fetch did not bring {SESSIONS_REF}"))
             })?;
-            update_ref(self.repo(), &incoming, Some(cipher), None, "lore: checked")?;
         }
         let result = self.accept(cipher);
+        // The holding ref goes once the tip is checked. It stays only when this machine
+        // lacks the key the tip's header names (a rotation, say): nothing of it was read, and
+        // `lore sync status` and `lore doctor` find the new header there to say what to do.
+        let missing_key = matches!(
+            &result,
+            Err(RemoteError::Store(
+                GitStoreError::NoKey { .. } | GitStoreError::Rotated { .. }
+            ))
+        );
+        if let Some(held) = ref_target(self.repo(), &incoming)?
+            && !missing_key
+        {
+            update_ref(self.repo(), &incoming, Some(held), None, "lore: checked")?;
+        }
         if result.is_ok() {
             let current = ref_target(self.repo(), &wire)?;
             if current != Some(cipher) {
