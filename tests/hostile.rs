@@ -87,7 +87,10 @@ impl Host {
             "host: git {args:?} failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        String::from_utf8(out.stdout).expect("utf-8").trim().to_owned()
+        String::from_utf8(out.stdout)
+            .expect("utf-8")
+            .trim()
+            .to_owned()
     }
 
     /// The commit `refs/lore/sessions` points at.
@@ -109,7 +112,11 @@ impl Host {
 
     /// Serves the honest tip again.
     fn restore(&self) {
-        self.set_tip(self.honest.as_deref().expect("an honest tip was remembered"));
+        self.set_tip(
+            self.honest
+                .as_deref()
+                .expect("an honest tip was remembered"),
+        );
     }
 
     /// `rev`'s object id (`<commit>~1`, `<commit>:sessions`, ...).
@@ -156,7 +163,11 @@ impl Host {
         for (path, (mode, oid)) in files {
             info.push_str(&format!("{mode} {oid}\t{path}\n"));
         }
-        self.git_in(&["update-index", "--index-info"], Some(info.as_bytes()), &vars);
+        self.git_in(
+            &["update-index", "--index-info"],
+            Some(info.as_bytes()),
+            &vars,
+        );
         let tree = self.git_in(&["write-tree"], None, &vars);
         let _ = std::fs::remove_file(&index);
         tree
@@ -171,7 +182,14 @@ impl Host {
         }
         raw.extend_from_slice(rest);
         self.git_in(
-            &["hash-object", "-t", "commit", "-w", "--literally", "--stdin"],
+            &[
+                "hash-object",
+                "-t",
+                "commit",
+                "-w",
+                "--literally",
+                "--stdin",
+            ],
             Some(&raw),
             &[],
         )
@@ -193,7 +211,9 @@ impl Host {
     fn session_files(files: &Files, id: &str) -> Vec<String> {
         let found: Vec<String> = files
             .keys()
-            .filter(|p| p.ends_with(&format!("/{id}.enc")) || p.ends_with(&format!("/{id}.meta.json")))
+            .filter(|p| {
+                p.ends_with(&format!("/{id}.enc")) || p.ends_with(&format!("/{id}.meta.json"))
+            })
             .cloned()
             .collect();
         assert_eq!(found.len(), 2, "session {id} in {files:?}");
@@ -221,10 +241,6 @@ fn unhex<const N: usize>(s: &str) -> [u8; N] {
     out
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// The data key in key file `path` (`{"format":1,"store_id":…,"key_id":…,"key":"<b64>"}`).
 fn read_key_file(path: &Path) -> DataKey {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -239,7 +255,12 @@ fn read_key_file(path: &Path) -> DataKey {
 impl Forger {
     /// The key `user` holds as the current key of store `store_id_hex`.
     fn from_member(user: &User, store_id_hex: &str) -> Forger {
-        let key = read_key_file(&user.lore_home.join("keys").join(format!("{store_id_hex}.key")));
+        let key = read_key_file(
+            &user
+                .lore_home
+                .join("keys")
+                .join(format!("{store_id_hex}.key")),
+        );
         Forger {
             key,
             store_id: unhex(store_id_hex),
@@ -254,7 +275,10 @@ impl Forger {
         let enc = lore::crypto::seal(&self.key, &self.store_id, id, &meta, record).expect("seal");
         let folder = lore::gitstore::record_path(id);
         let folder = folder.rsplit_once('/').expect("folder").0.to_owned();
-        for (name, bytes) in [(format!("{id}.enc"), enc), (format!("{id}.meta.json"), meta)] {
+        for (name, bytes) in [
+            (format!("{id}.enc"), enc),
+            (format!("{id}.meta.json"), meta),
+        ] {
             let oid = host.write_blob(&bytes);
             files.insert(format!("{folder}/{name}"), ("100644".into(), oid));
         }
@@ -490,6 +514,17 @@ fn assert_converged(members: &[&Member], expected: &[&str]) {
     }
 }
 
+/// `lore sync rotate` with `pass` as the new passphrase.
+fn rotate(member: &Member, pass: &str) {
+    let r = member.user.lore_input(
+        &member.repo,
+        &["sync", "rotate", "--passphrase-stdin"],
+        &format!("{pass}\n"),
+    );
+    r.assert_ok();
+    assert!(r.stdout.contains("Data key rotated."), "{}", r.stdout);
+}
+
 /// Alice (session S1) and Bob (session S2), both synced: each holds both.
 fn pair(world: &World, remote: &Path) -> (Member, Member) {
     let alice = founder(world, remote);
@@ -508,7 +543,7 @@ fn pair(world: &World, remote: &Path) -> (Member, Member) {
 // The attacks, one test each.
 // ---------------------------------------------------------------------------------------------
 
-/// 2. Withholding: a new commit that leaves out one session's files (with the manifest of the
+/// Attack 2 (withholding): a new commit that leaves out one session's files (with the manifest of the
 /// commit below, or with no manifest at all) is refused by every member, the session's author
 /// included, and nobody's lore.db loses it.
 #[test]
@@ -526,7 +561,13 @@ fn a_withheld_session_is_refused() {
         }
     });
     for m in [&alice, &bob] {
-        assert_refused(m, &["refused commit", "sessions are not the ones its manifest names"]);
+        assert_refused(
+            m,
+            &[
+                "refused commit",
+                "sessions are not the ones its manifest names",
+            ],
+        );
     }
     host.restore();
 
@@ -544,12 +585,14 @@ fn a_withheld_session_is_refused() {
 
     assert_converged(&[&alice, &bob], &[S1, S2]);
     assert!(
-        host.files(&host.tip()).keys().any(|p| p.ends_with(&format!("{S1}.enc"))),
+        host.files(&host.tip())
+            .keys()
+            .any(|p| p.ends_with(&format!("{S1}.enc"))),
         "the remote holds S1"
     );
 }
 
-/// 3. Replay: a new commit that puts back an older version of a session that has changed
+/// Attack 3 (replay): a new commit that puts back an older version of a session that has changed
 /// since is refused, by members and by a newcomer alike.
 #[test]
 fn a_replayed_older_version_of_a_session_is_refused() {
@@ -577,12 +620,24 @@ fn a_replayed_older_version_of_a_session_is_refused() {
         }
     });
     for m in [&alice, &bob] {
-        assert_refused(m, &["refused commit", "sessions are not the ones its manifest names"]);
+        assert_refused(
+            m,
+            &[
+                "refused commit",
+                "sessions are not the ones its manifest names",
+            ],
+        );
     }
     // A newcomer, who has never seen the newer version, is not fooled either.
     let carol = joiner(&world, &remote, "carol", PASS);
     carol.init_db();
-    assert_refused(&carol, &["refused commit", "sessions are not the ones its manifest names"]);
+    assert_refused(
+        &carol,
+        &[
+            "refused commit",
+            "sessions are not the ones its manifest names",
+        ],
+    );
     assert!(carol.ids().is_empty());
 
     host.restore();
@@ -590,4 +645,606 @@ fn a_replayed_older_version_of_a_session_is_refused() {
     for m in [&bob, &carol] {
         assert_eq!(m.messages(S1), new_messages, "{}", m.user.name);
     }
+}
+
+/// Attack 4 (unrelated history): a new parentless history holding only the header (with or without
+/// the tip's manifest) is refused by members who synced before, and, for want of a manifest
+/// that names it, by a newcomer and by `lore.allowRollback` too.
+#[test]
+fn an_unrelated_history_is_refused() {
+    let world = World::new();
+    let remote = world.bare("remote.git");
+    let (alice, bob) = pair(&world, &remote);
+    let mut host = Host::new(&remote);
+    let tip = host.remember();
+    let files = host.files(&tip);
+    let carol = joiner(&world, &remote, "carol", PASS);
+    carol.init_db();
+
+    // Only the header, in a commit of its own.
+    let only_header: Files = files
+        .iter()
+        .filter(|(p, _)| *p == "lore-store.json")
+        .map(|(p, v)| (p.clone(), v.clone()))
+        .collect();
+    let tree = host.write_tree(&only_header);
+    host.set_tip(&host.write_commit(&tree, &[], LORE_REST));
+    for m in [&alice, &bob] {
+        assert_refused(m, &["does not descend", "rewritten or replaced"]);
+    }
+    assert_refused(&carol, &["refused commit", "no lore-manifest"]);
+    // Accepting a rewritten history on purpose skips the descent check, nothing else.
+    bob.git(&["config", "lore.allowRollback", "true"])
+        .assert_ok();
+    assert_refused(&bob, &["refused commit", "no lore-manifest"]);
+    bob.git(&["config", "--unset", "lore.allowRollback"])
+        .assert_ok();
+
+    // The header with the tip's own manifest.
+    let mut with_manifest = only_header.clone();
+    with_manifest.insert("lore-manifest".into(), files["lore-manifest"].clone());
+    let tree = host.write_tree(&with_manifest);
+    host.set_tip(&host.write_commit(&tree, &[], LORE_REST));
+    for m in [&alice, &bob] {
+        assert_refused(m, &["does not descend", "rewritten or replaced"]);
+    }
+    assert_refused(
+        &carol,
+        &[
+            "refused commit",
+            "sessions are not the ones its manifest names",
+        ],
+    );
+    bob.git(&["config", "lore.allowRollback", "true"])
+        .assert_ok();
+    assert_refused(
+        &bob,
+        &[
+            "refused commit",
+            "sessions are not the ones its manifest names",
+        ],
+    );
+    bob.git(&["config", "--unset", "lore.allowRollback"])
+        .assert_ok();
+
+    host.restore();
+    assert_converged(&[&bob, &carol, &alice], &[S1, S2]);
+}
+
+/// Attack 5 (rollback): the ref moved back to an ancestor is refused; `lore.allowRollback` accepts it
+/// (and the next push puts the newer state back), but never a commit of an older key epoch.
+#[test]
+fn a_rollback_is_refused_and_allow_rollback_never_accepts_an_older_epoch() {
+    let world = World::new();
+    let remote = world.bare("remote.git");
+    let (alice, bob) = pair(&world, &remote);
+    let mut host = Host::new(&remote);
+    alice.work(S3, "lock", 1);
+    alice.sync();
+    bob.sync();
+    let honest = host.remember();
+
+    host.set_tip(&host.rev(&format!("{honest}~1")));
+    for m in [&alice, &bob] {
+        assert_refused(m, &["went back from", "rolled it back"]);
+    }
+    // Knowingly accepted: the sync goes on, and its push brings the newer state back (the
+    // same commit: translation is deterministic).
+    bob.git(&["config", "lore.allowRollback", "true"])
+        .assert_ok();
+    bob.sync();
+    bob.git(&["config", "--unset", "lore.allowRollback"])
+        .assert_ok();
+    assert_eq!(host.tip(), honest);
+    assert_eq!(bob.ids(), vec![S1.to_owned(), S2.to_owned(), S3.to_owned()]);
+
+    // A rotation; then the host serves the store of before it.
+    let before_rotation = host.tip();
+    rotate(&alice, NEW_PASS);
+    alice.sync();
+    bob.user.setup(&bob.repo, NEW_PASS).assert_ok();
+    bob.sync();
+    host.remember();
+    host.set_tip(&before_rotation);
+    for m in [&alice, &bob] {
+        assert_refused(m, &["went back from", "rolled it back"]);
+        m.git(&["config", "lore.allowRollback", "true"]).assert_ok();
+        assert_refused(m, &["key epoch 1", "older than epoch 2"]);
+        m.git(&["config", "--unset", "lore.allowRollback"])
+            .assert_ok();
+        // And the same through git itself.
+        let refs = m.git(&["for-each-ref"]).stdout;
+        let r = m.git(&[
+            "-c",
+            "lore.allowRollback=true",
+            "fetch",
+            "lore::origin",
+            "+refs/lore/sessions:refs/lore/rolled-back",
+        ]);
+        assert_refused_run(m, &r, &["key epoch 1", "older than epoch 2"]);
+        assert_eq!(m.git(&["for-each-ref"]).stdout, refs);
+    }
+
+    host.restore();
+    assert_converged(&[&alice, &bob], &[S1, S2, S3]);
+}
+
+/// Attack 7 (host-written commit lines): a commit whose author and message carry a terminal escape is
+/// refused, and none of its bytes reach a local ref.
+#[test]
+fn host_written_commit_lines_are_refused_and_never_copied() {
+    let world = World::new();
+    let remote = world.bare("remote.git");
+    let (alice, bob) = pair(&world, &remote);
+    let mut host = Host::new(&remote);
+    let tip = host.remember();
+    let tree = host.rev(&format!("{tip}^{{tree}}"));
+    let carol = joiner(&world, &remote, "carol", PASS);
+    carol.init_db();
+    let evil: &[u8] = b"author \x1b]0;owned by the host\x07 <host@example.com> 1700000000 +0000\ncommitter lore <lore@localhost> 0 +0000\n\nlore \x1b]0;owned by the host\x07\n";
+
+    // On top of the tip, with the tip's tree.
+    host.set_tip(&host.write_commit(&tree, &[&tip], evil));
+    for m in [&alice, &bob] {
+        let r = assert_refused(
+            m,
+            &[
+                "refused commit",
+                "author, committer or message lines are not lore's",
+            ],
+        );
+        assert!(!r.stderr.contains('\x1b'), "{}", r.stderr);
+    }
+    // In the tip's place (same tree, same parent), for a newcomer (set up, never synced) who
+    // has no tip to compare.
+    let parent = host.rev(&format!("{tip}~1"));
+    host.set_tip(&host.write_commit(&tree, &[&parent], evil));
+    assert_refused(
+        &carol,
+        &[
+            "refused commit",
+            "author, committer or message lines are not lore's",
+        ],
+    );
+
+    for m in [&alice, &bob, &carol] {
+        let log = m.git(&["log", "--format=raw", "--all"]);
+        log.assert_ok();
+        assert!(
+            !log.stdout.contains('\x1b') && !log.stdout.contains("owned by the host"),
+            "{}: {}",
+            m.user.name,
+            log.stdout
+        );
+    }
+    host.restore();
+    assert_converged(&[&alice, &bob, &carol], &[S1, S2]);
+    for m in [&alice, &bob, &carol] {
+        let log = m.git(&["log", "--format=raw", "--all"]).stdout;
+        assert!(!log.contains("owned by the host"), "{}", m.user.name);
+    }
+}
+
+/// Attack 8 (extra refs): refs under `refs/lore/` on the remote are never fetched: not by `lore sync`, not
+/// by a `git fetch` of every ref through the helper.
+#[test]
+fn extra_refs_under_refs_lore_are_never_fetched() {
+    let world = World::new();
+    let remote = world.bare("remote.git");
+    let (alice, bob) = pair(&world, &remote);
+    let host = Host::new(&remote);
+    // A commit of plaintext, as if pushed there by mistake or planted, under several names
+    // that mean something to lore locally.
+    let blob = host.write_blob(b"canary-evil-5581 planted by the host\n");
+    let mut files = Files::new();
+    files.insert("planted.txt".into(), ("100644".into(), blob));
+    let tree = host.write_tree(&files);
+    let evil = host.write_commit(&tree, &[], LORE_REST);
+    let names = [
+        "refs/lore/evil",
+        "refs/lore/remotes/origin/sessions",
+        "refs/lore/wire/origin/sessions",
+        "refs/lore/merged/origin/sessions",
+    ];
+    for name in names {
+        host.git(&["update-ref", name, &evil]);
+    }
+
+    let derived = |m: &Member| {
+        let refs = m.git(&["for-each-ref"]).stdout;
+        assert!(!refs.contains(&evil), "{}: {refs}", m.user.name);
+        assert!(!refs.contains("evil"), "{}: {refs}", m.user.name);
+        assert!(
+            !m.git(&["cat-file", "-e", &evil]).ok,
+            "{}: the planted commit was fetched",
+            m.user.name
+        );
+    };
+    bob.work(S3, "lock", 1);
+    bob.sync();
+    alice.sync();
+    for m in [&alice, &bob] {
+        derived(m);
+    }
+    for m in [&alice, &bob] {
+        m.git(&["fetch", "-q", "lore::origin", "refs/*:refs/x/*"])
+            .assert_ok();
+        derived(m);
+        let refs = m
+            .git(&["for-each-ref", "--format=%(refname)", "refs/x/"])
+            .stdout;
+        let refs: Vec<&str> = refs.lines().collect();
+        assert_eq!(
+            refs,
+            ["refs/x/heads/main", "refs/x/lore/sessions"],
+            "{}",
+            m.user.name
+        );
+    }
+    assert_converged(&[&alice, &bob], &[S1, S2, S3]);
+}
+
+/// Alice (S1), Bob and Carol (S2), all synced; then Carol leaves: Alice rotates under
+/// [`NEW_PASS`] and syncs, Bob sets up again with it and syncs. Returns them, the host (the
+/// tip after Bob's sync remembered as honest) and the remote's tip from before the rotation.
+fn rotated_trio(world: &World, remote: &Path) -> (Member, Member, Member, Host, String) {
+    let alice = founder(world, remote);
+    alice.work(S1, "parser", 1);
+    alice.sync();
+    let bob = joiner(world, remote, "bob", PASS);
+    let carol = joiner(world, remote, "carol", PASS);
+    carol.work(S2, "cache", 1);
+    carol.sync();
+    bob.sync();
+    alice.sync();
+    let mut host = Host::new(remote);
+    let before = host.tip();
+    rotate(&alice, NEW_PASS);
+    alice.sync();
+    bob.user.setup(&bob.repo, NEW_PASS).assert_ok();
+    bob.sync();
+    for m in [&alice, &bob] {
+        assert_eq!(
+            m.ids(),
+            vec![S1.to_owned(), S2.to_owned()],
+            "{}",
+            m.user.name
+        );
+    }
+    let header: serde_json::Value =
+        serde_json::from_slice(&host.blob(&host.rev("refs/lore/sessions:lore-store.json")))
+            .expect("header");
+    assert_eq!(header["epoch"], 2, "{header}");
+    host.remember();
+    (alice, bob, carol, host, before)
+}
+
+/// A session record like `base` (a record of this store) but for session `id`, titled `title`.
+fn record_like(base: &[u8], id: &str, title: &str) -> Vec<u8> {
+    let mut v: serde_json::Value = serde_json::from_slice(base).expect("record json");
+    v["session"]["id"] = serde_json::Value::from(id);
+    v["session"]["title"] = serde_json::Value::from(title);
+    canonical(&v)
+}
+
+/// A tombstone of session `id`, as lore writes it.
+fn tombstone(id: &str, deleted_at: u64) -> Vec<u8> {
+    canonical(&serde_json::json!({
+        "format": 1, "kind": "tombstone", "id": id, "deleted_at": deleted_at,
+    }))
+}
+
+/// Attack 1 (rotation undone): the host serving the pre-rotation store on top of the tip, and Carol
+/// (removed, with the old key) forging correctly sealed epoch-1 commits, on top of the tip or
+/// of the last commit before the rotation, are all refused by the members who have seen the
+/// rotation; nothing forged reaches their lore.db.
+#[test]
+fn a_rotation_cannot_be_undone_by_the_host_or_a_former_member() {
+    let world = World::new();
+    let remote = world.bare("remote.git");
+    let (alice, bob, carol, host, before) = rotated_trio(&world, &remote);
+    let honest = host.tip();
+    let old_files = host.files(&before);
+
+    // (a) The host: a new commit on top of the tip whose tree is the pre-rotation tree.
+    host.amend(|files| *files = old_files.clone());
+    for m in [&alice, &bob] {
+        assert_refused(m, &["refused commit", "key epoch 1", "older than epoch 2"]);
+    }
+    host.restore();
+
+    // (b) Carol, with the key she kept: the old header, the old sessions, a forged session and
+    // a tombstone deleting S1, all sealed under the old key, on top of the current tip.
+    let forger = Forger::from_member(&carol.user, &carol.store_id());
+    let base = carol
+        .git(&[
+            "show",
+            &format!("refs/lore/sessions:{}", lore::gitstore::record_path(S2)),
+        ])
+        .stdout;
+    let forged_files = || {
+        let mut files = old_files.clone();
+        forger.add_record(
+            &host,
+            &mut files,
+            FORGED,
+            &record_like(base.as_bytes(), FORGED, "forged by carol"),
+        );
+        forger.add_record(&host, &mut files, S1, &tombstone(S1, 4_000_000_000_000));
+        files
+    };
+    let on_tip = forger.commit(&host, forged_files(), &honest, 1);
+    host.set_tip(&on_tip);
+    for m in [&alice, &bob] {
+        assert_refused(m, &["refused commit", "key epoch 1", "older than epoch 2"]);
+    }
+    host.restore();
+
+    // (c) The same on top of the last commit before the rotation, as the remote's tip.
+    let beside = forger.commit(&host, forged_files(), &before, 1);
+    host.set_tip(&beside);
+    for m in [&alice, &bob] {
+        assert_refused(m, &["does not descend", "rewritten or replaced"]);
+        // Even a reset accepted on purpose never brings back a retired key.
+        m.git(&["config", "lore.allowRollback", "true"]).assert_ok();
+        assert_refused(m, &["refused commit", "key epoch 1", "older than epoch 2"]);
+        m.git(&["config", "--unset", "lore.allowRollback"])
+            .assert_ok();
+        assert_eq!(
+            m.ids(),
+            vec![S1.to_owned(), S2.to_owned()],
+            "{}",
+            m.user.name
+        );
+    }
+    // The forgery itself is sound: Carol, who never saw the rotation, takes it (the limit
+    // docs/sync.md states: a member who has not synced since can be shown the old store).
+    carol.sync();
+    assert_eq!(carol.ids(), vec![S2.to_owned(), FORGED.to_owned()]);
+
+    host.restore();
+    assert_converged(&[&alice, &bob], &[S1, S2]);
+    for m in [&alice, &bob] {
+        let tree = m.store_tree();
+        assert!(!tree.contains(FORGED), "{}: {tree}", m.user.name);
+    }
+}
+
+/// Attack 6 (old passphrase): after `lore sync passphrase`, a CI job still using the old passphrase
+/// (LORE_PASSPHRASE, no key stored) is refused and writes nothing; with the new one it works.
+#[test]
+fn the_old_passphrase_no_longer_opens_the_store() {
+    let world = World::new();
+    let remote = world.bare("remote.git");
+    let (alice, _bob) = pair(&world, &remote);
+    // The CI job: a clone through the helper with the passphrase in the environment, then
+    // `lore sync` (no setup, no key stored).
+    let mut ci_user = world.user("ci");
+    ci_user.env.push(("LORE_PASSPHRASE".into(), PASS.into()));
+    let clone = ci_user.root.join("clone");
+    ci_user
+        .git(
+            &ci_user.root,
+            &[
+                "clone",
+                "-q",
+                &format!("lore::{}", remote.display()),
+                clone.to_str().expect("utf-8"),
+            ],
+        )
+        .assert_ok();
+    let ci = Member {
+        user: ci_user,
+        repo: clone,
+    };
+    ci.sync();
+    assert_eq!(ci.ids(), vec![S1.to_owned(), S2.to_owned()]);
+    assert!(
+        !ci.user.lore_home.join("keys").exists(),
+        "the CI job stored a key"
+    );
+
+    let r = alice.user.lore_input(
+        &alice.repo,
+        &["sync", "passphrase", "--passphrase-stdin"],
+        "the new team passphrase\n",
+    );
+    r.assert_ok();
+    assert!(
+        r.stdout.contains("does not lock out anyone"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("rotate"), "{}", r.stdout);
+    alice.work(S3, "after the change", 1);
+    alice.sync();
+
+    // The old passphrase opens the old header in the history, never the tip's.
+    assert_refused(&ci, &["LORE_PASSPHRASE is not the passphrase"]);
+    assert!(!ci.user.lore_home.join("keys").exists());
+    // The CI recipe in a fresh workspace: refused, nothing written.
+    let work = world.path("ci-work");
+    ci.user
+        .git(
+            world.dir.path(),
+            &["init", "-q", work.to_str().expect("utf-8")],
+        )
+        .assert_ok();
+    let url = format!("lore::{}", remote.display());
+    let r = ci.user.git(
+        &work,
+        &["fetch", &url, "refs/lore/sessions:refs/lore/sessions"],
+    );
+    assert_refused_run(&ci, &r, &["LORE_PASSPHRASE is not the passphrase"]);
+    assert_eq!(ci.user.git(&work, &["for-each-ref"]).stdout, "");
+
+    // With the new passphrase the same job works.
+    let mut ci = ci;
+    ci.user.env = vec![("LORE_PASSPHRASE".into(), "the new team passphrase".into())];
+    ci.sync();
+    assert_eq!(ci.ids(), vec![S1.to_owned(), S2.to_owned(), S3.to_owned()]);
+    let r = ci.user.git(
+        &work,
+        &["fetch", "-q", &url, "refs/lore/sessions:refs/lore/sessions"],
+    );
+    r.assert_ok();
+    assert!(ci.user.rev(&work, "refs/lore/sessions").is_some());
+}
+
+/// Attack 10 (keys as a new user meets them): after a rotation the other members are told what to
+/// run; a clone without a key brings the code and says why the sessions did not come; a
+/// second clone on a machine that holds the key needs no passphrase; setting up twice says so.
+#[test]
+fn keys_are_usable_after_a_rotation_and_in_a_second_clone() {
+    let world = World::new();
+    let remote = world.bare("remote.git");
+    let (alice, bob) = pair(&world, &remote);
+    rotate(&alice, NEW_PASS);
+    alice.sync();
+
+    let rotated = "the store's key was rotated: run 'lore sync setup' with the new passphrase";
+    // Not an attack: the sync stops and says what to do; lore.db is untouched, and the only
+    // new ref is the helper's holding ref for the unread tip, where status and doctor look.
+    let before = bob.snapshot();
+    let r = bob.try_sync();
+    assert_refused_run(&bob, &r, &[rotated]);
+    let after = bob.snapshot();
+    assert_eq!(after.db, before.db);
+    let new_refs: Vec<&str> = after
+        .refs
+        .lines()
+        .filter(|l| !before.refs.lines().any(|b| b == *l))
+        .collect();
+    assert_eq!(new_refs.len(), 1, "{new_refs:?}");
+    assert!(
+        new_refs[0].ends_with("\trefs/lore/wire/origin/incoming"),
+        "{new_refs:?}"
+    );
+    let r = bob.user.lore(&bob.repo, &["sync", "status"]);
+    assert!(r.stdout.contains(rotated), "{}\n{}", r.stdout, r.stderr);
+    let r = bob.user.lore(&bob.repo, &["doctor"]);
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| l.starts_with("FAIL  key") && l.contains(rotated)),
+        "{}\n{}",
+        r.stdout,
+        r.stderr
+    );
+    bob.user.setup(&bob.repo, NEW_PASS).assert_ok();
+    bob.sync();
+    let r = bob.user.lore(&bob.repo, &["sync", "status"]);
+    assert!(r.stdout.contains("Key: stored (key file)"), "{}", r.stdout);
+
+    // A clone without any key: the code, and a word about the sessions.
+    let dave = world.user("dave");
+    let clone = dave.root.join("clone");
+    let r = dave.git(
+        &dave.root,
+        &[
+            "clone",
+            &format!("lore::{}", remote.display()),
+            clone.to_str().expect("utf-8"),
+        ],
+    );
+    r.assert_ok();
+    assert_eq!(
+        std::fs::read_to_string(clone.join("README")).expect("README"),
+        "code\n"
+    );
+    assert!(
+        r.stderr.contains("were not fetched") && r.stderr.contains("lore sync setup"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(dave.rev(&clone, "refs/lore/sessions"), None);
+
+    // A second clone on Bob's machine: set up without a passphrase (stdin is empty).
+    let second = bob.user.clone(remote.to_str().expect("utf-8"), "second");
+    let r = bob.user.lore(&second, &["sync", "setup"]);
+    r.assert_ok();
+    assert!(r.stdout.contains("no passphrase needed"), "{}", r.stdout);
+    assert!(!r.stdout.contains("  "), "{:?}", r.stdout);
+    // Setting up twice, where the store is set up, says so.
+    let r = bob.user.lore(&bob.repo, &["sync", "setup"]);
+    r.assert_ok();
+    assert!(r.stdout.contains("Already set up"), "{}", r.stdout);
+}
+
+/// Attack 11 (never lost): a store commit that drops a session (pushed by a key holder, so it
+/// verifies) does not drop it from the other members' lore.db: it is written back, and said.
+#[test]
+fn a_session_dropped_from_the_store_is_written_back() {
+    let world = World::new();
+    let remote = world.bare("remote.git");
+    let (alice, bob) = pair(&world, &remote);
+    let host = Host::new(&remote);
+    // Alice's own store loses S2 (Bob's session) through git plumbing, and her helper pushes
+    // it, correctly sealed.
+    let tip = alice
+        .user
+        .rev(&alice.repo, "refs/lore/sessions")
+        .expect("tip");
+    let index = alice.user.root.join("drop-index");
+    let vars = [("GIT_INDEX_FILE", index.to_str().expect("utf-8"))];
+    alice
+        .user
+        .git_with(&alice.repo, &vars, &["read-tree", &tip])
+        .assert_ok();
+    alice
+        .user
+        .git_with(
+            &alice.repo,
+            &vars,
+            &[
+                "update-index",
+                "--force-remove",
+                &lore::gitstore::record_path(S2),
+            ],
+        )
+        .assert_ok();
+    let tree = alice.user.git_with(&alice.repo, &vars, &["write-tree"]);
+    tree.assert_ok();
+    let commit = alice.user.git(
+        &alice.repo,
+        &[
+            "commit-tree",
+            tree.stdout.trim(),
+            "-p",
+            &tip,
+            "-m",
+            "lore: sync 1 session",
+        ],
+    );
+    commit.assert_ok();
+    alice
+        .user
+        .git(
+            &alice.repo,
+            &["update-ref", "refs/lore/sessions", commit.stdout.trim()],
+        )
+        .assert_ok();
+    alice
+        .user
+        .git(
+            &alice.repo,
+            &["push", "-q", "lore::origin", "refs/lore/sessions"],
+        )
+        .assert_ok();
+    let held = |host: &Host| {
+        host.files(&host.tip())
+            .keys()
+            .any(|p| p.ends_with(&format!("{S2}.enc")))
+    };
+    assert!(!held(&host), "the remote still holds S2");
+
+    let r = bob.sync();
+    assert!(
+        r.stderr.contains("no longer held") && r.stderr.contains(S2),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(bob.ids(), vec![S1.to_owned(), S2.to_owned()]);
+    assert!(held(&host), "S2 was not written back");
+    assert_converged(&[&alice, &bob], &[S1, S2]);
 }
