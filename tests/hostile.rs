@@ -6,6 +6,9 @@
 //! [`Host`] plays the host on the bare remote with plain git plumbing and no key at all.
 //! Where the attacker holds an old key (a removed member), [`Forger`] seals commits with it
 //! through the `lore` library itself: that is the attack done for real, not simulated.
+//!
+//! The two `#[ignore]`d tests at the end are bugs these attacks found that need a design
+//! decision rather than a local fix; each says why in its `ignore` reason.
 
 mod common;
 
@@ -540,8 +543,168 @@ fn pair(world: &World, remote: &Path) -> (Member, Member) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Scenarios and records shared by the attacks.
+// ---------------------------------------------------------------------------------------------
+
+/// Alice (S1), Bob and Carol (S2), all synced; then Carol leaves: Alice rotates under
+/// [`NEW_PASS`] and syncs, Bob sets up again with it and syncs. Returns them, the host (the
+/// tip after Bob's sync remembered as honest) and the remote's tip from before the rotation.
+fn rotated_trio(world: &World, remote: &Path) -> (Member, Member, Member, Host, String) {
+    let alice = founder(world, remote);
+    alice.work(S1, "parser", 1);
+    alice.sync();
+    let bob = joiner(world, remote, "bob", PASS);
+    let carol = joiner(world, remote, "carol", PASS);
+    carol.work(S2, "cache", 1);
+    carol.sync();
+    bob.sync();
+    alice.sync();
+    let mut host = Host::new(remote);
+    let before = host.tip();
+    rotate(&alice, NEW_PASS);
+    alice.sync();
+    bob.user.setup(&bob.repo, NEW_PASS).assert_ok();
+    bob.sync();
+    for m in [&alice, &bob] {
+        assert_eq!(
+            m.ids(),
+            vec![S1.to_owned(), S2.to_owned()],
+            "{}",
+            m.user.name
+        );
+    }
+    let header: serde_json::Value =
+        serde_json::from_slice(&host.blob(&host.rev("refs/lore/sessions:lore-store.json")))
+            .expect("header");
+    assert_eq!(header["epoch"], 2, "{header}");
+    host.remember();
+    (alice, bob, carol, host, before)
+}
+
+/// A session record like `base` (a record of this store) but for session `id`, titled `title`.
+fn record_like(base: &[u8], id: &str, title: &str) -> Vec<u8> {
+    let mut v: serde_json::Value = serde_json::from_slice(base).expect("record json");
+    v["session"]["id"] = serde_json::Value::from(id);
+    v["session"]["title"] = serde_json::Value::from(title);
+    canonical(&v)
+}
+
+/// A tombstone of session `id`, as lore writes it.
+fn tombstone(id: &str, deleted_at: u64) -> Vec<u8> {
+    canonical(&serde_json::json!({
+        "format": 1, "kind": "tombstone", "id": id, "deleted_at": deleted_at,
+    }))
+}
+
+/// The format-1 header of the same store and key as the format-3 header `header3`, as lore
+/// wrote it before store format 2: no `epoch`, no `previous_keys`, the v1 key check.
+fn format1_header(header3: &serde_json::Value, key: &DataKey) -> Vec<u8> {
+    use hmac::{KeyInit, Mac};
+    let mut h = header3.clone();
+    let obj = h.as_object_mut().expect("header object");
+    obj.remove("epoch").expect("epoch");
+    let previous = obj.remove("previous_keys").expect("previous_keys");
+    assert_eq!(previous, serde_json::json!([]));
+    obj.insert("format".into(), 1.into());
+    let store_id: [u8; 16] = unhex(obj["store_id"].as_str().expect("store_id"));
+    let mut mac =
+        <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key.master()).expect("hmac key");
+    mac.update(b"lore.key-check.v1");
+    mac.update(&store_id);
+    let check: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    obj.insert("key_check".into(), check.into());
+    let bytes = canonical(&h);
+    // lore itself reads it as a format-1 header of this key.
+    let parsed = lore::crypto::StoreHeader::parse(&bytes).expect("a format-1 header");
+    assert_eq!(parsed.format(), 1);
+    parsed.verify_key(key).expect("the key check");
+    bytes
+}
+
+// ---------------------------------------------------------------------------------------------
 // The attacks, one test each.
 // ---------------------------------------------------------------------------------------------
+
+/// Attack 1 (rotation undone): the host serving the pre-rotation store on top of the tip, and Carol
+/// (removed, with the old key) forging correctly sealed epoch-1 commits, on top of the tip or
+/// of the last commit before the rotation, are all refused by the members who have seen the
+/// rotation; nothing forged reaches their lore.db.
+#[test]
+fn a_rotation_cannot_be_undone_by_the_host_or_a_former_member() {
+    let world = World::new();
+    let remote = world.bare("remote.git");
+    let (alice, bob, carol, host, before) = rotated_trio(&world, &remote);
+    let honest = host.tip();
+    let old_files = host.files(&before);
+
+    // (a) The host: a new commit on top of the tip whose tree is the pre-rotation tree.
+    host.amend(|files| *files = old_files.clone());
+    for m in [&alice, &bob] {
+        assert_refused(m, &["refused commit", "key epoch 1", "older than epoch 2"]);
+    }
+    host.restore();
+
+    // (b) Carol, with the key she kept: the old header, the old sessions, a forged session and
+    // a tombstone deleting S1, all sealed under the old key, on top of the current tip.
+    let forger = Forger::from_member(&carol.user, &carol.store_id());
+    let base = carol
+        .git(&[
+            "show",
+            &format!("refs/lore/sessions:{}", lore::gitstore::record_path(S2)),
+        ])
+        .stdout;
+    let forged_files = || {
+        let mut files = old_files.clone();
+        forger.add_record(
+            &host,
+            &mut files,
+            FORGED,
+            &record_like(base.as_bytes(), FORGED, "forged by carol"),
+        );
+        forger.add_record(&host, &mut files, S1, &tombstone(S1, 4_000_000_000_000));
+        files
+    };
+    let on_tip = forger.commit(&host, forged_files(), &honest, 1);
+    host.set_tip(&on_tip);
+    for m in [&alice, &bob] {
+        assert_refused(m, &["refused commit", "key epoch 1", "older than epoch 2"]);
+    }
+    host.restore();
+
+    // (c) The same on top of the last commit before the rotation, as the remote's tip.
+    let beside = forger.commit(&host, forged_files(), &before, 1);
+    host.set_tip(&beside);
+    for m in [&alice, &bob] {
+        assert_refused(m, &["does not descend", "rewritten or replaced"]);
+        // Even a reset accepted on purpose never brings back a retired key.
+        m.git(&["config", "lore.allowRollback", "true"]).assert_ok();
+        assert_refused(m, &["refused commit", "key epoch 1", "older than epoch 2"]);
+        m.git(&["config", "--unset", "lore.allowRollback"])
+            .assert_ok();
+        assert_eq!(
+            m.ids(),
+            vec![S1.to_owned(), S2.to_owned()],
+            "{}",
+            m.user.name
+        );
+    }
+    // The forgery itself is sound: Carol, who never saw the rotation, takes it (the limit
+    // docs/sync.md states: a member who has not synced since can be shown the old store).
+    carol.sync();
+    assert_eq!(carol.ids(), vec![S2.to_owned(), FORGED.to_owned()]);
+
+    host.restore();
+    assert_converged(&[&alice, &bob], &[S1, S2]);
+    for m in [&alice, &bob] {
+        let tree = m.store_tree();
+        assert!(!tree.contains(FORGED), "{}: {tree}", m.user.name);
+    }
+}
 
 /// Attack 2 (withholding): a new commit that leaves out one session's files (with the manifest of the
 /// commit below, or with no manifest at all) is refused by every member, the session's author
@@ -769,6 +932,87 @@ fn a_rollback_is_refused_and_allow_rollback_never_accepts_an_older_epoch() {
     assert_converged(&[&alice, &bob], &[S1, S2, S3]);
 }
 
+/// Attack 6 (old passphrase): after `lore sync passphrase`, a CI job still using the old passphrase
+/// (LORE_PASSPHRASE, no key stored) is refused and writes nothing; with the new one it works.
+#[test]
+fn the_old_passphrase_no_longer_opens_the_store() {
+    let world = World::new();
+    let remote = world.bare("remote.git");
+    let (alice, _bob) = pair(&world, &remote);
+    // The CI job: a clone through the helper with the passphrase in the environment, then
+    // `lore sync` (no setup, no key stored).
+    let mut ci_user = world.user("ci");
+    ci_user.env.push(("LORE_PASSPHRASE".into(), PASS.into()));
+    let clone = ci_user.root.join("clone");
+    ci_user
+        .git(
+            &ci_user.root,
+            &[
+                "clone",
+                "-q",
+                &format!("lore::{}", remote.display()),
+                clone.to_str().expect("utf-8"),
+            ],
+        )
+        .assert_ok();
+    let ci = Member {
+        user: ci_user,
+        repo: clone,
+    };
+    ci.sync();
+    assert_eq!(ci.ids(), vec![S1.to_owned(), S2.to_owned()]);
+    assert!(
+        !ci.user.lore_home.join("keys").exists(),
+        "the CI job stored a key"
+    );
+
+    let r = alice.user.lore_input(
+        &alice.repo,
+        &["sync", "passphrase", "--passphrase-stdin"],
+        "the new team passphrase\n",
+    );
+    r.assert_ok();
+    assert!(
+        r.stdout.contains("does not lock out anyone"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("rotate"), "{}", r.stdout);
+    alice.work(S3, "after the change", 1);
+    alice.sync();
+
+    // The old passphrase opens the old header in the history, never the tip's.
+    assert_refused(&ci, &["LORE_PASSPHRASE is not the passphrase"]);
+    assert!(!ci.user.lore_home.join("keys").exists());
+    // The CI recipe in a fresh workspace: refused, nothing written.
+    let work = world.path("ci-work");
+    ci.user
+        .git(
+            world.dir.path(),
+            &["init", "-q", work.to_str().expect("utf-8")],
+        )
+        .assert_ok();
+    let url = format!("lore::{}", remote.display());
+    let r = ci.user.git(
+        &work,
+        &["fetch", &url, "refs/lore/sessions:refs/lore/sessions"],
+    );
+    assert_refused_run(&ci, &r, &["LORE_PASSPHRASE is not the passphrase"]);
+    assert_eq!(ci.user.git(&work, &["for-each-ref"]).stdout, "");
+
+    // With the new passphrase the same job works.
+    let mut ci = ci;
+    ci.user.env = vec![("LORE_PASSPHRASE".into(), "the new team passphrase".into())];
+    ci.sync();
+    assert_eq!(ci.ids(), vec![S1.to_owned(), S2.to_owned(), S3.to_owned()]);
+    let r = ci.user.git(
+        &work,
+        &["fetch", "-q", &url, "refs/lore/sessions:refs/lore/sessions"],
+    );
+    r.assert_ok();
+    assert!(ci.user.rev(&work, "refs/lore/sessions").is_some());
+}
+
 /// Attack 7 (host-written commit lines): a commit whose author and message carry a terminal escape is
 /// refused, and none of its bytes reach a local ref.
 #[test]
@@ -884,211 +1128,108 @@ fn extra_refs_under_refs_lore_are_never_fetched() {
     assert_converged(&[&alice, &bob], &[S1, S2, S3]);
 }
 
-/// Alice (S1), Bob and Carol (S2), all synced; then Carol leaves: Alice rotates under
-/// [`NEW_PASS`] and syncs, Bob sets up again with it and syncs. Returns them, the host (the
-/// tip after Bob's sync remembered as honest) and the remote's tip from before the rotation.
-fn rotated_trio(world: &World, remote: &Path) -> (Member, Member, Member, Host, String) {
-    let alice = founder(world, remote);
-    alice.work(S1, "parser", 1);
-    alice.sync();
-    let bob = joiner(world, remote, "bob", PASS);
-    let carol = joiner(world, remote, "carol", PASS);
-    carol.work(S2, "cache", 1);
-    carol.sync();
-    bob.sync();
-    alice.sync();
-    let mut host = Host::new(remote);
-    let before = host.tip();
-    rotate(&alice, NEW_PASS);
-    alice.sync();
-    bob.user.setup(&bob.repo, NEW_PASS).assert_ok();
-    bob.sync();
-    for m in [&alice, &bob] {
-        assert_eq!(
-            m.ids(),
-            vec![S1.to_owned(), S2.to_owned()],
-            "{}",
-            m.user.name
-        );
-    }
-    let header: serde_json::Value =
-        serde_json::from_slice(&host.blob(&host.rev("refs/lore/sessions:lore-store.json")))
-            .expect("header");
-    assert_eq!(header["epoch"], 2, "{header}");
-    host.remember();
-    (alice, bob, carol, host, before)
-}
-
-/// A session record like `base` (a record of this store) but for session `id`, titled `title`.
-fn record_like(base: &[u8], id: &str, title: &str) -> Vec<u8> {
-    let mut v: serde_json::Value = serde_json::from_slice(base).expect("record json");
-    v["session"]["id"] = serde_json::Value::from(id);
-    v["session"]["title"] = serde_json::Value::from(title);
-    canonical(&v)
-}
-
-/// A tombstone of session `id`, as lore writes it.
-fn tombstone(id: &str, deleted_at: u64) -> Vec<u8> {
-    canonical(&serde_json::json!({
-        "format": 1, "kind": "tombstone", "id": id, "deleted_at": deleted_at,
-    }))
-}
-
-/// Attack 1 (rotation undone): the host serving the pre-rotation store on top of the tip, and Carol
-/// (removed, with the old key) forging correctly sealed epoch-1 commits, on top of the tip or
-/// of the last commit before the rotation, are all refused by the members who have seen the
-/// rotation; nothing forged reaches their lore.db.
+/// Attack 9 (format 1): a store written by lore before store format 2 is upgraded by the first
+/// sync of a member with the key, while a second member syncs at the same time; then a
+/// format-1 commit on top, or a rollback to the format-1 tip, is refused by both.
 #[test]
-fn a_rotation_cannot_be_undone_by_the_host_or_a_former_member() {
+fn a_format_1_store_is_upgraded_and_never_goes_back() {
     let world = World::new();
     let remote = world.bare("remote.git");
-    let (alice, bob, carol, host, before) = rotated_trio(&world, &remote);
-    let honest = host.tip();
-    let old_files = host.files(&before);
-
-    // (a) The host: a new commit on top of the tip whose tree is the pre-rotation tree.
-    host.amend(|files| *files = old_files.clone());
-    for m in [&alice, &bob] {
-        assert_refused(m, &["refused commit", "key epoch 1", "older than epoch 2"]);
-    }
-    host.restore();
-
-    // (b) Carol, with the key she kept: the old header, the old sessions, a forged session and
-    // a tombstone deleting S1, all sealed under the old key, on top of the current tip.
-    let forger = Forger::from_member(&carol.user, &carol.store_id());
-    let base = carol
-        .git(&[
-            "show",
-            &format!("refs/lore/sessions:{}", lore::gitstore::record_path(S2)),
-        ])
-        .stdout;
-    let forged_files = || {
-        let mut files = old_files.clone();
-        forger.add_record(
-            &host,
-            &mut files,
-            FORGED,
-            &record_like(base.as_bytes(), FORGED, "forged by carol"),
-        );
-        forger.add_record(&host, &mut files, S1, &tombstone(S1, 4_000_000_000_000));
-        files
+    let alice = founder(&world, &remote);
+    let store_id = alice.store_id();
+    let header3: serde_json::Value = serde_json::from_str(
+        &alice
+            .git(&["show", "refs/lore/sessions:lore-store.json"])
+            .stdout,
+    )
+    .expect("header");
+    let key = read_key_file(
+        &alice
+            .user
+            .lore_home
+            .join("keys")
+            .join(format!("{store_id}.key")),
+    );
+    // Alice's store as lore before format 2 made it: a parentless commit holding a format-1
+    // header, and no record of any epoch on her machine.
+    let local = Host::new(&alice.repo.join(".git"));
+    let mut files = Files::new();
+    files.insert(
+        "lore-store.json".into(),
+        (
+            "100644".into(),
+            local.write_blob(&format1_header(&header3, &key)),
+        ),
+    );
+    let tree = local.write_tree(&files);
+    let created = local.write_commit(
+        &tree,
+        &[],
+        b"author lore <lore@localhost> 1700000000 +0000\ncommitter lore <lore@localhost> 1700000000 +0000\n\nlore: create store\n",
+    );
+    local.set_tip(&created);
+    std::fs::remove_dir_all(alice.user.lore_home.join("stores")).expect("stores/");
+    alice.work(S1, "parser", 1);
+    alice
+        .user
+        .lore(&alice.repo, &["sync", "export", "--all"])
+        .assert_ok();
+    alice
+        .git(&["push", "-q", "lore::origin", "refs/lore/sessions"])
+        .assert_ok();
+    let mut host = Host::new(&remote);
+    let format1_tip = host.tip();
+    let header_of = |host: &Host, commit: &str| -> serde_json::Value {
+        serde_json::from_slice(&host.blob(&host.rev(&format!("{commit}:lore-store.json"))))
+            .expect("header")
     };
-    let on_tip = forger.commit(&host, forged_files(), &honest, 1);
-    host.set_tip(&on_tip);
-    for m in [&alice, &bob] {
-        assert_refused(m, &["refused commit", "key epoch 1", "older than epoch 2"]);
-    }
-    host.restore();
+    assert_eq!(header_of(&host, &format1_tip)["format"], 1);
+    assert!(!host.files(&format1_tip).contains_key("lore-manifest"));
 
-    // (c) The same on top of the last commit before the rotation, as the remote's tip.
-    let beside = forger.commit(&host, forged_files(), &before, 1);
-    host.set_tip(&beside);
+    // Bob joins the format-1 store; then both sync at once, and again until quiet.
+    let bob = joiner(&world, &remote, "bob", PASS);
+    bob.work(S2, "cache", 1);
+    std::thread::scope(|s| {
+        s.spawn(|| alice.sync());
+        s.spawn(|| bob.sync());
+    });
+    assert_converged(&[&alice, &bob], &[S1, S2]);
+    let tip = host.remember();
+    let header = header_of(&host, &tip);
+    assert_eq!(header["format"], 3, "{header}");
+    assert_eq!(header["epoch"], 1, "{header}");
+    assert!(host.files(&tip).contains_key("lore-manifest"));
     for m in [&alice, &bob] {
-        assert_refused(m, &["does not descend", "rewritten or replaced"]);
-        // Even a reset accepted on purpose never brings back a retired key.
+        let record = m
+            .user
+            .lore_home
+            .join("stores")
+            .join(format!("{store_id}.json"));
+        assert!(record.is_file(), "{}: no epoch record", m.user.name);
+    }
+
+    // A format-1 commit on top of the upgraded store.
+    let tree = host.write_tree(&host.files(&format1_tip));
+    let on_top = host.write_commit(
+        &tree,
+        &[&tip],
+        b"author lore <lore@localhost> 1700000001 +0000\ncommitter lore <lore@localhost> 1700000001 +0000\n\nlore: sync 1 session\n",
+    );
+    host.set_tip(&on_top);
+    for m in [&alice, &bob] {
+        assert_refused(m, &["refused commit", "format 1", "format 2"]);
+    }
+    // The ref back at the format-1 tip: a rollback, and never accepted, even on purpose.
+    host.set_tip(&format1_tip);
+    for m in [&alice, &bob] {
+        assert_refused(m, &["went back from", "rolled it back"]);
         m.git(&["config", "lore.allowRollback", "true"]).assert_ok();
-        assert_refused(m, &["refused commit", "key epoch 1", "older than epoch 2"]);
+        assert_refused(m, &["refused commit", "format 1", "format 2"]);
         m.git(&["config", "--unset", "lore.allowRollback"])
             .assert_ok();
-        assert_eq!(
-            m.ids(),
-            vec![S1.to_owned(), S2.to_owned()],
-            "{}",
-            m.user.name
-        );
     }
-    // The forgery itself is sound: Carol, who never saw the rotation, takes it (the limit
-    // docs/sync.md states: a member who has not synced since can be shown the old store).
-    carol.sync();
-    assert_eq!(carol.ids(), vec![S2.to_owned(), FORGED.to_owned()]);
-
     host.restore();
     assert_converged(&[&alice, &bob], &[S1, S2]);
-    for m in [&alice, &bob] {
-        let tree = m.store_tree();
-        assert!(!tree.contains(FORGED), "{}: {tree}", m.user.name);
-    }
-}
-
-/// Attack 6 (old passphrase): after `lore sync passphrase`, a CI job still using the old passphrase
-/// (LORE_PASSPHRASE, no key stored) is refused and writes nothing; with the new one it works.
-#[test]
-fn the_old_passphrase_no_longer_opens_the_store() {
-    let world = World::new();
-    let remote = world.bare("remote.git");
-    let (alice, _bob) = pair(&world, &remote);
-    // The CI job: a clone through the helper with the passphrase in the environment, then
-    // `lore sync` (no setup, no key stored).
-    let mut ci_user = world.user("ci");
-    ci_user.env.push(("LORE_PASSPHRASE".into(), PASS.into()));
-    let clone = ci_user.root.join("clone");
-    ci_user
-        .git(
-            &ci_user.root,
-            &[
-                "clone",
-                "-q",
-                &format!("lore::{}", remote.display()),
-                clone.to_str().expect("utf-8"),
-            ],
-        )
-        .assert_ok();
-    let ci = Member {
-        user: ci_user,
-        repo: clone,
-    };
-    ci.sync();
-    assert_eq!(ci.ids(), vec![S1.to_owned(), S2.to_owned()]);
-    assert!(
-        !ci.user.lore_home.join("keys").exists(),
-        "the CI job stored a key"
-    );
-
-    let r = alice.user.lore_input(
-        &alice.repo,
-        &["sync", "passphrase", "--passphrase-stdin"],
-        "the new team passphrase\n",
-    );
-    r.assert_ok();
-    assert!(
-        r.stdout.contains("does not lock out anyone"),
-        "{}",
-        r.stdout
-    );
-    assert!(r.stdout.contains("rotate"), "{}", r.stdout);
-    alice.work(S3, "after the change", 1);
-    alice.sync();
-
-    // The old passphrase opens the old header in the history, never the tip's.
-    assert_refused(&ci, &["LORE_PASSPHRASE is not the passphrase"]);
-    assert!(!ci.user.lore_home.join("keys").exists());
-    // The CI recipe in a fresh workspace: refused, nothing written.
-    let work = world.path("ci-work");
-    ci.user
-        .git(
-            world.dir.path(),
-            &["init", "-q", work.to_str().expect("utf-8")],
-        )
-        .assert_ok();
-    let url = format!("lore::{}", remote.display());
-    let r = ci.user.git(
-        &work,
-        &["fetch", &url, "refs/lore/sessions:refs/lore/sessions"],
-    );
-    assert_refused_run(&ci, &r, &["LORE_PASSPHRASE is not the passphrase"]);
-    assert_eq!(ci.user.git(&work, &["for-each-ref"]).stdout, "");
-
-    // With the new passphrase the same job works.
-    let mut ci = ci;
-    ci.user.env = vec![("LORE_PASSPHRASE".into(), "the new team passphrase".into())];
-    ci.sync();
-    assert_eq!(ci.ids(), vec![S1.to_owned(), S2.to_owned(), S3.to_owned()]);
-    let r = ci.user.git(
-        &work,
-        &["fetch", "-q", &url, "refs/lore/sessions:refs/lore/sessions"],
-    );
-    r.assert_ok();
-    assert!(ci.user.rev(&work, "refs/lore/sessions").is_some());
 }
 
 /// Attack 10 (keys as a new user meets them): after a rotation the other members are told what to
@@ -1247,4 +1388,61 @@ fn a_session_dropped_from_the_store_is_written_back() {
     assert_eq!(bob.ids(), vec![S1.to_owned(), S2.to_owned()]);
     assert!(held(&host), "S2 was not written back");
     assert_converged(&[&alice, &bob], &[S1, S2]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Found while writing the attacks: bugs left for a design decision.
+// ---------------------------------------------------------------------------------------------
+
+/// What the host serves while a newcomer runs `lore sync setup` must not reach a local ref
+/// before it is verified either (attack 7, at setup).
+#[test]
+#[ignore = "lore sync setup fetches the remote's unverified tip into refs/lore/wire/<remote>/sessions \
+            (src/sync/mod.rs remote_header), which the rest of lore takes as the verified tip and as \
+            the mark of a joined store; fixing it needs another mark than that ref"]
+fn setup_during_an_attack_keeps_nothing_unverified() {
+    let world = World::new();
+    let remote = world.bare("remote.git");
+    let (_alice, _bob) = pair(&world, &remote);
+    let host = Host::new(&remote);
+    let tip = host.tip();
+    let tree = host.rev(&format!("{tip}^{{tree}}"));
+    let parent = host.rev(&format!("{tip}~1"));
+    let evil: &[u8] = b"author \x1b]0;owned by the host\x07 <host@example.com> 1700000000 +0000\ncommitter lore <lore@localhost> 0 +0000\n\nlore\n";
+    let planted = host.write_commit(&tree, &[&parent], evil);
+    host.set_tip(&planted);
+    let carol = joiner(&world, &remote, "carol", PASS);
+    let refs = carol.git(&["for-each-ref"]).stdout;
+    assert!(!refs.contains(&planted), "{refs}");
+    let log = carol.git(&["log", "--format=raw", "--all"]).stdout;
+    assert!(!log.contains("owned by the host"), "{log}");
+}
+
+/// A rotation that races another member's push: Alice rotates, Bob (not yet told) pushes a
+/// session sealed under the old key before Alice's sync. Alice's sync must still publish the
+/// rotation, with Bob's session re-sealed under the new key.
+#[test]
+#[ignore = "the rotating machine records epoch 2 at 'lore sync rotate' (src/cli/sync/rotate.rs), before \
+            the rotation is published, so its next fetch refuses the epoch-1 commit Bob pushed in \
+            between and its sync is stuck (the store merge, which takes the remote's tree, header \
+            included, also looks like it would drop the rotation). Needs a design decision, not a local fix"]
+fn a_rotation_racing_another_push_still_goes_out() {
+    let world = World::new();
+    let remote = world.bare("remote.git");
+    let (alice, bob) = pair(&world, &remote);
+    rotate(&alice, NEW_PASS);
+    bob.work(S3, "lock", 1);
+    bob.sync();
+    alice.sync();
+    let host = Host::new(&remote);
+    let header: serde_json::Value =
+        serde_json::from_slice(&host.blob(&host.rev("refs/lore/sessions:lore-store.json")))
+            .expect("header");
+    assert_eq!(header["epoch"], 2, "{header}");
+    assert_eq!(
+        alice.ids(),
+        vec![S1.to_owned(), S2.to_owned(), S3.to_owned()]
+    );
+    bob.user.setup(&bob.repo, NEW_PASS).assert_ok();
+    assert_converged(&[&alice, &bob], &[S1, S2, S3]);
 }
