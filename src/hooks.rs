@@ -25,7 +25,6 @@ use std::fs;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
-
 /// The line that marks a hook as lore's.
 pub const MARKER: &str = "# installed by lore hooks";
 

@@ -495,9 +495,22 @@ impl Conversation {
             cipher = ref_target(self.repo(), &incoming)?.ok_or_else(|| {
                 RemoteError::Io(format!("git fetch did not bring {SESSIONS_REF}"))
             })?;
-            update_ref(self.repo(), &incoming, Some(cipher), None, "lore: checked")?;
         }
         let result = self.accept(cipher);
+        // The holding ref goes once the tip is checked. It stays only when this machine
+        // lacks the key the tip's header names (a rotation, say): nothing of it was read, and
+        // `lore sync status` and `lore doctor` find the new header there to say what to do.
+        let missing_key = matches!(
+            &result,
+            Err(RemoteError::Store(
+                GitStoreError::NoKey { .. } | GitStoreError::Rotated { .. }
+            ))
+        );
+        if let Some(held) = ref_target(self.repo(), &incoming)?
+            && !missing_key
+        {
+            update_ref(self.repo(), &incoming, Some(held), None, "lore: checked")?;
+        }
         if result.is_ok() {
             let current = ref_target(self.repo(), &wire)?;
             if current != Some(cipher) {
@@ -545,6 +558,12 @@ impl Conversation {
         }
         // Asked of git, so `git -c lore.allowRollback=true fetch …` counts.
         if self.git.config_bool("lore.allowRollback") {
+            // Accepted on purpose, but never a store older than this machine has seen (a
+            // commit from before a rotation or before the upgrade to format 2), which the
+            // translation below would not look at again for a commit translated before.
+            if let Some(header) = self.store.header_at(cipher)? {
+                self.check_floor(Direction::Decrypt, cipher, &header)?;
+            }
             return Ok(());
         }
         let (old, new) = (last.to_string(), cipher.to_string());
@@ -563,36 +582,15 @@ impl Conversation {
                 .is_ok_and(|base| base.is_some_and(|b| b.detach() == ancestor))
     }
 
-    /// Translates `tip` and every ancestor not yet translated, parents first.
-    fn translate(&mut self, direction: Direction, tip: ObjectId) -> Result<ObjectId, RemoteError> {
-        let mut pending: HashMap<ObjectId, ObjectId> = HashMap::new();
-        if let Some(t) = known(&self.cache, self.store.repo(), &pending, direction, tip)? {
-            return Ok(t);
-        }
-        // Walk back to the commits already translated; order the rest parents first.
-        let mut order = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        let mut stack = vec![(tip, false)];
-        while let Some((id, expanded)) = stack.pop() {
-            if expanded {
-                order.push(id);
-                continue;
-            }
-            if !seen.insert(id)
-                || known(&self.cache, self.store.repo(), &pending, direction, id)?.is_some()
-            {
-                continue;
-            }
-            stack.push((id, true));
-            for p in RawCommit::read(&Odb::loose(self.repo()), id)?.parents {
-                stack.push((p, false));
-            }
-        }
-        // The tip's header is the only one unlocked with LORE_PASSPHRASE: an older header
-        // (from before a passphrase change) must not open the store with an old passphrase.
-        // Older commits' keys come from the tip's header (the keys of before its rotations)
-        // and from the keys this machine kept.
-        let header = self.store.header_at(tip)?.ok_or(GitStoreError::NoHeader)?;
+    /// Refuses `tip` (whose header is `header`) when it is older than what this machine has
+    /// seen of the store: a format-1 or older-epoch tip from the remote, or a local tip to
+    /// encrypt under an older key than the newest this machine holds.
+    fn check_floor(
+        &self,
+        direction: Direction,
+        tip: ObjectId,
+        header: &StoreHeader,
+    ) -> Result<(), RemoteError> {
         let floor = self
             .epochs
             .get(header.store_id_hex())
@@ -629,6 +627,40 @@ impl Conversation {
                 _ => {}
             }
         }
+        Ok(())
+    }
+
+    /// Translates `tip` and every ancestor not yet translated, parents first.
+    fn translate(&mut self, direction: Direction, tip: ObjectId) -> Result<ObjectId, RemoteError> {
+        let mut pending: HashMap<ObjectId, ObjectId> = HashMap::new();
+        if let Some(t) = known(&self.cache, self.store.repo(), &pending, direction, tip)? {
+            return Ok(t);
+        }
+        // Walk back to the commits already translated; order the rest parents first.
+        let mut order = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut stack = vec![(tip, false)];
+        while let Some((id, expanded)) = stack.pop() {
+            if expanded {
+                order.push(id);
+                continue;
+            }
+            if !seen.insert(id)
+                || known(&self.cache, self.store.repo(), &pending, direction, id)?.is_some()
+            {
+                continue;
+            }
+            stack.push((id, true));
+            for p in RawCommit::read(&Odb::loose(self.repo()), id)?.parents {
+                stack.push((p, false));
+            }
+        }
+        // The tip's header is the only one unlocked with LORE_PASSPHRASE: an older header
+        // (from before a passphrase change) must not open the store with an old passphrase.
+        // Older commits' keys come from the tip's header (the keys of before its rotations)
+        // and from the keys this machine kept.
+        let header = self.store.header_at(tip)?.ok_or(GitStoreError::NoHeader)?;
+        self.check_floor(direction, tip, &header)?;
         let keys_store = self.keys.clone();
         let mut keys = Keys::new(move |h: &StoreHeader| find_key(&keys_store, None, h));
         let tip_key = find_key(&self.keys, self.passphrase.as_deref(), &header)?;

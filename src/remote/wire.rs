@@ -157,8 +157,11 @@ impl Git {
     /// Where ref `name` points on `remote` (a remote's name or a URL), as
     /// `git ls-remote <remote> <name>` tells: one git process, the cheapest look at a remote.
     pub fn ls_remote_ref(&self, remote: &str, name: &str) -> Result<Option<String>, RemoteError> {
+        // Through the helper (a `lore::` remote) this is `lore sync`'s look at its store:
+        // like its fetch, it must fail (once, saying why) rather than leave the store out.
         let out = self
             .command(&["ls-remote", "--", remote, name])
+            .env(REQUIRED_ENV, "1")
             .stderr(Stdio::inherit())
             .output()
             .map_err(spawn)?;

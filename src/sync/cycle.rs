@@ -229,6 +229,9 @@ impl Sync<'_> {
         let (target, push_url) = report.step("git remote get-url", || self.target())?;
         let config = self.helper_config(&target, push_url.as_deref())?;
         let mut conversation = None;
+        // The remote's store as this machine last saw it (its own pushes included): a session
+        // it held then and the remote no longer holds is restored, whoever wrote it.
+        let last_seen = ref_target(self.local.repo(), &self.tracking_ref())?;
         let mut own_commits = Vec::new();
         for attempt in 1..=MAX_ATTEMPTS {
             report.attempts = attempt;
@@ -244,7 +247,7 @@ impl Sync<'_> {
             let remote_tip = ref_target(self.local.repo(), &self.tracking_ref())?;
             if let Some(tip) = remote_tip {
                 let started = std::time::Instant::now();
-                let merged = self.merge_into_db(tip, &mut report)?;
+                let merged = self.merge_into_db(tip, last_seen, &mut report)?;
                 report.steps.push(("merge into lore.db", started.elapsed()));
                 own_commits.extend(self.db.last_commit().map(str::to_owned));
                 todo.arrived(merged.arrived);
@@ -364,6 +367,7 @@ impl Sync<'_> {
     fn merge_into_db(
         &mut self,
         remote_tip: ObjectId,
+        last_seen: Option<ObjectId>,
         report: &mut Report,
     ) -> Result<MergeOutcome, SyncError> {
         let merged_ref = self.merged_ref();
@@ -376,15 +380,17 @@ impl Sync<'_> {
             changed.push((id.to_owned(), blob));
             Ok(())
         })?;
-        // A session the remote's store held at the last merge and holds no more, without a
-        // tombstone, was withheld: lore.db keeps it, and the export writes it again.
-        let mut missing = Vec::new();
-        if let Some(since) = since {
-            self.local
-                .changed_records(Some(remote_tip), since, |id, _| {
-                    missing.push(id.to_owned());
+        // A session the remote's store held at the last merge, or when this machine last saw
+        // it (after its own push, say), and holds no more, without a tombstone, was withheld:
+        // lore.db keeps it, and the export writes it again.
+        let mut missing = BTreeSet::new();
+        for old in [since, last_seen].into_iter().flatten() {
+            if old != remote_tip {
+                self.local.changed_records(Some(remote_tip), old, |id, _| {
+                    missing.insert(id.to_owned());
                     Ok(())
                 })?;
+            }
         }
         let mut restored = Vec::new();
         for id in missing {

@@ -45,7 +45,7 @@ pub(super) fn run(ctx: &Ctx, place: &Place, args: SecretArgs) -> anyhow::Result<
             println!("Already set up: this machine holds the store's key. Run '{sync}' to sync.");
         } else {
             println!(
-                "This machine already holds the key of this store (set up in another clone):                  no passphrase needed. Run '{sync}' to fetch reasoning history."
+                "This machine already holds the key of this store (set up in another clone): no passphrase needed. Run '{sync}' to fetch reasoning history."
             );
         }
         return Ok(ExitCode::SUCCESS);
