@@ -7,8 +7,8 @@
 //! Where the attacker holds an old key (a removed member), [`Forger`] seals commits with it
 //! through the `lore` library itself: that is the attack done for real, not simulated.
 //!
-//! The two `#[ignore]`d tests at the end are bugs these attacks found that need a design
-//! decision rather than a local fix; each says why in its `ignore` reason.
+//! The two tests at the end are bugs these attacks found: setup keeping an unverified tip in a
+//! ref, and a rotation racing another member's push.
 
 mod common;
 
@@ -1397,9 +1397,6 @@ fn a_session_dropped_from_the_store_is_written_back() {
 /// What the host serves while a newcomer runs `lore sync setup` must not reach a local ref
 /// before it is verified either (attack 7, at setup).
 #[test]
-#[ignore = "lore sync setup fetches the remote's unverified tip into refs/lore/wire/<remote>/sessions \
-            (src/sync/mod.rs remote_header), which the rest of lore takes as the verified tip and as \
-            the mark of a joined store; fixing it needs another mark than that ref"]
 fn setup_during_an_attack_keeps_nothing_unverified() {
     let world = World::new();
     let remote = world.bare("remote.git");
@@ -1422,10 +1419,6 @@ fn setup_during_an_attack_keeps_nothing_unverified() {
 /// session sealed under the old key before Alice's sync. Alice's sync must still publish the
 /// rotation, with Bob's session re-sealed under the new key.
 #[test]
-#[ignore = "the rotating machine records epoch 2 at 'lore sync rotate' (src/cli/sync/rotate.rs), before \
-            the rotation is published, so its next fetch refuses the epoch-1 commit Bob pushed in \
-            between and its sync is stuck (the store merge, which takes the remote's tree, header \
-            included, also looks like it would drop the rotation). Needs a design decision, not a local fix"]
 fn a_rotation_racing_another_push_still_goes_out() {
     let world = World::new();
     let remote = world.bare("remote.git");

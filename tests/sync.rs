@@ -1130,3 +1130,64 @@ fn a_reverted_sync_converges_with_the_team_at_the_next_sync() {
     );
     assert_eq!(bob.store_tree(), alice.store_tree());
 }
+
+/// LORE_PASSPHRASE is lore's: no git lore starts gets it (git hands its environment to ssh,
+/// credential helpers and ProxyCommand), except the one `git fetch lore::…` whose child is
+/// lore's own helper. A wrapper around git records the environment of every git run.
+#[test]
+fn lore_passphrase_never_reaches_a_git_but_the_one_running_lores_helper() {
+    let world = World::new();
+    let remote = world.bare("remote.git");
+    let alice = founder(&world, &remote);
+    alice.work(S1, "parser", 1);
+    let log = world.path("git-env.log");
+    let wrapper = world.path("git-wrapper.sh");
+    let real_git = String::from_utf8(
+        std::process::Command::new("sh")
+            .args(["-c", "command -v git"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nprintf 'ARGS %s | PASS %s\\n' \"$*\" \"${{LORE_PASSPHRASE:-<unset>}}\" >> '{}'\nexec '{}' \"$@\"\n",
+            log.display(),
+            real_git.trim()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let vars = [
+        ("LORE_GIT", wrapper.to_str().unwrap()),
+        ("LORE_PASSPHRASE", PASS),
+    ];
+    for args in [
+        &["sync"][..],
+        &["sync", "status"][..],
+        &["doctor"][..],
+        &["link", "--auto", "--dry-run"][..],
+    ] {
+        alice.user.lore_with(&alice.repo, &vars, args);
+    }
+    let text = std::fs::read_to_string(&log).unwrap();
+    let runs: Vec<&str> = text.lines().collect();
+    assert!(runs.len() > 5, "{text}");
+    let mut through_helper = 0;
+    for run in &runs {
+        if run.contains("lore::") {
+            through_helper += 1;
+            continue;
+        }
+        assert!(
+            run.ends_with("PASS <unset>"),
+            "a git got LORE_PASSPHRASE: {run}"
+        );
+    }
+    assert!(through_helper >= 1, "{text}");
+    // The sync worked: the helper got the passphrase it needed from that one git.
+    assert!(alice.store_tree().contains(".json"));
+}

@@ -239,15 +239,24 @@ impl LocalStore {
     }
 
     /// Writes a merge commit of `local` and `remote` (in that order) whose tree is
-    /// `remote`'s, and moves `refs/lore/sessions` from `local` to it.
+    /// `remote`'s (with `header` in place of its header, when given), and moves
+    /// `refs/lore/sessions` from `local` to it.
     pub fn merge_commit(
         &self,
         local: ObjectId,
         remote: ObjectId,
+        header: Option<&StoreHeader>,
         message: &str,
     ) -> Result<ObjectId, GitStoreError> {
         let odb = Odb::loose(&self.repo);
-        let tree = RawCommit::read(&odb, remote)?.tree;
+        let mut tree = RawCommit::read(&odb, remote)?.tree;
+        if let Some(header) = header {
+            let mut root = read_level(&odb, Some(tree))?;
+            let blob = odb.write_blob(&header.to_bytes())?;
+            root.insert(HEADER_FILE.to_owned(), (EntryKind::Blob, blob));
+            tree = write_level(&odb, &root)?
+                .ok_or_else(|| GitStoreError::Other("empty tree".into()))?;
+        }
         let now = jiff::Timestamp::now().as_second();
         let commit = RawCommit {
             tree,

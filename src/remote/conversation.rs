@@ -690,8 +690,10 @@ impl Conversation {
             pending.insert(id, translated);
         }
         odb.finish()?;
-        // Everything verified: this machine has now seen the tip's epoch.
-        if header.is_format2() {
+        // Everything verified: this machine has now seen the tip's epoch. (A push records it
+        // once the remote took it: a rotation not yet published must not refuse what others
+        // push meanwhile.)
+        if direction == Direction::Decrypt && header.is_format2() {
             self.epochs
                 .raise(header.store_id_hex(), header.epoch(), header.key_id())
                 .map_err(|e| GitStoreError::Other(e.to_string()))?;
@@ -966,6 +968,16 @@ impl Conversation {
             }
         }
         self.cache.set_last_tip(&self.remote.ns, new)?;
+        // The remote holds the pushed store now: its epoch (a rotation, the upgrade to format
+        // 2) is the newest this machine accepts from here on.
+        if let Some(p) = plain
+            && let Some(header) = self.store.header_at(p)?
+            && header.is_format2()
+        {
+            self.epochs
+                .raise(header.store_id_hex(), header.epoch(), header.key_id())
+                .map_err(|e| GitStoreError::Other(e.to_string()))?;
+        }
         Ok(())
     }
 }

@@ -157,11 +157,8 @@ impl Git {
     /// Where ref `name` points on `remote` (a remote's name or a URL), as
     /// `git ls-remote <remote> <name>` tells: one git process, the cheapest look at a remote.
     pub fn ls_remote_ref(&self, remote: &str, name: &str) -> Result<Option<String>, RemoteError> {
-        // Through the helper (a `lore::` remote) this is `lore sync`'s look at its store:
-        // like its fetch, it must fail (once, saying why) rather than leave the store out.
         let out = self
             .command(&["ls-remote", "--", remote, name])
-            .env(REQUIRED_ENV, "1")
             .stderr(Stdio::inherit())
             .output()
             .map_err(spawn)?;
@@ -201,12 +198,7 @@ impl Git {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let mut cmd = self.command(&args);
         if required {
-            cmd.env(REQUIRED_ENV, "1");
-            // This git runs lore's own helper, which may need the passphrase (CI); no other
-            // git ever gets it.
-            if let Some(p) = std::env::var_os(crate::git::PASSPHRASE_ENV) {
-                cmd.env(crate::git::PASSPHRASE_ENV, p);
-            }
+            for_lore_sync(&mut cmd);
         }
         let status = cmd
             .stdout(to_stderr()?)
@@ -287,6 +279,16 @@ impl Git {
             });
         }
         Ok(results)
+    }
+}
+
+/// Readies a git that `lore sync` runs against its own helper (a `lore::` URL): the helper
+/// must bring the sessions or fail, and may need the passphrase (CI), which no other git
+/// ever gets.
+fn for_lore_sync(cmd: &mut Command) {
+    cmd.env(REQUIRED_ENV, "1");
+    if let Some(p) = std::env::var_os(crate::git::PASSPHRASE_ENV) {
+        cmd.env(crate::git::PASSPHRASE_ENV, p);
     }
 }
 

@@ -183,7 +183,14 @@ impl Sync<'_> {
         let remote_unchanged = match &wire_tip {
             Some(tip) => {
                 let now = report.step("git ls-remote", || {
-                    self.git.ls_remote_ref(self.remote, SESSIONS_REF)
+                    // The ciphertext tip, asked of the underlying remote with plain git (for a
+                    // remote whose URL is `lore::…`, of the address behind it): no helper, no
+                    // key, and comparable with the ciphertext tip the last sync recorded.
+                    let url = self.git.remote_url(self.remote, false)?;
+                    match url.strip_prefix("lore::") {
+                        Some(address) => self.git.ls_remote_ref(address, SESSIONS_REF),
+                        None => self.git.ls_remote_ref(self.remote, SESSIONS_REF),
+                    }
                 })?;
                 now.as_ref() == Some(tip)
             }
@@ -485,8 +492,24 @@ impl Sync<'_> {
             ids.push(id.to_owned());
             Ok(())
         })?;
+        // The merge takes the remote's sessions, and the newer of the two headers: a rotation
+        // (or the upgrade to format 2) made here and not yet pushed is kept.
+        let (ours, theirs) = (
+            self.local.header_at(local_tip)?,
+            self.local.header_at(remote_tip)?,
+        );
+        let header = match (ours, theirs) {
+            (Some(o), Some(t))
+                if o.store_id() == t.store_id()
+                    && ((o.is_format2() && !t.is_format2())
+                        || (o.is_format2() == t.is_format2() && o.epoch() > t.epoch())) =>
+            {
+                Some(o)
+            }
+            _ => None,
+        };
         self.local
-            .merge_commit(local_tip, remote_tip, "lore: sync merge")?;
+            .merge_commit(local_tip, remote_tip, header.as_ref(), "lore: sync merge")?;
         Ok(ids)
     }
 
@@ -513,11 +536,8 @@ impl Sync<'_> {
             _ => return Err(crate::gitstore::missing_key(&self.keys, &header).into()),
         };
         let upgraded = header.upgraded(&key).map_err(GitStoreError::from)?;
+        // Recorded as format 2 on this machine once the push lands (the helper does that).
         self.local.write_header(&upgraded, "lore: store format 2")?;
-        self.keys
-            .epochs()
-            .raise(upgraded.store_id_hex(), upgraded.epoch(), upgraded.key_id())
-            .map_err(SyncError::Key)?;
         Ok(())
     }
 

@@ -95,18 +95,66 @@ pub fn remote_header(
     if !advertised.refs.iter().any(|r| r.name == SESSIONS_REF) {
         return Ok(None);
     }
-    let wire = crate::remote::wire_ref(&crate::remote::namespace(remote));
-    git.fetch(&url, &[format!("+{SESSIONS_REF}:{wire}")])?;
-    let tip = crate::gitstore::local::ref_target(store.repo(), &wire)?
+    // The objects are fetched through a holding ref that is deleted as soon as the header
+    // is read: nothing unverified stays in a ref (the helper verifies the store on the next
+    // fetch, and finds the objects here already).
+    let holding = crate::remote::incoming_ref(&crate::remote::namespace(remote));
+    git.fetch(&url, &[format!("+{SESSIONS_REF}:{holding}")])?;
+    let tip = crate::gitstore::local::ref_target(store.repo(), &holding)?
         .ok_or_else(|| GitStoreError::Other(format!("git fetch did not bring {SESSIONS_REF}")))?;
-    let odb = Odb::loose(store.repo());
-    let root = read_level(&odb, Some(RawCommit::read(&odb, tip)?.tree))?;
-    match root.get(HEADER_FILE) {
-        Some((EntryKind::Blob, blob)) => Ok(Some(
-            StoreHeader::parse(&read_blob(&odb, *blob)?).map_err(GitStoreError::from)?,
-        )),
-        _ => Err(GitStoreError::NoHeader.into()),
+    let header = (|| {
+        let odb = Odb::loose(store.repo());
+        let root = read_level(&odb, Some(RawCommit::read(&odb, tip)?.tree))?;
+        match root.get(HEADER_FILE) {
+            Some((EntryKind::Blob, blob)) => {
+                Ok(Some(StoreHeader::parse(&read_blob(&odb, *blob)?)?))
+            }
+            _ => Err(GitStoreError::NoHeader),
+        }
+    })();
+    crate::gitstore::local::update_ref(store.repo(), &holding, Some(tip), None, "lore: read")?;
+    Ok(header?)
+}
+
+/// `$GIT_DIR/lore/joined/<remote>`: written by `lore sync setup` when it joins the store a
+/// remote holds (no local store yet), so that `lore sync` knows it may fetch it.
+fn joined_file(store: &LocalStore, remote: &str) -> PathBuf {
+    store
+        .repo()
+        .git_dir()
+        .join("lore")
+        .join("joined")
+        .join(crate::remote::namespace(remote))
+}
+
+/// Records that this repository joined the store `remote` holds (see [`joined`]).
+pub fn mark_joined(store: &LocalStore, remote: &str, store_id_hex: &str) -> Result<(), SyncError> {
+    let path = joined_file(store, remote);
+    let io = |source| SyncError::Io {
+        path: path.clone(),
+        source,
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io)?;
     }
+    std::fs::write(&path, format!("{store_id_hex}\n")).map_err(io)
+}
+
+/// Whether `lore sync setup` joined the store `remote` holds, or a fetch brought it here.
+pub fn joined(store: &LocalStore, remote: &str) -> bool {
+    let ns = crate::remote::namespace(remote);
+    joined_file(store, remote).exists()
+        || [
+            crate::remote::tracking_ref(&ns),
+            crate::remote::wire_ref(&ns),
+        ]
+        .iter()
+        .any(|name| {
+            store
+                .repo()
+                .try_find_reference(name.as_str())
+                .is_ok_and(|r| r.is_some())
+        })
 }
 
 /// The work tree root of the repository holding `path` (symlinks resolved).

@@ -20,7 +20,8 @@ pub(super) fn run(ctx: &Ctx, place: &Place, args: SecretArgs) -> anyhow::Result<
         keys.save_previous(header.store_id_hex(), k)?;
     }
     super::setup::warn_if_refused(&keys.save(new_header.store_id_hex(), &new_key)?);
-    super::setup::record_epoch(&keys, &new_header)?;
+    // The new epoch is recorded once the sync has pushed it: until then, what others push
+    // under the current key is still accepted (and merged under the new one).
     local.write_header(&new_header, "lore: rotate the data key")?;
     println!(
         "Data key rotated. Run '{}' to push the store re-encrypted under the new key; every \

@@ -11,16 +11,7 @@ use crate::cli::Ctx;
 pub(super) fn run(ctx: &Ctx, place: &Place, quiet: bool) -> anyhow::Result<ExitCode> {
     let (local, remote) = (&place.local, place.remote.as_str());
     // Set up here: a local store, or a remote store joined with `lore sync setup`.
-    let ns = lore::remote::namespace(remote);
-    let joined = [lore::remote::tracking_ref(&ns), lore::remote::wire_ref(&ns)]
-        .iter()
-        .any(|name| {
-            local
-                .repo()
-                .try_find_reference(name.as_str())
-                .is_ok_and(|r| r.is_some())
-        });
-    if local.header()?.is_none() && !joined {
+    if local.header()?.is_none() && !lore::sync::joined(local, remote) {
         bail!(
             "{} has no lore store yet: run '{}' first",
             place.what(),

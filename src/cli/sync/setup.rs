@@ -38,6 +38,9 @@ pub(super) fn run(ctx: &Ctx, place: &Place, args: SecretArgs) -> anyhow::Result<
         && header.verify_key(&key).is_ok()
     {
         save_keys(&keys, header, &key)?;
+        if on_remote.is_some() {
+            lore::sync::mark_joined(local, remote, header.store_id_hex())?;
+        }
         let already = here
             .as_ref()
             .is_some_and(|h| h.store_id() == header.store_id());
@@ -56,6 +59,7 @@ pub(super) fn run(ctx: &Ctx, place: &Place, args: SecretArgs) -> anyhow::Result<
             let pass = source.read("Enter passphrase: ")?;
             let key = unlock(place, &header, &pass)?;
             save_keys(&keys, &header, &key)?;
+            lore::sync::mark_joined(local, remote, header.store_id_hex())?;
             println!("Passphrase verified. Run '{sync}' to fetch reasoning history.");
         }
         (None, Some(header)) => {
