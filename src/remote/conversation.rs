@@ -300,6 +300,8 @@ pub struct PushSpec {
 /// The underlying remote.
 #[derive(Debug, Clone)]
 struct Remote {
+    /// What messages call it: the remote's name, or the address given after `lore::`.
+    label: String,
     fetch_url: String,
     push_url: String,
     /// The name of this remote's private refs and cache entries.
@@ -377,6 +379,7 @@ impl Conversation {
         };
         let remote = match &config.push_url {
             Some(url) => Remote {
+                label: label(&config.alias, config.address.as_deref()),
                 fetch_url: url.clone(),
                 push_url: url.clone(),
                 ns: super::namespace(config.address.as_deref().unwrap_or(&config.alias)),
@@ -523,7 +526,20 @@ impl Conversation {
                 )?;
             }
         }
-        result.map(|plain| (cipher, plain))
+        // What the remote served and lore refused names the remote, in one line.
+        let label = self.remote.label.clone();
+        result.map(|plain| (cipher, plain)).map_err(|e| match e {
+            RemoteError::Store(
+                e @ (GitStoreError::Refused { .. }
+                | GitStoreError::OldEpoch { .. }
+                | GitStoreError::Malformed { .. }
+                | GitStoreError::Crypto(_)),
+            ) => RemoteError::Served {
+                remote: label,
+                source: e,
+            },
+            e => e,
+        })
     }
 
     /// Checks and decrypts the remote's ciphertext tip `cipher`.
@@ -1063,10 +1079,19 @@ fn resolve(git: &Git, alias: &str, address: Option<&str>) -> Result<Remote, Remo
         }
     }
     Ok(Remote {
+        label: label(alias, Some(address)),
         fetch_url,
         push_url,
         ns,
     })
+}
+
+/// What messages call a remote: git's name for it, or the address after `lore::`.
+fn label(alias: &str, address: Option<&str>) -> String {
+    match alias.strip_prefix("lore::") {
+        Some(rest) => address.unwrap_or(rest).to_owned(),
+        None => alias.to_owned(),
+    }
 }
 
 #[cfg(test)]

@@ -49,6 +49,12 @@ pub enum RemoteError {
     Rewritten { old: String, new: String },
     #[error("{0}")]
     Store(#[from] GitStoreError),
+    /// What a remote served that lore refuses (a forged, altered or rolled-back store).
+    #[error("{remote}: {source}; nothing was changed here")]
+    Served {
+        remote: String,
+        source: GitStoreError,
+    },
     #[error("helper cache: {0}")]
     Cache(#[from] rusqlite::Error),
     #[error("{0}")]
