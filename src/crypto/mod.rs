@@ -6,12 +6,14 @@
 //! - [`seal`] and [`open`] turn one session record into its `.enc` blob and back.
 //! - [`seal_manifest`] and [`open_manifest`] do the same for a commit's manifest, which binds
 //!   a ciphertext commit's tree, parents, sequence number and key epoch to the key.
+//! - [`passphrase`] generates new passphrases and estimates the strength of chosen ones.
 //! - `vectors` (tests) checks the known-answer vectors of docs/store-format.md.
 //!
 //! Everything here is pure computation on bytes: no files, no git, no prompts.
 
 mod header;
 pub mod manifest;
+pub mod passphrase;
 mod seal;
 #[cfg(test)]
 mod vectors;
