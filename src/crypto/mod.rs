@@ -20,7 +20,7 @@ mod vectors;
 
 pub use header::{KdfParams, StoreHeader};
 pub use manifest::{Manifest, ManifestPrefix, open_manifest, read_prefix, seal_manifest};
-pub use seal::{open, seal};
+pub use seal::{MAX_RATIO, MAX_RECORD, MAX_SEALED, check_sealed_prefix, open, open_owned, seal};
 
 use hkdf::Hkdf;
 use hmac::{Hmac, KeyInit, Mac};
