@@ -263,6 +263,26 @@ mod tests {
         assert!(cut.ends_with(CUT_MARK));
     }
 
+    #[test]
+    fn a_record_with_a_message_above_the_limit_is_refused() {
+        let mut r: SessionRecord = serde_json::from_slice(&record("s1")).unwrap();
+        let message = |content: String| RecordMessage {
+            ordinal: 0,
+            role: "user".into(),
+            kind: "text".into(),
+            content,
+            timestamp: None,
+            tool_name: None,
+        };
+        r.messages.push(message("x".repeat(MAX_MESSAGE)));
+        assert_eq!(r.check_limits(), Ok(()));
+        r.messages[0] = message("x".repeat(MAX_MESSAGE + 1));
+        let why = r.check_limits().unwrap_err();
+        assert!(why.contains("message 0") && why.contains("limit"), "{why}");
+        r.messages[0] = message(cut_to_limit("x".repeat(MAX_MESSAGE + 1)));
+        assert_eq!(r.check_limits(), Ok(()));
+    }
+
     fn record(id: &str) -> Vec<u8> {
         canonical(&SessionRecord {
             format: 1,
