@@ -14,6 +14,10 @@ use lore::remote::{HelperConfig, run};
 use zeroize::Zeroizing;
 
 fn main() -> ExitCode {
+    // Before anything reads a passphrase or a key: no core dump may hold one.
+    if let Err(e) = lore::harden::disable_core_dumps() {
+        eprintln!("git-remote-lore: warning: cannot turn core dumps off: {e}");
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.is_empty() || std::io::stdin().is_terminal() {
         eprintln!(

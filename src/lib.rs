@@ -10,6 +10,7 @@ pub mod config;
 pub mod crypto;
 pub mod git;
 pub mod gitstore;
+pub mod harden;
 pub mod home;
 pub mod hooks;
 pub mod import;

@@ -7,5 +7,9 @@ mod cli;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Before anything reads a passphrase or a key: no core dump may hold one.
+    if let Err(e) = lore::harden::disable_core_dumps() {
+        eprintln!("lore: warning: cannot turn core dumps off: {e}");
+    }
     cli::main()
 }

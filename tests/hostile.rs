@@ -1439,3 +1439,252 @@ fn a_rotation_racing_another_push_still_goes_out() {
     bob.user.setup(&bob.repo, NEW_PASS).assert_ok();
     assert_converged(&[&alice, &bob], &[S1, S2, S3]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Bounds: memory stays bounded whatever the remote serves (issue 13).
+// ---------------------------------------------------------------------------------------------
+
+/// Seals `plain` (any bytes, e.g. a gzip bomb) as session `id`'s `.enc` exactly as
+/// docs/store-format.md "The encrypted record" says, with the subkeys derived from the key's
+/// master bytes: what a member (or a former one) can publish, that lore's own `seal` never
+/// would.
+fn seal_plain(key: &DataKey, store_id: &[u8; 16], id: &str, meta: &[u8], plain: &[u8]) -> Vec<u8> {
+    use aes_gcm::aead::AeadInOut as _;
+    use aes_gcm::{Aes256Gcm, KeyInit as _};
+    use hmac::Mac as _;
+    use sha2::Digest as _;
+    let hkdf = |info: &[u8]| {
+        let mut out = [0u8; 32];
+        hkdf::Hkdf::<sha2::Sha256>::new(Some(&[]), key.master())
+            .expand(info, &mut out)
+            .expect("hkdf");
+        out
+    };
+    let (enc_key, nonce_key) = (hkdf(b"lore.enc.v1"), hkdf(b"lore.nonce.v1"));
+    let string = |s: &str| [&(s.len() as u32).to_be_bytes()[..], s.as_bytes()].concat();
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&nonce_key).expect("hmac");
+    mac.update(b"lore.nonce.v1");
+    mac.update(&string(id));
+    mac.update(&sha2::Sha256::digest(plain));
+    let nonce: [u8; 12] = mac.finalize().into_bytes()[..12].try_into().expect("12");
+    let aad = [
+        &b"lore.session.v1"[..],
+        store_id,
+        &key.key_id(),
+        &string(id),
+        &sha2::Sha256::digest(meta),
+    ]
+    .concat();
+    let mut out = [&b"LORE\x01"[..], &key.key_id(), &nonce, plain].concat();
+    let tag = Aes256Gcm::new((&enc_key).into())
+        .encrypt_inout_detached((&nonce).into(), &aad, (&mut out[33..]).into())
+        .expect("encrypt");
+    out.extend_from_slice(&tag);
+    out
+}
+
+/// Runs `member`'s `lore sync`, polling every process it starts (lore, git, the helper) for its
+/// peak resident size (VmHWM in /proc/<pid>/status). Returns the run and the largest peak, in
+/// MiB, of a lore or git-remote-lore process.
+fn sync_measured(member: &Member) -> (Run, u64) {
+    let mut child = std::process::Command::new("lore")
+        .arg("sync")
+        .current_dir(&member.repo)
+        .env_clear()
+        .env("PATH", common::test_path())
+        .env("HOME", &member.user.home)
+        .env("LORE_HOME", &member.user.lore_home)
+        .env("GIT_CONFIG_GLOBAL", member.user.home.join(".gitconfig"))
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("LORE_KEYCHAIN", "off")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn lore");
+    let root = child.id();
+    let mut peak: BTreeMap<u32, (String, u64)> = BTreeMap::new();
+    let status = |pid: u32| std::fs::read_to_string(format!("/proc/{pid}/status")).ok();
+    let field = |text: &str, name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| v.trim().to_owned())
+    };
+    loop {
+        // Every live descendant of `root`: walk /proc by parent ids.
+        let mut parents: BTreeMap<u32, u32> = BTreeMap::new();
+        for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+            if let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>()
+                && let Some(text) = status(pid)
+                && let Some(ppid) = field(&text, "PPid:").and_then(|p| p.parse().ok())
+            {
+                parents.insert(pid, ppid);
+            }
+        }
+        for &pid in parents.keys() {
+            let mut p = pid;
+            while p != root && p > 1 {
+                p = parents.get(&p).copied().unwrap_or(0);
+            }
+            if p != root {
+                continue;
+            }
+            if let Some(text) = status(pid)
+                && let (Some(name), Some(hwm)) = (field(&text, "Name:"), field(&text, "VmHWM:"))
+            {
+                let kib: u64 = hwm.trim_end_matches(" kB").trim().parse().unwrap_or(0);
+                let e = peak.entry(pid).or_insert((name, 0));
+                e.1 = e.1.max(kib);
+            }
+        }
+        if child.try_wait().expect("wait").is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let out = child.wait_with_output().expect("output");
+    let largest = peak
+        .values()
+        .filter(|(name, _)| name == "lore" || name.starts_with("git-remote-lor"))
+        .map(|(_, kib)| kib / 1024)
+        .max()
+        .unwrap_or(0);
+    assert!(largest > 0, "no lore process measured: {peak:?}");
+    let run = Run {
+        ok: out.status.success(),
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    (run, largest)
+}
+
+/// The most a refused sync may hold: lore and its helper at rest are a few MiB; a 64 MiB record
+/// cap allows one record plus its ciphertext, well below this.
+const PEAK_MIB: u64 = 200;
+
+/// A member's sync facing a properly sealed gzip bomb (about 0.5 MB sealed that inflates to
+/// 512 MiB) or a 512 MiB `.enc` blob refuses it in one line, changes nothing, and no lore
+/// process ever holds more than [`PEAK_MIB`]. Before the bounds, the bomb was inflated whole
+/// (over 512 MiB held) and the blob read whole twice (over 1 GiB).
+///
+/// 512 MiB rather than 1 GiB: eight times the largest `.enc` lore reads, and it keeps the
+/// test's data generation to a second or two (the blob is a sparse file of zeros behind a
+/// valid prefix; git is told to stream it with core.bigFileThreshold, so git's own memory
+/// stays out of the picture).
+#[test]
+fn a_sealed_gzip_bomb_and_a_huge_blob_are_refused_with_memory_bounded() {
+    use std::io::Write as _;
+    let world = World::new();
+    let remote = world.bare("remote.git");
+    let (alice, bob) = pair(&world, &remote);
+    let mut host = Host::new(&remote);
+    host.remember();
+    host.git(&["config", "core.bigFileThreshold", "1m"]);
+    bob.git(&["config", "--global", "core.bigFileThreshold", "1m"])
+        .assert_ok();
+    let store_id_hex = alice.store_id();
+    let forger = Forger::from_member(&alice.user, &store_id_hex);
+    let tip = host.tip();
+    let files = host.files(&tip);
+    let enc_path = Host::session_files(&files, S1)
+        .into_iter()
+        .find(|p| p.ends_with(".enc"))
+        .expect(".enc");
+    let meta = host.blob(&files[&enc_path.replace(".enc", ".meta.json")].1);
+
+    // The bomb: 512 MiB of zeros, gzip level 9 (about 0.5 MB), sealed under the store's key.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let chunk = vec![0u8; 1 << 20];
+    for _ in 0..512 {
+        gz.write_all(&chunk).expect("gzip");
+    }
+    let bomb = gz.finish().expect("gzip");
+    assert!(bomb.len() < 1 << 20, "{}", bomb.len());
+    let sealed = seal_plain(&forger.key, &forger.store_id, S1, &meta, &bomb);
+    let mut bombed = files.clone();
+    bombed.insert(
+        enc_path.clone(),
+        ("100644".into(), host.write_blob(&sealed)),
+    );
+    let commit = forger.commit(&host, bombed, &tip, 1);
+    host.set_tip(&commit);
+    let before = bob.snapshot();
+    let (r, peak) = sync_measured(&bob);
+    eprintln!("gzip bomb: peak {peak} MiB");
+    assert!(peak < PEAK_MIB, "a lore process peaked at {peak} MiB");
+    assert_refused_run(&bob, &r, &["sealed record", "decompresses to more than"]);
+    assert_eq!(bob.snapshot(), before, "{}", r.stderr);
+    host.restore();
+
+    // The blob: 512 MiB starting with a valid prefix (magic, version, key id), then zeros.
+    let big = world.path("big.enc");
+    let mut f = std::fs::File::create(&big).expect("create");
+    f.write_all(b"LORE\x01").expect("write");
+    f.write_all(&forger.key.key_id()).expect("write");
+    f.set_len(512 << 20).expect("sparse");
+    drop(f);
+    let oid = host.git(&["hash-object", "-w", big.to_str().expect("utf-8")]);
+    let mut huge = files.clone();
+    huge.insert(enc_path, ("100644".into(), oid));
+    let commit = forger.commit(&host, huge, &tip, 1);
+    host.set_tip(&commit);
+    let (r, peak) = sync_measured(&bob);
+    eprintln!("512 MiB blob: peak {peak} MiB");
+    assert!(peak < PEAK_MIB, "a lore process peaked at {peak} MiB");
+    assert_refused_run(&bob, &r, &["blob", "above its limit"]);
+    assert_eq!(bob.snapshot(), before, "{}", r.stderr);
+    host.restore();
+
+    assert_converged(&[&alice, &bob], &[S1, S2]);
+}
+
+/// The helper refuses a protocol line longer than 64 KiB in one line, without reading on.
+#[test]
+fn a_protocol_line_above_64_kib_is_refused() {
+    use std::io::Write as _;
+    let world = World::new();
+    let remote = world.bare("remote.git");
+    let alice = founder(&world, &remote);
+    let mut child = std::process::Command::new("git-remote-lore")
+        .args(["origin", remote.to_str().expect("utf-8")])
+        .env("PATH", common::test_path())
+        .env("GIT_DIR", alice.repo.join(".git"))
+        .env("LORE_HOME", &alice.user.lore_home)
+        .env("HOME", &alice.user.home)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn the helper");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let line = format!("option {} 1\n", "x".repeat(65 << 10));
+    // The helper may stop reading before all of it is written.
+    let _ = stdin.write_all(line.as_bytes());
+    drop(stdin);
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("longer than 64 KiB"), "{stderr}");
+    // A line of just under the limit is only an unknown option.
+    let ok = format!("option {} 1\n\n", "x".repeat(60 << 10));
+    let out = std::process::Command::new("sh")
+        .args([
+            "-c",
+            "printf '%s' \"$LINE\" | git-remote-lore origin \"$REMOTE\"",
+        ])
+        .env("PATH", common::test_path())
+        .env("GIT_DIR", alice.repo.join(".git"))
+        .env("LORE_HOME", &alice.user.lore_home)
+        .env("HOME", &alice.user.home)
+        .env("LINE", &ok)
+        .env("REMOTE", &remote)
+        .output()
+        .expect("run the helper");
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("longer than"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

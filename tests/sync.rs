@@ -1191,3 +1191,214 @@ fn lore_passphrase_never_reaches_a_git_but_the_one_running_lores_helper() {
     // The sync worked: the helper got the passphrase it needed from that one git.
     assert!(alice.store_tree().contains(".json"));
 }
+
+/// A new passphrase never comes from LORE_PASSPHRASE (setup creating a store, `passphrase`,
+/// `rotate` refuse, naming it, and change nothing); `--passphrase-stdin` wins over it.
+#[test]
+fn a_new_passphrase_never_comes_from_lore_passphrase_and_stdin_wins_over_it() {
+    let world = World::new();
+    let remote = world.bare("remote.git");
+    let user = world.user("alice");
+    let repo = user.first_repo(&remote);
+    let mut alice = Member { user, repo };
+    const LEFT_OVER: &str = "the passphrase of another store";
+    alice
+        .user
+        .env
+        .push(("LORE_PASSPHRASE".into(), LEFT_OVER.into()));
+    let refused = |r: &common::Run| {
+        r.assert_fails();
+        assert!(
+            r.stderr.contains("LORE_PASSPHRASE is set")
+                && r.stderr.contains("--passphrase-stdin")
+                && r.stderr.trim().lines().count() == 1,
+            "{}",
+            r.stderr
+        );
+    };
+    // Creating a store: refused, and nothing is created.
+    let r = alice.user.lore(&alice.repo, &["sync", "setup"]);
+    refused(&r);
+    assert_eq!(alice.user.rev(&alice.repo, "refs/lore/sessions"), None);
+    // With --passphrase-stdin, standard input is the passphrase, not the variable.
+    alice.user.setup(&alice.repo, PASS).assert_ok();
+    alice.work(S1, "parser", 1);
+    alice.sync();
+    let carol = world.user("carol");
+    let carol_repo = carol.clone(remote.to_str().unwrap(), "repo");
+    carol.setup(&carol_repo, LEFT_OVER).assert_fails();
+    carol.setup(&carol_repo, PASS).assert_ok();
+
+    // passphrase and rotate: refused, the store's ref unchanged.
+    let before = alice.user.rev(&alice.repo, "refs/lore/sessions");
+    for cmd in ["passphrase", "rotate"] {
+        let r = alice.user.lore(&alice.repo, &["sync", cmd]);
+        refused(&r);
+        assert_eq!(alice.user.rev(&alice.repo, "refs/lore/sessions"), before);
+    }
+    // With --passphrase-stdin, the line wins over the variable.
+    let new_pass = "a fresh passphrase nobody had before";
+    let r = alice.user.lore_input(
+        &alice.repo,
+        &["sync", "passphrase", "--passphrase-stdin"],
+        &format!("{new_pass}\n"),
+    );
+    r.assert_ok();
+    alice.user.env.clear();
+    alice.sync();
+    let dave = world.user("dave");
+    let dave_repo = dave.clone(remote.to_str().unwrap(), "repo");
+    dave.setup(&dave_repo, LEFT_OVER).assert_fails();
+    dave.setup(&dave_repo, new_pass).assert_ok();
+}
+
+/// A new passphrase equal to the current one is refused (by `passphrase` and `rotate`), a weak
+/// one is taken with a warning giving zxcvbn's estimate, a strong one without.
+#[test]
+fn a_new_passphrase_is_not_the_current_one_and_a_weak_one_is_warned_about() {
+    let world = World::new();
+    let remote = world.bare("remote.git");
+    let alice = founder(&world, &remote);
+    let before = alice.user.rev(&alice.repo, "refs/lore/sessions");
+    for cmd in ["passphrase", "rotate"] {
+        let r = alice.user.lore_input(
+            &alice.repo,
+            &["sync", cmd, "--passphrase-stdin"],
+            &format!("{PASS}\n"),
+        );
+        r.assert_fails();
+        assert!(r.stderr.contains("is the current one"), "{}", r.stderr);
+        assert!(r.stderr.contains("nothing was changed"), "{}", r.stderr);
+        assert_eq!(alice.user.rev(&alice.repo, "refs/lore/sessions"), before);
+    }
+    let r = alice.user.lore_input(
+        &alice.repo,
+        &["sync", "passphrase", "--passphrase-stdin"],
+        "password123\n",
+    );
+    r.assert_ok();
+    assert!(
+        r.stderr
+            .contains("warning: this passphrase is weak (zxcvbn score")
+            && r.stderr.contains("guesses"),
+        "{}",
+        r.stderr
+    );
+    let r = alice.user.lore_input(
+        &alice.repo,
+        &["sync", "passphrase", "--passphrase-stdin"],
+        "violet kayak thunders under 31 quiet lanterns\n",
+    );
+    r.assert_ok();
+    assert!(!r.stderr.contains("weak"), "{}", r.stderr);
+}
+
+/// `--generate` makes a strong passphrase, prints it and uses it: a newcomer joins with it.
+/// It is refused where a store exists already (its passphrase is needed, not a new one).
+#[test]
+fn generate_prints_a_strong_passphrase_and_uses_it() {
+    let world = World::new();
+    let remote = world.bare("remote.git");
+    let alice = founder(&world, &remote);
+    alice.work(S1, "parser", 1);
+    alice.sync();
+    let r = alice
+        .user
+        .lore(&alice.repo, &["sync", "rotate", "--generate"]);
+    r.assert_ok();
+    assert!(r.stdout.contains("Generated passphrase"), "{}", r.stdout);
+    assert!(!r.stderr.contains("weak"), "{}", r.stderr);
+    let generated = r
+        .stdout
+        .lines()
+        .map(str::trim)
+        .find(|l| l.len() == 35 && l.split('-').count() == 6)
+        .unwrap_or_else(|| panic!("no generated passphrase in {}", r.stdout))
+        .to_owned();
+    alice.sync();
+    let bob = world.user("bob");
+    let bob_repo = bob.clone(remote.to_str().unwrap(), "repo");
+    bob.setup(&bob_repo, PASS).assert_fails();
+    bob.setup(&bob_repo, &generated).assert_ok();
+    bob.lore(&bob_repo, &["sync"]).assert_ok();
+
+    let carol = world.user("carol");
+    let carol_repo = carol.clone(remote.to_str().unwrap(), "repo");
+    let r = carol.lore(&carol_repo, &["sync", "setup", "--generate"]);
+    r.assert_fails();
+    assert!(
+        r.stderr.contains("--generate makes a new passphrase"),
+        "{}",
+        r.stderr
+    );
+    // Two runs never generate the same passphrase.
+    let r = alice
+        .user
+        .lore(&alice.repo, &["sync", "passphrase", "--generate"]);
+    r.assert_ok();
+    assert!(!r.stdout.contains(&generated), "{}", r.stdout);
+}
+
+/// Both binaries turn core dumps off: started with a core size limit of 1024 blocks, every git
+/// that `lore` starts, and every git `git-remote-lore` starts (run by a plain `git fetch`, not
+/// by lore), has a limit of 0. A wrapper around git records `ulimit -c`.
+#[test]
+fn core_dumps_are_off_in_lore_and_in_its_helper() {
+    let world = World::new();
+    let remote = world.bare("remote.git");
+    let alice = founder(&world, &remote);
+    alice.work(S1, "parser", 1);
+    alice.sync();
+    let log = world.path("git-ulimit.log");
+    let wrapper = world.path("git-wrapper.sh");
+    let real_git = String::from_utf8(
+        std::process::Command::new("sh")
+            .args(["-c", "command -v git"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nprintf '%s | CORE %s\\n' \"$*\" \"$(ulimit -c)\" >> '{}'\nexec '{}' \"$@\"\n",
+            log.display(),
+            real_git.trim()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let script = world.path("with-cores.sh");
+    std::fs::write(
+        &script,
+        "ulimit -c 1024 || exit 97\n\
+         [ \"$(ulimit -c)\" = 1024 ] || exit 98\n\
+         lore sync >/dev/null || exit 1\n\
+         echo '--- helper' >> \"$LOG\"\n\
+         git fetch -q lore::origin refs/lore/sessions:refs/fetched || exit 2\n",
+    )
+    .unwrap();
+    let r = alice.user.sh(
+        &alice.repo,
+        &script,
+        &[
+            ("LORE_GIT", wrapper.to_str().unwrap()),
+            ("LOG", log.to_str().unwrap()),
+        ],
+    );
+    r.assert_ok();
+    let text = std::fs::read_to_string(&log).unwrap();
+    let (by_lore, by_helper) = text.split_once("--- helper\n").unwrap();
+    for part in [by_lore, by_helper] {
+        let runs: Vec<&str> = part.lines().collect();
+        assert!(!runs.is_empty(), "{text}");
+        for run in runs {
+            assert!(
+                run.ends_with("| CORE 0"),
+                "a git may dump core: {run}\n{text}"
+            );
+        }
+    }
+}

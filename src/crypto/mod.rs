@@ -6,19 +6,21 @@
 //! - [`seal`] and [`open`] turn one session record into its `.enc` blob and back.
 //! - [`seal_manifest`] and [`open_manifest`] do the same for a commit's manifest, which binds
 //!   a ciphertext commit's tree, parents, sequence number and key epoch to the key.
+//! - [`passphrase`] generates new passphrases and estimates the strength of chosen ones.
 //! - `vectors` (tests) checks the known-answer vectors of docs/store-format.md.
 //!
 //! Everything here is pure computation on bytes: no files, no git, no prompts.
 
 mod header;
 pub mod manifest;
+pub mod passphrase;
 mod seal;
 #[cfg(test)]
 mod vectors;
 
 pub use header::{KdfParams, StoreHeader};
 pub use manifest::{Manifest, ManifestPrefix, open_manifest, read_prefix, seal_manifest};
-pub use seal::{open, seal};
+pub use seal::{MAX_RATIO, MAX_RECORD, MAX_SEALED, check_sealed_prefix, open, open_owned, seal};
 
 use hkdf::Hkdf;
 use hmac::{Hmac, KeyInit, Mac};

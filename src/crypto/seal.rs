@@ -21,9 +21,17 @@ const VERSION: u8 = 1;
 /// "LORE" ‖ version ‖ key_id ‖ nonce.
 const PREFIX_LEN: usize = 4 + 1 + 16 + 12;
 const TAG_LEN: usize = 16;
-/// The largest record lore seals or opens: 1 GiB (2^30 bytes) of JCS bytes. The cap on opening
-/// keeps a hostile blob (a gzip bomb) from exhausting memory.
-const MAX_RECORD: usize = 1 << 30;
+/// The largest record lore seals or opens: 64 MiB (2^26 bytes) of JCS bytes, ten times the
+/// largest real transcripts. The cap on opening keeps a hostile blob (a gzip bomb) from
+/// exhausting memory or filling lore.db.
+pub const MAX_RECORD: usize = 64 << 20;
+/// The most a record may grow on decompression: 1000 times its gzip bytes (deflate's own
+/// ceiling is about 1032). Real records compress 5 to 20 times.
+pub const MAX_RATIO: usize = 1000;
+/// The largest `.enc` lore writes or reads: a [`MAX_RECORD`] record that did not compress
+/// (gzip adds at most 5 bytes per 16 KiB block and 18 of header and trailer), plus the 49
+/// bytes around it. A reader checks a blob's size against it before reading the blob.
+pub const MAX_SEALED: usize = PREFIX_LEN + MAX_RECORD + MAX_RECORD / 1024 + 128 + TAG_LEN;
 
 fn malformed(what: &'static str, why: impl Into<String>) -> CryptoError {
     CryptoError::Malformed {
@@ -48,10 +56,20 @@ pub fn seal(
     if record.len() > MAX_RECORD {
         return Err(malformed(
             "session record",
-            format!("{} bytes is above the 1 GiB limit", record.len()),
+            format!(
+                "{} bytes is above the {} MiB limit",
+                record.len(),
+                MAX_RECORD >> 20
+            ),
         ));
     }
     let plain = gzip(record)?;
+    if record.len() > plain.len().saturating_mul(MAX_RATIO) {
+        return Err(malformed(
+            "session record",
+            format!("it compresses more than {MAX_RATIO} times, which readers refuse"),
+        ));
+    }
     let nonce = synthetic_nonce(key, session_id, &plain);
     let aad = aad(store_id, &key.key_id(), session_id, meta);
 
@@ -73,7 +91,8 @@ pub fn seal(
 /// blob too short, without the magic, or of version 0 is `Malformed`, of a higher version
 /// `NewerFormat`; a blob sealed under another key id is `WrongKey`. A blob whose nonce is not
 /// the synthetic nonce of its content, whose content is not exactly one gzip member, or which
-/// decompresses to more than 1 GiB is `Malformed`. Never panics on any input.
+/// decompresses to more than [`MAX_RECORD`] bytes or [`MAX_RATIO`] times its size is
+/// `Malformed`, as is a blob above [`MAX_SEALED`] bytes. Never panics on any input.
 pub fn open(
     key: &DataKey,
     store_id: &[u8; 16],
@@ -81,8 +100,28 @@ pub fn open(
     meta: &[u8],
     sealed: &[u8],
 ) -> Result<Vec<u8>, CryptoError> {
+    open_owned(key, store_id, session_id, meta, sealed.to_vec())
+}
+
+/// [`open`] of a blob the caller owns: decrypted in place, so the ciphertext is never copied.
+pub fn open_owned(
+    key: &DataKey,
+    store_id: &[u8; 16],
+    session_id: &str,
+    meta: &[u8],
+    sealed: Vec<u8>,
+) -> Result<Vec<u8>, CryptoError> {
     const WHAT: &str = "sealed record";
     check_session_id(session_id)?;
+    if sealed.len() > MAX_SEALED {
+        return Err(malformed(
+            WHAT,
+            format!(
+                "{} bytes is above the {MAX_SEALED}-byte limit",
+                sealed.len()
+            ),
+        ));
+    }
     if sealed.len() < PREFIX_LEN + TAG_LEN {
         return Err(malformed(
             WHAT,
@@ -93,8 +132,53 @@ pub fn open(
             ),
         ));
     }
-    let (prefix, rest) = sealed.split_at(PREFIX_LEN);
-    let (body, tag) = rest.split_at(rest.len() - TAG_LEN);
+    check_prefix(&sealed, key, store_id)?;
+    let mut plain = Zeroizing::new(sealed);
+    let mut nonce = [0u8; 12];
+    nonce.copy_from_slice(&plain[21..PREFIX_LEN]);
+    let mut tag_bytes = [0u8; TAG_LEN];
+    let body_end = plain.len() - TAG_LEN;
+    tag_bytes.copy_from_slice(&plain[body_end..]);
+    // Decrypt the body where it lies, then drop the prefix and the tag.
+    plain.truncate(body_end);
+
+    let aad = aad(store_id, &key.key_id(), session_id, meta);
+    Aes256Gcm::new(key.enc_key().into())
+        .decrypt_inout_detached(
+            (&nonce).into(),
+            &aad,
+            (&mut plain[PREFIX_LEN..]).into(),
+            (&tag_bytes).into(),
+        )
+        .map_err(|_| CryptoError::Tampered {
+            what: format!("the sealed record of session {session_id}"),
+        })?;
+    let plain = &plain[PREFIX_LEN..];
+    if synthetic_nonce(key, session_id, plain) != nonce {
+        return Err(malformed(
+            WHAT,
+            "its nonce is not the synthetic nonce of its content",
+        ));
+    }
+    gunzip(plain, MAX_RECORD)
+}
+
+/// Checks the first bytes of a `.enc` blob (at least [`PREFIX_LEN`] of them): the magic, the
+/// version and the key id. Cheap, so done before anything else.
+pub fn check_sealed_prefix(
+    prefix: &[u8],
+    key: &DataKey,
+    store_id: &[u8; 16],
+) -> Result<(), CryptoError> {
+    if prefix.len() < PREFIX_LEN {
+        return Err(malformed("sealed record", "it is shorter than its prefix"));
+    }
+    check_prefix(prefix, key, store_id)
+}
+
+fn check_prefix(sealed: &[u8], key: &DataKey, store_id: &[u8; 16]) -> Result<(), CryptoError> {
+    const WHAT: &str = "sealed record";
+    let prefix = &sealed[..PREFIX_LEN];
     if &prefix[..4] != MAGIC {
         return Err(malformed(WHAT, "it does not start with \"LORE\""));
     }
@@ -112,30 +196,7 @@ pub fn open(
             store_id: hex(store_id),
         });
     }
-    let mut nonce = [0u8; 12];
-    nonce.copy_from_slice(&prefix[21..PREFIX_LEN]);
-    let mut tag_bytes = [0u8; TAG_LEN];
-    tag_bytes.copy_from_slice(tag);
-
-    let aad = aad(store_id, &key.key_id(), session_id, meta);
-    let mut plain = Zeroizing::new(body.to_vec());
-    Aes256Gcm::new(key.enc_key().into())
-        .decrypt_inout_detached(
-            (&nonce).into(),
-            &aad,
-            plain.as_mut_slice().into(),
-            (&tag_bytes).into(),
-        )
-        .map_err(|_| CryptoError::Tampered {
-            what: format!("the sealed record of session {session_id}"),
-        })?;
-    if synthetic_nonce(key, session_id, &plain) != nonce {
-        return Err(malformed(
-            WHAT,
-            "its nonce is not the synthetic nonce of its content",
-        ));
-    }
-    gunzip(&plain, MAX_RECORD)
+    Ok(())
 }
 
 /// A session id matches `[A-Za-z0-9][A-Za-z0-9._-]{0,127}`.
@@ -194,22 +255,32 @@ fn gzip(record: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
     Ok(Zeroizing::new(enc.finish().map_err(fail)?))
 }
 
-/// Decompresses exactly one gzip member, refusing trailing bytes and output above `cap` bytes
-/// ([`MAX_RECORD`] outside tests).
+/// Decompresses exactly one gzip member as a stream, refusing trailing bytes and output above
+/// `cap` bytes ([`MAX_RECORD`] outside tests) or above [`MAX_RATIO`] times the input: it stops
+/// one byte past the limit, so memory never holds more than the limit.
 fn gunzip(plain: &[u8], cap: usize) -> Result<Vec<u8>, CryptoError> {
     const WHAT: &str = "sealed record";
+    let by_ratio = plain.len().saturating_mul(MAX_RATIO);
+    let limit = cap.min(by_ratio);
     let mut dec = flate2::bufread::GzDecoder::new(plain);
     let mut out = Zeroizing::new(Vec::with_capacity(
-        plain.len().saturating_mul(4).min(cap).min(64 << 20),
+        plain.len().saturating_mul(4).min(limit).min(8 << 20),
     ));
     (&mut dec)
-        .take(u64::try_from(cap).unwrap_or(u64::MAX).saturating_add(1))
+        .take(u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1))
         .read_to_end(&mut out)
         .map_err(|e| malformed(WHAT, format!("its content is not valid gzip: {e}")))?;
-    if out.len() > cap {
+    if out.len() > limit {
         return Err(malformed(
             WHAT,
-            format!("it decompresses to more than the limit of {cap} bytes"),
+            if limit == cap {
+                format!("it decompresses to more than the limit of {cap} bytes")
+            } else {
+                format!(
+                    "it decompresses to more than {MAX_RATIO} times its {} bytes (a gzip bomb?)",
+                    plain.len()
+                )
+            },
         ));
     }
     if !dec.into_inner().is_empty() {
@@ -448,24 +519,72 @@ mod tests {
         }
     }
 
+    /// `n` bytes of lower-case letters from a fixed LCG: compresses about 1.6 times.
+    fn letters(n: usize) -> Vec<u8> {
+        let mut x: u32 = 1;
+        (0..n)
+            .map(|_| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                b'a' + u8::try_from((x >> 16) % 26).unwrap()
+            })
+            .collect()
+    }
+
+    fn gz(data: &[u8]) -> Vec<u8> {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), Compression::new(9));
+        enc.write_all(data).unwrap();
+        enc.finish().unwrap()
+    }
+
     #[test]
-    fn a_gzip_bomb_is_capped() {
-        // 8 MiB + 1 of zeros compresses to about 8 KiB; with a 8 MiB cap, decompression stops
-        // one byte past the cap (the real cap, MAX_RECORD, is 1 GiB).
-        let cap = 8 << 20;
-        let mut enc = flate2::write::GzEncoder::new(Vec::new(), Compression::new(9));
-        enc.write_all(&vec![0u8; cap]).unwrap();
-        let exact = enc.finish().unwrap();
-        assert_eq!(gunzip(&exact, cap).unwrap().len(), cap);
-        let mut enc = flate2::write::GzEncoder::new(Vec::new(), Compression::new(9));
-        enc.write_all(&vec![0u8; cap + 1]).unwrap();
-        let bomb = enc.finish().unwrap();
-        assert!(bomb.len() < 64 << 10);
-        match gunzip(&bomb, cap) {
+    fn a_record_above_the_cap_is_refused() {
+        // With a 1 MiB cap, decompression stops one byte past it.
+        let cap = 1 << 20;
+        assert_eq!(gunzip(&gz(&letters(cap)), cap).unwrap().len(), cap);
+        match gunzip(&gz(&letters(cap + 1)), cap) {
             Err(CryptoError::Malformed { why, .. }) => assert!(why.contains("limit"), "{why}"),
             r => panic!("{:?}", r.map(|v| v.len())),
         }
-        assert_eq!(MAX_RECORD, 1 << 30);
+        assert_eq!(MAX_RECORD, 64 << 20);
+    }
+
+    #[test]
+    fn a_gzip_bomb_is_refused_by_its_ratio() {
+        // 16 MiB of zeros: about 16 KiB of gzip, a ratio above 1000, under the 64 MiB cap.
+        let bomb = gz(&vec![0u8; 16 << 20]);
+        assert!(bomb.len() < 20 << 10);
+        match gunzip(&bomb, MAX_RECORD) {
+            Err(CryptoError::Malformed { why, .. }) => {
+                assert!(why.contains("1000 times"), "{why}")
+            }
+            r => panic!("{:?}", r.map(|v| v.len())),
+        }
+        // lore's own writer (gzip level 1) stays far below the ratio even on the most
+        // repetitive record, so it never writes what readers refuse.
+        let k = key();
+        let mut record = br#"{"a":""#.to_vec();
+        record.extend(std::iter::repeat_n(b'a', 4 << 20));
+        record.extend_from_slice(br#""}"#);
+        let sealed = seal(&k, &STORE, ID, META, &record).unwrap();
+        assert_eq!(open(&k, &STORE, ID, META, &sealed).unwrap(), record);
+        // A record that compresses 100 times is fine.
+        let mut mixed = Vec::new();
+        for _ in 0..64 {
+            mixed.extend(letters(160));
+            mixed.extend(std::iter::repeat_n(b'x', 16_000));
+        }
+        assert_eq!(gunzip(&gz(&mixed), MAX_RECORD).unwrap(), mixed);
+    }
+
+    #[test]
+    fn a_blob_above_max_sealed_is_refused_before_decryption() {
+        let k = key();
+        let mut big = vec![0u8; MAX_SEALED + 1];
+        big[..4].copy_from_slice(b"LORE");
+        match open_owned(&k, &STORE, ID, META, big) {
+            Err(CryptoError::Malformed { why, .. }) => assert!(why.contains("limit"), "{why}"),
+            r => panic!("{:?}", r.map(|v| v.len())),
+        }
     }
 
     #[test]

@@ -150,19 +150,12 @@ pub fn cipher_info(
     }
 }
 
+/// The largest `.meta.json` read: its seven fields fit in well under 1 KiB.
+const MAX_META: usize = 64 << 10;
+
 /// Reads a blob that must be at most `max` bytes, checking its size before reading it whole.
 fn read_small_blob(odb: &Odb<'_>, id: ObjectId, max: usize) -> Result<Vec<u8>, GitStoreError> {
-    let bytes = read_blob(odb, id)?;
-    if bytes.len() > max {
-        return Err(GitStoreError::Malformed {
-            what: "store".into(),
-            why: format!(
-                "blob {id} is {} bytes, above its {max}-byte limit",
-                bytes.len()
-            ),
-        });
-    }
-    Ok(bytes)
+    super::tree::read_blob_capped(odb, id, max)
 }
 
 /// A commit the remote served that lore refuses, and why.
@@ -572,7 +565,7 @@ fn translate_one(
     let id = job.id.as_str();
     match direction {
         Direction::Encrypt => {
-            let record = read_blob(odb, job.blob)?;
+            let record = read_small_blob(odb, job.blob, crypto::MAX_RECORD)?;
             let meta = meta_of(&record, id)?.to_bytes();
             let sealed = crypto::seal(key, store_id, id, &meta, &record)?;
             Ok(Translated {
@@ -585,16 +578,20 @@ fn translate_one(
             let Some(meta) = job.meta else {
                 return Err(tampered(id, "its .enc or .meta.json file is missing"));
             };
-            let sealed = read_blob(odb, job.blob)?;
-            let meta = read_blob(odb, meta)?;
-            let record = crypto::open(key, store_id, id, &meta, &sealed).map_err(|e| match e {
-                CryptoError::Tampered { .. } => tampered(
-                    id,
-                    "its encrypted record failed authentication (altered, swapped with \
+            // Sizes first (from the objects' headers), then the magic, version and key id,
+            // then the rest: a blob lore would refuse is never decrypted.
+            let sealed = read_small_blob(odb, job.blob, crypto::MAX_SEALED)?;
+            crypto::check_sealed_prefix(&sealed, key, store_id)?;
+            let meta = read_small_blob(odb, meta, MAX_META)?;
+            let record =
+                crypto::open_owned(key, store_id, id, &meta, sealed).map_err(|e| match e {
+                    CryptoError::Tampered { .. } => tampered(
+                        id,
+                        "its encrypted record failed authentication (altered, swapped with \
                      another, or its metadata edited)",
-                ),
-                e => GitStoreError::Crypto(e),
-            })?;
+                    ),
+                    e => GitStoreError::Crypto(e),
+                })?;
             let derived = meta_of(&record, id)?.to_bytes();
             if derived != meta {
                 return Err(tampered(id, "its metadata does not match its record"));

@@ -13,6 +13,29 @@ use super::GitStoreError;
 /// The record format this lore writes and reads.
 pub const RECORD_FORMAT: u64 = 1;
 
+/// The longest message content (and annotation body) a record holds: 8 MiB of UTF-8. Writers
+/// cut a longer one ([`cut_to_limit`]); readers refuse a record holding one
+/// ([`SessionRecord::check_limits`]). docs/store-format.md, "The session record".
+pub const MAX_MESSAGE: usize = 8 << 20;
+
+/// What ends a text cut to [`MAX_MESSAGE`].
+const CUT_MARK: &str = "\n[lore: cut at 8 MiB]";
+
+/// `text` if it is at most [`MAX_MESSAGE`] bytes; else its start, cut at a character boundary,
+/// and a note saying so, [`MAX_MESSAGE`] bytes at most in all.
+pub fn cut_to_limit(mut text: String) -> String {
+    if text.len() <= MAX_MESSAGE {
+        return text;
+    }
+    let mut end = MAX_MESSAGE - CUT_MARK.len();
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+    text.push_str(CUT_MARK);
+    text
+}
+
 /// One session as it travels: every column that means something on another machine.
 /// (`source_path` and `source_fingerprint` describe this machine's files and stay home.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,6 +56,31 @@ pub struct SessionRecord {
 pub enum RecordKind {
     Session,
     Tombstone,
+}
+
+impl SessionRecord {
+    /// Refuses a message content or annotation body above [`MAX_MESSAGE`] bytes: why, for
+    /// the caller's error.
+    pub fn check_limits(&self) -> Result<(), String> {
+        for m in &self.messages {
+            if m.content.len() > MAX_MESSAGE {
+                return Err(format!(
+                    "message {} is {} bytes, above the limit of {MAX_MESSAGE} for one message",
+                    m.ordinal,
+                    m.content.len()
+                ));
+            }
+        }
+        for a in &self.annotations {
+            if a.body.len() > MAX_MESSAGE {
+                return Err(format!(
+                    "an annotation is {} bytes, above the limit of {MAX_MESSAGE}",
+                    a.body.len()
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The session's own columns.
@@ -204,6 +252,36 @@ pub fn canonical<T: Serialize>(value: &T) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_texts_are_cut_to_the_limit_at_a_character_boundary() {
+        let short = "é".repeat(10);
+        assert_eq!(cut_to_limit(short.clone()), short);
+        let long = "é".repeat(MAX_MESSAGE);
+        let cut = cut_to_limit(long);
+        assert!(cut.len() <= MAX_MESSAGE && cut.len() > MAX_MESSAGE - 64);
+        assert!(cut.ends_with(CUT_MARK));
+    }
+
+    #[test]
+    fn a_record_with_a_message_above_the_limit_is_refused() {
+        let mut r: SessionRecord = serde_json::from_slice(&record("s1")).unwrap();
+        let message = |content: String| RecordMessage {
+            ordinal: 0,
+            role: "user".into(),
+            kind: "text".into(),
+            content,
+            timestamp: None,
+            tool_name: None,
+        };
+        r.messages.push(message("x".repeat(MAX_MESSAGE)));
+        assert_eq!(r.check_limits(), Ok(()));
+        r.messages[0] = message("x".repeat(MAX_MESSAGE + 1));
+        let why = r.check_limits().unwrap_err();
+        assert!(why.contains("message 0") && why.contains("limit"), "{why}");
+        r.messages[0] = message(cut_to_limit("x".repeat(MAX_MESSAGE + 1)));
+        assert_eq!(r.check_limits(), Ok(()));
+    }
 
     fn record(id: &str) -> Vec<u8> {
         canonical(&SessionRecord {

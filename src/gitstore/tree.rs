@@ -2,7 +2,8 @@
 //!
 //! The store's trees have a fixed shape (a header, then `sessions/<h0h1>/<h2h3>/<files>`), so
 //! lore reads and writes them level by level: a tree is parsed into a sorted map of at most a
-//! few hundred entries, edited, and written back. Nothing holds more than one level at a time.
+//! few hundred entries, edited, and written back. Nothing holds more than one level at a time,
+//! and no object above [`MAX_OBJECT`] bytes is read (its size is checked first).
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -13,6 +14,11 @@ use gix::objs::Write as _;
 
 use super::GitStoreError;
 use super::pack::PackWriter;
+
+/// The largest object lore reads from a store: the `.enc` of the largest record
+/// (docs/store-format.md, "The encrypted record"). Trees, commits and every other blob are far
+/// smaller; whatever a remote serves, no read holds more than this.
+pub const MAX_OBJECT: usize = crate::crypto::MAX_SEALED;
 
 /// Where a store operation reads and writes objects: the repository, and for operations that
 /// write many objects a pack being written ([`Odb::packed`]), finished with [`Odb::finish`].
@@ -49,12 +55,32 @@ impl<'r> Odb<'r> {
         }
     }
 
-    /// Reads object `id`: its kind and bytes.
+    /// Reads object `id`: its kind and bytes. At most [`MAX_OBJECT`] bytes.
     pub fn find(&self, id: ObjectId) -> Result<(Kind, Vec<u8>), GitStoreError> {
+        self.find_capped(id, MAX_OBJECT)
+    }
+
+    /// Reads object `id` if it is at most `max` bytes: its size is read from the object's
+    /// header first, so a larger object is refused without being inflated into memory.
+    pub fn find_capped(&self, id: ObjectId, max: usize) -> Result<(Kind, Vec<u8>), GitStoreError> {
         if let Some(pack) = &self.pack
             && let Some(found) = pack.borrow().find_small(&id)
         {
             return Ok(found);
+        }
+        let header = self
+            .repo
+            .find_header(id)
+            .map_err(|e| GitStoreError::Git(e.to_string()))?;
+        if header.size() > u64::try_from(max).unwrap_or(u64::MAX) {
+            return Err(GitStoreError::Malformed {
+                what: "store".into(),
+                why: format!(
+                    "{} {id} is {} bytes, above its limit of {max}",
+                    header.kind(),
+                    header.size()
+                ),
+            });
         }
         let object = self.repo.find_object(id)?;
         let kind = object.kind;
@@ -212,7 +238,12 @@ fn sort_key(name: &str, kind: EntryKind) -> Vec<u8> {
 
 /// Reads blob `id`.
 pub fn read_blob(odb: &Odb<'_>, id: ObjectId) -> Result<Vec<u8>, GitStoreError> {
-    let (kind, data) = odb.find(id)?;
+    read_blob_capped(odb, id, MAX_OBJECT)
+}
+
+/// Reads blob `id` if it is at most `max` bytes (checked before the blob is read).
+pub fn read_blob_capped(odb: &Odb<'_>, id: ObjectId, max: usize) -> Result<Vec<u8>, GitStoreError> {
+    let (kind, data) = odb.find_capped(id, max)?;
     if kind != Kind::Blob {
         return Err(GitStoreError::Malformed {
             what: "store".into(),

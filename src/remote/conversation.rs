@@ -66,10 +66,7 @@ pub fn run(
     let mut session: Option<Conversation> = None;
     let mut options = Options::default();
     loop {
-        line.clear();
-        let n = input
-            .read_line(&mut line)
-            .map_err(|e| RemoteError::Io(e.to_string()))?;
+        let n = read_line(&mut input, &mut line)?;
         if n == 0 {
             return Ok(());
         }
@@ -176,6 +173,24 @@ fn unexpected(c: Command) -> RemoteError {
     )))
 }
 
+/// The longest line the helper reads from git: 64 KiB. git's lines are commands with an object
+/// id and a ref name or two (refs are at most a few KiB); a longer line is refused, so memory
+/// stays bounded whatever writes to the helper's standard input.
+pub const MAX_LINE: usize = 64 << 10;
+
+/// Reads one line into `line` (cleared first), at most [`MAX_LINE`] bytes before its newline.
+/// Returns the number of bytes read, 0 at the end of input.
+fn read_line(input: &mut impl BufRead, line: &mut String) -> Result<usize, RemoteError> {
+    use std::io::Read as _;
+    line.clear();
+    let limit = u64::try_from(MAX_LINE).unwrap_or(u64::MAX) + 2;
+    let n = input.by_ref().take(limit).read_line(line).map_err(io)?;
+    if line.trim_end_matches(['\n', '\r']).len() > MAX_LINE {
+        return Err(RemoteError::LineTooLong(MAX_LINE));
+    }
+    Ok(n)
+}
+
 /// Reads the rest of a batch up to its blank line.
 fn read_batch(
     input: &mut impl BufRead,
@@ -183,8 +198,7 @@ fn read_batch(
     mut each: impl FnMut(Command) -> Result<(), RemoteError>,
 ) -> Result<(), RemoteError> {
     loop {
-        line.clear();
-        if input.read_line(line).map_err(io)? == 0 {
+        if read_line(input, line)? == 0 {
             return Err(RemoteError::Io("git closed the pipe inside a batch".into()));
         }
         match parse(line.trim_end_matches(['\n', '\r']))? {

@@ -59,6 +59,9 @@ pub enum RemoteError {
     Cache(#[from] rusqlite::Error),
     #[error("{0}")]
     Io(String),
+    /// A line from git longer than [`conversation::MAX_LINE`].
+    #[error("a line from git is longer than {} KiB; nothing was done", .0 >> 10)]
+    LineTooLong(usize),
 }
 
 /// The name under which the helper keeps a remote's refs and state: the remote's name when it

@@ -82,6 +82,7 @@ pub fn merge_record(
     }
     let remote: SessionRecord =
         serde_json::from_slice(record).map_err(|e| invalid(e.to_string()))?;
+    remote.check_limits().map_err(invalid)?;
     let local = record_from_conn(w.conn(), id, Some(redactor))?;
     let local: Option<SessionRecord> = match local {
         None => None,

@@ -6,7 +6,7 @@ use super::SyncError;
 use crate::gitstore::local::WriteOutcome;
 use crate::gitstore::record::{
     RECORD_FORMAT, RecordAnnotation, RecordKind, RecordLink, RecordMessage, RecordSession,
-    SessionRecord, TombstoneRecord, canonical,
+    SessionRecord, TombstoneRecord, canonical, cut_to_limit,
 };
 use crate::gitstore::{GitStoreError, LocalStore};
 use crate::redact::Redactor;
@@ -96,7 +96,7 @@ pub(crate) fn record_from_conn(
                 ordinal: r.get(0)?,
                 role: r.get(1)?,
                 kind: r.get(2)?,
-                content: clean(r.get(3)?),
+                content: cut_to_limit(clean(r.get(3)?)),
                 timestamp: r.get(4)?,
                 tool_name: r.get(5)?,
             })
@@ -133,7 +133,7 @@ pub(crate) fn record_from_conn(
     let annotations = stmt
         .query_map([id], |r| {
             Ok(RecordAnnotation {
-                body: clean(r.get(0)?),
+                body: cut_to_limit(clean(r.get(0)?)),
                 created_at: r.get(1)?,
             })
         })?

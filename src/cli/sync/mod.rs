@@ -61,6 +61,9 @@ struct SecretArgs {
     /// Read the passphrase from the first line of standard input.
     #[arg(long)]
     passphrase_stdin: bool,
+    /// Make a strong new passphrase (150 random bits), print it once and use it.
+    #[arg(long, conflicts_with = "passphrase_stdin")]
+    generate: bool,
 }
 
 pub fn run(ctx: &Ctx, args: SyncArgs) -> anyhow::Result<ExitCode> {
@@ -313,63 +316,182 @@ fn unlock(
     })
 }
 
-/// Where passphrases come from: LORE_PASSPHRASE, standard input, or a prompt without echo.
+/// Where passphrases come from. The current passphrase: standard input with
+/// `--passphrase-stdin` (which wins over the environment), else LORE_PASSPHRASE, else a prompt
+/// without echo. A new passphrase: `--generate`, else standard input, else the prompt (asked
+/// twice), never LORE_PASSPHRASE (a variable left set from another store must not silently
+/// become this one's passphrase).
 struct PassphraseSource {
     from_stdin: bool,
-    env: Option<Zeroizing<String>>,
+    generate: bool,
+    /// The line standard input held, once read: it answers every later prompt.
+    line: Option<Zeroizing<String>>,
 }
 
 impl PassphraseSource {
-    fn new(from_stdin: bool) -> Self {
-        let env = std::env::var("LORE_PASSPHRASE")
-            .ok()
-            .filter(|p| !p.is_empty())
-            .map(Zeroizing::new);
-        PassphraseSource { from_stdin, env }
+    fn new(args: &SecretArgs) -> Self {
+        PassphraseSource {
+            from_stdin: args.passphrase_stdin,
+            generate: args.generate,
+            line: None,
+        }
     }
 
+    /// Refuses `--generate` where an existing passphrase is needed.
+    fn no_generate(&self, why: &str) -> anyhow::Result<()> {
+        if self.generate {
+            bail!("--generate makes a new passphrase, but {why}: run this without it");
+        }
+        Ok(())
+    }
+
+    /// The first line of standard input, read once.
+    fn stdin_line(&mut self) -> anyhow::Result<Zeroizing<String>> {
+        if let Some(line) = &self.line {
+            return Ok(line.clone());
+        }
+        let line = read_stdin_line().context("cannot read the passphrase from standard input")?;
+        if line.is_empty() {
+            bail!("--passphrase-stdin: standard input held no passphrase");
+        }
+        self.line = Some(line.clone());
+        Ok(line)
+    }
+
+    /// A current passphrase (to join or unlock a store).
     fn read(&mut self, prompt: &str) -> anyhow::Result<Zeroizing<String>> {
         if self.from_stdin {
-            // One line answers every prompt: there is no one to confirm it.
-            if let Some(p) = &self.env {
-                return Ok(p.clone());
-            }
-            let mut line = Zeroizing::new(String::new());
-            std::io::stdin()
-                .lock()
-                .read_line(&mut line)
-                .context("cannot read the passphrase from standard input")?;
-            let trimmed = Zeroizing::new(line.trim_end_matches(['\n', '\r']).to_owned());
-            if trimmed.is_empty() {
-                bail!("--passphrase-stdin: standard input held no passphrase");
-            }
-            self.env = Some(trimmed.clone());
-            return Ok(trimmed);
+            return self.stdin_line();
         }
-        if let Some(p) = &self.env {
-            return Ok(p.clone());
+        if let Some(p) = std::env::var(lore::git::PASSPHRASE_ENV)
+            .ok()
+            .filter(|p| !p.is_empty())
+        {
+            return Ok(Zeroizing::new(p));
         }
         if !std::io::stdin().is_terminal() {
             bail!(
                 "no passphrase: run this on a terminal, or pass --passphrase-stdin, or set LORE_PASSPHRASE"
             );
         }
-        let _ = std::io::stderr().flush();
-        let p = rpassword::prompt_password(prompt).context("cannot read the passphrase")?;
-        Ok(Zeroizing::new(p))
+        prompt_hidden(prompt)
     }
 
-    /// A new passphrase: read twice (once with --passphrase-stdin), at least
-    /// [`MIN_PASSPHRASE`] characters. `nothing` says what did not happen on a mismatch.
-    fn new_passphrase(&mut self, first: &str, nothing: &str) -> anyhow::Result<Zeroizing<String>> {
-        let pass = self.read(first)?;
-        if pass.chars().count() < MIN_PASSPHRASE {
-            bail!("the passphrase is too short: use at least {MIN_PASSPHRASE} characters");
-        }
-        let confirm = self.read("Confirm passphrase: ")?;
-        if *confirm != *pass {
-            bail!("the two passphrases differ; {nothing}");
-        }
+    /// A new passphrase: generated (and printed) with `--generate`; else one line of standard
+    /// input with `--passphrase-stdin`; else typed twice at the prompt. At least
+    /// [`MIN_PASSPHRASE`] characters, not the current one (`is_current` says whether it is),
+    /// and a warning when zxcvbn finds it weak. `nothing` says what did not happen on a refusal.
+    fn new_passphrase(
+        &mut self,
+        nothing: &str,
+        is_current: &dyn Fn(&str) -> bool,
+    ) -> anyhow::Result<Zeroizing<String>> {
+        let pass = if self.generate {
+            if self.from_stdin {
+                bail!("--generate and --passphrase-stdin do not go together: pick one; {nothing}");
+            }
+            let pass = lore::crypto::passphrase::generate()?;
+            println!(
+                "Generated passphrase (shown once: keep it in your password manager and give it \
+                 to your team over a private channel):\n\n    {}\n",
+                pass.as_str()
+            );
+            return Ok(pass);
+        } else if self.from_stdin {
+            self.stdin_line()?
+        } else if std::env::var_os(lore::git::PASSPHRASE_ENV).is_some_and(|p| !p.is_empty()) {
+            bail!(
+                "{} is set, but a new passphrase is never taken from the environment: pass \
+                 --passphrase-stdin (or --generate), or unset it and type the passphrase at the \
+                 prompt; {nothing}",
+                lore::git::PASSPHRASE_ENV
+            );
+        } else if !std::io::stdin().is_terminal() {
+            bail!(
+                "no new passphrase: run this on a terminal, or pass --passphrase-stdin or \
+                 --generate; {nothing}"
+            );
+        } else {
+            let pass = prompt_hidden("New passphrase: ")?;
+            check_new(&pass, nothing, is_current)?;
+            let confirm = prompt_hidden("Confirm passphrase: ")?;
+            if *confirm != *pass {
+                bail!("the two passphrases differ; {nothing}");
+            }
+            return Ok(pass);
+        };
+        check_new(&pass, nothing, is_current)?;
         Ok(pass)
+    }
+}
+
+/// Refuses a new passphrase that is too short or the current one; warns when it is weak.
+fn check_new(pass: &str, nothing: &str, is_current: &dyn Fn(&str) -> bool) -> anyhow::Result<()> {
+    if pass.chars().count() < MIN_PASSPHRASE {
+        bail!("the passphrase is too short: use at least {MIN_PASSPHRASE} characters; {nothing}");
+    }
+    if is_current(pass) {
+        bail!(
+            "the new passphrase is the current one: choose another (or use --generate); {nothing}"
+        );
+    }
+    let s = lore::crypto::passphrase::strength(pass, &["lore", "sync", "passphrase", "team"]);
+    if s.is_weak() {
+        eprintln!(
+            "warning: this passphrase is weak (zxcvbn score {}/4, about 10^{:.0} guesses): \
+             whoever gets a copy of the store can try guesses offline; a longer one, or \
+             --generate, is safer",
+            s.score, s.guesses_log10
+        );
+    }
+    Ok(())
+}
+
+/// A prompt on the terminal, without echo.
+fn prompt_hidden(prompt: &str) -> anyhow::Result<Zeroizing<String>> {
+    let _ = std::io::stderr().flush();
+    let p = rpassword::prompt_password(prompt).context("cannot read the passphrase")?;
+    Ok(Zeroizing::new(p))
+}
+
+/// The first line of standard input (without its line ending), read one byte at a time from a
+/// duplicate of the descriptor: nothing past the newline is consumed and no copy is left in
+/// std's stdin buffer; every byte lands in a buffer that is wiped when dropped. At most 4 KiB.
+fn read_stdin_line() -> anyhow::Result<Zeroizing<String>> {
+    use std::io::Read as _;
+    const MAX: usize = 4096;
+    #[cfg(unix)]
+    let handle = {
+        use std::os::fd::AsFd as _;
+        std::io::stdin().as_fd().try_clone_to_owned()?
+    };
+    #[cfg(windows)]
+    let handle = {
+        use std::os::windows::io::AsHandle as _;
+        std::io::stdin().as_handle().try_clone_to_owned()?
+    };
+    let mut file = std::fs::File::from(handle);
+    let mut bytes = Zeroizing::new(Vec::with_capacity(MAX + 1));
+    let mut byte = Zeroizing::new([0u8; 1]);
+    loop {
+        match file.read(&mut byte[..]) {
+            Ok(0) => break,
+            Ok(_) if byte[0] == b'\n' => break,
+            Ok(_) => {
+                if bytes.len() == MAX {
+                    bail!("the passphrase on standard input is longer than {MAX} bytes");
+                }
+                bytes.push(byte[0]);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if bytes.last() == Some(&b'\r') {
+        bytes.pop();
+    }
+    match std::str::from_utf8(&bytes) {
+        Ok(s) => Ok(Zeroizing::new(s.to_owned())),
+        Err(_) => bail!("the passphrase on standard input is not UTF-8"),
     }
 }

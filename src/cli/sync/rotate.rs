@@ -1,7 +1,7 @@
-//! `lore sync [--global] rotate [--passphrase-stdin]`: a new data key under a new passphrase,
-//! for when someone leaves the team. The next sync re-encrypts every session under the new
-//! key; the earlier keys travel in the header, wrapped under the new one, so history stays
-//! readable to the members who hold it. Nothing can take back what was already fetched.
+//! `lore sync [--global] rotate [--passphrase-stdin | --generate]`: a new data key under a new
+//! passphrase (not the current one, never from LORE_PASSPHRASE), for when someone leaves the
+//! team. The next sync re-encrypts every session under the new key; the earlier keys travel
+//! in the header, wrapped under the new one, so history stays readable to the members who hold it. Nothing can take back what was already fetched.
 
 use std::process::ExitCode;
 
@@ -12,8 +12,11 @@ pub(super) fn run(ctx: &Ctx, place: &Place, args: SecretArgs) -> anyhow::Result<
     let local = &place.local;
     let (header, key) = place.current_key(ctx)?;
     let keys = ctx.key_store()?;
-    let mut source = PassphraseSource::new(args.passphrase_stdin);
-    let pass = source.new_passphrase("New passphrase: ", "nothing was changed")?;
+    let mut source = PassphraseSource::new(&args);
+    // The current passphrase opens the current header: a "new" one that does is no change.
+    let pass = source.new_passphrase("nothing was changed", &|p| {
+        header.unlock(p.as_bytes()).is_ok()
+    })?;
     let (new_header, new_key) = header.rotate(&key, pass.as_bytes())?;
     // The earlier keys first, then the new one: a crash in between leaves the old key current.
     for k in std::iter::once(&key).chain(header.previous_keys(&key)?.iter()) {

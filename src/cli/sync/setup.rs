@@ -1,4 +1,4 @@
-//! `lore sync [--global] setup [--passphrase-stdin]`: create the store, or join the remote's.
+//! `lore sync [--global] setup [--passphrase-stdin | --generate]`: create the store, or join the remote's.
 
 use std::process::ExitCode;
 
@@ -27,8 +27,11 @@ pub(super) fn run(ctx: &Ctx, place: &Place, args: SecretArgs) -> anyhow::Result<
             r.store_id_hex()
         );
     }
-    let mut source = PassphraseSource::new(args.passphrase_stdin);
+    let mut source = PassphraseSource::new(&args);
     let sync = place.command("");
+    if on_remote.is_some() || here.is_some() {
+        source.no_generate("this store exists already and is joined with its passphrase")?;
+    }
     // A key this machine holds already (set up before, or in another clone of the store)
     // needs no passphrase: it is checked against the store's header and saved again (which
     // moves a key file into the keychain when one answers now).
@@ -70,11 +73,11 @@ pub(super) fn run(ctx: &Ctx, place: &Place, args: SecretArgs) -> anyhow::Result<
         }
         (None, None) => {
             let pass = source.new_passphrase(
-                "Enter passphrase: ",
                 &format!(
                     "nothing was created: run '{}' again",
                     place.command("setup")
                 ),
+                &|_| false,
             )?;
             let (header, key) = StoreHeader::create(pass.as_bytes())?;
             warn_if_refused(&keys.save(header.store_id_hex(), &key)?);
