@@ -896,6 +896,7 @@ fn current_links_the_running_session_and_the_post_commit_hook_runs_it() {
         &[
             Ev::User(&t0, "write the changelog"),
             Ev::Say(&t1, "Writing it now."),
+            Ev::Edit(&t1, "CHANGELOG", "changes"),
         ],
     );
     // A session that stopped long ago is not current.
@@ -943,7 +944,15 @@ fn current_links_the_running_session_and_the_post_commit_hook_runs_it() {
     let link = r.world.path("link-to-repo");
     std::os::unix::fs::symlink(&r.repo, &link).unwrap();
     let dir = r.user.root.join("transcripts").join(S3);
-    let path = r.transcript(&dir, S3, "main", &[Ev::User(&t1, "via the symlink")]);
+    let path = r.transcript(
+        &dir,
+        S3,
+        "main",
+        &[
+            Ev::User(&t1, "via the symlink"),
+            Ev::Edit(&t1, "CHANGELOG", "even more changes"),
+        ],
+    );
     let text = std::fs::read_to_string(&path)
         .unwrap()
         .replace(r.repo.to_str().unwrap(), link.to_str().unwrap());
@@ -961,6 +970,121 @@ fn current_links_the_running_session_and_the_post_commit_hook_runs_it() {
             (S3.to_owned(), "explicit".to_owned())
         ]
     );
+}
+
+/// The evidence `lore show --commit REV --json` gives for each linked session.
+fn evidence(r: &Repo, rev: &str) -> Vec<(String, serde_json::Value, f64)> {
+    let out = r.lore(&["show", "--commit", rev, "--json"]);
+    out.assert_ok();
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    v["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["id"].as_str().unwrap().to_owned(),
+                s["link"]["evidence"].clone(),
+                s["link"]["confidence"].as_f64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_post_commit_hook_links_only_sessions_with_evidence_for_the_commit() {
+    let r = repo();
+    r.write("README", "readme\n");
+    r.commit("Start");
+    r.lore(&["hooks", "install"]).assert_ok();
+    let now = jiff::Timestamp::now();
+    let ago = |m: i64| {
+        now.checked_sub(jiff::SignedDuration::from_mins(m))
+            .unwrap()
+            .to_string()
+    };
+    let claude = r.user.home.join(".claude");
+    // Session 1 wrote docs/quoting.md 25 minutes ago and has been quiet since.
+    let (t25, t24) = (ago(25), ago(24));
+    r.transcript(
+        &claude,
+        S1,
+        "main",
+        &[
+            Ev::User(&t25, "document how quoting works"),
+            Ev::Edit(
+                &t24,
+                "docs/quoting.md",
+                "Quote a value with \"double quotes\" and escape a \\ with another one.",
+            ),
+        ],
+    );
+    // Session 2 is running now, on another file.
+    let (t2, t1) = (ago(2), ago(1));
+    r.transcript(
+        &claude,
+        S2,
+        "main",
+        &[
+            Ev::User(&t2, "fix the command line parser"),
+            Ev::Edit(&t1, "src/cli.py", "def parse_arguments(argv):"),
+        ],
+    );
+
+    r.write(
+        "docs/quoting.md",
+        "Quote a value with \"double quotes\" and escape a \\ with another one.\n",
+    );
+    let docs = r.commit("Document quoting");
+    assert_eq!(r.linked(&docs), vec![(S1.to_owned(), "hook".to_owned())]);
+    let ev = evidence(&r, &docs);
+    assert_eq!(ev[0].1["files"], serde_json::json!(["docs/quoting.md"]));
+    assert_eq!(
+        ev[0].1["lines"], 1,
+        "the quoted line matched: {:?}",
+        ev[0].1
+    );
+    assert_eq!(ev[0].2, 1.0);
+
+    // A commit with no AI work gets no session.
+    r.write("readme", "");
+    let touch = r.commit("touch readme");
+    assert!(r.linked(&touch).is_empty());
+
+    // The parser commit gets session 2 only; on a file it named but no line of it: files only.
+    r.write(
+        "src/cli.py",
+        "def parse_arguments(argv):\n    return argv[1:]\n",
+    );
+    let cli = r.commit("Parse arguments");
+    assert_eq!(r.linked(&cli), vec![(S2.to_owned(), "hook".to_owned())]);
+    let ev = evidence(&r, &cli);
+    assert_eq!(ev[0].1["files"], serde_json::json!(["src/cli.py"]));
+    assert_eq!(ev[0].1["lines"], 1);
+    assert!(ev[0].2 < 1.0 && ev[0].2 >= 0.7, "{ev:?}");
+
+    // A detached HEAD commit of other files is not showered with sessions.
+    r.git(&["checkout", "-q", "--detach"]).assert_ok();
+    r.write("notes.txt", "some notes of mine\n");
+    let detached = r.commit("Notes");
+    assert!(r.linked(&detached).is_empty());
+
+    // By hand, --current says why a session was left out, and changes nothing.
+    let before = r.digest();
+    let out = r.lore(&["link", "--current"]);
+    out.assert_ok();
+    assert!(out.stdout.contains("nothing linked"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(&format!("Not linked: session {S1}")),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(r.digest(), before);
+
+    // lore blame shows the evidence.
+    let out = r.lore(&["blame", "docs/quoting.md"]);
+    out.assert_ok();
+    assert!(out.stdout.contains("wrote this line"), "{}", out.stdout);
 }
 
 #[test]
@@ -1145,6 +1269,7 @@ fn the_post_commit_hook_leaves_commits_replayed_by_rebase_and_cherry_pick_alone(
         &[
             Ev::User(&t0, "write the topic"),
             Ev::Say(&now.to_string(), "Writing it."),
+            Ev::Edit(&now.to_string(), "src/c.rs", "fn c() {}"),
         ],
     );
     // Commits made with the hook kept quiet (as lore's own commands do): none is linked.

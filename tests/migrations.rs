@@ -26,7 +26,7 @@ fn a_version_1_database_is_upgraded_with_its_data_intact() {
     assert_eq!(user_version(&env), 1);
 
     let s = env.show(OLD);
-    assert_eq!(user_version(&env), 4, "opening upgraded it");
+    assert_eq!(user_version(&env), 5, "opening upgraded it");
     assert_eq!(s["title"], "Port the parser to nom");
     assert_eq!(s["cwd"], "/home/dev/legacy");
     assert_eq!(s["parent_id"], serde_json::Value::Null);

@@ -132,12 +132,52 @@ fn header(b: &Blame) -> String {
 /// How the session is linked, and whether it came from another machine (a teammate's, by
 /// sync): `explicit link, 1.00, from another machine`.
 fn link_text(r: &Reasoning, here: Option<&str>) -> String {
-    let mut s = format!("{} link, {:.2}", r.link.kind.as_str(), r.link.confidence);
+    let mut s = format!(
+        "{}; {} link, {:.2}",
+        evidence_text(r),
+        r.link.kind.as_str(),
+        r.link.confidence
+    );
     // No machine id here means nothing was ever imported here: every session came by sync.
     if here != Some(r.session.machine_id.as_str()) {
         s.push_str(", from another machine");
     }
     s
+}
+
+/// The strongest evidence this session has for these lines: it wrote them, it wrote to the
+/// file, or it is only linked to the commit (and why).
+fn evidence_text(r: &Reasoning) -> String {
+    if r.wrote_lines > 0 {
+        if r.lines_considered == 1 {
+            return "wrote this line".to_owned();
+        }
+        if r.wrote_lines == r.lines_considered {
+            return "wrote these lines".to_owned();
+        }
+        return format!(
+            "wrote {} of these {} lines",
+            r.wrote_lines, r.lines_considered
+        );
+    }
+    if r.wrote_file {
+        return "edited the file".to_owned();
+    }
+    match r.evidence.as_ref().map(|e| e.describe()) {
+        Some(why) if !why.is_empty() => format!("linked to the commit: {why}"),
+        _ => "linked to the commit, no evidence recorded".to_owned(),
+    }
+}
+
+/// The kind of evidence, for JSON: `lines`, `file` or `commit`.
+fn evidence_kind(r: &Reasoning) -> &'static str {
+    if r.wrote_lines > 0 {
+        "lines"
+    } else if r.wrote_file {
+        "file"
+    } else {
+        "commit"
+    }
 }
 
 /// This machine's id, if lore has made one (made by the first import; reading never makes
@@ -153,6 +193,7 @@ fn mention_text(m: blame::Mention) -> &'static str {
     match m {
         blame::Mention::Code => "quotes the code",
         blame::Mention::BeforeEdit => "just before the edit",
+        blame::Mention::BeforeFileEdit => "just before an edit of the file",
         blame::Mention::File => "names the file",
     }
 }
@@ -382,6 +423,13 @@ fn json(
                     "commit": r.link.commit,
                     "kind": r.link.kind,
                     "confidence": r.link.confidence,
+                    "evidence": r.evidence,
+                },
+                "evidence": {
+                    "kind": evidence_kind(r),
+                    "wrote_lines": r.wrote_lines,
+                    "lines_considered": r.lines_considered,
+                    "wrote_file": r.wrote_file,
                 },
                 "matched": r.matched,
                 "messages": r.messages.iter().map(|m| serde_json::json!({

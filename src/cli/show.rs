@@ -39,13 +39,25 @@ pub fn run(ctx: &Ctx, args: ShowArgs) -> anyhow::Result<ExitCode> {
     };
     let s = store.session(id)?;
     let links = store.links(&s.id)?;
+    let evidence = store.link_evidence(&s.id)?;
+    let why = |l: &lore::model::Link| {
+        lore::link::Evidence::of_link(l.kind, evidence.get(&l.commit).and_then(|e| e.as_deref()))
+    };
     let tags = store.tags(&s.id)?;
     let mut out = anstream::stdout().lock();
 
     if args.json {
         // Streamed: the messages are written one by one, whatever the session's size.
         let mut head = session_json(&s);
-        head["links"] = serde_json::to_value(&links)?;
+        head["links"] = links
+            .iter()
+            .map(|l| {
+                let mut v = serde_json::to_value(l)?;
+                v["evidence"] = serde_json::to_value(why(l))?;
+                Ok(v)
+            })
+            .collect::<serde_json::Result<Vec<_>>>()?
+            .into();
         head["tags"] = serde_json::to_value(&tags)?;
         let head = serde_json::to_string_pretty(&head)?;
         let head = head.trim_end().trim_end_matches('}').trim_end();
@@ -79,7 +91,14 @@ pub fn run(ctx: &Ctx, args: ShowArgs) -> anyhow::Result<ExitCode> {
     };
     let commits: Vec<String> = links
         .iter()
-        .map(|l| format!("{} ({})", l.commit, l.kind.as_str()))
+        .map(|l| {
+            let why = why(l).map(|e| e.describe()).unwrap_or_default();
+            if why.is_empty() {
+                format!("{} ({})", l.commit, l.kind.as_str())
+            } else {
+                format!("{} ({}: {why})", l.commit, l.kind.as_str())
+            }
+        })
         .collect();
 
     if args.markdown {
@@ -206,6 +225,7 @@ fn commit(ctx: &Ctx, rev: &str, json: bool) -> anyhow::Result<ExitCode> {
                     "commit": l.link.commit,
                     "kind": l.link.kind,
                     "confidence": l.link.confidence,
+                    "evidence": lore::link::Evidence::of_link(l.link.kind, l.evidence.as_deref()),
                 });
                 v
             }).collect::<Vec<_>>(),
@@ -239,6 +259,11 @@ fn commit(ctx: &Ctx, rev: &str, json: bool) -> anyhow::Result<ExitCode> {
             l.link.confidence,
             s.title.as_deref().unwrap_or("(untitled)")
         )?;
+        let why = lore::link::Evidence::of_link(l.link.kind, l.evidence.as_deref())
+            .map(|e| e.describe())
+            .filter(|d| !d.is_empty())
+            .unwrap_or_else(|| "no evidence recorded".to_owned());
+        writeln!(out, "  {DIM}why: {why}{DIM:#}")?;
     }
     Ok(ExitCode::SUCCESS)
 }

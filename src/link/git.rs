@@ -370,6 +370,47 @@ impl Git {
         }
     }
 
+    /// What commit `id` changed: the files (paths in the commit, NUL-safe) and the diff
+    /// (`git diff-tree -p -U0`, against its first parent; a root commit against nothing; a
+    /// merge gives nothing: its changes are its parents').
+    pub fn commit_changes(&self, id: &str) -> Result<(Vec<String>, String), GitError> {
+        let names = self.run(&[
+            "diff-tree",
+            "--no-commit-id",
+            "--root",
+            "-r",
+            "-z",
+            "--name-only",
+            "--end-of-options",
+            id,
+        ])?;
+        let files = String::from_utf8_lossy(&names)
+            .split('\0')
+            .filter(|f| !f.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let diff = self.run(&[
+            "diff-tree",
+            "--no-commit-id",
+            "--root",
+            "-r",
+            "-p",
+            "-U0",
+            "--no-color",
+            "--no-ext-diff",
+            "--end-of-options",
+            id,
+        ])?;
+        Ok((files, String::from_utf8_lossy(&diff).into_owned()))
+    }
+
+    /// Whether this repository is a shallow clone: `git blame` then gives every line older
+    /// than the boundary to the boundary commit.
+    pub fn is_shallow(&self) -> Result<bool, GitError> {
+        let out = self.run(&["rev-parse", "--is-shallow-repository"])?;
+        Ok(String::from_utf8_lossy(&out).trim() == "true")
+    }
+
     /// The commits of every local branch committed since `since_secs`, newest first, with
     /// the files each changed. git's output is read one commit at a time.
     pub fn commits_since(

@@ -1,9 +1,14 @@
-//! Links between sessions and commits: finding the sessions that were running when a commit
-//! was made (`lore link --current`, the post-commit hook), scoring candidate pairs
+//! Links between sessions and commits: finding the sessions whose tool calls wrote what a
+//! commit changed (`lore link --current`, the post-commit hook), scoring candidate pairs
 //! (`lore link --auto`), and finding a linked commit again after amend or rebase by its patch
-//! id. docs/links.md describes the rules; this module only computes, the CLI writes.
+//! id. Every link carries its [`Evidence`]; a session without evidence for a commit is never
+//! linked to it by the hook. docs/links.md describes the rules (issue 16 the spec); this
+//! module only computes, the CLI writes.
 
+pub mod evidence;
 pub mod git;
+
+pub use evidence::{Evidence, Writes};
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -14,9 +19,10 @@ use crate::model::{Kind, Link, LinkKind};
 use crate::store::query::ForEachError;
 use crate::store::{Filter, SessionRow, Store, StoreError};
 
-/// A session is current for `lore link --current` when its last recorded activity (or its
-/// end) is at most this long ago. Transcripts rarely record an end, so activity stands in.
-pub const CURRENT_WINDOW_MS: i64 = 10 * 60 * 1000;
+/// `lore link --current` and the post-commit hook look at the sessions of the repository
+/// active at most this long before the commit: the session that wrote a file may have been
+/// quiet for a while before the user committed. Only those with evidence are linked.
+pub const LOOKBACK_MS: i64 = 4 * 60 * 60 * 1000;
 
 /// `lore link --auto` considers a commit for a session when the commit was made at most this
 /// long before the session started or after its last activity.
@@ -24,10 +30,6 @@ pub const AUTO_WINDOW_MS: i64 = 30 * 60 * 1000;
 
 /// The score `lore link --auto` needs, unless `link_auto_threshold` is set.
 pub const DEFAULT_THRESHOLD: f64 = 0.6;
-
-/// The confidence of a link made by `--current` (and so by the post-commit hook): the session
-/// was running in this repository, but may have been about something else.
-pub const CURRENT_CONFIDENCE: f64 = 0.9;
 
 /// Why links could not be computed.
 #[derive(Debug, thiserror::Error)]
@@ -75,16 +77,69 @@ pub fn repo_sessions(
     Ok(sessions)
 }
 
-/// The sessions of the repository at `root` that are running, or stopped at most
-/// [`CURRENT_WINDOW_MS`] before `now`: the ones a commit made now most likely came from.
-pub fn current_sessions(
+/// A session and its evidence for one commit.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub session: SessionRow,
+    pub evidence: Evidence,
+}
+
+/// The sessions of the repository `git` works in that were active in the [`LOOKBACK_MS`]
+/// before `now` and started before commit `commit` was made, each with its evidence for that
+/// commit (files of the commit its writing tool calls wrote, lines of the commit they
+/// produced). Sessions without evidence come back too, with empty evidence: the caller says
+/// why they were left out.
+pub fn current_candidates(
     store: &Store,
-    root: &Path,
+    git: &Git,
+    commit: &str,
     now: i64,
-) -> Result<Vec<SessionRow>, StoreError> {
-    let mut sessions = repo_sessions(store, root, Some(now - CURRENT_WINDOW_MS))?;
-    sessions.retain(|s| activity(s).is_some_and(|(start, _)| start <= now + 60_000));
-    Ok(sessions)
+) -> Result<Vec<Candidate>, LinkError> {
+    let info = git.commit_info(commit)?;
+    let made = info.commit_time.max(info.author_time);
+    let mut sessions = repo_sessions(store, git.root(), Some(now.min(made) - LOOKBACK_MS))?;
+    sessions.retain(|s| activity(s).is_some_and(|(start, _)| start <= made + 60_000));
+    let (files, diff) = git.commit_changes(commit)?;
+    let added = evidence::added_lines(&diff);
+    let mut out = Vec::with_capacity(sessions.len());
+    for s in sessions {
+        let writes = Writes::of_session(store, &s.id)?;
+        let cwd_rel = s
+            .cwd
+            .as_deref()
+            .and_then(|c| relative_to(Path::new(c), git.root()));
+        let evidence =
+            evidence::for_commit(&writes, &files, &added, git.root(), cwd_rel.as_deref());
+        out.push(Candidate {
+            session: s,
+            evidence,
+        });
+    }
+    Ok(out)
+}
+
+/// The evidence session `s` has for commit `commit` in the repository `git` works in: the
+/// files of the commit its writing tool calls wrote, the commit's lines they produced.
+pub fn evidence_for(
+    store: &Store,
+    git: &Git,
+    s: &SessionRow,
+    commit: &str,
+) -> Result<Evidence, LinkError> {
+    let (files, diff) = git.commit_changes(commit)?;
+    let added = evidence::added_lines(&diff);
+    let writes = Writes::of_session(store, &s.id)?;
+    let cwd_rel = s
+        .cwd
+        .as_deref()
+        .and_then(|c| relative_to(Path::new(c), git.root()));
+    Ok(evidence::for_commit(
+        &writes,
+        &files,
+        &added,
+        git.root(),
+        cwd_rel.as_deref(),
+    ))
 }
 
 /// How well a session and a commit fit, part by part (docs/links.md has the formula).
@@ -253,6 +308,8 @@ pub struct Proposal {
     pub score: Option<Score>,
     /// For a commit found again after amend or rebase: the linked commit it replaces.
     pub relinked_from: Option<String>,
+    /// Why: the files the session's tool calls name, or the commit it was carried from.
+    pub evidence: Evidence,
 }
 
 /// A linked commit that amend or rebase left behind and that could not be found again.
@@ -341,10 +398,12 @@ pub fn plan_auto(
             None => None,
         };
         for (c, files) in near {
-            let matched = files
+            let named: Vec<String> = files
                 .iter()
                 .filter(|f| names_file(&tools, f, git.root(), cwd_rel.as_deref()))
-                .count();
+                .cloned()
+                .collect();
+            let matched = named.len();
             // Branch and time alone reach the threshold (0.2 + 0.4) for any commit made on
             // the branch during the session: a link needs a file the session worked on.
             if matched == 0 {
@@ -370,6 +429,11 @@ pub fn plan_auto(
                 commit: c.clone(),
                 score: Some(sc),
                 relinked_from: None,
+                evidence: Evidence {
+                    files: named,
+                    files_changed: files.len(),
+                    ..Evidence::default()
+                },
             });
         }
     }
@@ -431,6 +495,10 @@ fn relink(
                     commit: info,
                     score: None,
                     relinked_from: Some(full.clone()),
+                    evidence: Evidence {
+                        carried_from: vec![full.clone()],
+                        ..Evidence::default()
+                    },
                 });
             }
         }

@@ -18,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/002_sources_tombstones.sql"),
     include_str!("migrations/003_message_keys.sql"),
     include_str!("migrations/004_deletion_scope.sql"),
+    include_str!("migrations/005_link_evidence.sql"),
 ];
 
 /// The tables each migration creates or changes, for the commit that records it.
@@ -26,6 +27,7 @@ const TABLES: &[&[&str]] = &[
     &["sessions", "sources", "tombstones"],
     &["message_keys"],
     &["tombstones"],
+    &["links"],
 ];
 
 /// The schema version this build of lore creates and understands.

@@ -145,6 +145,9 @@ pub const MIN_ABBREV: usize = 7;
 pub struct LinkedSession {
     pub session: SessionRow,
     pub link: Link,
+    /// Why the link exists, as lore's link code wrote it (JSON, `links.evidence`); `None` for
+    /// a link made before lore recorded evidence, or one that came by sync.
+    pub evidence: Option<String>,
 }
 
 /// Counts that `lore status` shows.
@@ -302,6 +305,21 @@ impl Store {
         Ok(links)
     }
 
+    /// The evidence recorded for each link of session `id` (links taken back left out):
+    /// commit id → the JSON lore's link code wrote, `None` when none was recorded.
+    pub fn link_evidence(
+        &self,
+        id: &str,
+    ) -> Result<std::collections::HashMap<String, Option<String>>, StoreError> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT commit_id, evidence FROM links WHERE session_id = ?1 AND kind != 'removed'",
+        )?;
+        let rows = stmt
+            .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
     /// Every commit session `id` has a link row for, including links taken back with
     /// `lore unlink` (which `--auto` must not make again).
     pub fn link_commits_ever(&self, id: &str) -> Result<Vec<String>, StoreError> {
@@ -325,7 +343,7 @@ impl Store {
             return Ok(Vec::new());
         };
         let sql = format!(
-            "SELECT {SESSION_COLUMNS}, l.commit_id, l.kind, l.confidence
+            "SELECT {SESSION_COLUMNS}, l.commit_id, l.kind, l.confidence, l.evidence
              FROM links l JOIN sessions s ON s.id = l.session_id
              WHERE l.commit_id >= ?1 AND l.commit_id <= ?2
                AND substr(?2, 1, length(l.commit_id)) = l.commit_id
@@ -343,6 +361,7 @@ impl Store {
                         kind: kind.parse().unwrap_or(crate::model::LinkKind::Import),
                         confidence: r.get(16)?,
                     },
+                    evidence: r.get(17)?,
                 })
             })?
             .collect::<Result<_, _>>()?;
