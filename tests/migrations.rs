@@ -69,7 +69,7 @@ fn a_database_from_a_newer_lore_is_refused_untouched() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains(
-            "schema version 99, newer than this lore understands (4); upgrade lore",
+            "schema version 99, newer than this lore understands (5); upgrade lore",
         ));
     assert_eq!(std::fs::read(env.db()).unwrap(), before);
 }
