@@ -157,6 +157,18 @@ mod tests {
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
         tx.insert("sessions", &row).unwrap();
+        // Codex's start commit, imported as a link by lore before schema 5.
+        let link = [
+            ("session_id", Value::Text("s".into())),
+            ("commit_id", Value::Text("abc1234".into())),
+            ("kind", Value::Text("import".into())),
+            ("confidence", Value::Real(1.0)),
+            ("created_at", Value::Integer(5)),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        tx.insert("links", &link).unwrap();
         let ops = serde_json::json!([]);
         tx.commit(crate::versioning::CommitInput {
             kind: crate::versioning::Kind::Apply,
@@ -176,9 +188,17 @@ mod tests {
             .unwrap();
         assert_eq!(app, super::super::identity::APPLICATION_ID);
         let history = crate::versioning::log::history(&conn, 10).unwrap();
-        assert_eq!(history[0].message, "migrate: lore.db schema 4");
-        assert_eq!(history[1].message, "migrate: lore.db schema 3");
+        assert_eq!(history[0].message, "migrate: lore.db schema 5");
+        assert_eq!(history[1].message, "migrate: lore.db schema 4");
+        assert_eq!(history[2].message, "migrate: lore.db schema 3");
         assert!(crate::versioning::log::verify(&conn, true).unwrap().ok());
+        // Schema 5 took back the Codex start-commit link.
+        let kind: String = conn
+            .query_row("SELECT kind FROM links WHERE session_id = 's'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(kind, "removed");
     }
 
     #[test]
