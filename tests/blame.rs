@@ -1090,6 +1090,142 @@ fn the_post_commit_hook_links_only_sessions_with_evidence_for_the_commit() {
 }
 
 #[test]
+fn links_follow_squash_merges_cherry_picks_and_rebases_by_content() {
+    let r = repo();
+    r.write("README", "readme\n");
+    let start = r.commit("Start");
+    let files = [
+        (
+            "src/a.rs",
+            "pub fn alpha() -> &'static str { \"alpha \\\"quoted\\\" value\" }",
+        ),
+        (
+            "src/b.rs",
+            "pub fn beta(path: &str) -> String { path.replace('\\\\', \"/\") }",
+        ),
+        (
+            "src/c.rs",
+            "pub fn gamma() -> u32 { 40 + 2 } // ünïcode\tand a tab",
+        ),
+    ];
+    // Session 1 writes three files on a feature branch, one commit each, linked by hand.
+    let edits: Vec<Ev<'_>> = files
+        .iter()
+        .map(|(f, text)| Ev::Edit("2026-03-11T10:05:00Z", f, text))
+        .collect();
+    let mut events = vec![Ev::User("2026-03-11T10:00:00Z", "write alpha, beta, gamma")];
+    events.extend(edits);
+    r.session(S1, "feature", &events);
+    r.git(&["checkout", "-q", "-b", "feature"]).assert_ok();
+    let mut feature = Vec::new();
+    for (f, text) in files {
+        r.write(f, &format!("{text}\n"));
+        let c = r.commit(&format!("Add {f}"));
+        r.lore(&["link", S1, "--commit", &c]).assert_ok();
+        feature.push(c);
+    }
+
+    // A squash merge of the three commits into one, then the branch is deleted.
+    r.git(&["checkout", "-q", "main"]).assert_ok();
+    r.git(&["merge", "-q", "--squash", "feature"]).assert_ok();
+    let squash = r.commit("Feature (squashed)");
+    r.git(&["branch", "-q", "-D", "feature"]).assert_ok();
+    assert!(r.linked(&squash).is_empty());
+    let out = r.lore(&["link", "--auto", "--since", "2026-03-01"]);
+    out.assert_ok();
+    assert!(
+        out.stdout.contains(&format!(
+            "to {} Feature (squashed): it carries the lines of linked commits {}, {}, {} \
+             (a squash, cherry-pick or rebase; found by content).",
+            &squash[..12],
+            &feature[0][..12],
+            &feature[1][..12],
+            &feature[2][..12]
+        )),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        r.linked(&squash),
+        vec![(S1.to_owned(), "explicit".to_owned())]
+    );
+    let out = r.lore(&["blame", "src/b.rs"]);
+    out.assert_ok();
+    assert!(
+        out.stdout.contains(&format!("Session {}", &S1[..8]))
+            && out.stdout.contains("wrote this line"),
+        "{}",
+        out.stdout
+    );
+
+    // A cherry-pick of the squash to a release branch.
+    r.git(&["checkout", "-q", "-b", "release", &start])
+        .assert_ok();
+    r.write("RELEASE", "release notes\n");
+    r.commit("Release notes");
+    r.git(&["cherry-pick", &squash]).assert_ok();
+    let picked = r.head();
+    assert_ne!(picked, squash);
+    let out = r.lore(&["link", "--auto", "--since", "2026-03-01"]);
+    out.assert_ok();
+    assert_eq!(
+        r.linked(&picked),
+        vec![(S1.to_owned(), "explicit".to_owned())],
+        "{}",
+        out.stdout
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&r.lore(&["show", "--commit", &picked, "--json"]).stdout).unwrap();
+    let carried = v["sessions"][0]["link"]["evidence"]["carried_from"].to_string();
+    assert!(carried.contains(&squash), "{v}");
+
+    // A rebase, then gc prunes the old commit: what the session wrote finds the new one.
+    r.git(&["checkout", "-q", "main"]).assert_ok();
+    r.git(&["checkout", "-q", "-b", "topic"]).assert_ok();
+    let delta = "pub fn delta() -> Vec<u8> { b\"delta\".to_vec() }\npub fn epsilon() -> bool { delta().len() == 5 }\npub fn zeta() -> char { 'z' }";
+    r.session(
+        S2,
+        "topic",
+        &[
+            Ev::User("2026-03-12T10:00:00Z", "write delta"),
+            Ev::Edit("2026-03-12T10:01:00Z", "src/d.rs", delta),
+        ],
+    );
+    r.write("src/d.rs", &format!("{delta}\n"));
+    let d = r.commit("Add delta");
+    r.lore(&["link", S2, "--commit", &d]).assert_ok();
+    r.git(&["checkout", "-q", "main"]).assert_ok();
+    r.write("README", "readme, changed on main\n");
+    r.commit("Main moves on");
+    r.git(&["checkout", "-q", "topic"]).assert_ok();
+    r.git(&["rebase", "-q", "main"]).assert_ok();
+    let rebased = r.head();
+    assert_ne!(rebased, d);
+    r.git(&["reflog", "expire", "--expire=now", "--all"])
+        .assert_ok();
+    r.git(&["gc", "-q", "--prune=now"]).assert_ok();
+    assert!(
+        r.user.rev(&r.repo, &format!("{d}^{{commit}}")).is_none(),
+        "the old commit is gone"
+    );
+    let out = r.lore(&["link", "--auto", "--since", "2026-03-01"]);
+    out.assert_ok();
+    assert_eq!(
+        r.linked(&rebased),
+        vec![(S2.to_owned(), "explicit".to_owned())],
+        "{}",
+        out.stdout
+    );
+    // Session 1 wrote nothing of it, and is not linked to it.
+    assert!(
+        !out.stdout
+            .contains(&format!("session {} to {}", &S1[..8], &rebased[..12])),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
 fn a_teammates_synced_session_shows_in_blame() {
     const PASS: &str = "a passphrase for the team";
     let world = World::new();

@@ -294,6 +294,23 @@ fn auto(ctx: &Ctx, git: &Git, args: &LinkArgs) -> anyhow::Result<ExitCode> {
     for p in plan.proposals.iter().filter(|_| !args.json) {
         let sid = short_id(&p.session.id, p.session.parent_id.as_deref());
         match (&p.relinked_from, &p.score) {
+            (Some(_), _) if p.by_content => println!(
+                "{verb} session {ID}{sid}{ID:#} to {ID}{}{ID:#} {}: it carries the lines of \
+                 linked commit{} {} (a squash, cherry-pick or rebase; found by content).",
+                short(&p.commit.id),
+                p.commit.subject,
+                if p.evidence.carried_from.len() == 1 {
+                    ""
+                } else {
+                    "s"
+                },
+                p.evidence
+                    .carried_from
+                    .iter()
+                    .map(|c| short(c))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
             (Some(old), _) => println!(
                 "{verb} session {ID}{sid}{ID:#} to {ID}{}{ID:#} {}: it was linked to {}, which \
                  amend or rebase rewrote; {} has the same patch (git patch-id).",
@@ -416,6 +433,7 @@ fn auto_json(plan: &link::AutoPlan, threshold: f64, dry_run: bool) -> serde_json
                 "files_changed": s.files_changed,
             })),
             "relinked_from": p.relinked_from,
+            "by_content": p.by_content,
             "evidence": p.evidence,
         })).collect::<Vec<_>>(),
         "lost": plan.lost.iter().map(|l| serde_json::json!({

@@ -404,6 +404,72 @@ impl Git {
         Ok((files, String::from_utf8_lossy(&diff).into_owned()))
     }
 
+    /// The added lines (normalised, significant: [`super::evidence::added_lines`]) of every
+    /// commit on a local or remote-tracking branch committed since `since_secs`, merges
+    /// excluded, newest first: what `lore link --auto` compares with linked commits to find
+    /// squashes, cherry-picks and rebases. git's output is read one commit at a time.
+    pub fn added_lines_since(
+        &self,
+        since_secs: i64,
+    ) -> Result<Vec<(String, Vec<String>)>, GitError> {
+        let since = since_arg(since_secs);
+        let args = [
+            "log",
+            "--branches",
+            "--remotes",
+            "--no-merges",
+            "--no-color",
+            "--no-ext-diff",
+            &since,
+            "-p",
+            "-U0",
+            "--format=%x01%H",
+        ];
+        let mut child = self
+            .command(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| self.spawn_error(e))?;
+        let errors = drain(child.stderr.take());
+        let mut commits = Vec::new();
+        let mut read_error = None;
+        if let Some(out) = child.stdout.take() {
+            let mut r = BufReader::new(out);
+            let mut buf = Vec::new();
+            loop {
+                buf.clear();
+                match r.read_until(b'\x01', &mut buf) {
+                    Ok(0) => break,
+                    Ok(_) => {
+                        if buf.last() == Some(&b'\x01') {
+                            buf.pop();
+                        }
+                        let text = String::from_utf8_lossy(&buf);
+                        let (id, diff) = text.split_once('\n').unwrap_or((&text, ""));
+                        let id = id.trim();
+                        if !id.is_empty() {
+                            commits.push((id.to_owned(), super::evidence::added_lines(diff)));
+                        }
+                    }
+                    Err(e) => {
+                        read_error = Some(e.to_string());
+                        break;
+                    }
+                }
+            }
+        }
+        let status = child.wait().map_err(|e| self.spawn_error(e))?;
+        let errors = errors.join().unwrap_or_default();
+        if !status.success() {
+            return Err(self.failed(&args, &first_error_line(&errors)));
+        }
+        match read_error {
+            Some(e) => Err(self.failed(&args, &e)),
+            None => Ok(commits),
+        }
+    }
+
     /// Whether this repository is a shallow clone: `git blame` then gives every line older
     /// than the boundary to the boundary commit.
     pub fn is_shallow(&self) -> Result<bool, GitError> {

@@ -308,8 +308,11 @@ pub struct Proposal {
     pub score: Option<Score>,
     /// For a commit found again after amend or rebase: the linked commit it replaces.
     pub relinked_from: Option<String>,
-    /// Why: the files the session's tool calls name, or the commit it was carried from.
+    /// Why: the files the session's tool calls name, or the commits it was carried from.
     pub evidence: Evidence,
+    /// Found by content: the commit carries the lines of linked commits (a squash, a
+    /// cherry-pick, a rebase), rather than their exact patch.
+    pub by_content: bool,
 }
 
 /// A linked commit that amend or rebase left behind and that could not be found again.
@@ -362,6 +365,17 @@ pub fn plan_auto(
     // Rewritten commits first: a commit that an amend or rebase made from a linked one takes
     // that link's kind and confidence, rather than a score of its own.
     relink(store, git, &sessions, since_secs, &mut planned, &mut plan)?;
+    // Then by content: squashes, cherry-picks, and rebases whose old commits are gone.
+    carry(store, git, &sessions, since_secs, &mut planned, &mut plan)?;
+    plan.lost.retain(|l| {
+        !plan.proposals.iter().any(|p| {
+            p.session.id == l.session_id
+                && p.evidence
+                    .carried_from
+                    .iter()
+                    .any(|c| c.starts_with(&l.commit) || l.commit.starts_with(c.as_str()))
+        })
+    });
     for s in &sessions {
         let Some(span) = activity(s) else { continue };
         // Links taken back with `lore unlink` count too: --auto does not make them again.
@@ -429,6 +443,7 @@ pub fn plan_auto(
                 commit: c.clone(),
                 score: Some(sc),
                 relinked_from: None,
+                by_content: false,
                 evidence: Evidence {
                     files: named,
                     files_changed: files.len(),
@@ -495,12 +510,126 @@ fn relink(
                     commit: info,
                     score: None,
                     relinked_from: Some(full.clone()),
+                    by_content: false,
                     evidence: Evidence {
                         carried_from: vec![full.clone()],
                         ..Evidence::default()
                     },
                 });
             }
+        }
+    }
+    Ok(())
+}
+
+/// Finds, by content, the commits that carry the changes of linked commits: for a session
+/// with links, every commit on a branch made since `since_secs`, not linked to it yet, that
+/// adds at least half of the lines a linked commit added (a cherry-pick, a rebase, or a squash
+/// of several linked commits into one: each of them is carried). When a linked commit is no
+/// longer in the repository (a rebase or a squash, then `git gc`), what the session's writing
+/// tool calls wrote stands in for it: the commit must add at least 3 of those lines, or at
+/// least half of its own lines must be. The link takes the kind and confidence of the surest
+/// link it carries. docs/links.md, "Squash, cherry-pick and rebase".
+fn carry(
+    store: &Store,
+    git: &Git,
+    sessions: &[SessionRow],
+    since_secs: i64,
+    planned: &mut HashSet<(String, String)>,
+    plan: &mut AutoPlan,
+) -> Result<(), LinkError> {
+    let mut commits: Option<Vec<(String, Vec<String>)>> = None;
+    let mut lines_of: HashMap<String, HashSet<String>> = HashMap::new();
+    for s in sessions {
+        let links = store.links(&s.id)?;
+        if links.is_empty() {
+            continue;
+        }
+        let ever: Vec<String> = store.link_commits_ever(&s.id)?;
+        let mut present: Vec<(&Link, String)> = Vec::new();
+        let mut gone: Vec<&Link> = Vec::new();
+        for l in &links {
+            match git.resolve_commit(&l.commit) {
+                Ok(full) => {
+                    if !lines_of.contains_key(&full) {
+                        let (_, diff) = git.commit_changes(&full)?;
+                        let lines = evidence::added_lines(&diff).into_iter().collect();
+                        lines_of.insert(full.clone(), lines);
+                    }
+                    present.push((l, full));
+                }
+                Err(GitError::UnknownRevision(_)) => gone.push(l),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let all = match &commits {
+            Some(c) => c,
+            None => commits.insert(git.added_lines_since(since_secs)?),
+        };
+        let mut writes: Option<Writes> = None;
+        for (c, added) in all {
+            if added.is_empty()
+                || ever.iter().any(|e| c.starts_with(e.as_str()))
+                || planned.contains(&(s.id.clone(), c.clone()))
+            {
+                continue;
+            }
+            let set: HashSet<&String> = added.iter().collect();
+            let mut from: Vec<String> = Vec::new();
+            let mut surest: Option<&Link> = None;
+            for (l, full) in &present {
+                let Some(lines) = lines_of.get(full) else {
+                    continue;
+                };
+                let common = lines.iter().filter(|x| set.contains(x)).count();
+                if common > 0 && common * 2 >= lines.len() {
+                    from.push(full.clone());
+                    if surest.is_none_or(|b| l.confidence > b.confidence) {
+                        surest = Some(l);
+                    }
+                }
+            }
+            if from.is_empty() && !gone.is_empty() {
+                let w = match &writes {
+                    Some(w) => w,
+                    None => writes.insert(Writes::of_session(store, &s.id)?),
+                };
+                let matched = added.iter().filter(|x| w.lines.contains(*x)).count();
+                if matched > 0 && (matched >= 3 || matched * 2 >= added.len()) {
+                    for l in &gone {
+                        from.push(l.commit.clone());
+                        if surest.is_none_or(|b| l.confidence > b.confidence) {
+                            surest = Some(l);
+                        }
+                    }
+                }
+            }
+            let Some(surest) = surest else { continue };
+            planned.insert((s.id.clone(), c.clone()));
+            let info = git.commit_info(c)?;
+            let w = match &writes {
+                Some(w) => w,
+                None => writes.insert(Writes::of_session(store, &s.id)?),
+            };
+            let lines = added.iter().filter(|x| w.lines.contains(*x)).count();
+            plan.proposals.push(Proposal {
+                session: s.clone(),
+                link: Link {
+                    commit: c.clone(),
+                    kind: surest.kind,
+                    confidence: surest.confidence,
+                },
+                commit: info,
+                score: None,
+                relinked_from: from.first().cloned(),
+                by_content: true,
+                evidence: Evidence {
+                    lines,
+                    lines_added: added.len(),
+                    carried_from: from,
+                    ..Evidence::default()
+                },
+            });
         }
     }
     Ok(())
