@@ -1157,6 +1157,14 @@ fn links_follow_squash_merges_cherry_picks_and_rebases_by_content() {
         "{}",
         out.stdout
     );
+    // The line holds quotes and backslashes: the tool call's input matched decoded, so the
+    // prompt before the edit is found as the why of that line, not as naming the file.
+    assert!(
+        out.stdout.contains("(just before the edit):"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("(names the file)"), "{}", out.stdout);
 
     // A cherry-pick of the squash to a release branch.
     r.git(&["checkout", "-q", "-b", "release", &start])
@@ -1223,6 +1231,40 @@ fn links_follow_squash_merges_cherry_picks_and_rebases_by_content() {
         "{}",
         out.stdout
     );
+}
+
+#[test]
+fn blame_in_a_shallow_clone_warns_that_old_lines_go_to_the_boundary() {
+    let r = repo();
+    for n in 1..=3 {
+        r.write("notes.txt", &"a line of the notes\n".repeat(n));
+        r.commit(&format!("Notes {n}"));
+    }
+    let url = format!("file://{}", r.repo.display());
+    r.user
+        .git(
+            &r.user.root,
+            &["clone", "-q", "--depth", "1", &url, "shallow"],
+        )
+        .assert_ok();
+    let shallow = r.user.root.join("shallow");
+    let out = r.user.lore(&shallow, &["blame", "notes.txt"]);
+    out.assert_ok();
+    assert!(
+        out.stderr.contains("shallow clone") && out.stderr.contains("--unshallow"),
+        "{}",
+        out.stderr
+    );
+    let v: serde_json::Value = serde_json::from_str(
+        &r.user
+            .lore(&shallow, &["blame", "notes.txt", "--json"])
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(v["shallow_boundary"].as_array().unwrap().len(), 1, "{v}");
+    // A complete clone says nothing.
+    let out = r.lore(&["blame", "notes.txt"]);
+    assert!(!out.stderr.contains("shallow"), "{}", out.stderr);
 }
 
 #[test]

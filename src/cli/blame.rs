@@ -60,6 +60,23 @@ pub fn run(ctx: &Ctx, args: BlameArgs) -> anyhow::Result<ExitCode> {
         Err(BlameError::NotCommitted(_)) => return Err(BlameError::NotCommitted(file).into()),
         other => other?,
     };
+    // In a shallow clone, git gives every line older than the clone's boundary to the
+    // boundary commit: say so, once, on stderr (the output itself stays parseable).
+    let boundaries = git.shallow_boundaries()?;
+    let shallow: Vec<&str> = b
+        .commits
+        .iter()
+        .filter(|c| boundaries.contains(&c.id))
+        .map(|c| c.id.as_str())
+        .collect();
+    for id in &shallow {
+        anstream::eprintln!(
+            "warning: this repository is a shallow clone: lines older than its oldest commit \
+             are attributed to the boundary commit {}, which did not write them all; 'git \
+             fetch --unshallow' gives their real commits.",
+            short(id)
+        );
+    }
     let store = ctx.home.open_store_readable()?;
     let mut reasoner = store
         .as_ref()
@@ -67,7 +84,7 @@ pub fn run(ctx: &Ctx, args: BlameArgs) -> anyhow::Result<ExitCode> {
     let here = local_machine(ctx);
     let mut out = anstream::stdout().lock();
     if args.json {
-        json(&mut out, &mut reasoner, &b)?;
+        json(&mut out, &mut reasoner, &b, &shallow)?;
     } else if args.markdown {
         markdown(&mut out, &mut reasoner, &b, here.as_deref())?;
     } else {
@@ -395,6 +412,7 @@ fn json(
     out: &mut impl Write,
     reasoner: &mut Option<blame::Reasoner<'_>>,
     b: &Blame,
+    shallow: &[&str],
 ) -> anyhow::Result<()> {
     let mut commits = Vec::with_capacity(b.commits.len());
     for c in &b.commits {
@@ -446,6 +464,7 @@ fn json(
     let value = serde_json::json!({
         "file": b.path,
         "range": b.range.map(|r| [r.start, r.end]),
+        "shallow_boundary": shallow,
         "lines": b.lines.iter().map(|l| serde_json::json!({
             "line": l.line,
             "commit": b.commits.get(l.commit).filter(|c| !c.uncommitted()).map(|c| &c.id),

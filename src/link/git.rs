@@ -470,11 +470,28 @@ impl Git {
         }
     }
 
-    /// Whether this repository is a shallow clone: `git blame` then gives every line older
-    /// than the boundary to the boundary commit.
-    pub fn is_shallow(&self) -> Result<bool, GitError> {
+    /// The boundary commits of a shallow clone (empty when the clone is complete): `git
+    /// blame` gives every line older than a boundary to the boundary commit. Read from the
+    /// repository's `shallow` file, as git does.
+    pub fn shallow_boundaries(&self) -> Result<Vec<String>, GitError> {
         let out = self.run(&["rev-parse", "--is-shallow-repository"])?;
-        Ok(String::from_utf8_lossy(&out).trim() == "true")
+        if String::from_utf8_lossy(&out).trim() != "true" {
+            return Ok(Vec::new());
+        }
+        let out = self.run(&[
+            "rev-parse",
+            "--path-format=absolute",
+            "--git-path",
+            "shallow",
+        ])?;
+        let path = PathBuf::from(String::from_utf8_lossy(&out).trim_end_matches('\n'));
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        Ok(text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect())
     }
 
     /// The commits of every local branch committed since `since_secs`, newest first, with
