@@ -1329,6 +1329,51 @@ fn a_teammates_synced_session_shows_in_blame() {
     assert!(!bob.lore_home.join("lore.db").exists());
     bob.setup(&bob_repo, PASS).assert_ok();
     bob.lore(&bob_repo, &["sync"]).assert_ok();
+    // --repo . finds alice's session, synced through this repository though bob's clone is at
+    // another path: it is linked to a commit of this repository.
+    let ids = |who: &common::User, dir: &Path, repo: &str| -> Vec<String> {
+        let out = who.lore(dir, &["sessions", "--repo", repo, "--json"]);
+        out.assert_ok();
+        let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(ids(&bob, &bob_repo, "."), vec![S1.to_owned()]);
+    let out = bob.lore(
+        &bob_repo,
+        &["search", "--repo", ".", "shared_reasoning_example"],
+    );
+    out.assert_ok();
+    assert!(out.stdout.contains(&S1[..8]), "{}", out.stdout);
+    // Another clone of alice's own, at another path: the same repository by its root commit.
+    let url = format!("file://{}", r.repo.display());
+    r.user
+        .git(&r.user.root, &["clone", "-q", &url, "second"])
+        .assert_ok();
+    let second = r.user.root.join("second");
+    let unlinked = "44444444-4444-4444-8444-444444444444";
+    r.session(
+        unlinked,
+        "main",
+        &[Ev::User("2026-03-11T11:00:00Z", "just a question, no link")],
+    );
+    let mine = ids(&r.user, &second, ".");
+    assert!(
+        mine.contains(&S1.to_owned()) && mine.contains(&unlinked.to_owned()),
+        "{mine:?}"
+    );
+    // An unrelated repository does not get them.
+    r.user
+        .git(&r.user.root, &["init", "-q", "other"])
+        .assert_ok();
+    let other = r.user.root.join("other");
+    std::fs::write(other.join("x"), "x\n").unwrap();
+    r.user.git(&other, &["add", "x"]).assert_ok();
+    r.user.git(&other, &["commit", "-qm", "x"]).assert_ok();
+    assert!(ids(&r.user, &other, ".").is_empty());
     let out = bob.lore(&bob_repo, &["blame", "lib.rs"]);
     out.assert_ok();
     assert!(

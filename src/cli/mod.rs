@@ -131,6 +131,20 @@ fn parse_tool(s: &str) -> Result<lore::model::Tool, String> {
 }
 
 impl FilterArgs {
+    /// With `--repo`: adds to `filter` the sessions that belong to that repository by its
+    /// identity (another clone, a teammate's synced session; `link::identity_sessions`).
+    /// Outside a git repository (a plain folder), the path alone counts.
+    fn add_identity(&self, filter: &mut Filter, store: &lore::store::Store) -> anyhow::Result<()> {
+        let Some(p) = &self.repo else {
+            return Ok(());
+        };
+        let Ok(git) = lore::link::Git::discover(&lore::link::Git::program_from_env(), p) else {
+            return Ok(());
+        };
+        filter.repo_also = lore::link::identity_sessions(store, &git)?;
+        Ok(())
+    }
+
     fn to_filter(&self) -> anyhow::Result<Filter> {
         let repo = match &self.repo {
             None => None,
@@ -145,6 +159,7 @@ impl FilterArgs {
             tool: self.tool,
             branch: self.branch.clone(),
             repo,
+            repo_also: Vec::new(),
             since: self
                 .since
                 .as_deref()

@@ -470,6 +470,40 @@ impl Git {
         }
     }
 
+    /// The root commits of the history HEAD is on: the repository's identity, the same in
+    /// every clone of it (empty for a repository without commits).
+    pub fn root_commits(&self) -> Result<Vec<String>, GitError> {
+        match self.run(&["rev-list", "--max-parents=0", "HEAD", "--"]) {
+            Ok(out) => Ok(String::from_utf8_lossy(&out)
+                .lines()
+                .map(str::to_owned)
+                .collect()),
+            Err(GitError::Failed { .. }) => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Which of `revs` (full or abbreviated ids) name a commit of this repository: one
+    /// `git cat-file --batch-check` for all of them.
+    pub fn existing_commits(&self, revs: &[String]) -> Result<Vec<bool>, GitError> {
+        if revs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut input = String::new();
+        for r in revs {
+            // Ids only: a name with a newline or a space would shift the answers.
+            let id: String = r.chars().filter(char::is_ascii_hexdigit).collect();
+            input.push_str(if id.len() >= 7 { &id } else { "0000000" });
+            input.push('\n');
+        }
+        let out = self.run_input(
+            &["cat-file", "--batch-check=%(objecttype)"],
+            Some(input.as_bytes()),
+        )?;
+        let text = String::from_utf8_lossy(&out);
+        Ok(text.lines().map(|l| l.trim() == "commit").collect())
+    }
+
     /// The boundary commits of a shallow clone (empty when the clone is complete): `git
     /// blame` gives every line older than a boundary to the boundary commit. Read from the
     /// repository's `shallow` file, as git does.

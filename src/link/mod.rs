@@ -77,6 +77,61 @@ pub fn repo_sessions(
     Ok(sessions)
 }
 
+/// The sessions that belong to the repository `git` works in by its identity, though their
+/// working directory is not inside this work tree: those whose working directory (on this
+/// machine) is in another clone of the same repository (sharing a root commit), and those
+/// linked to a commit of this repository (a teammate's session, synced). The sessions inside
+/// the work tree are not listed (the path finds them). docs/links.md, "Repository identity".
+pub fn identity_sessions(store: &Store, git: &Git) -> Result<Vec<String>, LinkError> {
+    let roots: HashSet<String> = git.root_commits()?.into_iter().collect();
+    let root = git.root();
+    let mut found = Vec::new();
+    let mut clones: HashMap<std::path::PathBuf, bool> = HashMap::new();
+    let mut by_link: Vec<(String, String)> = Vec::new();
+    for (id, cwd) in store.session_cwds()? {
+        if let Some(c) = cwd.as_deref() {
+            let p = Path::new(c);
+            if p.starts_with(root) {
+                continue;
+            }
+            if let Some(other) = std::fs::canonicalize(p)
+                .ok()
+                .and_then(|real| crate::repo::root_of(&real))
+            {
+                if other.as_path() == root {
+                    continue;
+                }
+                let same = match clones.get(&other) {
+                    Some(same) => *same,
+                    None => {
+                        let same = Git::discover(&Git::program_from_env(), &other)
+                            .and_then(|g| g.root_commits())
+                            .is_ok_and(|r| r.iter().any(|c| roots.contains(c)));
+                        clones.insert(other, same);
+                        same
+                    }
+                };
+                if same {
+                    found.push(id);
+                    continue;
+                }
+            }
+        }
+        for l in store.links(&id)? {
+            by_link.push((id.clone(), l.commit));
+        }
+    }
+    let revs: Vec<String> = by_link.iter().map(|(_, c)| c.clone()).collect();
+    let exists = git.existing_commits(&revs)?;
+    for ((id, _), yes) in by_link.into_iter().zip(exists) {
+        if yes && found.last() != Some(&id) {
+            found.push(id);
+        }
+    }
+    found.dedup();
+    Ok(found)
+}
+
 /// A session and its evidence for one commit.
 #[derive(Debug, Clone)]
 pub struct Candidate {

@@ -13,6 +13,9 @@ pub struct Filter {
     pub branch: Option<String>,
     /// Sessions whose working directory is this folder or inside it.
     pub repo: Option<String>,
+    /// With `repo`: sessions that belong to the repository by its identity though they ran
+    /// elsewhere (another clone, a teammate's machine); found by `link::identity_sessions`.
+    pub repo_also: Vec<String>,
     /// Sessions active at or after this moment (Unix ms).
     pub since: Option<i64>,
     /// Sessions started at or before this moment (Unix ms).
@@ -34,10 +37,15 @@ impl Filter {
         }
         if let Some(r) = &self.repo {
             let root = r.trim_end_matches('/');
-            conds.push("(s.cwd = ? OR substr(s.cwd, 1, ?) = ?)");
+            conds.push(
+                "(s.cwd = ? OR substr(s.cwd, 1, ?) = ? OR s.id IN (SELECT value FROM json_each(?)))",
+            );
             params.push(SqlValue::Text(root.to_owned()));
             params.push(SqlValue::Integer(root.len() as i64 + 1));
             params.push(SqlValue::Text(format!("{root}/")));
+            params.push(SqlValue::Text(
+                serde_json::to_string(&self.repo_also).unwrap_or_else(|_| "[]".to_owned()),
+            ));
         }
         if let Some(t) = self.since {
             conds.push("coalesce(s.updated_at, s.started_at) >= ?");
