@@ -1268,6 +1268,93 @@ fn blame_in_a_shallow_clone_warns_that_old_lines_go_to_the_boundary() {
 }
 
 #[test]
+fn tag_and_annotate_are_revertible_commits_shown_and_filtered() {
+    let r = repo();
+    r.write("README", "readme\n");
+    r.commit("Start");
+    r.session(S1, "main", &[Ev::User("2026-03-11T10:00:00Z", "first")]);
+    r.session(S2, "main", &[Ev::User("2026-03-11T11:00:00Z", "second")]);
+    let show = |id: &str| -> serde_json::Value {
+        serde_json::from_str(&r.lore(&["show", id, "--json"]).stdout).unwrap()
+    };
+    let tagged = |tag: &str| -> Vec<String> {
+        let out = r.lore(&["sessions", "--tag", tag, "--json"]);
+        out.assert_ok();
+        let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // Bad input: one line, exit 1, lore.db untouched.
+    let before = r.digest();
+    for args in [
+        vec!["tag", S1, "two words"],
+        vec!["tag", S1, ""],
+        vec!["tag", "99999999", "bugfix"],
+        vec!["annotate", S1, "   "],
+        vec!["annotate", "99999999", "a note"],
+    ] {
+        let out = r.lore(&args);
+        out.assert_fails();
+        assert_eq!(
+            out.stderr.trim().lines().count(),
+            1,
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert_eq!(r.digest(), before, "{args:?}");
+    }
+
+    let out = r.lore(&["tag", &S1[..8], "bugfix"]);
+    out.assert_ok();
+    assert!(out.stdout.contains("Tagged session"), "{}", out.stdout);
+    assert_eq!(show(S1)["tags"], serde_json::json!(["bugfix"]));
+    assert_eq!(tagged("bugfix"), vec![S1.to_owned()]);
+    // Again: nothing changes.
+    let before = r.digest();
+    r.lore(&["tag", S1, "bugfix"]).assert_ok();
+    assert_eq!(r.digest(), before);
+
+    r.lore(&["annotate", S1, "we chose", "the slow path on purpose"])
+        .assert_ok();
+    let notes = show(S1)["annotations"].clone();
+    assert_eq!(
+        notes[0]["body"], "we chose the slow path on purpose",
+        "{notes}"
+    );
+    let out = r.lore(&["show", S1]);
+    assert!(
+        out.stdout.contains("Note") && out.stdout.contains("the slow path on purpose"),
+        "{}",
+        out.stdout
+    );
+
+    // Each is one commit in history, and revert undoes it.
+    let h: serde_json::Value =
+        serde_json::from_str(&r.lore(&["history", "--json"]).stdout).unwrap();
+    assert_eq!(h[0]["message"], format!("annotate: session {S1}"));
+    assert_eq!(h[1]["message"], format!("tag: 'bugfix' on session {S1}"));
+    let note_commit = h[0]["commit_id"].as_str().unwrap().to_owned();
+    r.lore(&["revert", &note_commit]).assert_ok();
+    assert_eq!(show(S1)["annotations"], serde_json::json!([]));
+
+    r.lore(&["tag", S1, "bugfix", "--remove"]).assert_ok();
+    assert!(tagged("bugfix").is_empty());
+    let h: serde_json::Value =
+        serde_json::from_str(&r.lore(&["history", "--json"]).stdout).unwrap();
+    assert_eq!(
+        h[0]["message"],
+        format!("tag: remove 'bugfix' from session {S1}")
+    );
+    let remove_commit = h[0]["commit_id"].as_str().unwrap().to_owned();
+    r.lore(&["revert", &remove_commit]).assert_ok();
+    assert_eq!(tagged("bugfix"), vec![S1.to_owned()]);
+    r.lore(&["verify", "--full"]).assert_ok();
+}
+
+#[test]
 fn a_teammates_synced_session_shows_in_blame() {
     const PASS: &str = "a passphrase for the team";
     let world = World::new();
@@ -1314,6 +1401,9 @@ fn a_teammates_synced_session_shows_in_blame() {
         ],
     );
     r.lore(&["link", S1]).assert_ok();
+    r.lore(&["tag", S1, "example"]).assert_ok();
+    r.lore(&["annotate", S1, "the docs point at this one"])
+        .assert_ok();
     r.lore(&["sync"]).assert_ok();
 
     let bob = r.world.user("bob");
@@ -1342,6 +1432,13 @@ fn a_teammates_synced_session_shows_in_blame() {
             .collect()
     };
     assert_eq!(ids(&bob, &bob_repo, "."), vec![S1.to_owned()]);
+    // Alice's tag and note came with the session.
+    let v: serde_json::Value =
+        serde_json::from_str(&bob.lore(&bob_repo, &["show", S1, "--json"]).stdout).unwrap();
+    assert_eq!(v["tags"], serde_json::json!(["example"]), "{v}");
+    assert_eq!(v["annotations"][0]["body"], "the docs point at this one");
+    let out = bob.lore(&bob_repo, &["sessions", "--tag", "example", "--json"]);
+    assert!(out.stdout.contains(S1), "{}", out.stdout);
     let out = bob.lore(
         &bob_repo,
         &["search", "--repo", ".", "shared_reasoning_example"],

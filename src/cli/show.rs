@@ -44,6 +44,7 @@ pub fn run(ctx: &Ctx, args: ShowArgs) -> anyhow::Result<ExitCode> {
         lore::link::Evidence::of_link(l.kind, evidence.get(&l.commit).and_then(|e| e.as_deref()))
     };
     let tags = store.tags(&s.id)?;
+    let notes = store.annotations(&s.id)?;
     let mut out = anstream::stdout().lock();
 
     if args.json {
@@ -59,6 +60,11 @@ pub fn run(ctx: &Ctx, args: ShowArgs) -> anyhow::Result<ExitCode> {
             .collect::<serde_json::Result<Vec<_>>>()?
             .into();
         head["tags"] = serde_json::to_value(&tags)?;
+        head["annotations"] = notes
+            .iter()
+            .map(|(body, at)| serde_json::json!({"body": body, "created_at": iso(Some(*at))}))
+            .collect::<Vec<_>>()
+            .into();
         let head = serde_json::to_string_pretty(&head)?;
         let head = head.trim_end().trim_end_matches('}').trim_end();
         write!(out, "{head},\n  \"messages\": [")?;
@@ -133,6 +139,14 @@ pub fn run(ctx: &Ctx, args: ShowArgs) -> anyhow::Result<ExitCode> {
     }
     if !tags.is_empty() {
         writeln!(out, "{DIM}Tags{DIM:#}     {}", tags.join(", "))?;
+    }
+    for (body, at) in &notes {
+        writeln!(
+            out,
+            "{DIM}Note{DIM:#}     {} {DIM}({}){DIM:#}",
+            body,
+            local_time(Some(*at))
+        )?;
     }
     writeln!(out, "{DIM}Messages{DIM:#} {}", s.message_count)?;
     store.for_each_message(&s.id, |m| write_text(&mut out, &m))?;

@@ -16,6 +16,8 @@ pub struct Filter {
     /// With `repo`: sessions that belong to the repository by its identity though they ran
     /// elsewhere (another clone, a teammate's machine); found by `link::identity_sessions`.
     pub repo_also: Vec<String>,
+    /// Sessions with this tag (`lore tag`).
+    pub tag: Option<String>,
     /// Sessions active at or after this moment (Unix ms).
     pub since: Option<i64>,
     /// Sessions started at or before this moment (Unix ms).
@@ -46,6 +48,10 @@ impl Filter {
             params.push(SqlValue::Text(
                 serde_json::to_string(&self.repo_also).unwrap_or_else(|_| "[]".to_owned()),
             ));
+        }
+        if let Some(t) = &self.tag {
+            conds.push("EXISTS (SELECT 1 FROM tags t WHERE t.session_id = s.id AND t.tag = ?)");
+            params.push(SqlValue::Text(t.clone()));
         }
         if let Some(t) = self.since {
             conds.push("coalesce(s.updated_at, s.started_at) >= ?");
@@ -426,6 +432,17 @@ impl Store {
             .query_map([], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
         Ok(ids)
+    }
+
+    /// The annotations of session `id`, oldest first: (body, created_at in Unix ms).
+    pub fn annotations(&self, id: &str) -> Result<Vec<(String, i64)>, StoreError> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT body, created_at FROM annotations WHERE session_id = ?1 ORDER BY created_at, body",
+        )?;
+        let rows = stmt
+            .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
     }
 
     /// The tags of session `id`.

@@ -468,6 +468,12 @@ impl<'a> Writer<'a> {
         Ok(true)
     }
 
+    /// Removes a tag from a session (`lore tag --remove`); returns whether it had it.
+    pub fn remove_tag(&mut self, session_id: &str, tag: &str) -> Result<bool, StoreError> {
+        let key = [text(session_id), text(tag)];
+        Ok(self.tx.delete("tags", &key)?.is_some())
+    }
+
     /// Adds an annotation unless the session has one with the same body and time; returns
     /// whether it was new.
     pub fn add_annotation(
