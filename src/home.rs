@@ -185,8 +185,14 @@ impl Home {
     /// (0600), and says what it changed. An error names the first path it could not change.
     pub fn tighten(&self) -> Result<Vec<Tightened>, HomeError> {
         let mut done = Vec::new();
+        let loose = self.loose()?;
+        // A database that is not lore's (another tool's `~/.lore/lore.db`) is left exactly as
+        // it is, modes included: the command refuses it on its own.
+        if !loose.is_empty() && self.holds_foreign_db() {
+            return Ok(done);
+        }
         #[cfg(unix)]
-        for (path, was) in self.loose()? {
+        for (path, was) in loose {
             use std::os::unix::fs::PermissionsExt;
             let now = if path == self.root { 0o700 } else { 0o600 };
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(now)).map_err(
@@ -199,6 +205,26 @@ impl Home {
             done.push(Tightened { path, was, now });
         }
         Ok(done)
+    }
+
+    /// Whether `lore.db` is there and is another tool's database (read without changing
+    /// anything: opened immutable).
+    fn holds_foreign_db(&self) -> bool {
+        let path = self.db_path();
+        if !path.exists() {
+            return false;
+        }
+        let uri = format!("file:{}?immutable=1", path.display());
+        let flags =
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_URI;
+        match rusqlite::Connection::open_with_flags(uri, flags)
+            .and_then(|c| crate::store::identity::identify(&c))
+        {
+            Ok(crate::store::identity::Identity::Foreign(_)) => true,
+            Ok(_) => false,
+            // Not a database at all: not lore's either.
+            Err(_) => true,
+        }
     }
 
     /// Opens `lore.db` for reading. `None` when there is no database yet (nothing was imported);

@@ -15,6 +15,7 @@ pub mod hooks;
 pub mod import;
 pub mod keys;
 pub mod link;
+pub mod migrate_varalys;
 pub mod model;
 pub mod redact;
 pub mod remote;

@@ -355,7 +355,7 @@ fn status_reports_counts_and_a_fresh_home() {
     assert_eq!(v["sessions"], 2);
     assert_eq!(v["messages"], 6);
     assert_eq!(v["sessions_by_tool"]["claude-code"], 2);
-    assert_eq!(v["schema_version"], 5);
+    assert_eq!(v["schema_version"], 6);
     let machine = std::fs::read_to_string(env.lore_home.join("machine-id")).unwrap();
     assert_eq!(v["machine_id"], machine.trim());
     let s = env.show(A);
@@ -441,4 +441,70 @@ fn the_remote_helper_answers_capabilities() {
         .assert()
         .success()
         .stdout(predicate::str::starts_with("fetch\npush\noption\n\n"));
+}
+
+#[test]
+fn search_finds_chinese_japanese_and_korean_words_inside_sentences() {
+    let env = TestEnv::new();
+    let dir = env.path("cjk");
+    std::fs::create_dir_all(&dir).unwrap();
+    let id = "c1c1c1c1-0000-4000-8000-000000000001";
+    let lines = [
+        common::claude_line(id, 0, "user", "我们需要修复数据库连接的问题"),
+        common::claude_line(id, 1, "assistant", "我已经把缓存配置改好了，请再试一次"),
+        common::claude_line(id, 2, "user", "データベースの接続がタイムアウトします"),
+        common::claude_line(
+            id,
+            3,
+            "assistant",
+            "設定ファイルを直しました。もう一度 deploy してください",
+        ),
+        common::claude_line(id, 4, "user", "데이터베이스를 다시 시작해 주세요"),
+        common::claude_line(id, 5, "assistant", "plain English about a database"),
+    ];
+    std::fs::write(dir.join(format!("{id}.jsonl")), lines.join("\n") + "\n").unwrap();
+    env.lore()
+        .args(["import", "--quiet"])
+        .arg(&dir)
+        .assert()
+        .success();
+    let hits = |q: &str| -> Vec<serde_json::Value> {
+        let out = env.lore().args(["search", q, "--json"]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    // Two-character Chinese words, Japanese katakana and kanji, a Korean word with its particle
+    // attached: each inside a sentence, found and marked.
+    for (q, ordinal) in [
+        ("数据库", 0),
+        ("缓存", 1),
+        ("タイムアウト", 2),
+        ("設定", 3),
+        ("데이터베이스", 4),
+        ("接続", 2),
+    ] {
+        let h = hits(q);
+        assert_eq!(h.len(), 1, "{q}: {h:?}");
+        assert_eq!(h[0]["ordinal"], ordinal, "{q}");
+        let snippet = h[0]["snippet"].as_str().unwrap();
+        let [s, e] = [
+            h[0]["highlights"][0][0].as_u64().unwrap() as usize,
+            h[0]["highlights"][0][1].as_u64().unwrap() as usize,
+        ];
+        let marked: String = snippet.chars().skip(s).take(e - s).collect();
+        assert_eq!(marked, q);
+    }
+    // Every word must be there; a Latin word beside CJK ones counts too.
+    assert_eq!(hits("設定 deploy").len(), 1);
+    assert_eq!(hits("設定 nowhere").len(), 0);
+    assert_eq!(hits("数据库 缓存").len(), 0, "not in one message");
+    // Ordinary search is unchanged.
+    assert_eq!(hits("database").len(), 1);
+    // The CJK index follows deletions (its triggers), like the ordinary one.
+    env.lore().args(["delete", id]).assert().success();
+    assert_eq!(hits("数据库").len(), 0);
 }

@@ -12,6 +12,7 @@ mod history;
 mod hooks;
 mod import;
 mod link;
+mod migrate;
 mod output;
 mod plan;
 mod private_home;
@@ -107,6 +108,8 @@ enum Command {
     Schema(schema::SchemaArgs),
     /// Check what syncing needs: git, the helper, lore.db, the key, hooks, the helper's cache.
     Doctor(doctor::DoctorArgs),
+    /// Bring a varalys/lore database into lore as one revertible commit; the source is not changed.
+    Migrate(migrate::MigrateArgs),
     /// Print a shell completion script.
     Completions(completions::CompletionsArgs),
 }
@@ -289,6 +292,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Reflog(a) => reflog::run(&ctx, a),
         Command::Schema(a) => schema::run(&ctx, a),
         Command::Doctor(a) => doctor::run(&ctx, a),
+        Command::Migrate(a) => migrate::run(&ctx, a),
         Command::Completions(a) => completions::run(a),
     }
 }

@@ -52,7 +52,7 @@ pub enum CryptoError {
         what: String,
     },
     /// The header or a blob was written by a newer lore.
-    #[error("store format {found} is newer than this lore reads (1): upgrade lore")]
+    #[error("this store was written in format {found}, newer than this lore reads: upgrade lore")]
     NewerFormat {
         /// The format number found.
         found: u64,

@@ -34,7 +34,7 @@ pub enum GitStoreError {
     Git(String),
     #[error("{what} is malformed: {why}")]
     Malformed { what: String, why: String },
-    #[error("this {what} has format {found}, newer than this lore reads (1): upgrade lore")]
+    #[error("this {what} has format {found}, newer than this lore reads: upgrade lore")]
     NewerFormat { what: &'static str, found: u64 },
     /// A ciphertext commit the remote served that does not verify (docs/store-format.md,
     /// "Verifying what the remote serves").

@@ -465,6 +465,9 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<SearchHit>, SearchError> {
         let fts = fts_query(query).ok_or(SearchError::EmptyQuery)?;
+        if let Some(words) = cjk_words(query) {
+            return self.search_cjk(&words, filter, limit);
+        }
         let terms = query_terms(query);
         let (cond, filter_params) = filter.sql();
         // Ranking every match of a common word costs time in proportion to the store (bm25 over
@@ -531,6 +534,67 @@ impl Store {
             }),
             _ => SearchError::Store(StoreError::Sqlite(e)),
         })
+    }
+
+    /// [`Store::search`] for a query holding Chinese, Japanese or Korean: the messages holding
+    /// every word as a substring, newest first, found through the trigram index of messages
+    /// with CJK text (`messages_cjk`, schema 5). Words of three characters or more are looked
+    /// up in the index; shorter ones are checked in its rows (only messages with CJK text).
+    fn search_cjk(
+        &self,
+        words: &[String],
+        filter: &Filter,
+        limit: usize,
+    ) -> Result<Vec<SearchHit>, SearchError> {
+        let (cond, filter_params) = filter.sql();
+        let long: Vec<String> = words
+            .iter()
+            .filter(|w| w.chars().count() >= 3)
+            .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+            .collect();
+        let mut conds = Vec::new();
+        let mut params = Vec::new();
+        if !long.is_empty() {
+            conds.push("messages_cjk MATCH ?".to_owned());
+            params.push(SqlValue::Text(long.join(" ")));
+        }
+        for w in words.iter().filter(|w| w.chars().count() < 3) {
+            conds.push("instr(lower(messages_cjk.content), lower(?)) > 0".to_owned());
+            params.push(SqlValue::Text(w.clone()));
+        }
+        params.extend(filter_params);
+        params.push(SqlValue::Integer(limit as i64));
+        let sql = format!(
+            "SELECT m.session_id, s.tool, {title}, s.cwd, m.ordinal, m.role, m.kind, m.timestamp,
+                m.content
+             FROM messages_cjk
+             CROSS JOIN messages m ON m.id = messages_cjk.rowid
+             CROSS JOIN sessions s ON s.id = m.session_id
+             WHERE {matches} AND {cond}
+             ORDER BY messages_cjk.rowid DESC LIMIT ?",
+            matches = conds.join(" AND "),
+            title = "coalesce(s.title, (SELECT substr(f.content, 1, 200) FROM messages f
+                WHERE f.session_id = s.id AND f.role = 'user' ORDER BY f.ordinal LIMIT 1))"
+        );
+        let mut stmt = self.conn().prepare(&sql).map_err(StoreError::from)?;
+        let hits = stmt
+            .query_map(params_from_iter(params.iter()), |r| {
+                let title: Option<String> = r.get(2)?;
+                Ok(SearchHit {
+                    session_id: r.get(0)?,
+                    tool: r.get(1)?,
+                    title: title.map(|t| first_line(&t)),
+                    cwd: r.get(3)?,
+                    ordinal: r.get(4)?,
+                    role: r.get(5)?,
+                    kind: r.get(6)?,
+                    timestamp: r.get(7)?,
+                    snippet: substring_snippet(&r.get::<_, String>(8)?, words),
+                })
+            })
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(StoreError::from)?;
+        Ok(hits)
     }
 
     /// The fingerprint and tool a transcript file had when import last read it.
@@ -629,6 +693,11 @@ fn snippet(text: &str, terms: &[(String, bool)]) -> String {
             _ => {}
         }
     }
+    render_snippet(text, &words)
+}
+
+/// The part of `text` around the first of `words` (byte ranges, in order), each marked.
+fn render_snippet(text: &str, words: &[(usize, usize)]) -> String {
     let first = words.first().map_or(0, |w| w.0);
     // Start a little before the first hit, on a character boundary.
     let from = text[..first]
@@ -683,6 +752,52 @@ pub enum SearchError {
     Syntax(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Whether `c` is a Chinese, Japanese or Korean character: the classes `messages_cjk` indexes
+/// (migration 005).
+fn is_cjk(c: char) -> bool {
+    matches!(c,
+        '\u{3040}'..='\u{30ff}'
+        | '\u{3400}'..='\u{4dbf}'
+        | '\u{4e00}'..='\u{9fff}'
+        | '\u{ac00}'..='\u{d7af}'
+        | '\u{f900}'..='\u{faff}'
+        | '\u{ff66}'..='\u{ff9f}')
+}
+
+/// The words of a plain query (no FTS5 syntax) that holds CJK text; `None` otherwise, for the
+/// ordinary full-text index.
+fn cjk_words(query: &str) -> Option<Vec<String>> {
+    if !query.chars().any(is_cjk) || query.contains(['"', '*', '(', ')']) {
+        return None;
+    }
+    let words: Vec<String> = query
+        .split_whitespace()
+        .filter(|w| !matches!(*w, "AND" | "OR" | "NOT"))
+        .map(str::to_owned)
+        .collect();
+    (!words.is_empty()).then_some(words)
+}
+
+/// A snippet marking every occurrence of `words` as substrings (ASCII case ignored): CJK text
+/// has no spaces between words.
+fn substring_snippet(text: &str, words: &[String]) -> String {
+    let lower = text.to_ascii_lowercase();
+    let mut found: Vec<(usize, usize)> = Vec::new();
+    for w in words {
+        let w = w.to_ascii_lowercase();
+        found.extend(lower.match_indices(&w).map(|(i, m)| (i, i + m.len())));
+    }
+    found.sort_unstable();
+    let mut words_at: Vec<(usize, usize)> = Vec::new();
+    for (s, e) in found {
+        match words_at.last_mut() {
+            Some(last) if s < last.1 => last.1 = last.1.max(e),
+            _ => words_at.push((s, e)),
+        }
+    }
+    render_snippet(text, &words_at)
 }
 
 /// Turns what a user typed into an FTS5 query.

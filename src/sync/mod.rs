@@ -140,6 +140,13 @@ pub fn mark_joined(store: &LocalStore, remote: &str, store_id_hex: &str) -> Resu
     std::fs::write(&path, format!("{store_id_hex}\n")).map_err(io)
 }
 
+/// The id of the store `lore sync setup` joined on `remote` (32 hex), if it did.
+pub fn joined_store(store: &LocalStore, remote: &str) -> Option<String> {
+    let text = std::fs::read_to_string(joined_file(store, remote)).ok()?;
+    let id = text.trim();
+    crate::crypto::parse_hex::<16>(id).map(|_| id.to_owned())
+}
+
 /// Whether `lore sync setup` joined the store `remote` holds, or a fetch brought it here.
 pub fn joined(store: &LocalStore, remote: &str) -> bool {
     let ns = crate::remote::namespace(remote);

@@ -103,8 +103,13 @@ pub fn status(
             Err(e) => KeyState::Unreadable(e.to_string()),
             _ => KeyState::Missing,
         },
-        None if passphrase_set => KeyState::FromEnvironment,
-        None => KeyState::Missing,
+        // Joined with `lore sync setup` and not yet synced: the key saved for the store.
+        None => match super::joined_store(local, remote).map(|id| keys.locate(&id)) {
+            Some(Ok(Some((_, location)))) => KeyState::Stored(location),
+            Some(Err(e)) => KeyState::Unreadable(e.to_string()),
+            _ if passphrase_set => KeyState::FromEnvironment,
+            _ => KeyState::Missing,
+        },
     };
     let mut pending = 0;
     if let (Some(db), Some(t)) = (db, tip) {
@@ -165,7 +170,9 @@ pub fn status(
     };
     Ok(Status {
         remote: remote.to_owned(),
-        store_id: header.map(|h| h.store_id_hex().to_owned()),
+        store_id: header
+            .map(|h| h.store_id_hex().to_owned())
+            .or_else(|| super::joined_store(local, remote)),
         key,
         pending,
         last_sync,
