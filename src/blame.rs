@@ -501,6 +501,8 @@ pub enum Mention {
     Code,
     /// It is the assistant's text just before a tool call that wrote those lines.
     BeforeEdit,
+    /// It is the text just before a tool call that wrote to the file (not those lines).
+    BeforeFileEdit,
     /// It names the file.
     File,
 }
@@ -511,6 +513,7 @@ impl Mention {
         match self {
             Mention::Code => "code",
             Mention::BeforeEdit => "before-edit",
+            Mention::BeforeFileEdit => "before-file-edit",
             Mention::File => "file",
         }
     }
@@ -533,6 +536,14 @@ pub struct Excerpt {
 pub struct Reasoning {
     pub session: SessionRow,
     pub link: Link,
+    /// Why the link exists, as recorded (or implied by its kind); `None` when unknown.
+    pub evidence: Option<crate::link::Evidence>,
+    /// Of the commit's blamed lines (those long enough to be evidence), how many the
+    /// session's writing tool calls produced, and how many there are.
+    pub wrote_lines: usize,
+    pub lines_considered: usize,
+    /// Whether the session's writing tool calls wrote to the file.
+    pub wrote_file: bool,
     /// At most the number asked for, the surest first.
     pub messages: Vec<Excerpt>,
     /// How many messages matched in all.
@@ -543,6 +554,8 @@ pub struct Reasoning {
 pub struct Needles {
     file: Option<Regex>,
     code: Code,
+    /// The commit's lines as compared with what tool calls wrote ([`crate::link::evidence`]).
+    normalised: Vec<String>,
 }
 
 /// A commit's lines: a few are searched one by one (no regex to compile), many through one
@@ -614,7 +627,16 @@ impl Needles {
         file: Option<Regex>,
         lines: impl Iterator<Item = &'a str>,
     ) -> Needles {
+        let lines: Vec<&str> = lines.collect();
+        let mut normalised: Vec<String> = lines
+            .iter()
+            .map(|l| crate::link::evidence::normalise(l))
+            .filter(|l| crate::link::evidence::is_significant(l))
+            .collect();
+        normalised.sort();
+        normalised.dedup();
         let mut code: Vec<&str> = lines
+            .into_iter()
             .map(str::trim)
             .filter(|l| l.len() >= MIN_CODE_LINE && l.chars().any(char::is_alphanumeric))
             .collect();
@@ -629,7 +651,11 @@ impl Needles {
             let alts: Vec<String> = code.iter().map(|l| regex::escape(l)).collect();
             build_regex(&alts).map_or(Code::None, Code::Many)
         };
-        Needles { file, code }
+        Needles {
+            file,
+            code,
+            normalised,
+        }
     }
 }
 
@@ -641,11 +667,17 @@ impl Needles {
 /// Tool output (file reads, command output) is not searched: it quotes whole files.
 pub fn reasoning(
     store: &Store,
-    session: SessionRow,
-    link: Link,
+    linked: crate::store::LinkedSession,
     needles: &Needles,
     limit: usize,
 ) -> Result<Reasoning, ForEachError> {
+    let crate::store::LinkedSession {
+        session,
+        link,
+        evidence,
+    } = linked;
+    let evidence = crate::link::Evidence::of_link(link.kind, evidence.as_deref());
+    let mut writes = crate::link::Writes::default();
     let mut found: Vec<Excerpt> = Vec::new();
     let mut last_text: Option<Excerpt> = None;
     let mut ordinal = 0usize;
@@ -655,11 +687,21 @@ pub fn reasoning(
         if m.kind == Kind::ToolResult || m.role == Role::Tool || m.role == Role::System {
             return Ok(());
         }
-        let code_at = needles.code.find(&m.content);
+        // A tool call's input is JSON: its strings are compared decoded, so that a line with
+        // a `"`, a `\\` or a tab matches what the call wrote.
+        let input = crate::link::evidence::tool_input(m.tool_name.as_deref(), &m.content);
+        let decoded = (m.kind == Kind::ToolUse).then(|| decoded_strings(input));
+        let searched = decoded.as_deref().unwrap_or(&m.content);
+        if m.kind == Kind::ToolUse
+            && crate::link::evidence::is_write_call(m.tool_name.as_deref(), &m.content)
+        {
+            writes.add_call(input);
+        }
+        let code_at = needles.code.find(searched);
         let file_at = needles
             .file
             .as_ref()
-            .and_then(|r| r.find(&m.content))
+            .and_then(|r| r.find(searched))
             .map(|m| (m.start(), m.end()));
         let excerpt = |mention, at: usize, end: usize| Excerpt {
             ordinal: i,
@@ -674,7 +716,7 @@ pub fn reasoning(
                 let why = if code_at.is_some() {
                     Mention::BeforeEdit
                 } else {
-                    Mention::File
+                    Mention::BeforeFileEdit
                 };
                 if let Some(mut t) = last_text.take()
                     && !found.iter().any(|e| e.ordinal == t.ordinal)
@@ -701,8 +743,18 @@ pub fn reasoning(
     let rank = |m: Mention| match m {
         Mention::Code => 0,
         Mention::BeforeEdit => 1,
-        Mention::File => 2,
+        Mention::BeforeFileEdit => 2,
+        Mention::File => 3,
     };
+    let wrote_lines = needles
+        .normalised
+        .iter()
+        .filter(|l| writes.lines.contains(*l))
+        .count();
+    let wrote_file = needles
+        .file
+        .as_ref()
+        .is_some_and(|r| r.is_match(&writes.paths));
     found.sort_by_key(|e| (rank(e.mention), e.ordinal));
     if limit > 0 {
         found.truncate(limit);
@@ -711,9 +763,37 @@ pub fn reasoning(
     Ok(Reasoning {
         session,
         link,
+        evidence,
+        wrote_lines,
+        lines_considered: needles.normalised.len(),
+        wrote_file,
         messages: found,
         matched,
     })
+}
+
+/// The strings of a tool call's JSON input, decoded, one after the other (a line each at
+/// least); the text as it is when it is not JSON.
+fn decoded_strings(content: &str) -> String {
+    fn walk(v: &serde_json::Value, out: &mut String) {
+        match v {
+            serde_json::Value::String(s) => {
+                out.push_str(s);
+                out.push('\n');
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|v| walk(v, out)),
+            serde_json::Value::Object(o) => o.values().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    match serde_json::from_str::<serde_json::Value>(content) {
+        Ok(v) => {
+            let mut out = String::new();
+            walk(&v, &mut out);
+            out
+        }
+        Err(_) => content.to_owned(),
+    }
 }
 
 /// At most this many characters of a message are shown.
@@ -831,10 +911,11 @@ impl<'s> Reasoner<'s> {
             if !seen.insert(l.session.id.clone()) {
                 continue;
             }
-            out.push(reasoning(
-                self.store, l.session, l.link, &needles, self.limit,
-            )?);
+            out.push(reasoning(self.store, l, &needles, self.limit)?);
         }
+        // The sessions that wrote these lines first, then those that wrote to the file, then
+        // by the link's confidence (the order they came in).
+        out.sort_by_key(|r| (r.wrote_lines == 0, !r.wrote_file));
         Ok(out)
     }
 }

@@ -557,12 +557,14 @@ fn import_links_from_aider_and_codex_show_in_blame() {
     assert_eq!(linked.len(), 1, "{linked:?}");
     assert!(linked[0].0.starts_with("aider-"));
     assert_eq!(linked[0].1, "import");
-    assert_eq!(
-        r.linked(&b),
-        vec![(
-            "019cd2a4-7e1b-7c30-8f2d-4a6b8c0d1e2f".to_owned(),
-            "import".to_owned()
-        )]
+    // Codex's git.commit_hash is the commit the session started from: never a link, so the
+    // session is not credited with the commit it started at.
+    assert!(r.linked(&b).is_empty(), "{:?}", r.linked(&b));
+    let out = r.lore(&["blame", "src/json.rs"]);
+    assert!(
+        out.stdout.contains("No reasoning linked to"),
+        "{}",
+        out.stdout
     );
     let v = r.blame_json(&["src/status.rs"]);
     let s = &v["commits"][0]["sessions"][0];
@@ -896,6 +898,7 @@ fn current_links_the_running_session_and_the_post_commit_hook_runs_it() {
         &[
             Ev::User(&t0, "write the changelog"),
             Ev::Say(&t1, "Writing it now."),
+            Ev::Edit(&t1, "CHANGELOG", "changes"),
         ],
     );
     // A session that stopped long ago is not current.
@@ -943,7 +946,15 @@ fn current_links_the_running_session_and_the_post_commit_hook_runs_it() {
     let link = r.world.path("link-to-repo");
     std::os::unix::fs::symlink(&r.repo, &link).unwrap();
     let dir = r.user.root.join("transcripts").join(S3);
-    let path = r.transcript(&dir, S3, "main", &[Ev::User(&t1, "via the symlink")]);
+    let path = r.transcript(
+        &dir,
+        S3,
+        "main",
+        &[
+            Ev::User(&t1, "via the symlink"),
+            Ev::Edit(&t1, "CHANGELOG", "even more changes"),
+        ],
+    );
     let text = std::fs::read_to_string(&path)
         .unwrap()
         .replace(r.repo.to_str().unwrap(), link.to_str().unwrap());
@@ -961,6 +972,386 @@ fn current_links_the_running_session_and_the_post_commit_hook_runs_it() {
             (S3.to_owned(), "explicit".to_owned())
         ]
     );
+}
+
+/// The evidence `lore show --commit REV --json` gives for each linked session.
+fn evidence(r: &Repo, rev: &str) -> Vec<(String, serde_json::Value, f64)> {
+    let out = r.lore(&["show", "--commit", rev, "--json"]);
+    out.assert_ok();
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    v["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["id"].as_str().unwrap().to_owned(),
+                s["link"]["evidence"].clone(),
+                s["link"]["confidence"].as_f64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_post_commit_hook_links_only_sessions_with_evidence_for_the_commit() {
+    let r = repo();
+    r.write("README", "readme\n");
+    r.commit("Start");
+    r.lore(&["hooks", "install"]).assert_ok();
+    let now = jiff::Timestamp::now();
+    let ago = |m: i64| {
+        now.checked_sub(jiff::SignedDuration::from_mins(m))
+            .unwrap()
+            .to_string()
+    };
+    let claude = r.user.home.join(".claude");
+    // Session 1 wrote docs/quoting.md 25 minutes ago and has been quiet since.
+    let (t25, t24) = (ago(25), ago(24));
+    r.transcript(
+        &claude,
+        S1,
+        "main",
+        &[
+            Ev::User(&t25, "document how quoting works"),
+            Ev::Edit(
+                &t24,
+                "docs/quoting.md",
+                "Quote a value with \"double quotes\" and escape a \\ with another one.",
+            ),
+        ],
+    );
+    // Session 2 is running now, on another file.
+    let (t2, t1) = (ago(2), ago(1));
+    r.transcript(
+        &claude,
+        S2,
+        "main",
+        &[
+            Ev::User(&t2, "fix the command line parser"),
+            Ev::Edit(&t1, "src/cli.py", "def parse_arguments(argv):"),
+        ],
+    );
+
+    r.write(
+        "docs/quoting.md",
+        "Quote a value with \"double quotes\" and escape a \\ with another one.\n",
+    );
+    let docs = r.commit("Document quoting");
+    assert_eq!(r.linked(&docs), vec![(S1.to_owned(), "hook".to_owned())]);
+    let ev = evidence(&r, &docs);
+    assert_eq!(ev[0].1["files"], serde_json::json!(["docs/quoting.md"]));
+    assert_eq!(
+        ev[0].1["lines"], 1,
+        "the quoted line matched: {:?}",
+        ev[0].1
+    );
+    assert_eq!(ev[0].2, 1.0);
+
+    // A commit with no AI work gets no session.
+    r.write("readme", "");
+    let touch = r.commit("touch readme");
+    assert!(r.linked(&touch).is_empty());
+
+    // The parser commit gets session 2 only; on a file it named but no line of it: files only.
+    r.write(
+        "src/cli.py",
+        "def parse_arguments(argv):\n    return argv[1:]\n",
+    );
+    let cli = r.commit("Parse arguments");
+    assert_eq!(r.linked(&cli), vec![(S2.to_owned(), "hook".to_owned())]);
+    let ev = evidence(&r, &cli);
+    assert_eq!(ev[0].1["files"], serde_json::json!(["src/cli.py"]));
+    assert_eq!(ev[0].1["lines"], 1);
+    assert!(ev[0].2 < 1.0 && ev[0].2 >= 0.7, "{ev:?}");
+
+    // A detached HEAD commit of other files is not showered with sessions.
+    r.git(&["checkout", "-q", "--detach"]).assert_ok();
+    r.write("notes.txt", "some notes of mine\n");
+    let detached = r.commit("Notes");
+    assert!(r.linked(&detached).is_empty());
+
+    // By hand, --current says why a session was left out, and changes nothing.
+    let before = r.digest();
+    let out = r.lore(&["link", "--current"]);
+    out.assert_ok();
+    assert!(out.stdout.contains("nothing linked"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(&format!("Not linked: session {S1}")),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(r.digest(), before);
+
+    // lore blame shows the evidence.
+    let out = r.lore(&["blame", "docs/quoting.md"]);
+    out.assert_ok();
+    assert!(out.stdout.contains("wrote this line"), "{}", out.stdout);
+}
+
+#[test]
+fn links_follow_squash_merges_cherry_picks_and_rebases_by_content() {
+    let r = repo();
+    r.write("README", "readme\n");
+    let start = r.commit("Start");
+    let files = [
+        (
+            "src/a.rs",
+            "pub fn alpha() -> &'static str { \"alpha \\\"quoted\\\" value\" }",
+        ),
+        (
+            "src/b.rs",
+            "pub fn beta(path: &str) -> String { path.replace('\\\\', \"/\") }",
+        ),
+        (
+            "src/c.rs",
+            "pub fn gamma() -> u32 { 40 + 2 } // ünïcode\tand a tab",
+        ),
+    ];
+    // Session 1 writes three files on a feature branch, one commit each, linked by hand.
+    let edits: Vec<Ev<'_>> = files
+        .iter()
+        .map(|(f, text)| Ev::Edit("2026-03-11T10:05:00Z", f, text))
+        .collect();
+    let mut events = vec![Ev::User("2026-03-11T10:00:00Z", "write alpha, beta, gamma")];
+    events.extend(edits);
+    r.session(S1, "feature", &events);
+    r.git(&["checkout", "-q", "-b", "feature"]).assert_ok();
+    let mut feature = Vec::new();
+    for (f, text) in files {
+        r.write(f, &format!("{text}\n"));
+        let c = r.commit(&format!("Add {f}"));
+        r.lore(&["link", S1, "--commit", &c]).assert_ok();
+        feature.push(c);
+    }
+
+    // A squash merge of the three commits into one, then the branch is deleted.
+    r.git(&["checkout", "-q", "main"]).assert_ok();
+    r.git(&["merge", "-q", "--squash", "feature"]).assert_ok();
+    let squash = r.commit("Feature (squashed)");
+    r.git(&["branch", "-q", "-D", "feature"]).assert_ok();
+    assert!(r.linked(&squash).is_empty());
+    let out = r.lore(&["link", "--auto", "--since", "2026-03-01"]);
+    out.assert_ok();
+    assert!(
+        out.stdout.contains(&format!(
+            "to {} Feature (squashed): it carries the lines of linked commits {}, {}, {} \
+             (a squash, cherry-pick or rebase; found by content).",
+            &squash[..12],
+            &feature[0][..12],
+            &feature[1][..12],
+            &feature[2][..12]
+        )),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        r.linked(&squash),
+        vec![(S1.to_owned(), "explicit".to_owned())]
+    );
+    let out = r.lore(&["blame", "src/b.rs"]);
+    out.assert_ok();
+    assert!(
+        out.stdout.contains(&format!("Session {}", &S1[..8]))
+            && out.stdout.contains("wrote this line"),
+        "{}",
+        out.stdout
+    );
+    // The line holds quotes and backslashes: the tool call's input matched decoded, so the
+    // prompt before the edit is found as the why of that line, not as naming the file.
+    assert!(
+        out.stdout.contains("(just before the edit):"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("(names the file)"), "{}", out.stdout);
+
+    // A cherry-pick of the squash to a release branch.
+    r.git(&["checkout", "-q", "-b", "release", &start])
+        .assert_ok();
+    r.write("RELEASE", "release notes\n");
+    r.commit("Release notes");
+    r.git(&["cherry-pick", &squash]).assert_ok();
+    let picked = r.head();
+    assert_ne!(picked, squash);
+    let out = r.lore(&["link", "--auto", "--since", "2026-03-01"]);
+    out.assert_ok();
+    assert_eq!(
+        r.linked(&picked),
+        vec![(S1.to_owned(), "explicit".to_owned())],
+        "{}",
+        out.stdout
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&r.lore(&["show", "--commit", &picked, "--json"]).stdout).unwrap();
+    let carried = v["sessions"][0]["link"]["evidence"]["carried_from"].to_string();
+    assert!(carried.contains(&squash), "{v}");
+
+    // A rebase, then gc prunes the old commit: what the session wrote finds the new one.
+    r.git(&["checkout", "-q", "main"]).assert_ok();
+    r.git(&["checkout", "-q", "-b", "topic"]).assert_ok();
+    let delta = "pub fn delta() -> Vec<u8> { b\"delta\".to_vec() }\npub fn epsilon() -> bool { delta().len() == 5 }\npub fn zeta() -> char { 'z' }";
+    r.session(
+        S2,
+        "topic",
+        &[
+            Ev::User("2026-03-12T10:00:00Z", "write delta"),
+            Ev::Edit("2026-03-12T10:01:00Z", "src/d.rs", delta),
+        ],
+    );
+    r.write("src/d.rs", &format!("{delta}\n"));
+    let d = r.commit("Add delta");
+    r.lore(&["link", S2, "--commit", &d]).assert_ok();
+    r.git(&["checkout", "-q", "main"]).assert_ok();
+    r.write("README", "readme, changed on main\n");
+    r.commit("Main moves on");
+    r.git(&["checkout", "-q", "topic"]).assert_ok();
+    r.git(&["rebase", "-q", "main"]).assert_ok();
+    let rebased = r.head();
+    assert_ne!(rebased, d);
+    r.git(&["reflog", "expire", "--expire=now", "--all"])
+        .assert_ok();
+    r.git(&["gc", "-q", "--prune=now"]).assert_ok();
+    assert!(
+        r.user.rev(&r.repo, &format!("{d}^{{commit}}")).is_none(),
+        "the old commit is gone"
+    );
+    let out = r.lore(&["link", "--auto", "--since", "2026-03-01"]);
+    out.assert_ok();
+    assert_eq!(
+        r.linked(&rebased),
+        vec![(S2.to_owned(), "explicit".to_owned())],
+        "{}",
+        out.stdout
+    );
+    // Session 1 wrote nothing of it, and is not linked to it.
+    assert!(
+        !out.stdout
+            .contains(&format!("session {} to {}", &S1[..8], &rebased[..12])),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn blame_in_a_shallow_clone_warns_that_old_lines_go_to_the_boundary() {
+    let r = repo();
+    for n in 1..=3 {
+        r.write("notes.txt", &"a line of the notes\n".repeat(n));
+        r.commit(&format!("Notes {n}"));
+    }
+    let url = format!("file://{}", r.repo.display());
+    r.user
+        .git(
+            &r.user.root,
+            &["clone", "-q", "--depth", "1", &url, "shallow"],
+        )
+        .assert_ok();
+    let shallow = r.user.root.join("shallow");
+    let out = r.user.lore(&shallow, &["blame", "notes.txt"]);
+    out.assert_ok();
+    assert!(
+        out.stderr.contains("shallow clone") && out.stderr.contains("--unshallow"),
+        "{}",
+        out.stderr
+    );
+    let v: serde_json::Value = serde_json::from_str(
+        &r.user
+            .lore(&shallow, &["blame", "notes.txt", "--json"])
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(v["shallow_boundary"].as_array().unwrap().len(), 1, "{v}");
+    // A complete clone says nothing.
+    let out = r.lore(&["blame", "notes.txt"]);
+    assert!(!out.stderr.contains("shallow"), "{}", out.stderr);
+}
+
+#[test]
+fn tag_and_annotate_are_revertible_commits_shown_and_filtered() {
+    let r = repo();
+    r.write("README", "readme\n");
+    r.commit("Start");
+    r.session(S1, "main", &[Ev::User("2026-03-11T10:00:00Z", "first")]);
+    r.session(S2, "main", &[Ev::User("2026-03-11T11:00:00Z", "second")]);
+    let show = |id: &str| -> serde_json::Value {
+        serde_json::from_str(&r.lore(&["show", id, "--json"]).stdout).unwrap()
+    };
+    let tagged = |tag: &str| -> Vec<String> {
+        let out = r.lore(&["sessions", "--tag", tag, "--json"]);
+        out.assert_ok();
+        let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // Bad input: one line, exit 1, lore.db untouched.
+    let before = r.digest();
+    for args in [
+        vec!["tag", S1, "two words"],
+        vec!["tag", S1, ""],
+        vec!["tag", "99999999", "bugfix"],
+        vec!["annotate", S1, "   "],
+        vec!["annotate", "99999999", "a note"],
+    ] {
+        let out = r.lore(&args);
+        out.assert_fails();
+        assert_eq!(
+            out.stderr.trim().lines().count(),
+            1,
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert_eq!(r.digest(), before, "{args:?}");
+    }
+
+    let out = r.lore(&["tag", &S1[..8], "bugfix"]);
+    out.assert_ok();
+    assert!(out.stdout.contains("Tagged session"), "{}", out.stdout);
+    assert_eq!(show(S1)["tags"], serde_json::json!(["bugfix"]));
+    assert_eq!(tagged("bugfix"), vec![S1.to_owned()]);
+    // Again: nothing changes.
+    let before = r.digest();
+    r.lore(&["tag", S1, "bugfix"]).assert_ok();
+    assert_eq!(r.digest(), before);
+
+    r.lore(&["annotate", S1, "we chose", "the slow path on purpose"])
+        .assert_ok();
+    let notes = show(S1)["annotations"].clone();
+    assert_eq!(
+        notes[0]["body"], "we chose the slow path on purpose",
+        "{notes}"
+    );
+    let out = r.lore(&["show", S1]);
+    assert!(
+        out.stdout.contains("Note") && out.stdout.contains("the slow path on purpose"),
+        "{}",
+        out.stdout
+    );
+
+    // Each is one commit in history, and revert undoes it.
+    let h: serde_json::Value =
+        serde_json::from_str(&r.lore(&["history", "--json"]).stdout).unwrap();
+    assert_eq!(h[0]["message"], format!("annotate: session {S1}"));
+    assert_eq!(h[1]["message"], format!("tag: 'bugfix' on session {S1}"));
+    let note_commit = h[0]["commit_id"].as_str().unwrap().to_owned();
+    r.lore(&["revert", &note_commit]).assert_ok();
+    assert_eq!(show(S1)["annotations"], serde_json::json!([]));
+
+    r.lore(&["tag", S1, "bugfix", "--remove"]).assert_ok();
+    assert!(tagged("bugfix").is_empty());
+    let h: serde_json::Value =
+        serde_json::from_str(&r.lore(&["history", "--json"]).stdout).unwrap();
+    assert_eq!(
+        h[0]["message"],
+        format!("tag: remove 'bugfix' from session {S1}")
+    );
+    let remove_commit = h[0]["commit_id"].as_str().unwrap().to_owned();
+    r.lore(&["revert", &remove_commit]).assert_ok();
+    assert_eq!(tagged("bugfix"), vec![S1.to_owned()]);
+    r.lore(&["verify", "--full"]).assert_ok();
 }
 
 #[test]
@@ -1010,6 +1401,9 @@ fn a_teammates_synced_session_shows_in_blame() {
         ],
     );
     r.lore(&["link", S1]).assert_ok();
+    r.lore(&["tag", S1, "example"]).assert_ok();
+    r.lore(&["annotate", S1, "the docs point at this one"])
+        .assert_ok();
     r.lore(&["sync"]).assert_ok();
 
     let bob = r.world.user("bob");
@@ -1025,6 +1419,58 @@ fn a_teammates_synced_session_shows_in_blame() {
     assert!(!bob.lore_home.join("lore.db").exists());
     bob.setup(&bob_repo, PASS).assert_ok();
     bob.lore(&bob_repo, &["sync"]).assert_ok();
+    // --repo . finds alice's session, synced through this repository though bob's clone is at
+    // another path: it is linked to a commit of this repository.
+    let ids = |who: &common::User, dir: &Path, repo: &str| -> Vec<String> {
+        let out = who.lore(dir, &["sessions", "--repo", repo, "--json"]);
+        out.assert_ok();
+        let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(ids(&bob, &bob_repo, "."), vec![S1.to_owned()]);
+    // Alice's tag and note came with the session.
+    let v: serde_json::Value =
+        serde_json::from_str(&bob.lore(&bob_repo, &["show", S1, "--json"]).stdout).unwrap();
+    assert_eq!(v["tags"], serde_json::json!(["example"]), "{v}");
+    assert_eq!(v["annotations"][0]["body"], "the docs point at this one");
+    let out = bob.lore(&bob_repo, &["sessions", "--tag", "example", "--json"]);
+    assert!(out.stdout.contains(S1), "{}", out.stdout);
+    let out = bob.lore(
+        &bob_repo,
+        &["search", "--repo", ".", "shared_reasoning_example"],
+    );
+    out.assert_ok();
+    assert!(out.stdout.contains(&S1[..8]), "{}", out.stdout);
+    // Another clone of alice's own, at another path: the same repository by its root commit.
+    let url = format!("file://{}", r.repo.display());
+    r.user
+        .git(&r.user.root, &["clone", "-q", &url, "second"])
+        .assert_ok();
+    let second = r.user.root.join("second");
+    let unlinked = "44444444-4444-4444-8444-444444444444";
+    r.session(
+        unlinked,
+        "main",
+        &[Ev::User("2026-03-11T11:00:00Z", "just a question, no link")],
+    );
+    let mine = ids(&r.user, &second, ".");
+    assert!(
+        mine.contains(&S1.to_owned()) && mine.contains(&unlinked.to_owned()),
+        "{mine:?}"
+    );
+    // An unrelated repository does not get them.
+    r.user
+        .git(&r.user.root, &["init", "-q", "other"])
+        .assert_ok();
+    let other = r.user.root.join("other");
+    std::fs::write(other.join("x"), "x\n").unwrap();
+    r.user.git(&other, &["add", "x"]).assert_ok();
+    r.user.git(&other, &["commit", "-qm", "x"]).assert_ok();
+    assert!(ids(&r.user, &other, ".").is_empty());
     let out = bob.lore(&bob_repo, &["blame", "lib.rs"]);
     out.assert_ok();
     assert!(
@@ -1145,6 +1591,7 @@ fn the_post_commit_hook_leaves_commits_replayed_by_rebase_and_cherry_pick_alone(
         &[
             Ev::User(&t0, "write the topic"),
             Ev::Say(&now.to_string(), "Writing it."),
+            Ev::Edit(&now.to_string(), "src/c.rs", "fn c() {}"),
         ],
     );
     // Commits made with the hook kept quiet (as lore's own commands do): none is linked.

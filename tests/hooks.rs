@@ -566,7 +566,16 @@ fn the_post_commit_hook_is_chained_runs_lore_link_and_honours_core_hooks_path() 
         })
         .collect::<Vec<_>>()
         .join("\n");
-    std::fs::write(&path, fresh + "\n").unwrap();
+    // The session wrote the file the commit changes: the hook links only sessions with such
+    // evidence.
+    let last = fresh.lines().last().unwrap();
+    let mut edit: serde_json::Value = serde_json::from_str(last).unwrap();
+    edit["type"] = "assistant".into();
+    edit["uuid"] = "edit-readme".into();
+    edit["message"] = serde_json::json!({"role": "assistant", "id": "m-edit", "model": "claude-x",
+        "content": [{"type": "tool_use", "id": "t-edit", "name": "Edit",
+            "input": {"file_path": format!("{}/README", cwd.display()), "old_string": "", "new_string": "code 1"}}]});
+    std::fs::write(&path, format!("{fresh}\n{edit}\n")).unwrap();
 
     s.commit(1);
     assert_eq!(std::fs::read_to_string(&log).unwrap(), "mine ran\n");

@@ -15,7 +15,7 @@ use super::jsonl::{
     tool_use_text,
 };
 use super::{ParseError, ParseReport, cap_tool_content};
-use crate::model::{Kind, Link, LinkKind, Message, ParsedSession, Role, SessionInfo, Tool};
+use crate::model::{Kind, Message, ParsedSession, Role, SessionInfo, Tool};
 
 /// `role: user` text that Codex injected itself (context, instructions, notices).
 const INJECTED_PREFIXES: &[&str] = &[
@@ -148,7 +148,6 @@ struct State {
     context_cwd: Option<String>,
     version: Option<String>,
     branch: Option<String>,
-    commit: Option<String>,
     parent_id: Option<String>,
     model: Option<String>,
     times: Timeline,
@@ -262,7 +261,8 @@ impl State {
         self.times.see(self.meta_start);
         if let Some(git) = p.get_mut("git") {
             self.branch = take_str(git, "branch");
-            self.commit = take_str(git, "commit_hash");
+            // `git.commit_hash` is the commit the session started from, not one it made: it
+            // is not a link (docs/links.md, "Codex's start commit"; issue 16).
         }
         self.parent_id = p
             .pointer("/source/subagent/thread_spawn/parent_thread_id")
@@ -469,21 +469,10 @@ impl State {
         if let Some(start) = self.meta_start {
             info.started_at = Some(start);
         }
-        let links = self
-            .commit
-            .take()
-            .map(|commit| {
-                vec![Link {
-                    commit,
-                    kind: LinkKind::Import,
-                    confidence: 1.0,
-                }]
-            })
-            .unwrap_or_default();
         Some(ParsedSession {
             info,
             messages,
-            links,
+            links: Vec::new(),
         })
     }
 }
@@ -634,14 +623,8 @@ mod tests {
         assert_eq!(i.started_at, ts("2026-03-11T09:00:00.100Z"));
         assert_eq!(i.updated_at, ts("2026-03-11T09:01:21.600Z"));
         assert_eq!(i.ended_at, ts("2026-03-11T09:01:21.501Z"));
-        assert_eq!(
-            s.links,
-            vec![Link {
-                commit: "9f8e7d6c5b4a39281706f5e4d3c2b1a098765432".into(),
-                kind: LinkKind::Import,
-                confidence: 1.0
-            }]
-        );
+        // git.commit_hash is where the session started: no link to it.
+        assert!(s.links.is_empty());
     }
 
     #[test]

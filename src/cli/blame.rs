@@ -60,6 +60,23 @@ pub fn run(ctx: &Ctx, args: BlameArgs) -> anyhow::Result<ExitCode> {
         Err(BlameError::NotCommitted(_)) => return Err(BlameError::NotCommitted(file).into()),
         other => other?,
     };
+    // In a shallow clone, git gives every line older than the clone's boundary to the
+    // boundary commit: say so, once, on stderr (the output itself stays parseable).
+    let boundaries = git.shallow_boundaries()?;
+    let shallow: Vec<&str> = b
+        .commits
+        .iter()
+        .filter(|c| boundaries.contains(&c.id))
+        .map(|c| c.id.as_str())
+        .collect();
+    for id in &shallow {
+        anstream::eprintln!(
+            "warning: this repository is a shallow clone: lines older than its oldest commit \
+             are attributed to the boundary commit {}, which did not write them all; 'git \
+             fetch --unshallow' gives their real commits.",
+            short(id)
+        );
+    }
     let store = ctx.home.open_store_readable()?;
     let mut reasoner = store
         .as_ref()
@@ -67,7 +84,7 @@ pub fn run(ctx: &Ctx, args: BlameArgs) -> anyhow::Result<ExitCode> {
     let here = local_machine(ctx);
     let mut out = anstream::stdout().lock();
     if args.json {
-        json(&mut out, &mut reasoner, &b)?;
+        json(&mut out, &mut reasoner, &b, &shallow)?;
     } else if args.markdown {
         markdown(&mut out, &mut reasoner, &b, here.as_deref())?;
     } else {
@@ -132,12 +149,52 @@ fn header(b: &Blame) -> String {
 /// How the session is linked, and whether it came from another machine (a teammate's, by
 /// sync): `explicit link, 1.00, from another machine`.
 fn link_text(r: &Reasoning, here: Option<&str>) -> String {
-    let mut s = format!("{} link, {:.2}", r.link.kind.as_str(), r.link.confidence);
+    let mut s = format!(
+        "{}; {} link, {:.2}",
+        evidence_text(r),
+        r.link.kind.as_str(),
+        r.link.confidence
+    );
     // No machine id here means nothing was ever imported here: every session came by sync.
     if here != Some(r.session.machine_id.as_str()) {
         s.push_str(", from another machine");
     }
     s
+}
+
+/// The strongest evidence this session has for these lines: it wrote them, it wrote to the
+/// file, or it is only linked to the commit (and why).
+fn evidence_text(r: &Reasoning) -> String {
+    if r.wrote_lines > 0 {
+        if r.lines_considered == 1 {
+            return "wrote this line".to_owned();
+        }
+        if r.wrote_lines == r.lines_considered {
+            return "wrote these lines".to_owned();
+        }
+        return format!(
+            "wrote {} of these {} lines",
+            r.wrote_lines, r.lines_considered
+        );
+    }
+    if r.wrote_file {
+        return "edited the file".to_owned();
+    }
+    match r.evidence.as_ref().map(|e| e.describe()) {
+        Some(why) if !why.is_empty() => format!("linked to the commit: {why}"),
+        _ => "linked to the commit, no evidence recorded".to_owned(),
+    }
+}
+
+/// The kind of evidence, for JSON: `lines`, `file` or `commit`.
+fn evidence_kind(r: &Reasoning) -> &'static str {
+    if r.wrote_lines > 0 {
+        "lines"
+    } else if r.wrote_file {
+        "file"
+    } else {
+        "commit"
+    }
 }
 
 /// This machine's id, if lore has made one (made by the first import; reading never makes
@@ -153,6 +210,7 @@ fn mention_text(m: blame::Mention) -> &'static str {
     match m {
         blame::Mention::Code => "quotes the code",
         blame::Mention::BeforeEdit => "just before the edit",
+        blame::Mention::BeforeFileEdit => "just before an edit of the file",
         blame::Mention::File => "names the file",
     }
 }
@@ -354,6 +412,7 @@ fn json(
     out: &mut impl Write,
     reasoner: &mut Option<blame::Reasoner<'_>>,
     b: &Blame,
+    shallow: &[&str],
 ) -> anyhow::Result<()> {
     let mut commits = Vec::with_capacity(b.commits.len());
     for c in &b.commits {
@@ -382,6 +441,13 @@ fn json(
                     "commit": r.link.commit,
                     "kind": r.link.kind,
                     "confidence": r.link.confidence,
+                    "evidence": r.evidence,
+                },
+                "evidence": {
+                    "kind": evidence_kind(r),
+                    "wrote_lines": r.wrote_lines,
+                    "lines_considered": r.lines_considered,
+                    "wrote_file": r.wrote_file,
                 },
                 "matched": r.matched,
                 "messages": r.messages.iter().map(|m| serde_json::json!({
@@ -398,6 +464,7 @@ fn json(
     let value = serde_json::json!({
         "file": b.path,
         "range": b.range.map(|r| [r.start, r.end]),
+        "shallow_boundary": shallow,
         "lines": b.lines.iter().map(|l| serde_json::json!({
             "line": l.line,
             "commit": b.commits.get(l.commit).filter(|c| !c.uncommitted()).map(|c| &c.id),

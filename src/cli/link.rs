@@ -9,7 +9,7 @@ use anstream::println;
 use anyhow::Context as _;
 use clap::{ArgGroup, Args};
 
-use lore::link::{self, CURRENT_CONFIDENCE, CURRENT_WINDOW_MS, Git};
+use lore::link::{self, Git};
 use lore::model::{Link, LinkKind};
 use lore::store::{Store, now_ms};
 
@@ -24,8 +24,8 @@ pub struct LinkArgs {
     /// The commit to link to (default HEAD): an id, a branch, a tag, HEAD~2, …
     #[arg(long, value_name = "REV", conflicts_with = "auto")]
     commit: Option<String>,
-    /// Link the sessions of this repository that are running or stopped in the last 10
-    /// minutes (what the post-commit hook runs).
+    /// Link the sessions of this repository, active in the last 4 hours, whose tool calls
+    /// wrote a file or a line the commit changed (what the post-commit hook runs).
     #[arg(long)]
     current: bool,
     /// Find links by scoring sessions against commits: branch, files touched, time. Also
@@ -87,7 +87,19 @@ pub fn run(ctx: &Ctx, args: LinkArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let message = format!("link: session {} to {}", session.id, short(&commit));
-    store.write(&message, |w| w.set_link(&session.id, &link))?;
+    let mut evidence = link::Evidence::parse(
+        store
+            .link_evidence(&session.id)?
+            .get(&commit)
+            .and_then(|e| e.as_deref()),
+    )
+    .unwrap_or_default();
+    evidence.merge(&link::evidence_for(&store, &git, &session, &commit)?);
+    evidence.user = true;
+    store.write(&message, |w| {
+        w.set_link(&session.id, &link)?;
+        w.set_link_evidence(&session.id, &commit, &evidence.to_json())
+    })?;
     println!(
         "Linked session {} ({}) to {} {}.",
         session.id,
@@ -120,26 +132,44 @@ fn current(ctx: &Ctx, git: &Git, args: &LinkArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     };
-    let sessions = link::current_sessions(&store, git.root(), now)?;
-    let kind = if args.hook {
-        LinkKind::Hook
+    let candidates = link::current_candidates(&store, git, &commit, now)?;
+    let (kind, by_user) = if args.hook {
+        (LinkKind::Hook, false)
     } else {
-        LinkKind::Explicit
+        (LinkKind::Explicit, true)
     };
     let mut todo = Vec::new();
-    for s in sessions {
-        let linked = store.links(&s.id)?.iter().any(|l| l.commit == commit);
+    let mut without = Vec::new();
+    for c in candidates {
+        if !c.evidence.has_work() {
+            without.push(c.session);
+            continue;
+        }
+        let linked = store
+            .links(&c.session.id)?
+            .iter()
+            .any(|l| l.commit == commit);
         if !linked {
-            todo.push(s);
+            todo.push(c);
         }
     }
     if todo.is_empty() {
         if !quiet {
+            print_without(&without, &commit);
             println!(
-                "No session of this repository is running or stopped in the last {} minutes \
-                 without a link to {}; nothing linked.",
-                CURRENT_WINDOW_MS / 60_000,
-                short(&commit)
+                "No session of this repository active in the last {} hours wrote a file or a \
+                 line that {} changed{}; nothing linked. 'lore link SESSION' links one by hand.",
+                link::LOOKBACK_MS / 3_600_000,
+                short(&commit),
+                if without.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " ({} session{} looked at)",
+                        without.len(),
+                        if without.len() == 1 { "" } else { "s" }
+                    )
+                }
             );
         }
         return Ok(ExitCode::SUCCESS);
@@ -151,32 +181,68 @@ fn current(ctx: &Ctx, git: &Git, args: &LinkArgs) -> anyhow::Result<ExitCode> {
         short(&commit),
         if args.hook { " (post-commit hook)" } else { "" }
     );
-    let link = Link {
-        commit: commit.clone(),
-        kind,
-        confidence: CURRENT_CONFIDENCE,
-    };
+    let links: Vec<(Link, lore::link::Evidence)> = todo
+        .iter()
+        .map(|c| {
+            let mut evidence = c.evidence.clone();
+            evidence.user = by_user;
+            // By hand the user vouches for the session, but the confidence still says what
+            // the session did: 0.9 at most unless it wrote the commit's lines.
+            let confidence = if by_user {
+                let mut work = evidence.clone();
+                work.user = false;
+                work.confidence().max(0.9)
+            } else {
+                evidence.confidence()
+            };
+            (
+                Link {
+                    commit: commit.clone(),
+                    kind,
+                    confidence,
+                },
+                evidence,
+            )
+        })
+        .collect();
     store.write(&message, |w| {
-        for s in &todo {
-            w.set_link(&s.id, &link)?;
+        for (c, (link, evidence)) in todo.iter().zip(&links) {
+            w.set_link(&c.session.id, link)?;
+            w.set_link_evidence(&c.session.id, &link.commit, &evidence.to_json())?;
         }
         Ok::<_, lore::store::StoreError>(())
     })?;
     if !quiet {
-        for s in &todo {
+        for (c, (link, evidence)) in todo.iter().zip(&links) {
             println!(
-                "Linked session {} ({}) to {}.",
-                s.id,
-                s.title.as_deref().unwrap_or("untitled"),
-                short(&commit)
+                "Linked session {} ({}) to {} ({:.2}: {}).",
+                c.session.id,
+                c.session.title.as_deref().unwrap_or("untitled"),
+                short(&commit),
+                link.confidence,
+                evidence.describe()
             );
         }
+        print_without(&without, &commit);
     }
     Ok(ExitCode::SUCCESS)
 }
 
+/// Says which sessions `lore link --current` left out, and why.
+fn print_without(without: &[lore::store::SessionRow], commit: &str) {
+    for s in without {
+        println!(
+            "Not linked: session {} ({}): its tool calls wrote no file and no line of {}.",
+            s.id,
+            s.title.as_deref().unwrap_or("untitled"),
+            short(commit)
+        );
+    }
+}
+
 /// Imports the transcripts in the default locations that changed in the last
-/// [`CURRENT_WINDOW_MS`], so that the session running now is in lore.db before it is linked.
+/// [`link::LOOKBACK_MS`], so that the sessions that wrote the commit are in lore.db before
+/// they are linked.
 /// Returns the store, or `None` when there is no lore.db and nothing to import (then none is
 /// created).
 fn refresh_recent(ctx: &Ctx, git: &Git) -> anyhow::Result<Option<Store>> {
@@ -187,7 +253,7 @@ fn refresh_recent(ctx: &Ctx, git: &Git) -> anyhow::Result<Option<Store>> {
         loc.aider.push(git.root().to_path_buf());
     }
     let cutoff = SystemTime::now()
-        .checked_sub(Duration::from_millis(CURRENT_WINDOW_MS as u64))
+        .checked_sub(Duration::from_millis(link::LOOKBACK_MS as u64))
         .unwrap_or(SystemTime::UNIX_EPOCH);
     let recent: Vec<_> = loc
         .candidates()
@@ -228,6 +294,23 @@ fn auto(ctx: &Ctx, git: &Git, args: &LinkArgs) -> anyhow::Result<ExitCode> {
     for p in plan.proposals.iter().filter(|_| !args.json) {
         let sid = short_id(&p.session.id, p.session.parent_id.as_deref());
         match (&p.relinked_from, &p.score) {
+            (Some(_), _) if p.by_content => println!(
+                "{verb} session {ID}{sid}{ID:#} to {ID}{}{ID:#} {}: it carries the lines of \
+                 linked commit{} {} (a squash, cherry-pick or rebase; found by content).",
+                short(&p.commit.id),
+                p.commit.subject,
+                if p.evidence.carried_from.len() == 1 {
+                    ""
+                } else {
+                    "s"
+                },
+                p.evidence
+                    .carried_from
+                    .iter()
+                    .map(|c| short(c))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
             (Some(old), _) => println!(
                 "{verb} session {ID}{sid}{ID:#} to {ID}{}{ID:#} {}: it was linked to {}, which \
                  amend or rebase rewrote; {} has the same patch (git patch-id).",
@@ -289,7 +372,9 @@ fn auto(ctx: &Ctx, git: &Git, args: &LinkArgs) -> anyhow::Result<ExitCode> {
     );
     store.write(&message, |w| {
         for p in &plan.proposals {
-            w.set_link(&p.session.id, &p.link)?;
+            if w.set_link(&p.session.id, &p.link)? {
+                w.set_link_evidence(&p.session.id, &p.link.commit, &p.evidence.to_json())?;
+            }
         }
         Ok::<_, lore::store::StoreError>(())
     })?;
@@ -348,6 +433,8 @@ fn auto_json(plan: &link::AutoPlan, threshold: f64, dry_run: bool) -> serde_json
                 "files_changed": s.files_changed,
             })),
             "relinked_from": p.relinked_from,
+            "by_content": p.by_content,
+            "evidence": p.evidence,
         })).collect::<Vec<_>>(),
         "lost": plan.lost.iter().map(|l| serde_json::json!({
             "session": l.session_id,

@@ -1,5 +1,6 @@
 //! Argument parsing and dispatch; one module per command.
 
+mod annotate;
 mod apply;
 mod blame;
 mod completions;
@@ -24,6 +25,7 @@ mod show;
 mod show_commit;
 mod status;
 mod sync;
+mod tag;
 mod unlink;
 mod verify;
 
@@ -74,6 +76,10 @@ enum Command {
     Link(link::LinkArgs),
     /// Remove links between a session and commits.
     Unlink(unlink::UnlinkArgs),
+    /// Tag a session (or take a tag off with --remove); `lore sessions --tag` filters by it.
+    Tag(tag::TagArgs),
+    /// Add a note to a session; `lore show` prints it.
+    Annotate(annotate::AnnotateArgs),
     /// The reasoning behind lines of a file: their commits, linked sessions and messages.
     Blame(blame::BlameArgs),
     /// Read and change settings in config.toml.
@@ -120,6 +126,9 @@ pub struct FilterArgs {
     /// Only sessions on this git branch.
     #[arg(long, value_name = "BRANCH")]
     branch: Option<String>,
+    /// Only sessions with this tag (`lore tag`).
+    #[arg(long, value_name = "TAG")]
+    tag: Option<String>,
     /// Only sessions active since: a date (2026-03-01), a timestamp, or an age (7d, "2 weeks").
     #[arg(long, value_name = "WHEN")]
     since: Option<String>,
@@ -134,6 +143,20 @@ fn parse_tool(s: &str) -> Result<lore::model::Tool, String> {
 }
 
 impl FilterArgs {
+    /// With `--repo`: adds to `filter` the sessions that belong to that repository by its
+    /// identity (another clone, a teammate's synced session; `link::identity_sessions`).
+    /// Outside a git repository (a plain folder), the path alone counts.
+    fn add_identity(&self, filter: &mut Filter, store: &lore::store::Store) -> anyhow::Result<()> {
+        let Some(p) = &self.repo else {
+            return Ok(());
+        };
+        let Ok(git) = lore::link::Git::discover(&lore::link::Git::program_from_env(), p) else {
+            return Ok(());
+        };
+        filter.repo_also = lore::link::identity_sessions(store, &git)?;
+        Ok(())
+    }
+
     fn to_filter(&self) -> anyhow::Result<Filter> {
         let repo = match &self.repo {
             None => None,
@@ -148,6 +171,8 @@ impl FilterArgs {
             tool: self.tool,
             branch: self.branch.clone(),
             repo,
+            repo_also: Vec::new(),
+            tag: self.tag.clone(),
             since: self
                 .since
                 .as_deref()
@@ -251,6 +276,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Delete(a) => delete::run(&ctx, a),
         Command::Link(a) => link::run(&ctx, a),
         Command::Unlink(a) => unlink::run(&ctx, a),
+        Command::Tag(a) => tag::run(&ctx, a),
+        Command::Annotate(a) => annotate::run(&ctx, a),
         Command::Blame(a) => blame::run(&ctx, a),
         Command::Config(a) => config::run(&ctx, a),
         Command::Status(a) => status::run(&ctx, a),

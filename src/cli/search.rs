@@ -27,7 +27,7 @@ pub struct SearchArgs {
 }
 
 pub fn run(ctx: &Ctx, args: SearchArgs) -> anyhow::Result<ExitCode> {
-    let filter = args.filter.to_filter()?;
+    let mut filter = args.filter.to_filter()?;
     let query = args.query.join(" ");
     let Some(store) = ctx.home.open_store_readable()? else {
         if args.json {
@@ -37,6 +37,7 @@ pub fn run(ctx: &Ctx, args: SearchArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     };
+    args.filter.add_identity(&mut filter, &store)?;
     let hits = store.search(&query, &filter, args.limit.max(1))?;
     if args.json {
         let v: Vec<serde_json::Value> = hits

@@ -24,7 +24,7 @@ pub struct SessionsArgs {
 }
 
 pub fn run(ctx: &Ctx, args: SessionsArgs) -> anyhow::Result<ExitCode> {
-    let filter = args.filter.to_filter()?;
+    let mut filter = args.filter.to_filter()?;
     let Some(store) = ctx.home.open_store_readable()? else {
         if args.json {
             print_json(&json!([]))?;
@@ -33,6 +33,7 @@ pub fn run(ctx: &Ctx, args: SessionsArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     };
+    args.filter.add_identity(&mut filter, &store)?;
     let limit = if args.limit == 0 {
         usize::MAX / 2
     } else {

@@ -39,14 +39,32 @@ pub fn run(ctx: &Ctx, args: ShowArgs) -> anyhow::Result<ExitCode> {
     };
     let s = store.session(id)?;
     let links = store.links(&s.id)?;
+    let evidence = store.link_evidence(&s.id)?;
+    let why = |l: &lore::model::Link| {
+        lore::link::Evidence::of_link(l.kind, evidence.get(&l.commit).and_then(|e| e.as_deref()))
+    };
     let tags = store.tags(&s.id)?;
+    let notes = store.annotations(&s.id)?;
     let mut out = anstream::stdout().lock();
 
     if args.json {
         // Streamed: the messages are written one by one, whatever the session's size.
         let mut head = session_json(&s);
-        head["links"] = serde_json::to_value(&links)?;
+        head["links"] = links
+            .iter()
+            .map(|l| {
+                let mut v = serde_json::to_value(l)?;
+                v["evidence"] = serde_json::to_value(why(l))?;
+                Ok(v)
+            })
+            .collect::<serde_json::Result<Vec<_>>>()?
+            .into();
         head["tags"] = serde_json::to_value(&tags)?;
+        head["annotations"] = notes
+            .iter()
+            .map(|(body, at)| serde_json::json!({"body": body, "created_at": iso(Some(*at))}))
+            .collect::<Vec<_>>()
+            .into();
         let head = serde_json::to_string_pretty(&head)?;
         let head = head.trim_end().trim_end_matches('}').trim_end();
         write!(out, "{head},\n  \"messages\": [")?;
@@ -79,7 +97,14 @@ pub fn run(ctx: &Ctx, args: ShowArgs) -> anyhow::Result<ExitCode> {
     };
     let commits: Vec<String> = links
         .iter()
-        .map(|l| format!("{} ({})", l.commit, l.kind.as_str()))
+        .map(|l| {
+            let why = why(l).map(|e| e.describe()).unwrap_or_default();
+            if why.is_empty() {
+                format!("{} ({})", l.commit, l.kind.as_str())
+            } else {
+                format!("{} ({}: {why})", l.commit, l.kind.as_str())
+            }
+        })
         .collect();
 
     if args.markdown {
@@ -114,6 +139,14 @@ pub fn run(ctx: &Ctx, args: ShowArgs) -> anyhow::Result<ExitCode> {
     }
     if !tags.is_empty() {
         writeln!(out, "{DIM}Tags{DIM:#}     {}", tags.join(", "))?;
+    }
+    for (body, at) in &notes {
+        writeln!(
+            out,
+            "{DIM}Note{DIM:#}     {} {DIM}({}){DIM:#}",
+            body,
+            local_time(Some(*at))
+        )?;
     }
     writeln!(out, "{DIM}Messages{DIM:#} {}", s.message_count)?;
     store.for_each_message(&s.id, |m| write_text(&mut out, &m))?;
@@ -206,6 +239,7 @@ fn commit(ctx: &Ctx, rev: &str, json: bool) -> anyhow::Result<ExitCode> {
                     "commit": l.link.commit,
                     "kind": l.link.kind,
                     "confidence": l.link.confidence,
+                    "evidence": lore::link::Evidence::of_link(l.link.kind, l.evidence.as_deref()),
                 });
                 v
             }).collect::<Vec<_>>(),
@@ -239,6 +273,11 @@ fn commit(ctx: &Ctx, rev: &str, json: bool) -> anyhow::Result<ExitCode> {
             l.link.confidence,
             s.title.as_deref().unwrap_or("(untitled)")
         )?;
+        let why = lore::link::Evidence::of_link(l.link.kind, l.evidence.as_deref())
+            .map(|e| e.describe())
+            .filter(|d| !d.is_empty())
+            .unwrap_or_else(|| "no evidence recorded".to_owned());
+        writeln!(out, "  {DIM}why: {why}{DIM:#}")?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -370,6 +370,164 @@ impl Git {
         }
     }
 
+    /// What commit `id` changed: the files (paths in the commit, NUL-safe) and the diff
+    /// (`git diff-tree -p -U0`, against its first parent; a root commit against nothing; a
+    /// merge gives nothing: its changes are its parents').
+    pub fn commit_changes(&self, id: &str) -> Result<(Vec<String>, String), GitError> {
+        let names = self.run(&[
+            "diff-tree",
+            "--no-commit-id",
+            "--root",
+            "-r",
+            "-z",
+            "--name-only",
+            "--end-of-options",
+            id,
+        ])?;
+        let files = String::from_utf8_lossy(&names)
+            .split('\0')
+            .filter(|f| !f.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let diff = self.run(&[
+            "diff-tree",
+            "--no-commit-id",
+            "--root",
+            "-r",
+            "-p",
+            "-U0",
+            "--no-color",
+            "--no-ext-diff",
+            "--end-of-options",
+            id,
+        ])?;
+        Ok((files, String::from_utf8_lossy(&diff).into_owned()))
+    }
+
+    /// The added lines (normalised, significant: [`super::evidence::added_lines`]) of every
+    /// commit on a local or remote-tracking branch committed since `since_secs`, merges
+    /// excluded, newest first: what `lore link --auto` compares with linked commits to find
+    /// squashes, cherry-picks and rebases. git's output is read one commit at a time.
+    pub fn added_lines_since(
+        &self,
+        since_secs: i64,
+    ) -> Result<Vec<(String, Vec<String>)>, GitError> {
+        let since = since_arg(since_secs);
+        let args = [
+            "log",
+            "--branches",
+            "--remotes",
+            "--no-merges",
+            "--no-color",
+            "--no-ext-diff",
+            &since,
+            "-p",
+            "-U0",
+            "--format=%x01%H",
+        ];
+        let mut child = self
+            .command(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| self.spawn_error(e))?;
+        let errors = drain(child.stderr.take());
+        let mut commits = Vec::new();
+        let mut read_error = None;
+        if let Some(out) = child.stdout.take() {
+            let mut r = BufReader::new(out);
+            let mut buf = Vec::new();
+            loop {
+                buf.clear();
+                match r.read_until(b'\x01', &mut buf) {
+                    Ok(0) => break,
+                    Ok(_) => {
+                        if buf.last() == Some(&b'\x01') {
+                            buf.pop();
+                        }
+                        let text = String::from_utf8_lossy(&buf);
+                        let (id, diff) = text.split_once('\n').unwrap_or((&text, ""));
+                        let id = id.trim();
+                        if !id.is_empty() {
+                            commits.push((id.to_owned(), super::evidence::added_lines(diff)));
+                        }
+                    }
+                    Err(e) => {
+                        read_error = Some(e.to_string());
+                        break;
+                    }
+                }
+            }
+        }
+        let status = child.wait().map_err(|e| self.spawn_error(e))?;
+        let errors = errors.join().unwrap_or_default();
+        if !status.success() {
+            return Err(self.failed(&args, &first_error_line(&errors)));
+        }
+        match read_error {
+            Some(e) => Err(self.failed(&args, &e)),
+            None => Ok(commits),
+        }
+    }
+
+    /// The root commits of the history HEAD is on: the repository's identity, the same in
+    /// every clone of it (empty for a repository without commits).
+    pub fn root_commits(&self) -> Result<Vec<String>, GitError> {
+        match self.run(&["rev-list", "--max-parents=0", "HEAD", "--"]) {
+            Ok(out) => Ok(String::from_utf8_lossy(&out)
+                .lines()
+                .map(str::to_owned)
+                .collect()),
+            Err(GitError::Failed { .. }) => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Which of `revs` (full or abbreviated ids) name a commit of this repository: one
+    /// `git cat-file --batch-check` for all of them.
+    pub fn existing_commits(&self, revs: &[String]) -> Result<Vec<bool>, GitError> {
+        if revs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut input = String::new();
+        for r in revs {
+            // Ids only: a name with a newline or a space would shift the answers.
+            let id: String = r.chars().filter(char::is_ascii_hexdigit).collect();
+            input.push_str(if id.len() >= 7 { &id } else { "0000000" });
+            input.push('\n');
+        }
+        let out = self.run_input(
+            &["cat-file", "--batch-check=%(objecttype)"],
+            Some(input.as_bytes()),
+        )?;
+        let text = String::from_utf8_lossy(&out);
+        Ok(text.lines().map(|l| l.trim() == "commit").collect())
+    }
+
+    /// The boundary commits of a shallow clone (empty when the clone is complete): `git
+    /// blame` gives every line older than a boundary to the boundary commit. Read from the
+    /// repository's `shallow` file, as git does.
+    pub fn shallow_boundaries(&self) -> Result<Vec<String>, GitError> {
+        let out = self.run(&["rev-parse", "--is-shallow-repository"])?;
+        if String::from_utf8_lossy(&out).trim() != "true" {
+            return Ok(Vec::new());
+        }
+        let out = self.run(&[
+            "rev-parse",
+            "--path-format=absolute",
+            "--git-path",
+            "shallow",
+        ])?;
+        let path = PathBuf::from(String::from_utf8_lossy(&out).trim_end_matches('\n'));
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        Ok(text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect())
+    }
+
     /// The commits of every local branch committed since `since_secs`, newest first, with
     /// the files each changed. git's output is read one commit at a time.
     pub fn commits_since(

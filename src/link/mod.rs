@@ -1,9 +1,14 @@
-//! Links between sessions and commits: finding the sessions that were running when a commit
-//! was made (`lore link --current`, the post-commit hook), scoring candidate pairs
+//! Links between sessions and commits: finding the sessions whose tool calls wrote what a
+//! commit changed (`lore link --current`, the post-commit hook), scoring candidate pairs
 //! (`lore link --auto`), and finding a linked commit again after amend or rebase by its patch
-//! id. docs/links.md describes the rules; this module only computes, the CLI writes.
+//! id. Every link carries its [`Evidence`]; a session without evidence for a commit is never
+//! linked to it by the hook. docs/links.md describes the rules (issue 16 the spec); this
+//! module only computes, the CLI writes.
 
+pub mod evidence;
 pub mod git;
+
+pub use evidence::{Evidence, Writes};
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -14,9 +19,10 @@ use crate::model::{Kind, Link, LinkKind};
 use crate::store::query::ForEachError;
 use crate::store::{Filter, SessionRow, Store, StoreError};
 
-/// A session is current for `lore link --current` when its last recorded activity (or its
-/// end) is at most this long ago. Transcripts rarely record an end, so activity stands in.
-pub const CURRENT_WINDOW_MS: i64 = 10 * 60 * 1000;
+/// `lore link --current` and the post-commit hook look at the sessions of the repository
+/// active at most this long before the commit: the session that wrote a file may have been
+/// quiet for a while before the user committed. Only those with evidence are linked.
+pub const LOOKBACK_MS: i64 = 4 * 60 * 60 * 1000;
 
 /// `lore link --auto` considers a commit for a session when the commit was made at most this
 /// long before the session started or after its last activity.
@@ -24,10 +30,6 @@ pub const AUTO_WINDOW_MS: i64 = 30 * 60 * 1000;
 
 /// The score `lore link --auto` needs, unless `link_auto_threshold` is set.
 pub const DEFAULT_THRESHOLD: f64 = 0.6;
-
-/// The confidence of a link made by `--current` (and so by the post-commit hook): the session
-/// was running in this repository, but may have been about something else.
-pub const CURRENT_CONFIDENCE: f64 = 0.9;
 
 /// Why links could not be computed.
 #[derive(Debug, thiserror::Error)]
@@ -75,16 +77,124 @@ pub fn repo_sessions(
     Ok(sessions)
 }
 
-/// The sessions of the repository at `root` that are running, or stopped at most
-/// [`CURRENT_WINDOW_MS`] before `now`: the ones a commit made now most likely came from.
-pub fn current_sessions(
+/// The sessions that belong to the repository `git` works in by its identity, though their
+/// working directory is not inside this work tree: those whose working directory (on this
+/// machine) is in another clone of the same repository (sharing a root commit), and those
+/// linked to a commit of this repository (a teammate's session, synced). The sessions inside
+/// the work tree are not listed (the path finds them). docs/links.md, "Repository identity".
+pub fn identity_sessions(store: &Store, git: &Git) -> Result<Vec<String>, LinkError> {
+    let roots: HashSet<String> = git.root_commits()?.into_iter().collect();
+    let root = git.root();
+    let mut found = Vec::new();
+    let mut clones: HashMap<std::path::PathBuf, bool> = HashMap::new();
+    let mut by_link: Vec<(String, String)> = Vec::new();
+    for (id, cwd) in store.session_cwds()? {
+        if let Some(c) = cwd.as_deref() {
+            let p = Path::new(c);
+            if p.starts_with(root) {
+                continue;
+            }
+            if let Some(other) = std::fs::canonicalize(p)
+                .ok()
+                .and_then(|real| crate::repo::root_of(&real))
+            {
+                if other.as_path() == root {
+                    continue;
+                }
+                let same = match clones.get(&other) {
+                    Some(same) => *same,
+                    None => {
+                        let same = Git::discover(&Git::program_from_env(), &other)
+                            .and_then(|g| g.root_commits())
+                            .is_ok_and(|r| r.iter().any(|c| roots.contains(c)));
+                        clones.insert(other, same);
+                        same
+                    }
+                };
+                if same {
+                    found.push(id);
+                    continue;
+                }
+            }
+        }
+        for l in store.links(&id)? {
+            by_link.push((id.clone(), l.commit));
+        }
+    }
+    let revs: Vec<String> = by_link.iter().map(|(_, c)| c.clone()).collect();
+    let exists = git.existing_commits(&revs)?;
+    for ((id, _), yes) in by_link.into_iter().zip(exists) {
+        if yes && found.last() != Some(&id) {
+            found.push(id);
+        }
+    }
+    found.dedup();
+    Ok(found)
+}
+
+/// A session and its evidence for one commit.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub session: SessionRow,
+    pub evidence: Evidence,
+}
+
+/// The sessions of the repository `git` works in that were active in the [`LOOKBACK_MS`]
+/// before `now` and started before commit `commit` was made, each with its evidence for that
+/// commit (files of the commit its writing tool calls wrote, lines of the commit they
+/// produced). Sessions without evidence come back too, with empty evidence: the caller says
+/// why they were left out.
+pub fn current_candidates(
     store: &Store,
-    root: &Path,
+    git: &Git,
+    commit: &str,
     now: i64,
-) -> Result<Vec<SessionRow>, StoreError> {
-    let mut sessions = repo_sessions(store, root, Some(now - CURRENT_WINDOW_MS))?;
-    sessions.retain(|s| activity(s).is_some_and(|(start, _)| start <= now + 60_000));
-    Ok(sessions)
+) -> Result<Vec<Candidate>, LinkError> {
+    let info = git.commit_info(commit)?;
+    let made = info.commit_time.max(info.author_time);
+    let mut sessions = repo_sessions(store, git.root(), Some(now.min(made) - LOOKBACK_MS))?;
+    sessions.retain(|s| activity(s).is_some_and(|(start, _)| start <= made + 60_000));
+    let (files, diff) = git.commit_changes(commit)?;
+    let added = evidence::added_lines(&diff);
+    let mut out = Vec::with_capacity(sessions.len());
+    for s in sessions {
+        let writes = Writes::of_session(store, &s.id)?;
+        let cwd_rel = s
+            .cwd
+            .as_deref()
+            .and_then(|c| relative_to(Path::new(c), git.root()));
+        let evidence =
+            evidence::for_commit(&writes, &files, &added, git.root(), cwd_rel.as_deref());
+        out.push(Candidate {
+            session: s,
+            evidence,
+        });
+    }
+    Ok(out)
+}
+
+/// The evidence session `s` has for commit `commit` in the repository `git` works in: the
+/// files of the commit its writing tool calls wrote, the commit's lines they produced.
+pub fn evidence_for(
+    store: &Store,
+    git: &Git,
+    s: &SessionRow,
+    commit: &str,
+) -> Result<Evidence, LinkError> {
+    let (files, diff) = git.commit_changes(commit)?;
+    let added = evidence::added_lines(&diff);
+    let writes = Writes::of_session(store, &s.id)?;
+    let cwd_rel = s
+        .cwd
+        .as_deref()
+        .and_then(|c| relative_to(Path::new(c), git.root()));
+    Ok(evidence::for_commit(
+        &writes,
+        &files,
+        &added,
+        git.root(),
+        cwd_rel.as_deref(),
+    ))
 }
 
 /// How well a session and a commit fit, part by part (docs/links.md has the formula).
@@ -253,6 +363,11 @@ pub struct Proposal {
     pub score: Option<Score>,
     /// For a commit found again after amend or rebase: the linked commit it replaces.
     pub relinked_from: Option<String>,
+    /// Why: the files the session's tool calls name, or the commits it was carried from.
+    pub evidence: Evidence,
+    /// Found by content: the commit carries the lines of linked commits (a squash, a
+    /// cherry-pick, a rebase), rather than their exact patch.
+    pub by_content: bool,
 }
 
 /// A linked commit that amend or rebase left behind and that could not be found again.
@@ -305,6 +420,17 @@ pub fn plan_auto(
     // Rewritten commits first: a commit that an amend or rebase made from a linked one takes
     // that link's kind and confidence, rather than a score of its own.
     relink(store, git, &sessions, since_secs, &mut planned, &mut plan)?;
+    // Then by content: squashes, cherry-picks, and rebases whose old commits are gone.
+    carry(store, git, &sessions, since_secs, &mut planned, &mut plan)?;
+    plan.lost.retain(|l| {
+        !plan.proposals.iter().any(|p| {
+            p.session.id == l.session_id
+                && p.evidence
+                    .carried_from
+                    .iter()
+                    .any(|c| c.starts_with(&l.commit) || l.commit.starts_with(c.as_str()))
+        })
+    });
     for s in &sessions {
         let Some(span) = activity(s) else { continue };
         // Links taken back with `lore unlink` count too: --auto does not make them again.
@@ -341,10 +467,12 @@ pub fn plan_auto(
             None => None,
         };
         for (c, files) in near {
-            let matched = files
+            let named: Vec<String> = files
                 .iter()
                 .filter(|f| names_file(&tools, f, git.root(), cwd_rel.as_deref()))
-                .count();
+                .cloned()
+                .collect();
+            let matched = named.len();
             // Branch and time alone reach the threshold (0.2 + 0.4) for any commit made on
             // the branch during the session: a link needs a file the session worked on.
             if matched == 0 {
@@ -370,6 +498,12 @@ pub fn plan_auto(
                 commit: c.clone(),
                 score: Some(sc),
                 relinked_from: None,
+                by_content: false,
+                evidence: Evidence {
+                    files: named,
+                    files_changed: files.len(),
+                    ..Evidence::default()
+                },
             });
         }
     }
@@ -431,8 +565,126 @@ fn relink(
                     commit: info,
                     score: None,
                     relinked_from: Some(full.clone()),
+                    by_content: false,
+                    evidence: Evidence {
+                        carried_from: vec![full.clone()],
+                        ..Evidence::default()
+                    },
                 });
             }
+        }
+    }
+    Ok(())
+}
+
+/// Finds, by content, the commits that carry the changes of linked commits: for a session
+/// with links, every commit on a branch made since `since_secs`, not linked to it yet, that
+/// adds at least half of the lines a linked commit added (a cherry-pick, a rebase, or a squash
+/// of several linked commits into one: each of them is carried). When a linked commit is no
+/// longer in the repository (a rebase or a squash, then `git gc`), what the session's writing
+/// tool calls wrote stands in for it: the commit must add at least 3 of those lines, or at
+/// least half of its own lines must be. The link takes the kind and confidence of the surest
+/// link it carries. docs/links.md, "Squash, cherry-pick and rebase".
+fn carry(
+    store: &Store,
+    git: &Git,
+    sessions: &[SessionRow],
+    since_secs: i64,
+    planned: &mut HashSet<(String, String)>,
+    plan: &mut AutoPlan,
+) -> Result<(), LinkError> {
+    let mut commits: Option<Vec<(String, Vec<String>)>> = None;
+    let mut lines_of: HashMap<String, HashSet<String>> = HashMap::new();
+    for s in sessions {
+        let links = store.links(&s.id)?;
+        if links.is_empty() {
+            continue;
+        }
+        let ever: Vec<String> = store.link_commits_ever(&s.id)?;
+        let mut present: Vec<(&Link, String)> = Vec::new();
+        let mut gone: Vec<&Link> = Vec::new();
+        for l in &links {
+            match git.resolve_commit(&l.commit) {
+                Ok(full) => {
+                    if !lines_of.contains_key(&full) {
+                        let (_, diff) = git.commit_changes(&full)?;
+                        let lines = evidence::added_lines(&diff).into_iter().collect();
+                        lines_of.insert(full.clone(), lines);
+                    }
+                    present.push((l, full));
+                }
+                Err(GitError::UnknownRevision(_)) => gone.push(l),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let all = match &commits {
+            Some(c) => c,
+            None => commits.insert(git.added_lines_since(since_secs)?),
+        };
+        let mut writes: Option<Writes> = None;
+        for (c, added) in all {
+            if added.is_empty()
+                || ever.iter().any(|e| c.starts_with(e.as_str()))
+                || planned.contains(&(s.id.clone(), c.clone()))
+            {
+                continue;
+            }
+            let set: HashSet<&String> = added.iter().collect();
+            let mut from: Vec<String> = Vec::new();
+            let mut surest: Option<&Link> = None;
+            for (l, full) in &present {
+                let Some(lines) = lines_of.get(full) else {
+                    continue;
+                };
+                let common = lines.iter().filter(|x| set.contains(x)).count();
+                if common > 0 && common * 2 >= lines.len() {
+                    from.push(full.clone());
+                    if surest.is_none_or(|b| l.confidence > b.confidence) {
+                        surest = Some(l);
+                    }
+                }
+            }
+            if from.is_empty() && !gone.is_empty() {
+                let w = match &writes {
+                    Some(w) => w,
+                    None => writes.insert(Writes::of_session(store, &s.id)?),
+                };
+                let matched = added.iter().filter(|x| w.lines.contains(*x)).count();
+                if matched > 0 && (matched >= 3 || matched * 2 >= added.len()) {
+                    for l in &gone {
+                        from.push(l.commit.clone());
+                        if surest.is_none_or(|b| l.confidence > b.confidence) {
+                            surest = Some(l);
+                        }
+                    }
+                }
+            }
+            let Some(surest) = surest else { continue };
+            planned.insert((s.id.clone(), c.clone()));
+            let info = git.commit_info(c)?;
+            let w = match &writes {
+                Some(w) => w,
+                None => writes.insert(Writes::of_session(store, &s.id)?),
+            };
+            let lines = added.iter().filter(|x| w.lines.contains(*x)).count();
+            plan.proposals.push(Proposal {
+                session: s.clone(),
+                link: Link {
+                    commit: c.clone(),
+                    kind: surest.kind,
+                    confidence: surest.confidence,
+                },
+                commit: info,
+                score: None,
+                relinked_from: from.first().cloned(),
+                by_content: true,
+                evidence: Evidence {
+                    lines,
+                    lines_added: added.len(),
+                    carried_from: from,
+                    ..Evidence::default()
+                },
+            });
         }
     }
     Ok(())

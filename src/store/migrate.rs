@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/003_message_keys.sql"),
     include_str!("migrations/004_deletion_scope.sql"),
     include_str!("migrations/005_cjk_search.sql"),
+    include_str!("migrations/006_link_evidence.sql"),
 ];
 
 /// The tables each migration creates or changes, for the commit that records it.
@@ -29,6 +30,7 @@ const TABLES: &[&[&str]] = &[
     &["tombstones"],
     // Triggers on messages and a full-text index: no row changes.
     &["messages"],
+    &["links"],
 ];
 
 /// The schema version this build of lore creates and understands.
@@ -158,6 +160,18 @@ mod tests {
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
         tx.insert("sessions", &row).unwrap();
+        // Codex's start commit, imported as a link by lore before schema 6.
+        let link = [
+            ("session_id", Value::Text("s".into())),
+            ("commit_id", Value::Text("abc1234".into())),
+            ("kind", Value::Text("import".into())),
+            ("confidence", Value::Real(1.0)),
+            ("created_at", Value::Integer(5)),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        tx.insert("links", &link).unwrap();
         let ops = serde_json::json!([]);
         tx.commit(crate::versioning::CommitInput {
             kind: crate::versioning::Kind::Apply,
@@ -177,9 +191,18 @@ mod tests {
             .unwrap();
         assert_eq!(app, super::super::identity::APPLICATION_ID);
         let history = crate::versioning::log::history(&conn, 10).unwrap();
-        assert_eq!(history[0].message, "migrate: lore.db schema 5");
-        assert_eq!(history[1].message, "migrate: lore.db schema 4");
+        assert_eq!(history[0].message, "migrate: lore.db schema 6");
+        assert_eq!(history[1].message, "migrate: lore.db schema 5");
+        assert_eq!(history[2].message, "migrate: lore.db schema 4");
+        assert_eq!(history[3].message, "migrate: lore.db schema 3");
         assert!(crate::versioning::log::verify(&conn, true).unwrap().ok());
+        // Schema 6 took back the Codex start-commit link.
+        let kind: String = conn
+            .query_row("SELECT kind FROM links WHERE session_id = 's'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(kind, "removed");
     }
 
     #[test]

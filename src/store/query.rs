@@ -13,6 +13,11 @@ pub struct Filter {
     pub branch: Option<String>,
     /// Sessions whose working directory is this folder or inside it.
     pub repo: Option<String>,
+    /// With `repo`: sessions that belong to the repository by its identity though they ran
+    /// elsewhere (another clone, a teammate's machine); found by `link::identity_sessions`.
+    pub repo_also: Vec<String>,
+    /// Sessions with this tag (`lore tag`).
+    pub tag: Option<String>,
     /// Sessions active at or after this moment (Unix ms).
     pub since: Option<i64>,
     /// Sessions started at or before this moment (Unix ms).
@@ -34,10 +39,19 @@ impl Filter {
         }
         if let Some(r) = &self.repo {
             let root = r.trim_end_matches('/');
-            conds.push("(s.cwd = ? OR substr(s.cwd, 1, ?) = ?)");
+            conds.push(
+                "(s.cwd = ? OR substr(s.cwd, 1, ?) = ? OR s.id IN (SELECT value FROM json_each(?)))",
+            );
             params.push(SqlValue::Text(root.to_owned()));
             params.push(SqlValue::Integer(root.len() as i64 + 1));
             params.push(SqlValue::Text(format!("{root}/")));
+            params.push(SqlValue::Text(
+                serde_json::to_string(&self.repo_also).unwrap_or_else(|_| "[]".to_owned()),
+            ));
+        }
+        if let Some(t) = &self.tag {
+            conds.push("EXISTS (SELECT 1 FROM tags t WHERE t.session_id = s.id AND t.tag = ?)");
+            params.push(SqlValue::Text(t.clone()));
         }
         if let Some(t) = self.since {
             conds.push("coalesce(s.updated_at, s.started_at) >= ?");
@@ -145,6 +159,9 @@ pub const MIN_ABBREV: usize = 7;
 pub struct LinkedSession {
     pub session: SessionRow,
     pub link: Link,
+    /// Why the link exists, as lore's link code wrote it (JSON, `links.evidence`); `None` for
+    /// a link made before lore recorded evidence, or one that came by sync.
+    pub evidence: Option<String>,
 }
 
 /// Counts that `lore status` shows.
@@ -302,6 +319,21 @@ impl Store {
         Ok(links)
     }
 
+    /// The evidence recorded for each link of session `id` (links taken back left out):
+    /// commit id → the JSON lore's link code wrote, `None` when none was recorded.
+    pub fn link_evidence(
+        &self,
+        id: &str,
+    ) -> Result<std::collections::HashMap<String, Option<String>>, StoreError> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT commit_id, evidence FROM links WHERE session_id = ?1 AND kind != 'removed'",
+        )?;
+        let rows = stmt
+            .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
     /// Every commit session `id` has a link row for, including links taken back with
     /// `lore unlink` (which `--auto` must not make again).
     pub fn link_commits_ever(&self, id: &str) -> Result<Vec<String>, StoreError> {
@@ -325,7 +357,7 @@ impl Store {
             return Ok(Vec::new());
         };
         let sql = format!(
-            "SELECT {SESSION_COLUMNS}, l.commit_id, l.kind, l.confidence
+            "SELECT {SESSION_COLUMNS}, l.commit_id, l.kind, l.confidence, l.evidence
              FROM links l JOIN sessions s ON s.id = l.session_id
              WHERE l.commit_id >= ?1 AND l.commit_id <= ?2
                AND substr(?2, 1, length(l.commit_id)) = l.commit_id
@@ -343,6 +375,7 @@ impl Store {
                         kind: kind.parse().unwrap_or(crate::model::LinkKind::Import),
                         confidence: r.get(16)?,
                     },
+                    evidence: r.get(17)?,
                 })
             })?
             .collect::<Result<_, _>>()?;
@@ -399,6 +432,17 @@ impl Store {
             .query_map([], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
         Ok(ids)
+    }
+
+    /// The annotations of session `id`, oldest first: (body, created_at in Unix ms).
+    pub fn annotations(&self, id: &str) -> Result<Vec<(String, i64)>, StoreError> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT body, created_at FROM annotations WHERE session_id = ?1 ORDER BY created_at, body",
+        )?;
+        let rows = stmt
+            .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
     }
 
     /// The tags of session `id`.

@@ -372,6 +372,29 @@ impl<'a> Writer<'a> {
         }
     }
 
+    /// Records why the link between `session_id` and `commit_id` exists (`evidence`, JSON
+    /// written by lore's link code; docs/links.md). Nothing when there is no such link, or it
+    /// was taken back. Returns whether anything changed.
+    pub fn set_link_evidence(
+        &mut self,
+        session_id: &str,
+        commit_id: &str,
+        evidence: &str,
+    ) -> Result<bool, StoreError> {
+        let key = [text(session_id), text(commit_id)];
+        match self.tx.read("links", &key)? {
+            Some(old) if !is_removed(&old) => {
+                if old.get("evidence") == Some(&text(evidence)) {
+                    return Ok(false);
+                }
+                self.tx
+                    .update("links", &key, &row(&[("evidence", text(evidence))]))?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
     /// Takes back the link between `session_id` and `commit_id` (`lore unlink`): it becomes a
     /// link of kind `removed` (confidence 0, the time of the removal), which sync carries to
     /// other machines and which import and `--auto` respect. Returns whether there was a link.
@@ -443,6 +466,12 @@ impl<'a> Writer<'a> {
             &row(&[("session_id", text(session_id)), ("tag", text(tag))]),
         )?;
         Ok(true)
+    }
+
+    /// Removes a tag from a session (`lore tag --remove`); returns whether it had it.
+    pub fn remove_tag(&mut self, session_id: &str, tag: &str) -> Result<bool, StoreError> {
+        let key = [text(session_id), text(tag)];
+        Ok(self.tx.delete("tags", &key)?.is_some())
     }
 
     /// Adds an annotation unless the session has one with the same body and time; returns
