@@ -186,8 +186,12 @@ impl Sync<'_> {
                     // The ciphertext tip, asked of the underlying remote with plain git (for a
                     // remote whose URL is `lore::…`, of the address behind it): no helper, no
                     // key, and comparable with the ciphertext tip the last sync recorded.
-                    let url = self.git.remote_url(self.remote, false)?;
-                    match url.strip_prefix("lore::") {
+                    // (Read from the repository's config, not asked of git: no extra process.)
+                    let config = self.local.repo().config_snapshot();
+                    let url = config
+                        .string(format!("remote.{}.url", self.remote).as_str())
+                        .map(|u| u.to_string());
+                    match url.as_deref().and_then(|u| u.strip_prefix("lore::")) {
                         Some(address) => self.git.ls_remote_ref(address, SESSIONS_REF),
                         None => self.git.ls_remote_ref(self.remote, SESSIONS_REF),
                     }
