@@ -145,6 +145,28 @@ fn ok(cmd: &mut Command, what: &str) -> std::process::Output {
     out
 }
 
+/// `cmd` with `input` on its stdin (a new passphrase never comes from the environment).
+fn ok_input(cmd: &mut Command, input: &str, what: &str) -> std::process::Output {
+    use std::io::Write as _;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(input.as_bytes()).expect("write stdin");
+    }
+    let out = child.wait_with_output().expect("wait");
+    assert!(
+        out.status.success(),
+        "{what} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 fn timed(cmd: &mut Command, what: &str) -> f64 {
     let p = measure::run(cmd, Stdio::null()).expect("spawn");
     assert!(p.ok(), "{what} failed: {}", p.failure());
@@ -191,10 +213,9 @@ pub fn run(cfg: &Config) -> Vec<Row> {
         &mut alice.lore(&env, bin, &["import", transcripts.to_str().expect("utf-8")]),
         "lore import",
     );
-    ok(
-        alice
-            .lore(&env, bin, &["sync", "setup"])
-            .env("LORE_PASSPHRASE", PASS),
+    ok_input(
+        &mut alice.lore(&env, bin, &["sync", "setup", "--passphrase-stdin"]),
+        &format!("{PASS}\n"),
         "lore sync setup",
     );
     eprintln!("sync: first sync of {n} (measured once)");
