@@ -139,14 +139,9 @@ pub fn read_prefix(blob: &[u8]) -> Result<ManifestPrefix, CryptoError> {
     Ok(ManifestPrefix { key_id, epoch, seq })
 }
 
-/// Seals `manifest` for the store `store_id` under `key`. Deterministic: the same manifest
-/// always gives the same bytes. Refuses invalid object ids, a rest that [`valid_rest`] refuses
-/// and a result above [`MAX_MANIFEST`].
-pub fn seal_manifest(
-    key: &DataKey,
-    store_id: &[u8; 16],
-    manifest: &Manifest,
-) -> Result<Vec<u8>, CryptoError> {
+/// Refuses a manifest whose object ids are not ids, or whose commit lines [`valid_rest`]
+/// refuses: the same rules when sealing and when opening.
+fn check(manifest: &Manifest) -> Result<(), CryptoError> {
     let ids = manifest
         .parents
         .iter()
@@ -162,6 +157,18 @@ pub fn seal_manifest(
             "the commit's author, committer or message holds a control character or is too long",
         ));
     }
+    Ok(())
+}
+
+/// Seals `manifest` for the store `store_id` under `key`. Deterministic: the same manifest
+/// always gives the same bytes. Refuses invalid object ids, a rest that [`valid_rest`] refuses
+/// and a result above [`MAX_MANIFEST`].
+pub fn seal_manifest(
+    key: &DataKey,
+    store_id: &[u8; 16],
+    manifest: &Manifest,
+) -> Result<Vec<u8>, CryptoError> {
+    check(manifest)?;
     let body = Zeroizing::new(super::canonical_json(&Body {
         format: 2,
         parents: manifest.parents.clone(),
@@ -261,21 +268,7 @@ pub fn open_manifest(
         sessions: b.sessions,
         commit,
     };
-    let ids = manifest
-        .parents
-        .iter()
-        .chain(std::iter::once(&manifest.header))
-        .chain(manifest.sessions.iter());
-    for id in ids {
-        if !is_object_id(id) {
-            return Err(malformed(format!("{id:?} is not an object id")));
-        }
-    }
-    if !valid_rest(&manifest.commit) {
-        return Err(malformed(
-            "the commit's author, committer or message holds a control character or is too long",
-        ));
-    }
+    check(&manifest)?;
     Ok(manifest)
 }
 
