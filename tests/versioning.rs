@@ -679,3 +679,227 @@ fn sigkill_during_apply_or_revert_leaves_the_previous_commit() {
         "no apply was killed mid-way; the plan finished too fast to test"
     );
 }
+
+impl Db {
+    /// `schema_hash` from `lore schema --json`, as an agent copies it into `baseSchemaHash`.
+    fn schema_hash(&self) -> String {
+        let out = self.lore(&["schema", "--json"]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["schema_hash"].as_str().unwrap().to_owned()
+    }
+}
+
+/// lore-sh's own example plan (its docs/operation-plans.md), with `baseSchemaHash` taken from
+/// `lore schema --json` of a database that does not exist yet.
+fn lore_sh_expenses(base: &str) -> serde_json::Value {
+    serde_json::json!({
+        "baseSchemaHash": base,
+        "message": "Add expenses table and first entry",
+        "operations": [
+            {"type": "create_table", "table": "expenses", "columns": [
+                {"name": "id", "type": "INTEGER", "primaryKey": true},
+                {"name": "title", "type": "TEXT", "notNull": true},
+                {"name": "amount", "type": "REAL"},
+                {"name": "created_at", "type": "TEXT", "default": {"kind": "sql", "expr": "CURRENT_TIMESTAMP"}},
+                {"name": "currency", "type": "TEXT", "default": {"kind": "literal", "value": "EUR"}}]},
+            {"type": "insert", "table": "expenses", "values": {"id": 1, "title": "Coffee", "amount": 4.5}},
+            {"type": "insert", "table": "expenses", "values": {"id": 2, "title": "Tea", "amount": 3}},
+            {"type": "update", "table": "expenses", "values": {"amount": 5}, "where": {"id": 1}},
+            {"type": "delete", "table": "expenses", "where": {"id": 2}}
+        ]
+    })
+}
+
+#[test]
+fn lore_sh_plans_apply_as_written_and_revert() {
+    use rusqlite::types::Value as V;
+    let db = Db::new();
+    let empty = db.schema_hash();
+    assert!(!db.path.exists(), "lore schema created the database");
+    db.apply(lore_sh_expenses(&empty));
+    let rows = db.query("SELECT id, title, amount, currency, created_at IS NOT NULL FROM expenses");
+    assert_eq!(
+        rows,
+        vec![vec![
+            V::Integer(1),
+            V::Text("Coffee".into()),
+            V::Real(5.0),
+            V::Text("EUR".into()),
+            V::Integer(1)
+        ]]
+    );
+
+    // An index and a trigger to drop (lore's dialect; lore-sh has no op that creates them).
+    db.apply(serde_json::json!({"message": "index and trigger", "operations": [
+        {"op": "create_index", "name": "by_title", "table": "expenses", "columns": ["title"]},
+        {"op": "sql", "sql": "CREATE TRIGGER stamp AFTER INSERT ON expenses BEGIN SELECT 1; END"}]}));
+    // The schema operations lore-sh has and lore gained for it, each a revertible commit.
+    let steps = [
+        serde_json::json!({"type": "drop_trigger", "table": "expenses", "name": "stamp"}),
+        serde_json::json!({"type": "drop_index", "table": "expenses", "name": "by_title"}),
+        serde_json::json!({"type": "alter_column_type", "table": "expenses", "column": "amount", "newType": "INTEGER"}),
+        serde_json::json!({"type": "add_check", "table": "expenses", "expression": "amount >= 0"}),
+        serde_json::json!({"type": "drop_check", "table": "expenses", "expression": "AMOUNT>=0"}),
+    ];
+    let mut commits = Vec::new();
+    for op in steps {
+        let before = user_state(&db.path);
+        let id = db.apply(serde_json::json!({
+            "baseSchemaHash": db.schema_hash(), "message": format!("{}", op["type"]), "operations": [op]}));
+        assert_ne!(before, user_state(&db.path), "{id} changed nothing");
+        commits.push((id, before));
+    }
+    db.verify_full_ok();
+    let def = match &db.query("SELECT sql FROM sqlite_schema WHERE name = 'expenses'")[0][0] {
+        V::Text(t) => t.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert!(def.contains("\"amount\" INTEGER,"), "{def}");
+    assert!(!def.contains("CHECK"), "{def}");
+    // 5.0 became 5 under INTEGER affinity, as a rebuilt table would store it.
+    assert_eq!(
+        db.query("SELECT typeof(amount) FROM expenses"),
+        vec![vec![V::Text("integer".into())]]
+    );
+    // Each commit reverts to exactly the state before it, newest first.
+    for (id, before) in commits.iter().rev() {
+        let (ok, v) = db.revert_json(id);
+        assert!(ok, "{v}");
+        assert_eq!(*before, user_state(&db.path), "revert of {id}");
+    }
+    db.verify_full_ok();
+}
+
+#[test]
+fn lore_sh_plans_refused_before_anything_runs() {
+    let db = Db::new();
+    db.apply(lore_sh_expenses(&db.schema_hash()));
+    // A stale baseSchemaHash (lore-sh's STALE_PLAN): the schema moved on since it was read.
+    let stale = lore_sh_expenses(&"0".repeat(64)).to_string();
+    db.apply_fails(&stale, "stale plan: it was written against schema 0000");
+    let base = db.schema_hash();
+    let plan = |ops: serde_json::Value| {
+        serde_json::json!({"baseSchemaHash": base, "message": "m", "operations": ops}).to_string()
+    };
+    // Each dialect's spelling in the other gets the other's name.
+    db.apply_fails(
+        &plan(serde_json::json!([{"type": "insert", "table": "expenses", "rows": [{"id": 3}]}])),
+        "operations[0] (insert): unknown field \"rows\" (did you mean \"values\"?",
+    );
+    db.apply_fails(
+        &plan(serde_json::json!([{"op": "insert", "table": "expenses", "rows": [{"id": 3}]}])),
+        "mixes the two plan dialects: \"op\" is lore's spelling",
+    );
+    db.apply_fails(
+        &serde_json::json!({"message": "m", "expect": {"head": null}, "operations": [
+            {"type": "insert", "table": "expenses", "values": {"id": 3}}]})
+        .to_string(),
+        "\"op\" is required (did you mean \"op\"? \"type\" is lore-sh's spelling",
+    );
+    db.apply_fails(
+        &serde_json::json!({"message": "m", "operations": [
+            {"op": "insert", "table": "expenses", "values": [{"id": 3}]}]})
+        .to_string(),
+        "unknown field \"values\" (did you mean \"rows\"?",
+    );
+    db.apply_fails(
+        &serde_json::json!({"message": "m", "operations": [
+            {"type": "insert", "table": "expenses", "values": {"id": 3}}]})
+        .to_string(),
+        "a lore-sh plan needs \"baseSchemaHash\"",
+    );
+    // lore-sh's own rules.
+    for (ops, message) in [
+        (
+            serde_json::json!([{"type": "create_table", "table": "t", "columns": [
+            {"name": "a", "type": "TEXT"}]}]),
+            "exactly one column with \"primaryKey\": true (found 0)",
+        ),
+        (
+            serde_json::json!([{"type": "update", "table": "expenses", "values": {"amount": 1}}]),
+            "\"where\" is required",
+        ),
+        (
+            serde_json::json!([{"type": "delete", "table": "expenses", "where": {}}]),
+            "must be a non-empty object",
+        ),
+        (
+            serde_json::json!([{"type": "insert", "table": "bad-name", "values": {"id": 3}}]),
+            "not a lore-sh identifier",
+        ),
+        (
+            serde_json::json!([{"type": "add_column", "table": "expenses", "column": {
+            "name": "n", "type": "TEXT", "notNull": true}}]),
+            "needs a non-null \"default\"",
+        ),
+        (
+            serde_json::json!([{"type": "add_check", "table": "expenses", "expression": "amount > 0); DROP TABLE expenses; --"}]),
+            "the expression has an unmatched ')'",
+        ),
+        (
+            serde_json::json!([{"type": "add_check", "table": "expenses", "expression": "amount > 100"}]),
+            "1 row(s) of 'expenses' break CHECK (amount > 100)",
+        ),
+        (
+            serde_json::json!([{"type": "drop_check", "table": "expenses", "expression": "amount > 0"}]),
+            "table 'expenses' has no CHECK constraint",
+        ),
+        (
+            serde_json::json!([{"type": "drop_index", "table": "expenses", "name": "nope"}]),
+            "no index named 'nope'",
+        ),
+        (
+            serde_json::json!([{"type": "drop_view", "name": "v"}]),
+            "lore does not version views yet",
+        ),
+        (
+            serde_json::json!([{"type": "restore_table", "table": "t", "ddlSql": "", "rows": null, "secondaryObjects": []}]),
+            "run 'lore revert'",
+        ),
+        (
+            serde_json::json!([{"type": "upsert", "table": "expenses"}]),
+            "is an op of lore's own dialect",
+        ),
+    ] {
+        db.apply_fails(&plan(ops), message);
+    }
+}
+
+/// The user's part of a database: every schema object and row outside lore's own tables.
+fn user_state(path: &Path) -> Vec<(String, Vec<String>)> {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let objs: Vec<(String, String, String)> = conn
+        .prepare(
+            "SELECT type, name, coalesce(sql, '') FROM sqlite_schema
+             WHERE name NOT LIKE '\\_lore\\_%' ESCAPE '\\' ORDER BY type, name",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let mut out = Vec::new();
+    for (kind, name, sql) in objs {
+        let mut rows = Vec::new();
+        if kind == "table" {
+            let mut stmt = conn
+                .prepare(&format!("SELECT *, typeof(1) FROM \"{name}\" ORDER BY 1"))
+                .unwrap();
+            let n = stmt.column_count();
+            let mut q = stmt.query([]).unwrap();
+            while let Some(r) = q.next().unwrap() {
+                let cells: Vec<String> = (0..n)
+                    .map(|i| format!("{:?}", r.get::<_, rusqlite::types::Value>(i).unwrap()))
+                    .collect();
+                rows.push(cells.join("|"));
+            }
+        }
+        out.push((format!("{kind} {name}: {sql}"), rows));
+    }
+    out
+}

@@ -22,7 +22,20 @@ pub struct SchemaArgs {
 }
 
 pub fn run(ctx: &Ctx, args: SchemaArgs) -> anyhow::Result<ExitCode> {
-    let conn = args.db.open(ctx, Mode::Read)?;
+    let conn = match &args.db.db {
+        // A database `lore apply` will create: its schema is an empty database's, whose hash a
+        // first plan (lore-sh's `baseSchemaHash`) needs. Nothing is created here.
+        Some(path) if !path.exists() => {
+            eprintln!(
+                "note: {} does not exist yet; 'lore apply --db {}' creates it. The schema below \
+                 is an empty database's.",
+                path.display(),
+                path.display()
+            );
+            rusqlite::Connection::open_in_memory()?
+        }
+        _ => args.db.open(ctx, Mode::Read)?,
+    };
     let objects = schema::schema_objects(&conn)?;
     let hash = schema::schema_hash(&objects);
     let head = if log::is_versioned(&conn)? {

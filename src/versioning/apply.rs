@@ -9,6 +9,7 @@ use rusqlite::Connection;
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 
 use super::Error;
+use super::alter;
 use super::plan::{ColumnDef, ExpectHead, Filter, FkAction, Operation, Plan, Test};
 use super::schema::{self, quote};
 use super::session::{ChangeOp, Session};
@@ -77,6 +78,15 @@ fn run(
                     actual: h.clone().unwrap_or_else(|| "(no commits)".into()),
                 });
             }
+        }
+    }
+    if let Some(expected) = &plan.expect_schema {
+        let actual = schema::schema_hash(&schema::schema_objects(conn)?);
+        if *expected != actual {
+            return Err(Error::StaleSchema {
+                expected: expected.clone(),
+                actual,
+            });
         }
     }
     let mut tx = Tx::begin(conn)?;
@@ -173,20 +183,36 @@ fn run_op(tx: &mut Tx<'_>, op: &Operation, guard: &Guard) -> Result<(), Error> {
             );
             tx.schema_change(&[table], |c| Ok(c.execute_batch(&sql)?))
         }
-        Operation::DropIndex { name } => {
-            let table: Option<String> = tx
-                .conn()
-                .query_row(
-                    "SELECT tbl_name FROM sqlite_schema WHERE type = 'index' AND name = ?1",
-                    [name],
-                    |r| r.get(0),
-                )
-                .ok();
-            let Some(table) = table else {
-                return Err(Error::Invalid(format!("no index named '{name}'")));
-            };
+        Operation::DropIndex { name, table } => {
+            let table = owner(tx, "index", name, table.as_deref())?;
             let sql = format!("DROP INDEX {}", quote(name));
             tx.schema_change(&[&table], |c| Ok(c.execute_batch(&sql)?))
+        }
+        Operation::DropTrigger { name, table } => {
+            let table = owner(tx, "trigger", name, table.as_deref())?;
+            let sql = format!("DROP TRIGGER {}", quote(name));
+            tx.schema_change(&[&table], |c| Ok(c.execute_batch(&sql)?))
+        }
+        Operation::AlterColumnType {
+            table,
+            column,
+            new_type,
+        } => {
+            existing(tx, table)?;
+            tx.snapshot_before(table)?;
+            tx.schema_change(&[table], |c| {
+                alter::alter_column_type(c, table, column, new_type)
+            })
+        }
+        Operation::AddCheck { table, expression } => {
+            existing(tx, table)?;
+            tx.snapshot_before(table)?;
+            tx.schema_change(&[table], |c| alter::add_check(c, table, expression))
+        }
+        Operation::DropCheck { table, expression } => {
+            existing(tx, table)?;
+            tx.snapshot_before(table)?;
+            tx.schema_change(&[table], |c| alter::drop_check(c, table, expression))
         }
         Operation::Insert { table, rows } => {
             tx.keyed_table(table)?;
@@ -245,6 +271,25 @@ fn run_op(tx: &mut Tx<'_>, op: &Operation, guard: &Guard) -> Result<(), Error> {
             check_count(*expect_count, n)
         }
         Operation::Sql { sql, params } => run_sql(tx, sql, params, guard),
+    }
+}
+
+/// The table of index or trigger `name` (`kind`), which must be `expected` when given.
+fn owner(tx: &Tx<'_>, kind: &str, name: &str, expected: Option<&str>) -> Result<String, Error> {
+    let table: Option<String> = tx
+        .conn()
+        .query_row(
+            "SELECT tbl_name FROM sqlite_schema WHERE type = ?1 AND name = ?2 COLLATE NOCASE",
+            [kind, name],
+            |r| r.get(0),
+        )
+        .ok();
+    match (table, expected) {
+        (None, _) => Err(Error::Invalid(format!("no {kind} named '{name}'"))),
+        (Some(t), Some(e)) if !t.eq_ignore_ascii_case(e) => Err(Error::Invalid(format!(
+            "{kind} '{name}' belongs to table '{t}', not '{e}'"
+        ))),
+        (Some(t), _) => Ok(t),
     }
 }
 
@@ -358,6 +403,9 @@ fn column_sql(c: &ColumnDef) -> String {
     }
     if let Some(d) = &c.default {
         s.push_str(&format!(" DEFAULT {}", literal(d)));
+    }
+    if let Some(d) = c.default_sql {
+        s.push_str(&format!(" DEFAULT {d}"));
     }
     if let Some(r) = &c.references {
         s.push_str(&format!(

@@ -5,6 +5,7 @@
 //! tamper-evident commit. [`log`] lists and verifies commits; [`revert`] undoes one after
 //! checking for conflicts.
 
+pub mod alter;
 pub mod apply;
 pub mod log;
 pub mod lthash;
@@ -30,6 +31,11 @@ pub enum Error {
         "the plan expects head {expected} but the database is at {actual}; read the new head with 'lore history -n 1' and plan again"
     )]
     StaleHead { expected: String, actual: String },
+    /// lore-sh's STALE_PLAN: the plan's `baseSchemaHash` is not the database's schema hash.
+    #[error(
+        "stale plan: it was written against schema {expected} but the database's schema is now {actual}; read 'lore schema --json' and plan again"
+    )]
+    StaleSchema { expected: String, actual: String },
     #[error("no commit matches '{0}'; run 'lore history' to list them")]
     NoCommit(String),
     #[error("'{prefix}' matches {count} commits; give more characters of the id")]

@@ -80,6 +80,13 @@ pub(super) fn only(m: &Map<String, Json>, allowed: &[&str], loc: &Loc) -> Result
     let snake = to_snake_case(unknown);
     let hint = match allowed.iter().find(|a| **a == snake) {
         Some(a) if *a != unknown => format!(" (did you mean \"{a}\"? names are snake_case)"),
+        _ if unknown == "values" => match ["rows", "set"].iter().find(|a| allowed.contains(a)) {
+            Some(a) => format!(" (did you mean \"{a}\"? \"values\" is lore-sh's spelling)"),
+            None => String::new(),
+        },
+        _ if unknown == "baseSchemaHash" => " (\"baseSchemaHash\" is lore-sh's; it cannot be \
+             mixed with lore's \"expect\" or \"version\")"
+            .to_owned(),
         _ => String::new(),
     };
     let list: Vec<String> = allowed.iter().map(|a| format!("\"{a}\"")).collect();

@@ -20,6 +20,7 @@ use super::value::{self, Row, Value};
 
 mod error;
 mod filter;
+mod lore_sh;
 mod operation;
 mod sql;
 mod strict_json;
@@ -38,14 +39,18 @@ use table::*;
 pub const FORMAT_VERSION: u64 = 1;
 
 /// Every op name, in the order docs/plans.md lists them.
-pub const OP_NAMES: [&str; 12] = [
+pub const OP_NAMES: [&str; 16] = [
     "create_table",
     "add_column",
     "drop_column",
+    "alter_column_type",
     "rename_table",
     "drop_table",
+    "add_check",
+    "drop_check",
     "create_index",
     "drop_index",
+    "drop_trigger",
     "insert",
     "upsert",
     "update",
@@ -59,12 +64,27 @@ pub struct Plan {
     pub message: String,
     /// `expect.head`, when the plan gives one: the commit the database must be at.
     pub expect_head: Option<ExpectHead>,
+    /// The schema hash the plan was written against (lore-sh's `baseSchemaHash`), lowercased:
+    /// the plan applies only if the database's schema hash is still this one.
+    pub expect_schema: Option<String>,
+    /// Which dialect the plan was written in.
+    pub dialect: Dialect,
     pub operations: Vec<Operation>,
     /// The operations array as given, except that every value (in rows, `set`, `where`,
     /// `default`, `params`) is rewritten in the form that survives RFC 8785 canonicalisation
     /// ([`value::to_json_for_jcs`]): hashed for the plan hash and stored with the commit, it reads
     /// back as exactly the same plan.
     pub operations_json: Json,
+}
+
+/// The two spellings of a plan lore reads (docs/plans.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// lore's own: `"op"`, snake_case, `rows`/`set`, `expect`.
+    Lore,
+    /// lore-sh's: `"type"`, camelCase, `values`, `baseSchemaHash`; translated to lore's
+    /// operations as it is read ([`lore_sh`]).
+    LoreSh,
 }
 
 /// What `expect.head` asks for.
@@ -96,6 +116,12 @@ pub enum Operation {
         table: String,
         column: String,
     },
+    /// Declares `column` with `new_type` and converts its values to the type's affinity.
+    AlterColumnType {
+        table: String,
+        column: String,
+        new_type: String,
+    },
     RenameTable {
         from: String,
         to: String,
@@ -103,14 +129,31 @@ pub enum Operation {
     DropTable {
         table: String,
     },
+    /// Adds `CHECK (expression)` to the table, after checking every row obeys it.
+    AddCheck {
+        table: String,
+        expression: String,
+    },
+    /// Removes the CHECK constraint with this expression (compared token by token).
+    DropCheck {
+        table: String,
+        expression: String,
+    },
     CreateIndex {
         name: String,
         table: String,
         columns: Vec<String>,
         unique: bool,
     },
+    /// `table`, when given, must be the index's table.
     DropIndex {
         name: String,
+        table: Option<String>,
+    },
+    /// `table`, when given, must be the trigger's table.
+    DropTrigger {
+        name: String,
+        table: Option<String>,
     },
     Insert {
         table: String,
@@ -146,10 +189,14 @@ impl Operation {
             Operation::CreateTable { .. } => "create_table",
             Operation::AddColumn { .. } => "add_column",
             Operation::DropColumn { .. } => "drop_column",
+            Operation::AlterColumnType { .. } => "alter_column_type",
             Operation::RenameTable { .. } => "rename_table",
             Operation::DropTable { .. } => "drop_table",
+            Operation::AddCheck { .. } => "add_check",
+            Operation::DropCheck { .. } => "drop_check",
             Operation::CreateIndex { .. } => "create_index",
             Operation::DropIndex { .. } => "drop_index",
+            Operation::DropTrigger { .. } => "drop_trigger",
             Operation::Insert { .. } => "insert",
             Operation::Upsert { .. } => "upsert",
             Operation::Update { .. } => "update",
@@ -159,13 +206,17 @@ impl Operation {
     }
 
     /// The tables the operation creates, changes or drops, by name (both names for a rename).
-    /// Empty for `drop_index` (its table is known only from the database) and `sql`. Tables that
+    /// Empty for `sql`, and for `drop_index` and `drop_trigger` without `table` (their table is
+    /// known only from the database). Tables that
     /// a `references` clause only points at are not included.
     pub fn tables(&self) -> Vec<&str> {
         match self {
             Operation::CreateTable { table, .. }
             | Operation::AddColumn { table, .. }
             | Operation::DropColumn { table, .. }
+            | Operation::AlterColumnType { table, .. }
+            | Operation::AddCheck { table, .. }
+            | Operation::DropCheck { table, .. }
             | Operation::DropTable { table }
             | Operation::CreateIndex { table, .. }
             | Operation::Insert { table, .. }
@@ -173,7 +224,10 @@ impl Operation {
             | Operation::Update { table, .. }
             | Operation::Delete { table, .. } => vec![table.as_str()],
             Operation::RenameTable { from, to } => vec![from.as_str(), to.as_str()],
-            Operation::DropIndex { .. } | Operation::Sql { .. } => Vec::new(),
+            Operation::DropIndex { table, .. } | Operation::DropTrigger { table, .. } => {
+                table.iter().map(String::as_str).collect()
+            }
+            Operation::Sql { .. } => Vec::new(),
         }
     }
 }
@@ -191,6 +245,9 @@ pub struct ColumnDef {
     pub unique: bool,
     /// `Some(Value::Null)` for an explicit `"default": null`.
     pub default: Option<Value>,
+    /// `"default_sql"`: `CURRENT_TIMESTAMP`, `CURRENT_DATE` or `CURRENT_TIME` (never with
+    /// `default`).
+    pub default_sql: Option<&'static str>,
     pub references: Option<ForeignKey>,
 }
 
@@ -346,9 +403,24 @@ impl Plan {
         Plan::from_value(json)
     }
 
-    /// Validates a plan already read as JSON. Unlike [`Plan::parse`] it cannot tell an integer
-    /// literal beyond 64 bits (which JSON readers turn into a float) from a real.
+    /// Validates a plan already read as JSON, in either dialect. Unlike [`Plan::parse`] it
+    /// cannot tell an integer literal beyond 64 bits (which JSON readers turn into a float) from
+    /// a real.
     pub fn from_value(v: Json) -> Result<Plan, PlanError> {
+        match v {
+            Json::Object(m) if lore_sh::is_lore_sh(&m) => {
+                let (native, base) = lore_sh::translate(m)?;
+                let mut plan = Plan::from_native(native).map_err(lore_sh::respell)?;
+                plan.expect_schema = Some(base);
+                plan.dialect = Dialect::LoreSh;
+                Ok(plan)
+            }
+            v => Plan::from_native(v),
+        }
+    }
+
+    /// Validates a plan in lore's own dialect.
+    fn from_native(v: Json) -> Result<Plan, PlanError> {
         let root = Loc::root();
         let Json::Object(mut m) = v else {
             return Err(root.err(format!(
@@ -416,6 +488,8 @@ impl Plan {
         Ok(Plan {
             message,
             expect_head,
+            expect_schema: None,
+            dialect: Dialect::Lore,
             operations,
             operations_json: Json::Array(ops_json),
         })

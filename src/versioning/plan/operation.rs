@@ -15,6 +15,12 @@ pub(super) fn parse_operation(j: &mut Json, i: usize) -> Result<Operation, PlanE
         )));
     };
     let name = match m.get("op") {
+        None if m.contains_key("type") => {
+            return Err(loc.err(
+                "\"op\" is required (did you mean \"op\"? \"type\" is lore-sh's spelling, read \
+                 only in plans with \"baseSchemaHash\" and no \"expect\")",
+            ));
+        }
         None => {
             return Err(loc.err(format!(
                 "\"op\" is required: one of {}",
@@ -93,9 +99,61 @@ pub(super) fn parse_operation(j: &mut Json, i: usize) -> Result<Operation, PlanE
             })
         }
         "drop_index" => {
-            f.only(&["name"])?;
+            f.only(&["name", "table"])?;
             Ok(Operation::DropIndex {
                 name: f.name("name", "index")?,
+                table: f.opt_table("table")?,
+            })
+        }
+        "drop_trigger" => {
+            f.only(&["name", "table"])?;
+            Ok(Operation::DropTrigger {
+                name: f.name("name", "trigger")?,
+                table: f.opt_table("table")?,
+            })
+        }
+        "alter_column_type" => {
+            f.only(&["table", "column", "new_type"])?;
+            let table = f.table("table")?;
+            let column = f.name("column", "column")?;
+            let new_type = match f.req("new_type", "the column's new type, e.g. \"INTEGER\"")? {
+                Json::String(t) if !t.is_empty() => {
+                    check_type(t).map_err(|e| loc.key("new_type").err(e))?;
+                    t.clone()
+                }
+                other => {
+                    return Err(loc.key("new_type").err(format!(
+                        "must be a type such as \"INTEGER\", \"TEXT\" or \"VARCHAR(20)\", not {}",
+                        short_json(other)
+                    )));
+                }
+            };
+            Ok(Operation::AlterColumnType {
+                table,
+                column,
+                new_type,
+            })
+        }
+        "add_check" | "drop_check" => {
+            f.only(&["table", "expression"])?;
+            let table = f.table("table")?;
+            let expression = match f.req("expression", "an SQL expression, e.g. \"price >= 0\"")? {
+                Json::String(e) => {
+                    crate::versioning::alter::check_expression(e)
+                        .map_err(|m| loc.key("expression").err(m))?;
+                    e.trim().to_owned()
+                }
+                other => {
+                    return Err(loc.key("expression").err(format!(
+                        "must be a string holding an SQL expression, not {}",
+                        value::json_type_name(other)
+                    )));
+                }
+            };
+            Ok(if name == "add_check" {
+                Operation::AddCheck { table, expression }
+            } else {
+                Operation::DropCheck { table, expression }
             })
         }
         "insert" => {
@@ -229,6 +287,14 @@ impl Fields<'_> {
     pub(super) fn table(&self, key: &str) -> Result<String, PlanError> {
         let v = self.req(key, "a table name")?;
         identifier(v, &self.loc.key(key), "table")
+    }
+
+    /// An optional table name.
+    pub(super) fn opt_table(&self, key: &str) -> Result<Option<String>, PlanError> {
+        match self.m.get(key) {
+            None => Ok(None),
+            Some(v) => identifier(v, &self.loc.key(key), "table").map(Some),
+        }
     }
 
     pub(super) fn name(&self, key: &str, kind: &str) -> Result<String, PlanError> {

@@ -110,6 +110,7 @@ pub(super) fn column_def(v: &mut Json, loc: &Loc) -> Result<ColumnDef, PlanError
             "not_null",
             "unique",
             "default",
+            "default_sql",
             "references",
         ],
         loc,
@@ -139,6 +140,30 @@ pub(super) fn column_def(v: &mut Json, loc: &Loc) -> Result<ColumnDef, PlanError
         None => None,
         Some(slot) => Some(value_at(slot, &loc.key("default"))?),
     };
+    let default_sql = match m.get("default_sql") {
+        None => None,
+        Some(_) if default.is_some() => {
+            return Err(loc
+                .key("default_sql")
+                .err("a column has \"default\" or \"default_sql\", not both"));
+        }
+        Some(Json::String(e)) => match SQL_DEFAULTS.iter().find(|d| d.eq_ignore_ascii_case(e)) {
+            Some(d) => Some(*d),
+            None => {
+                return Err(loc.key("default_sql").err(format!(
+                    "{e:?} is not accepted; one of {}",
+                    SQL_DEFAULTS.join(", ")
+                )));
+            }
+        },
+        Some(other) => {
+            return Err(loc.key("default_sql").err(format!(
+                "must be one of {}, not {}",
+                SQL_DEFAULTS.join(", "),
+                short_json(other)
+            )));
+        }
+    };
     let references = match m.get("references") {
         None => None,
         Some(r) => Some(foreign_key(r, &loc.key("references"))?),
@@ -150,9 +175,13 @@ pub(super) fn column_def(v: &mut Json, loc: &Loc) -> Result<ColumnDef, PlanError
         not_null,
         unique,
         default,
+        default_sql,
         references,
     })
 }
+
+/// The SQL expressions a column default may be (`"default_sql"`): the time of the insert.
+pub(super) const SQL_DEFAULTS: [&str; 3] = ["CURRENT_TIMESTAMP", "CURRENT_DATE", "CURRENT_TIME"];
 
 pub(super) fn foreign_key(v: &Json, loc: &Loc) -> Result<ForeignKey, PlanError> {
     let Json::Object(m) = v else {
@@ -289,7 +318,8 @@ pub(super) fn check_added_column(c: &ColumnDef, loc: &Loc) -> Result<(), PlanErr
              \"unique\": true",
         ));
     }
-    let non_null_default = matches!(&c.default, Some(d) if *d != Value::Null);
+    let non_null_default =
+        matches!(&c.default, Some(d) if *d != Value::Null) || c.default_sql.is_some();
     if c.not_null && !non_null_default {
         return Err(loc.key("not_null").err(
             "a NOT NULL column added to an existing table needs a non-null \"default\" (the \

@@ -47,6 +47,7 @@ fn col(name: &str, ty: &str) -> ColumnDef {
         not_null: false,
         unique: false,
         default: None,
+        default_sql: None,
         references: None,
     }
 }
@@ -336,6 +337,7 @@ fn schema_ops() {
             column: ColumnDef {
                 not_null: true,
                 default: Some(Value::Text(String::new())),
+                default_sql: None,
                 ..col("c", "TEXT")
             }
         }
@@ -372,7 +374,13 @@ fn schema_ops() {
         }
     );
     let op = ok(json!({"op": "drop_index", "name": "i"}));
-    assert_eq!(op, Operation::DropIndex { name: "i".into() });
+    assert_eq!(
+        op,
+        Operation::DropIndex {
+            name: "i".into(),
+            table: None
+        }
+    );
     assert!(op.tables().is_empty());
 }
 
@@ -922,7 +930,7 @@ fn unknown_fields_and_ops() {
     let e = bad(json!({"op": "create_table", "table": "t",
         "columns": [{"name": "id", "primaryKey": true}]}));
     assert!(e.starts_with("operations[0].columns[0] (create_table): unknown field \"primaryKey\" (did you mean \"primary_key\"?"), "{e}");
-    assert!(e.ends_with("allowed here: \"name\", \"type\", \"primary_key\", \"not_null\", \"unique\", \"default\", \"references\""), "{e}");
+    assert!(e.ends_with("allowed here: \"name\", \"type\", \"primary_key\", \"not_null\", \"unique\", \"default\", \"default_sql\", \"references\""), "{e}");
     let e = bad(json!({"op": "create_table", "table": "t",
         "columns": [{"name": "id", "primary_key": true, "references": {"table": "u", "column": "id", "on_update": "cascade"}}]}));
     assert!(
@@ -941,8 +949,8 @@ fn unknown_fields_and_ops() {
     assert_eq!(
         e,
         "operations[0].op: unknown op \"insert_rows\"; the ops are create_table, add_column, \
-         drop_column, rename_table, drop_table, create_index, drop_index, insert, upsert, \
-         update, delete, sql"
+         drop_column, alter_column_type, rename_table, drop_table, add_check, drop_check, \
+         create_index, drop_index, drop_trigger, insert, upsert, update, delete, sql"
     );
     let e = bad(json!({"table": "t"}));
     assert!(
