@@ -10,9 +10,9 @@ use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 
 use super::Error;
 use super::alter;
+use super::changeset::{ChangeOp, ChangeRecorder};
 use super::plan::{ColumnDef, ExpectHead, Filter, FkAction, Operation, Plan, Test};
 use super::schema::{self, quote};
-use super::session::{ChangeOp, Session};
 use super::tx::{self, CommitInput, CommitSummary, Counts, Kind, Tx};
 use super::value::{Row, Value};
 
@@ -476,10 +476,10 @@ fn capture<T>(
     let conn = tx.conn();
     let names = schema::user_tables(conn)?;
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-    let session = Session::new(conn, &refs)?;
+    let recorder = ChangeRecorder::new(conn, &refs)?;
     let out = f(conn)?;
-    let changes = session.changes()?;
-    drop(session);
+    let changes = recorder.changes()?;
+    drop(recorder);
     for ch in changes {
         let Some(t) = tx.table(&ch.table)? else {
             continue;

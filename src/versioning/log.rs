@@ -5,7 +5,7 @@ use sha2::{Digest, Sha256};
 
 use super::Error;
 use super::schema::{self, TableDef, hex};
-use super::tx::{self, CommitRecord, Kind};
+use super::tx::{self, Kind};
 use super::value::{Row, Value, decode_key, row_hash};
 
 /// A stored commit.
@@ -26,6 +26,32 @@ pub struct Commit {
     pub reverts_commit_id: Option<String>,
     /// The operations, as canonical JSON text.
     pub operations: String,
+}
+
+impl Commit {
+    /// The id the commit's fields give: SHA-256 of the JCS encoding of every field but
+    /// `commit_id` and `operations` (which `plan_hash` covers), with the history format
+    /// (docs/versioning.md). A stored commit whose `commit_id` differs was edited.
+    pub fn computed_id(&self) -> Result<String, Error> {
+        let v = serde_json::json!({
+            "format": tx::FORMAT_VERSION,
+            "parent_id": self.parent_id,
+            "seq": self.seq,
+            "kind": self.kind,
+            "message": self.message,
+            "created_at": self.created_at,
+            "schema_hash_before": self.schema_hash_before,
+            "schema_hash_after": self.schema_hash_after,
+            "state_hash_after": self.state_hash_after,
+            "plan_hash": self.plan_hash,
+            "effects_hash": self.effects_hash,
+            "revertible": self.revertible,
+            "reverts_commit_id": self.reverts_commit_id,
+        });
+        let bytes = serde_json_canonicalizer::to_vec(&v)
+            .map_err(|e| Error::Invalid(format!("commit cannot be encoded: {e}")))?;
+        Ok(hex(&Sha256::digest(&bytes)))
+    }
 }
 
 const COMMIT_COLUMNS: &str = "seq, commit_id, parent_id, kind, message, created_at,
@@ -368,31 +394,12 @@ pub fn verify(conn: &Connection, full: bool) -> Result<VerifyReport, Error> {
                 "{label}: its effects do not match its effects hash"
             ));
         }
-        let kind = match c.kind.as_str() {
-            "apply" => Kind::Apply,
-            "revert" => Kind::Revert,
-            other => {
-                report
-                    .problems
-                    .push(format!("{label}: unknown kind '{other}'"));
-                Kind::Apply
-            }
-        };
-        let record = CommitRecord {
-            parent_id: c.parent_id.clone(),
-            seq: c.seq,
-            kind,
-            message: c.message.clone(),
-            created_at: c.created_at,
-            schema_hash_before: c.schema_hash_before.clone(),
-            schema_hash_after: c.schema_hash_after.clone(),
-            state_hash_after: c.state_hash_after.clone(),
-            plan_hash: c.plan_hash.clone(),
-            effects_hash: c.effects_hash.clone(),
-            revertible: c.revertible,
-            reverts_commit_id: c.reverts_commit_id.clone(),
-        };
-        if record.id()? != c.commit_id {
+        if Kind::parse(&c.kind).is_none() {
+            report
+                .problems
+                .push(format!("{label}: unknown kind '{}'", c.kind));
+        }
+        if c.computed_id()? != c.commit_id {
             report.problems.push(format!(
                 "{label}: its id does not match its content (a field of _lore_commit was edited)"
             ));

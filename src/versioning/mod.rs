@@ -7,12 +7,12 @@
 
 pub mod alter;
 pub mod apply;
+pub mod changeset;
 pub mod log;
 pub mod lthash;
 pub mod plan;
 pub mod revert;
 pub mod schema;
-pub mod session;
 pub mod tx;
 pub mod value;
 
@@ -59,7 +59,7 @@ pub enum Error {
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),
     #[error("SQLite session extension: {0}")]
-    Session(#[from] session::SessionError),
+    Changeset(#[from] changeset::ChangesetError),
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
 }

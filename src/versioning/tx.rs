@@ -11,6 +11,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
 use super::Error;
+use super::log::Commit;
 use super::lthash::LtHash;
 use super::schema::{self, Table, TableDef, hex, quote, row_element};
 use super::value::{self, Row, Value, key_bytes, row_hash};
@@ -62,6 +63,13 @@ impl Kind {
             Kind::Apply => "apply",
             Kind::Revert => "revert",
         }
+    }
+
+    /// The kind a stored commit names, if lore knows it.
+    pub fn parse(s: &str) -> Option<Kind> {
+        [Kind::Apply, Kind::Revert]
+            .into_iter()
+            .find(|k| k.as_str() == s)
     }
 }
 
@@ -742,10 +750,11 @@ impl<'c> Tx<'c> {
                 .map_err(|e| Error::Invalid(format!("operations cannot be encoded: {e}")))?,
         )
         .map_err(|e| Error::Invalid(format!("operations cannot be encoded: {e}")))?;
-        let record = CommitRecord {
-            parent_id: self.parent.clone(),
+        let mut commit = Commit {
             seq: self.seq,
-            kind: c.kind,
+            commit_id: String::new(),
+            parent_id: self.parent.clone(),
+            kind: c.kind.as_str().to_owned(),
             message: c.message.to_owned(),
             created_at,
             schema_hash_before: self.schema_before.clone(),
@@ -755,8 +764,10 @@ impl<'c> Tx<'c> {
             effects_hash,
             revertible: self.revertible,
             reverts_commit_id: c.reverts.map(str::to_owned),
+            operations: ops_text,
         };
-        let commit_id = record.id()?;
+        commit.commit_id = commit.computed_id()?;
+        let commit_id = commit.commit_id.clone();
         self.conn
             .prepare_cached(
                 "INSERT INTO _lore_commit (seq, commit_id, parent_id, kind, message, created_at,
@@ -765,20 +776,20 @@ impl<'c> Tx<'c> {
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
             )?
             .execute(params![
-                record.seq,
-                commit_id,
-                record.parent_id,
-                record.kind.as_str(),
-                record.message,
-                record.created_at,
-                record.schema_hash_before,
-                record.schema_hash_after,
-                record.state_hash_after,
-                record.plan_hash,
-                record.effects_hash,
-                record.revertible,
-                record.reverts_commit_id,
-                ops_text,
+                commit.seq,
+                commit.commit_id,
+                commit.parent_id,
+                commit.kind,
+                commit.message,
+                commit.created_at,
+                commit.schema_hash_before,
+                commit.schema_hash_after,
+                commit.state_hash_after,
+                commit.plan_hash,
+                commit.effects_hash,
+                commit.revertible,
+                commit.reverts_commit_id,
+                commit.operations,
             ])?;
         self.conn
             .prepare_cached(
@@ -868,45 +879,4 @@ pub struct CommitInput<'a> {
     pub reason: &'a str,
     /// Defaults to now.
     pub created_at: Option<i64>,
-}
-
-/// The fields a commit id is computed from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CommitRecord {
-    pub parent_id: Option<String>,
-    pub seq: i64,
-    pub kind: Kind,
-    pub message: String,
-    pub created_at: i64,
-    pub schema_hash_before: String,
-    pub schema_hash_after: String,
-    pub state_hash_after: String,
-    pub plan_hash: String,
-    pub effects_hash: String,
-    pub revertible: bool,
-    pub reverts_commit_id: Option<String>,
-}
-
-impl CommitRecord {
-    /// `commit_id`: SHA-256 of the JCS encoding of the fields (docs/versioning.md).
-    pub fn id(&self) -> Result<String, Error> {
-        let v = serde_json::json!({
-            "format": FORMAT_VERSION,
-            "parent_id": self.parent_id,
-            "seq": self.seq,
-            "kind": self.kind.as_str(),
-            "message": self.message,
-            "created_at": self.created_at,
-            "schema_hash_before": self.schema_hash_before,
-            "schema_hash_after": self.schema_hash_after,
-            "state_hash_after": self.state_hash_after,
-            "plan_hash": self.plan_hash,
-            "effects_hash": self.effects_hash,
-            "revertible": self.revertible,
-            "reverts_commit_id": self.reverts_commit_id,
-        });
-        let bytes = serde_json_canonicalizer::to_vec(&v)
-            .map_err(|e| Error::Invalid(format!("commit cannot be encoded: {e}")))?;
-        Ok(hex(&Sha256::digest(&bytes)))
-    }
 }

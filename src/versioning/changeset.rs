@@ -1,8 +1,10 @@
-//! Row-level change capture through SQLite's session extension
+//! Row-level change capture through SQLite's session extension (a "session" there is
+//! SQLite's word for a change recorder; in lore a session is a transcript, so the type here is
+//! [`ChangeRecorder`])
 //! (<https://www.sqlite.org/sessionintro.html>).
 //!
-//! A [`Session`] records every row an arbitrary statement inserts, updates or deletes through one
-//! connection, trigger and foreign-key side effects included, and [`Session::changes`] decodes
+//! A [`ChangeRecorder`] records every row an arbitrary statement inserts, updates or deletes through one
+//! connection, trigger and foreign-key side effects included, and [`ChangeRecorder::changes`] decodes
 //! the result into plain [`Change`] values.
 //!
 //! The extension is compiled into the bundled SQLite by `LIBSQLITE3_FLAGS` in
@@ -93,7 +95,7 @@ mod sys {
 
 /// Why recording or decoding changes failed.
 #[derive(Debug, thiserror::Error)]
-pub enum SessionError {
+pub enum ChangesetError {
     /// A session function returned an error code (the message names the function and carries
     /// `sqlite3_errstr` of the code).
     #[error("SQLite session extension: {0}")]
@@ -109,11 +111,11 @@ pub enum SessionError {
     Unexpected(String),
 }
 
-impl SessionError {
+impl ChangesetError {
     fn sqlite(function: &str, rc: c_int) -> Self {
         // SAFETY: sqlite3_errstr accepts any code and returns a static, NUL-terminated string.
         let text = unsafe { CStr::from_ptr(ffi::sqlite3_errstr(rc)) };
-        SessionError::Sqlite(format!(
+        ChangesetError::Sqlite(format!(
             "{function} failed: {} (code {rc})",
             text.to_string_lossy()
         ))
@@ -128,7 +130,7 @@ pub enum ChangeOp {
     Delete,
 }
 
-/// One changed row, as recorded by a [`Session`].
+/// One changed row, as recorded by a [`ChangeRecorder`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Change {
     /// The table (of schema `main`).
@@ -172,13 +174,13 @@ impl Change {
 /// What is recorded, and how:
 ///
 /// - Only changes made **through this connection** to the chosen tables of schema `main`, from
-///   [`Session::new`] on. Changes by triggers and foreign-key actions are included and flagged
+///   [`ChangeRecorder::new`] on. Changes by triggers and foreign-key actions are included and flagged
 ///   [`Change::indirect`].
 /// - Tables **without a declared PRIMARY KEY are not recorded at all** (SQLite needs a key to
 ///   identify rows; the implicit rowid does not count), nor are rows whose key contains a NULL.
 ///   An `INTEGER PRIMARY KEY` (rowid alias) counts as a declared key.
 /// - Only the **net effect per row** between the start of the session and the call to
-///   [`Session::changes`] is reported: the session remembers each row's original values the first
+///   [`ChangeRecorder::changes`] is reported: the session remembers each row's original values the first
 ///   time it changes and compares them with the row's current state when `changes` is called.
 ///   So INSERT then UPDATE of a row is one Insert with the final values; INSERT then DELETE is
 ///   nothing; DELETE then re-INSERT is an Update (or nothing if the values are the same); an
@@ -194,22 +196,22 @@ impl Change {
 /// SQLite's session objects install the connection's pre-update hook; do not combine a session
 /// with a hand-installed `sqlite3_preupdate_hook` on the same connection. Several sessions on
 /// one connection are fine.
-pub struct Session<'c> {
+pub struct ChangeRecorder<'c> {
     raw: *mut sys::sqlite3_session,
-    // Ties the session to the connection's lifetime; the raw pointer makes Session !Send and
+    // Ties the session to the connection's lifetime; the raw pointer makes ChangeRecorder !Send and
     // !Sync, as the underlying connection is not thread-safe either.
     _conn: PhantomData<&'c Connection>,
 }
 
-impl<'c> Session<'c> {
+impl<'c> ChangeRecorder<'c> {
     /// Starts recording changes to `tables` of schema `main` (an empty slice records nothing).
     ///
     /// The tables need not exist yet. Tables without a declared PRIMARY KEY are silently not
-    /// recorded by SQLite (see [`Session`]).
-    pub fn new(conn: &'c Connection, tables: &[&str]) -> Result<Self, SessionError> {
+    /// recorded by SQLite (see [`ChangeRecorder`]).
+    pub fn new(conn: &'c Connection, tables: &[&str]) -> Result<Self, ChangesetError> {
         let names = tables
             .iter()
-            .map(|t| CString::new(*t).map_err(|_| SessionError::TableName((*t).to_owned())))
+            .map(|t| CString::new(*t).map_err(|_| ChangesetError::TableName((*t).to_owned())))
             .collect::<Result<Vec<_>, _>>()?;
         let session = Self::create(conn)?;
         for name in &names {
@@ -220,33 +222,33 @@ impl<'c> Session<'c> {
 
     /// Starts recording changes to every table of schema `main`, including tables created
     /// later (still only those with a declared PRIMARY KEY).
-    pub fn all_tables(conn: &'c Connection) -> Result<Self, SessionError> {
+    pub fn all_tables(conn: &'c Connection) -> Result<Self, ChangesetError> {
         let session = Self::create(conn)?;
         session.attach(ptr::null())?;
         Ok(session)
     }
 
-    fn create(conn: &'c Connection) -> Result<Self, SessionError> {
+    fn create(conn: &'c Connection) -> Result<Self, ChangesetError> {
         let mut raw = ptr::null_mut();
         // SAFETY: the handle is a valid, open connection for as long as `conn` is borrowed,
-        // which the returned Session's lifetime enforces; "main" is NUL-terminated.
+        // which the returned ChangeRecorder's lifetime enforces; "main" is NUL-terminated.
         let rc = unsafe { sys::sqlite3session_create(conn.handle(), c"main".as_ptr(), &mut raw) };
         if rc != ffi::SQLITE_OK || raw.is_null() {
             // sqlite3session_create zeroes the output on error, so there is nothing to free.
-            return Err(SessionError::sqlite("sqlite3session_create", rc));
+            return Err(ChangesetError::sqlite("sqlite3session_create", rc));
         }
-        Ok(Session {
+        Ok(ChangeRecorder {
             raw,
             _conn: PhantomData,
         })
     }
 
-    fn attach(&self, table: *const c_char) -> Result<(), SessionError> {
+    fn attach(&self, table: *const c_char) -> Result<(), ChangesetError> {
         // SAFETY: self.raw is a live session; `table` is NULL or a NUL-terminated string that
         // SQLite copies.
         let rc = unsafe { sys::sqlite3session_attach(self.raw, table) };
         if rc != ffi::SQLITE_OK {
-            return Err(SessionError::sqlite("sqlite3session_attach", rc));
+            return Err(ChangesetError::sqlite("sqlite3session_attach", rc));
         }
         Ok(())
     }
@@ -263,7 +265,7 @@ impl<'c> Session<'c> {
     /// This reads the current state of the recorded rows through the connection (inside a
     /// savepoint), so call it once the statements of interest are done; it may be called more
     /// than once.
-    pub fn changes(&self) -> Result<Vec<Change>, SessionError> {
+    pub fn changes(&self) -> Result<Vec<Change>, ChangesetError> {
         let mut len: c_int = 0;
         let mut buf: *mut c_void = ptr::null_mut();
         // SAFETY: self.raw is a live session; the out-pointers are valid.
@@ -271,7 +273,7 @@ impl<'c> Session<'c> {
         // Owns the buffer from here on (it is NULL on error or when empty).
         let buf = SqliteBuffer(buf);
         if rc != ffi::SQLITE_OK {
-            return Err(SessionError::sqlite("sqlite3session_changeset", rc));
+            return Err(ChangesetError::sqlite("sqlite3session_changeset", rc));
         }
         if len <= 0 || buf.0.is_null() {
             return Ok(Vec::new());
@@ -281,7 +283,7 @@ impl<'c> Session<'c> {
     }
 }
 
-impl Drop for Session<'_> {
+impl Drop for ChangeRecorder<'_> {
     fn drop(&mut self) {
         // SAFETY: self.raw came from sqlite3session_create and is deleted exactly once; the
         // connection is still open (lifetime 'c).
@@ -304,12 +306,12 @@ struct ChangesetIter(*mut sys::sqlite3_changeset_iter);
 
 impl ChangesetIter {
     /// Finalizes the iterator, returning SQLite's verdict on the whole iteration.
-    fn finish(mut self) -> Result<(), SessionError> {
+    fn finish(mut self) -> Result<(), ChangesetError> {
         let raw = std::mem::replace(&mut self.0, ptr::null_mut());
         // SAFETY: raw is a live iterator, finalized here and never again (Drop sees NULL).
         let rc = unsafe { sys::sqlite3changeset_finalize(raw) };
         if rc != ffi::SQLITE_OK {
-            return Err(SessionError::sqlite("sqlite3changeset_finalize", rc));
+            return Err(ChangesetError::sqlite("sqlite3changeset_finalize", rc));
         }
         Ok(())
     }
@@ -329,14 +331,14 @@ impl Drop for ChangesetIter {
 ///
 /// # Safety
 /// `data` must point to `len` readable bytes that stay valid during the call.
-unsafe fn decode_changeset(len: c_int, data: *mut c_void) -> Result<Vec<Change>, SessionError> {
+unsafe fn decode_changeset(len: c_int, data: *mut c_void) -> Result<Vec<Change>, ChangesetError> {
     let mut raw = ptr::null_mut();
     // SAFETY: per this function's contract. The iterator does not copy the buffer, which
     // outlives it.
     let rc = unsafe { sys::sqlite3changeset_start(&mut raw, len, data) };
     let iter = ChangesetIter(raw);
     if rc != ffi::SQLITE_OK {
-        return Err(SessionError::sqlite("sqlite3changeset_start", rc));
+        return Err(ChangesetError::sqlite("sqlite3changeset_start", rc));
     }
     let mut changes = Vec::new();
     loop {
@@ -344,7 +346,7 @@ unsafe fn decode_changeset(len: c_int, data: *mut c_void) -> Result<Vec<Change>,
         match unsafe { sys::sqlite3changeset_next(iter.0) } {
             ffi::SQLITE_ROW => {}
             ffi::SQLITE_DONE => break,
-            rc => return Err(SessionError::sqlite("sqlite3changeset_next", rc)),
+            rc => return Err(ChangesetError::sqlite("sqlite3changeset_next", rc)),
         }
         // SAFETY: iter.0 is a live iterator positioned on a change.
         changes.push(unsafe { decode_current(iter.0) }?);
@@ -358,7 +360,7 @@ unsafe fn decode_changeset(len: c_int, data: *mut c_void) -> Result<Vec<Change>,
 ///
 /// # Safety
 /// `it` must be a live iterator on which `sqlite3changeset_next` last returned `SQLITE_ROW`.
-unsafe fn decode_current(it: *mut sys::sqlite3_changeset_iter) -> Result<Change, SessionError> {
+unsafe fn decode_current(it: *mut sys::sqlite3_changeset_iter) -> Result<Change, ChangesetError> {
     let mut table_ptr: *const c_char = ptr::null();
     let mut ncol: c_int = 0;
     let mut op_code: c_int = 0;
@@ -368,10 +370,10 @@ unsafe fn decode_current(it: *mut sys::sqlite3_changeset_iter) -> Result<Change,
         sys::sqlite3changeset_op(it, &mut table_ptr, &mut ncol, &mut op_code, &mut indirect)
     };
     if rc != ffi::SQLITE_OK {
-        return Err(SessionError::sqlite("sqlite3changeset_op", rc));
+        return Err(ChangesetError::sqlite("sqlite3changeset_op", rc));
     }
     if table_ptr.is_null() {
-        return Err(SessionError::Unexpected(
+        return Err(ChangesetError::Unexpected(
             "change without a table name".into(),
         ));
     }
@@ -380,7 +382,7 @@ unsafe fn decode_current(it: *mut sys::sqlite3_changeset_iter) -> Result<Change,
     let table = match name.to_str() {
         Ok(name) => name.to_owned(),
         Err(_) => {
-            return Err(SessionError::Unexpected(format!(
+            return Err(ChangesetError::Unexpected(format!(
                 "table name {:?} is not valid UTF-8",
                 name.to_string_lossy()
             )));
@@ -391,23 +393,23 @@ unsafe fn decode_current(it: *mut sys::sqlite3_changeset_iter) -> Result<Change,
         ffi::SQLITE_UPDATE => ChangeOp::Update,
         ffi::SQLITE_DELETE => ChangeOp::Delete,
         other => {
-            return Err(SessionError::Unexpected(format!(
+            return Err(ChangesetError::Unexpected(format!(
                 "operation code {other} for table {table:?}"
             )));
         }
     };
     let ncol = usize::try_from(ncol)
-        .map_err(|_| SessionError::Unexpected(format!("{ncol} columns in table {table:?}")))?;
+        .map_err(|_| ChangesetError::Unexpected(format!("{ncol} columns in table {table:?}")))?;
 
     let mut pk_ptr: *mut u8 = ptr::null_mut();
     let mut pk_ncol: c_int = 0;
     // SAFETY: per this function's contract; out-pointers are valid.
     let rc = unsafe { sys::sqlite3changeset_pk(it, &mut pk_ptr, &mut pk_ncol) };
     if rc != ffi::SQLITE_OK {
-        return Err(SessionError::sqlite("sqlite3changeset_pk", rc));
+        return Err(ChangesetError::sqlite("sqlite3changeset_pk", rc));
     }
     if pk_ptr.is_null() || usize::try_from(pk_ncol).ok() != Some(ncol) {
-        return Err(SessionError::Unexpected(format!(
+        return Err(ChangesetError::Unexpected(format!(
             "primary-key flags for {pk_ncol} of {ncol} columns in table {table:?}"
         )));
     }
@@ -458,7 +460,7 @@ unsafe fn read_values(
     ncol: usize,
     table: &str,
     side: Side,
-) -> Result<Vec<Option<Value>>, SessionError> {
+) -> Result<Vec<Option<Value>>, ChangesetError> {
     let mut values = Vec::with_capacity(ncol);
     for column in 0..ncol {
         let mut value = ptr::null_mut();
@@ -478,7 +480,7 @@ unsafe fn read_values(
             }
         };
         if rc != ffi::SQLITE_OK {
-            return Err(SessionError::sqlite(function, rc));
+            return Err(ChangesetError::sqlite(function, rc));
         }
         values.push(if value.is_null() {
             None
@@ -498,7 +500,7 @@ unsafe fn copy_value(
     value: *mut ffi::sqlite3_value,
     table: &str,
     column: usize,
-) -> Result<Value, SessionError> {
+) -> Result<Value, ChangesetError> {
     // SAFETY (whole block): `value` is valid per the contract. For TEXT and BLOB the data
     // pointer is fetched before sqlite3_value_bytes, as SQLite requires, and copied at once.
     unsafe {
@@ -511,7 +513,7 @@ unsafe fn copy_value(
                 let len = ffi::sqlite3_value_bytes(value);
                 if text.is_null() {
                     // Only on out-of-memory while converting the encoding.
-                    return Err(SessionError::sqlite(
+                    return Err(ChangesetError::sqlite(
                         "sqlite3_value_text",
                         ffi::SQLITE_NOMEM,
                     ));
@@ -519,7 +521,7 @@ unsafe fn copy_value(
                 let bytes = std::slice::from_raw_parts(text, usize::try_from(len).unwrap_or(0));
                 match std::str::from_utf8(bytes) {
                     Ok(s) => Ok(Value::Text(s.to_owned())),
-                    Err(_) => Err(SessionError::InvalidUtf8 {
+                    Err(_) => Err(ChangesetError::InvalidUtf8 {
                         table: table.to_owned(),
                         column,
                     }),
@@ -532,7 +534,7 @@ unsafe fn copy_value(
                     // sqlite3_value_blob returns NULL for a zero-length blob.
                     Ok(Value::Blob(Vec::new()))
                 } else if blob.is_null() {
-                    Err(SessionError::sqlite(
+                    Err(ChangesetError::sqlite(
                         "sqlite3_value_blob",
                         ffi::SQLITE_NOMEM,
                     ))
@@ -542,7 +544,7 @@ unsafe fn copy_value(
                     ))
                 }
             }
-            other => Err(SessionError::Unexpected(format!(
+            other => Err(ChangesetError::Unexpected(format!(
                 "value type {other} in table {table:?}, column {column}"
             ))),
         }
@@ -582,7 +584,7 @@ mod tests {
     #[test]
     fn empty_session_gives_no_changes() {
         let conn = db(PEOPLE);
-        let session = Session::new(&conn, &["people"]).unwrap();
+        let session = ChangeRecorder::new(&conn, &["people"]).unwrap();
         assert!(session.is_empty());
         assert_eq!(session.changes().unwrap(), Vec::new());
         // Reads do not count.
@@ -598,7 +600,7 @@ mod tests {
             "INSERT INTO people VALUES (1, 'ann', 30), (2, 'bob', 40), (3, 'cy', 50);",
         )
         .unwrap();
-        let session = Session::new(&conn, &["people"]).unwrap();
+        let session = ChangeRecorder::new(&conn, &["people"]).unwrap();
         conn.execute_batch(
             "INSERT INTO people VALUES (4, 'dee', 20);
              UPDATE people SET age = 41 WHERE id = 2;
@@ -659,7 +661,7 @@ mod tests {
              INSERT INTO kv VALUES ('a', 'x', '1'), ('a', 'y', '2');
              INSERT INTO kv2 VALUES ('1', 'x', 'a');",
         );
-        let session = Session::new(&conn, &["kv", "kv2"]).unwrap();
+        let session = ChangeRecorder::new(&conn, &["kv", "kv2"]).unwrap();
         conn.execute_batch(
             "INSERT INTO kv VALUES ('b', 'x', '3');
              UPDATE kv SET v = '20' WHERE ns = 'a' AND k = 'y';
@@ -702,7 +704,7 @@ mod tests {
             "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT, b TEXT, c TEXT);
              INSERT INTO t VALUES (1, 'x', NULL, 'z');",
         );
-        let session = Session::new(&conn, &["t"]).unwrap();
+        let session = ChangeRecorder::new(&conn, &["t"]).unwrap();
         conn.execute_batch(
             "UPDATE t SET a = NULL, b = 'y' WHERE id = 1;
              INSERT INTO t VALUES (2, NULL, NULL, NULL);",
@@ -733,7 +735,7 @@ mod tests {
         let conn = db(PEOPLE);
         conn.execute("INSERT INTO people VALUES (1, 'ann', 30)", [])
             .unwrap();
-        let session = Session::new(&conn, &["people"]).unwrap();
+        let session = ChangeRecorder::new(&conn, &["people"]).unwrap();
         conn.execute("UPDATE people SET age = 30, name = 'ann'", [])
             .unwrap();
         assert_eq!(session.changes().unwrap(), Vec::new());
@@ -750,7 +752,7 @@ mod tests {
                  UPDATE items SET qty = qty + 1000 WHERE id = 2;
              END;
              INSERT INTO items VALUES (1, 1), (2, 2);");
-        let session = Session::new(&conn, &["items", "audit"]).unwrap();
+        let session = ChangeRecorder::new(&conn, &["items", "audit"]).unwrap();
         conn.execute("UPDATE items SET qty = 5 WHERE id = 1", [])
             .unwrap();
         let changes = session.changes().unwrap();
@@ -777,7 +779,7 @@ mod tests {
              CREATE TABLE b (id INTEGER PRIMARY KEY, v INTEGER);
              CREATE TRIGGER t AFTER INSERT ON a BEGIN UPDATE b SET v = v + 1; END;
              INSERT INTO b VALUES (1, 0);");
-        let session = Session::new(&conn, &["b"]).unwrap();
+        let session = ChangeRecorder::new(&conn, &["b"]).unwrap();
         conn.execute_batch("INSERT INTO a VALUES (1, 1); UPDATE b SET v = 10;")
             .unwrap();
         let changes = session.changes().unwrap();
@@ -793,7 +795,7 @@ mod tests {
                                  parent INTEGER REFERENCES parent ON DELETE CASCADE);
              INSERT INTO parent VALUES (1);
              INSERT INTO child VALUES (10, 1), (11, 1);");
-        let session = Session::new(&conn, &["parent", "child"]).unwrap();
+        let session = ChangeRecorder::new(&conn, &["parent", "child"]).unwrap();
         conn.execute("DELETE FROM parent", []).unwrap();
         let changes = session.changes().unwrap();
         assert_eq!(changes.len(), 3, "{changes:#?}");
@@ -811,7 +813,7 @@ mod tests {
         // identify rows, so the session ignores the table (the implicit rowid does not count).
         let conn = db("CREATE TABLE nokey (a TEXT, b INTEGER);
              CREATE TABLE keyed (id INTEGER PRIMARY KEY);");
-        let session = Session::new(&conn, &["nokey", "keyed"]).unwrap();
+        let session = ChangeRecorder::new(&conn, &["nokey", "keyed"]).unwrap();
         conn.execute_batch(
             "INSERT INTO nokey VALUES ('x', 1);
              UPDATE nokey SET b = 2;
@@ -830,7 +832,7 @@ mod tests {
     fn rows_with_a_null_key_are_not_recorded() {
         // A non-INTEGER primary key of a rowid table may hold NULL (an SQLite quirk).
         let conn = db("CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER);");
-        let session = Session::new(&conn, &["t"]).unwrap();
+        let session = ChangeRecorder::new(&conn, &["t"]).unwrap();
         conn.execute_batch("INSERT INTO t VALUES (NULL, 1); INSERT INTO t VALUES ('a', 2);")
             .unwrap();
         let changes = session.changes().unwrap();
@@ -859,7 +861,7 @@ mod tests {
             Value::Blob(big_blob),
             Value::Null,
         ];
-        let session = Session::new(&conn, &["v"]).unwrap();
+        let session = ChangeRecorder::new(&conn, &["v"]).unwrap();
         for (i, value) in values.iter().enumerate() {
             conn.execute("INSERT INTO v VALUES (?1, ?2)", (i as i64, value))
                 .unwrap();
@@ -879,7 +881,7 @@ mod tests {
 
         // And on the old side, through a delete.
         drop(session);
-        let session = Session::new(&conn, &["v"]).unwrap();
+        let session = ChangeRecorder::new(&conn, &["v"]).unwrap();
         conn.execute("DELETE FROM v", []).unwrap();
         let changes = session.changes().unwrap();
         for (i, value) in values.iter().enumerate() {
@@ -892,7 +894,7 @@ mod tests {
     #[test]
     fn big_integer_key() {
         let conn = db(PEOPLE);
-        let session = Session::new(&conn, &["people"]).unwrap();
+        let session = ChangeRecorder::new(&conn, &["people"]).unwrap();
         conn.execute("INSERT INTO people VALUES (?1, 'max', 1)", [i64::MAX])
             .unwrap();
         conn.execute("INSERT INTO people VALUES (?1, 'min', 1)", [i64::MIN])
@@ -905,7 +907,7 @@ mod tests {
     #[test]
     fn invalid_utf8_text_is_an_error() {
         let conn = db("CREATE TABLE t (id INTEGER PRIMARY KEY, s TEXT);");
-        let session = Session::new(&conn, &["t"]).unwrap();
+        let session = ChangeRecorder::new(&conn, &["t"]).unwrap();
         conn.execute_batch(
             "INSERT INTO t VALUES (1, 'fine');
              INSERT INTO t VALUES (2, CAST(x'ff00fe' AS TEXT));
@@ -913,7 +915,7 @@ mod tests {
         )
         .unwrap();
         match session.changes() {
-            Err(SessionError::InvalidUtf8 { table, column }) => {
+            Err(ChangesetError::InvalidUtf8 { table, column }) => {
                 assert_eq!((table.as_str(), column), ("t", 1));
             }
             other => panic!("{other:?}"),
@@ -928,7 +930,7 @@ mod tests {
         let conn = db(PEOPLE);
         conn.execute("INSERT INTO people VALUES (1, 'ann', 30)", [])
             .unwrap();
-        let session = Session::new(&conn, &["people"]).unwrap();
+        let session = ChangeRecorder::new(&conn, &["people"]).unwrap();
         conn.execute("UPDATE people SET id = 7, age = 31 WHERE id = 1", [])
             .unwrap();
         let changes = session.changes().unwrap();
@@ -946,7 +948,7 @@ mod tests {
         let conn = db(PEOPLE);
         conn.execute_batch("INSERT INTO people VALUES (10, 'old', 1), (11, 'x', 2);")
             .unwrap();
-        let session = Session::new(&conn, &["people"]).unwrap();
+        let session = ChangeRecorder::new(&conn, &["people"]).unwrap();
         conn.execute_batch(
             // Insert then update: one Insert with the final values.
             "INSERT INTO people VALUES (1, 'ann', 30);
@@ -979,7 +981,7 @@ mod tests {
         let conn = db("CREATE TABLE a (id INTEGER PRIMARY KEY, v TEXT);
              CREATE TABLE b (id TEXT PRIMARY KEY, v REAL);
              CREATE TABLE c (id INTEGER PRIMARY KEY);");
-        let session = Session::new(&conn, &["a", "b", "c"]).unwrap();
+        let session = ChangeRecorder::new(&conn, &["a", "b", "c"]).unwrap();
         conn.execute_batch(
             "INSERT INTO a VALUES (1, 'one');
              INSERT INTO b VALUES ('k', 2.5);
@@ -1004,9 +1006,9 @@ mod tests {
     fn restricted_session_ignores_other_tables() {
         let conn = db("CREATE TABLE watched (id INTEGER PRIMARY KEY);
              CREATE TABLE other (id INTEGER PRIMARY KEY);");
-        let restricted = Session::new(&conn, &["watched"]).unwrap();
-        let everything = Session::all_tables(&conn).unwrap();
-        let nothing = Session::new(&conn, &[]).unwrap();
+        let restricted = ChangeRecorder::new(&conn, &["watched"]).unwrap();
+        let everything = ChangeRecorder::all_tables(&conn).unwrap();
+        let nothing = ChangeRecorder::new(&conn, &[]).unwrap();
         conn.execute_batch("INSERT INTO other VALUES (1); INSERT INTO watched VALUES (2);")
             .unwrap();
 
@@ -1025,8 +1027,8 @@ mod tests {
     #[test]
     fn tables_may_be_created_after_the_session() {
         let conn = db("");
-        let named = Session::new(&conn, &["later"]).unwrap();
-        let all = Session::all_tables(&conn).unwrap();
+        let named = ChangeRecorder::new(&conn, &["later"]).unwrap();
+        let all = ChangeRecorder::all_tables(&conn).unwrap();
         conn.execute_batch(
             "CREATE TABLE later (id INTEGER PRIMARY KEY, v TEXT);
              INSERT INTO later VALUES (1, 'x');",
@@ -1039,7 +1041,7 @@ mod tests {
     #[test]
     fn changes_twice_gives_the_same() {
         let conn = db(PEOPLE);
-        let session = Session::new(&conn, &["people"]).unwrap();
+        let session = ChangeRecorder::new(&conn, &["people"]).unwrap();
         conn.execute_batch("INSERT INTO people VALUES (1, 'a', 1), (2, 'b', 2);")
             .unwrap();
         let first = session.changes().unwrap();
@@ -1054,9 +1056,9 @@ mod tests {
     #[test]
     fn dropping_sessions_before_the_connection() {
         let conn = db(PEOPLE);
-        let first = Session::new(&conn, &["people"]).unwrap();
-        let second = Session::new(&conn, &["people"]).unwrap();
-        let third = Session::new(&conn, &["people"]).unwrap();
+        let first = ChangeRecorder::new(&conn, &["people"]).unwrap();
+        let second = ChangeRecorder::new(&conn, &["people"]).unwrap();
+        let third = ChangeRecorder::new(&conn, &["people"]).unwrap();
         conn.execute("INSERT INTO people VALUES (1, 'a', 1)", [])
             .unwrap();
         // Drop the oldest first, then the newest; the middle one keeps working.
@@ -1069,7 +1071,7 @@ mod tests {
         // The connection works without a session, and a new one starts from scratch.
         conn.execute("INSERT INTO people VALUES (3, 'c', 3)", [])
             .unwrap();
-        let fresh = Session::new(&conn, &["people"]).unwrap();
+        let fresh = ChangeRecorder::new(&conn, &["people"]).unwrap();
         assert!(fresh.changes().unwrap().is_empty());
         drop(fresh);
         conn.close().unwrap();
@@ -1079,8 +1081,8 @@ mod tests {
     fn nul_in_table_name_is_rejected() {
         let conn = db("");
         assert!(matches!(
-            Session::new(&conn, &["ok", "bad\0name"]),
-            Err(SessionError::TableName(name)) if name == "bad\0name"
+            ChangeRecorder::new(&conn, &["ok", "bad\0name"]),
+            Err(ChangesetError::TableName(name)) if name == "bad\0name"
         ));
     }
 
@@ -1094,7 +1096,7 @@ mod tests {
 
         let tx = conn.transaction().unwrap();
         let changes = {
-            let session = Session::new(&tx, &["people"]).unwrap();
+            let session = ChangeRecorder::new(&tx, &["people"]).unwrap();
             tx.execute("UPDATE people SET age = 31", []).unwrap();
             // A rolled-back savepoint leaves no trace in the changes.
             tx.execute_batch(
