@@ -4,6 +4,7 @@
 //! This crate is the library: all domain logic, no printing, no exiting. The `lore` and
 //! `git-remote-lore` binaries own output, prompts and exit codes.
 
+pub mod agents;
 pub mod blame;
 pub mod capture;
 pub mod config;
