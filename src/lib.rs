@@ -17,6 +17,7 @@ pub mod hooks;
 pub mod import;
 pub mod keys;
 pub mod link;
+pub mod logfile;
 pub mod migrate_varalys;
 pub mod model;
 pub mod redact;

@@ -156,10 +156,7 @@ impl Parser<'_> {
             Some(b'"') => {
                 let start = self.i;
                 self.string()?;
-                Ok(Node::Scalar {
-                    start,
-                    end: self.i,
-                })
+                Ok(Node::Scalar { start, end: self.i })
             }
             Some(_) => {
                 let start = self.i;
@@ -175,10 +172,7 @@ impl Parser<'_> {
                     self.i = start;
                     return Err(self.err("expected a value"));
                 }
-                Ok(Node::Scalar {
-                    start,
-                    end: self.i,
-                })
+                Ok(Node::Scalar { start, end: self.i })
             }
             None => Err(self.err("unexpected end of file")),
         }
@@ -398,7 +392,12 @@ pub fn replace_value(text: &str, node: &Node, value: &Value) -> String {
 
 /// Removes element `index` of a container whose elements start and end at `spans`, with the
 /// comma that separated it.
-fn remove_span(text: &str, spans: &[(usize, usize)], index: usize, container: (usize, usize)) -> String {
+fn remove_span(
+    text: &str,
+    spans: &[(usize, usize)],
+    index: usize,
+    container: (usize, usize),
+) -> String {
     let (s, e) = spans[index];
     if spans.len() == 1 {
         // The only element: the container becomes empty.
@@ -413,13 +412,21 @@ fn remove_span(text: &str, spans: &[(usize, usize)], index: usize, container: (u
 
 /// Removes member `key` from the object `obj`.
 pub fn remove_member(text: &str, obj: &Node, key: &str) -> String {
-    let Node::Object { start, end, members } = obj else {
+    let Node::Object {
+        start,
+        end,
+        members,
+    } = obj
+    else {
         return text.to_owned();
     };
     let Some(index) = members.iter().position(|m| m.key == key) else {
         return text.to_owned();
     };
-    let spans: Vec<(usize, usize)> = members.iter().map(|m| (m.key_start, m.value.end())).collect();
+    let spans: Vec<(usize, usize)> = members
+        .iter()
+        .map(|m| (m.key_start, m.value.end()))
+        .collect();
     remove_span(text, &spans, index, (*start, *end))
 }
 

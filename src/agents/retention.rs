@@ -21,12 +21,10 @@ pub struct Retention {
 
 /// Claude Code's retention from its settings file at `settings`.
 pub fn claude(settings: &Path) -> Retention {
-    let set = std::fs::read_to_string(settings)
-        .ok()
-        .and_then(|t| {
-            let node = super::json_edit::parse(&t).ok()?;
-            node.get("cleanupPeriodDays")?.value.value(&t).as_u64()
-        });
+    let set = std::fs::read_to_string(settings).ok().and_then(|t| {
+        let node = super::json_edit::parse(&t).ok()?;
+        node.get("cleanupPeriodDays")?.value.value(&t).as_u64()
+    });
     match set {
         Some(days) => Retention {
             days,

@@ -25,7 +25,9 @@ pub enum SettingsError {
         path: PathBuf,
         source: JsonEditError,
     },
-    #[error("{path}: not valid TOML at {detail}; lore changed nothing (fix the file, then run this again)")]
+    #[error(
+        "{path}: not valid TOML at {detail}; lore changed nothing (fix the file, then run this again)"
+    )]
     Toml { path: PathBuf, detail: String },
     #[error("{path}: {source}")]
     Io {
@@ -240,14 +242,16 @@ fn edit_file(
         Err(e) => return Err(io(&target)(e)),
     };
     let old_text = match &old {
-        Some(b) => Some(String::from_utf8(b.clone()).map_err(|_| SettingsError::Json {
-            path: target.clone(),
-            source: JsonEditError::Syntax {
-                line: 1,
-                column: 1,
-                message: "not UTF-8 text".into(),
-            },
-        })?),
+        Some(b) => Some(
+            String::from_utf8(b.clone()).map_err(|_| SettingsError::Json {
+                path: target.clone(),
+                source: JsonEditError::Syntax {
+                    line: 1,
+                    column: 1,
+                    message: "not UTF-8 text".into(),
+                },
+            })?,
+        ),
         None => None,
     };
     let Some(new) = edit(old_text.as_deref())? else {
@@ -403,7 +407,10 @@ pub fn remove_json_hooks(
         let Some(hooks) = root.get("hooks") else {
             break;
         };
-        let Node::Object { members: events, .. } = &hooks.value else {
+        let Node::Object {
+            members: events, ..
+        } = &hooks.value
+        else {
             break;
         };
         for ev in events {
@@ -702,7 +709,10 @@ mod tests {
             .unwrap();
         let v: Value = serde_json::from_str(&added).unwrap();
         assert_eq!(v["hooks"]["Stop"].as_array().unwrap().len(), 2);
-        assert_eq!(v["hooks"]["Stop"][0]["hooks"][0]["command"], "other-tool --stop");
+        assert_eq!(
+            v["hooks"]["Stop"][0]["hooks"][0]["command"],
+            "other-tool --stop"
+        );
         assert_eq!(v["hooks"]["SessionEnd"][0], group);
         assert_eq!(v["model"], "opus");
         // Again: nothing to do.
@@ -721,9 +731,12 @@ mod tests {
         let p = Path::new("s.json");
         let err = add_json_hooks(p, Some("{\n\"a\": }"), &["Stop"], &json!({}), "m").unwrap_err();
         assert!(err.to_string().contains("line 2"), "{err}");
-        let err = add_json_hooks(p, Some("{\"hooks\": []}"), &["Stop"], &json!({}), "m")
-            .unwrap_err();
-        assert!(err.to_string().contains("`hooks` is not an object"), "{err}");
+        let err =
+            add_json_hooks(p, Some("{\"hooks\": []}"), &["Stop"], &json!({}), "m").unwrap_err();
+        assert!(
+            err.to_string().contains("`hooks` is not an object"),
+            "{err}"
+        );
         let err = parse_toml(Path::new("c.toml"), "a = 1\nb = \n").unwrap_err();
         assert!(err.to_string().contains("line 2"), "{err}");
     }

@@ -11,6 +11,7 @@ mod doctor;
 mod history;
 mod hooks;
 mod import;
+mod import_hook;
 mod link;
 mod migrate;
 mod output;
