@@ -106,10 +106,54 @@ impl FromStr for Agent {
     }
 }
 
+/// A coding tool found on this machine.
+#[derive(Debug, Clone)]
+pub struct Detected {
+    pub tool: Tool,
+    /// Its folder (`~/.claude`, ...), or for Aider the first history configured.
+    pub root: PathBuf,
+    /// The agent lore can register a hook with; `None`: the tool has no hook system (Aider).
+    pub agent: Option<Agent>,
+    /// Its transcripts on disk.
+    pub transcripts: Vec<crate::capture::Candidate>,
+}
+
+/// The tools whose folders exist under `loc`, with their transcripts, in [`Tool::ALL`] order.
+pub fn detect(loc: &DefaultLocations) -> Vec<Detected> {
+    let all = loc.candidates();
+    let mut out = Vec::new();
+    for tool in Tool::ALL {
+        let agent = Agent::ALL.into_iter().find(|a| a.tool() == tool);
+        let root = match agent {
+            Some(a) => a.root(loc).filter(|r| r.is_dir()),
+            None => loc.aider.first().cloned(),
+        };
+        let transcripts: Vec<_> = all
+            .iter()
+            .filter(|c| c.tool == Some(tool))
+            .cloned()
+            .collect();
+        if let Some(root) = root
+            && (agent.is_some() || !transcripts.is_empty())
+        {
+            out.push(Detected {
+                tool,
+                root,
+                agent,
+                transcripts,
+            });
+        }
+    }
+    out
+}
+
 /// The command an agent runs: this lore binary, `import --hook AGENT`.
 #[derive(Debug, Clone)]
 pub struct HookCommand {
     pub exe: PathBuf,
+    /// Set when lore runs with a `LORE_HOME` of its own: the hook must import there too,
+    /// whatever environment the agent starts it in.
+    pub lore_home: Option<PathBuf>,
 }
 
 impl HookCommand {
@@ -120,8 +164,12 @@ impl HookCommand {
 
     /// A shell command line (Claude Code and Gemini CLI run hooks through a shell).
     pub fn shell(&self, agent: Agent) -> String {
+        let home = match &self.lore_home {
+            Some(h) => format!("LORE_HOME={} ", shell_quote(&h.to_string_lossy())),
+            None => String::new(),
+        };
         format!(
-            "{} {}",
+            "{home}{} {}",
             shell_quote(&self.exe.to_string_lossy()),
             Self::marker(agent)
         )
@@ -129,12 +177,18 @@ impl HookCommand {
 
     /// An argument vector (Codex's `notify` runs a program and appends its JSON argument).
     pub fn argv(&self, agent: Agent) -> Vec<String> {
-        vec![
+        let mut v = Vec::new();
+        if let Some(h) = &self.lore_home {
+            v.push("env".to_owned());
+            v.push(format!("LORE_HOME={}", h.to_string_lossy()));
+        }
+        v.extend([
             self.exe.to_string_lossy().into_owned(),
             "import".into(),
             "--hook".into(),
             agent.as_str().into(),
-        ]
+        ]);
+        v
     }
 }
 
@@ -158,9 +212,16 @@ mod tests {
     fn quotes_paths_for_the_shell() {
         assert_eq!(shell_quote("/usr/bin/lore"), "/usr/bin/lore");
         assert_eq!(shell_quote("/a b/it's"), r"'/a b/it'\''s'");
-        let c = HookCommand {
+        let mut c = HookCommand {
             exe: PathBuf::from("/x y/lore"),
+            lore_home: None,
         };
         assert_eq!(c.shell(Agent::Claude), "'/x y/lore' import --hook claude");
+        c.lore_home = Some(PathBuf::from("/h/.lore"));
+        assert_eq!(
+            c.shell(Agent::Gemini),
+            "LORE_HOME=/h/.lore '/x y/lore' import --hook gemini"
+        );
+        assert_eq!(c.argv(Agent::Codex)[..2], ["env", "LORE_HOME=/h/.lore"]);
     }
 }

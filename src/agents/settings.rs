@@ -616,6 +616,7 @@ pub fn undo(state: &StateDir) -> Result<Vec<Undone>, SettingsError> {
         state.save(&manifest)?;
     }
     let _ = std::fs::remove_dir(state.dir.join("backups"));
+    let _ = std::fs::remove_dir(&state.dir);
     Ok(done)
 }
 

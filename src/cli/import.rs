@@ -233,3 +233,17 @@ fn capitalise(s: &str) -> String {
         None => String::new(),
     }
 }
+
+/// `lore import` of every default location, with its progress bar and report (for `lore init`).
+pub(super) fn import_defaults(ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    run(
+        ctx,
+        ImportArgs {
+            paths: Vec::new(),
+            tool: None,
+            quiet: false,
+            verbose: false,
+            hook: None,
+        },
+    )
+}

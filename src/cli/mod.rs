@@ -12,6 +12,7 @@ mod history;
 mod hooks;
 mod import;
 mod import_hook;
+mod init;
 mod link;
 mod migrate;
 mod output;
@@ -63,6 +64,8 @@ enum ColorWhen {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Start here: find your coding agents, import their history, and capture every new session.
+    Init(init::InitArgs),
     /// Import transcripts: every default location, or the files and folders given.
     Import(import::ImportArgs),
     /// List sessions, newest first.
@@ -270,6 +273,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         ColorWhen::Auto => {}
     }
     match cli.command {
+        Command::Init(a) => init::run(&ctx, a),
         Command::Import(a) => import::run(&ctx, a),
         Command::Sessions(a) => sessions::run(&ctx, a),
         Command::Show(a) => show::run(&ctx, a),
