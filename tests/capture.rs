@@ -232,7 +232,227 @@ fn hooks_run_at_once_all_succeed_and_import_once() {
     assert_eq!(env.digest(), before);
 }
 
-#[allow(dead_code)]
-fn exists(p: &Path) -> bool {
-    p.exists()
+// ---- lore init ----
+
+const CLAUDE_SETTINGS: &str = r#"{
+  "model": "opus",
+  "permissions": {"allow": ["Bash(cargo test:*)"]},
+  "hooks": {
+    "Stop": [
+      {
+        "matcher": "",
+        "hooks": [{"type": "command", "command": "notify-send done"}]
+      }
+    ]
+  }
+}
+"#;
+
+const CODEX_CONFIG: &str = "# my Codex settings\nmodel = \"gpt-5.1-codex\"  # the one I like\n\n[profiles.fast]\nmodel = \"o4-mini\"\n";
+
+const GEMINI_SETTINGS: &str = "{\n    // Gemini CLI allows comments here\n    \"theme\": \"GitHub\",\n    \"hooks\": {}\n}\n";
+
+/// A home with each agent's settings holding keys, comments and hooks of the user's; Claude
+/// Code's settings.json is a symlink into a dotfiles folder (mode 0640).
+fn with_settings(env: &TestEnv) -> Vec<PathBuf> {
+    let dotfiles = env.home.join("dotfiles");
+    std::fs::create_dir_all(&dotfiles).unwrap();
+    let claude = dotfiles.join("claude-settings.json");
+    std::fs::write(&claude, CLAUDE_SETTINGS).unwrap();
+    set_mode(&claude, 0o640);
+    std::os::unix::fs::symlink(&claude, env.home.join(".claude/settings.json")).unwrap();
+    let codex = env.home.join(".codex/config.toml");
+    std::fs::write(&codex, CODEX_CONFIG).unwrap();
+    let gemini = env.home.join(".gemini/settings.json");
+    std::fs::write(&gemini, GEMINI_SETTINGS).unwrap();
+    set_mode(&gemini, 0o600);
+    vec![claude, codex, gemini]
+}
+
+fn set_mode(p: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+fn mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+fn init(env: &TestEnv, args: &[&str]) -> (bool, String, String) {
+    let out = env.lore().arg("init").args(args).output().expect("run lore");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn init_yes_imports_registers_every_agent_and_undo_restores_each_file_byte_for_byte() {
+    let env = with_agents();
+    let files = with_settings(&env);
+    let before: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(f).unwrap()).collect();
+    let (ok, out, err) = init(&env, &["--yes"]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("claude-code") && out.contains("codex") && out.contains("gemini"), "{out}");
+    assert!(out.contains("Imported"), "the history is imported: {out}");
+    assert!(out.contains("Try next"), "{out}");
+    let got = ids(&env);
+    for id in [CLAUDE_ID, CODEX_ID, GEMINI_ID] {
+        assert!(got.contains(&id.to_owned()), "{id} in {got:?}");
+    }
+
+    // Claude Code: lore's hook beside the user's, every other key kept, the link still a link.
+    let link = env.home.join(".claude/settings.json");
+    assert!(link.symlink_metadata().unwrap().file_type().is_symlink());
+    let claude: serde_json::Value = serde_json::from_slice(&std::fs::read(&files[0]).unwrap()).unwrap();
+    assert_eq!(claude["model"], "opus");
+    assert_eq!(claude["permissions"]["allow"][0], "Bash(cargo test:*)");
+    let stop = claude["hooks"]["Stop"].as_array().unwrap();
+    assert_eq!(stop.len(), 2, "{claude}");
+    assert_eq!(stop[0]["hooks"][0]["command"], "notify-send done");
+    for ev in ["SessionEnd", "Stop", "PreCompact"] {
+        assert!(
+            claude["hooks"][ev].to_string().contains("import --hook claude"),
+            "{ev}: {claude}"
+        );
+    }
+    assert_eq!(mode(&files[0]), 0o640, "the file keeps its permissions");
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(text.starts_with("{\n  \"model\": \"opus\",\n  \"permissions\": {\"allow\": [\"Bash(cargo test:*)\"]},"), "untouched bytes stay: {text}");
+    // Codex: notify added, comments kept.
+    let codex = std::fs::read_to_string(&files[1]).unwrap();
+    assert!(codex.contains("# my Codex settings") && codex.contains("# the one I like"), "{codex}");
+    let doc: toml_edit::DocumentMut = codex.parse().unwrap();
+    assert!(doc["notify"].to_string().contains("\"--hook\", \"codex\""), "{codex}");
+    assert_eq!(doc["profiles"]["fast"]["model"].as_str(), Some("o4-mini"));
+    // Gemini: comment kept, hooks registered.
+    let gemini = std::fs::read_to_string(&files[2]).unwrap();
+    assert!(gemini.contains("// Gemini CLI allows comments here"), "{gemini}");
+    assert!(gemini.contains("\"SessionEnd\"") && gemini.contains("import --hook gemini"), "{gemini}");
+    assert_eq!(mode(&files[2]), 0o600);
+
+    // The command written into Claude Code's settings works as Claude Code runs it: through a
+    // shell, with the hook JSON on stdin.
+    let command = stop[1]["hooks"][0]["command"].as_str().unwrap().to_owned();
+    let mut more = std::fs::read_to_string(claude_transcript(&env)).unwrap();
+    more.push_str(&common::claude_line(CLAUDE_ID, 901, "user", "what about the platypus"));
+    more.push('\n');
+    std::fs::write(claude_transcript(&env), more).unwrap();
+    let run = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(&command)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", &env.home)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(claude_payload(&env, "Stop").as_bytes())?;
+            c.wait()
+        })
+        .unwrap();
+    assert!(run.success());
+    assert!(env.show(CLAUDE_ID).to_string().contains("platypus"));
+
+    // Again: nothing changes, it says what is in place.
+    let after: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(f).unwrap()).collect();
+    let (ok, out, _) = init(&env, &["--yes"]);
+    assert!(ok);
+    assert!(out.contains("Claude Code already imports each session"), "{out}");
+    let again: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(f).unwrap()).collect();
+    assert_eq!(again, after, "a second init changes nothing");
+
+    // Undo: each file exactly as before, permissions too, the link still a link.
+    let (ok, out, err) = init(&env, &["--undo"]);
+    assert!(ok, "{out}{err}");
+    assert_eq!(out.matches("Restored").count(), 3, "{out}");
+    let restored: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(f).unwrap()).collect();
+    assert_eq!(restored, before);
+    assert_eq!(mode(&files[0]), 0o640);
+    assert!(link.symlink_metadata().unwrap().file_type().is_symlink());
+    let (ok, out, _) = init(&env, &["--undo"]);
+    assert!(ok && out.contains("changed nothing that needs undoing"), "{out}");
+}
+
+#[test]
+fn init_refuses_a_settings_file_that_does_not_parse_and_still_does_the_rest() {
+    let env = with_agents();
+    let claude = env.home.join(".claude/settings.json");
+    let broken = "{\n  \"model\": \"opus\",\n  \"hooks\": {\n}\n";
+    std::fs::write(&claude, broken).unwrap();
+    let codex = env.home.join(".codex/config.toml");
+    let broken_toml = "model = \"x\"\nnotify = [\n";
+    std::fs::write(&codex, broken_toml).unwrap();
+    let (ok, out, err) = init(&env, &["--yes"]);
+    assert!(!ok, "a file that could not be edited makes init exit 1: {out}");
+    assert!(err.contains(&format!("{}: not valid JSON at line 5", claude.display())), "{err}");
+    assert!(err.contains(&format!("{}: not valid TOML at line", codex.display())), "{err}");
+    assert!(err.contains("changed nothing"), "{err}");
+    assert_eq!(std::fs::read_to_string(&claude).unwrap(), broken);
+    assert_eq!(std::fs::read_to_string(&codex).unwrap(), broken_toml);
+    // Gemini's settings did not exist: lore created them with its hook, and undo removes them.
+    let gemini = env.home.join(".gemini/settings.json");
+    assert!(std::fs::read_to_string(&gemini).unwrap().contains("import --hook gemini"));
+    assert_eq!(mode(&gemini), 0o600);
+    assert!(ids(&env).contains(&CLAUDE_ID.to_owned()), "the import still ran");
+    let (ok, _, _) = init(&env, &["--undo"]);
+    assert!(ok);
+    assert!(!gemini.exists());
+}
+
+#[test]
+fn codex_notify_of_another_program_is_left_alone() {
+    let env = with_agents();
+    let codex = env.home.join(".codex/config.toml");
+    let theirs = "notify = [\"python3\", \"/home/u/notify.py\"]\n";
+    std::fs::write(&codex, theirs).unwrap();
+    let (ok, out, err) = init(&env, &["--yes"]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("left alone") && out.contains("notify.py"), "{out}");
+    assert_eq!(std::fs::read_to_string(&codex).unwrap(), theirs);
+}
+
+#[test]
+fn undo_after_the_user_changed_the_file_takes_out_only_lores_entries() {
+    let env = with_agents();
+    let claude = env.home.join(".claude/settings.json");
+    std::fs::write(&claude, CLAUDE_SETTINGS).unwrap();
+    assert!(init(&env, &["--yes"]).0);
+    // The user edits the file after init.
+    let text = std::fs::read_to_string(&claude).unwrap();
+    let edited = text.replace("\"model\": \"opus\"", "\"model\": \"sonnet\"");
+    std::fs::write(&claude, &edited).unwrap();
+    let (ok, out, _) = init(&env, &["--undo"]);
+    assert!(ok);
+    assert!(out.contains("Took lore's entries out"), "{out}");
+    let now = std::fs::read_to_string(&claude).unwrap();
+    assert_eq!(now, CLAUDE_SETTINGS.replace("\"model\": \"opus\"", "\"model\": \"sonnet\""));
+}
+
+#[test]
+fn init_in_a_home_without_agents_says_where_it_looked() {
+    let env = TestEnv::new();
+    let (ok, out, _) = init(&env, &["--yes"]);
+    assert!(ok);
+    assert!(out.contains("No coding agents found"), "{out}");
+    for place in ["~/.claude", "~/.codex", "~/.gemini"] {
+        assert!(out.contains(place), "{place}: {out}");
+    }
+    assert!(!env.home.join(".claude").exists(), "nothing is created for an agent not there");
+}
+
+#[test]
+fn init_without_a_terminal_and_without_yes_refuses_before_changing_anything() {
+    let env = with_agents();
+    let files = with_settings(&env);
+    let before: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(f).unwrap()).collect();
+    let (ok, _, err) = init(&env, &[]);
+    assert!(!ok);
+    assert!(err.contains("lore init --yes"), "{err}");
+    assert!(!env.db().exists());
+    let after: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(f).unwrap()).collect();
+    assert_eq!(after, before);
 }
