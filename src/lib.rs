@@ -26,3 +26,4 @@ pub mod repo;
 pub mod store;
 pub mod sync;
 pub mod versioning;
+pub mod watch;

@@ -30,6 +30,7 @@ mod sync;
 mod tag;
 mod unlink;
 mod verify;
+mod watch;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -66,6 +67,8 @@ enum ColorWhen {
 enum Command {
     /// Start here: find your coding agents, import their history, and capture every new session.
     Init(init::InitArgs),
+    /// Import transcripts as the agents write them; --install runs it at each login.
+    Watch(watch::WatchArgs),
     /// Import transcripts: every default location, or the files and folders given.
     Import(import::ImportArgs),
     /// List sessions, newest first.
@@ -275,6 +278,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Init(a) => init::run(&ctx, a),
         Command::Import(a) => import::run(&ctx, a),
+        Command::Watch(a) => watch::run(&ctx, a),
         Command::Sessions(a) => sessions::run(&ctx, a),
         Command::Show(a) => show::run(&ctx, a),
         Command::Search(a) => search::run(&ctx, a),
