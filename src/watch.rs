@@ -348,7 +348,7 @@ impl ServiceKind {
                 format!(
                     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
                      <!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" \"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n\
-                     <!-- Written by `lore watch --install`; `lore watch --uninstall` removes it. -->\n\
+                     <!-- Written by lore watch (install); its uninstall removes it. -->\n\
                      <plist version=\"1.0\">\n\
                      <dict>\n  \
                      <key>Label</key>\n  <string>{LAUNCHD_LABEL}</string>\n  \

@@ -456,3 +456,197 @@ fn init_without_a_terminal_and_without_yes_refuses_before_changing_anything() {
     let after: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(f).unwrap()).collect();
     assert_eq!(after, before);
 }
+
+// ---- lore watch ----
+
+/// `lore watch` as a child process, killed when dropped.
+struct Watcher {
+    child: std::process::Child,
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn lore_std(env: &TestEnv) -> std::process::Command {
+    let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("lore"));
+    c.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", &env.home)
+        .env("LORE_HOME", &env.lore_home)
+        .env("LORE_KEYCHAIN", "off")
+        .env("TZ", "UTC");
+    c
+}
+
+fn start_watch(env: &TestEnv) -> Watcher {
+    let child = lore_std(env)
+        .arg("watch")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn lore watch");
+    let w = Watcher { child };
+    wait_for(env, "the watcher to start", |_| {
+        std::fs::read_to_string(env.lore_home.join("logs/watch.log"))
+            .is_ok_and(|l| l.contains("started"))
+    });
+    w
+}
+
+/// Polls `check` for up to 30 s.
+fn wait_for(env: &TestEnv, what: &str, check: impl Fn(&TestEnv) -> bool) {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::time::Instant::now() < until {
+        if check(env) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let log = std::fs::read_to_string(env.lore_home.join("logs/watch.log")).unwrap_or_default();
+    panic!("timed out waiting for {what}; watch.log:\n{log}");
+}
+
+fn message_count(env: &TestEnv, id: &str) -> usize {
+    if !ids(env).contains(&id.to_owned()) {
+        return 0;
+    }
+    env.show(id)["messages"].as_array().map_or(0, Vec::len)
+}
+
+#[test]
+fn watch_imports_a_new_transcript_a_growing_one_and_one_written_in_pieces() {
+    let env = TestEnv::new();
+    let projects = env.home.join(".claude/projects/-home-dev-acme");
+    std::fs::create_dir_all(&projects).unwrap();
+    let _w = start_watch(&env);
+
+    // A second watcher for the same home says so and exits 0 at once.
+    let second = lore_std(&env).arg("watch").output().unwrap();
+    assert!(second.status.success());
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert!(said.contains("already running"), "{said}");
+
+    // A new transcript appears.
+    let a = "aaaaaaaa-0000-4000-8000-000000000001";
+    std::fs::write(
+        projects.join(format!("{a}.jsonl")),
+        common::claude_transcript(a, 2, "walrus"),
+    )
+    .unwrap();
+    wait_for(&env, "the new transcript", |e| message_count(e, a) == 4);
+
+    // It grows.
+    let mut text = common::claude_transcript(a, 2, "walrus");
+    text.push_str(&common::claude_transcript(a, 3, "walrus")[text.len()..]);
+    std::fs::write(projects.join(format!("{a}.jsonl")), &text).unwrap();
+    wait_for(&env, "the grown transcript", |e| message_count(e, a) == 6);
+
+    // Another is written in pieces, a line cut in two, each piece sooner than the quiet period.
+    let b = "bbbbbbbb-0000-4000-8000-000000000002";
+    let full = common::claude_transcript(b, 4, "narwhal");
+    let path = projects.join(format!("{b}.jsonl"));
+    let mut f = std::fs::File::create(&path).unwrap();
+    use std::io::Write;
+    for piece in full.as_bytes().chunks(full.len() / 5 + 1) {
+        f.write_all(piece).unwrap();
+        f.flush().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    drop(f);
+    wait_for(&env, "the transcript written in pieces", |e| {
+        message_count(e, b) == 8
+    });
+    let log = std::fs::read_to_string(env.lore_home.join("logs/watch.log")).unwrap();
+    assert!(!log.contains("error"), "{log}");
+}
+
+#[test]
+fn watch_status_and_a_service_file_installed_and_removed() {
+    let env = TestEnv::new();
+    let xdg = env.home.join("xdg");
+    let run = |args: &[&str]| {
+        let out = lore_std(&env)
+            .arg("watch")
+            .args(args)
+            .env("XDG_CONFIG_HOME", &xdg)
+            .env("LORE_SERVICE_MANAGER", "off")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(run(&["--status"]).contains("not running"));
+    let out = run(&["--install"]);
+    let unit = xdg.join("systemd/user/lore-watch.service");
+    assert!(out.contains(&unit.display().to_string()), "{out}");
+    assert!(out.contains("systemctl --user enable --now lore-watch.service"), "{out}");
+    let text = std::fs::read_to_string(&unit).unwrap();
+    assert!(text.contains(" watch\n") && text.contains("LORE_HOME="), "{text}");
+    assert!(run(&["--status"]).contains("Service: installed"));
+    assert!(run(&["--uninstall"]).contains("removed"));
+    assert!(!unit.exists());
+    assert!(run(&["--uninstall"]).contains("No lore watch service is installed"));
+}
+
+#[test]
+fn the_service_files_are_valid() {
+    let env = TestEnv::new();
+    let print = |kind: &str| {
+        let out = lore_std(&env)
+            .args(["watch", "--print-service", kind])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let unit = dir.path().join("lore-watch.service");
+    std::fs::write(&unit, print("systemd")).unwrap();
+    if let Ok(out) = std::process::Command::new("systemd-analyze")
+        .args(["--user", "verify"])
+        .arg(&unit)
+        .env("XDG_RUNTIME_DIR", dir.path())
+        .output()
+    {
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "systemd-analyze verify: {said}");
+        assert!(!said.contains("Unknown"), "{said}");
+    }
+    let plist = print("launchd");
+    assert!(plist.contains("<string>dev.lore.watch</string>"));
+    // Well-formed XML with the keys launchd needs; plutil where there is one, else Python's
+    // plistlib (an XML parser), else at least no "--" inside a comment.
+    let file = dir.path().join("dev.lore.watch.plist");
+    std::fs::write(&file, &plist).unwrap();
+    let checked = std::process::Command::new("plutil")
+        .arg("-lint")
+        .arg(&file)
+        .output()
+        .or_else(|_| {
+            std::process::Command::new("python3")
+                .args([
+                    "-c",
+                    "import plistlib,sys; d=plistlib.load(open(sys.argv[1],'rb')); assert d['Label']=='dev.lore.watch' and d['ProgramArguments'][1]=='watch' and d['RunAtLoad'] is True",
+                ])
+                .arg(&file)
+                .output()
+        });
+    match checked {
+        Ok(out) => assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(_) => {
+            for c in plist.split("<!--").skip(1) {
+                let body = c.split("-->").next().unwrap_or("");
+                assert!(!body.contains("--"), "{body}");
+            }
+        }
+    }
+}
