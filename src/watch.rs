@@ -69,7 +69,9 @@ pub fn lock(path: &Path) -> Result<Lock, WatchError> {
         .open(path)
         .map_err(io)?;
     if !try_lock(&file) {
-        return Err(WatchError::AlreadyRunning { pid: read_pid(path) });
+        return Err(WatchError::AlreadyRunning {
+            pid: read_pid(path),
+        });
     }
     file.set_len(0).map_err(io)?;
     file.rewind().map_err(io)?;
@@ -230,12 +232,7 @@ impl Watch {
         let now = Instant::now();
         for path in event.paths {
             if let Some(i) = self.missing.iter().position(|m| *m == path) {
-                if path.is_dir()
-                    && self
-                        .watcher
-                        .watch(&path, RecursiveMode::Recursive)
-                        .is_ok()
-                {
+                if path.is_dir() && self.watcher.watch(&path, RecursiveMode::Recursive).is_ok() {
                     self.watched.push(path.clone());
                     self.missing.remove(i);
                 }
@@ -316,7 +313,12 @@ impl ServiceKind {
         match self {
             ServiceKind::Systemd => {
                 let env = lore_home
-                    .map(|h| format!("Environment=\"LORE_HOME={}\"\n", systemd_escape(&h.to_string_lossy())))
+                    .map(|h| {
+                        format!(
+                            "Environment=\"LORE_HOME={}\"\n",
+                            systemd_escape(&h.to_string_lossy())
+                        )
+                    })
                     .unwrap_or_default();
                 format!(
                     "# Written by `lore watch --install`; `lore watch --uninstall` removes it.\n\

@@ -250,7 +250,8 @@ const CLAUDE_SETTINGS: &str = r#"{
 
 const CODEX_CONFIG: &str = "# my Codex settings\nmodel = \"gpt-5.1-codex\"  # the one I like\n\n[profiles.fast]\nmodel = \"o4-mini\"\n";
 
-const GEMINI_SETTINGS: &str = "{\n    // Gemini CLI allows comments here\n    \"theme\": \"GitHub\",\n    \"hooks\": {}\n}\n";
+const GEMINI_SETTINGS: &str =
+    "{\n    // Gemini CLI allows comments here\n    \"theme\": \"GitHub\",\n    \"hooks\": {}\n}\n";
 
 /// A home with each agent's settings holding keys, comments and hooks of the user's; Claude
 /// Code's settings.json is a symlink into a dotfiles folder (mode 0640).
@@ -280,7 +281,12 @@ fn mode(p: &Path) -> u32 {
 }
 
 fn init(env: &TestEnv, args: &[&str]) -> (bool, String, String) {
-    let out = env.lore().arg("init").args(args).output().expect("run lore");
+    let out = env
+        .lore()
+        .arg("init")
+        .args(args)
+        .output()
+        .expect("run lore");
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -295,7 +301,10 @@ fn init_yes_imports_registers_every_agent_and_undo_restores_each_file_byte_for_b
     let before: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(f).unwrap()).collect();
     let (ok, out, err) = init(&env, &["--yes"]);
     assert!(ok, "{out}{err}");
-    assert!(out.contains("claude-code") && out.contains("codex") && out.contains("gemini"), "{out}");
+    assert!(
+        out.contains("claude-code") && out.contains("codex") && out.contains("gemini"),
+        "{out}"
+    );
     assert!(out.contains("Imported"), "the history is imported: {out}");
     assert!(out.contains("Try next"), "{out}");
     let got = ids(&env);
@@ -306,7 +315,8 @@ fn init_yes_imports_registers_every_agent_and_undo_restores_each_file_byte_for_b
     // Claude Code: lore's hook beside the user's, every other key kept, the link still a link.
     let link = env.home.join(".claude/settings.json");
     assert!(link.symlink_metadata().unwrap().file_type().is_symlink());
-    let claude: serde_json::Value = serde_json::from_slice(&std::fs::read(&files[0]).unwrap()).unwrap();
+    let claude: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&files[0]).unwrap()).unwrap();
     assert_eq!(claude["model"], "opus");
     assert_eq!(claude["permissions"]["allow"][0], "Bash(cargo test:*)");
     let stop = claude["hooks"]["Stop"].as_array().unwrap();
@@ -314,30 +324,54 @@ fn init_yes_imports_registers_every_agent_and_undo_restores_each_file_byte_for_b
     assert_eq!(stop[0]["hooks"][0]["command"], "notify-send done");
     for ev in ["SessionEnd", "Stop", "PreCompact"] {
         assert!(
-            claude["hooks"][ev].to_string().contains("import --hook claude"),
+            claude["hooks"][ev]
+                .to_string()
+                .contains("import --hook claude"),
             "{ev}: {claude}"
         );
     }
     assert_eq!(mode(&files[0]), 0o640, "the file keeps its permissions");
     let text = std::fs::read_to_string(&files[0]).unwrap();
-    assert!(text.starts_with("{\n  \"model\": \"opus\",\n  \"permissions\": {\"allow\": [\"Bash(cargo test:*)\"]},"), "untouched bytes stay: {text}");
+    assert!(
+        text.starts_with(
+            "{\n  \"model\": \"opus\",\n  \"permissions\": {\"allow\": [\"Bash(cargo test:*)\"]},"
+        ),
+        "untouched bytes stay: {text}"
+    );
     // Codex: notify added, comments kept.
     let codex = std::fs::read_to_string(&files[1]).unwrap();
-    assert!(codex.contains("# my Codex settings") && codex.contains("# the one I like"), "{codex}");
+    assert!(
+        codex.contains("# my Codex settings") && codex.contains("# the one I like"),
+        "{codex}"
+    );
     let doc: toml_edit::DocumentMut = codex.parse().unwrap();
-    assert!(doc["notify"].to_string().contains("\"--hook\", \"codex\""), "{codex}");
+    assert!(
+        doc["notify"].to_string().contains("\"--hook\", \"codex\""),
+        "{codex}"
+    );
     assert_eq!(doc["profiles"]["fast"]["model"].as_str(), Some("o4-mini"));
     // Gemini: comment kept, hooks registered.
     let gemini = std::fs::read_to_string(&files[2]).unwrap();
-    assert!(gemini.contains("// Gemini CLI allows comments here"), "{gemini}");
-    assert!(gemini.contains("\"SessionEnd\"") && gemini.contains("import --hook gemini"), "{gemini}");
+    assert!(
+        gemini.contains("// Gemini CLI allows comments here"),
+        "{gemini}"
+    );
+    assert!(
+        gemini.contains("\"SessionEnd\"") && gemini.contains("import --hook gemini"),
+        "{gemini}"
+    );
     assert_eq!(mode(&files[2]), 0o600);
 
     // The command written into Claude Code's settings works as Claude Code runs it: through a
     // shell, with the hook JSON on stdin.
     let command = stop[1]["hooks"][0]["command"].as_str().unwrap().to_owned();
     let mut more = std::fs::read_to_string(claude_transcript(&env)).unwrap();
-    more.push_str(&common::claude_line(CLAUDE_ID, 901, "user", "what about the platypus"));
+    more.push_str(&common::claude_line(
+        CLAUDE_ID,
+        901,
+        "user",
+        "what about the platypus",
+    ));
     more.push('\n');
     std::fs::write(claude_transcript(&env), more).unwrap();
     let run = std::process::Command::new("sh")
@@ -350,7 +384,10 @@ fn init_yes_imports_registers_every_agent_and_undo_restores_each_file_byte_for_b
         .spawn()
         .and_then(|mut c| {
             use std::io::Write;
-            c.stdin.take().unwrap().write_all(claude_payload(&env, "Stop").as_bytes())?;
+            c.stdin
+                .take()
+                .unwrap()
+                .write_all(claude_payload(&env, "Stop").as_bytes())?;
             c.wait()
         })
         .unwrap();
@@ -361,7 +398,10 @@ fn init_yes_imports_registers_every_agent_and_undo_restores_each_file_byte_for_b
     let after: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(f).unwrap()).collect();
     let (ok, out, _) = init(&env, &["--yes"]);
     assert!(ok);
-    assert!(out.contains("Claude Code already imports each session"), "{out}");
+    assert!(
+        out.contains("Claude Code already imports each session"),
+        "{out}"
+    );
     let again: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(f).unwrap()).collect();
     assert_eq!(again, after, "a second init changes nothing");
 
@@ -374,7 +414,10 @@ fn init_yes_imports_registers_every_agent_and_undo_restores_each_file_byte_for_b
     assert_eq!(mode(&files[0]), 0o640);
     assert!(link.symlink_metadata().unwrap().file_type().is_symlink());
     let (ok, out, _) = init(&env, &["--undo"]);
-    assert!(ok && out.contains("changed nothing that needs undoing"), "{out}");
+    assert!(
+        ok && out.contains("changed nothing that needs undoing"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -387,17 +430,33 @@ fn init_refuses_a_settings_file_that_does_not_parse_and_still_does_the_rest() {
     let broken_toml = "model = \"x\"\nnotify = [\n";
     std::fs::write(&codex, broken_toml).unwrap();
     let (ok, out, err) = init(&env, &["--yes"]);
-    assert!(!ok, "a file that could not be edited makes init exit 1: {out}");
-    assert!(err.contains(&format!("{}: not valid JSON at line 5", claude.display())), "{err}");
-    assert!(err.contains(&format!("{}: not valid TOML at line", codex.display())), "{err}");
+    assert!(
+        !ok,
+        "a file that could not be edited makes init exit 1: {out}"
+    );
+    assert!(
+        err.contains(&format!("{}: not valid JSON at line 5", claude.display())),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{}: not valid TOML at line", codex.display())),
+        "{err}"
+    );
     assert!(err.contains("changed nothing"), "{err}");
     assert_eq!(std::fs::read_to_string(&claude).unwrap(), broken);
     assert_eq!(std::fs::read_to_string(&codex).unwrap(), broken_toml);
     // Gemini's settings did not exist: lore created them with its hook, and undo removes them.
     let gemini = env.home.join(".gemini/settings.json");
-    assert!(std::fs::read_to_string(&gemini).unwrap().contains("import --hook gemini"));
+    assert!(
+        std::fs::read_to_string(&gemini)
+            .unwrap()
+            .contains("import --hook gemini")
+    );
     assert_eq!(mode(&gemini), 0o600);
-    assert!(ids(&env).contains(&CLAUDE_ID.to_owned()), "the import still ran");
+    assert!(
+        ids(&env).contains(&CLAUDE_ID.to_owned()),
+        "the import still ran"
+    );
     let (ok, _, _) = init(&env, &["--undo"]);
     assert!(ok);
     assert!(!gemini.exists());
@@ -411,7 +470,10 @@ fn codex_notify_of_another_program_is_left_alone() {
     std::fs::write(&codex, theirs).unwrap();
     let (ok, out, err) = init(&env, &["--yes"]);
     assert!(ok, "{out}{err}");
-    assert!(out.contains("left alone") && out.contains("notify.py"), "{out}");
+    assert!(
+        out.contains("left alone") && out.contains("notify.py"),
+        "{out}"
+    );
     assert_eq!(std::fs::read_to_string(&codex).unwrap(), theirs);
 }
 
@@ -429,7 +491,10 @@ fn undo_after_the_user_changed_the_file_takes_out_only_lores_entries() {
     assert!(ok);
     assert!(out.contains("Took lore's entries out"), "{out}");
     let now = std::fs::read_to_string(&claude).unwrap();
-    assert_eq!(now, CLAUDE_SETTINGS.replace("\"model\": \"opus\"", "\"model\": \"sonnet\""));
+    assert_eq!(
+        now,
+        CLAUDE_SETTINGS.replace("\"model\": \"opus\"", "\"model\": \"sonnet\"")
+    );
 }
 
 #[test]
@@ -441,7 +506,10 @@ fn init_in_a_home_without_agents_says_where_it_looked() {
     for place in ["~/.claude", "~/.codex", "~/.gemini"] {
         assert!(out.contains(place), "{place}: {out}");
     }
-    assert!(!env.home.join(".claude").exists(), "nothing is created for an agent not there");
+    assert!(
+        !env.home.join(".claude").exists(),
+        "nothing is created for an agent not there"
+    );
 }
 
 #[test]
@@ -577,16 +645,26 @@ fn watch_status_and_a_service_file_installed_and_removed() {
             .env("LORE_SERVICE_MANAGER", "off")
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     assert!(run(&["--status"]).contains("not running"));
     let out = run(&["--install"]);
     let unit = xdg.join("systemd/user/lore-watch.service");
     assert!(out.contains(&unit.display().to_string()), "{out}");
-    assert!(out.contains("systemctl --user enable --now lore-watch.service"), "{out}");
+    assert!(
+        out.contains("systemctl --user enable --now lore-watch.service"),
+        "{out}"
+    );
     let text = std::fs::read_to_string(&unit).unwrap();
-    assert!(text.contains(" watch\n") && text.contains("LORE_HOME="), "{text}");
+    assert!(
+        text.contains(" watch\n") && text.contains("LORE_HOME="),
+        "{text}"
+    );
     assert!(run(&["--status"]).contains("Service: installed"));
     assert!(run(&["--uninstall"]).contains("removed"));
     assert!(!unit.exists());
@@ -649,4 +727,63 @@ fn the_service_files_are_valid() {
             }
         }
     }
+}
+
+// ---- warn before loss ----
+
+#[test]
+fn status_and_doctor_count_transcripts_not_in_lore_and_those_about_to_be_deleted() {
+    let env = with_agents();
+    // One Claude Code transcript untouched for 25 days: Claude Code's default 30-day cleanup
+    // deletes it within a week.
+    let old = claude_transcript(&env);
+    let when = std::time::SystemTime::now() - std::time::Duration::from_secs(25 * 86_400);
+    std::fs::File::options()
+        .write(true)
+        .open(&old)
+        .unwrap()
+        .set_modified(when)
+        .unwrap();
+    let status = |env: &TestEnv| -> serde_json::Value {
+        let out = env.lore().args(["status", "--json"]).output().unwrap();
+        assert!(out.status.success());
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let s = status(&env);
+    assert_eq!(s["transcripts_not_imported"], 5, "{s}");
+    assert_eq!(s["transcripts_deleted_soon"], 1, "{s}");
+    let out = env.lore().arg("status").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("5 transcripts on disk are not in lore yet"),
+        "{text}"
+    );
+    assert!(
+        text.contains("1 of them will be deleted by Claude Code within 7 days (cleanupPeriodDays 30, its default)"),
+        "{text}"
+    );
+    let out = env.lore().arg("doctor").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("note  capture") && text.contains("5 transcripts"),
+        "{text}"
+    );
+
+    // A longer retention: nothing is deleted soon.
+    std::fs::write(
+        env.home.join(".claude/settings.json"),
+        "{\"cleanupPeriodDays\": 90}",
+    )
+    .unwrap();
+    assert_eq!(status(&env)["transcripts_deleted_soon"], 0);
+
+    env.lore().arg("import").assert().success();
+    let s = status(&env);
+    assert_eq!(s["transcripts_not_imported"], 0, "{s}");
+    let out = env.lore().arg("doctor").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("ok    capture     every transcript"),
+        "{text}"
+    );
 }

@@ -72,3 +72,46 @@ mod tests {
         assert!(!deleted_soon(r, now - 22 * day, now));
     }
 }
+
+/// What is on disk and not in lore, for `lore status`, `lore doctor` and `lore init`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Gaps {
+    /// Transcripts under the default locations whose current content is not in lore.
+    pub not_imported: usize,
+    /// Of those, Claude Code's that its retention deletes within [`SOON_DAYS`].
+    pub deleted_soon: usize,
+    /// Claude Code's retention, when Claude Code is there.
+    pub claude: Option<Retention>,
+}
+
+/// Counts what [`Gaps`] holds for the default locations `loc`.
+pub fn gaps(
+    store: Option<&crate::store::Store>,
+    loc: &crate::capture::DefaultLocations,
+) -> Result<Gaps, crate::store::StoreError> {
+    let candidates = loc.candidates();
+    let pending = crate::import::not_imported(store, &candidates)?;
+    let claude = loc
+        .claude
+        .as_ref()
+        .filter(|r| r.is_dir())
+        .map(|r| claude(&super::settings::resolve(&r.join("settings.json"))));
+    let now = SystemTime::now();
+    let deleted_soon = match claude {
+        Some(r) => pending
+            .iter()
+            .filter(|c| c.tool == Some(crate::model::Tool::ClaudeCode))
+            .filter(|c| {
+                std::fs::metadata(&c.path)
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| deleted_soon(r, t, now))
+            })
+            .count(),
+        None => 0,
+    };
+    Ok(Gaps {
+        not_imported: pending.len(),
+        deleted_soon,
+        claude,
+    })
+}

@@ -160,7 +160,11 @@ impl DefaultLocations {
             .cloned()
             .collect();
         for a in &self.aider {
-            let dir = if a.is_dir() { Some(a.as_path()) } else { a.parent() };
+            let dir = if a.is_dir() {
+                Some(a.as_path())
+            } else {
+                a.parent()
+            };
             if let Some(d) = dir.filter(|d| d.is_dir()) {
                 v.push(d.to_path_buf());
             }

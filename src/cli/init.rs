@@ -42,15 +42,17 @@ enum Step {
     Import,
     AgentHooks,
     Retention,
+    Watch,
     Completions,
     Next,
 }
 
-const STEPS: [Step; 6] = [
+const STEPS: [Step; 7] = [
     Step::Detect,
     Step::Import,
     Step::AgentHooks,
     Step::Retention,
+    Step::Watch,
     Step::Completions,
     Step::Next,
 ];
@@ -100,11 +102,7 @@ pub fn run(ctx: &Ctx, args: InitArgs) -> anyhow::Result<ExitCode> {
         if let Err(e) = init.run(step) {
             init.failed = true;
             let mut err = anstream::stderr();
-            writeln!(
-                err,
-                "{WARN}error:{WARN:#} {}",
-                super::output::one_line(&e)
-            )?;
+            writeln!(err, "{WARN}error:{WARN:#} {}", super::output::one_line(&e))?;
         }
     }
     Ok(if init.failed {
@@ -154,6 +152,7 @@ impl Init<'_> {
             Step::Import => self.import(),
             Step::AgentHooks => self.hooks(),
             Step::Retention => self.retention(),
+            Step::Watch => self.watch(),
             Step::Completions => self.completions(),
             Step::Next => self.next(),
         }
@@ -329,6 +328,27 @@ impl Init<'_> {
         Ok(())
     }
 
+    fn watch(&mut self) -> anyhow::Result<()> {
+        if self.found.is_empty() {
+            return Ok(());
+        }
+        let running = lore::watch::running(&lore::watch::lock_path(self.ctx.home.root()));
+        if running.is_some() || super::watch::installed(self.ctx)? {
+            return Ok(());
+        }
+        // Hooks capture a session when it ends; the watcher also catches tools without hooks
+        // and sessions that never end cleanly.
+        if self.ask(
+            "Also run 'lore watch' at each login, importing every transcript as it changes? (a user service)",
+            false,
+        )? {
+            super::watch::install(self.ctx)?;
+        } else if self.yes {
+            writeln!(anstream::stdout(), "  {DIM}'lore watch --install' does it later.{DIM:#}")?;
+        }
+        Ok(())
+    }
+
     fn completions(&mut self) -> anyhow::Result<()> {
         let shell = std::env::var("SHELL").unwrap_or_default();
         let name = Path::new(&shell)
@@ -349,9 +369,15 @@ impl Init<'_> {
     fn next(&mut self) -> anyhow::Result<()> {
         let mut out = anstream::stdout();
         writeln!(out, "\n{BOLD}Try next{BOLD:#}")?;
-        writeln!(out, "  lore sessions              the sessions lore holds, newest first")?;
+        writeln!(
+            out,
+            "  lore sessions              the sessions lore holds, newest first"
+        )?;
         writeln!(out, "  lore search WORDS          find what was said")?;
-        writeln!(out, "  lore blame FILE:LINE       the reasoning behind a line of code")?;
+        writeln!(
+            out,
+            "  lore blame FILE:LINE       the reasoning behind a line of code"
+        )?;
         Ok(())
     }
 }
@@ -365,17 +391,21 @@ fn undo(state: &StateDir) -> anyhow::Result<ExitCode> {
     }
     for d in done {
         match d {
-            Undone::Restored { path } => {
-                writeln!(out, "Restored {} as it was before lore init.", path.display())?
-            }
+            Undone::Restored { path } => writeln!(
+                out,
+                "Restored {} as it was before lore init.",
+                path.display()
+            )?,
             Undone::EntriesRemoved { path } => writeln!(
                 out,
                 "Took lore's entries out of {} (it changed after lore init, so the rest stays as it is now).",
                 path.display()
             )?,
-            Undone::Gone { path } => {
-                writeln!(out, "{} no longer exists; nothing to undo there.", path.display())?
-            }
+            Undone::Gone { path } => writeln!(
+                out,
+                "{} no longer exists; nothing to undo there.",
+                path.display()
+            )?,
         }
     }
     writeln!(

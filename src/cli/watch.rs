@@ -181,7 +181,7 @@ fn manage(program: &str, args: &[&str]) -> Result<(), String> {
     }
 }
 
-fn install(ctx: &Ctx) -> anyhow::Result<ExitCode> {
+pub(super) fn install(ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let kind = ServiceKind::native();
     let path = service_path(ctx, kind)?;
     let text = render(ctx, kind)?;
@@ -193,7 +193,10 @@ fn install(ctx: &Ctx) -> anyhow::Result<ExitCode> {
     writeln!(out, "Wrote {}.", path.display())?;
     let p = path.to_string_lossy().into_owned();
     let (program, args): (&str, Vec<&str>) = match kind {
-        ServiceKind::Systemd => ("systemctl", vec!["--user", "enable", "--now", watch::SYSTEMD_UNIT]),
+        ServiceKind::Systemd => (
+            "systemctl",
+            vec!["--user", "enable", "--now", watch::SYSTEMD_UNIT],
+        ),
         ServiceKind::Launchd => ("launchctl", vec!["load", "-w", &p]),
     };
     if !manager_wanted() {
@@ -204,7 +207,10 @@ fn install(ctx: &Ctx) -> anyhow::Result<ExitCode> {
         let _ = manage("systemctl", &["--user", "daemon-reload"]);
     }
     match manage(program, &args) {
-        Ok(()) => writeln!(out, "Started; it starts again at each login. 'lore watch --status' shows it.")?,
+        Ok(()) => writeln!(
+            out,
+            "Started; it starts again at each login. 'lore watch --status' shows it."
+        )?,
         Err(e) => writeln!(
             out,
             "Could not start it ({e}); start it with: {program} {}",
@@ -214,18 +220,30 @@ fn install(ctx: &Ctx) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Whether the user service file is in place.
+pub(super) fn installed(ctx: &Ctx) -> anyhow::Result<bool> {
+    Ok(service_path(ctx, ServiceKind::native())?.exists())
+}
+
 fn uninstall(ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let kind = ServiceKind::native();
     let path = service_path(ctx, kind)?;
     let mut out = anstream::stdout();
     if !path.exists() {
-        writeln!(out, "No lore watch service is installed ({} does not exist).", path.display())?;
+        writeln!(
+            out,
+            "No lore watch service is installed ({} does not exist).",
+            path.display()
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
     if manager_wanted() {
         let p = path.to_string_lossy().into_owned();
         let _ = match kind {
-            ServiceKind::Systemd => manage("systemctl", &["--user", "disable", "--now", watch::SYSTEMD_UNIT]),
+            ServiceKind::Systemd => manage(
+                "systemctl",
+                &["--user", "disable", "--now", watch::SYSTEMD_UNIT],
+            ),
             ServiceKind::Launchd => manage("launchctl", &["unload", "-w", &p]),
         };
     }
@@ -242,7 +260,10 @@ fn status(ctx: &Ctx) -> anyhow::Result<ExitCode> {
     match watch::running(&watch::lock_path(ctx.home.root())) {
         Some(Some(pid)) => writeln!(out, "lore watch is running (pid {pid}).")?,
         Some(None) => writeln!(out, "lore watch is running.")?,
-        None => writeln!(out, "lore watch is not running ('lore watch' starts it; 'lore watch --install' at each login).")?,
+        None => writeln!(
+            out,
+            "lore watch is not running ('lore watch' starts it; 'lore watch --install' at each login)."
+        )?,
     }
     let path = service_path(ctx, ServiceKind::native())?;
     if path.exists() {
