@@ -76,7 +76,8 @@ pub fn run(ctx: &Ctx, args: InitArgs) -> anyhow::Result<ExitCode> {
     if args.undo {
         return undo(&state);
     }
-    if !args.yes && !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+    let terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    if !args.yes && !terminal {
         anyhow::bail!(
             "lore init asks before it changes anything and needs a terminal for that; run 'lore init --yes' to take the defaults"
         );
