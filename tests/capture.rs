@@ -787,3 +787,81 @@ fn status_and_doctor_count_transcripts_not_in_lore_and_those_about_to_be_deleted
         "{text}"
     );
 }
+
+#[test]
+fn init_on_a_terminal_asks_and_a_no_changes_nothing() {
+    // A terminal from util-linux's `script`; skipped (said loudly) where there is none.
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("SKIPPED: no `script` program to give lore init a terminal");
+        return;
+    }
+    let env = TestEnv::new();
+    copy_tree(
+        &fixtures().join("transcripts/claude"),
+        &env.home.join(".claude"),
+    );
+    let settings = env.home.join(".claude/settings.json");
+    std::fs::write(&settings, CLAUDE_SETTINGS).unwrap();
+    let lore = assert_cmd::cargo::cargo_bin("lore");
+    // Import: yes; Claude Code's hook: no; retention: no; watch: no.
+    let out = std::process::Command::new("script")
+        .args(["-qec"])
+        .arg(format!("'{}' init", lore.display()))
+        .arg("/dev/null")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", &env.home)
+        .env("LORE_HOME", &env.lore_home)
+        .env("LORE_KEYCHAIN", "off")
+        .env("TERM", "dumb")
+        .write_stdin_lines(&["y", "n", "n", "n"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("Import the 2 transcripts not in lore yet? [Y/n]"),
+        "{said}"
+    );
+    assert!(
+        said.contains("Import each Claude Code session into lore as it ends?"),
+        "{said}"
+    );
+    assert_eq!(std::fs::read_to_string(&settings).unwrap(), CLAUDE_SETTINGS);
+    assert!(ids(&env).contains(&CLAUDE_ID.to_owned()));
+    assert!(
+        !env.lore_home.join("init").exists(),
+        "nothing to undo was recorded"
+    );
+}
+
+trait WriteStdinLines {
+    fn write_stdin_lines(&mut self, lines: &[&str]) -> std::process::Output;
+}
+
+impl WriteStdinLines for std::process::Command {
+    /// Feeds the answers one at a time, a moment apart, as a person would type them.
+    fn write_stdin_lines(&mut self, lines: &[&str]) -> std::process::Output {
+        use std::io::Write;
+        let mut child = self
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn script");
+        let mut stdin = child.stdin.take().unwrap();
+        for l in lines {
+            std::thread::sleep(std::time::Duration::from_millis(700));
+            let _ = stdin.write_all(format!("{l}\n").as_bytes());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        drop(stdin);
+        child.wait_with_output().unwrap()
+    }
+}

@@ -309,12 +309,19 @@ impl Init<'_> {
             })
             .count();
         let mut out = anstream::stdout();
+        let when = if soon == 0 {
+            format!("none is due within {} days", retention::SOON_DAYS)
+        } else {
+            format!(
+                "{soon} will go within {} days, {soon_missing} of them not in lore",
+                retention::SOON_DAYS
+            )
+        };
         writeln!(
             out,
-            "{WARN}Claude Code deletes transcripts untouched for {} days{WARN:#} (cleanupPeriodDays{}); {soon} will go within {} days, {soon_missing} of them not in lore.",
+            "{WARN}Claude Code deletes transcripts untouched for {} days{WARN:#} (cleanupPeriodDays{}); {when}.",
             r.days,
             if r.explicit { "" } else { ", its default" },
-            retention::SOON_DAYS
         )?;
         if self.ask(
             &format!(
@@ -355,15 +362,54 @@ impl Init<'_> {
         let name = Path::new(&shell)
             .file_name()
             .and_then(|n| n.to_str())
-            .unwrap_or("");
-        let how = match name {
-            "bash" => "lore completions bash > ~/.local/share/bash-completion/completions/lore",
-            "zsh" => "lore completions zsh > ~/.zfunc/_lore   # with fpath+=~/.zfunc in ~/.zshrc",
-            "fish" => "lore completions fish > ~/.config/fish/completions/lore.fish",
+            .unwrap_or("")
+            .to_owned();
+        let (kind, rel, note) = match name.as_str() {
+            "bash" => (
+                clap_complete::Shell::Bash,
+                ".local/share/bash-completion/completions/lore",
+                "",
+            ),
+            "zsh" => (
+                clap_complete::Shell::Zsh,
+                ".zfunc/_lore",
+                " (add fpath+=~/.zfunc before compinit in ~/.zshrc)",
+            ),
+            "fish" => (
+                clap_complete::Shell::Fish,
+                ".config/fish/completions/lore.fish",
+                "",
+            ),
             _ => return Ok(()),
         };
+        let Some(home) = self.ctx.user_home.clone() else {
+            return Ok(());
+        };
+        let path = home.join(rel);
+        if path.exists() {
+            return Ok(());
+        }
         let mut out = anstream::stdout();
-        writeln!(out, "Tab completion for {name}: {DIM}{how}{DIM:#}")?;
+        if self.yes {
+            writeln!(
+                out,
+                "Tab completion for {name}: {DIM}lore completions {name} > ~/{rel}{note}{DIM:#}"
+            )?;
+            return Ok(());
+        }
+        if self.ask(
+            &format!("Install tab completion for {name} (~/{rel})?"),
+            false,
+        )? {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            let mut cmd = <super::Cli as clap::CommandFactory>::command();
+            let mut buf = Vec::new();
+            clap_complete::generate(kind, &mut cmd, "lore", &mut buf);
+            std::fs::write(&path, buf)?;
+            writeln!(out, "  wrote ~/{rel}{note}")?;
+        }
         Ok(())
     }
 
