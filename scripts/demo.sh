@@ -19,6 +19,20 @@ export LORE_KEYCHAIN=off
 if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
 step() { printf '\n%s$ %s%s\n' "$bold" "$*" "$plain"; "$@"; }
 
+# A new user's first command, in a throw-away HOME whose agents left the sample transcripts:
+# lore init finds them, imports their history and registers lore's hook with each agent, so
+# every later session is imported as it ends; --undo restores each settings file exactly.
+mkdir -p "$work/home"
+for agent in claude codex gemini; do cp -R "$repo/fixtures/transcripts/$agent" "$work/home/.$agent"; done
+printf '{\n  "model": "opus"\n}\n' > "$work/home/.claude/settings.json"
+(
+    export HOME="$work/home" LORE_HOME="$work/home/.lore"
+    step "$lore" init --yes
+    step grep -- --hook "$HOME/.claude/settings.json"   # SessionEnd, Stop, PreCompact
+    step "$lore" init --undo
+    step cat "$HOME/.claude/settings.json"
+)
+
 step "$lore" import "$repo/fixtures/transcripts"
 step "$lore" import "$repo/fixtures/transcripts"          # again: nothing changed, nothing read
 step "$lore" sessions

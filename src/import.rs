@@ -425,3 +425,30 @@ pub fn default_locations(
             .collect(),
     }
 }
+
+/// The candidates whose current content is not in the store: never imported, or changed
+/// since their last import. `store` `None` (no database yet): all of them. A file that
+/// vanished meanwhile is left out. For the warnings of `lore status`, `lore doctor` and
+/// `lore init`.
+pub fn not_imported<'a>(
+    store: Option<&Store>,
+    candidates: &'a [Candidate],
+) -> Result<Vec<&'a Candidate>, StoreError> {
+    let mut out = Vec::new();
+    for c in candidates {
+        let path = std::fs::canonicalize(&c.path).unwrap_or_else(|_| c.path.clone());
+        let Ok(meta) = std::fs::metadata(&path) else {
+            continue;
+        };
+        let seen = match store {
+            Some(s) => s
+                .source_state(&path.to_string_lossy())?
+                .is_some_and(|(fp, _)| fp == fingerprint_of(&meta)),
+            None => false,
+        };
+        if !seen {
+            out.push(c);
+        }
+    }
+    Ok(out)
+}

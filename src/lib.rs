@@ -4,6 +4,7 @@
 //! This crate is the library: all domain logic, no printing, no exiting. The `lore` and
 //! `git-remote-lore` binaries own output, prompts and exit codes.
 
+pub mod agents;
 pub mod blame;
 pub mod capture;
 pub mod config;
@@ -16,6 +17,7 @@ pub mod hooks;
 pub mod import;
 pub mod keys;
 pub mod link;
+pub mod logfile;
 pub mod migrate_varalys;
 pub mod model;
 pub mod redact;
@@ -24,3 +26,4 @@ pub mod repo;
 pub mod store;
 pub mod sync;
 pub mod versioning;
+pub mod watch;

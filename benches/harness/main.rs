@@ -6,6 +6,7 @@
 //! See `--help` and docs/benchmarks.md.
 
 mod blame;
+mod capture;
 mod generate;
 mod import;
 mod json;
@@ -38,6 +39,10 @@ Commands:
   sync      `lore sync` in a repository whose store holds --sessions N (default 10000)
             sessions: nothing to do (beside git fetch), one new session (beside git fetch +
             push of one commit), a new member joining (beside git fetch of the plain store)
+  capture   An agent's hook (`lore import --hook claude`) after one more turn of a 40 KB and a
+            5 MB transcript, beside `lore import FILE`; `lore watch` idle CPU over 60 s (5 s
+            with --quick) and the delay from a new transcript to `lore search` finding it,
+            beside the hook
   gen       Only generate (or find cached) corpora and print their statistics
   help      Show this help
 
@@ -406,6 +411,26 @@ fn run(args: Args, command_line: &str) -> Result<(), String> {
                 ),
                 key: "remote",
                 title: "Sync transport (git-remote-lore)",
+            };
+            section.report(&rows, args.write_docs)
+        }
+        Some("capture") => {
+            let lore = lore_binary(&args)?;
+            warn_if_stale(&lore);
+            let cfg = capture::Config {
+                lore: lore.clone(),
+                dir: data_dir.join("capture"),
+                runs: args.runs.unwrap_or(if quick { 5 } else { 20 }),
+                idle: std::time::Duration::from_secs(if quick { 5 } else { 60 }),
+            };
+            let rows = capture::run(&cfg);
+            let section = Section {
+                lore: &lore,
+                command_line,
+                runs: cfg.runs,
+                about: "wall time of whole commands (process start included); throw-away homes",
+                key: "capture",
+                title: "Capture: agent hooks and lore watch",
             };
             section.report(&rows, args.write_docs)
         }

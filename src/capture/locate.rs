@@ -88,6 +88,91 @@ impl DefaultLocations {
     }
 }
 
+impl DefaultLocations {
+    /// The tool whose transcript `p` would be under these locations (the rules of
+    /// [`DefaultLocations::candidates`], for one path): what `lore watch` asks of each changed file.
+    pub fn tool_of(&self, p: &Path) -> Option<Tool> {
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let hidden = |rel: &Path| {
+            rel.components()
+                .rev()
+                .skip(1)
+                .any(|c| c.as_os_str().to_str().is_some_and(|n| n.starts_with('.')))
+        };
+        if let Some(root) = &self.claude
+            && let Ok(rel) = p.strip_prefix(root.join("projects"))
+            && !hidden(rel)
+        {
+            let depth = rel.components().count();
+            let in_subagents = rel
+                .parent()
+                .and_then(Path::file_name)
+                .is_some_and(|n| n == "subagents");
+            return (has_ext(p, "jsonl") && (depth == 2 || (depth == 4 && in_subagents)))
+                .then_some(Tool::ClaudeCode);
+        }
+        if let Some(root) = &self.codex {
+            for sub in ["sessions", "archived_sessions"] {
+                if let Ok(rel) = p.strip_prefix(root.join(sub))
+                    && !hidden(rel)
+                {
+                    return (name.starts_with("rollout-")
+                        && (has_ext(p, "jsonl") || has_ext(p, "json")))
+                    .then_some(Tool::Codex);
+                }
+            }
+        }
+        if let Some(root) = &self.gemini
+            && let Ok(rel) = p.strip_prefix(root.join("tmp"))
+            && !hidden(rel)
+        {
+            let depth = rel.components().count();
+            let in_chats = p
+                .ancestors()
+                .skip(1)
+                .take(2)
+                .any(|a| a.file_name().is_some_and(|n| n == "chats"));
+            let beside_chats = depth == 2
+                && (name == "logs.json" || (name.starts_with("checkpoint-") && has_ext(p, "json")));
+            return (depth <= 4
+                && ((in_chats && (has_ext(p, "jsonl") || has_ext(p, "json"))) || beside_chats))
+                .then_some(Tool::Gemini);
+        }
+        for a in &self.aider {
+            let file = if a.extension().is_some() || a.is_file() {
+                a.clone()
+            } else {
+                a.join(".aider.chat.history.md")
+            };
+            if p == file {
+                return Some(Tool::Aider);
+            }
+        }
+        None
+    }
+
+    /// The folders to watch for these locations: each tool's folder that exists.
+    pub fn roots(&self) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = [&self.claude, &self.codex, &self.gemini]
+            .into_iter()
+            .flatten()
+            .filter(|p| p.is_dir())
+            .cloned()
+            .collect();
+        for a in &self.aider {
+            let dir = if a.is_dir() {
+                Some(a.as_path())
+            } else {
+                a.parent()
+            };
+            if let Some(d) = dir.filter(|d| d.is_dir()) {
+                v.push(d.to_path_buf());
+            }
+        }
+        v
+    }
+}
+
 /// Files under the paths a user named: files as they are, folders walked (hidden folders and
 /// files that cannot be transcripts by their name are left out), sorted.
 pub fn discover(paths: &[PathBuf], tool: Option<Tool>) -> std::io::Result<Vec<Candidate>> {
@@ -186,6 +271,17 @@ mod tests {
             gemini: Some(g),
             aider: vec![],
         };
+        for c in loc.candidates() {
+            assert_eq!(loc.tool_of(&c.path), c.tool, "{}", c.path.display());
+        }
+        for not in [
+            "claude/projects/-home-u-x/aaa/tool-results/big.jsonl",
+            "codex/sessions/notes.jsonl",
+            "claude/settings.json",
+            "gemini/tmp/slug/other.json",
+        ] {
+            assert_eq!(loc.tool_of(&d.path().join(not)), None, "{not}");
+        }
         let names: Vec<String> = loc
             .candidates()
             .iter()

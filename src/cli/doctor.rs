@@ -49,6 +49,7 @@ pub fn run(ctx: &Ctx, args: DoctorArgs) -> anyhow::Result<ExitCode> {
     checks.push(check_db(ctx));
     checks.push(check_home(ctx));
     checks.push(check_keychain(ctx));
+    checks.push(check_capture(ctx));
     let cwd = std::env::current_dir()?;
     match LocalStore::discover(&cwd) {
         Ok(local) => {
@@ -193,6 +194,32 @@ fn check_db(ctx: &Ctx) -> Check {
         },
         Ok(s) => fail(format!("{}: {s}", path.display())),
         Err(e) => fail(format!("{}: {e}", path.display())),
+    }
+}
+
+/// Transcripts on disk not in lore, and those a tool's retention deletes soon.
+fn check_capture(ctx: &Ctx) -> Check {
+    let store = ctx.home.open_store_readable().ok().flatten();
+    let Some(g) = super::status::gaps(ctx, store.as_ref()) else {
+        return Check {
+            name: "capture",
+            outcome: Outcome::Note,
+            detail: "cannot tell (config.toml does not load)".into(),
+        };
+    };
+    let lines = super::status::gap_lines(&g);
+    if lines.is_empty() {
+        Check {
+            name: "capture",
+            outcome: Outcome::Ok,
+            detail: "every transcript in the default locations is in lore".into(),
+        }
+    } else {
+        Check {
+            name: "capture",
+            outcome: Outcome::Note,
+            detail: lines.join("; "),
+        }
     }
 }
 

@@ -28,12 +28,23 @@ pub struct ImportArgs {
     /// List every problem, not only the first ones.
     #[arg(short, long)]
     verbose: bool,
+    /// Run as an agent's hook (claude, codex or gemini): read its JSON, import that one
+    /// transcript, print nothing, always exit 0 (errors go to LORE_HOME/logs/hooks.log).
+    #[arg(long, value_name = "AGENT", value_parser = parse_agent, conflicts_with_all = ["tool", "quiet", "verbose"])]
+    hook: Option<lore::agents::Agent>,
+}
+
+fn parse_agent(s: &str) -> Result<lore::agents::Agent, String> {
+    s.parse()
 }
 
 /// Problems listed before "and N more".
 const PROBLEMS_SHOWN: usize = 20;
 
 pub fn run(ctx: &Ctx, args: ImportArgs) -> anyhow::Result<ExitCode> {
+    if let Some(agent) = args.hook {
+        return Ok(super::import_hook::run(ctx, agent, &args.paths));
+    }
     let config = ctx.config()?;
     let (candidates, scanned) = if args.paths.is_empty() {
         let env = |k: &str| std::env::var(k).ok();
@@ -221,4 +232,18 @@ fn capitalise(s: &str) -> String {
         Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
         None => String::new(),
     }
+}
+
+/// `lore import` of every default location, with its progress bar and report (for `lore init`).
+pub(super) fn import_defaults(ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    run(
+        ctx,
+        ImportArgs {
+            paths: Vec::new(),
+            tool: None,
+            quiet: false,
+            verbose: false,
+            hook: None,
+        },
+    )
 }

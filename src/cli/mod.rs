@@ -11,6 +11,8 @@ mod doctor;
 mod history;
 mod hooks;
 mod import;
+mod import_hook;
+mod init;
 mod link;
 mod migrate;
 mod output;
@@ -28,6 +30,7 @@ mod sync;
 mod tag;
 mod unlink;
 mod verify;
+mod watch;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -62,6 +65,10 @@ enum ColorWhen {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Start here: find your coding agents, import their history, and capture every new session.
+    Init(init::InitArgs),
+    /// Import transcripts as the agents write them; --install runs it at each login.
+    Watch(watch::WatchArgs),
     /// Import transcripts: every default location, or the files and folders given.
     Import(import::ImportArgs),
     /// List sessions, newest first.
@@ -269,7 +276,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         ColorWhen::Auto => {}
     }
     match cli.command {
+        Command::Init(a) => init::run(&ctx, a),
         Command::Import(a) => import::run(&ctx, a),
+        Command::Watch(a) => watch::run(&ctx, a),
         Command::Sessions(a) => sessions::run(&ctx, a),
         Command::Show(a) => show::run(&ctx, a),
         Command::Search(a) => search::run(&ctx, a),

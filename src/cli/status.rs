@@ -7,7 +7,7 @@ use clap::Args;
 use serde_json::json;
 
 use super::Ctx;
-use super::output::{DIM, ago, iso, print_json};
+use super::output::{DIM, WARN, ago, iso, print_json};
 
 #[derive(Args)]
 pub struct StatusArgs {
@@ -32,6 +32,7 @@ pub fn run(ctx: &Ctx, args: StatusArgs) -> anyhow::Result<ExitCode> {
     let machine = std::fs::read_to_string(home.machine_id_path())
         .ok()
         .map(|s| s.trim().to_owned());
+    let gaps = gaps(ctx, store.as_ref());
 
     if args.json {
         let s = stats.unwrap_or_default();
@@ -50,6 +51,8 @@ pub fn run(ctx: &Ctx, args: StatusArgs) -> anyhow::Result<ExitCode> {
             "oldest_session": iso(s.oldest),
             "newest_session": iso(s.newest),
             "last_import": iso(s.last_import),
+            "transcripts_not_imported": gaps.as_ref().map(|g| g.not_imported),
+            "transcripts_deleted_soon": gaps.as_ref().map(|g| g.deleted_soon),
         }))?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -70,6 +73,11 @@ pub fn run(ctx: &Ctx, args: StatusArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(m) = machine {
         writeln!(out, "{DIM}Machine{DIM:#}      {m}")?;
+    }
+    if let Some(g) = &gaps {
+        for line in gap_lines(g) {
+            writeln!(out, "{WARN}{line}{WARN:#}")?;
+        }
     }
     let Some(s) = stats else {
         return Ok(ExitCode::SUCCESS);
@@ -110,4 +118,40 @@ fn human_bytes(b: u64) -> String {
     } else {
         format!("{v:.1} {}", UNITS[u])
     }
+}
+
+/// What is on disk and not in lore; `None` when it cannot be told (a broken config.toml).
+pub(super) fn gaps(
+    ctx: &Ctx,
+    store: Option<&lore::store::Store>,
+) -> Option<lore::agents::retention::Gaps> {
+    let config = ctx.config().ok()?;
+    let env = |k: &str| std::env::var(k).ok();
+    let loc = lore::import::default_locations(&config, &env, ctx.user_home.as_deref());
+    lore::agents::retention::gaps(store, &loc).ok()
+}
+
+/// The warnings for `gaps`, one a line; none when nothing is missing.
+pub(super) fn gap_lines(g: &lore::agents::retention::Gaps) -> Vec<String> {
+    let mut v = Vec::new();
+    if g.not_imported > 0 {
+        v.push(format!(
+            "{} transcript{} on disk {} not in lore yet: run 'lore import' (or 'lore init' to capture sessions as they end)",
+            g.not_imported,
+            if g.not_imported == 1 { "" } else { "s" },
+            if g.not_imported == 1 { "is" } else { "are" }
+        ));
+    }
+    if g.deleted_soon > 0
+        && let Some(r) = g.claude
+    {
+        v.push(format!(
+            "{} of them will be deleted by Claude Code within {} days (cleanupPeriodDays {}{})",
+            g.deleted_soon,
+            lore::agents::retention::SOON_DAYS,
+            r.days,
+            if r.explicit { "" } else { ", its default" }
+        ));
+    }
+    v
 }

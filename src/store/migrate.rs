@@ -61,6 +61,19 @@ pub fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         let to = i as i64 + 1;
         conn.execute_batch("BEGIN IMMEDIATE").map_err(classify)?;
+        // Another process (two agents' hooks on a new home) may have applied it while this
+        // one waited for the lock: read the version again under the lock.
+        match version(conn) {
+            Ok(v) if v >= to => {
+                conn.execute_batch("COMMIT").map_err(classify)?;
+                continue;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                return Err(classify(e));
+            }
+        }
         let done = apply_one(conn, i, sql, to);
         match done {
             Ok(()) => conn.execute_batch("COMMIT").map_err(classify)?,

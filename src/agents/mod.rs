@@ -1,0 +1,227 @@
+//! The coding agents lore captures from without being asked: where each keeps its settings,
+//! how lore registers its hook with them (and takes it back), what a hook hands lore, and when
+//! a tool's retention setting will delete transcripts.
+//!
+//! Refuses to edit a settings file that does not parse (JSON, TOML) and never replaces another
+//! tool's hook: lore's is added beside it. Every edit is recorded so that `lore init --undo`
+//! restores the file byte for byte. Spec: docs/capture.md. (Not lore's git hooks: those are
+//! `crate::hooks`, docs/hooks.md. `crate::capture` is the importers.)
+
+pub mod hook_input;
+pub mod json_edit;
+pub mod retention;
+pub mod settings;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use crate::capture::DefaultLocations;
+use crate::model::Tool;
+
+/// An agent with a hook system lore can register with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Agent {
+    Claude,
+    Codex,
+    Gemini,
+}
+
+impl Agent {
+    pub const ALL: [Agent; 3] = [Agent::Claude, Agent::Codex, Agent::Gemini];
+
+    /// The name used by `lore import --hook NAME`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Agent::Claude => "claude",
+            Agent::Codex => "codex",
+            Agent::Gemini => "gemini",
+        }
+    }
+
+    pub fn tool(self) -> Tool {
+        match self {
+            Agent::Claude => Tool::ClaudeCode,
+            Agent::Codex => Tool::Codex,
+            Agent::Gemini => Tool::Gemini,
+        }
+    }
+
+    /// What people call it.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Agent::Claude => "Claude Code",
+            Agent::Codex => "Codex CLI",
+            Agent::Gemini => "Gemini CLI",
+        }
+    }
+
+    /// The agent's folder (`~/.claude`, `$CODEX_HOME`, `~/.gemini`) as lore's default
+    /// locations give it.
+    pub fn root(self, loc: &DefaultLocations) -> Option<PathBuf> {
+        match self {
+            Agent::Claude => loc.claude.clone(),
+            Agent::Codex => loc.codex.clone(),
+            Agent::Gemini => loc.gemini.clone(),
+        }
+    }
+
+    /// The user settings file lore's hook goes into.
+    pub fn settings_file(self, root: &Path) -> PathBuf {
+        match self {
+            Agent::Claude | Agent::Gemini => root.join("settings.json"),
+            Agent::Codex => root.join("config.toml"),
+        }
+    }
+
+    /// The events lore's hook is registered for (Codex has one `notify` program instead).
+    pub fn events(self) -> &'static [&'static str] {
+        match self {
+            // Stop: after every reply, so a session is in lore while it runs; SessionEnd and
+            // PreCompact: before the transcript is closed or compacted.
+            Agent::Claude => &["SessionEnd", "Stop", "PreCompact"],
+            Agent::Gemini => &["SessionEnd", "AfterAgent", "PreCompress"],
+            Agent::Codex => &[],
+        }
+    }
+}
+
+impl fmt::Display for Agent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Agent {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "claude" | "claude-code" => Ok(Agent::Claude),
+            "codex" => Ok(Agent::Codex),
+            "gemini" => Ok(Agent::Gemini),
+            _ => Err(format!(
+                "unknown agent '{s}' (expected claude, codex or gemini)"
+            )),
+        }
+    }
+}
+
+/// A coding tool found on this machine.
+#[derive(Debug, Clone)]
+pub struct Detected {
+    pub tool: Tool,
+    /// Its folder (`~/.claude`, ...), or for Aider the first history configured.
+    pub root: PathBuf,
+    /// The agent lore can register a hook with; `None`: the tool has no hook system (Aider).
+    pub agent: Option<Agent>,
+    /// Its transcripts on disk.
+    pub transcripts: Vec<crate::capture::Candidate>,
+}
+
+/// The tools whose folders exist under `loc`, with their transcripts, in [`Tool::ALL`] order.
+pub fn detect(loc: &DefaultLocations) -> Vec<Detected> {
+    let all = loc.candidates();
+    let mut out = Vec::new();
+    for tool in Tool::ALL {
+        let agent = Agent::ALL.into_iter().find(|a| a.tool() == tool);
+        let root = match agent {
+            Some(a) => a.root(loc).filter(|r| r.is_dir()),
+            None => loc.aider.first().cloned(),
+        };
+        let transcripts: Vec<_> = all
+            .iter()
+            .filter(|c| c.tool == Some(tool))
+            .cloned()
+            .collect();
+        if let Some(root) = root
+            && (agent.is_some() || !transcripts.is_empty())
+        {
+            out.push(Detected {
+                tool,
+                root,
+                agent,
+                transcripts,
+            });
+        }
+    }
+    out
+}
+
+/// The command an agent runs: this lore binary, `import --hook AGENT`.
+#[derive(Debug, Clone)]
+pub struct HookCommand {
+    pub exe: PathBuf,
+    /// Set when lore runs with a `LORE_HOME` of its own: the hook must import there too,
+    /// whatever environment the agent starts it in.
+    pub lore_home: Option<PathBuf>,
+}
+
+impl HookCommand {
+    /// What tells lore's hook apart from any other: `import --hook AGENT`.
+    pub fn marker(agent: Agent) -> String {
+        format!("import --hook {agent}")
+    }
+
+    /// A shell command line (Claude Code and Gemini CLI run hooks through a shell).
+    pub fn shell(&self, agent: Agent) -> String {
+        let home = match &self.lore_home {
+            Some(h) => format!("LORE_HOME={} ", shell_quote(&h.to_string_lossy())),
+            None => String::new(),
+        };
+        format!(
+            "{home}{} {}",
+            shell_quote(&self.exe.to_string_lossy()),
+            Self::marker(agent)
+        )
+    }
+
+    /// An argument vector (Codex's `notify` runs a program and appends its JSON argument).
+    pub fn argv(&self, agent: Agent) -> Vec<String> {
+        let mut v = Vec::new();
+        if let Some(h) = &self.lore_home {
+            v.push("env".to_owned());
+            v.push(format!("LORE_HOME={}", h.to_string_lossy()));
+        }
+        v.extend([
+            self.exe.to_string_lossy().into_owned(),
+            "import".into(),
+            "--hook".into(),
+            agent.as_str().into(),
+        ]);
+        v
+    }
+}
+
+/// `s` as one POSIX shell word.
+pub fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+:@%".contains(c))
+    {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_paths_for_the_shell() {
+        assert_eq!(shell_quote("/usr/bin/lore"), "/usr/bin/lore");
+        assert_eq!(shell_quote("/a b/it's"), r"'/a b/it'\''s'");
+        let mut c = HookCommand {
+            exe: PathBuf::from("/x y/lore"),
+            lore_home: None,
+        };
+        assert_eq!(c.shell(Agent::Claude), "'/x y/lore' import --hook claude");
+        c.lore_home = Some(PathBuf::from("/h/.lore"));
+        assert_eq!(
+            c.shell(Agent::Gemini),
+            "LORE_HOME=/h/.lore '/x y/lore' import --hook gemini"
+        );
+        assert_eq!(c.argv(Agent::Codex)[..2], ["env", "LORE_HOME=/h/.lore"]);
+    }
+}
