@@ -460,15 +460,13 @@ pub fn default_locations(
     let mut claude: Vec<PathBuf> = dir("claude_dir", Some("CLAUDE_CONFIG_DIR"), ".claude")
         .into_iter()
         .collect();
-    let explicit =
-        config.text("claude_dir").is_some() || env("CLAUDE_CONFIG_DIR").is_some_and(|v| !v.is_empty());
+    let explicit = config.text("claude_dir").is_some()
+        || env("CLAUDE_CONFIG_DIR").is_some_and(|v| !v.is_empty());
     if let Some(xdg) = home.map(|h| h.join(".config/claude"))
         && !explicit
         && xdg.is_dir()
     {
-        let same = |a: &Path, b: &Path| {
-            matches!((std::fs::canonicalize(a), std::fs::canonicalize(b)), (Ok(x), Ok(y)) if x == y)
-        };
+        let same = |a: &Path, b: &Path| matches!((std::fs::canonicalize(a), std::fs::canonicalize(b)), (Ok(x), Ok(y)) if x == y);
         if !claude.iter().any(|c| same(c, &xdg)) {
             claude.push(xdg);
         }

@@ -345,7 +345,9 @@ fn an_import_that_changes_nothing_writes_no_commit() {
             .arg(env.path("good"))
             .assert()
             .success()
-            .stdout(predicate::str::contains("Imported 0 new sessions, updated 0"));
+            .stdout(predicate::str::contains(
+                "Imported 0 new sessions, updated 0",
+            ));
     }
     assert_eq!(commits(&env), history);
     assert_eq!(before, env.digest());

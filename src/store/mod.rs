@@ -115,10 +115,8 @@ pub fn connect_read_only(path: &Path) -> rusqlite::Result<Connection> {
         return Err(err);
     }
     drop(conn);
-    let conn = Connection::open_with_flags(
-        immutable_uri(path),
-        flags | OpenFlags::SQLITE_OPEN_URI,
-    )?;
+    let conn =
+        Connection::open_with_flags(immutable_uri(path), flags | OpenFlags::SQLITE_OPEN_URI)?;
     first_read(&conn)?;
     Ok(conn)
 }

@@ -11,8 +11,8 @@ use rusqlite::{OptionalExtension, params};
 
 use super::StoreError;
 use crate::model::{Link, LinkKind, Message, ParsedSession};
-use crate::versioning::{Tx, now_ms};
 use crate::versioning::value::{Row, Value};
+use crate::versioning::{Tx, now_ms};
 
 /// What saving a session did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
