@@ -963,10 +963,9 @@ fn live_session_of(
         "annotations" => "SELECT session_id FROM annotations WHERE id = ?1",
         _ => return Ok(None),
     };
-    Ok(conn
-        .prepare_cached(sql)?
+    conn.prepare_cached(sql)?
         .query_row([rowid], |r| r.get(0))
-        .optional()?)
+        .optional()
 }
 
 fn first_text(key: &[crate::versioning::value::Value]) -> Option<String> {
