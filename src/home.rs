@@ -214,7 +214,7 @@ impl Home {
         if !path.exists() {
             return false;
         }
-        let uri = format!("file:{}?immutable=1", path.display());
+        let uri = crate::store::immutable_uri(&path);
         let flags =
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_URI;
         match rusqlite::Connection::open_with_flags(uri, flags)

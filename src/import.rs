@@ -20,8 +20,9 @@ use crate::model::Tool;
 use crate::store::{Copy, SaveOutcome, SourceRecord, Store, StoreError, Writer};
 
 /// Bumped when an importer changes what it extracts, so that unchanged files are read again.
-/// (2: message identities, so that sessions are merged, never replaced.)
-const PARSER_VERSION: u32 = 2;
+/// (2: message identities, so that sessions are merged, never replaced. 3: Gemini's turn-limit
+/// notice is a system message; fingerprints end with the file's digest.)
+const PARSER_VERSION: u32 = 3;
 
 /// At most this many sessions are written in one transaction.
 pub const BATCH_SESSIONS: usize = 2_000;
@@ -143,7 +144,8 @@ pub fn import(
     Ok(summary)
 }
 
-fn fingerprint_of(meta: &std::fs::Metadata) -> String {
+/// The part of a fingerprint `stat` gives: parser version, size and modification time.
+fn stat_of(meta: &std::fs::Metadata) -> String {
     use std::os::unix::fs::MetadataExt;
     format!(
         "v{PARSER_VERSION}:{}:{}.{:09}",
@@ -151,6 +153,39 @@ fn fingerprint_of(meta: &std::fs::Metadata) -> String {
         meta.mtime(),
         meta.mtime_nsec()
     )
+}
+
+/// The BLAKE3 digest of the file's bytes, in hex: what a fingerprint ends with.
+fn digest_of(path: &Path) -> std::io::Result<String> {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update_reader(std::fs::File::open(path)?)?;
+    Ok(hasher.finalize().to_hex().to_string())
+}
+
+/// Whether the file a stored fingerprint describes is the file now: the same `stat` part
+/// (nothing was even opened), or, when only the time differs (a `touch`, a copy that kept
+/// the bytes), the same digest. `digest` is computed at most once, on demand.
+fn unchanged_since(
+    stored: &str,
+    stat: &str,
+    path: &Path,
+    digest: &mut Option<String>,
+) -> std::io::Result<bool> {
+    let Some((stored_stat, stored_digest)) = stored.rsplit_once(':') else {
+        return Ok(false);
+    };
+    if stored_stat == stat {
+        return Ok(true);
+    }
+    // Same parser version and size (the text before the time): worth hashing.
+    let prefix = |s: &str| s.rsplit_once(':').map(|(p, _)| p.to_owned());
+    if prefix(stored_stat).is_none() || prefix(stored_stat) != prefix(stat) {
+        return Ok(false);
+    }
+    if digest.is_none() {
+        *digest = Some(digest_of(path)?);
+    }
+    Ok(digest.as_deref() == Some(stored_digest))
 }
 
 fn examine(reader: &Store, c: &Candidate, force: Option<Tool>) -> Result<Item, StoreError> {
@@ -165,24 +200,36 @@ fn examine(reader: &Store, c: &Candidate, force: Option<Tool>) -> Result<Item, S
         }
     };
     let key = path.to_string_lossy().into_owned();
-    let fingerprint = fingerprint_of(&meta);
+    let stat = stat_of(&meta);
     let wanted = force.or(c.tool);
+    let unreadable = |e: std::io::Error| Item::Unreadable {
+        path: c.path.clone(),
+        message: e.to_string(),
+    };
+    let mut digest = None;
     if let Some((old, old_tool)) = reader.source_state(&key)? {
         let same_tool = wanted.is_none() || wanted.map(Tool::as_str) == old_tool.as_deref();
-        if old == fingerprint && same_tool {
-            return Ok(Item::Unchanged);
+        match unchanged_since(&old, &stat, &path, &mut digest) {
+            Ok(true) if same_tool => return Ok(Item::Unchanged),
+            Ok(_) => {}
+            Err(e) => return Ok(unreadable(e)),
         }
     }
+    // Hashed before parsing: if the file grows meanwhile, the digest is of the older bytes
+    // and the next import reads it again (never the other way round).
+    let digest = match digest {
+        Some(d) => d,
+        None => match digest_of(&path) {
+            Ok(d) => d,
+            Err(e) => return Ok(unreadable(e)),
+        },
+    };
+    let fingerprint = format!("{stat}:{digest}");
     let tool = match wanted {
         Some(t) => Some(t),
         None => match capture::detect(&path) {
             Ok(t) => t,
-            Err(e) => {
-                return Ok(Item::Unreadable {
-                    path: c.path.clone(),
-                    message: e.to_string(),
-                });
-            }
+            Err(e) => return Ok(unreadable(e)),
         },
     };
     let result = match tool {
@@ -302,7 +349,7 @@ fn write_item(
     summary: &mut Summary,
     batch: &mut BatchCounts,
 ) -> Result<u64, ImportError> {
-    let now = crate::store::now_ms();
+    let now = crate::versioning::now_ms();
     match item {
         Item::Unchanged => {
             summary.unchanged_files += 1;
@@ -332,19 +379,11 @@ fn write_item(
                     checked_at: now,
                 })
             };
-            batch.files_recorded += 1;
             let report = match result {
                 Ok(r) => r,
                 Err(e) => {
-                    let outcome = match e {
-                        ParseError::Empty => "empty",
-                        ParseError::Io(_) => "error",
-                        _ => "not-a-transcript",
-                    };
-                    // An I/O error may pass; anything else stays as it is until the file changes.
-                    if !matches!(e, ParseError::Io(_)) {
-                        record(w, outcome)?;
-                    }
+                    // Not recorded: a file that holds no session changes nothing, so it writes
+                    // no commit; it is looked at (and reported) again on the next import.
                     summary.problems.push(Problem {
                         path: PathBuf::from(&path),
                         line: None,
@@ -392,6 +431,7 @@ fn write_item(
                     *batch.by_tool.entry(session.info.tool).or_default() += 1;
                 }
             }
+            batch.files_recorded += 1;
             record(w, "imported")?;
             Ok(bytes)
         }
@@ -414,8 +454,25 @@ pub fn default_locations(
         }
         home.map(|h| h.join(fallback))
     };
+    // Claude Code keeps its folder in `$CLAUDE_CONFIG_DIR` when set, else `~/.claude`; some
+    // 1.0 releases used `~/.config/claude` instead, so that one is read too where it exists
+    // (and is not the same folder).
+    let mut claude: Vec<PathBuf> = dir("claude_dir", Some("CLAUDE_CONFIG_DIR"), ".claude")
+        .into_iter()
+        .collect();
+    let explicit = config.text("claude_dir").is_some()
+        || env("CLAUDE_CONFIG_DIR").is_some_and(|v| !v.is_empty());
+    if let Some(xdg) = home.map(|h| h.join(".config/claude"))
+        && !explicit
+        && xdg.is_dir()
+    {
+        let same = |a: &Path, b: &Path| matches!((std::fs::canonicalize(a), std::fs::canonicalize(b)), (Ok(x), Ok(y)) if x == y);
+        if !claude.iter().any(|c| same(c, &xdg)) {
+            claude.push(xdg);
+        }
+    }
     capture::DefaultLocations {
-        claude: dir("claude_dir", Some("CLAUDE_CONFIG_DIR"), ".claude"),
+        claude,
         codex: dir("codex_dir", Some("CODEX_HOME"), ".codex"),
         gemini: dir("gemini_dir", None, ".gemini"),
         aider: config

@@ -93,6 +93,75 @@ fn the_tools_own_variables_move_their_default_locations() {
 }
 
 #[test]
+fn claude_codes_xdg_folder_is_read_beside_dot_claude() {
+    // Some Claude Code 1.0 releases kept transcripts in ~/.config/claude/projects.
+    let env = TestEnv::new();
+    let t = fixtures().join("transcripts");
+    copy_tree(&t.join("claude"), &env.home.join(".config/claude"));
+    let other = "0f0f0f0f-1111-4222-8333-444455556666";
+    let dir = env.home.join(".claude/projects/-home-dev-other");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join(format!("{other}.jsonl")),
+        format!("{}\n", claude_line(other, 0, "user", "from dot claude")),
+    )
+    .unwrap();
+    env.lore()
+        .arg("import")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Imported 3 new sessions"));
+    let mut ids: Vec<String> = env
+        .sessions()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, vec![other, CLAUDE, CLAUDE_AGENT]);
+    // CLAUDE_CONFIG_DIR, where set, is the only Claude Code folder read.
+    let env2 = TestEnv::new();
+    copy_tree(&t.join("claude"), &env2.home.join(".config/claude"));
+    std::fs::create_dir_all(env2.path("empty")).unwrap();
+    env2.lore()
+        .arg("import")
+        .env("CLAUDE_CONFIG_DIR", env2.path("empty"))
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("No transcripts found"));
+}
+
+#[test]
+fn a_session_with_no_messages_is_listed_with_a_placeholder_title() {
+    let env = TestEnv::new();
+    let id = "019d0000-0000-7000-8000-00000000abcd";
+    let path = env.path(&format!("rollout-2026-03-11T10-00-00-{id}.jsonl"));
+    let meta = serde_json::json!({"timestamp":"2026-03-11T09:00:00.120Z","type":"session_meta",
+        "payload":{"id": id,"timestamp":"2026-03-11T09:00:00.100Z","cwd":"/home/dev/acme",
+        "originator":"codex_cli_rs","cli_version":"0.139.0"}});
+    std::fs::write(&path, format!("{meta}\n")).unwrap();
+    env.lore().arg("import").arg(&path).assert().success();
+    let listed = env.lore().arg("sessions").assert().success();
+    let out = String::from_utf8_lossy(&listed.get_output().stdout).into_owned();
+    let line = out.lines().find(|l| l.starts_with("019d0000")).unwrap();
+    assert!(line.trim_end().ends_with("(no messages)"), "{out}");
+    // JSON keeps the truth: no title.
+    assert_eq!(env.sessions()[0]["title"], serde_json::Value::Null);
+}
+
+#[test]
+fn show_json_keeps_every_character_through_a_pipe() {
+    let env = TestEnv::new();
+    let id = "0e0e0e0e-1111-4222-8333-444455556666";
+    let path = env.path(&format!("{id}.jsonl"));
+    let prompt = claude_line(id, 0, "user", "fix it \u{7f} (a DEL)");
+    std::fs::write(&path, format!("{prompt}\n")).unwrap();
+    env.lore().arg("import").arg(&path).assert().success();
+    // assert_cmd's stdout is a pipe: U+007F (which JSON need not escape) must survive it.
+    let s = env.show(id);
+    assert_eq!(s["messages"][0]["content"], "fix it \u{7f} (a DEL)");
+}
+
+#[test]
 fn no_transcripts_anywhere_says_where_it_looked() {
     let env = TestEnv::new();
     env.lore()
@@ -241,7 +310,8 @@ fn reimport_is_idempotent_and_skips_unchanged_files_unread() {
         ));
     assert_eq!(digest, env.digest());
 
-    // Touching a file without changing it makes lore read it again, and find nothing new.
+    // Touching a file without changing it: lore hashes it, finds the bytes it read last
+    // time, and leaves it (and the history) alone.
     let f = env.home.join(format!(
         ".codex/sessions/2026/03/11/rollout-2026-03-11T10-00-00-{CODEX}.jsonl"
     ));
@@ -259,7 +329,7 @@ fn reimport_is_idempotent_and_skips_unchanged_files_unread() {
         .assert()
         .success()
         .stdout(predicate::str::contains(
-            "1 session read again with no change",
+            "5 files unchanged since the last import",
         ));
     assert_eq!(digest, env.digest());
 }

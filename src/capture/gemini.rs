@@ -209,6 +209,8 @@ impl State {
     }
 
     fn convert(&mut self, mut v: Value) -> Record {
+        /// How Gemini CLI's notice to a sub-agent out of turns begins.
+        const TURN_LIMIT: &str = "You have exceeded the maximum number of turns";
         let id = take_str(&mut v, "id").unwrap_or_else(|| {
             self.anonymous += 1;
             format!("\0anonymous-{}", self.anonymous)
@@ -234,7 +236,14 @@ impl State {
                 let mut results = Vec::new();
                 let text = parts_text(v.get_mut("content").map(Value::take), &mut results, ts);
                 if !text.trim().is_empty() {
-                    messages.push(Message::new(Role::User, Kind::Text, text, ts));
+                    // Gemini CLI writes its own turn-limit notice to a sub-agent as a user
+                    // record: text the tool injected, not a prompt (nor a title).
+                    let role = if text.starts_with(TURN_LIMIT) {
+                        Role::System
+                    } else {
+                        Role::User
+                    };
+                    messages.push(Message::new(role, Kind::Text, text, ts));
                 }
                 messages.append(&mut results);
             }
@@ -632,6 +641,18 @@ mod tests {
             run("/x/chats/s.json", b"  \n"),
             Err(ParseError::Empty)
         ));
+    }
+
+    #[test]
+    fn the_turn_limit_notice_is_the_tools_not_a_prompt() {
+        let input = format!(
+            "{META}\n{}\n{}\n",
+            r#"{"id":"a","timestamp":"2026-05-01T10:00:01Z","type":"user","content":[{"text":"You have exceeded the maximum number of turns. Call complete_task now."}]}"#,
+            r#"{"id":"b","timestamp":"2026-05-01T10:00:02Z","type":"gemini","content":"done","model":"m"}"#,
+        );
+        let s = one("/x/s.jsonl", input.as_bytes());
+        assert_eq!(s.messages[0].role, Role::System);
+        assert_eq!(s.info.message_count, 1);
     }
 
     #[test]

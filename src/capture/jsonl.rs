@@ -20,9 +20,10 @@ pub struct Line {
 /// - Blank lines are skipped.
 /// - Invalid UTF-8 is replaced (U+FFFD) and noted as an issue; the line still counts.
 /// - A line that is not JSON is noted as an issue and skipped.
-/// - A last line without its newline that does not parse is a transcript still being written:
-///   it is skipped silently, and `truncated_tail` says so. The next import, once the file has
-///   grown, reads it.
+/// - A last line without its newline that does not parse, but opens a JSON object in UTF-8, is
+///   a transcript still being written: it is skipped silently, and `truncated_tail` says so.
+///   The next import, once the file has grown, reads it. Any other unterminated line (binary
+///   garbage without a newline) is a line that is not JSON, as above.
 ///
 /// Memory: one line at a time.
 pub struct JsonLines<'a> {
@@ -83,7 +84,7 @@ impl<'a> JsonLines<'a> {
                         value,
                     }));
                 }
-                Err(_) if !terminated => {
+                Err(_) if !terminated && looks_partial(bytes) => {
                     // Nothing can follow an unterminated line: this is the end of the file.
                     self.truncated_tail = true;
                     return Ok(None);
@@ -120,6 +121,17 @@ impl JsonLines<'_> {
             truncated_tail: self.truncated_tail,
         }
     }
+}
+
+/// Whether an unterminated line that does not parse can be the start of a JSON line still
+/// being written: it opens an object and is UTF-8 (possibly cut inside its last character).
+/// Anything else (binary garbage without a newline) is not a transcript line at all.
+fn looks_partial(bytes: &[u8]) -> bool {
+    bytes.first() == Some(&b'{')
+        && match std::str::from_utf8(bytes) {
+            Ok(_) => true,
+            Err(e) => e.error_len().is_none(),
+        }
 }
 
 fn trim_ascii(bytes: &[u8]) -> &[u8] {
@@ -356,6 +368,23 @@ mod tests {
         assert_eq!(report.issues.len(), 1);
         assert_eq!(report.issues[0].line, 1);
         assert!(report.truncated_tail);
+    }
+
+    #[test]
+    fn an_unterminated_line_is_still_being_written_only_if_it_opens_an_object() {
+        // Cut inside a multi-byte character: still being written.
+        let (_, s) = collect("{\"text\": \"caf\u{e9}".as_bytes().split_last().unwrap().1);
+        assert!(s.truncated);
+        assert!(s.issues.is_empty());
+        // Binary garbage without a newline: a bad line, not a tail.
+        let (lines, s) = collect(b"\x89PNG\r\x00\x1a\xff\xfe garbage");
+        assert!(lines.is_empty());
+        assert!(!s.truncated);
+        assert_eq!(s.issues, vec![1]);
+        // An object start with bytes that are not UTF-8 in the middle: garbage too.
+        let (_, s) = collect(b"{\xff\xfe\x00 more");
+        assert!(!s.truncated);
+        assert_eq!(s.issues, vec![1]);
     }
 
     #[test]

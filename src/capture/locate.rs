@@ -13,8 +13,8 @@ use crate::model::Tool;
 /// that the library never reads process state behind the caller's back.
 #[derive(Debug, Clone, Default)]
 pub struct DefaultLocations {
-    /// `$CLAUDE_CONFIG_DIR` or `~/.claude`.
-    pub claude: Option<PathBuf>,
+    /// `$CLAUDE_CONFIG_DIR`, or `~/.claude` and (where it exists) `~/.config/claude`.
+    pub claude: Vec<PathBuf>,
     /// `$CODEX_HOME` or `~/.codex`.
     pub codex: Option<PathBuf>,
     /// `~/.gemini`.
@@ -28,7 +28,7 @@ impl DefaultLocations {
     /// Every transcript under the default locations, each tagged with its tool.
     pub fn candidates(&self) -> Vec<Candidate> {
         let mut out = Vec::new();
-        if let Some(root) = &self.claude {
+        for root in &self.claude {
             // projects/<dir>/<id>.jsonl, projects/<dir>/agent-<id>.jsonl and
             // projects/<dir>/<id>/subagents/agent-<id>.jsonl. tool-results/ holds no transcripts.
             walk(&root.join("projects"), Some(4), &mut |p| {
@@ -266,7 +266,7 @@ mod tests {
         touch(&g.join("tmp/slug/chats/session-0.json"));
         touch(&g.join("tmp/slug/logs.json"));
         let loc = DefaultLocations {
-            claude: Some(c),
+            claude: vec![c],
             codex: Some(x),
             gemini: Some(g),
             aider: vec![],

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anstream::println;
 use clap::Args;
 
-use lore::store::now_ms;
+use lore::versioning::now_ms;
 
 use super::Ctx;
 

@@ -84,7 +84,9 @@ pub fn run(ctx: &Ctx, args: BlameArgs) -> anyhow::Result<ExitCode> {
     let here = local_machine(ctx);
     let mut out = anstream::stdout().lock();
     if args.json {
-        json(&mut out, &mut reasoner, &b, &shallow)?;
+        // Not through anstream, which strips control characters (U+007F) from a pipe: JSON
+        // escapes what needs escaping itself.
+        json(&mut std::io::stdout().lock(), &mut reasoner, &b, &shallow)?;
     } else if args.markdown {
         markdown(&mut out, &mut reasoner, &b, here.as_deref())?;
     } else {

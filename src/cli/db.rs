@@ -60,12 +60,17 @@ impl DbArg {
             Mode::Update => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
             Mode::Read => OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         };
-        let conn = Connection::open_with_flags(&path, flags)
-            .with_context(|| format!("cannot open {}", path.display()))?;
-        conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
-            r.get::<_, i64>(0)
-        })
-        .map_err(|e| match e.sqlite_error_code() {
+        let opened = match mode {
+            // Works in a read-only folder too (see `connect_read_only`).
+            Mode::Read => lore::store::connect_read_only(&path),
+            _ => Connection::open_with_flags(&path, flags).and_then(|conn| {
+                conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
+                    r.get::<_, i64>(0)
+                })?;
+                Ok(conn)
+            }),
+        };
+        let conn = opened.map_err(|e| match e.sqlite_error_code() {
             Some(rusqlite::ErrorCode::NotADatabase) => anyhow::anyhow!(
                 "{} is not a SQLite database; check the path",
                 path.display()

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use lore::store::now_ms;
+use lore::versioning::now_ms;
 
 use super::Ctx;
 

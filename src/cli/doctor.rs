@@ -162,10 +162,8 @@ fn check_db(ctx: &Ctx) -> Check {
             detail: format!("{} does not exist yet (run lore import)", path.display()),
         };
     }
-    let conn = match rusqlite::Connection::open_with_flags(
-        &path,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    ) {
+    // Read-only, and in a read-only home too.
+    let conn = match lore::store::connect_read_only(&path) {
         Ok(c) => c,
         Err(e) => return fail(format!("{}: {e}", path.display())),
     };

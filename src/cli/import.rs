@@ -57,9 +57,10 @@ pub fn run(ctx: &Ctx, args: ImportArgs) -> anyhow::Result<ExitCode> {
         {
             loc.aider.push(root);
         }
-        let dirs: Vec<String> = [&loc.claude, &loc.codex, &loc.gemini]
-            .into_iter()
-            .flatten()
+        let dirs: Vec<String> = loc
+            .claude
+            .iter()
+            .chain([&loc.codex, &loc.gemini].into_iter().flatten())
             .map(|p| p.display().to_string())
             .collect();
         (loc.candidates(), dirs)

@@ -11,7 +11,8 @@ use clap::{ArgGroup, Args};
 
 use lore::link::{self, Git};
 use lore::model::{Link, LinkKind};
-use lore::store::{Store, now_ms};
+use lore::store::Store;
+use lore::versioning::now_ms;
 
 use super::Ctx;
 use super::output::{DIM, ID, local_time, short_id};

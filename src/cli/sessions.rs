@@ -78,7 +78,7 @@ pub fn run(ctx: &Ctx, args: SessionsArgs) -> anyhow::Result<ExitCode> {
             local_time(r.updated_at.or(r.started_at)),
             r.message_count,
             fit(r.git_branch.as_deref().unwrap_or("-"), 14),
-            fit(r.title.as_deref().unwrap_or(""), 60),
+            fit(&shown_title(r), 60),
         )?;
     }
     if more {
@@ -88,6 +88,17 @@ pub fn run(ctx: &Ctx, args: SessionsArgs) -> anyhow::Result<ExitCode> {
         )?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The title a listing shows: the session's, or a placeholder saying why there is none (a
+/// session with no message at all: an interrupted start, a sub-agent that never ran). JSON
+/// keeps `null`.
+fn shown_title(r: &SessionRow) -> String {
+    match r.title.as_deref().map(str::trim) {
+        Some(t) if !t.is_empty() => t.to_owned(),
+        _ if r.message_count == 0 => "(no messages)".to_owned(),
+        _ => "(untitled)".to_owned(),
+    }
 }
 
 /// A session as JSON (shared with `show --json`).

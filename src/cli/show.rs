@@ -45,9 +45,10 @@ pub fn run(ctx: &Ctx, args: ShowArgs) -> anyhow::Result<ExitCode> {
     };
     let tags = store.tags(&s.id)?;
     let notes = store.annotations(&s.id)?;
-    let mut out = anstream::stdout().lock();
-
     if args.json {
+        // Straight to stdout, not through anstream: it strips control characters (U+007F,
+        // which JSON need not escape) when stdout is a pipe. JSON escapes the others itself.
+        let mut out = std::io::stdout().lock();
         // Streamed: the messages are written one by one, whatever the session's size.
         let mut head = session_json(&s);
         head["links"] = links
@@ -81,6 +82,7 @@ pub fn run(ctx: &Ctx, args: ShowArgs) -> anyhow::Result<ExitCode> {
         writeln!(out, "{}]\n}}", if first { "" } else { "\n  " })?;
         return Ok(ExitCode::SUCCESS);
     }
+    let mut out = anstream::stdout().lock();
 
     let title = s.title.clone().unwrap_or_else(|| "(untitled)".into());
     let tool = match (&s.tool_version, &s.model) {
@@ -223,8 +225,8 @@ fn commit(ctx: &Ctx, rev: &str, json: bool) -> anyhow::Result<ExitCode> {
         Some(s) => s.sessions_for_commit(&id)?,
         None => Vec::new(),
     };
-    let mut out = anstream::stdout().lock();
     if json {
+        let mut out = std::io::stdout().lock();
         let v = serde_json::json!({
             "commit": {
                 "id": info.id,
@@ -248,6 +250,7 @@ fn commit(ctx: &Ctx, rev: &str, json: bool) -> anyhow::Result<ExitCode> {
         writeln!(out)?;
         return Ok(ExitCode::SUCCESS);
     }
+    let mut out = anstream::stdout().lock();
     let short = super::link::short(&info.id);
     writeln!(out, "{ID}{short}{ID:#} {BOLD}{}{BOLD:#}", info.subject)?;
     writeln!(

@@ -22,7 +22,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 pub use merge::Copy;
 pub use query::{Filter, LinkedSession, SearchHit, SessionRow, StoreStats};
-pub use write::{SaveOutcome, SourceRecord, Writer, now_ms};
+pub use write::{SaveOutcome, SourceRecord, Writer};
 
 /// Errors from the session store.
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +80,62 @@ fn classify_versioning(path: &Path, e: crate::versioning::Error) -> StoreError {
     }
 }
 
+/// Opens the SQLite database at `path` for reading only, and reads its header (SQLite opens
+/// lazily): the error, if any, is the real one (not a database, cannot open).
+///
+/// A database in WAL mode needs its `-shm` file, which SQLite creates on first read: in a
+/// folder nobody may write (a read-only `LORE_HOME`, a backup mounted read-only) that fails.
+/// When there is no `-wal` file, or an empty one, the database file alone is the whole
+/// database and nobody can be writing it, so it is then opened `immutable` (no `-shm`, no
+/// locks). A non-empty `-wal` that cannot be shared is an error: reading the file alone would
+/// miss the latest writes.
+pub fn connect_read_only(path: &Path) -> rusqlite::Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let first_read = |c: &Connection| {
+        c.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
+            r.get::<_, i64>(0)
+        })
+    };
+    let conn = Connection::open_with_flags(path, flags)?;
+    let err = match first_read(&conn) {
+        Ok(_) => return Ok(conn),
+        Err(e) => e,
+    };
+    let cannot_open = matches!(
+        err.sqlite_error_code(),
+        Some(ErrorCode::CannotOpen | ErrorCode::ReadOnly | ErrorCode::PermissionDenied)
+    );
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let wal_empty = match std::fs::metadata(&wal) {
+        Ok(m) => m.len() == 0,
+        Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+    };
+    if !(cannot_open && wal_empty) {
+        return Err(err);
+    }
+    drop(conn);
+    let conn =
+        Connection::open_with_flags(immutable_uri(path), flags | OpenFlags::SQLITE_OPEN_URI)?;
+    first_read(&conn)?;
+    Ok(conn)
+}
+
+/// A `file:` URI naming `path`, opened immutable. Every byte but ASCII letters, digits and
+/// `/._-~` is percent-escaped (SQLite decodes escapes; `?` and `#` would end the path).
+pub fn immutable_uri(path: &Path) -> String {
+    let mut uri = String::from("file:");
+    for &b in path.as_os_str().as_encoded_bytes() {
+        if b.is_ascii_alphanumeric() || b"/._-~".contains(&b) {
+            uri.push(b as char);
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    uri.push_str("?immutable=1");
+    uri
+}
+
 /// An open `lore.db`.
 pub struct Store {
     conn: Connection,
@@ -133,9 +189,7 @@ impl Store {
     /// Used where LORE_HOME is read-only; a database of an older schema is refused (run any
     /// writing command once to upgrade it).
     pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
-        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn =
-            Connection::open_with_flags(path, flags).map_err(|e| StoreError::classify(path, e))?;
+        let conn = connect_read_only(path).map_err(|e| StoreError::classify(path, e))?;
         let store = Store {
             conn,
             path: path.to_owned(),

@@ -910,98 +910,51 @@ impl Store {
         since: Option<&str>,
         skip: &[String],
     ) -> Result<Option<ChangedSince>, StoreError> {
+        use crate::versioning::value::Value;
         let conn = self.conn();
-        if !crate::versioning::log::is_versioned(conn)? {
-            // No history yet: nothing changed since the beginning, and no commit exists.
-            return Ok(since.is_none().then(ChangedSince::default));
-        }
-        let from = match since {
-            None => 0,
-            Some(since) => match conn
-                .query_row(
-                    "SELECT seq FROM _lore_commit WHERE commit_id = ?1",
-                    [since],
-                    |r| r.get::<_, i64>(0),
-                )
-                .optional()?
-            {
-                Some(seq) => seq,
-                None => return Ok(None),
-            },
+        let mut ids = std::collections::BTreeSet::new();
+        let tables = [
+            "sessions",
+            "messages",
+            "links",
+            "tags",
+            "annotations",
+            "tombstones",
+        ];
+        let commits = crate::versioning::log::changes_since(conn, since, skip, &tables, |c| {
+            let id = match c.table.as_str() {
+                // Keyed by the session id (first key column).
+                "sessions" | "links" | "tags" | "tombstones" => first_text(&c.key),
+                // Keyed by a row number: the live row says whose it is; a deleted row's
+                // recorded copy says it.
+                _ => match live_session_of(conn, &c.table, &c.key)? {
+                    Some(id) => Some(id),
+                    None => c.row()?.and_then(|row| match row.get("session_id") {
+                        Some(Value::Text(s)) => Some(s.clone()),
+                        _ => None,
+                    }),
+                },
+            };
+            ids.extend(id);
+            Ok(())
+        })?;
+        let Some(commits) = commits else {
+            return Ok(None);
         };
-        let mut changed = ChangedSince {
+        Ok(Some(ChangedSince {
             head: self.head()?,
-            ..ChangedSince::default()
-        };
-        let mut commits =
-            conn.prepare("SELECT seq, commit_id FROM _lore_commit WHERE seq > ?1 ORDER BY seq")?;
-        let seqs: Vec<i64> = commits
-            .query_map([from], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-            })?
-            .filter_map(|row| match row {
-                Ok((_, id)) if skip.contains(&id) => None,
-                Ok((seq, _)) => Some(Ok(seq)),
-                Err(e) => Some(Err(e)),
-            })
-            .collect::<Result<_, _>>()?;
-        changed.commits = seqs.len();
-        let mut effects = conn.prepare(
-            "SELECT table_name, pk, before, after FROM _lore_row_effect
-             WHERE seq = ?1 AND table_name IN
-                ('sessions', 'messages', 'links', 'tags', 'annotations', 'tombstones')",
-        )?;
-        for seq in seqs {
-            let mut rows = effects.query([seq])?;
-            while let Some(r) = rows.next()? {
-                let table: String = r.get(0)?;
-                let id = match table.as_str() {
-                    // Keyed by the session id (first key column).
-                    "sessions" | "links" | "tags" | "tombstones" => {
-                        let pk: Vec<u8> = r.get(1)?;
-                        first_text(&crate::versioning::value::decode_key(&pk).map_err(|e| {
-                            StoreError::Versioning(crate::versioning::Error::from(e))
-                        })?)
-                    }
-                    // Keyed by a row number: the live row says whose it is (no need to
-                    // inflate the recorded one); a deleted row's recorded copy says it.
-                    _ => match live_session_of(conn, &table, &r.get::<_, Vec<u8>>(1)?)? {
-                        Some(id) => Some(id),
-                        None => {
-                            let row: Option<Vec<u8>> = r.get(3)?;
-                            let row = match row {
-                                Some(row) => Some(row),
-                                None => r.get(2)?,
-                            };
-                            match row {
-                                Some(bytes) => crate::versioning::tx::unpack_row(&bytes)?
-                                    .get("session_id")
-                                    .and_then(|v| match v {
-                                        crate::versioning::value::Value::Text(s) => Some(s.clone()),
-                                        _ => None,
-                                    }),
-                                None => None,
-                            }
-                        }
-                    },
-                };
-                if let Some(id) = id {
-                    changed.ids.insert(id);
-                }
-            }
-        }
-        Ok(Some(changed))
+            ids,
+            commits,
+        }))
     }
 }
 
-/// The session of the live row of `table` (`messages` or `annotations`) whose key is `pk`.
+/// The session of the live row of `table` (`messages` or `annotations`) whose key is `key`.
 fn live_session_of(
     conn: &rusqlite::Connection,
     table: &str,
-    pk: &[u8],
-) -> Result<Option<String>, StoreError> {
-    let key = crate::versioning::value::decode_key(pk)
-        .map_err(|e| StoreError::Versioning(crate::versioning::Error::from(e)))?;
+    key: &[crate::versioning::value::Value],
+) -> rusqlite::Result<Option<String>> {
     let Some(crate::versioning::value::Value::Integer(rowid)) = key.first() else {
         return Ok(None);
     };
@@ -1010,10 +963,9 @@ fn live_session_of(
         "annotations" => "SELECT session_id FROM annotations WHERE id = ?1",
         _ => return Ok(None),
     };
-    Ok(conn
-        .prepare_cached(sql)?
+    conn.prepare_cached(sql)?
         .query_row([rowid], |r| r.get(0))
-        .optional()?)
+        .optional()
 }
 
 fn first_text(key: &[crate::versioning::value::Value]) -> Option<String> {

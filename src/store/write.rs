@@ -11,8 +11,8 @@ use rusqlite::{OptionalExtension, params};
 
 use super::StoreError;
 use crate::model::{Link, LinkKind, Message, ParsedSession};
-use crate::versioning::Tx;
 use crate::versioning::value::{Row, Value};
+use crate::versioning::{Tx, now_ms};
 
 /// What saving a session did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -618,11 +618,6 @@ impl<'a> Writer<'a> {
         }
         Ok(())
     }
-}
-
-/// The current time in Unix milliseconds.
-pub fn now_ms() -> i64 {
-    jiff::Timestamp::now().as_millisecond()
 }
 
 /// A `links` row.

@@ -369,7 +369,7 @@ impl Sync<'_> {
         if let Some(dir) = path.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
-        let _ = std::fs::write(path, crate::store::now_ms().to_string());
+        let _ = std::fs::write(path, crate::versioning::now_ms().to_string());
     }
 
     /// Merges the records that changed on the remote since the last merge into lore.db, in

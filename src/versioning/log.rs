@@ -193,6 +193,87 @@ pub fn for_each_row_effect(
     Ok(())
 }
 
+/// A row that a commit changed, as [`changes_since`] hands it out: its table and key, and the
+/// row as recorded (packed; unpacked only when asked for).
+pub struct ChangedRow {
+    pub table: String,
+    pub key: Vec<Value>,
+    before: Option<Vec<u8>>,
+    after: Option<Vec<u8>>,
+}
+
+impl ChangedRow {
+    /// The row as the commit left it, or as it was before a deletion.
+    pub fn row(&self) -> Result<Option<Row>, Error> {
+        self.after
+            .as_deref()
+            .or(self.before.as_deref())
+            .map(tx::unpack_row)
+            .transpose()
+    }
+}
+
+/// What changed since a commit: calls `f` with every row effect on one of `tables` of every
+/// commit after `since` (`None`: from the first), oldest first, leaving out the commits named in
+/// `skip`. Returns how many commits were looked at, or `None` when `since` is not a commit of
+/// this database (another database, or a replaced history). A database without history has
+/// no commits: `Some(0)` from the beginning, `None` from any commit.
+pub fn changes_since(
+    conn: &Connection,
+    since: Option<&str>,
+    skip: &[String],
+    tables: &[&str],
+    mut f: impl FnMut(ChangedRow) -> Result<(), Error>,
+) -> Result<Option<usize>, Error> {
+    if !is_versioned(conn)? {
+        return Ok(since.is_none().then_some(0));
+    }
+    let from = match since {
+        None => 0,
+        Some(since) => match conn
+            .query_row(
+                "SELECT seq FROM _lore_commit WHERE commit_id = ?1",
+                [since],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()?
+        {
+            Some(seq) => seq,
+            None => return Ok(None),
+        },
+    };
+    let mut commits =
+        conn.prepare("SELECT seq, commit_id FROM _lore_commit WHERE seq > ?1 ORDER BY seq")?;
+    let seqs: Vec<i64> = commits
+        .query_map([from], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })?
+        .filter_map(|row| match row {
+            Ok((_, id)) if skip.contains(&id) => None,
+            Ok((seq, _)) => Some(Ok(seq)),
+            Err(e) => Some(Err(e)),
+        })
+        .collect::<Result<_, _>>()?;
+    let mut effects = conn.prepare(
+        "SELECT table_name, pk, before, after FROM _lore_row_effect
+         WHERE seq = ?1 AND table_name IN (SELECT value FROM json_each(?2))",
+    )?;
+    let wanted = serde_json::to_string(tables).unwrap_or_else(|_| "[]".into());
+    for &seq in &seqs {
+        let mut rows = effects.query(params![seq, wanted])?;
+        while let Some(r) = rows.next()? {
+            let pk: Vec<u8> = r.get(1)?;
+            f(ChangedRow {
+                table: r.get(0)?,
+                key: decode_key(&pk)?,
+                before: r.get(2)?,
+                after: r.get(3)?,
+            })?;
+        }
+    }
+    Ok(Some(seqs.len()))
+}
+
 /// One recorded schema change.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SchemaEffect {

@@ -18,6 +18,12 @@ pub mod value;
 
 pub use tx::{CommitInput, CommitSummary, Counts, Kind, Tx};
 
+/// The current time in Unix milliseconds: what commits, and the rows lore writes, are stamped
+/// with.
+pub fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
 /// Errors of the versioning engine.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -744,7 +744,7 @@ impl<'c> Tx<'c> {
         let objects = schema::schema_objects(self.conn)?;
         let schema_after = schema::schema_hash(&objects);
         let state_after = state_hash(&schema_after, &stored_total(self.conn)?);
-        let created_at = c.created_at.unwrap_or_else(crate::store::now_ms);
+        let created_at = c.created_at.unwrap_or_else(super::now_ms);
         let ops_text = String::from_utf8(
             serde_json_canonicalizer::to_vec(c.operations)
                 .map_err(|e| Error::Invalid(format!("operations cannot be encoded: {e}")))?,
