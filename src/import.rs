@@ -500,7 +500,9 @@ pub fn not_imported<'a>(
         let seen = match store {
             Some(s) => s
                 .source_state(&path.to_string_lossy())?
-                .is_some_and(|(fp, _)| fp == fingerprint_of(&meta)),
+                .is_some_and(|(fp, _)| {
+                    unchanged_since(&fp, &stat_of(&meta), &path, &mut None).unwrap_or(false)
+                }),
             None => false,
         };
         if !seen {

@@ -179,9 +179,11 @@ impl Watch {
         })?;
         let mut watched = Vec::new();
         let mut missing = Vec::new();
-        let mut tool_dirs: Vec<PathBuf> = [&loc.claude, &loc.codex, &loc.gemini]
-            .into_iter()
-            .flatten()
+        let mut tool_dirs: Vec<PathBuf> = loc
+            .claude
+            .iter()
+            .chain(&loc.codex)
+            .chain(&loc.gemini)
             .cloned()
             .collect();
         for r in loc.roots() {

@@ -103,9 +103,15 @@ pub fn transcripts(
                 .session_id
                 .as_deref()
                 .ok_or(HookInputError::NoTranscript)?;
-            let root = loc.claude.clone().unwrap_or_default().join("projects");
-            find_named(&root, &format!("{id}.jsonl"), 2)
-                .ok_or_else(|| HookInputError::Missing(root.join(format!("*/{id}.jsonl"))))?
+            let name = format!("{id}.jsonl");
+            let roots: Vec<PathBuf> = loc.claude.iter().map(|r| r.join("projects")).collect();
+            roots
+                .iter()
+                .find_map(|root| find_named(root, &name, 2))
+                .ok_or_else(|| {
+                    let first = roots.first().cloned().unwrap_or_default();
+                    HookInputError::Missing(first.join(format!("*/{name}")))
+                })?
         }
         (None, Agent::Gemini) => return Err(HookInputError::NoTranscript),
     };

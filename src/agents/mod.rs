@@ -60,7 +60,8 @@ impl Agent {
     /// locations give it.
     pub fn root(self, loc: &DefaultLocations) -> Option<PathBuf> {
         match self {
-            Agent::Claude => loc.claude.clone(),
+            // The first: $CLAUDE_CONFIG_DIR or ~/.claude, where Claude Code's settings are.
+            Agent::Claude => loc.claude.first().cloned(),
             Agent::Codex => loc.codex.clone(),
             Agent::Gemini => loc.gemini.clone(),
         }

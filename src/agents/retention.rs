@@ -93,8 +93,8 @@ pub fn gaps(
     let pending = crate::import::not_imported(store, &candidates)?;
     let claude = loc
         .claude
-        .as_ref()
-        .filter(|r| r.is_dir())
+        .iter()
+        .find(|r| r.is_dir())
         .map(|r| claude(&super::settings::resolve(&r.join("settings.json"))));
     let now = SystemTime::now();
     let deleted_soon = match claude {

@@ -99,10 +99,13 @@ impl DefaultLocations {
                 .skip(1)
                 .any(|c| c.as_os_str().to_str().is_some_and(|n| n.starts_with('.')))
         };
-        if let Some(root) = &self.claude
-            && let Ok(rel) = p.strip_prefix(root.join("projects"))
-            && !hidden(rel)
-        {
+        for root in &self.claude {
+            let Ok(rel) = p.strip_prefix(root.join("projects")) else {
+                continue;
+            };
+            if hidden(rel) {
+                continue;
+            }
             let depth = rel.components().count();
             let in_subagents = rel
                 .parent()
@@ -153,9 +156,11 @@ impl DefaultLocations {
 
     /// The folders to watch for these locations: each tool's folder that exists.
     pub fn roots(&self) -> Vec<PathBuf> {
-        let mut v: Vec<PathBuf> = [&self.claude, &self.codex, &self.gemini]
-            .into_iter()
-            .flatten()
+        let mut v: Vec<PathBuf> = self
+            .claude
+            .iter()
+            .chain(&self.codex)
+            .chain(&self.gemini)
             .filter(|p| p.is_dir())
             .cloned()
             .collect();
