@@ -2440,3 +2440,131 @@ fn the_index_follows_delete_and_revert_and_errors_change_nothing() {
         assert_eq!(digest_with_index(&r), before, "{args:?}");
     }
 }
+
+#[test]
+fn links_lists_and_filters_and_unlink_removes_in_bulk_as_one_revertible_commit() {
+    let (r, c1, c2) = scripted();
+    r.session(
+        S2,
+        "main",
+        &[Ev::User("2026-03-11T09:00:00Z", "start the parser")],
+    );
+    r.lore(&["link", S1, "--commit", &c2]).assert_ok();
+    r.lore(&["link", S2, "--commit", &c1]).assert_ok();
+    let out = r.lore(&["links"]);
+    out.assert_ok();
+    assert!(
+        out.stdout
+            .contains(&format!("{} {} explicit 1.00", &S1[..8], &c2[..12]))
+            && out.stdout.contains("linked by the user")
+            && out.stdout.contains("2 links"),
+        "{}",
+        out.stdout
+    );
+    let json = |args: &[&str]| -> Vec<(String, String)> {
+        let mut all = vec!["links", "--json"];
+        all.extend_from_slice(args);
+        let out = r.lore(&all);
+        out.assert_ok();
+        let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        v["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| {
+                assert!(l["evidence"].is_object(), "{l}");
+                (
+                    l["session"].as_str().unwrap().to_owned(),
+                    l["commit"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(json(&[]).len(), 2);
+    assert_eq!(json(&["--commits", &c2]), vec![(S1.to_owned(), c2.clone())]);
+    assert_eq!(
+        json(&["--commits", &format!("{c1}..HEAD")]),
+        vec![(S1.to_owned(), c2.clone())]
+    );
+    assert_eq!(
+        json(&["--session", &S2[..8]]),
+        vec![(S2.to_owned(), c1.clone())]
+    );
+    assert_eq!(json(&["--kind", "auto"]), vec![]);
+    assert_eq!(
+        json(&["--kind", "explicit", "--min-confidence", "0.9"]).len(),
+        2
+    );
+    assert_eq!(json(&["--max-confidence", "0.5"]), vec![]);
+
+    // Bad filters: one line, exit 1, nothing changed.
+    let before = digest_with_index(&r);
+    for args in [
+        vec!["links", "--kind", "sideways"],
+        vec!["links", "--kind", "removed"],
+        vec!["links", "--min-confidence", "2"],
+        vec![
+            "links",
+            "--min-confidence",
+            "0.8",
+            "--max-confidence",
+            "0.2",
+        ],
+        vec!["links", "--commits", "nope..HEAD"],
+        vec!["links", "--session", "99999999"],
+        vec!["unlink"],
+        vec!["unlink", "--kind", "explicit", "--all"],
+        vec!["unlink", "--max-confidence=-1"],
+        vec!["unlink", "--commits", "no-such-commit"],
+    ] {
+        let out = r.lore(&args);
+        assert_eq!(out.code, Some(1), "{args:?}: {}", out.stderr);
+        assert_eq!(
+            out.stderr.trim().lines().count(),
+            1,
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert_eq!(digest_with_index(&r), before, "{args:?}");
+    }
+
+    // A dry run says what would go and writes nothing.
+    let out = r.lore(&["unlink", "--kind", "explicit", "--dry-run"]);
+    out.assert_ok();
+    assert!(
+        out.stdout.contains(&format!("Would unlink {}", &S1[..8]))
+            && out.stdout.contains(&format!("Would unlink {}", &S2[..8]))
+            && out.stdout.contains("Dry run: nothing written."),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(digest_with_index(&r), before);
+    // In bulk: one commit, which revert undoes.
+    let out = r.lore(&["unlink", "--kind", "explicit", "--commits", &c2]);
+    out.assert_ok();
+    assert!(
+        out.stdout.contains("1 link removed in one commit"),
+        "{}",
+        out.stdout
+    );
+    assert!(r.linked(&c2).is_empty());
+    assert_eq!(r.linked(&c1).len(), 1);
+    let h = r.lore(&["history", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&h.stdout).unwrap();
+    assert_eq!(v[0]["message"], "unlink: 1 link by filter");
+    let id = v[0]["commit_id"].as_str().unwrap().to_owned();
+    r.lore(&["revert", &id]).assert_ok();
+    assert_eq!(r.linked(&c2), vec![(S1.to_owned(), "explicit".to_owned())]);
+    let out = r.lore(&["unlink", "--min-confidence", "0.5"]);
+    out.assert_ok();
+    assert!(
+        out.stdout.contains("2 links removed in one commit"),
+        "{}",
+        out.stdout
+    );
+    assert!(json(&[]).is_empty());
+    let out = r.lore(&["unlink", "--min-confidence", "0.5"]);
+    out.assert_ok();
+    assert!(out.stdout.contains("No links match"), "{}", out.stdout);
+    r.lore(&["verify", "--full"]).assert_ok();
+}

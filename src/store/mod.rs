@@ -23,7 +23,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 pub use content::ContentMatch;
 pub use merge::Copy;
-pub use query::{Filter, LinkedSession, SearchHit, SessionRow, StoreStats};
+pub use query::{Filter, LinkQuery, LinkRow, LinkedSession, SearchHit, SessionRow, StoreStats};
 pub use write::{SaveOutcome, SourceRecord, Writer, now_ms};
 
 /// Errors from the session store.
