@@ -231,4 +231,42 @@ mod tests {
         let report = crate::versioning::log::verify(s.conn(), true).unwrap();
         assert!(report.ok());
     }
+
+    #[test]
+    fn a_queue_left_is_hashed_when_opened_or_in_memory_when_read_only() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("lore.db");
+        let h = crate::content::line_hash("let backfilled = true;");
+        {
+            let mut s = Store::open(&path).unwrap();
+            let call = r#"{"file_path":"b.rs","content":"let backfilled = true;"}"#;
+            s.write("t", |w| w.save_session(&session("s1", &[call]), "m", None))
+                .unwrap();
+            // As the migration leaves it: everything queued, nothing hashed.
+            s.conn()
+                .execute_batch(
+                    "DELETE FROM _lore_content_lines;
+                     INSERT INTO _lore_content_pending SELECT id FROM messages;",
+                )
+                .unwrap();
+        }
+        let count = |s: &Store| -> i64 {
+            s.conn()
+                .query_row("SELECT count(*) FROM _lore_content_lines", [], |r| r.get(0))
+                .unwrap()
+        };
+        {
+            let ro = Store::open_read_only(&path).unwrap();
+            assert_eq!(count(&ro), 0);
+            let found = ro.content_matches(&[h]).unwrap();
+            assert_eq!(found.len(), 1, "hashed in memory");
+            assert_eq!(found[0].session_id, "s1");
+        }
+        let s = Store::open(&path).unwrap();
+        assert_eq!(count(&s), 1);
+        assert!(!has_pending(s.conn()).unwrap());
+        assert_eq!(s.content_matches(&[h]).unwrap().len(), 1);
+        let (rows, _) = s.content_index_size().unwrap();
+        assert_eq!(rows, 1);
+    }
 }
