@@ -5,8 +5,9 @@
 //! Triggers of schema 008 queue every inserted message that may write
 //! (`_lore_content_pending`) and drop the rows of a deleted one; this module hashes the queue
 //! ([`crate::content::message_hashes`]) at the end of each [`super::Store::write`] and when a
-//! writable store is opened, so import, sync, delete and revert all keep it right. A
-//! read-only store with a queue left hashes the queued messages in memory when asked. It
+//! writable store is opened, so import, sync, delete and revert all keep it right. A queue
+//! left (a read-only store, or another lore writing at the time) is hashed in memory when
+//! asked. It
 //! refuses nothing: a message that writes nothing gets no rows.
 //!
 //! Spec: docs/links.md, "The content index".
@@ -101,7 +102,15 @@ pub(crate) fn drain_now(conn: &Connection) -> rusqlite::Result<()> {
     if !has_pending(conn)? {
         return Ok(());
     }
-    conn.execute_batch("BEGIN IMMEDIATE")?;
+    // Another lore writing now (an import) holds the lock: the queue waits for the next
+    // write or open, and answers hash it in memory meanwhile; a reading command never fails
+    // for it.
+    match conn.execute_batch("BEGIN IMMEDIATE") {
+        Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => {
+            return Ok(());
+        }
+        other => other?,
+    }
     match drain(conn) {
         Ok(_) => conn.execute_batch("COMMIT"),
         Err(e) => {
@@ -133,9 +142,9 @@ impl Store {
                 });
             }
         }
-        // A read-only store may hold messages not hashed yet (a revert, then a read-only
-        // home): hash them here, for this answer only.
-        if self.read_only && has_pending(conn)? {
+        // Messages not hashed yet (a read-only home after a revert, or another lore writing
+        // when this one opened): hashed here, for this answer only.
+        if has_pending(conn)? {
             let wanted: HashMap<i64, ()> = hashes.iter().map(|h| (*h, ())).collect();
             let mut stmt = conn.prepare_cached(
                 "SELECT m.session_id, m.ordinal, m.role, m.kind, m.tool_name, m.content
