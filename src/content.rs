@@ -257,7 +257,8 @@ fn redirect_target(cmd: &str) -> Option<String> {
             .chars()
             .take_while(|c| !c.is_whitespace() && !matches!(c, '\'' | '"' | ';' | '&' | '|' | '<'))
             .collect();
-        (!w.is_empty()).then_some(w)
+        // `2>&1`, `>/dev/null`: not a file the heredoc goes into.
+        (!w.is_empty() && !w.starts_with('&') && !w.starts_with("/dev/")).then_some(w)
     };
     if let Some(at) = cmd.rfind('>') {
         return word(&cmd[at + 1..]);
@@ -355,12 +356,29 @@ mod tests {
         assert!(w.lines.contains("return 'made by a heredoc'"));
         assert!(!w.lines.iter().any(|l| l.contains("not written")));
         assert!(w.paths.contains("src/gen.py"));
+        let mut after = Writes::default();
+        assert!(after.add_message(
+            Role::Assistant,
+            Kind::ToolUse,
+            Some("Bash"),
+            r#"Bash: {"command":"cat <<'EOF' > notes.md
+the redirect comes after
+EOF"}"#
+        ));
+        assert!(after.lines.contains("the redirect comes after"));
+        assert!(after.paths.contains("notes.md"));
         let mut none = Writes::default();
         assert!(!none.add_message(
             Role::Assistant,
             Kind::ToolUse,
             Some("Bash"),
             r#"Bash: {"command":"python3 <<EOF\nprint('hello there')\nEOF"}"#
+        ));
+        assert!(!none.add_message(
+            Role::Assistant,
+            Kind::ToolUse,
+            Some("Bash"),
+            r#"Bash: {"command":"psql 2>/dev/null <<EOF\nselect 'not a file write';\nEOF"}"#
         ));
         assert!(none.lines.is_empty());
     }

@@ -1403,6 +1403,11 @@ fn a_teammates_synced_session_shows_in_blame() {
                 "2026-03-11T10:01:00Z",
                 "It is the example the docs point at.",
             ),
+            Ev::Edit(
+                "2026-03-11T10:02:00Z",
+                "lib.rs",
+                "pub fn shared_reasoning_example() {}",
+            ),
         ],
     );
     r.lore(&["link", S1]).assert_ok();
@@ -1437,6 +1442,28 @@ fn a_teammates_synced_session_shows_in_blame() {
             .collect()
     };
     assert_eq!(ids(&bob, &bob_repo, "."), vec![S1.to_owned()]);
+    // The session that came by sync is in bob's content index: his blame says it wrote the
+    // line.
+    let indexed: i64 = rusqlite::Connection::open_with_flags(
+        bob.lore_home.join("lore.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap()
+    .query_row(
+        "SELECT count(*) FROM _lore_content_lines c JOIN messages m ON m.id = c.message_id
+          WHERE m.session_id = ?1",
+        [S1],
+        |r| r.get(0),
+    )
+    .unwrap();
+    assert_eq!(indexed, 1);
+    let out = bob.lore(&bob_repo, &["blame", "--json", "lib.rs"]);
+    out.assert_ok();
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        v["commits"][0]["sessions"][0]["evidence"]["kind"], "lines",
+        "{v}"
+    );
     // Alice's tag and note came with the session.
     let v: serde_json::Value =
         serde_json::from_str(&bob.lore(&bob_repo, &["show", S1, "--json"]).stdout).unwrap();
@@ -1520,8 +1547,12 @@ fn a_teammates_synced_session_shows_in_blame() {
         bob.lore(&bob_repo, &["blame", "lib.rs"]),
     ] {
         out.assert_ok();
+        // The link is gone; the content index still knows the session wrote the line, and
+        // says that is all it knows.
         assert!(
-            out.stdout.contains("No reasoning linked to"),
+            out.stdout
+                .contains("wrote this line; found by content only, not linked to this commit")
+                && !out.stdout.contains("explicit link"),
             "{}",
             out.stdout
         );
@@ -1533,10 +1564,12 @@ fn a_teammates_synced_session_shows_in_blame() {
     bob.lore(&bob_repo, &["sync"]).assert_ok();
     r.lore(&["link", "--auto", "--since", "2026-01-01"])
         .assert_ok();
+    assert!(r.linked("HEAD").is_empty());
+    let again = r.lore(&["blame", "lib.rs"]);
     assert!(
-        r.lore(&["blame", "lib.rs"])
-            .stdout
-            .contains("No reasoning linked to")
+        again.stdout.contains("found by content only") && !again.stdout.contains("explicit link"),
+        "{}",
+        again.stdout
     );
     // Made again by hand later, it comes back for Bob too.
     r.lore(&["link", S1]).assert_ok();
