@@ -535,7 +535,9 @@ pub struct Excerpt {
 #[derive(Debug, Clone)]
 pub struct Reasoning {
     pub session: SessionRow,
-    pub link: Link,
+    /// The session's link to the commit; `None` when the content index alone found it (its
+    /// tool calls wrote these lines, and it is not linked to the commit that carries them).
+    pub link: Option<Link>,
     /// Why the link exists, as recorded (or implied by its kind); `None` when unknown.
     pub evidence: Option<crate::link::Evidence>,
     /// Of the commit's blamed lines (those long enough to be evidence), how many the
@@ -677,6 +679,28 @@ pub fn reasoning(
         evidence,
     } = linked;
     let evidence = crate::link::Evidence::of_link(link.kind, evidence.as_deref());
+    reasoning_of(store, session, Some(link), evidence, needles, limit)
+}
+
+/// The messages of `session` that explain lines it is not linked to the commit of: found by
+/// the content index only ([`Reasoning::link`] is `None`).
+pub fn reasoning_by_content(
+    store: &Store,
+    session: SessionRow,
+    needles: &Needles,
+    limit: usize,
+) -> Result<Reasoning, ForEachError> {
+    reasoning_of(store, session, None, None, needles, limit)
+}
+
+fn reasoning_of(
+    store: &Store,
+    session: SessionRow,
+    link: Option<Link>,
+    evidence: Option<crate::link::Evidence>,
+    needles: &Needles,
+    limit: usize,
+) -> Result<Reasoning, ForEachError> {
     let mut writes = crate::link::Writes::default();
     let mut found: Vec<Excerpt> = Vec::new();
     let mut last_text: Option<Excerpt> = None;
@@ -692,11 +716,16 @@ pub fn reasoning(
         let input = crate::link::evidence::tool_input(m.tool_name.as_deref(), &m.content);
         let decoded = (m.kind == Kind::ToolUse).then(|| decoded_strings(input));
         let searched = decoded.as_deref().unwrap_or(&m.content);
-        if m.kind == Kind::ToolUse
-            && crate::link::evidence::is_write_call(m.tool_name.as_deref(), &m.content)
-        {
-            writes.add_call(input);
-        }
+        // What this message wrote, compared normalised with the lines (a re-indented or
+        // re-spaced copy of the line still makes it the edit that wrote them).
+        let mut wrote = crate::content::Writes::default();
+        let wrote_needle = wrote.add_message(m.role, m.kind, m.tool_name.as_deref(), &m.content)
+            && wrote
+                .lines
+                .iter()
+                .any(|l| needles.normalised.binary_search(l).is_ok());
+        writes.lines.extend(wrote.lines);
+        writes.paths.push_str(&wrote.paths);
         let code_at = needles.code.find(searched);
         let file_at = needles
             .file
@@ -712,8 +741,8 @@ pub fn reasoning(
             text: cut(&m.content, at, end),
         };
         if m.kind == Kind::ToolUse {
-            if code_at.is_some() || file_at.is_some() {
-                let why = if code_at.is_some() {
+            if code_at.is_some() || wrote_needle || file_at.is_some() {
+                let why = if code_at.is_some() || wrote_needle {
                     Mention::BeforeEdit
                 } else {
                     Mention::BeforeFileEdit
@@ -873,19 +902,16 @@ impl<'s> Reasoner<'s> {
         }
     }
 
-    /// The sessions linked to `commit` with their reasoning for the lines `blame` gave it.
-    pub fn commit(
-        &mut self,
-        blame: &Blame,
-        commit: &BlameCommit,
-    ) -> Result<Vec<Reasoning>, ReasoningError> {
-        if commit.uncommitted() {
-            return Ok(Vec::new());
-        }
-        let linked = self.store.sessions_for_commit(&commit.id)?;
-        if linked.is_empty() {
-            return Ok(Vec::new());
-        }
+    /// The sessions linked to `commit`, and those the content index says wrote its lines
+    /// (at most [`MAX_CONTENT_SESSIONS`] of those not linked), with their reasoning for the
+    /// lines `blame` gave it. Lines not committed yet have no link: only the content index
+    /// finds who wrote them.
+    pub fn commit(&mut self, blame: &Blame, commit: &BlameCommit) -> Result<Found, ReasoningError> {
+        let linked = if commit.uncommitted() {
+            Vec::new()
+        } else {
+            self.store.sessions_for_commit(&commit.id)?
+        };
         let idx = blame.commits.iter().position(|c| c.id == commit.id);
         let lines = blame
             .lines
@@ -904,6 +930,20 @@ impl<'s> Reasoner<'s> {
             })
             .clone();
         let needles = Needles::with_file_regex(file, lines);
+        // The sessions whose messages wrote these lines, by the content index: how many of
+        // the lines each wrote.
+        let hashes: Vec<i64> = needles
+            .normalised
+            .iter()
+            .map(|l| crate::content::line_hash(l))
+            .collect();
+        let mut wrote: std::collections::HashMap<String, std::collections::HashSet<i64>> =
+            Default::default();
+        if !hashes.is_empty() {
+            for m in self.store.content_matches(&hashes)? {
+                wrote.entry(m.session_id).or_default().insert(m.hash);
+            }
+        }
         let mut out = Vec::with_capacity(linked.len());
         let mut seen = std::collections::HashSet::new();
         for l in linked {
@@ -913,11 +953,55 @@ impl<'s> Reasoner<'s> {
             }
             out.push(reasoning(self.store, l, &needles, self.limit)?);
         }
-        // The sessions that wrote these lines first, then those that wrote to the file, then
-        // by the link's confidence (the order they came in).
-        out.sort_by_key(|r| (r.wrote_lines == 0, !r.wrote_file));
-        Ok(out)
+        // Those found by content alone: the most lines written first, then the latest.
+        let mut by_content: Vec<(String, usize)> = wrote
+            .into_iter()
+            .filter(|(id, _)| !seen.contains(id))
+            .map(|(id, h)| (id, h.len()))
+            .collect();
+        let mut rows: Vec<(SessionRow, usize)> = Vec::with_capacity(by_content.len());
+        for (id, n) in by_content.drain(..) {
+            match self.store.session(&id) {
+                Ok(row) => rows.push((row, n)),
+                Err(StoreError::NotFound(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        rows.sort_by(|a, b| {
+            b.1.cmp(&a.1)
+                .then_with(|| {
+                    b.0.started_at
+                        .or(b.0.updated_at)
+                        .cmp(&a.0.started_at.or(a.0.updated_at))
+                })
+                .then_with(|| a.0.id.cmp(&b.0.id))
+        });
+        let more_by_content = rows.len().saturating_sub(MAX_CONTENT_SESSIONS);
+        for (row, _) in rows.into_iter().take(MAX_CONTENT_SESSIONS) {
+            out.push(reasoning_by_content(self.store, row, &needles, self.limit)?);
+        }
+        // The sessions that wrote these lines first (linked ones before those found by
+        // content alone), then those that wrote to the file, then by the link's confidence
+        // (the order they came in).
+        out.sort_by_key(|r| (r.wrote_lines == 0, !r.wrote_file, r.link.is_none()));
+        Ok(Found {
+            sessions: out,
+            more_by_content,
+        })
     }
+}
+
+/// At most this many sessions found by content alone are shown per commit (the most lines
+/// written first): a common line may have been written by many.
+pub const MAX_CONTENT_SESSIONS: usize = 5;
+
+/// The sessions behind one commit's lines.
+#[derive(Debug, Clone, Default)]
+pub struct Found {
+    /// Linked sessions and those found by content, the strongest evidence first.
+    pub sessions: Vec<Reasoning>,
+    /// How many more sessions the content index found beyond [`MAX_CONTENT_SESSIONS`].
+    pub more_by_content: usize,
 }
 
 /// Why reasoning could not be read.

@@ -8,6 +8,7 @@ pub mod agents;
 pub mod blame;
 pub mod capture;
 pub mod config;
+pub mod content;
 pub mod crypto;
 pub mod git;
 pub mod gitstore;

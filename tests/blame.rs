@@ -188,11 +188,16 @@ fn scripted() -> (Repo, String, String) {
 #[test]
 fn an_explicit_link_shows_in_blame_and_unlink_and_revert_undo_it() {
     let (r, c1, c2) = scripted();
+    // Not linked yet: the content index finds the session that wrote the line, and says so.
     let out = r.lore(&["blame", "src/parse.rs"]);
     out.assert_ok();
     assert!(
-        out.stdout
-            .contains(&format!("No reasoning linked to {}.", &c2[..12])),
+        !out.stdout
+            .contains(&format!("No reasoning linked to {}.", &c2[..12]))
+            && out.stdout.contains(&format!("Session {}", &S1[..8]))
+            && out
+                .stdout
+                .contains("wrote this line; found by content only, not linked to this commit"),
         "{}",
         out.stdout
     );
@@ -1398,6 +1403,11 @@ fn a_teammates_synced_session_shows_in_blame() {
                 "2026-03-11T10:01:00Z",
                 "It is the example the docs point at.",
             ),
+            Ev::Edit(
+                "2026-03-11T10:02:00Z",
+                "lib.rs",
+                "pub fn shared_reasoning_example() {}",
+            ),
         ],
     );
     r.lore(&["link", S1]).assert_ok();
@@ -1432,6 +1442,28 @@ fn a_teammates_synced_session_shows_in_blame() {
             .collect()
     };
     assert_eq!(ids(&bob, &bob_repo, "."), vec![S1.to_owned()]);
+    // The session that came by sync is in bob's content index: his blame says it wrote the
+    // line.
+    let indexed: i64 = rusqlite::Connection::open_with_flags(
+        bob.lore_home.join("lore.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap()
+    .query_row(
+        "SELECT count(*) FROM _lore_content_lines c JOIN messages m ON m.id = c.message_id
+          WHERE m.session_id = ?1",
+        [S1],
+        |r| r.get(0),
+    )
+    .unwrap();
+    assert_eq!(indexed, 1);
+    let out = bob.lore(&bob_repo, &["blame", "--json", "lib.rs"]);
+    out.assert_ok();
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        v["commits"][0]["sessions"][0]["evidence"]["kind"], "lines",
+        "{v}"
+    );
     // Alice's tag and note came with the session.
     let v: serde_json::Value =
         serde_json::from_str(&bob.lore(&bob_repo, &["show", S1, "--json"]).stdout).unwrap();
@@ -1515,8 +1547,12 @@ fn a_teammates_synced_session_shows_in_blame() {
         bob.lore(&bob_repo, &["blame", "lib.rs"]),
     ] {
         out.assert_ok();
+        // The link is gone; the content index still knows the session wrote the line, and
+        // says that is all it knows.
         assert!(
-            out.stdout.contains("No reasoning linked to"),
+            out.stdout
+                .contains("wrote this line; found by content only, not linked to this commit")
+                && !out.stdout.contains("explicit link"),
             "{}",
             out.stdout
         );
@@ -1528,10 +1564,12 @@ fn a_teammates_synced_session_shows_in_blame() {
     bob.lore(&bob_repo, &["sync"]).assert_ok();
     r.lore(&["link", "--auto", "--since", "2026-01-01"])
         .assert_ok();
+    assert!(r.linked("HEAD").is_empty());
+    let again = r.lore(&["blame", "lib.rs"]);
     assert!(
-        r.lore(&["blame", "lib.rs"])
-            .stdout
-            .contains("No reasoning linked to")
+        again.stdout.contains("found by content only") && !again.stdout.contains("explicit link"),
+        "{}",
+        again.stdout
     );
     // Made again by hand later, it comes back for Bob too.
     r.lore(&["link", S1]).assert_ok();
@@ -2126,4 +2164,440 @@ fn link_and_unlink_into_a_closed_pipe_do_not_panic() {
         "{}",
         h.stdout
     );
+}
+
+/// The digest of lore.db (common's) and of its content index, which lore keeps itself.
+fn digest_with_index(r: &Repo) -> String {
+    let path = r.user.lore_home.join("lore.db");
+    let conn =
+        rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    let rows: Vec<String> = conn
+        .prepare("SELECT hash || ':' || message_id FROM _lore_content_lines ORDER BY 1")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    format!("{}/{}", digest_db(&path), rows.join(","))
+}
+
+/// The sessions `lore blame --json` gives the commit of `line`: (id, found_by, evidence kind).
+fn blamed_sessions(r: &Repo, dir: &Path, target: &str) -> Vec<(String, String, String)> {
+    let out = r.user.lore(dir, &["blame", "--json", target]);
+    out.assert_ok();
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let mut found = Vec::new();
+    for c in v["commits"].as_array().unwrap() {
+        for s in c["sessions"].as_array().unwrap() {
+            found.push((
+                s["id"].as_str().unwrap().to_owned(),
+                s["found_by"].as_str().unwrap().to_owned(),
+                s["evidence"]["kind"].as_str().unwrap().to_owned(),
+            ));
+        }
+    }
+    found
+}
+
+#[test]
+fn blame_finds_who_wrote_a_squash_merged_line_by_content_and_auto_links_it() {
+    let r = repo();
+    r.write("README", "readme\n");
+    r.commit("Start");
+    let files = [
+        ("src/a.rs", "pub fn alpha() -> &'static str { \"alpha\" }"),
+        ("src/b.rs", "pub fn beta(n: u32) -> u32 { n * 2 + 1 }"),
+        ("src/c.rs", "pub fn gamma() -> Vec<u8> { vec![1, 2, 3] }"),
+    ];
+    let mut events = vec![Ev::User("2026-03-11T10:00:00Z", "write alpha, beta, gamma")];
+    events.extend(
+        files
+            .iter()
+            .map(|(f, text)| Ev::Edit("2026-03-11T10:05:00Z", f, text)),
+    );
+    // Session 2 edits another file only: it wrote none of these lines.
+    r.session(S1, "feature", &events);
+    r.session(
+        S2,
+        "feature",
+        &[
+            Ev::User("2026-03-11T11:00:00Z", "fix the readme"),
+            Ev::Edit("2026-03-11T11:01:00Z", "README", "a readme line, rewritten"),
+        ],
+    );
+    // Three commits on a branch, never linked; squash-merged, the branch deleted and its
+    // commits pruned.
+    r.git(&["checkout", "-q", "-b", "feature"]).assert_ok();
+    for (f, text) in files {
+        r.write(f, &format!("{text}\n}}\n"));
+        r.commit(&format!("Add {f}"));
+    }
+    r.git(&["checkout", "-q", "main"]).assert_ok();
+    r.git(&["merge", "-q", "--squash", "feature"]).assert_ok();
+    let squash = r.commit("Feature (squashed)");
+    r.git(&["branch", "-q", "-D", "feature"]).assert_ok();
+    r.git(&["reflog", "expire", "--expire=now", "--all"])
+        .assert_ok();
+    r.git(&["gc", "-q", "--prune=now"]).assert_ok();
+    assert!(r.linked(&squash).is_empty());
+
+    for (f, _) in files {
+        assert_eq!(
+            blamed_sessions(&r, &r.repo, f),
+            vec![(S1.to_owned(), "content".to_owned(), "lines".to_owned())],
+            "{f}"
+        );
+    }
+    let out = r.lore(&["blame", "src/b.rs:1"]);
+    out.assert_ok();
+    assert!(
+        out.stdout.contains(&format!("Session {}", &S1[..8]))
+            && out
+                .stdout
+                .contains("wrote this line; found by content only, not linked to this commit")
+            && out.stdout.contains("(just before the edit):"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains(&S2[..8]), "{}", out.stdout);
+    // The `}` line is too short to be evidence: no session for it.
+    assert!(blamed_sessions(&r, &r.repo, "src/b.rs:2").is_empty());
+
+    // --auto links the squash commit to the session by the index, and says so.
+    let out = r.lore(&["link", "--auto", "--since", "2026-03-01"]);
+    out.assert_ok();
+    assert!(
+        out.stdout.contains(&format!(
+            "Linked session {} to {} Feature (squashed): its messages wrote 3 of the commit's 3 \
+             added lines (found by content",
+            &S1[..8],
+            &squash[..12]
+        )),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(r.linked(&squash), vec![(S1.to_owned(), "auto".to_owned())]);
+    let ev = evidence(&r, &squash);
+    assert_eq!(ev[0].1["content"], true, "{ev:?}");
+    assert_eq!(ev[0].1["lines"], 3, "{ev:?}");
+    assert_eq!(ev[0].2, 1.0);
+    // Now blame gives it by its link, still as the session that wrote the line.
+    assert_eq!(
+        blamed_sessions(&r, &r.repo, "src/a.rs"),
+        vec![(S1.to_owned(), "link".to_owned(), "lines".to_owned())]
+    );
+    // A second run finds nothing new.
+    let out = r.lore(&["link", "--auto", "--since", "2026-03-01"]);
+    out.assert_ok();
+    assert!(out.stdout.contains("No new links"), "{}", out.stdout);
+}
+
+#[test]
+fn blame_finds_the_writer_after_a_cherry_pick_and_a_pruned_rebase() {
+    let r = repo();
+    r.write("README", "readme\n");
+    let start = r.commit("Start");
+    let picked_line = "pub fn picked() -> &'static str { \"to the release\" }";
+    let rebased_lines = "pub fn rebased_one() -> u8 { 1 }\npub fn rebased_two() -> u8 { 2 }";
+    r.session(
+        S1,
+        "dev",
+        &[
+            Ev::User("2026-03-11T10:00:00Z", "add picked"),
+            Ev::Edit("2026-03-11T10:01:00Z", "src/pick.rs", picked_line),
+        ],
+    );
+    r.session(
+        S2,
+        "topic",
+        &[
+            Ev::User("2026-03-12T10:00:00Z", "add the rebased functions"),
+            Ev::Say(
+                "2026-03-12T10:00:30Z",
+                "Two small functions, one per value.",
+            ),
+            Ev::Edit("2026-03-12T10:01:00Z", "src/reb.rs", rebased_lines),
+        ],
+    );
+    // Cherry-pick from dev to release; dev is deleted and pruned.
+    r.git(&["checkout", "-q", "-b", "dev"]).assert_ok();
+    r.write("src/pick.rs", &format!("{picked_line}\n"));
+    r.commit("Add picked");
+    r.git(&["checkout", "-q", "-b", "release", &start])
+        .assert_ok();
+    r.write("RELEASE", "notes\n");
+    r.commit("Release notes");
+    r.git(&["cherry-pick", "dev"]).assert_ok();
+    // A rebase of topic onto release; the old commit pruned.
+    r.git(&["checkout", "-q", "-b", "topic", &start])
+        .assert_ok();
+    r.write("src/reb.rs", &format!("{rebased_lines}\n"));
+    let old = r.commit("Add rebased");
+    r.git(&["rebase", "-q", "release"]).assert_ok();
+    r.git(&["branch", "-q", "-D", "dev"]).assert_ok();
+    r.git(&["reflog", "expire", "--expire=now", "--all"])
+        .assert_ok();
+    r.git(&["gc", "-q", "--prune=now"]).assert_ok();
+    assert!(r.user.rev(&r.repo, &format!("{old}^{{commit}}")).is_none());
+
+    assert_eq!(
+        blamed_sessions(&r, &r.repo, "src/pick.rs"),
+        vec![(S1.to_owned(), "content".to_owned(), "lines".to_owned())]
+    );
+    assert_eq!(
+        blamed_sessions(&r, &r.repo, "src/reb.rs"),
+        vec![(S2.to_owned(), "content".to_owned(), "lines".to_owned())]
+    );
+    let out = r.lore(&["blame", "src/reb.rs"]);
+    out.assert_ok();
+    assert!(
+        out.stdout
+            .contains("wrote these lines; found by content only")
+            && out.stdout.contains("Two small functions, one per value."),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn a_line_copied_into_another_repository_finds_its_writer_whatever_it_holds() {
+    let r = repo();
+    // Quotes, a backslash, a tab inside the line, non-ASCII.
+    let line = "let greeting = \"say \\\"hï\\\"\\n\";\t// naïve café → 東京";
+    let other_line = "let unrelated = compute_something_else(42);";
+    r.session(
+        S1,
+        "main",
+        &[
+            Ev::User("2026-03-11T10:00:00Z", "greet in every language"),
+            Ev::Edit("2026-03-11T10:01:00Z", "src/greet.rs", line),
+        ],
+    );
+    // Another repository, no session ever ran there: the line is pasted with other
+    // indentation and spacing, and committed.
+    r.user
+        .git(&r.user.root, &["init", "-q", "other"])
+        .assert_ok();
+    let other = std::fs::canonicalize(r.user.root.join("other")).unwrap();
+    let pasted = format!(
+        "fn main() {{\n        {}\n    {other_line}\n}}\n",
+        line.replace('\t', "   ")
+    );
+    std::fs::write(other.join("main.rs"), pasted).unwrap();
+    r.user.git(&other, &["add", "-A"]).assert_ok();
+    r.user.git(&other, &["commit", "-qm", "Paste"]).assert_ok();
+
+    assert_eq!(
+        blamed_sessions(&r, &other, "main.rs:2"),
+        vec![(S1.to_owned(), "content".to_owned(), "lines".to_owned())]
+    );
+    assert!(blamed_sessions(&r, &other, "main.rs:3").is_empty());
+    let out = r.user.lore(&other, &["blame", "main.rs"]);
+    out.assert_ok();
+    assert!(
+        out.stdout
+            .contains("wrote 1 of these 3 lines; found by content only"),
+        "{}",
+        out.stdout
+    );
+    // The prompt before the edit explains it, though the copy is spaced differently.
+    assert!(
+        out.stdout
+            .contains("(just before the edit):\n      greet in every language"),
+        "{}",
+        out.stdout
+    );
+    // Lines not committed yet are found too.
+    std::fs::write(other.join("new.rs"), format!("{line}\n")).unwrap();
+    r.user.git(&other, &["add", "new.rs"]).assert_ok();
+    r.user
+        .git(&other, &["commit", "-qm", "empty new"])
+        .assert_ok();
+    std::fs::write(other.join("main.rs"), format!("{other_line}\n{line}\n")).unwrap();
+    let out = r.user.lore(&other, &["blame", "main.rs:2"]);
+    out.assert_ok();
+    assert!(
+        out.stdout.contains("Not committed yet")
+            && out.stdout.contains(&format!("Session {}", &S1[..8])),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn the_index_follows_delete_and_revert_and_errors_change_nothing() {
+    let r = repo();
+    let line = "pub const INDEXED: &str = \"kept in step\";";
+    r.session(
+        S1,
+        "main",
+        &[
+            Ev::User("2026-03-11T10:00:00Z", "add the constant"),
+            Ev::Edit("2026-03-11T10:01:00Z", "src/k.rs", line),
+        ],
+    );
+    r.write("src/k.rs", &format!("{line}\n"));
+    r.commit("Add the constant");
+    assert_eq!(blamed_sessions(&r, &r.repo, "src/k.rs").len(), 1);
+    r.lore(&["delete", S1]).assert_ok();
+    assert!(blamed_sessions(&r, &r.repo, "src/k.rs").is_empty());
+    let h = r.lore(&["history", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&h.stdout).unwrap();
+    let delete = v[0]["commit_id"].as_str().unwrap().to_owned();
+    r.lore(&["revert", &delete]).assert_ok();
+    assert_eq!(
+        blamed_sessions(&r, &r.repo, "src/k.rs"),
+        vec![(S1.to_owned(), "content".to_owned(), "lines".to_owned())]
+    );
+    r.lore(&["verify", "--full"]).assert_ok();
+
+    // Bad input to blame and link: one line, exit 1, lore.db and its index as they were.
+    let before = digest_with_index(&r);
+    for args in [
+        vec!["blame", "src/none.rs"],
+        vec!["blame", "src/k.rs:9"],
+        vec!["blame", "src/k.rs:0"],
+        vec!["blame", "src"],
+        vec!["link", "--auto", "--since", "someday"],
+        vec!["link", S1, "--commit", "no-such-rev"],
+    ] {
+        let out = r.lore(&args);
+        assert_eq!(out.code, Some(1), "{args:?}: {}", out.stderr);
+        assert_eq!(
+            out.stderr.trim().lines().count(),
+            1,
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert_eq!(digest_with_index(&r), before, "{args:?}");
+    }
+}
+
+#[test]
+fn links_lists_and_filters_and_unlink_removes_in_bulk_as_one_revertible_commit() {
+    let (r, c1, c2) = scripted();
+    r.session(
+        S2,
+        "main",
+        &[Ev::User("2026-03-11T09:00:00Z", "start the parser")],
+    );
+    r.lore(&["link", S1, "--commit", &c2]).assert_ok();
+    r.lore(&["link", S2, "--commit", &c1]).assert_ok();
+    let out = r.lore(&["links"]);
+    out.assert_ok();
+    assert!(
+        out.stdout
+            .contains(&format!("{} {} explicit 1.00", &S1[..8], &c2[..12]))
+            && out.stdout.contains("linked by the user")
+            && out.stdout.contains("2 links"),
+        "{}",
+        out.stdout
+    );
+    let json = |args: &[&str]| -> Vec<(String, String)> {
+        let mut all = vec!["links", "--json"];
+        all.extend_from_slice(args);
+        let out = r.lore(&all);
+        out.assert_ok();
+        let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        v["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| {
+                assert!(l["evidence"].is_object(), "{l}");
+                (
+                    l["session"].as_str().unwrap().to_owned(),
+                    l["commit"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(json(&[]).len(), 2);
+    assert_eq!(json(&["--commits", &c2]), vec![(S1.to_owned(), c2.clone())]);
+    assert_eq!(
+        json(&["--commits", &format!("{c1}..HEAD")]),
+        vec![(S1.to_owned(), c2.clone())]
+    );
+    assert_eq!(
+        json(&["--session", &S2[..8]]),
+        vec![(S2.to_owned(), c1.clone())]
+    );
+    assert_eq!(json(&["--kind", "auto"]), vec![]);
+    assert_eq!(
+        json(&["--kind", "explicit", "--min-confidence", "0.9"]).len(),
+        2
+    );
+    assert_eq!(json(&["--max-confidence", "0.5"]), vec![]);
+
+    // Bad filters: one line, exit 1, nothing changed.
+    let before = digest_with_index(&r);
+    for args in [
+        vec!["links", "--kind", "sideways"],
+        vec!["links", "--kind", "removed"],
+        vec!["links", "--min-confidence", "2"],
+        vec![
+            "links",
+            "--min-confidence",
+            "0.8",
+            "--max-confidence",
+            "0.2",
+        ],
+        vec!["links", "--commits", "nope..HEAD"],
+        vec!["links", "--session", "99999999"],
+        vec!["unlink"],
+        vec!["unlink", "--kind", "explicit", "--all"],
+        vec!["unlink", "--max-confidence=-1"],
+        vec!["unlink", "--commits", "no-such-commit"],
+    ] {
+        let out = r.lore(&args);
+        assert_eq!(out.code, Some(1), "{args:?}: {}", out.stderr);
+        assert_eq!(
+            out.stderr.trim().lines().count(),
+            1,
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert_eq!(digest_with_index(&r), before, "{args:?}");
+    }
+
+    // A dry run says what would go and writes nothing.
+    let out = r.lore(&["unlink", "--kind", "explicit", "--dry-run"]);
+    out.assert_ok();
+    assert!(
+        out.stdout.contains(&format!("Would unlink {}", &S1[..8]))
+            && out.stdout.contains(&format!("Would unlink {}", &S2[..8]))
+            && out.stdout.contains("Dry run: nothing written."),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(digest_with_index(&r), before);
+    // In bulk: one commit, which revert undoes.
+    let out = r.lore(&["unlink", "--kind", "explicit", "--commits", &c2]);
+    out.assert_ok();
+    assert!(
+        out.stdout.contains("1 link removed in one commit"),
+        "{}",
+        out.stdout
+    );
+    assert!(r.linked(&c2).is_empty());
+    assert_eq!(r.linked(&c1).len(), 1);
+    let h = r.lore(&["history", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&h.stdout).unwrap();
+    assert_eq!(v[0]["message"], "unlink: 1 link by filter");
+    let id = v[0]["commit_id"].as_str().unwrap().to_owned();
+    r.lore(&["revert", &id]).assert_ok();
+    assert_eq!(r.linked(&c2), vec![(S1.to_owned(), "explicit".to_owned())]);
+    let out = r.lore(&["unlink", "--min-confidence", "0.5"]);
+    out.assert_ok();
+    assert!(
+        out.stdout.contains("2 links removed in one commit"),
+        "{}",
+        out.stdout
+    );
+    assert!(json(&[]).is_empty());
+    let out = r.lore(&["unlink", "--min-confidence", "0.5"]);
+    out.assert_ok();
+    assert!(out.stdout.contains("No links match"), "{}", out.stdout);
+    r.lore(&["verify", "--full"]).assert_ok();
 }

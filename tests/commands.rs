@@ -355,7 +355,7 @@ fn status_reports_counts_and_a_fresh_home() {
     assert_eq!(v["sessions"], 2);
     assert_eq!(v["messages"], 6);
     assert_eq!(v["sessions_by_tool"]["claude-code"], 2);
-    assert_eq!(v["schema_version"], 6);
+    assert_eq!(v["schema_version"], 7);
     let machine = std::fs::read_to_string(env.lore_home.join("machine-id")).unwrap();
     assert_eq!(v["machine_id"], machine.trim());
     let s = env.show(A);

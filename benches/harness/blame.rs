@@ -4,8 +4,10 @@
 //! The repository is generated deterministically with `git fast-import`: the first commit
 //! writes 2,000 lines, each of the next 499 rewrites 8 lines chosen by a seeded generator, and
 //! the file is renamed half way (so both commands follow a rename). Sessions are Claude Code
-//! transcripts, each linked with `lore link` to one commit whose lines it quotes, plus filler
-//! messages: blame does its real work (links, message search), not an empty lookup.
+//! transcripts, each writing (an Edit tool call) and quoting the lines of one commit, plus
+//! filler messages; half of them are linked with `lore link` to that commit, the other half
+//! are found by the content index alone: blame does its real work (links, content lookups,
+//! message search), not an empty lookup.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -86,7 +88,7 @@ fn check(what: &str, out: std::io::Result<std::process::Output>) -> Result<Vec<u
 /// Builds the repository and lore home under `cfg.dir` (once per configuration).
 fn prepare(cfg: &Config) -> Result<(PathBuf, PathBuf), String> {
     let root = cfg.dir.join(format!(
-        "{}-lines-{}-commits-{}-sessions-{}",
+        "{}-lines-{}-commits-{}-sessions-{}-content",
         cfg.lines, cfg.commits, cfg.sessions, cfg.seed
     ));
     let repo = root.join("repo");
@@ -198,12 +200,17 @@ fn prepare(cfg: &Config) -> Result<(PathBuf, PathBuf), String> {
         let mut line = |kind: &str, body: String| {
             let message = if kind == "user" {
                 serde_json::json!({"role": "user", "content": body})
+            } else if kind == "edit" {
+                serde_json::json!({"role": "assistant", "id": format!("m{k}"), "model": "claude-x",
+                    "content": [{"type": "tool_use", "id": format!("t{k}"), "name": "Edit",
+                        "input": {"file_path": format!("{}/{FILE}", cwd.display()),
+                                  "old_string": "", "new_string": body}}]})
             } else {
                 serde_json::json!({"role": "assistant", "id": format!("m{k}"), "model": "claude-x",
                     "content": [{"type": "text", "text": body}]})
             };
             let v = serde_json::json!({
-                "type": kind, "sessionId": id, "cwd": cwd, "gitBranch": "main",
+                "type": if kind == "edit" { "assistant" } else { kind }, "sessionId": id, "cwd": cwd, "gitBranch": "main",
                 "uuid": format!("{id}-{k}"), "timestamp": format!("2026-01-01T00:{:02}:{:02}.000Z", (k / 60) % 60, k % 60),
                 "message": message,
             });
@@ -230,8 +237,13 @@ fn prepare(cfg: &Config) -> Result<(PathBuf, PathBuf), String> {
                 ),
             );
         }
+        let written: Vec<String> = touched[n].iter().map(|&i| line_text(i, n)).collect();
+        line("edit", written.join("\n"));
         std::fs::write(transcripts.join(format!("{id}.jsonl")), text).map_err(|e| e.to_string())?;
-        linked.push((id, ids[n].clone()));
+        // Half are linked; the content index finds the others.
+        if s % 2 == 0 {
+            linked.push((id, ids[n].clone()));
+        }
     }
     check(
         "lore import",
@@ -312,7 +324,7 @@ pub fn run(cfg: &Config) -> Result<Vec<Row>, String> {
         let ratio = measure::median(&l) / measure::median(&g);
         rows.push(Row {
             workload: format!(
-                "blame, {name} ({} lines, {} commits, a rename, {} linked sessions; {sessions_shown} shown)",
+                "blame, {name} ({} lines, {} commits, a rename, {} sessions that wrote lines, half of them linked; {sessions_shown} shown)",
                 cfg.lines, cfg.commits, cfg.sessions
             ),
             lore: secs(&l),

@@ -7,6 +7,7 @@
 
 mod blame;
 mod capture;
+mod content;
 mod generate;
 mod import;
 mod json;
@@ -43,6 +44,9 @@ Commands:
             5 MB transcript, beside `lore import FILE`; `lore watch` idle CPU over 60 s (5 s
             with --quick) and the delay from a new transcript to `lore search` finding it,
             beside the hook
+  content   The content index's cost: `lore import` of one corpus (--sessions, first size;
+            default 2000) by this build beside --baseline-lore (a build without the index),
+            alternating, and the index's size per MB of transcript
   gen       Only generate (or find cached) corpora and print their statistics
   help      Show this help
 
@@ -58,6 +62,7 @@ Options:
   --no-sqlite       Skip the sqlite3 baseline
   --sqlite3 PATH    sqlite3 CLI for the baseline            [default: sqlite3 on PATH]
   --lore PATH       lore binary                             [default: target/release/lore]
+  --baseline-lore PATH  `content`: a lore built without the content index (required)
   --data-dir DIR    Corpora and scratch databases           [default: target/bench-data]
   --verify          Parse every generated line as JSON before measuring
   --write-docs      Also write the results into docs/benchmarks.md (between the
@@ -82,6 +87,7 @@ struct Args {
     no_sqlite: bool,
     sqlite3: Option<PathBuf>,
     lore: Option<PathBuf>,
+    baseline_lore: Option<PathBuf>,
     data_dir: Option<PathBuf>,
     verify: bool,
     write_docs: bool,
@@ -151,6 +157,7 @@ fn parse(argv: &[String]) -> Result<Args, String> {
             "--search-reps" => a.search_reps = Some(number::<usize>(flag, &value()?)?.max(1)),
             "--sqlite3" => a.sqlite3 = Some(PathBuf::from(value()?)),
             "--lore" => a.lore = Some(PathBuf::from(value()?)),
+            "--baseline-lore" => a.baseline_lore = Some(PathBuf::from(value()?)),
             "--data-dir" => a.data_dir = Some(PathBuf::from(value()?)),
             f if f.starts_with('-') => return Err(format!("unknown option {f} (see --help)")),
             cmd if a.command.is_none() => a.command = Some(cmd.to_owned()),
@@ -612,6 +619,56 @@ fn run(args: Args, command_line: &str) -> Result<(), String> {
             if args.write_docs {
                 let path = manifest_dir().join("docs/benchmarks.md");
                 report::write_section(&path, "blame", "Blame", &out)
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                eprintln!("wrote {}", path.display());
+            }
+            Ok(())
+        }
+        Some("content") => {
+            let lore = lore_binary(&args)?;
+            warn_if_stale(&lore);
+            let lore = snapshot(&lore, &target_dir().join("bench-data/bin"))
+                .map_err(|e| format!("cannot copy {}: {e}", lore.display()))?;
+            let baseline = args.baseline_lore.clone().ok_or(
+                "content needs --baseline-lore PATH: a lore built without the content index",
+            )?;
+            let cfg = content::Config {
+                lore: lore.clone(),
+                baseline: baseline.clone(),
+                data_dir: data_dir.clone(),
+                sessions: args
+                    .sessions
+                    .as_ref()
+                    .and_then(|s| s.first().copied())
+                    .unwrap_or(if quick { 200 } else { 2_000 }),
+                runs: args.runs.unwrap_or(if quick { 1 } else { 3 }),
+                seed,
+            };
+            let machine = measure::Machine::probe(&lore, None);
+            let base_version = std::process::Command::new(&baseline)
+                .arg("--version")
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+                .unwrap_or_default();
+            let rows = content::run(&cfg)?;
+            let mut out = format!(
+                "Measured {} with `{command_line}`: {} × {}, {:.1} GiB RAM, {}, lore {} at commit {} \
+                 beside the baseline build `{base_version}`. Wall time of `lore import --quiet` into a \
+                 fresh home, medians of {} runs after a warm-up, the two builds alternating.\n\n",
+                machine.date,
+                machine.cpus,
+                machine.cpu_model,
+                machine.mem_total as f64 / (1u64 << 30) as f64,
+                machine.rustc,
+                machine.lore_version.trim_start_matches("lore "),
+                machine.commit,
+                cfg.runs,
+            );
+            out.push_str(&report::rows_table(&rows));
+            println!("{out}");
+            if args.write_docs {
+                let path = manifest_dir().join("docs/benchmarks.md");
+                report::write_section(&path, "content", "Content index", &out)
                     .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
                 eprintln!("wrote {}", path.display());
             }

@@ -100,10 +100,10 @@ fn reasons(
     reasoner: &mut Option<blame::Reasoner<'_>>,
     b: &Blame,
     commit: &BlameCommit,
-) -> anyhow::Result<Vec<Reasoning>> {
+) -> anyhow::Result<blame::Found> {
     match reasoner {
         Some(r) => Ok(r.commit(b, commit)?),
-        None => Ok(Vec::new()),
+        None => Ok(blame::Found::default()),
     }
 }
 
@@ -151,12 +151,18 @@ fn header(b: &Blame) -> String {
 /// How the session is linked, and whether it came from another machine (a teammate's, by
 /// sync): `explicit link, 1.00, from another machine`.
 fn link_text(r: &Reasoning, here: Option<&str>) -> String {
-    let mut s = format!(
-        "{}; {} link, {:.2}",
-        evidence_text(r),
-        r.link.kind.as_str(),
-        r.link.confidence
-    );
+    let mut s = match &r.link {
+        Some(link) => format!(
+            "{}; {} link, {:.2}",
+            evidence_text(r),
+            link.kind.as_str(),
+            link.confidence
+        ),
+        None => format!(
+            "{}; found by content only, not linked to this commit",
+            evidence_text(r)
+        ),
+    };
     // No machine id here means nothing was ever imported here: every session came by sync.
     if here != Some(r.session.machine_id.as_str()) {
         s.push_str(", from another machine");
@@ -272,20 +278,17 @@ fn text(
             writeln!(out, "{DIM}{:>width$} │{DIM:#} {}", l.line, l.text)?;
             prev = Some(l.line);
         }
+        let found = reasons(reasoner, b, c)?;
         if c.uncommitted() {
             writeln!(
                 out,
                 "  These lines are not committed yet: commit them, then link the session \
                  with 'lore link SESSION'."
             )?;
-            continue;
-        }
-        let reasons = reasons(reasoner, b, c)?;
-        if reasons.is_empty() {
+        } else if found.sessions.is_empty() {
             writeln!(out, "  No reasoning linked to {}.", short(&c.id))?;
-            continue;
         }
-        for r in &reasons {
+        for r in &found.sessions {
             let s = &r.session;
             writeln!(
                 out,
@@ -323,8 +326,20 @@ fn text(
                 )?;
             }
         }
+        if found.more_by_content > 0 {
+            writeln!(out, "  {DIM}{}{DIM:#}", more_text(found.more_by_content))?;
+        }
     }
     Ok(())
+}
+
+/// `… 3 more sessions wrote some of these lines (found by content)`.
+fn more_text(n: usize) -> String {
+    format!(
+        "… {n} more session{} wrote some of these lines (found by content; the ones that wrote \
+         the most are shown)",
+        if n == 1 { "" } else { "s" }
+    )
 }
 
 fn fence_for(text: &str) -> String {
@@ -379,15 +394,13 @@ fn markdown(
         }
         let fence = fence_for(&code);
         writeln!(out, "{fence}\n{code}\n{fence}\n")?;
+        let found = reasons(reasoner, b, c)?;
         if c.uncommitted() {
             writeln!(out, "These lines are not committed yet.\n")?;
-            continue;
-        }
-        let reasons = reasons(reasoner, b, c)?;
-        if reasons.is_empty() {
+        } else if found.sessions.is_empty() {
             writeln!(out, "No reasoning linked to `{}`.\n", short(&c.id))?;
         }
-        for r in &reasons {
+        for r in &found.sessions {
             let s = &r.session;
             writeln!(
                 out,
@@ -406,6 +419,9 @@ fn markdown(
                 writeln!(out)?;
             }
         }
+        if found.more_by_content > 0 {
+            writeln!(out, "*{}*\n", more_text(found.more_by_content))?;
+        }
     }
     Ok(())
 }
@@ -418,11 +434,8 @@ fn json(
 ) -> anyhow::Result<()> {
     let mut commits = Vec::with_capacity(b.commits.len());
     for c in &b.commits {
-        let reasons = if c.uncommitted() {
-            Vec::new()
-        } else {
-            reasons(reasoner, b, c)?
-        };
+        let found = reasons(reasoner, b, c)?;
+        let reasons = &found.sessions;
         commits.push(serde_json::json!({
             "id": if c.uncommitted() { None } else { Some(&c.id) },
             "uncommitted": c.uncommitted(),
@@ -439,12 +452,13 @@ fn json(
                 "started_at": iso(r.session.started_at),
                 "git_branch": r.session.git_branch,
                 "machine_id": r.session.machine_id,
-                "link": {
-                    "commit": r.link.commit,
-                    "kind": r.link.kind,
-                    "confidence": r.link.confidence,
+                "link": r.link.as_ref().map(|l| serde_json::json!({
+                    "commit": l.commit,
+                    "kind": l.kind,
+                    "confidence": l.confidence,
                     "evidence": r.evidence,
-                },
+                })),
+                "found_by": if r.link.is_some() { "link" } else { "content" },
                 "evidence": {
                     "kind": evidence_kind(r),
                     "wrote_lines": r.wrote_lines,
@@ -461,6 +475,7 @@ fn json(
                     "excerpt": m.text,
                 })).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
+            "more_by_content": found.more_by_content,
         }));
     }
     let value = serde_json::json!({

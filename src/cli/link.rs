@@ -320,6 +320,16 @@ fn auto(ctx: &Ctx, git: &Git, args: &LinkArgs) -> anyhow::Result<ExitCode> {
                 short(old),
                 short(&p.commit.id),
             ),
+            (None, None) if p.by_content => println!(
+                "{verb} session {ID}{sid}{ID:#} to {ID}{}{ID:#} {}: its messages wrote {} of the \
+                 commit's {} added lines (found by content: a squash, cherry-pick or rebase of \
+                 its work), {:.2}.",
+                short(&p.commit.id),
+                p.commit.subject,
+                p.evidence.lines,
+                p.evidence.lines_added,
+                p.link.confidence,
+            ),
             (None, Some(s)) => println!(
                 "{verb} session {ID}{sid}{ID:#} to {ID}{}{ID:#} {} {DIM}(score {:.2}: branch \
                  {:.2}, files {:.2} ({} of {}), time {:.2}, {:.0} min apart){DIM:#}",

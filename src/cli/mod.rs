@@ -14,6 +14,7 @@ mod import;
 mod import_hook;
 mod init;
 mod link;
+mod links;
 mod migrate;
 mod output;
 mod plan;
@@ -81,8 +82,10 @@ enum Command {
     Delete(delete::DeleteArgs),
     /// Link sessions to commits: one by hand, the ones running now, or by score.
     Link(link::LinkArgs),
-    /// Remove links between a session and commits.
+    /// Remove links between a session and commits, or every link a filter selects.
     Unlink(unlink::UnlinkArgs),
+    /// List links with their evidence, filtered by kind, confidence, commit range, session.
+    Links(links::LinksArgs),
     /// Tag a session (or take a tag off with --remove); `lore sessions --tag` filters by it.
     Tag(tag::TagArgs),
     /// Add a note to a session; `lore show` prints it.
@@ -285,6 +288,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Delete(a) => delete::run(&ctx, a),
         Command::Link(a) => link::run(&ctx, a),
         Command::Unlink(a) => unlink::run(&ctx, a),
+        Command::Links(a) => links::run(&ctx, a),
         Command::Tag(a) => tag::run(&ctx, a),
         Command::Annotate(a) => annotate::run(&ctx, a),
         Command::Blame(a) => blame::run(&ctx, a),

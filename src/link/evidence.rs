@@ -11,13 +11,13 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Kind, LinkKind};
+use crate::model::LinkKind;
 use crate::store::Store;
 use crate::store::query::ForEachError;
 
-/// Lines shorter than this once whitespace is normalised (`}`, `else {`, `return;`) are too
-/// common to be evidence that a session wrote them.
-pub const MIN_EVIDENCE_LINE: usize = 8;
+pub use crate::content::{
+    MIN_EVIDENCE_LINE, Writes, is_significant, is_write_call, normalise, tool_input,
+};
 
 /// Why a link exists. Stored as JSON in `links.evidence`; every part is optional.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -45,6 +45,11 @@ pub struct Evidence {
     /// rebase with the old commits gone): the link was carried over by patch content.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub carried_from: Vec<String>,
+    /// Found by the content index: the session's messages wrote `lines` of the commit's
+    /// added lines, whatever commit first carried them (a squash merge, a cherry-pick, a
+    /// rebase with the old commits gone).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub content: bool,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -133,6 +138,7 @@ impl Evidence {
         }
         self.user |= other.user;
         self.transcript |= other.transcript;
+        self.content |= other.content;
         for c in &other.carried_from {
             if !self.carried_from.contains(c) {
                 self.carried_from.push(c.clone());
@@ -178,6 +184,9 @@ impl Evidence {
                 .collect();
             parts.push(format!("carries the changes of {}", shown.join(", ")));
         }
+        if self.content {
+            parts.push("found by content".to_owned());
+        }
         parts.join("; ")
     }
 }
@@ -190,104 +199,16 @@ fn share(n: usize, of: usize) -> f64 {
     }
 }
 
-/// What a session's writing tool calls produced: the paths they wrote to and the lines they
-/// wrote (normalised with [`normalise`]).
-#[derive(Debug, Clone, Default)]
-pub struct Writes {
-    /// The paths named by writing tool calls, one a line (as the tools gave them: absolute,
-    /// or relative to the session's folder).
-    pub paths: String,
-    /// Every line the writing tool calls produced, normalised, of at least
-    /// [`MIN_EVIDENCE_LINE`] characters.
-    pub lines: HashSet<String>,
-}
-
 impl Writes {
-    /// Reads the writing tool calls of session `id`.
+    /// Reads what the messages of session `id` wrote (writing tool calls, heredocs into
+    /// files, SEARCH/REPLACE blocks; [`crate::content`]).
     pub fn of_session(store: &Store, id: &str) -> Result<Writes, ForEachError> {
         let mut w = Writes::default();
         store.for_each_message(id, |m| {
-            if m.kind == Kind::ToolUse && is_write_call(m.tool_name.as_deref(), &m.content) {
-                w.add_call(tool_input(m.tool_name.as_deref(), &m.content));
-            }
+            w.add_message(m.role, m.kind, m.tool_name.as_deref(), &m.content);
             Ok(())
         })?;
         Ok(w)
-    }
-
-    /// Adds one writing tool call's input (JSON, or a raw patch).
-    pub fn add_call(&mut self, content: &str) {
-        match serde_json::from_str::<serde_json::Value>(content) {
-            Ok(v) => self.add_value(None, &v),
-            Err(_) => self.add_text(None, content),
-        }
-    }
-
-    fn add_value(&mut self, key: Option<&str>, v: &serde_json::Value) {
-        match v {
-            serde_json::Value::String(s) => self.add_text(key, s),
-            serde_json::Value::Array(items) => {
-                for i in items {
-                    self.add_value(key, i);
-                }
-            }
-            serde_json::Value::Object(map) => {
-                for (k, v) in map {
-                    self.add_value(Some(k), v);
-                }
-            }
-            _ => {}
-        }
-    }
-
-    /// A string of a tool call's input: a path (under a key naming a path or file), text the
-    /// call replaces (`old_string`: not written by it), a patch, or written text.
-    fn add_text(&mut self, key: Option<&str>, s: &str) {
-        let key = key.map(str::to_ascii_lowercase).unwrap_or_default();
-        if key.starts_with("old") {
-            return;
-        }
-        if (key.contains("path") || key.contains("file")) && !s.contains('\n') {
-            self.paths.push_str(s);
-            self.paths.push('\n');
-            return;
-        }
-        if s.contains("*** Begin Patch") || s.contains("\n+++ ") || s.starts_with("+++ ") {
-            self.add_patch(s);
-            return;
-        }
-        for line in s.lines() {
-            self.add_line(line);
-        }
-    }
-
-    /// A patch (Codex's `apply_patch` format, or a unified diff): its file headers are paths,
-    /// its `+` lines are written; removed and context lines are not.
-    fn add_patch(&mut self, s: &str) {
-        for line in s.lines() {
-            let header = [
-                "*** Add File: ",
-                "*** Update File: ",
-                "*** Move to: ",
-                "+++ b/",
-                "+++ ",
-            ]
-            .iter()
-            .find_map(|h| line.strip_prefix(h));
-            if let Some(path) = header {
-                self.paths.push_str(path.trim());
-                self.paths.push('\n');
-            } else if let Some(added) = line.strip_prefix('+') {
-                self.add_line(added);
-            }
-        }
-    }
-
-    fn add_line(&mut self, line: &str) {
-        let n = normalise(line);
-        if is_significant(&n) {
-            self.lines.insert(n);
-        }
     }
 
     /// Whether the writing tool calls named `file` (a path relative to the work tree at
@@ -295,40 +216,6 @@ impl Writes {
     pub fn wrote_file(&self, file: &str, root: &Path, cwd_rel: Option<&str>) -> bool {
         super::names_file(&self.paths, file, root, cwd_rel)
     }
-}
-
-/// The input of a tool call as lore stores it (`<name>: <input>`, see
-/// `capture::jsonl::tool_use_text`): the part after the name, else the whole text.
-pub fn tool_input<'a>(tool_name: Option<&str>, content: &'a str) -> &'a str {
-    tool_name
-        .and_then(|n| content.strip_prefix(n))
-        .and_then(|rest| rest.strip_prefix(": "))
-        .unwrap_or(content)
-}
-
-/// Whether a tool call writes files: by its name (Write, Edit, MultiEdit, NotebookEdit,
-/// apply_patch, write_file, replace, str_replace_based_edit_tool, create_file, …; not
-/// TodoWrite, which writes a to-do list), or a shell call that runs `apply_patch` (Codex).
-pub fn is_write_call(tool_name: Option<&str>, content: &str) -> bool {
-    let name = tool_name.unwrap_or("").to_ascii_lowercase();
-    if name.contains("todo") {
-        return false;
-    }
-    ["write", "edit", "patch", "replace", "create", "insert"]
-        .iter()
-        .any(|w| name.contains(w))
-        || content.contains("*** Begin Patch")
-}
-
-/// A line as compared for evidence: surrounding whitespace dropped and every run of
-/// whitespace inside made one space (re-indented code still matches).
-pub fn normalise(line: &str) -> String {
-    line.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// Whether a normalised line is long and wordy enough to be evidence.
-pub fn is_significant(line: &str) -> bool {
-    line.chars().count() >= MIN_EVIDENCE_LINE && line.chars().any(char::is_alphanumeric)
 }
 
 /// The evidence a session's `writes` give for a commit that changed `files` and added
@@ -377,44 +264,6 @@ pub fn added_lines(diff: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn writes_read_paths_and_decoded_lines_not_replaced_text() {
-        let mut w = Writes::default();
-        w.add_call(tool_input(
-            Some("Edit"),
-            r#"Edit: {"file_path":"/r/src/a.rs","old_string":"let gone = \"old\";","new_string":"let s = \"quoted \\\\ text\";\n\tlet  tabbed = 1;"}"#,
-        ));
-        assert!(w.lines.contains(r#"let s = "quoted \\ text";"#), "{w:?}");
-        assert!(w.lines.contains("let tabbed = 1;"));
-        assert!(!w.lines.iter().any(|l| l.contains("gone")));
-        assert!(w.wrote_file("src/a.rs", Path::new("/r"), None));
-        assert!(!w.wrote_file("src/b.rs", Path::new("/r"), None));
-    }
-
-    #[test]
-    fn patches_give_headers_as_paths_and_plus_lines_as_written() {
-        let mut w = Writes::default();
-        w.add_call(
-            r#"{"command":["apply_patch","*** Begin Patch\n*** Update File: docs/q.md\n@@\n-removed line here\n+added line here\n*** End Patch"]}"#,
-        );
-        assert!(w.lines.contains("added line here"));
-        assert!(!w.lines.contains("removed line here"));
-        assert!(w.wrote_file("docs/q.md", Path::new("/r"), None));
-    }
-
-    #[test]
-    fn reading_is_not_writing() {
-        assert!(is_write_call(Some("Edit"), "{}"));
-        assert!(is_write_call(Some("write_file"), "{}"));
-        assert!(is_write_call(
-            Some("shell"),
-            "apply_patch <<'EOF'\n*** Begin Patch"
-        ));
-        assert!(!is_write_call(Some("Read"), "{}"));
-        assert!(!is_write_call(Some("TodoWrite"), "{}"));
-        assert!(!is_write_call(Some("Bash"), r#"{"command":"cat a.rs"}"#));
-    }
 
     #[test]
     fn confidence_follows_the_evidence() {

@@ -191,6 +191,27 @@ impl Git {
         }
     }
 
+    /// The commits of `range` (`A..B`, `A...B`, `A..`; anything `git rev-list` reads as a
+    /// range), or of the one commit `range` names when it is not a range: full ids.
+    pub fn commits_in(&self, range: &str) -> Result<Vec<String>, GitError> {
+        if range.starts_with('-') {
+            return Err(GitError::UnknownRevision(range.to_owned()));
+        }
+        if !range.contains("..") {
+            return Ok(vec![self.resolve_commit(range)?]);
+        }
+        for end in range.split("...").flat_map(|p| p.split("..")) {
+            if !end.is_empty() {
+                self.resolve_commit(end)?;
+            }
+        }
+        let out = self.run(&["rev-list", "--end-of-options", range])?;
+        Ok(String::from_utf8_lossy(&out)
+            .lines()
+            .map(str::to_owned)
+            .collect())
+    }
+
     /// Whether the repository has any commit: on HEAD or any ref.
     pub fn has_commits(&self) -> Result<bool, GitError> {
         let out = self.run(&["rev-list", "-n", "1", "--all"])?;

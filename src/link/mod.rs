@@ -507,6 +507,10 @@ pub fn plan_auto(
             });
         }
     }
+    // Last, by the content index: sessions whose messages wrote the lines of a commit that no
+    // step above linked them to (a squash merge or cherry-pick of work never linked, a commit
+    // outside the session's time window).
+    by_index(store, git, &sessions, since_secs, &mut planned, &mut plan)?;
     Ok(plan)
 }
 
@@ -684,6 +688,87 @@ fn carry(
                     carried_from: from,
                     ..Evidence::default()
                 },
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A commit is linked by the content index to a session that wrote at least this many of
+/// its added lines (or at least half of them, when it adds fewer).
+pub const INDEX_MIN_LINES: usize = 3;
+
+/// Finds, by the content index, the commits on a branch made since `since_secs` whose added
+/// lines the messages of one of `sessions` wrote: at least [`INDEX_MIN_LINES`] of them, or at
+/// least half. Each such pair not linked yet (nor taken back, nor planned by an earlier step)
+/// becomes an `auto` link whose confidence follows the evidence (0.7 + 0.3 × the share of the
+/// commit's lines the session wrote), its evidence marked `content`. docs/links.md, "The
+/// content index" and "Squash, cherry-pick and rebase".
+fn by_index(
+    store: &Store,
+    git: &Git,
+    sessions: &[SessionRow],
+    since_secs: i64,
+    planned: &mut HashSet<(String, String)>,
+    plan: &mut AutoPlan,
+) -> Result<(), LinkError> {
+    if sessions.is_empty() {
+        return Ok(());
+    }
+    let ours: HashMap<&str, &SessionRow> = sessions.iter().map(|s| (s.id.as_str(), s)).collect();
+    let mut ever: HashMap<String, Vec<String>> = HashMap::new();
+    for (c, added) in git.added_lines_since(since_secs)? {
+        if added.is_empty() {
+            continue;
+        }
+        let hashes: Vec<i64> = added.iter().map(|l| crate::content::line_hash(l)).collect();
+        let mut wrote: HashMap<String, HashSet<i64>> = HashMap::new();
+        for m in store.content_matches(&hashes)? {
+            if ours.contains_key(m.session_id.as_str()) {
+                wrote.entry(m.session_id).or_default().insert(m.hash);
+            }
+        }
+        let mut found: Vec<(String, usize)> =
+            wrote.into_iter().map(|(id, h)| (id, h.len())).collect();
+        found.sort();
+        for (id, n) in found {
+            if n < INDEX_MIN_LINES && n * 2 < added.len() {
+                continue;
+            }
+            if planned.contains(&(id.clone(), c.clone())) {
+                continue;
+            }
+            if !ever.contains_key(&id) {
+                ever.insert(id.clone(), store.link_commits_ever(&id)?);
+            }
+            if ever
+                .get(&id)
+                .is_some_and(|e| e.iter().any(|x| c.starts_with(x.as_str())))
+            {
+                continue;
+            }
+            let Some(s) = ours.get(id.as_str()) else {
+                continue;
+            };
+            let evidence = Evidence {
+                lines: n,
+                lines_added: added.len(),
+                content: true,
+                ..Evidence::default()
+            };
+            planned.insert((id.clone(), c.clone()));
+            plan.proposals.push(Proposal {
+                session: (*s).clone(),
+                link: Link {
+                    commit: c.clone(),
+                    kind: LinkKind::Auto,
+                    confidence: evidence.confidence(),
+                },
+                commit: git.commit_info(&c)?,
+                score: None,
+                relinked_from: None,
+                by_content: true,
+                evidence,
             });
         }
     }

@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/004_deletion_scope.sql"),
     include_str!("migrations/005_cjk_search.sql"),
     include_str!("migrations/006_link_evidence.sql"),
+    include_str!("migrations/007_content_index.sql"),
 ];
 
 /// The tables each migration creates or changes, for the commit that records it.
@@ -31,6 +32,8 @@ const TABLES: &[&[&str]] = &[
     // Triggers on messages and a full-text index: no row changes.
     &["messages"],
     &["links"],
+    // lore's own tables (_lore_content_*) and triggers on messages: no row changes.
+    &["messages"],
 ];
 
 /// The schema version this build of lore creates and understands.
@@ -204,10 +207,13 @@ mod tests {
             .unwrap();
         assert_eq!(app, super::super::identity::APPLICATION_ID);
         let history = crate::versioning::log::history(&conn, 10).unwrap();
-        assert_eq!(history[0].message, "migrate: lore.db schema 6");
-        assert_eq!(history[1].message, "migrate: lore.db schema 5");
-        assert_eq!(history[2].message, "migrate: lore.db schema 4");
-        assert_eq!(history[3].message, "migrate: lore.db schema 3");
+        // One commit per migration from 3 to the latest, newest first.
+        for (i, h) in history.iter().take(LATEST as usize - 2).enumerate() {
+            assert_eq!(
+                h.message,
+                format!("migrate: lore.db schema {}", LATEST - i as i64)
+            );
+        }
         assert!(crate::versioning::log::verify(&conn, true).unwrap().ok());
         // Schema 6 took back the Codex start-commit link.
         let kind: String = conn

@@ -9,6 +9,7 @@
 //! SQLite, a database lore did not make ([`identity`]: varalys/lore, lore-sh/lore, anything
 //! else) and one from a newer lore. Spec: docs/database.md.
 
+mod content;
 pub mod identity;
 mod merge;
 mod migrate;
@@ -20,8 +21,9 @@ use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
+pub use content::ContentMatch;
 pub use merge::Copy;
-pub use query::{Filter, LinkedSession, SearchHit, SessionRow, StoreStats};
+pub use query::{Filter, LinkQuery, LinkRow, LinkedSession, SearchHit, SessionRow, StoreStats};
 pub use write::{SaveOutcome, SourceRecord, Writer};
 
 /// Errors from the session store.
@@ -181,6 +183,9 @@ impl Store {
             .configure(true)
             .map_err(|e| StoreError::classify(path, e))?;
         migrate::migrate(&store.conn, path)?;
+        // The content index's queue: messages a migration, a revert or another lore left
+        // unhashed (docs/links.md, "The content index").
+        content::drain_now(&store.conn).map_err(|e| StoreError::classify(path, e))?;
         Ok(store)
     }
 
@@ -248,6 +253,9 @@ impl Store {
         let mut writer = Writer::new(versioned, message);
         let value = f(&mut writer)?;
         let (versioned, message) = writer.finish();
+        // The content index follows the messages this write inserted (lore's own tables:
+        // not part of the commit).
+        content::drain(&tx).map_err(|e| StoreError::classify(&path, e))?;
         // The label before the colon (`import: 3 sessions`) is the reflog's reason.
         let reason = message
             .split(':')

@@ -164,6 +164,33 @@ pub struct LinkedSession {
     pub evidence: Option<String>,
 }
 
+/// Which links `lore links` lists and `lore unlink` removes in bulk. Empty fields do not
+/// filter.
+#[derive(Debug, Clone, Default)]
+pub struct LinkQuery {
+    /// Links of these kinds only.
+    pub kinds: Vec<crate::model::LinkKind>,
+    /// Links at least this sure.
+    pub min_confidence: Option<f64>,
+    /// Links at most this sure.
+    pub max_confidence: Option<f64>,
+    /// Links of this session (its full id) only.
+    pub session: Option<String>,
+    /// Links to these commits (full ids) only.
+    pub commits: Option<Vec<String>>,
+}
+
+/// A link with its session, as `lore links` lists it.
+#[derive(Debug, Clone)]
+pub struct LinkRow {
+    pub session: SessionRow,
+    pub link: Link,
+    /// The JSON of `links.evidence`, `None` when none was recorded.
+    pub evidence: Option<String>,
+    /// When the link was made (Unix ms).
+    pub created_at: i64,
+}
+
 /// Counts that `lore status` shows.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StoreStats {
@@ -332,6 +359,58 @@ impl Store {
             .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<_, _>>()?;
         Ok(rows)
+    }
+
+    /// Every link (taken back ones left out) that `q` selects, with its session, newest
+    /// first. docs/links.md, "`lore links`".
+    pub fn all_links(&self, q: &LinkQuery) -> Result<Vec<LinkRow>, StoreError> {
+        let sql = format!(
+            "SELECT {SESSION_COLUMNS}, l.commit_id, l.kind, l.confidence, l.evidence, l.created_at
+             FROM links l JOIN sessions s ON s.id = l.session_id
+             WHERE l.kind != 'removed' AND l.confidence >= ?1 AND l.confidence <= ?2
+               AND (?3 IS NULL OR l.session_id = ?3)
+             ORDER BY l.created_at DESC, l.session_id, l.commit_id"
+        );
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let rows = stmt.query_map(
+            rusqlite::params![
+                q.min_confidence.unwrap_or(f64::NEG_INFINITY),
+                q.max_confidence.unwrap_or(f64::INFINITY),
+                q.session
+            ],
+            |r| {
+                let kind: String = r.get(15)?;
+                Ok(LinkRow {
+                    session: session_row(r)?,
+                    link: Link {
+                        commit: r.get(14)?,
+                        kind: kind.parse().unwrap_or(crate::model::LinkKind::Import),
+                        confidence: r.get(16)?,
+                    },
+                    evidence: r.get(17)?,
+                    created_at: r.get(18)?,
+                })
+            },
+        )?;
+        let mut out = Vec::new();
+        for row in rows {
+            let row = row?;
+            if !q.kinds.is_empty() && !q.kinds.contains(&row.link.kind) {
+                continue;
+            }
+            if let Some(commits) = &q.commits {
+                // The full id, or a link recorded with an abbreviation of it (7+ digits).
+                let c = &row.link.commit;
+                let hit = commits.iter().any(|full| {
+                    full == c || (c.len() >= MIN_ABBREV && full.starts_with(c.as_str()))
+                });
+                if !hit {
+                    continue;
+                }
+            }
+            out.push(row);
+        }
+        Ok(out)
     }
 
     /// Every commit session `id` has a link row for, including links taken back with
