@@ -46,6 +46,7 @@ fn computed() -> Vec<(String, String)> {
     let meta = br#"{"git_branch":"main","id":"s1","machine_id":"m","message_count":1,"started_at":1,"tool":"claude","updated_at":2}"#;
     let record = br#"{"deleted_at":2,"format":1,"id":"s1","kind":"tombstone"}"#;
     let sealed = seal(&key, &store_id, "s1", meta, record).unwrap_or_default();
+    let machine_secret: [u8; 32] = bytes(0xc0, 32).try_into().unwrap_or([0; 32]);
     vec![
         ("master".into(), hex(&master)),
         ("store_id".into(), hex(&store_id)),
@@ -78,6 +79,11 @@ fn computed() -> Vec<(String, String)> {
             String::from_utf8_lossy(record).into_owned(),
         ),
         ("record_enc".into(), hex(&sealed)),
+        ("machine_secret".into(), hex(&machine_secret)),
+        (
+            "store_machine_id".into(),
+            store_machine_id(&machine_secret, &store_id),
+        ),
     ]
 }
 
