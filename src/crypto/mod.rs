@@ -20,7 +20,9 @@ mod vectors;
 
 pub use header::{KdfParams, StoreHeader};
 pub use manifest::{Manifest, ManifestPrefix, open_manifest, read_prefix, seal_manifest};
-pub use seal::{MAX_RATIO, MAX_RECORD, MAX_SEALED, check_sealed_prefix, open, open_owned, seal};
+pub use seal::{
+    MAX_RATIO, MAX_RECORD, MAX_SEALED, check_sealed_prefix, open, open_owned, padme, seal,
+};
 
 use hkdf::Hkdf;
 use hmac::{Hmac, KeyInit, Mac};
