@@ -1,4 +1,6 @@
-//! `LORE_HOME`: where lore keeps `lore.db`, `config.toml` and `machine-id`.
+//! `LORE_HOME`: where lore keeps `lore.db`, `config.toml`, `machine-id` and `machine-secret`
+//! (the local secret from which each store's own machine id is derived, docs/store-format.md
+//! "The metadata").
 //!
 //! The home holds the unredacted archive of every session, so it is private: created 0700,
 //! `lore.db` (and SQLite's `-wal` and `-shm` beside it) created 0600. A home or file that
@@ -29,6 +31,16 @@ pub enum HomeError {
         "{path} does not hold a machine id (expected a UUID); delete it and lore makes a new one"
     )]
     BadMachineId { path: PathBuf },
+    #[error(
+        "{path} does not hold a machine secret (expected 64 lower-case hex digits); delete it \
+         and lore makes a new one (your sessions then show a new machine id in each store)"
+    )]
+    BadMachineSecret { path: PathBuf },
+    #[error(
+        "{path} can be read by group or others (mode {mode:o}): it is a secret; run \
+         'chmod 600 {path}'"
+    )]
+    LooseMachineSecret { path: PathBuf, mode: u32 },
     #[error(
         "cannot make {path} private (chmod {mode:o}): {source}; it holds your unredacted \
          sessions: fix its owner or permissions"
@@ -144,11 +156,17 @@ impl Home {
     }
 
     /// What must stay private, with the mode it should have: the home itself (0700), and
-    /// `lore.db`, its `-wal` and `-shm`, and `machine-id` (0600). (`config.toml` holds
+    /// `lore.db`, its `-wal` and `-shm`, `machine-id` and `machine-secret` (0600). (`config.toml` holds
     /// settings, not sessions.)
     fn private_paths(&self) -> Vec<(PathBuf, u32)> {
         let mut v = vec![(self.root.clone(), 0o700)];
-        for name in ["lore.db", "lore.db-wal", "lore.db-shm", "machine-id"] {
+        for name in [
+            "lore.db",
+            "lore.db-wal",
+            "lore.db-shm",
+            "machine-id",
+            "machine-secret",
+        ] {
             v.push((self.root.join(name), 0o600));
         }
         v
@@ -253,38 +271,114 @@ impl Home {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(source) => return Err(HomeError::Read { path, source }),
         }
-        self.ensure()?;
         let id = uuid::Uuid::new_v4().to_string();
-        // Write a temporary file, then link it into place: the link fails if another process
-        // won the race, and then its id is the one.
+        if self.create_once(&path, format!("{id}\n").as_bytes())? {
+            return Ok(id);
+        }
+        let s = std::fs::read_to_string(&path).map_err(|source| HomeError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        parse_machine_id(&s, &path)
+    }
+
+    /// Where the machine secret is kept: `LORE_HOME/machine-secret`.
+    pub fn machine_secret_path(&self) -> PathBuf {
+        self.root.join("machine-secret")
+    }
+
+    /// This machine's local secret: 32 random bytes made once (`machine-secret`, 64 hex and a
+    /// newline, mode 0600 from its creation) and never shared. Each store's machine id is
+    /// derived from it ([`crate::crypto::store_machine_id`]), so that two stores of one user
+    /// cannot be linked by it. Refuses a file group or others can read, or that does not hold
+    /// 64 lower-case hex digits. The bytes are zeroized when dropped.
+    pub fn machine_secret(&self) -> Result<zeroize::Zeroizing<[u8; 32]>, HomeError> {
+        let path = self.machine_secret_path();
+        for _ in 0..2 {
+            match read_secret(&path) {
+                Ok(secret) => return Ok(secret),
+                Err(HomeError::Read { source, .. })
+                    if source.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+            let mut fresh = zeroize::Zeroizing::new([0u8; 32]);
+            getrandom::fill(fresh.as_mut()).map_err(|e| HomeError::Create {
+                path: path.clone(),
+                source: std::io::Error::other(e.to_string()),
+            })?;
+            let text = zeroize::Zeroizing::new(format!("{}\n", crate::crypto::hex(&*fresh)));
+            if self.create_once(&path, text.as_bytes())? {
+                return Ok(fresh);
+            }
+            // Another process made it first: read theirs.
+        }
+        read_secret(&path)
+    }
+
+    /// Creates `path` (mode 0600 from the start) holding `contents`, unless it exists: a
+    /// temporary file is written, synced, then linked into place, and the link fails if
+    /// another process won the race. Whether this call created it.
+    fn create_once(&self, path: &Path, contents: &[u8]) -> Result<bool, HomeError> {
+        self.ensure()?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let tmp = self
             .root
-            .join(format!(".machine-id.{}.tmp", std::process::id()));
+            .join(format!(".{name}.{}.tmp", std::process::id()));
         let create = |e| HomeError::Create {
-            path: path.clone(),
+            path: path.to_owned(),
             source: e,
         };
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create(true).truncate(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut f = options.open(&tmp).map_err(create)?;
-        f.write_all(format!("{id}\n").as_bytes()).map_err(create)?;
-        f.sync_all().map_err(create)?;
-        drop(f);
-        let linked = std::fs::hard_link(&tmp, &path);
+        let written = (|| {
+            let mut f = options.open(&tmp)?;
+            f.write_all(contents)?;
+            f.sync_all()
+        })();
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(create(e));
+        }
+        let linked = std::fs::hard_link(&tmp, path);
         let _ = std::fs::remove_file(&tmp);
         match linked {
-            Ok(()) => Ok(id),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                let s = std::fs::read_to_string(&path).map_err(|source| HomeError::Read {
-                    path: path.clone(),
-                    source,
-                })?;
-                parse_machine_id(&s, &path)
-            }
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
             Err(e) => Err(create(e)),
         }
+    }
+}
+
+/// Reads a machine secret file: 64 lower-case hex digits and a newline, private to its owner.
+fn read_secret(path: &Path) -> Result<zeroize::Zeroizing<[u8; 32]>, HomeError> {
+    let read = |source| HomeError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).map_err(read)?.permissions().mode() & 0o7777;
+        if mode & 0o077 != 0 {
+            return Err(HomeError::LooseMachineSecret {
+                path: path.to_owned(),
+                mode,
+            });
+        }
+    }
+    let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(read)?);
+    let mut secret = zeroize::Zeroizing::new([0u8; 32]);
+    if crate::crypto::parse_hex_into(text.trim_end_matches('\n'), secret.as_mut()) {
+        Ok(secret)
+    } else {
+        Err(HomeError::BadMachineSecret {
+            path: path.to_owned(),
+        })
     }
 }
 
@@ -300,6 +394,39 @@ fn parse_machine_id(s: &str, path: &Path) -> Result<String, HomeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn machine_secret_is_made_once_private_and_refused_when_loose_or_bad() {
+        let d = tempfile::tempdir().unwrap();
+        let home = Home::new(d.path().join("h"));
+        let a = home.machine_secret().unwrap();
+        let b = home.machine_secret().unwrap();
+        assert_eq!(*a, *b);
+        assert_ne!(*a, [0u8; 32]);
+        let path = home.machine_secret_path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text, format!("{}\n", crate::crypto::hex(&*a)));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+            assert!(matches!(
+                home.machine_secret(),
+                Err(HomeError::LooseMachineSecret { mode: 0o640, .. })
+            ));
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        std::fs::write(&path, "not hex\n").unwrap();
+        assert!(matches!(
+            home.machine_secret(),
+            Err(HomeError::BadMachineSecret { .. })
+        ));
+        // Two different homes have two different secrets.
+        let other = Home::new(d.path().join("other"));
+        assert_ne!(*other.machine_secret().unwrap(), *a);
+    }
 
     #[test]
     fn machine_id_is_made_once_and_kept() {

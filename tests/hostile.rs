@@ -1688,3 +1688,180 @@ fn a_protocol_line_above_64_kib_is_refused() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Seals `body` as a version-2 `.enc` of session `id` in store `store_id`, exactly as
+/// docs/store-format.md says but with whatever padding `body` holds: what a key holder who
+/// does not follow the spec could write. (Written from the spec here, not through lore.)
+fn seal_padded_body(
+    key: &DataKey,
+    store_id: &[u8; 16],
+    id: &str,
+    meta: &[u8],
+    body: &[u8],
+) -> Vec<u8> {
+    use aes_gcm::aead::AeadInOut;
+    use aes_gcm::{Aes256Gcm, KeyInit};
+    use hmac::Mac;
+    use sha2::{Digest, Sha256};
+    let subkey = |info: &[u8]| {
+        let mut out = [0u8; 32];
+        hkdf::Hkdf::<Sha256>::new(Some(&[]), key.master())
+            .expand(info, &mut out)
+            .expect("hkdf");
+        out
+    };
+    let (enc_key, nonce_key) = (subkey(b"lore.enc.v1"), subkey(b"lore.nonce.v1"));
+    let mut string_id = (id.len() as u32).to_be_bytes().to_vec();
+    string_id.extend_from_slice(id.as_bytes());
+    let mut mac = <hmac::Hmac<Sha256> as hmac::KeyInit>::new_from_slice(&nonce_key).expect("hmac");
+    mac.update(b"lore.nonce.v2");
+    mac.update(&string_id);
+    mac.update(&Sha256::digest(body));
+    let nonce: [u8; 12] = mac.finalize().into_bytes()[..12].try_into().expect("12");
+    let aad = [
+        b"lore.session.v2".as_slice(),
+        store_id,
+        &key.key_id(),
+        &string_id,
+        &Sha256::digest(meta),
+    ]
+    .concat();
+    let mut out = [b"LORE".as_slice(), &[2], &key.key_id(), &nonce, body].concat();
+    let tag = Aes256Gcm::new((&enc_key).into())
+        .encrypt_inout_detached((&nonce).into(), &aad, (&mut out[33..]).into())
+        .expect("aes-gcm");
+    out.extend_from_slice(&tag);
+    out
+}
+
+/// `.enc` padding (docs/store-format.md, "Padding"): the host editing the padding of a record
+/// is refused; a key holder writing a padding no writer writes (non-zero pad bytes, a length
+/// field that does not fit, the wrong padded size) is refused too; honest records of nearby
+/// sizes have equal sizes on the remote.
+#[test]
+fn a_record_whose_padding_was_tampered_with_is_refused() {
+    let world = World::new();
+    let remote = world.bare("remote.git");
+    let (alice, bob) = pair(&world, &remote);
+    let mut host = Host::new(&remote);
+    let honest = host.remember();
+
+    // Sizes: every .enc on the remote is 49 bytes plus a Padmé size.
+    let files = host.files(&honest);
+    for (path, (_, oid)) in files.iter().filter(|(p, _)| p.ends_with(".enc")) {
+        let enc = host.blob(oid);
+        assert_eq!(enc[4], 2, "{path} is not a padded record");
+        let body = enc.len() - 49;
+        assert_eq!(
+            lore::crypto::padme(body),
+            body,
+            "{path}: {} bytes",
+            enc.len()
+        );
+    }
+
+    // (a) The host flips a byte of S1's padding (the ciphertext's last bytes before the tag).
+    host.amend(|files| {
+        let p = Host::session_files(files, S1)
+            .into_iter()
+            .find(|p| p.ends_with(".enc"))
+            .expect("S1.enc");
+        let mut enc = host.blob(&files[&p].1);
+        let n = enc.len();
+        enc[n - 17] ^= 1;
+        files.insert(p, ("100644".into(), host.write_blob(&enc)));
+    });
+    for m in [&alice, &bob] {
+        assert_refused(m, &["refused commit"]);
+    }
+    host.restore();
+
+    // (b) A key holder: S1's record sealed again with padding no writer writes, under a
+    // manifest that names it, so that only the padding is wrong.
+    let forger = Forger::from_member(&alice.user, &alice.store_id());
+    let record = alice
+        .git(&[
+            "show",
+            &format!("refs/lore/sessions:{}", lore::gitstore::record_path(S1)),
+        ])
+        .stdout;
+    let gzip = |record: &[u8]| {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, record).expect("gzip");
+        gz.finish().expect("gzip")
+    };
+    // S1's record with a title long enough for its gzip to need a few bytes of padding.
+    let (record, plain) = (1..200)
+        .map(|n| {
+            let r = record_like(record.as_bytes(), S1, &"t".repeat(n));
+            let g = gzip(&r);
+            (r, g)
+        })
+        .find(|(_, g)| lore::crypto::padme(4 + g.len()) >= 4 + g.len() + 4)
+        .expect("a title that needs padding");
+    let meta = lore::gitstore::record::meta_of(&record, S1)
+        .expect("a record")
+        .to_bytes();
+    let good_len = lore::crypto::padme(4 + plain.len());
+    let body = |len_field: u32, total: usize, fill: u8| {
+        let mut b = len_field.to_be_bytes().to_vec();
+        b.extend_from_slice(&plain);
+        b.resize(total, fill);
+        b
+    };
+    let n = plain.len() as u32;
+    let cases = [
+        ("non-zero pad bytes", body(n, good_len, 0xaa), "non-zero"),
+        // Its padding is well formed, but then a zero byte follows the gzip member.
+        (
+            "a length one too long",
+            body(n + 1, good_len, 0),
+            "bytes follow its gzip member",
+        ),
+        (
+            "a length past the end",
+            body(u32::MAX, good_len, 0),
+            "length field",
+        ),
+        (
+            "too much padding",
+            body(n, good_len + 64, 0),
+            "padding is wrong",
+        ),
+        (
+            "no padding",
+            body(n, 4 + plain.len(), 0),
+            "padding is wrong",
+        ),
+    ];
+    // The honest body opens: the helper is sound and only the padding differs below.
+    let honest_enc = seal_padded_body(
+        &forger.key,
+        &forger.store_id,
+        S1,
+        &meta,
+        &body(n, good_len, 0),
+    );
+    assert_eq!(
+        lore::crypto::open(&forger.key, &forger.store_id, S1, &meta, &honest_enc).unwrap(),
+        record
+    );
+    for (what, bad, words) in cases {
+        let enc = seal_padded_body(&forger.key, &forger.store_id, S1, &meta, &bad);
+        let mut files = host.files(&honest);
+        let folder = lore::gitstore::record_path(S1);
+        let folder = folder.rsplit_once('/').expect("folder").0.to_owned();
+        files.insert(
+            format!("{folder}/{S1}.enc"),
+            ("100644".into(), host.write_blob(&enc)),
+        );
+        let forged = forger.commit(&host, files, &honest, 1);
+        host.set_tip(&forged);
+        for m in [&alice, &bob] {
+            let r = assert_refused(m, &["sealed record is malformed"]);
+            assert!(r.stderr.contains(words), "{what}: {}", r.stderr);
+        }
+        host.restore();
+    }
+    assert_converged(&[&alice, &bob], &[S1, S2]);
+}

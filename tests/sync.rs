@@ -1402,3 +1402,111 @@ fn core_dumps_are_off_in_lore_and_in_its_helper() {
         }
     }
 }
+
+/// The `machine_id` of every `.meta.json` in the bare remote `bare`'s store, by session id.
+fn meta_machine_ids(user: &User, bare: &Path) -> std::collections::BTreeMap<String, String> {
+    let tree = user.git(bare, &["ls-tree", "-r", "refs/lore/sessions"]);
+    tree.assert_ok();
+    let mut out = std::collections::BTreeMap::new();
+    for line in tree.stdout.lines() {
+        let (info, path) = line.split_once('\t').unwrap();
+        let Some(name) = path.strip_suffix(".meta.json") else {
+            continue;
+        };
+        let blob = info.split_whitespace().nth(2).unwrap();
+        let text = user.git(bare, &["cat-file", "blob", blob]).stdout;
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let id = name.rsplit('/').next().unwrap().to_owned();
+        out.insert(id, v["machine_id"].as_str().unwrap().to_owned());
+    }
+    out
+}
+
+/// The machine id lore.db of `m` holds for session `id`.
+fn machine_in_db(m: &Member, id: &str) -> String {
+    let r = m.user.lore(&m.repo, &["sessions", "--json", "-n", "0"]);
+    r.assert_ok();
+    let v: Vec<serde_json::Value> = serde_json::from_str(&r.stdout).unwrap();
+    let s = v.iter().find(|s| s["id"] == id).unwrap();
+    s["machine_id"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn one_machine_shows_another_machine_id_in_each_store_and_the_same_one_at_every_sync() {
+    let world = World::new();
+    let (r1, r2) = (world.bare("one.git"), world.bare("two.git"));
+    let alice = founder(&world, &r1);
+    // A second repository of Alice's, with a store on another remote.
+    let repo2 = alice.user.root.join("repo2");
+    alice
+        .user
+        .git(&alice.user.root, &["init", "-q", "repo2"])
+        .assert_ok();
+    std::fs::write(repo2.join("README"), "other\n").unwrap();
+    alice.user.git(&repo2, &["add", "README"]).assert_ok();
+    alice
+        .user
+        .git(&repo2, &["commit", "-qm", "first"])
+        .assert_ok();
+    alice
+        .user
+        .git(&repo2, &["remote", "add", "origin", r2.to_str().unwrap()])
+        .assert_ok();
+    alice
+        .user
+        .git(&repo2, &["push", "-q", "-u", "origin", "main"])
+        .assert_ok();
+    alice.user.setup(&repo2, PASS).assert_ok();
+    alice.work(S1, "parser", 1);
+    // S2 belongs to the second repository (its working directory is there).
+    let dir = alice.user.root.join("transcripts").join(S2);
+    write_transcript(&dir, S2, "lexer", &canonical(&repo2));
+    alice
+        .user
+        .lore(&repo2, &["import", dir.to_str().unwrap()])
+        .assert_ok();
+    alice.sync();
+    alice.user.lore(&repo2, &["sync"]).assert_ok();
+
+    let local_id = std::fs::read_to_string(alice.user.lore_home.join("machine-id")).unwrap();
+    let local_id = local_id.trim();
+    let one = meta_machine_ids(&alice.user, &r1);
+    let two = meta_machine_ids(&alice.user, &r2);
+    let (m1, m2) = (one[S1].clone(), two[S2].clone());
+    assert_ne!(m1, m2, "two stores of one machine show the same machine id");
+    assert_ne!(m1, local_id, "the store shows the machine's own id");
+    assert_ne!(m2, local_id, "the store shows the machine's own id");
+    // A UUID of version 8, as docs/store-format.md says.
+    for m in [&m1, &m2] {
+        let u = uuid::Uuid::parse_str(m).unwrap();
+        assert_eq!(u.get_version_num(), 8, "{m}");
+    }
+    // The secret is private and made once.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let secret = alice.user.lore_home.join("machine-secret");
+        let mode = std::fs::metadata(&secret).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    // Stable: a later session and a later sync of the first store show the same id, and the
+    // first session's metadata is unchanged.
+    alice.work(S3, "printer", 2);
+    alice.sync();
+    let again = meta_machine_ids(&alice.user, &r1);
+    assert_eq!(again[S1], m1);
+    assert_eq!(again[S3], m1);
+
+    // A teammate receives the store's id; Alice's lore.db keeps her own after the round trip.
+    let bob = joiner(&world, &r1, "bob");
+    bob.sync();
+    assert_eq!(machine_in_db(&bob, S1), m1);
+    bob.user
+        .lore(&bob.repo, &["tag", S1, "reviewed"])
+        .assert_ok();
+    bob.sync();
+    alice.sync();
+    assert_eq!(machine_in_db(&alice, S1), local_id);
+    assert_eq!(meta_machine_ids(&alice.user, &r1)[S1], m1);
+}

@@ -20,7 +20,9 @@ mod vectors;
 
 pub use header::{KdfParams, StoreHeader};
 pub use manifest::{Manifest, ManifestPrefix, open_manifest, read_prefix, seal_manifest};
-pub use seal::{MAX_RATIO, MAX_RECORD, MAX_SEALED, check_sealed_prefix, open, open_owned, seal};
+pub use seal::{
+    MAX_RATIO, MAX_RECORD, MAX_SEALED, check_sealed_prefix, open, open_owned, padme, seal,
+};
 
 use hkdf::Hkdf;
 use hmac::{Hmac, KeyInit, Mac};
@@ -186,6 +188,44 @@ pub(crate) fn parse_hex<const N: usize>(s: &str) -> Option<[u8; N]> {
         *o = (digit(pair[0])? << 4) | digit(pair[1])?;
     }
     Some(out)
+}
+
+/// Decodes exactly `2 * out.len()` lower-case hex digits into `out` (a caller's zeroizing
+/// buffer, so a secret is never copied); false, with `out` unspecified, for anything else.
+pub(crate) fn parse_hex_into(s: &str, out: &mut [u8]) -> bool {
+    fn digit(c: u8) -> Option<u8> {
+        match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            _ => None,
+        }
+    }
+    let s = s.as_bytes();
+    if s.len() != 2 * out.len() {
+        return false;
+    }
+    for (o, pair) in out.iter_mut().zip(s.chunks_exact(2)) {
+        match (digit(pair[0]), digit(pair[1])) {
+            (Some(h), Some(l)) => *o = (h << 4) | l,
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// The machine id this machine shows in one store (docs/store-format.md, "The metadata"):
+/// `HMAC(secret, "lore.machine-id.v1" ‖ store_id)`, its first 16 bytes written as a UUID of
+/// version 8 (RFC 9562: the version nibble set to 8, the variant bits to `10`). `secret` is
+/// the machine's local secret (`LORE_HOME/machine-secret`), which never leaves it: the host,
+/// seeing two stores, cannot tell that one machine wrote to both, and every sync to one store
+/// shows the same id.
+pub fn store_machine_id(secret: &[u8; 32], store_id: &[u8; 16]) -> String {
+    let mac = Zeroizing::new(hmac32(secret, &[b"lore.machine-id.v1", store_id]));
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&mac[..16]);
+    b[6] = (b[6] & 0x0f) | 0x80;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    uuid::Uuid::from_bytes(b).to_string()
 }
 
 /// `N` bytes from the operating system's random number generator.

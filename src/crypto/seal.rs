@@ -1,11 +1,17 @@
-//! The encrypted record, `<id>.enc` (docs/store-format.md, "The encrypted record"):
+//! The encrypted record, `<id>.enc` (docs/store-format.md, "The encrypted record"), version 2,
+//! padded to Padmé sizes so that the host does not learn a record's exact size:
 //!
 //! ```text
 //! plain  = gzip(JCS(record))               -- RFC 1952, mtime 0, no name, OS 255, level 1
-//! aad    = "lore.session.v1" ‖ store_id(16) ‖ key_id(16) ‖ string(id) ‖ H(meta.json bytes)
-//! nonce  = HMAC(nonce_key, "lore.nonce.v1" ‖ string(id) ‖ H(plain))[0..12]
-//! .enc   = "LORE" ‖ 0x01 ‖ key_id(16) ‖ nonce(12) ‖ AES-256-GCM(enc_key, nonce, plain, aad)
+//! body   = u32be(len(plain)) ‖ plain ‖ 0x00 × (padme(4 + len(plain)) - 4 - len(plain))
+//! aad    = "lore.session.v2" ‖ store_id(16) ‖ key_id(16) ‖ string(id) ‖ H(meta.json bytes)
+//! nonce  = HMAC(nonce_key, "lore.nonce.v2" ‖ string(id) ‖ H(body))[0..12]
+//! .enc   = "LORE" ‖ 0x02 ‖ key_id(16) ‖ nonce(12) ‖ AES-256-GCM(enc_key, nonce, body, aad)
 //! ```
+//!
+//! Version 1 (no padding: `body = plain`, labels `.v1`) is still read, never written. A
+//! padding that is not exactly what a writer would write (a length that does not fit, a size
+//! that is not the Padmé size, a non-zero pad byte) is refused.
 
 use std::io::{Read, Write};
 
@@ -17,7 +23,10 @@ use zeroize::Zeroizing;
 use super::{CryptoError, DataKey, hex, hmac32, push_string, sha256};
 
 const MAGIC: &[u8; 4] = b"LORE";
-const VERSION: u8 = 1;
+/// The version lore writes: padded.
+const VERSION: u8 = 2;
+/// The version before padding, still read.
+const VERSION_1: u8 = 1;
 /// "LORE" ‖ version ‖ key_id ‖ nonce.
 const PREFIX_LEN: usize = 4 + 1 + 16 + 12;
 const TAG_LEN: usize = 16;
@@ -28,10 +37,28 @@ pub const MAX_RECORD: usize = 64 << 20;
 /// The most a record may grow on decompression: 1000 times its gzip bytes (deflate's own
 /// ceiling is about 1032). Real records compress 5 to 20 times.
 pub const MAX_RATIO: usize = 1000;
-/// The largest `.enc` lore writes or reads: a [`MAX_RECORD`] record that did not compress
-/// (gzip adds at most 5 bytes per 16 KiB block and 18 of header and trailer), plus the 49
-/// bytes around it. A reader checks a blob's size against it before reading the blob.
-pub const MAX_SEALED: usize = PREFIX_LEN + MAX_RECORD + MAX_RECORD / 1024 + 128 + TAG_LEN;
+/// The largest gzip of a [`MAX_RECORD`] record: one that did not compress (gzip adds at most
+/// 5 bytes per 16 KiB block and 18 of header and trailer).
+const MAX_GZIP: usize = MAX_RECORD + MAX_RECORD / 1024 + 128;
+/// The largest `.enc` lore writes or reads: the padded body of a [`MAX_RECORD`] record that
+/// did not compress, plus the 49 bytes around it. A reader checks a blob's size against it
+/// before reading the blob.
+pub const MAX_SEALED: usize = PREFIX_LEN + padme(4 + MAX_GZIP) + TAG_LEN;
+
+/// Padmé (Nikitin et al., "Reducing Metadata Leakage from Encrypted Files and Communication
+/// with PURBs", PETS 2019): `len` rounded up so that only its top `⌊log2 ⌊log2 len⌋⌋ + 1`
+/// bits may be set. The overhead is below 12% (at most 2^(E-S) - 1 bytes for a length of
+/// 2^E or more, S = ⌊log2 E⌋ + 1), and a size reveals O(log log len) bits instead of
+/// O(log len). Lengths below 2 are their own size.
+pub const fn padme(len: usize) -> usize {
+    if len < 2 {
+        return len;
+    }
+    let e = usize::BITS - 1 - len.leading_zeros();
+    let s = u32::BITS - e.leading_zeros();
+    let mask = (1usize << (e - s)) - 1;
+    (len + mask) & !mask
+}
 
 fn malformed(what: &'static str, why: impl Into<String>) -> CryptoError {
     CryptoError::Malformed {
@@ -44,7 +71,7 @@ fn malformed(what: &'static str, why: impl Into<String>) -> CryptoError {
 /// the `.enc` blob of session `session_id` in the store `store_id`, bound to `meta` (the exact
 /// bytes of its `.meta.json`). Deterministic: the same inputs always give the same bytes, so an
 /// unchanged session is never uploaded again. Refuses an invalid session id and a record above
-/// 1 GiB.
+/// [`MAX_RECORD`] (64 MiB). The body is padded to a Padmé size ([`padme`]).
 pub fn seal(
     key: &DataKey,
     store_id: &[u8; 16],
@@ -70,15 +97,21 @@ pub fn seal(
             format!("it compresses more than {MAX_RATIO} times, which readers refuse"),
         ));
     }
-    let nonce = synthetic_nonce(key, session_id, &plain);
-    let aad = aad(store_id, &key.key_id(), session_id, meta);
-
-    let mut out = Vec::with_capacity(PREFIX_LEN + plain.len() + TAG_LEN);
+    // The padded body, written in place behind the prefix (no second copy of the record).
+    let body_len = padme(4 + plain.len());
+    let mut out = Vec::with_capacity(PREFIX_LEN + body_len + TAG_LEN);
     out.extend_from_slice(MAGIC);
     out.push(VERSION);
     out.extend_from_slice(&key.key_id());
-    out.extend_from_slice(&nonce);
+    out.extend_from_slice(&[0; 12]);
+    let plain_len =
+        u32::try_from(plain.len()).map_err(|_| malformed("session record", "too large to seal"))?;
+    out.extend_from_slice(&plain_len.to_be_bytes());
     out.extend_from_slice(&plain);
+    out.resize(PREFIX_LEN + body_len, 0);
+    let nonce = synthetic_nonce(key, VERSION, session_id, &out[PREFIX_LEN..]);
+    out[21..PREFIX_LEN].copy_from_slice(&nonce);
+    let aad = aad(VERSION, store_id, &key.key_id(), session_id, meta);
     let tag = Aes256Gcm::new(key.enc_key().into())
         .encrypt_inout_detached((&nonce).into(), &aad, (&mut out[PREFIX_LEN..]).into())
         .map_err(|_| malformed("session record", "too large for AES-256-GCM"))?;
@@ -132,7 +165,7 @@ pub fn open_owned(
             ),
         ));
     }
-    check_prefix(&sealed, key, store_id)?;
+    let version = check_prefix(&sealed, key, store_id)?;
     let mut plain = Zeroizing::new(sealed);
     let mut nonce = [0u8; 12];
     nonce.copy_from_slice(&plain[21..PREFIX_LEN]);
@@ -142,7 +175,7 @@ pub fn open_owned(
     // Decrypt the body where it lies, then drop the prefix and the tag.
     plain.truncate(body_end);
 
-    let aad = aad(store_id, &key.key_id(), session_id, meta);
+    let aad = aad(version, store_id, &key.key_id(), session_id, meta);
     Aes256Gcm::new(key.enc_key().into())
         .decrypt_inout_detached(
             (&nonce).into(),
@@ -153,14 +186,54 @@ pub fn open_owned(
         .map_err(|_| CryptoError::Tampered {
             what: format!("the sealed record of session {session_id}"),
         })?;
-    let plain = &plain[PREFIX_LEN..];
-    if synthetic_nonce(key, session_id, plain) != nonce {
+    let body = &plain[PREFIX_LEN..];
+    if synthetic_nonce(key, version, session_id, body) != nonce {
         return Err(malformed(
             WHAT,
             "its nonce is not the synthetic nonce of its content",
         ));
     }
+    let plain = if version == VERSION_1 {
+        body
+    } else {
+        unpad(body)?
+    };
     gunzip(plain, MAX_RECORD)
+}
+
+/// The gzip bytes of a version-2 body, `u32be(len) ‖ plain ‖ zeros`, refusing any padding
+/// a writer would not write: a length that does not fit, a body that is not the Padmé size
+/// of `4 + len`, a non-zero pad byte.
+fn unpad(body: &[u8]) -> Result<&[u8], CryptoError> {
+    const WHAT: &str = "sealed record";
+    let Some((len, rest)) = body.split_first_chunk::<4>() else {
+        return Err(malformed(WHAT, "its body is shorter than its length field"));
+    };
+    let len = usize::try_from(u32::from_be_bytes(*len)).unwrap_or(usize::MAX);
+    if len > rest.len() {
+        return Err(malformed(
+            WHAT,
+            format!(
+                "its length field says {len} bytes but {} follow",
+                rest.len()
+            ),
+        ));
+    }
+    if body.len() != padme(4 + len) {
+        return Err(malformed(
+            WHAT,
+            format!(
+                "its padding is wrong: {} bytes where {len} bytes pad to {}",
+                body.len(),
+                padme(4 + len)
+            ),
+        ));
+    }
+    let (plain, pad) = rest.split_at(len);
+    if pad.iter().any(|&b| b != 0) {
+        return Err(malformed(WHAT, "its padding holds non-zero bytes"));
+    }
+    Ok(plain)
 }
 
 /// Checks the first bytes of a `.enc` blob (at least [`PREFIX_LEN`] of them): the magic, the
@@ -173,17 +246,19 @@ pub fn check_sealed_prefix(
     if prefix.len() < PREFIX_LEN {
         return Err(malformed("sealed record", "it is shorter than its prefix"));
     }
-    check_prefix(prefix, key, store_id)
+    check_prefix(prefix, key, store_id).map(|_| ())
 }
 
-fn check_prefix(sealed: &[u8], key: &DataKey, store_id: &[u8; 16]) -> Result<(), CryptoError> {
+/// The blob's version, once its magic, version and key id are checked.
+fn check_prefix(sealed: &[u8], key: &DataKey, store_id: &[u8; 16]) -> Result<u8, CryptoError> {
     const WHAT: &str = "sealed record";
     let prefix = &sealed[..PREFIX_LEN];
     if &prefix[..4] != MAGIC {
         return Err(malformed(WHAT, "it does not start with \"LORE\""));
     }
-    match prefix[4] {
-        VERSION => {}
+    let version = prefix[4];
+    match version {
+        VERSION | VERSION_1 => {}
         0 => return Err(malformed(WHAT, "version 0 is not a version of lore")),
         v => {
             return Err(CryptoError::NewerFormat {
@@ -196,7 +271,7 @@ fn check_prefix(sealed: &[u8], key: &DataKey, store_id: &[u8; 16]) -> Result<(),
             store_id: hex(store_id),
         });
     }
-    Ok(())
+    Ok(version)
 }
 
 /// A session id matches `[A-Za-z0-9][A-Za-z0-9._-]{0,127}`.
@@ -219,10 +294,21 @@ fn check_session_id(id: &str) -> Result<(), CryptoError> {
     }
 }
 
-/// `"lore.session.v1" ‖ store_id ‖ key_id ‖ string(id) ‖ H(meta)`.
-fn aad(store_id: &[u8; 16], key_id: &[u8; 16], session_id: &str, meta: &[u8]) -> Vec<u8> {
+/// `"lore.session.v<version>" ‖ store_id ‖ key_id ‖ string(id) ‖ H(meta)`: the version in
+/// the label, so that a blob relabelled with another version fails authentication.
+fn aad(
+    version: u8,
+    store_id: &[u8; 16],
+    key_id: &[u8; 16],
+    session_id: &str,
+    meta: &[u8],
+) -> Vec<u8> {
     let mut aad = Vec::with_capacity(15 + 16 + 16 + 4 + session_id.len() + 32);
-    aad.extend_from_slice(b"lore.session.v1");
+    aad.extend_from_slice(if version == VERSION_1 {
+        b"lore.session.v1"
+    } else {
+        b"lore.session.v2"
+    });
     aad.extend_from_slice(store_id);
     aad.extend_from_slice(key_id);
     push_string(&mut aad, session_id);
@@ -230,11 +316,17 @@ fn aad(store_id: &[u8; 16], key_id: &[u8; 16], session_id: &str, meta: &[u8]) ->
     aad
 }
 
-/// `HMAC(nonce_key, "lore.nonce.v1" ‖ string(id) ‖ H(plain))[0..12]`.
-fn synthetic_nonce(key: &DataKey, session_id: &str, plain: &[u8]) -> [u8; 12] {
+/// `HMAC(nonce_key, "lore.nonce.v<version>" ‖ string(id) ‖ H(body))[0..12]` (the body is
+/// `plain` in version 1).
+fn synthetic_nonce(key: &DataKey, version: u8, session_id: &str, body: &[u8]) -> [u8; 12] {
     let mut id = Vec::with_capacity(4 + session_id.len());
     push_string(&mut id, session_id);
-    let mac = hmac32(key.nonce_key(), &[b"lore.nonce.v1", &id, &sha256(plain)]);
+    let label: &[u8] = if version == VERSION_1 {
+        b"lore.nonce.v1"
+    } else {
+        b"lore.nonce.v2"
+    };
+    let mac = hmac32(key.nonce_key(), &[label, &id, &sha256(body)]);
     let mut nonce = [0u8; 12];
     nonce.copy_from_slice(&mac[..12]);
     nonce
@@ -309,7 +401,7 @@ mod tests {
         let k = key();
         let blob = seal(&k, &STORE, ID, META, RECORD).unwrap();
         assert_eq!(&blob[..4], b"LORE");
-        assert_eq!(blob[4], 1);
+        assert_eq!(blob[4], 2);
         assert_eq!(&blob[5..21], &k.key_id());
         assert_eq!(open(&k, &STORE, ID, META, &blob).unwrap(), RECORD);
         // Empty record and a large, compressible one.
@@ -328,13 +420,17 @@ mod tests {
         let plain = gzip(RECORD).unwrap();
         // gzip header: magic, deflate, no flags, mtime 0, xfl 4 (fastest), OS 255.
         assert_eq!(&plain[..10], &[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 4, 255]);
+        // body = u32be(len(plain)) ‖ plain ‖ zeros, padded to padme(4 + len(plain)).
+        let mut expected = (plain.len() as u32).to_be_bytes().to_vec();
+        expected.extend_from_slice(&plain);
+        expected.resize(padme(4 + plain.len()), 0);
         let mut id = vec![0, 0, 0, ID.len() as u8];
         id.extend_from_slice(ID.as_bytes());
-        let mac = hmac32(k.nonce_key(), &[b"lore.nonce.v1", &id, &sha256(&plain)]);
+        let mac = hmac32(k.nonce_key(), &[b"lore.nonce.v2", &id, &sha256(&expected)]);
         assert_eq!(&blob[21..33], &mac[..12]);
-        assert_eq!(blob.len(), 33 + plain.len() + 16);
+        assert_eq!(blob.len(), 33 + expected.len() + 16);
         let aad = [
-            b"lore.session.v1".as_slice(),
+            b"lore.session.v2".as_slice(),
             &STORE,
             &k.key_id(),
             &id,
@@ -351,7 +447,122 @@ mod tests {
                 (&tag).into(),
             )
             .unwrap();
-        assert_eq!(body, *plain);
+        assert_eq!(body, expected);
+    }
+
+    #[test]
+    fn padme_follows_purbs_and_its_overhead_stays_below_12_percent() {
+        // Values from the definition: only the top ⌊log2 E⌋ + 1 bits of a length may be set.
+        for (len, padded) in [
+            (0, 0),
+            (1, 1),
+            (2, 2),
+            (3, 3),
+            (9, 10),
+            (100, 104),
+            (1000, 1024),
+            (1025, 1088),
+            (65_537, 67_584),
+            (1 << 20, 1 << 20),
+            ((1 << 20) + 1, (1 << 20) + (1 << 15)),
+        ] {
+            assert_eq!(padme(len), padded, "{len}");
+        }
+        let mut len = 2usize;
+        while len < 1 << 27 {
+            for l in [len, len + 1, len + len / 3] {
+                let p = padme(l);
+                assert!(p >= l && (p - l) * 100 < l * 12, "{l} -> {p}");
+                assert_eq!(padme(p), p, "{l} -> {p} is not a fixed point");
+            }
+            len = len * 5 / 4 + 1;
+        }
+        assert_eq!(MAX_SEALED, 49 + 69_206_016);
+    }
+
+    #[test]
+    fn records_of_nearby_sizes_seal_to_the_same_size() {
+        let k = key();
+        // Incompressible records of 40_000 to 40_400 bytes: their .enc sizes fall in one or
+        // two buckets, while unpadded they would all differ.
+        let sizes: std::collections::BTreeSet<usize> = (0..=400)
+            .step_by(20)
+            .map(|extra| {
+                let record = letters(40_000 + extra);
+                let blob = seal(&k, &STORE, ID, META, &record).unwrap();
+                assert_eq!(open(&k, &STORE, ID, META, &blob).unwrap(), record);
+                blob.len()
+            })
+            .collect();
+        assert!(sizes.len() <= 2, "{sizes:?}");
+        for size in &sizes {
+            assert_eq!(padme(size - 49), size - 49, "{size}");
+        }
+    }
+
+    #[test]
+    fn a_version_1_blob_still_opens_and_cannot_pass_for_version_2() {
+        let k = key();
+        let plain = gzip(RECORD).unwrap();
+        let v1 = seal_raw(&k, VERSION_1, &plain, None);
+        assert_eq!(v1[4], 1);
+        assert_eq!(open(&k, &STORE, ID, META, &v1).unwrap(), RECORD);
+        // Relabelled as version 2 (or a version-2 blob as 1): the AAD differs, so it fails.
+        let mut relabelled = v1.clone();
+        relabelled[4] = 2;
+        assert!(matches!(
+            open(&k, &STORE, ID, META, &relabelled),
+            Err(CryptoError::Tampered { .. })
+        ));
+        let mut v2 = seal(&k, &STORE, ID, META, RECORD).unwrap();
+        v2[4] = 1;
+        assert!(matches!(
+            open(&k, &STORE, ID, META, &v2),
+            Err(CryptoError::Tampered { .. })
+        ));
+    }
+
+    #[test]
+    fn padding_that_a_writer_would_not_write_is_refused() {
+        let k = key();
+        let plain = gzip(RECORD).unwrap();
+        let good = padded(&plain);
+        assert_eq!(
+            open(&k, &STORE, ID, META, &seal_raw(&k, VERSION, &good, None)).unwrap(),
+            RECORD
+        );
+        let n = good.len();
+        assert!(n > 4 + plain.len(), "the test record needs some padding");
+        // A non-zero pad byte.
+        let mut nonzero = good.clone();
+        nonzero[n - 1] = 1;
+        // A length field too large, or too small (the rest passes as padding).
+        let mut long = good.clone();
+        long[..4].copy_from_slice(&(plain.len() as u32 + 1).to_be_bytes());
+        let mut huge = good.clone();
+        huge[..4].copy_from_slice(&u32::MAX.to_be_bytes());
+        let mut short = good.clone();
+        short[..4].copy_from_slice(&(plain.len() as u32 - 1).to_be_bytes());
+        // Padded to the wrong size: more, or none.
+        let mut more = good.clone();
+        more.extend_from_slice(&[0; 16]);
+        let mut none = (plain.len() as u32).to_be_bytes().to_vec();
+        none.extend_from_slice(&plain);
+        for (what, bad) in [
+            ("non-zero", nonzero),
+            ("long", long),
+            ("huge", huge),
+            ("short", short),
+            ("more", more),
+            ("none", none),
+            ("empty", Vec::new()),
+            ("three bytes", vec![0, 0, 0]),
+        ] {
+            match open(&k, &STORE, ID, META, &seal_raw(&k, VERSION, &bad, None)) {
+                Err(CryptoError::Malformed { .. }) => {}
+                r => panic!("{what}: {:?}", r.map(|v| v.len())),
+            }
+        }
     }
 
     #[test]
@@ -465,10 +676,10 @@ mod tests {
             Err(CryptoError::Malformed { .. })
         ));
         let mut b = blob.clone();
-        b[4] = 2;
+        b[4] = 3;
         assert!(matches!(
             open(&k, &STORE, ID, META, &b),
-            Err(CryptoError::NewerFormat { found: 2 })
+            Err(CryptoError::NewerFormat { found: 3 })
         ));
         b[4] = 0;
         assert!(matches!(
@@ -477,12 +688,21 @@ mod tests {
         ));
     }
 
-    /// Seals arbitrary `plain` bytes the way `seal` would, with a synthetic or a chosen nonce:
-    /// what a key holder who does not follow the spec could publish.
-    fn seal_raw(k: &DataKey, plain: &[u8], nonce: Option<[u8; 12]>) -> Vec<u8> {
-        let nonce = nonce.unwrap_or_else(|| synthetic_nonce(k, ID, plain));
-        let aad = aad(&STORE, &k.key_id(), ID, META);
-        let mut out = [MAGIC.as_slice(), &[VERSION], &k.key_id(), &nonce, plain].concat();
+    /// `u32be(len(plain)) ‖ plain ‖ zeros`, as a version-2 writer pads.
+    fn padded(plain: &[u8]) -> Vec<u8> {
+        let mut body = (plain.len() as u32).to_be_bytes().to_vec();
+        body.extend_from_slice(plain);
+        body.resize(padme(4 + plain.len()), 0);
+        body
+    }
+
+    /// Seals an arbitrary `body` (version 1: the gzip bytes; version 2: the padded body) the
+    /// way `seal` would, with a synthetic or a chosen nonce: what a key holder who does not
+    /// follow the spec (or lore before padding) could publish.
+    fn seal_raw(k: &DataKey, version: u8, body: &[u8], nonce: Option<[u8; 12]>) -> Vec<u8> {
+        let nonce = nonce.unwrap_or_else(|| synthetic_nonce(k, version, ID, body));
+        let aad = aad(version, &STORE, &k.key_id(), ID, META);
+        let mut out = [MAGIC.as_slice(), &[version], &k.key_id(), &nonce, body].concat();
         let tag = Aes256Gcm::new(k.enc_key().into())
             .encrypt_inout_detached((&nonce).into(), &aad, (&mut out[PREFIX_LEN..]).into())
             .unwrap();
@@ -495,11 +715,11 @@ mod tests {
         let k = key();
         let plain = gzip(RECORD).unwrap();
         assert_eq!(
-            open(&k, &STORE, ID, META, &seal_raw(&k, &plain, None)).unwrap(),
+            open(&k, &STORE, ID, META, &seal_raw(&k, VERSION_1, &plain, None)).unwrap(),
             RECORD
         );
         // A random nonce: authentic, but not synthetic.
-        let random_nonce = seal_raw(&k, &plain, Some(random::<12>().unwrap()));
+        let random_nonce = seal_raw(&k, VERSION_1, &plain, Some(random::<12>().unwrap()));
         assert!(matches!(
             open(&k, &STORE, ID, META, &random_nonce),
             Err(CryptoError::Malformed { .. })
@@ -513,7 +733,7 @@ mod tests {
         crc[n - 8] ^= 1;
         for bad in [RECORD.to_vec(), trailing, two, crc, Vec::new()] {
             assert!(matches!(
-                open(&k, &STORE, ID, META, &seal_raw(&k, &bad, None)),
+                open(&k, &STORE, ID, META, &seal_raw(&k, VERSION_1, &bad, None)),
                 Err(CryptoError::Malformed { .. })
             ));
         }

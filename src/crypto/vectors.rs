@@ -46,6 +46,7 @@ fn computed() -> Vec<(String, String)> {
     let meta = br#"{"git_branch":"main","id":"s1","machine_id":"m","message_count":1,"started_at":1,"tool":"claude","updated_at":2}"#;
     let record = br#"{"deleted_at":2,"format":1,"id":"s1","kind":"tombstone"}"#;
     let sealed = seal(&key, &store_id, "s1", meta, record).unwrap_or_default();
+    let machine_secret: [u8; 32] = bytes(0xc0, 32).try_into().unwrap_or([0; 32]);
     vec![
         ("master".into(), hex(&master)),
         ("store_id".into(), hex(&store_id)),
@@ -77,7 +78,22 @@ fn computed() -> Vec<(String, String)> {
             "record".into(),
             String::from_utf8_lossy(record).into_owned(),
         ),
+        // lore before padding wrote version 1; it cannot be computed any more, only opened.
+        ("record_enc_v1".into(), String::new()),
         ("record_enc".into(), hex(&sealed)),
+        (
+            "padme".into(),
+            [0usize, 3, 9, 100, 1000, 1025, 65_537, 1_048_577, 67_174_532]
+                .iter()
+                .map(|&n| format!("{n}:{}", padme(n)))
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+        ("machine_secret".into(), hex(&machine_secret)),
+        (
+            "store_machine_id".into(),
+            store_machine_id(&machine_secret, &store_id),
+        ),
     ]
 }
 
@@ -98,7 +114,7 @@ fn the_documents_vectors_are_what_the_code_computes() {
     for ((name, want), (_, got)) in doc.iter().zip(&computed) {
         // `.enc` holds lore's own deflate stream, which another compressor need not
         // reproduce: it must open to the record. Everything else must match exactly.
-        if name == "record_enc" {
+        if name == "record_enc" || name == "record_enc_v1" {
             let master: [u8; 32] = bytes(0x00, 32).try_into().unwrap_or([0; 32]);
             let key = DataKey::from_parts(bytes(0xb0, 16).try_into().unwrap_or([0; 16]), &master);
             let blob: Vec<u8> = (0..want.len() / 2)
@@ -108,7 +124,9 @@ fn the_documents_vectors_are_what_the_code_computes() {
             let record = &doc.iter().find(|(k, _)| k == "record").unwrap().1;
             let store_id: [u8; 16] = bytes(0xa0, 16).try_into().unwrap_or([0; 16]);
             let opened = open(&key, &store_id, "s1", meta.as_bytes(), &blob).unwrap();
-            assert_eq!(opened, record.as_bytes());
+            assert_eq!(opened, record.as_bytes(), "vector {name}");
+            let version = if name == "record_enc" { 2 } else { 1 };
+            assert_eq!(blob[4], version, "vector {name}");
             continue;
         }
         assert_eq!(want, got, "vector {name}");

@@ -73,17 +73,47 @@ struct Rule {
     pick: Pick,
 }
 
-/// Replaces secrets in text. Build one per export and reuse it: compiling the rules is the
-/// expensive part.
+/// The built-in rules, the marker and the base64 run, compiled once per process and only when
+/// something is redacted: compiling them costs milliseconds that every command would otherwise
+/// pay at start-up, most of which never redact anything (a sync with nothing to do, `lore
+/// sessions`). Each rule stays a regex of its own (see [`Redactor::direct`]).
+struct Builtin {
+    rules: Vec<Rule>,
+    marker: Regex,
+    base64: Regex,
+}
+
+fn builtin() -> &'static Builtin {
+    static BUILTIN: OnceLock<Builtin> = OnceLock::new();
+    BUILTIN.get_or_init(|| Builtin {
+        rules: RULES
+            .iter()
+            .map(|spec| Rule {
+                kind: spec.kind,
+                re: Regex::new(spec.pattern)
+                    .unwrap_or_else(|e| panic!("built-in rule {}: {e}", spec.kind)),
+                pick: spec.pick,
+            })
+            .collect(),
+        marker: Regex::new(MARKER).expect("the marker regex compiles"),
+        base64: Regex::new(BASE64_RUN).expect("the base64 regex compiles"),
+    })
+}
+
+/// Replaces secrets in text. Cheap to build: the user's own patterns are compiled at once (so
+/// that a bad one is an error here), the built-in rules on first use, once per process.
 #[derive(Debug, Clone)]
 pub struct Redactor {
-    /// Empty when redaction is switched off.
-    rules: Vec<Rule>,
+    /// False when redaction is switched off: then nothing is ever compiled.
+    enabled: bool,
+    /// The user's patterns (`redact_patterns`), compiled.
+    extra: Vec<Rule>,
     /// Secrets that are not to be redacted: a redaction whose text one of these matches whole
     /// is left as it was.
     allow: Vec<Regex>,
-    marker: Regex,
-    base64: Regex,
+    /// The built-in rules then `extra`, put together on first use; a span's rule index points
+    /// here.
+    rules: OnceLock<Vec<Rule>>,
 }
 
 impl Redactor {
@@ -92,48 +122,40 @@ impl Redactor {
     /// nothing, so callers need no second code path. An `extra` pattern that does not compile, or
     /// is empty, is an error that names it.
     pub fn new(enabled: bool, extra: &[String]) -> Result<Redactor, RedactError> {
-        let marker = Regex::new(MARKER).expect("the marker regex compiles");
-        let base64 = Regex::new(BASE64_RUN).expect("the base64 regex compiles");
-        if !enabled {
-            return Ok(Redactor {
-                rules: Vec::new(),
-                allow: Vec::new(),
-                marker,
-                base64,
-            });
-        }
-        let mut rules = Vec::with_capacity(RULES.len() + extra.len());
-        for spec in RULES {
-            let re = Regex::new(spec.pattern)
-                .unwrap_or_else(|e| panic!("built-in rule {}: {e}", spec.kind));
-            rules.push(Rule {
-                kind: spec.kind,
-                re,
-                pick: spec.pick,
-            });
-        }
-        for pattern in extra {
-            let re = compile(pattern).map_err(|message| RedactError::BadPattern {
-                pattern: pattern.clone(),
-                message,
-            })?;
-            let pick = if re.capture_names().any(|n| n == Some("secret")) {
-                Pick::Secret
-            } else {
-                Pick::Whole
-            };
-            rules.push(Rule {
-                kind: CUSTOM_KIND,
-                re,
-                pick,
-            });
+        let mut compiled = Vec::new();
+        if enabled {
+            for pattern in extra {
+                let re = compile(pattern).map_err(|message| RedactError::BadPattern {
+                    pattern: pattern.clone(),
+                    message,
+                })?;
+                let pick = if re.capture_names().any(|n| n == Some("secret")) {
+                    Pick::Secret
+                } else {
+                    Pick::Whole
+                };
+                compiled.push(Rule {
+                    kind: CUSTOM_KIND,
+                    re,
+                    pick,
+                });
+            }
         }
         Ok(Redactor {
-            rules,
+            enabled,
+            extra: compiled,
             allow: Vec::new(),
-            marker,
-            base64,
+            rules: OnceLock::new(),
         })
+    }
+
+    /// Every rule in force, in table order (the built-in ones first), compiled on first use.
+    fn rules(&self) -> &[Rule] {
+        if !self.enabled {
+            return &[];
+        }
+        self.rules
+            .get_or_init(|| builtin().rules.iter().chain(&self.extra).cloned().collect())
     }
 
     /// The same redactor, leaving alone any secret that one of `allow` matches whole (a test key
@@ -157,10 +179,13 @@ impl Redactor {
     pub fn fingerprint(&self) -> String {
         use sha2::{Digest, Sha256};
         let mut h = Sha256::new();
-        for rule in &self.rules {
-            h.update(rule.kind.as_bytes());
+        // From the patterns' text, so that nothing is compiled for it.
+        let builtin = RULES.iter().map(|spec| (spec.kind, spec.pattern));
+        let extra = self.extra.iter().map(|rule| (rule.kind, rule.re.as_str()));
+        for (kind, pattern) in builtin.chain(extra).filter(|_| self.enabled) {
+            h.update(kind.as_bytes());
             h.update([0]);
-            h.update(rule.re.as_str().as_bytes());
+            h.update(pattern.as_bytes());
             h.update([0]);
         }
         for re in &self.allow {
@@ -173,7 +198,7 @@ impl Redactor {
 
     /// Whether this redactor changes anything at all (false when `redact = false`).
     pub fn is_enabled(&self) -> bool {
-        !self.rules.is_empty()
+        self.enabled
     }
 
     /// `text` with every match replaced by `[REDACTED:<kind>]`. Borrowed when nothing matched,
@@ -205,9 +230,10 @@ impl Redactor {
     /// What to redact: `(start, end, kind)`, sorted, merged where they overlap (named after the
     /// first), never touching an existing marker, never an allow-listed value.
     fn spans(&self, text: &str) -> Vec<(usize, usize, &'static str)> {
-        if self.rules.is_empty() || text.is_empty() {
+        if !self.enabled || text.is_empty() {
             return Vec::new();
         }
+        let rules = self.rules();
         // (start, end, rule index): the rule index breaks ties, so the table order decides.
         let mut spans = self.direct(text);
         self.wrapped(text, &mut spans);
@@ -215,7 +241,8 @@ impl Redactor {
 
         // Markers already in the text (from an earlier redaction) are left exactly as they are.
         let markers: Vec<(usize, usize)> = if text.contains("[REDACTED:") {
-            self.marker
+            builtin()
+                .marker
                 .find_iter(text)
                 .map(|m| (m.start(), m.end()))
                 .collect()
@@ -226,14 +253,14 @@ impl Redactor {
             s < e
                 && !markers.iter().any(|&(ms, me)| s < me && ms < e)
                 && !self.allow.iter().any(|a| a.is_match(&text[s..e]))
-                && (self.rules[i].kind == CUSTOM_KIND || !is_placeholder(&text[s..e]))
+                && (rules[i].kind == CUSTOM_KIND || !is_placeholder(&text[s..e]))
         });
         spans.sort_unstable();
         let mut merged: Vec<(usize, usize, &'static str)> = Vec::with_capacity(spans.len());
         for (s, e, i) in spans {
             match merged.last_mut() {
                 Some(last) if s < last.1 => last.1 = last.1.max(e),
-                _ => merged.push((s, e, self.rules[i].kind)),
+                _ => merged.push((s, e, rules[i].kind)),
             }
         }
         merged
@@ -244,7 +271,7 @@ impl Redactor {
     /// which each start from a literal prefilter.
     fn direct(&self, text: &str) -> Vec<(usize, usize, usize)> {
         let mut spans = Vec::new();
-        for (i, rule) in self.rules.iter().enumerate() {
+        for (i, rule) in self.rules().iter().enumerate() {
             match rule.pick {
                 Pick::Whole => {
                     for m in rule.re.find_iter(text) {
@@ -322,7 +349,7 @@ impl Redactor {
     /// Base64 whose decoded text holds a secret, as in a Kubernetes Secret's `data:` or a
     /// Docker config: the whole base64 run is redacted, named after what it hides.
     fn encoded(&self, text: &str, spans: &mut Vec<(usize, usize, usize)>) {
-        for m in self.base64.find_iter(text) {
+        for m in builtin().base64.find_iter(text) {
             let (mut start, end) = (m.start(), m.end());
             // `\nZ2hw…` in a raw JSONL line: the `n` belongs to the escape.
             if start > 0

@@ -59,9 +59,30 @@ fn pem(label: &str, lines: usize, newline: &str) -> String {
 }
 
 #[test]
+fn the_fingerprint_needs_no_compiling_and_follows_the_patterns() {
+    let r = redactor();
+    let f = r.fingerprint();
+    assert!(r.rules.get().is_none());
+    assert_eq!(Redactor::new(true, &[]).unwrap().fingerprint(), f);
+    let custom = Redactor::new(true, &["zz[0-9]{8}".to_owned()]).unwrap();
+    assert_ne!(custom.fingerprint(), f);
+    assert_ne!(Redactor::new(false, &[]).unwrap().fingerprint(), f);
+    let allowed = Redactor::new(true, &[])
+        .unwrap()
+        .with_allow(&["x".into()])
+        .unwrap();
+    assert_ne!(allowed.fingerprint(), f);
+    // A custom rule is redacted after the built-in ones are compiled on first use.
+    assert_eq!(custom.redact("id zz12345678 ok"), "id [REDACTED:custom] ok");
+}
+
+#[test]
 fn the_table_compiles_and_markers_are_left_alone() {
     let r = redactor();
-    assert_eq!(r.rules.len(), RULES.len());
+    // Nothing is compiled until something is redacted; then every rule is.
+    assert!(r.rules.get().is_none());
+    assert_eq!(r.rules().len(), RULES.len());
+    assert!(r.rules.get().is_some());
     // No marker is itself something a rule redacts.
     for spec in RULES {
         untouched(&format!("x [REDACTED:{}] y", spec.kind));

@@ -287,8 +287,13 @@ impl Git {
 /// ever gets.
 fn for_lore_sync(cmd: &mut Command) {
     cmd.env(REQUIRED_ENV, "1");
-    if let Some(p) = std::env::var_os(crate::git::PASSPHRASE_ENV) {
-        cmd.env(crate::git::PASSPHRASE_ENV, p);
+    // Wiped here once handed over; `Command` keeps its own copy (docs/sync.md, "Passphrases
+    // in memory").
+    if let Some(p) = std::env::var(crate::git::PASSPHRASE_ENV)
+        .ok()
+        .map(zeroize::Zeroizing::new)
+    {
+        cmd.env(crate::git::PASSPHRASE_ENV, p.as_str());
     }
 }
 

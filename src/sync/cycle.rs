@@ -10,7 +10,7 @@ use gix::ObjectId;
 
 use super::SyncError;
 use super::merge::{Merged, merge_record};
-use super::record::export;
+use super::record::{MachineAlias, export};
 use super::state::{self, SyncState};
 use crate::gitstore::local::{ref_target, update_ref};
 use crate::gitstore::{GitStoreError, LocalStore, SESSIONS_REF};
@@ -76,9 +76,23 @@ pub struct Sync<'a> {
     /// This machine's id: a session it wrote that someone deleted from the shared store stays
     /// here.
     pub machine_id: String,
+    /// This machine's local secret (`LORE_HOME/machine-secret`), from which its id in this
+    /// store is derived ([`MachineAlias`]).
+    pub machine_secret: zeroize::Zeroizing<[u8; 32]>,
 }
 
 impl Sync<'_> {
+    /// This machine's id in the store whose header is at `commit` (the local tip when
+    /// `None`); `None` without a store.
+    fn alias_at(&self, commit: Option<ObjectId>) -> Result<Option<MachineAlias>, SyncError> {
+        let header = match commit {
+            Some(c) => self.local.header_at(c)?,
+            None => self.local.header()?,
+        };
+        Ok(header
+            .map(|h| MachineAlias::derive(&self.machine_id, &self.machine_secret, &h.store_id())))
+    }
+
     /// What git calls the remote through the helper: `lore::<name>`, or the name itself when
     /// its URL is already a `lore::` URL (a clone made with `git clone lore::…`). With it, the
     /// remote's push URL as the helper would resolve it (`None` for a `lore::` remote, which
@@ -412,13 +426,14 @@ impl Sync<'_> {
         let local = self.local;
         let redactor = self.redactor;
         let machine = self.machine_id.clone();
+        let alias = self.alias_at(Some(remote_tip))?;
         let remote = self.remote.to_owned();
         let (mut both_sides, mut arrived, mut kept) = (Vec::new(), Vec::new(), Vec::new());
         let counts = self.db.write(&format!("{SYNC_PREFIX} from {remote}"), |w| {
             let (mut added, mut updated, mut deleted) = (0, 0, 0);
             for (id, blob) in &changed {
                 let bytes = local.read_blob(*blob).map_err(SyncError::from)?;
-                match merge_record(w, id, &bytes, redactor, &machine)? {
+                match merge_record(w, id, &bytes, redactor, &machine, alias.as_ref())? {
                     Merged::Added => {
                         added += 1;
                         arrived.push(id.clone());
@@ -575,7 +590,8 @@ impl Sync<'_> {
         ids.extend(forced.iter().cloned());
         let skip = self.reconcile(tip, &ids)?;
         ids.retain(|id| !skip.contains(id));
-        let outcome = export(self.db, self.local, ids, self.redactor)?;
+        let alias = self.alias_at(None)?;
+        let outcome = export(self.db, self.local, ids, self.redactor, alias.as_ref())?;
         Ok(outcome.written)
     }
 
@@ -592,11 +608,13 @@ impl Sync<'_> {
     ) -> Result<BTreeSet<String>, SyncError> {
         let mut differing = Vec::new();
         let mut skip = BTreeSet::new();
+        let alias = self.alias_at(Some(tip))?;
         for id in ids {
             let Some(theirs) = self.local.read_record(tip, id)? else {
                 continue;
             };
-            let ours = super::record::record_from_store(self.db, id, Some(self.redactor))?;
+            let ours =
+                super::record::record_from_store(self.db, id, Some(self.redactor), alias.as_ref())?;
             if ours.as_deref() == Some(theirs.as_slice()) {
                 continue;
             }
@@ -613,7 +631,7 @@ impl Sync<'_> {
             &format!("{SYNC_PREFIX} sessions reconciled with the store"),
             |w| {
                 for (id, theirs) in &differing {
-                    merge_record(w, id, theirs, redactor, &machine)?;
+                    merge_record(w, id, theirs, redactor, &machine, alias.as_ref())?;
                 }
                 Ok::<_, SyncError>(())
             },

@@ -13,7 +13,7 @@
 
 use sha2::{Digest, Sha256};
 
-use super::record::record_from_conn;
+use super::record::{MachineAlias, record_from_conn};
 use crate::gitstore::GitStoreError;
 use crate::gitstore::record::{
     RecordKind, RecordSession, SessionRecord, TombstoneRecord, canonical,
@@ -53,13 +53,15 @@ pub enum MergeError {
 /// one exports use: the local session is compared as it would leave the machine, so a
 /// record that is this machine's own session with its secrets redacted changes nothing.
 /// `this_machine` is this machine's id: a deletion of a session it wrote leaves the session
-/// here ([`Merged::Kept`]).
+/// here ([`Merged::Kept`]). `alias` is this machine's id in the store the record comes from:
+/// a record carrying it is this machine's session, and lore.db keeps `this_machine` for it.
 pub fn merge_record(
     w: &mut Writer<'_>,
     id: &str,
     record: &[u8],
     redactor: &Redactor,
     this_machine: &str,
+    alias: Option<&MachineAlias>,
 ) -> Result<Merged, MergeError> {
     let invalid = |why: String| MergeError::Invalid {
         id: id.to_owned(),
@@ -83,7 +85,13 @@ pub fn merge_record(
     let remote: SessionRecord =
         serde_json::from_slice(record).map_err(|e| invalid(e.to_string()))?;
     remote.check_limits().map_err(invalid)?;
-    let local = record_from_conn(w.conn(), id, Some(redactor))?;
+    let local = record_from_conn(w.conn(), id, Some(redactor), alias)?;
+    let machine_of = |r: &SessionRecord| -> String {
+        match alias {
+            Some(a) => a.incoming(&r.session.machine_id).to_owned(),
+            None => r.session.machine_id.clone(),
+        }
+    };
     let local: Option<SessionRecord> = match local {
         None => None,
         Some(bytes) => match serde_json::from_slice::<SessionRecord>(&bytes) {
@@ -95,15 +103,16 @@ pub fn merge_record(
     let mut changed = false;
     let outcome = match &local {
         None => {
-            save(w, &remote)?;
+            save(w, &remote, &machine_of(&remote))?;
             Merged::Added
         }
         Some(l) => {
             let (theirs, ours) = (content(&remote), content(l));
             if theirs != ours && wins(&remote, &theirs, l, &ours) {
-                save(w, &remote)?;
+                let machine = machine_of(&remote);
+                save(w, &remote, &machine)?;
                 // The machine that wrote the content goes with it.
-                w.set_machine_id(id, &remote.session.machine_id)?;
+                w.set_machine_id(id, &machine)?;
                 changed = true;
             }
             Merged::Updated
@@ -151,7 +160,8 @@ fn content(r: &SessionRecord) -> Vec<u8> {
 }
 
 /// Makes lore.db's copy of the session's columns and messages the record's.
-fn save(w: &mut Writer<'_>, r: &SessionRecord) -> Result<(), MergeError> {
+/// `machine` is the id lore.db keeps for the machine that wrote it.
+fn save(w: &mut Writer<'_>, r: &SessionRecord, machine: &str) -> Result<(), MergeError> {
     let s: &RecordSession = &r.session;
     let invalid = |why: String| MergeError::Invalid {
         id: s.id.clone(),
@@ -196,6 +206,6 @@ fn save(w: &mut Writer<'_>, r: &SessionRecord) -> Result<(), MergeError> {
         messages,
         links: Vec::new(),
     };
-    w.save_session(&parsed, &s.machine_id, None)?;
+    w.save_session(&parsed, machine, None)?;
     Ok(())
 }

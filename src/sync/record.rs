@@ -12,15 +12,55 @@ use crate::gitstore::{GitStoreError, LocalStore};
 use crate::redact::Redactor;
 use crate::store::{Store, StoreError};
 
+/// How this machine's id appears in the records of one store (docs/store-format.md, "The
+/// metadata"): lore.db keeps the machine's own id (`LORE_HOME/machine-id`) on the sessions it
+/// imported; a record leaving for the store carries instead the id derived for that store
+/// from the machine's local secret, and a record arriving with that id is this machine's
+/// again. So the host, which sees the id in each `.meta.json`, cannot link two stores of one
+/// user, and the same store always sees the same id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MachineAlias {
+    /// This machine's id in lore.db.
+    pub local: String,
+    /// Its id in this store's records.
+    pub in_store: String,
+}
+
+impl MachineAlias {
+    /// The alias of machine `local` in the store `store_id`, from the machine's local secret.
+    pub fn derive(local: &str, secret: &[u8; 32], store_id: &[u8; 16]) -> MachineAlias {
+        MachineAlias {
+            local: local.to_owned(),
+            in_store: crate::crypto::store_machine_id(secret, store_id),
+        }
+    }
+
+    /// The id a record carries for a session lore.db says machine `id` wrote.
+    pub fn outgoing(&self, id: String) -> String {
+        if id == self.local {
+            self.in_store.clone()
+        } else {
+            id
+        }
+    }
+
+    /// The id lore.db keeps for a session a record says machine `id` wrote.
+    pub fn incoming<'a>(&'a self, id: &'a str) -> &'a str {
+        if id == self.in_store { &self.local } else { id }
+    }
+}
+
 /// The record of session `id` as it is in lore.db, or its tombstone; `None` when lore.db
 /// knows neither. With a `redactor`, secrets in the title, messages and annotations are
-/// replaced (the copy that leaves the machine); lore.db is not changed.
+/// replaced (the copy that leaves the machine); lore.db is not changed. With an `alias`,
+/// this machine's id is the one it has in the store the record is for.
 pub fn record_from_store(
     store: &Store,
     id: &str,
     redactor: Option<&Redactor>,
+    alias: Option<&MachineAlias>,
 ) -> Result<Option<Vec<u8>>, StoreError> {
-    record_from_conn(store.conn(), id, redactor)
+    record_from_conn(store.conn(), id, redactor, alias)
 }
 
 /// [`record_from_store`] on a connection (inside a write transaction, say).
@@ -28,6 +68,7 @@ pub(crate) fn record_from_conn(
     conn: &rusqlite::Connection,
     id: &str,
     redactor: Option<&Redactor>,
+    alias: Option<&MachineAlias>,
 ) -> Result<Option<Vec<u8>>, StoreError> {
     let clean = |text: String| -> String {
         match redactor {
@@ -56,7 +97,10 @@ pub(crate) fn record_from_conn(
                 ended_at: r.get(8)?,
                 cwd: r.get(9)?,
                 git_branch: r.get(10)?,
-                machine_id: r.get(11)?,
+                machine_id: match alias {
+                    Some(a) => a.outgoing(r.get(11)?),
+                    None => r.get(11)?,
+                },
                 message_count: r.get(12)?,
             })
         },
@@ -152,19 +196,21 @@ pub(crate) fn record_from_conn(
 /// Writes the records of `ids` from lore.db into the store (sessions, or tombstones for
 /// deleted ones; ids lore.db does not know are skipped) in one commit.
 /// The commit says how many sessions it wrote, and nothing else. `redactor` replaces secrets
-/// in what is written (the store leaves the machine); lore.db keeps the original.
+/// in what is written (the store leaves the machine); lore.db keeps the original. `alias` is
+/// this machine's id in the store ([`MachineAlias`]).
 pub fn export(
     store: &Store,
     local: &LocalStore,
     ids: impl IntoIterator<Item = String>,
     redactor: &Redactor,
+    alias: Option<&MachineAlias>,
 ) -> Result<WriteOutcome, SyncError> {
     let record = |id: &str| -> Result<Option<Vec<u8>>, StoreError> {
         // A session deleted here only (`lore delete` without --everywhere) stays in the store.
         if store.deleted_here_only(id)? {
             return Ok(None);
         }
-        record_from_store(store, id, Some(redactor))
+        record_from_store(store, id, Some(redactor), alias)
     };
     let records = ids.into_iter().filter_map(|id| match record(&id) {
         Ok(Some(bytes)) => Some(Ok((id, bytes))),

@@ -65,6 +65,14 @@ pub fn last_sync_file(local: &LocalStore) -> std::path::PathBuf {
     local.repo().git_dir().join("lore").join("last-sync")
 }
 
+/// How this machine's records leave it, for comparing them with the store's: secrets
+/// replaced by `redactor`, and its own id replaced by its id in the store, derived from
+/// `machine` (its id and local secret; `None` when the home has none).
+pub struct Outgoing<'a> {
+    pub redactor: &'a Redactor,
+    pub machine: Option<(&'a str, &'a [u8; 32])>,
+}
+
 /// Reads the status of `local`'s sync with `remote`.
 pub fn status(
     local: &LocalStore,
@@ -73,8 +81,9 @@ pub fn status(
     passphrase_set: bool,
     remote: &str,
     scope: &super::Scope,
-    redactor: &Redactor,
+    outgoing: Outgoing<'_>,
 ) -> Result<Status, SyncError> {
+    let Outgoing { redactor, machine } = outgoing;
     let repo = local.repo();
     let tip = local.tip()?;
     let ns = crate::remote::namespace(remote);
@@ -112,6 +121,14 @@ pub fn status(
         },
     };
     let mut pending = 0;
+    let alias = match (machine, &header) {
+        (Some((id, secret)), Some(h)) => Some(super::record::MachineAlias::derive(
+            id,
+            secret,
+            &h.store_id(),
+        )),
+        _ => None,
+    };
     if let (Some(db), Some(t)) = (db, tip) {
         // Since the last sync, only what lore.db's history says changed can be pending; with
         // no usable record of it, every session in scope is compared.
@@ -139,7 +156,7 @@ pub fn status(
             if db.deleted_here_only(&id)? {
                 continue;
             }
-            let ours = record_from_store(db, &id, Some(redactor))?;
+            let ours = record_from_store(db, &id, Some(redactor), alias.as_ref())?;
             let stored = local.read_record(t, &id)?;
             if ours != stored {
                 pending += 1;

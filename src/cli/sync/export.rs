@@ -44,7 +44,16 @@ pub(super) fn run(ctx: &Ctx, place: &Place, args: ExportArgs) -> anyhow::Result<
         place.scope.session_ids(&db)?
     };
     let redactor = ctx.redactor()?;
-    let outcome = export(&db, local, ids, &redactor)?;
+    // This machine's id as the store shows it (docs/store-format.md, "The metadata").
+    let alias = match local.header()? {
+        Some(h) => Some(lore::sync::record::MachineAlias::derive(
+            &ctx.home.machine_id()?,
+            &*ctx.home.machine_secret()?,
+            &h.store_id(),
+        )),
+        None => None,
+    };
+    let outcome = export(&db, local, ids, &redactor, alias.as_ref())?;
     println!(
         "Wrote {} session{} to refs/lore/sessions ({} unchanged).",
         outcome.written,

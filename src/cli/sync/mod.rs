@@ -365,9 +365,10 @@ impl PassphraseSource {
         }
         if let Some(p) = std::env::var(lore::git::PASSPHRASE_ENV)
             .ok()
+            .map(Zeroizing::new)
             .filter(|p| !p.is_empty())
         {
-            return Ok(Zeroizing::new(p));
+            return Ok(p);
         }
         if !std::io::stdin().is_terminal() {
             bail!(
@@ -391,11 +392,14 @@ impl PassphraseSource {
                 bail!("--generate and --passphrase-stdin do not go together: pick one; {nothing}");
             }
             let pass = lore::crypto::passphrase::generate()?;
-            println!(
+            let mut shown = Zeroizing::new(String::with_capacity(200));
+            shown.push_str(
                 "Generated passphrase (shown once: keep it in your password manager and give it \
-                 to your team over a private channel):\n\n    {}\n",
-                pass.as_str()
+                 to your team over a private channel):\n\n    ",
             );
+            shown.push_str(&pass);
+            shown.push_str("\n\n");
+            write_unbuffered(&shown).context("cannot print the generated passphrase")?;
             return Ok(pass);
         } else if self.from_stdin {
             self.stdin_line()?
@@ -445,6 +449,25 @@ fn check_new(pass: &str, nothing: &str, is_current: &dyn Fn(&str) -> bool) -> an
         );
     }
     Ok(())
+}
+
+/// Writes `text` to standard output through a duplicate of its descriptor, after flushing
+/// what std's buffer holds: std's stdout buffer keeps the bytes it wrote (until overwritten),
+/// so a secret written with `println!` would stay in memory, unwiped, for the process's life.
+fn write_unbuffered(text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    std::io::stdout().flush()?;
+    #[cfg(unix)]
+    let handle = {
+        use std::os::fd::AsFd as _;
+        std::io::stdout().as_fd().try_clone_to_owned()?
+    };
+    #[cfg(windows)]
+    let handle = {
+        use std::os::windows::io::AsHandle as _;
+        std::io::stdout().as_handle().try_clone_to_owned()?
+    };
+    std::fs::File::from(handle).write_all(text.as_bytes())
 }
 
 /// A prompt on the terminal, without echo.

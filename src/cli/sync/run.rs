@@ -35,6 +35,7 @@ pub(super) fn run(ctx: &Ctx, place: &Place, quiet: bool) -> anyhow::Result<ExitC
             .filter(|p| !p.is_empty())
             .map(Zeroizing::new),
         machine_id: ctx.home.machine_id()?,
+        machine_secret: ctx.home.machine_secret()?,
     };
     let report = cycle.run()?;
     if std::env::var_os("LORE_TRACE").is_some_and(|v| v == "1") {

@@ -23,6 +23,11 @@ pub(super) fn run(ctx: &Ctx, place: &Place, args: StatusArgs) -> anyhow::Result<
     let passphrase_set = std::env::var_os("LORE_PASSPHRASE").is_some_and(|p| !p.is_empty());
     let keys = ctx.key_store()?;
     let redactor = ctx.redactor()?;
+    // This machine's id in the store, to compare its sessions as an export would write them.
+    let machine = match (ctx.home.machine_id(), ctx.home.machine_secret()) {
+        (Ok(id), Ok(secret)) => Some((id, secret)),
+        _ => None,
+    };
     let st = status(
         local,
         db.as_ref(),
@@ -30,7 +35,12 @@ pub(super) fn run(ctx: &Ctx, place: &Place, args: StatusArgs) -> anyhow::Result<
         passphrase_set,
         remote,
         &place.scope,
-        &redactor,
+        lore::sync::status::Outgoing {
+            redactor: &redactor,
+            machine: machine
+                .as_ref()
+                .map(|(id, secret)| (id.as_str(), &**secret)),
+        },
     )?;
     let key = match &st.key {
         KeyState::Stored(KeyLocation::Keychain) => "stored (keychain)",
