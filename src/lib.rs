@@ -4,6 +4,7 @@
 //! This crate is the library: all domain logic, no printing, no exiting. The `lore` and
 //! `git-remote-lore` binaries own output, prompts and exit codes.
 
+pub mod answer;
 pub mod blame;
 pub mod capture;
 pub mod config;
@@ -16,8 +17,10 @@ pub mod hooks;
 pub mod import;
 pub mod keys;
 pub mod link;
+pub mod mcp;
 pub mod migrate_varalys;
 pub mod model;
+pub mod readsql;
 pub mod redact;
 pub mod remote;
 pub mod repo;
