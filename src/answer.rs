@@ -84,7 +84,13 @@ pub fn parse_when(s: &str, end_of_day: bool) -> Result<i64, String> {
     }
     let now = Zoned::now();
     match s {
-        "today" => return Ok(now.start_of_day().map_err(bad)?.timestamp().as_millisecond()),
+        "today" => {
+            return Ok(now
+                .start_of_day()
+                .map_err(bad)?
+                .timestamp()
+                .as_millisecond());
+        }
         "yesterday" => {
             return Ok(now
                 .start_of_day()
@@ -138,7 +144,9 @@ impl FilterSpec {
         };
         let when = |flag: &'static str, v: &Option<String>, end: bool| {
             v.as_deref()
-                .map(|s| parse_when(s, end).map_err(|message| AnswerError::BadTime { flag, message }))
+                .map(|s| {
+                    parse_when(s, end).map_err(|message| AnswerError::BadTime { flag, message })
+                })
                 .transpose()
         };
         Ok(Filter {
@@ -300,10 +308,7 @@ pub fn session_page(store: &Store, req: &PageRequest) -> Result<Value, AnswerErr
         } else {
             let n = m.content.chars().count();
             if n > cap {
-                (
-                    Value::String(m.content.chars().take(cap).collect()),
-                    true,
-                )
+                (Value::String(m.content.chars().take(cap).collect()), true)
             } else {
                 (Value::String(m.content.clone()), false)
             }

@@ -68,9 +68,14 @@ pub fn serve(home: Home, cwd: PathBuf) -> Result<(), ServeError> {
     result
 }
 
+/// Whether initializing failed because the client went away (closed its end, or stopped
+/// reading before the answer was written): a clean end, not an error.
 fn is_closed(e: &rmcp::service::ServerInitializeError) -> bool {
     use rmcp::service::ServerInitializeError as E;
-    matches!(e, E::ConnectionClosed(_))
+    matches!(
+        e,
+        E::ConnectionClosed(_) | E::TransportError { .. } | E::Cancelled
+    )
 }
 
 /// The server: where the archive is, and the folder it was started in.
@@ -119,63 +124,75 @@ const TOOLS: &[ToolSpec] = &[
         name: "why",
         title: "Why is this code like this?",
         description: "The reasoning behind lines of a file: for each line, the commit that last changed it, the AI coding sessions linked to that commit, how strong the evidence is (evidence.kind 'lines': the session's tool calls wrote these lines; 'file': it edited the file; 'commit': it is only linked to the commit), and excerpts of the messages that wrote or discuss the lines, each with its ordinal (read more around it with get_session). Ask this BEFORE changing code that has history, or when the user asks why something is done a certain way. The file is a path relative to the repository the server runs in (or absolute).",
-        properties: || json!({
-            "file": {"type": "string", "description": "The file, relative to the folder the server runs in, or absolute."},
-            "start_line": {"type": "integer", "minimum": 1, "description": "First line (1-based). Without it: the whole file."},
-            "end_line": {"type": "integer", "minimum": 1, "description": "Last line (default: start_line)."},
-            "messages": {"type": "integer", "minimum": 0, "description": "At most this many message excerpts per session (default 3; 0: all)."}
-        }),
+        properties: || {
+            json!({
+                "file": {"type": "string", "description": "The file, relative to the folder the server runs in, or absolute."},
+                "start_line": {"type": "integer", "minimum": 1, "description": "First line (1-based). Without it: the whole file."},
+                "end_line": {"type": "integer", "minimum": 1, "description": "Last line (default: start_line)."},
+                "messages": {"type": "integer", "minimum": 0, "description": "At most this many message excerpts per session (default 3; 0: all)."}
+            })
+        },
         required: &["file"],
     },
     ToolSpec {
         name: "search_sessions",
         title: "Search session messages",
         description: "Full-text search over the messages of every imported AI coding session (prompts, answers, tool calls). All words must match; FTS5 syntax works: \"exact phrase\", prefix*, OR, NOT. Returns hits newest-ranked first with session_id, ordinal (pass both to get_session to read around the hit) and a snippet. Use it to find past discussions of a topic, an error message or a design decision.",
-        properties: || with_filters(json!({
-            "query": {"type": "string", "description": "The words to find."},
-            "limit": {"type": "integer", "minimum": 1, "description": "At most this many hits (default 20, at most 200)."}
-        })),
+        properties: || {
+            with_filters(json!({
+                "query": {"type": "string", "description": "The words to find."},
+                "limit": {"type": "integer", "minimum": 1, "description": "At most this many hits (default 20, at most 200)."}
+            }))
+        },
         required: &["query"],
     },
     ToolSpec {
         name: "list_sessions",
         title: "List sessions",
         description: "Sessions newest first, with id, tool, title (or first prompt line), times, branch and message count. By default only the sessions of the repository the server runs in; give repo to pick another, or all_repos true for every session.",
-        properties: || with_filters(json!({
-            "all_repos": {"type": "boolean", "description": "List sessions of every repository (default false: this repository only)."},
-            "limit": {"type": "integer", "minimum": 1, "description": "At most this many sessions (default 20, at most 200)."}
-        })),
+        properties: || {
+            with_filters(json!({
+                "all_repos": {"type": "boolean", "description": "List sessions of every repository (default false: this repository only)."},
+                "limit": {"type": "integer", "minimum": 1, "description": "At most this many sessions (default 20, at most 200)."}
+            }))
+        },
         required: &[],
     },
     ToolSpec {
         name: "get_session",
         title: "Read a session in pages",
         description: "Reads one session's messages in pages, so a long session does not fill your context. Start at from_ordinal (0 = the beginning, or a hit's ordinal minus a few), read limit messages (default 40, at most 200), then continue with from_ordinal = next_ordinal until it is null. Tool output is omitted by default (content null, chars gives its length); set tool_output true to see it. roles filters, e.g. [\"user\",\"assistant\"] for the conversation only. Long messages are cut (truncated true).",
-        properties: || json!({
-            "id": {"type": "string", "description": "The session id, or a unique beginning of it."},
-            "from_ordinal": {"type": "integer", "minimum": 0, "description": "The first message's ordinal (default 0)."},
-            "limit": {"type": "integer", "minimum": 1, "description": "At most this many messages (default 40; more than 200 is clamped)."},
-            "roles": {"type": "array", "items": {"type": "string", "enum": ["user", "assistant", "tool", "system"]}, "description": "Only messages of these roles (default: all)."},
-            "tool_output": {"type": "boolean", "description": "Include tool results' content (default false)."}
-        }),
+        properties: || {
+            json!({
+                "id": {"type": "string", "description": "The session id, or a unique beginning of it."},
+                "from_ordinal": {"type": "integer", "minimum": 0, "description": "The first message's ordinal (default 0)."},
+                "limit": {"type": "integer", "minimum": 1, "description": "At most this many messages (default 40; more than 200 is clamped)."},
+                "roles": {"type": "array", "items": {"type": "string", "enum": ["user", "assistant", "tool", "system"]}, "description": "Only messages of these roles (default: all)."},
+                "tool_output": {"type": "boolean", "description": "Include tool results' content (default false)."}
+            })
+        },
         required: &["id"],
     },
     ToolSpec {
         name: "commit_sessions",
         title: "Sessions linked to a commit",
         description: "The commit a revision names (a hash, HEAD~2, a branch; resolved in the repository the server runs in) and the AI coding sessions linked to it, with how each link was made and its evidence. Use it to learn which conversation produced a commit.",
-        properties: || json!({
-            "commit": {"type": "string", "description": "Anything git resolves to a commit."}
-        }),
+        properties: || {
+            json!({
+                "commit": {"type": "string", "description": "Anything git resolves to a commit."}
+            })
+        },
         required: &["commit"],
     },
     ToolSpec {
         name: "recent_context",
         title: "Recent context of this repository",
         description: "The latest AI coding sessions of the repository the server runs in, each with its title, first prompt, tags and linked commits: what was being worked on recently. A good first call at the start of a task.",
-        properties: || json!({
-            "limit": {"type": "integer", "minimum": 1, "description": "At most this many sessions (default 5, at most 50)."}
-        }),
+        properties: || {
+            json!({
+                "limit": {"type": "integer", "minimum": 1, "description": "At most this many sessions (default 5, at most 50)."}
+            })
+        },
         required: &[],
     },
 ];
@@ -351,7 +368,10 @@ impl Server {
                 known.join(", ")
             )));
         }
-        let a = Args { tool: name, map: args };
+        let a = Args {
+            tool: name,
+            map: args,
+        };
         match name {
             "why" => {
                 let file = a.required("file")?;

@@ -35,9 +35,7 @@ pub enum ReadSqlError {
     },
     #[error("the SQL is empty: give one query, such as \"SELECT count(*) FROM sessions\"")]
     Empty,
-    #[error(
-        "several statements given: read --sql runs one query at a time; run each separately"
-    )]
+    #[error("several statements given: read --sql runs one query at a time; run each separately")]
     Several,
     #[error("refused: {0}; read --sql only reads (to change lore.db, write a plan for lore apply)")]
     Refused(String),
@@ -111,9 +109,9 @@ fn refusal(action: &AuthAction<'_>) -> Option<String> {
                 None
             }
         }
-        AuthAction::Attach { .. } => Some(
-            "ATTACH opens another database; query one database at a time with --db".to_owned(),
-        ),
+        AuthAction::Attach { .. } => {
+            Some("ATTACH opens another database; query one database at a time with --db".to_owned())
+        }
         AuthAction::Detach { .. } => Some("DETACH changes the connection".to_owned()),
         AuthAction::Transaction { .. } | AuthAction::Savepoint { .. } => {
             Some("a transaction statement is not a query".to_owned())
@@ -143,15 +141,17 @@ fn open(path: &Path) -> Result<(Connection, Arc<Mutex<Option<String>>>), ReadSql
         .map_err(open_err)?;
     let reason = Arc::new(Mutex::new(None::<String>));
     let seen = Arc::clone(&reason);
-    conn.authorizer(Some(move |ctx: AuthContext<'_>| match refusal(&ctx.action) {
-        None => Authorization::Allow,
-        Some(why) => {
-            if let Ok(mut r) = seen.lock()
-                && r.is_none()
-            {
-                *r = Some(why);
+    conn.authorizer(Some(move |ctx: AuthContext<'_>| {
+        match refusal(&ctx.action) {
+            None => Authorization::Allow,
+            Some(why) => {
+                if let Ok(mut r) = seen.lock()
+                    && r.is_none()
+                {
+                    *r = Some(why);
+                }
+                Authorization::Deny
             }
-            Authorization::Deny
         }
     }))
     .map_err(open_err)?;
@@ -273,7 +273,10 @@ mod tests {
             ("DROP TABLE t", "changes the database"),
             ("CREATE TABLE u(x)", "changes the database"),
             ("ATTACH 'other.db' AS o", "ATTACH opens another database"),
-            ("PRAGMA user_version = 7", "PRAGMA user_version = 7 sets a value"),
+            (
+                "PRAGMA user_version = 7",
+                "PRAGMA user_version = 7 sets a value",
+            ),
             ("PRAGMA query_only = 0", "sets a value"),
             ("PRAGMA optimize", "acts on the database"),
             ("BEGIN", "not a query"),

@@ -43,11 +43,17 @@ fn line(id: &str, cwd: &str, n: usize, ts: &str, kind: &str, message: Value) -> 
 }
 
 fn import(user: &User, at: &Path, id: &str, lines: &[String]) {
-    let dir = user.root.join("transcripts").join(id).join("projects").join("x");
+    let dir = user
+        .root
+        .join("transcripts")
+        .join(id)
+        .join("projects")
+        .join("x");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join(format!("{id}.jsonl")), lines.join("\n") + "\n").unwrap();
     let src = user.root.join("transcripts").join(id);
-    user.lore(at, &["import", src.to_str().unwrap()]).assert_ok();
+    user.lore(at, &["import", src.to_str().unwrap()])
+        .assert_ok();
 }
 
 fn fixture() -> Fixture {
@@ -78,22 +84,52 @@ fn fixture() -> Fixture {
         &repo,
         S1,
         &[
-            line(S1, cwd, 0, "2026-03-11T10:00:00Z", "user",
-                json!({"role": "user", "content": "the parser drops the last byte of src/parse.rs"})),
-            line(S1, cwd, 1, "2026-03-11T10:05:00Z", "assistant",
+            line(
+                S1,
+                cwd,
+                0,
+                "2026-03-11T10:00:00Z",
+                "user",
+                json!({"role": "user", "content": "the parser drops the last byte of src/parse.rs"}),
+            ),
+            line(
+                S1,
+                cwd,
+                1,
+                "2026-03-11T10:05:00Z",
+                "assistant",
                 json!({"role": "assistant", "id": "m1", "model": "claude-x", "content": [
-                    {"type": "text", "text": "The end index must include the last byte, so end becomes start plus the length."}]})),
-            line(S1, cwd, 2, "2026-03-11T10:06:00Z", "assistant",
+                    {"type": "text", "text": "The end index must include the last byte, so end becomes start plus the length."}]}),
+            ),
+            line(
+                S1,
+                cwd,
+                2,
+                "2026-03-11T10:06:00Z",
+                "assistant",
                 json!({"role": "assistant", "id": "m2", "model": "claude-x", "content": [
                     {"type": "tool_use", "id": "t2", "name": "Edit", "input": {
                         "file_path": format!("{cwd}/src/parse.rs"), "old_string": "",
-                        "new_string": "    let end = start + input.len();"}}]})),
-            line(S1, cwd, 3, "2026-03-11T10:06:30Z", "user",
+                        "new_string": "    let end = start + input.len();"}}]}),
+            ),
+            line(
+                S1,
+                cwd,
+                3,
+                "2026-03-11T10:06:30Z",
+                "user",
                 json!({"role": "user", "content": [
-                    {"type": "tool_result", "tool_use_id": "t2", "content": format!("TOOL-OUTPUT-CANARY {big}")}]})),
-            line(S1, cwd, 4, "2026-03-11T10:07:00Z", "assistant",
+                    {"type": "tool_result", "tool_use_id": "t2", "content": format!("TOOL-OUTPUT-CANARY {big}")}]}),
+            ),
+            line(
+                S1,
+                cwd,
+                4,
+                "2026-03-11T10:07:00Z",
+                "assistant",
                 json!({"role": "assistant", "id": "m4", "model": "claude-x", "content": [
-                    {"type": "text", "text": "Done; nothing else changes."}]})),
+                    {"type": "text", "text": "Done; nothing else changes."}]}),
+            ),
         ],
     );
     user.lore(&repo, &["link", S1, "--commit", &c2]).assert_ok();
@@ -104,8 +140,14 @@ fn fixture() -> Fixture {
         &user,
         &repo,
         S2,
-        &[line(S2, ew, 0, "2026-03-12T08:00:00Z", "user",
-            json!({"role": "user", "content": "tidy the notes folder"}))],
+        &[line(
+            S2,
+            ew,
+            0,
+            "2026-03-12T08:00:00Z",
+            "user",
+            json!({"role": "user", "content": "tidy the notes folder"}),
+        )],
     );
     Fixture {
         _world: world,
@@ -188,11 +230,25 @@ fn an_agent_finds_the_reasoning_behind_a_line_over_mcp() {
         names.sort();
         assert_eq!(
             names,
-            ["commit_sessions", "get_session", "list_sessions", "recent_context", "search_sessions", "why"]
+            [
+                "commit_sessions",
+                "get_session",
+                "list_sessions",
+                "recent_context",
+                "search_sessions",
+                "why"
+            ]
         );
         for t in &tools {
-            assert!(t.description.as_deref().unwrap_or("").len() > 80, "{}", t.name);
-            assert_eq!(t.annotations.as_ref().and_then(|a| a.read_only_hint), Some(true));
+            assert!(
+                t.description.as_deref().unwrap_or("").len() > 80,
+                "{}",
+                t.name
+            );
+            assert_eq!(
+                t.annotations.as_ref().and_then(|a| a.read_only_hint),
+                Some(true)
+            );
         }
 
         let call = |name: &'static str, a: Value| {
@@ -205,7 +261,9 @@ fn an_agent_finds_the_reasoning_behind_a_line_over_mcp() {
         };
 
         // why: line 4 was written by S1's Edit in commit c2.
-        let r = call("why", json!({"file": "src/parse.rs", "start_line": 4})).await.unwrap();
+        let r = call("why", json!({"file": "src/parse.rs", "start_line": 4}))
+            .await
+            .unwrap();
         let v = structured(&r);
         assert_eq!(v["file"], "src/parse.rs");
         assert_eq!(v["lines"][0]["text"], "    let end = start + input.len();");
@@ -225,37 +283,65 @@ fn an_agent_finds_the_reasoning_behind_a_line_over_mcp() {
         assert_eq!(&cli, v);
 
         // Sessions linked to the commit.
-        let r = call("commit_sessions", json!({"commit": "HEAD"})).await.unwrap();
+        let r = call("commit_sessions", json!({"commit": "HEAD"}))
+            .await
+            .unwrap();
         let v = structured(&r);
         assert_eq!(v["commit"]["id"], f.c2.as_str());
         assert_eq!(v["sessions"][0]["id"], S1);
 
         // Search, with and without a filter that excludes the hit.
-        let r = call("search_sessions", json!({"query": "last byte"})).await.unwrap();
+        let r = call("search_sessions", json!({"query": "last byte"}))
+            .await
+            .unwrap();
         let hits = structured(&r)["results"].as_array().unwrap().clone();
         assert!(!hits.is_empty());
         assert!(hits.iter().all(|h| h["session_id"] == S1));
-        let r = call("search_sessions", json!({"query": "last byte", "tool": "codex"})).await.unwrap();
+        let r = call(
+            "search_sessions",
+            json!({"query": "last byte", "tool": "codex"}),
+        )
+        .await
+        .unwrap();
         assert!(structured(&r)["results"].as_array().unwrap().is_empty());
 
         // This repository's sessions by default; every one with all_repos.
         let r = call("list_sessions", json!({})).await.unwrap();
-        let ids: Vec<&Value> = structured(&r)["results"].as_array().unwrap().iter().map(|s| &s["id"]).collect();
+        let ids: Vec<&Value> = structured(&r)["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| &s["id"])
+            .collect();
         assert_eq!(ids, [&json!(S1)]);
-        let r = call("list_sessions", json!({"all_repos": true})).await.unwrap();
+        let r = call("list_sessions", json!({"all_repos": true}))
+            .await
+            .unwrap();
         assert_eq!(structured(&r)["results"].as_array().unwrap().len(), 2);
 
         // A session in pages; tool output omitted unless asked for.
-        let r = call("get_session", json!({"id": &S1[..8], "limit": 2})).await.unwrap();
+        let r = call("get_session", json!({"id": &S1[..8], "limit": 2}))
+            .await
+            .unwrap();
         let v = structured(&r);
         assert_eq!(v["session"]["id"], S1);
-        let ords: Vec<u64> = v["messages"].as_array().unwrap().iter().map(|m| m["ordinal"].as_u64().unwrap()).collect();
+        let ords: Vec<u64> = v["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["ordinal"].as_u64().unwrap())
+            .collect();
         assert_eq!(ords, [0, 1]);
         assert_eq!(v["next_ordinal"], 2);
         let mut from = 2;
         let mut seen_result = false;
         loop {
-            let r = call("get_session", json!({"id": S1, "from_ordinal": from, "limit": 2})).await.unwrap();
+            let r = call(
+                "get_session",
+                json!({"id": S1, "from_ordinal": from, "limit": 2}),
+            )
+            .await
+            .unwrap();
             let v = structured(&r).clone();
             for m in v["messages"].as_array().unwrap() {
                 if m["kind"] == "tool_result" {
@@ -271,16 +357,42 @@ fn an_agent_finds_the_reasoning_behind_a_line_over_mcp() {
             }
         }
         assert!(seen_result);
-        assert!(!r_text(&call("get_session", json!({"id": S1})).await.unwrap()).contains("TOOL-OUTPUT-CANARY"));
-        let r = call("get_session", json!({"id": S1, "tool_output": true, "roles": ["user"]})).await.unwrap();
+        assert!(
+            !r_text(&call("get_session", json!({"id": S1})).await.unwrap())
+                .contains("TOOL-OUTPUT-CANARY")
+        );
+        let r = call(
+            "get_session",
+            json!({"id": S1, "tool_output": true, "roles": ["user"]}),
+        )
+        .await
+        .unwrap();
         let v = structured(&r);
-        let result = v["messages"].as_array().unwrap().iter().find(|m| m["kind"] == "tool_result").unwrap();
-        assert!(result["content"].as_str().unwrap().starts_with("TOOL-OUTPUT-CANARY"));
+        let result = v["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["kind"] == "tool_result")
+            .unwrap();
+        assert!(
+            result["content"]
+                .as_str()
+                .unwrap()
+                .starts_with("TOOL-OUTPUT-CANARY")
+        );
         assert_eq!(result["truncated"], true);
-        assert!(v["messages"].as_array().unwrap().iter().all(|m| m["role"] == "user"));
+        assert!(
+            v["messages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|m| m["role"] == "user")
+        );
 
         // A huge page request is clamped, and the answer says so.
-        let r = call("get_session", json!({"id": S1, "limit": 1_000_000_000u64})).await.unwrap();
+        let r = call("get_session", json!({"id": S1, "limit": 1_000_000_000u64}))
+            .await
+            .unwrap();
         let v = structured(&r);
         assert_eq!(v["clamped"], true);
         assert_eq!(v["limit"], 200);
@@ -290,39 +402,83 @@ fn an_agent_finds_the_reasoning_behind_a_line_over_mcp() {
         let r = call("recent_context", json!({})).await.unwrap();
         let v = structured(&r);
         assert_eq!(v["sessions"][0]["id"], S1);
-        assert_eq!(v["sessions"][0]["first_prompt"], "the parser drops the last byte of src/parse.rs");
+        assert_eq!(
+            v["sessions"][0]["first_prompt"],
+            "the parser drops the last byte of src/parse.rs"
+        );
         assert_eq!(v["sessions"][0]["commits"][0], f.c2.as_str());
         assert_eq!(v["sessions"].as_array().unwrap().len(), 1);
 
         // Errors: tool errors with the CLI's own one-line messages.
         let r = call("get_session", json!({"id": "nope"})).await.unwrap();
-        assert_eq!(error_text(&r), cli_error(&f.user, &f.repo, &["show", "nope"]));
-        let r = call("why", json!({"file": "src/missing.rs"})).await.unwrap();
-        assert_eq!(error_text(&r), cli_error(&f.user, &f.repo, &["blame", "src/missing.rs"]));
-        let r = call("why", json!({"file": "src/parse.rs", "start_line": 99})).await.unwrap();
-        assert_eq!(error_text(&r), cli_error(&f.user, &f.repo, &["blame", "src/parse.rs:99"]));
-        let r = call("commit_sessions", json!({"commit": "no-such-rev"})).await.unwrap();
-        assert_eq!(error_text(&r), cli_error(&f.user, &f.repo, &["show", "--commit", "no-such-rev"]));
-        let r = call("search_sessions", json!({"query": "x", "since": "whenever"})).await.unwrap();
-        assert_eq!(error_text(&r), cli_error(&f.user, &f.repo, &["search", "x", "--since", "whenever"]));
+        assert_eq!(
+            error_text(&r),
+            cli_error(&f.user, &f.repo, &["show", "nope"])
+        );
+        let r = call("why", json!({"file": "src/missing.rs"}))
+            .await
+            .unwrap();
+        assert_eq!(
+            error_text(&r),
+            cli_error(&f.user, &f.repo, &["blame", "src/missing.rs"])
+        );
+        let r = call("why", json!({"file": "src/parse.rs", "start_line": 99}))
+            .await
+            .unwrap();
+        assert_eq!(
+            error_text(&r),
+            cli_error(&f.user, &f.repo, &["blame", "src/parse.rs:99"])
+        );
+        let r = call("commit_sessions", json!({"commit": "no-such-rev"}))
+            .await
+            .unwrap();
+        assert_eq!(
+            error_text(&r),
+            cli_error(&f.user, &f.repo, &["show", "--commit", "no-such-rev"])
+        );
+        let r = call(
+            "search_sessions",
+            json!({"query": "x", "since": "whenever"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            error_text(&r),
+            cli_error(&f.user, &f.repo, &["search", "x", "--since", "whenever"])
+        );
 
         // Wrong-typed, missing and unknown arguments.
-        let r = call("get_session", json!({"id": S1, "limit": "ten"})).await.unwrap();
-        assert_eq!(error_text(&r), "get_session: argument 'limit' must be an integer, not a string");
-        let r = call("get_session", json!({"id": S1, "limit": -3})).await.unwrap();
+        let r = call("get_session", json!({"id": S1, "limit": "ten"}))
+            .await
+            .unwrap();
+        assert_eq!(
+            error_text(&r),
+            "get_session: argument 'limit' must be an integer, not a string"
+        );
+        let r = call("get_session", json!({"id": S1, "limit": -3}))
+            .await
+            .unwrap();
         assert!(error_text(&r).contains("must be a whole number 0 or more"));
-        let r = call("get_session", json!({"id": S1, "roles": ["wizard"]})).await.unwrap();
+        let r = call("get_session", json!({"id": S1, "roles": ["wizard"]}))
+            .await
+            .unwrap();
         assert!(error_text(&r).contains("unknown role 'wizard'"));
         let r = call("why", json!({})).await.unwrap();
         assert_eq!(error_text(&r), "why: argument 'file' is required");
-        let r = call("why", json!({"file": "src/parse.rs", "colour": "red"})).await.unwrap();
+        let r = call("why", json!({"file": "src/parse.rs", "colour": "red"}))
+            .await
+            .unwrap();
         assert!(error_text(&r).starts_with("why: unknown argument 'colour'"));
 
         // An unknown tool is a protocol error.
         match call("drop_tables", json!({})).await {
             Err(ServiceError::McpError(e)) => {
                 assert_eq!(e.code, ErrorCode::INVALID_PARAMS);
-                assert!(e.message.contains("unknown tool 'drop_tables'"), "{}", e.message);
+                assert!(
+                    e.message.contains("unknown tool 'drop_tables'"),
+                    "{}",
+                    e.message
+                );
             }
             other => panic!("{other:?}"),
         }
@@ -379,7 +535,8 @@ fn responses(out: &mut impl Read, want: usize) -> Vec<Value> {
         buf.extend_from_slice(&chunk[..n]);
         while let Some(i) = buf.iter().position(|&b| b == b'\n') {
             let line: Vec<u8> = buf.drain(..=i).collect();
-            let v: Value = serde_json::from_slice(&line).expect("each line the server writes is JSON");
+            let v: Value =
+                serde_json::from_slice(&line).expect("each line the server writes is JSON");
             got.push(v);
         }
     }
@@ -419,7 +576,11 @@ fn malformed_json_rpc_is_survived_and_the_server_exits_cleanly() {
     }
     stdin.flush().unwrap();
     let got = responses(&mut stdout, 5);
-    let by_id = |id: u64| got.iter().find(|v| v["id"] == id).unwrap_or_else(|| panic!("no answer to {id}: {got:?}"));
+    let by_id = |id: u64| {
+        got.iter()
+            .find(|v| v["id"] == id)
+            .unwrap_or_else(|| panic!("no answer to {id}: {got:?}"))
+    };
     assert_eq!(by_id(1)["result"]["serverInfo"]["name"], "lore");
     assert_eq!(by_id(2)["error"]["code"], -32602);
     assert_eq!(by_id(3)["result"]["isError"], true);
@@ -427,7 +588,13 @@ fn malformed_json_rpc_is_survived_and_the_server_exits_cleanly() {
         by_id(3)["result"]["content"][0]["text"],
         "get_session: argument 'id' must be a string, not a number"
     );
-    assert_eq!(by_id(4)["result"]["structuredContent"]["results"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        by_id(4)["result"]["structuredContent"]["results"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
     // The invalid request was answered with an error, not a crash.
     assert!(got.iter().any(|v| v["error"]["code"] == -32600), "{got:?}");
     drop(stdin);
@@ -478,7 +645,11 @@ fn a_client_that_leaves_mid_answer_leaves_the_server_exiting_cleanly() {
         drop(stdout);
         drop(stdin);
         let status = wait(&mut child);
-        assert_eq!(status.code(), Some(0), "leave after init: {leave_after_init}");
+        assert_eq!(
+            status.code(),
+            Some(0),
+            "leave after init: {leave_after_init}"
+        );
     }
     assert_eq!(digest_db(&db), before);
 }
