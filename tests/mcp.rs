@@ -222,7 +222,10 @@ fn an_agent_finds_the_reasoning_behind_a_line_over_mcp() {
         let cmd = tokio::process::Command::from(serve_command(&f.user, &f.repo));
         let client = ().serve(TokioChildProcess::new(cmd).unwrap()).await.unwrap();
         let info = client.peer_info().expect("server info");
-        assert_eq!(info.server_info.name, "lore");
+        assert_eq!(
+            info.server_info.as_ref().map(|i| i.name.as_str()),
+            Some("lore")
+        );
 
         // Tools: the six, each described, each read-only.
         let tools = client.list_all_tools().await.unwrap();
@@ -363,7 +366,7 @@ fn an_agent_finds_the_reasoning_behind_a_line_over_mcp() {
         );
         let r = call(
             "get_session",
-            json!({"id": S1, "tool_output": true, "roles": ["user"]}),
+            json!({"id": S1, "tool_output": true, "roles": ["user", "tool"]}),
         )
         .await
         .unwrap();
@@ -386,7 +389,7 @@ fn an_agent_finds_the_reasoning_behind_a_line_over_mcp() {
                 .as_array()
                 .unwrap()
                 .iter()
-                .all(|m| m["role"] == "user")
+                .all(|m| m["role"] == "user" || m["role"] == "tool")
         );
 
         // A huge page request is clamped, and the answer says so.
