@@ -116,6 +116,13 @@ fn refusal(action: &AuthAction<'_>) -> Option<String> {
         AuthAction::Transaction { .. } | AuthAction::Savepoint { .. } => {
             Some("a transaction statement is not a query".to_owned())
         }
+        AuthAction::Insert { table_name }
+        | AuthAction::Update { table_name, .. }
+        | AuthAction::Delete { table_name }
+            if table_name.starts_with("sqlite_") =>
+        {
+            Some("the statement changes the database or its schema".to_owned())
+        }
         AuthAction::Insert { table_name } => Some(format!("INSERT writes to {table_name}")),
         AuthAction::Update { table_name, .. } => Some(format!("UPDATE writes to {table_name}")),
         AuthAction::Delete { table_name } => Some(format!("DELETE writes to {table_name}")),
@@ -124,7 +131,7 @@ fn refusal(action: &AuthAction<'_>) -> Option<String> {
 }
 
 /// Opens `path` for reading only, with the authorizer in place.
-fn open(path: &Path) -> Result<(Connection, Arc<Mutex<Option<String>>>), ReadSqlError> {
+fn open(path: &Path) -> Result<Connection, ReadSqlError> {
     if !path.is_file() {
         return Err(ReadSqlError::NoDatabase(path.to_path_buf()));
     }
@@ -132,13 +139,22 @@ fn open(path: &Path) -> Result<(Connection, Arc<Mutex<Option<String>>>), ReadSql
         path: path.to_path_buf(),
         source,
     };
-    let mut conn = Connection::open_with_flags(
+    let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(open_err)?;
     conn.pragma_update(None, "query_only", true)
         .map_err(open_err)?;
+    Ok(conn)
+}
+
+/// Installs the authorizer on `conn`; the first refusal's reason lands in the returned slot.
+fn guard(conn: &mut Connection, path: &Path) -> Result<Arc<Mutex<Option<String>>>, ReadSqlError> {
+    let open_err = |source| ReadSqlError::Open {
+        path: path.to_path_buf(),
+        source,
+    };
     let reason = Arc::new(Mutex::new(None::<String>));
     let seen = Arc::clone(&reason);
     conn.authorizer(Some(move |ctx: AuthContext<'_>| {
@@ -155,7 +171,7 @@ fn open(path: &Path) -> Result<(Connection, Arc<Mutex<Option<String>>>), ReadSql
         }
     }))
     .map_err(open_err)?;
-    Ok((conn, reason))
+    Ok(reason)
 }
 
 /// What [`query`] hands its caller: the column names once, then each row in order.
@@ -175,11 +191,18 @@ pub fn query<E: From<ReadSqlError>>(
     if sql.trim().is_empty() {
         return Err(ReadSqlError::Empty.into());
     }
-    let (conn, reason) = open(path)?;
+    let mut conn = open(path)?;
+    // Counted first, without the authorizer: preparing executes nothing, and rusqlite prepares
+    // the tail after the first statement to see whether there is another one.
+    match conn.prepare(sql) {
+        Ok(_) => {}
+        Err(rusqlite::Error::MultipleStatement) => return Err(ReadSqlError::Several.into()),
+        Err(e) => return Err(ReadSqlError::Sql(e).into()),
+    }
+    let reason = guard(&mut conn, path)?;
     let taken = || reason.lock().ok().and_then(|mut r| r.take());
     let mut stmt = match conn.prepare(sql) {
         Ok(s) => s,
-        Err(rusqlite::Error::MultipleStatement) => return Err(ReadSqlError::Several.into()),
         Err(e) => {
             return Err(match taken() {
                 Some(why) => ReadSqlError::Refused(why),

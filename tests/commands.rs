@@ -568,7 +568,7 @@ fn read_sql_queries_lore_db_as_text_and_json() {
             "read",
             "--json",
             "--sql",
-            "SELECT id, NULL AS nothing, x'00ff' AS bytes, 1.5 AS r FROM sessions ORDER BY id",
+            "SELECT id, NULL AS missing, x'00ff' AS bytes, 1.5 AS r FROM sessions ORDER BY id",
         ])
         .output()
         .unwrap();
@@ -577,8 +577,8 @@ fn read_sql_queries_lore_db_as_text_and_json() {
     assert_eq!(
         v,
         serde_json::json!([
-            {"id": A, "nothing": null, "bytes": "x'00ff'", "r": 1.5},
-            {"id": B, "nothing": null, "bytes": "x'00ff'", "r": 1.5},
+            {"id": A, "missing": null, "bytes": "x'00ff'", "r": 1.5},
+            {"id": B, "missing": null, "bytes": "x'00ff'", "r": 1.5},
         ])
     );
     // No rows: an empty array.
@@ -612,7 +612,7 @@ fn read_sql_refuses_every_write_with_its_reason_and_changes_nothing() {
             "refused: UPDATE writes to sessions",
         ),
         (
-            &["--sql", "INSERT INTO tags VALUES ('a', 'b', 0)"],
+            &["--sql", "INSERT INTO tags VALUES ('a', 'b')"],
             "refused: INSERT writes to tags",
         ),
         (
