@@ -23,6 +23,21 @@ const ACTING_PRAGMAS: &[&str] = &[
     "shrink_memory",
 ];
 
+/// PRAGMAs whose argument names what to read (`PRAGMA table_info(t)`); any other PRAGMA
+/// given a value is refused, as SQLite's authorizer cannot tell `x = v` from `x(v)`.
+const READING_PRAGMAS: &[&str] = &[
+    "table_info",
+    "table_xinfo",
+    "table_list",
+    "index_info",
+    "index_xinfo",
+    "index_list",
+    "foreign_key_list",
+    "foreign_key_check",
+    "integrity_check",
+    "quick_check",
+];
+
 /// Why a query was refused or failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadSqlError {
@@ -98,7 +113,11 @@ fn refusal(action: &AuthAction<'_>) -> Option<String> {
             pragma_name,
             pragma_value,
         } => {
-            if let Some(v) = pragma_value {
+            if let Some(v) = pragma_value
+                && !READING_PRAGMAS
+                    .iter()
+                    .any(|p| p.eq_ignore_ascii_case(pragma_name))
+            {
                 Some(format!("PRAGMA {pragma_name} = {v} sets a value"))
             } else if ACTING_PRAGMAS
                 .iter()
