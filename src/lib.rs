@@ -5,6 +5,7 @@
 //! `git-remote-lore` binaries own output, prompts and exit codes.
 
 pub mod agents;
+pub mod answer;
 pub mod blame;
 pub mod capture;
 pub mod config;
@@ -19,8 +20,10 @@ pub mod import;
 pub mod keys;
 pub mod link;
 pub mod logfile;
+pub mod mcp;
 pub mod migrate_varalys;
 pub mod model;
+pub mod readsql;
 pub mod redact;
 pub mod remote;
 pub mod repo;

@@ -508,3 +508,164 @@ fn search_finds_chinese_japanese_and_korean_words_inside_sentences() {
     env.lore().args(["delete", id]).assert().success();
     assert_eq!(hits("数据库").len(), 0);
 }
+
+#[test]
+fn lore_alone_prints_a_start_here_and_exits_0() {
+    let env = TestEnv::new();
+    let out = env.lore().output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stderr.is_empty());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for want in [
+        "lore keeps the reasoning",
+        "lore init",
+        "lore search",
+        "lore blame",
+        "lore --help",
+    ] {
+        assert!(text.contains(want), "{want}: {text}");
+    }
+    // Short: a start, not the whole help.
+    assert!(text.lines().count() < 20, "{text}");
+    assert!(!text.contains("show-commit"), "{text}");
+    // Nothing was made.
+    assert!(!env.lore_home.exists());
+}
+
+#[test]
+fn read_sql_queries_lore_db_as_text_and_json() {
+    let env = two_sessions();
+    let out = env
+        .lore()
+        .args([
+            "read",
+            "--sql",
+            "SELECT id, tool, message_count FROM sessions ORDER BY id",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "id\ttool\tmessage_count");
+    assert!(
+        lines[1].starts_with(&format!("{A}\tclaude-code\t")),
+        "{text}"
+    );
+    assert!(
+        lines[2].starts_with(&format!("{B}\tclaude-code\t")),
+        "{text}"
+    );
+    assert_eq!(lines.len(), 3);
+
+    let out = env
+        .lore()
+        .args([
+            "read",
+            "--json",
+            "--sql",
+            "SELECT id, NULL AS missing, x'00ff' AS bytes, 1.5 AS r FROM sessions ORDER BY id",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!([
+            {"id": A, "missing": null, "bytes": "x'00ff'", "r": 1.5},
+            {"id": B, "missing": null, "bytes": "x'00ff'", "r": 1.5},
+        ])
+    );
+    // No rows: an empty array.
+    let out = env
+        .lore()
+        .args(["read", "--json", "--sql", "SELECT id FROM sessions WHERE 0"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v, serde_json::json!([]));
+}
+
+#[test]
+fn read_sql_refuses_every_write_with_its_reason_and_changes_nothing() {
+    let env = two_sessions();
+    let before = env.digest();
+    let other = env.path("user.db");
+    {
+        let c = rusqlite::Connection::open(&other).unwrap();
+        c.execute_batch("CREATE TABLE t(a); INSERT INTO t VALUES (1);")
+            .unwrap();
+    }
+    let other_before = std::fs::read(&other).unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--sql", "DELETE FROM sessions"],
+            "refused: DELETE writes to sessions",
+        ),
+        (
+            &["--sql", "UPDATE sessions SET title = 'x'"],
+            "refused: UPDATE writes to sessions",
+        ),
+        (
+            &["--sql", "INSERT INTO tags VALUES ('a', 'b')"],
+            "refused: INSERT writes to tags",
+        ),
+        (
+            &["--sql", "DROP TABLE sessions"],
+            "refused: the statement changes the database or its schema",
+        ),
+        (
+            &["--sql", "ATTACH DATABASE 'x.db' AS x"],
+            "refused: ATTACH opens another database",
+        ),
+        (
+            &["--sql", "PRAGMA user_version = 99"],
+            "refused: PRAGMA user_version = 99 sets a value",
+        ),
+        (&["--sql", "PRAGMA journal_mode = DELETE"], "sets a value"),
+        (
+            &["--sql", "PRAGMA wal_checkpoint"],
+            "refused: PRAGMA wal_checkpoint acts on the database",
+        ),
+        (
+            &["--sql", "BEGIN IMMEDIATE"],
+            "refused: a transaction statement is not a query",
+        ),
+        (
+            &["--sql", "SELECT 1; DELETE FROM sessions"],
+            "several statements given",
+        ),
+        (&["--sql", "VACUUM"], "refused"),
+        (&["--sql", "SELEKT 1"], "syntax error"),
+        (&["--sql", ""], "the SQL is empty"),
+        (
+            &["--db", "user.db", "--sql", "DELETE FROM t"],
+            "refused: DELETE writes to t",
+        ),
+        (
+            &["--db", "missing.db", "--sql", "SELECT 1"],
+            "no database at missing.db",
+        ),
+    ];
+    for (args, want) in cases {
+        let out = env.lore().arg("read").args(*args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    assert_eq!(env.digest(), before);
+    assert_eq!(std::fs::read(&other).unwrap(), other_before);
+    // A user's database reads as well.
+    env.lore()
+        .args(["read", "--db", "user.db", "--sql", "SELECT a FROM t"])
+        .assert()
+        .success()
+        .stdout("a\n1\n");
+}

@@ -7,12 +7,12 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::Args;
 
-use lore::blame::{self, Blame, BlameCommit, BlameError, LineRange, Reasoning};
+use lore::blame::{self, Blame, BlameCommit, LineRange, Reasoning};
 use lore::link::Git;
 
 use super::Ctx;
 use super::link::short;
-use super::output::{BOLD, DIM, ID, iso, local_time, short_id};
+use super::output::{BOLD, DIM, ID, local_time, short_id};
 
 #[derive(Args)]
 pub struct BlameArgs {
@@ -47,19 +47,7 @@ pub fn run(ctx: &Ctx, args: BlameArgs) -> anyhow::Result<ExitCode> {
     }
     let cwd = std::env::current_dir().context("cannot read the current folder")?;
     let git = Git::discover(&Git::program_from_env(), &cwd)?;
-    let (path, count) = blame::locate(git.root(), &cwd, &file)?;
-    let b = match blame::blame(&git, &path, count, range) {
-        Err(BlameError::PastEnd { line, count, .. }) => {
-            return Err(BlameError::PastEnd {
-                line,
-                path: file,
-                count,
-            }
-            .into());
-        }
-        Err(BlameError::NotCommitted(_)) => return Err(BlameError::NotCommitted(file).into()),
-        other => other?,
-    };
+    let b = lore::answer::blame_file(&git, &cwd, &file, range)?;
     // In a shallow clone, git gives every line older than the clone's boundary to the
     // boundary commit: say so, once, on stderr (the output itself stays parseable).
     let boundaries = git.shallow_boundaries()?;
@@ -109,14 +97,7 @@ fn reasons(
 
 /// `3-5, 9, 12-14`: a commit's lines as runs.
 fn runs(lines: &[u32]) -> Vec<(u32, u32)> {
-    let mut out: Vec<(u32, u32)> = Vec::new();
-    for &l in lines {
-        match out.last_mut() {
-            Some((_, end)) if *end + 1 == l => *end = l,
-            _ => out.push((l, l)),
-        }
-    }
-    out
+    lore::answer::runs(lines)
 }
 
 fn runs_text(lines: &[u32]) -> String {
@@ -191,17 +172,6 @@ fn evidence_text(r: &Reasoning) -> String {
     match r.evidence.as_ref().map(|e| e.describe()) {
         Some(why) if !why.is_empty() => format!("linked to the commit: {why}"),
         _ => "linked to the commit, no evidence recorded".to_owned(),
-    }
-}
-
-/// The kind of evidence, for JSON: `lines`, `file` or `commit`.
-fn evidence_kind(r: &Reasoning) -> &'static str {
-    if r.wrote_lines > 0 {
-        "lines"
-    } else if r.wrote_file {
-        "file"
-    } else {
-        "commit"
     }
 }
 
@@ -432,63 +402,7 @@ fn json(
     b: &Blame,
     shallow: &[&str],
 ) -> anyhow::Result<()> {
-    let mut commits = Vec::with_capacity(b.commits.len());
-    for c in &b.commits {
-        let found = reasons(reasoner, b, c)?;
-        let reasons = &found.sessions;
-        commits.push(serde_json::json!({
-            "id": if c.uncommitted() { None } else { Some(&c.id) },
-            "uncommitted": c.uncommitted(),
-            "subject": if c.uncommitted() { None } else { Some(&c.subject) },
-            "author": if c.uncommitted() { None } else { Some(&c.author) },
-            "author_email": if c.uncommitted() { None } else { Some(&c.author_email) },
-            "date": if c.uncommitted() { serde_json::Value::Null } else { iso(Some(c.author_time)) },
-            "path": c.path,
-            "lines": runs(&c.lines).iter().map(|&(a, z)| [a, z]).collect::<Vec<_>>(),
-            "sessions": reasons.iter().map(|r| serde_json::json!({
-                "id": r.session.id,
-                "tool": r.session.tool,
-                "title": r.session.title,
-                "started_at": iso(r.session.started_at),
-                "git_branch": r.session.git_branch,
-                "machine_id": r.session.machine_id,
-                "link": r.link.as_ref().map(|l| serde_json::json!({
-                    "commit": l.commit,
-                    "kind": l.kind,
-                    "confidence": l.confidence,
-                    "evidence": r.evidence,
-                })),
-                "found_by": if r.link.is_some() { "link" } else { "content" },
-                "evidence": {
-                    "kind": evidence_kind(r),
-                    "wrote_lines": r.wrote_lines,
-                    "lines_considered": r.lines_considered,
-                    "wrote_file": r.wrote_file,
-                },
-                "matched": r.matched,
-                "messages": r.messages.iter().map(|m| serde_json::json!({
-                    "ordinal": m.ordinal,
-                    "role": m.role,
-                    "kind": m.kind,
-                    "timestamp": iso(m.timestamp),
-                    "mention": m.mention.as_str(),
-                    "excerpt": m.text,
-                })).collect::<Vec<_>>(),
-            })).collect::<Vec<_>>(),
-            "more_by_content": found.more_by_content,
-        }));
-    }
-    let value = serde_json::json!({
-        "file": b.path,
-        "range": b.range.map(|r| [r.start, r.end]),
-        "shallow_boundary": shallow,
-        "lines": b.lines.iter().map(|l| serde_json::json!({
-            "line": l.line,
-            "commit": b.commits.get(l.commit).filter(|c| !c.uncommitted()).map(|c| &c.id),
-            "text": l.text,
-        })).collect::<Vec<_>>(),
-        "commits": commits,
-    });
+    let value = lore::answer::blame_json(b, reasoner.as_mut(), shallow)?;
     serde_json::to_writer_pretty(&mut *out, &value)?;
     writeln!(out)?;
     Ok(())

@@ -15,10 +15,12 @@ mod import_hook;
 mod init;
 mod link;
 mod links;
+mod mcp;
 mod migrate;
 mod output;
 mod plan;
 mod private_home;
+mod read;
 mod reflog;
 mod revert;
 mod schema;
@@ -37,7 +39,6 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use lore::config::Config;
@@ -114,6 +115,8 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Every move of the head.
     Reflog(reflog::ReflogArgs),
+    /// Run one read-only SQL query on lore.db (or --db) and print its rows.
+    Read(read::ReadArgs),
     /// Tables, columns, schema hash and head: what to read before writing a plan.
     Schema(schema::SchemaArgs),
     /// Check what syncing needs: git, the helper, lore.db, the key, hooks, the helper's cache.
@@ -122,6 +125,8 @@ enum Command {
     Migrate(migrate::MigrateArgs),
     /// Print a shell completion script.
     Completions(completions::CompletionsArgs),
+    /// Serve the archive to coding agents over MCP (Model Context Protocol), read-only.
+    Mcp(mcp::McpArgs),
 }
 
 /// Filters shared by `sessions` and `search`.
@@ -153,47 +158,25 @@ fn parse_tool(s: &str) -> Result<lore::model::Tool, String> {
 }
 
 impl FilterArgs {
+    fn spec(&self) -> lore::answer::FilterSpec {
+        lore::answer::FilterSpec {
+            repo: self.repo.clone(),
+            tool: self.tool,
+            branch: self.branch.clone(),
+            tag: self.tag.clone(),
+            since: self.since.clone(),
+            until: self.until.clone(),
+        }
+    }
+
     /// With `--repo`: adds to `filter` the sessions that belong to that repository by its
-    /// identity (another clone, a teammate's synced session; `link::identity_sessions`).
-    /// Outside a git repository (a plain folder), the path alone counts.
+    /// identity (`lore::answer::FilterSpec::add_identity`).
     fn add_identity(&self, filter: &mut Filter, store: &lore::store::Store) -> anyhow::Result<()> {
-        let Some(p) = &self.repo else {
-            return Ok(());
-        };
-        let Ok(git) = lore::link::Git::discover(&lore::link::Git::program_from_env(), p) else {
-            return Ok(());
-        };
-        filter.repo_also = lore::link::identity_sessions(store, &git)?;
-        Ok(())
+        Ok(self.spec().add_identity(filter, store)?)
     }
 
     fn to_filter(&self) -> anyhow::Result<Filter> {
-        let repo = match &self.repo {
-            None => None,
-            Some(p) => {
-                let abs = std::fs::canonicalize(p)
-                    .with_context(|| format!("--repo {}: no such folder", p.display()))?;
-                let root = lore::repo::root_of(&abs).unwrap_or(abs);
-                Some(root.to_string_lossy().into_owned())
-            }
-        };
-        Ok(Filter {
-            tool: self.tool,
-            branch: self.branch.clone(),
-            repo,
-            repo_also: Vec::new(),
-            tag: self.tag.clone(),
-            since: self
-                .since
-                .as_deref()
-                .map(|s| output::parse_when(s, false).with_context(|| "--since"))
-                .transpose()?,
-            until: self
-                .until
-                .as_deref()
-                .map(|s| output::parse_when(s, true).with_context(|| "--until"))
-                .transpose()?,
-        })
+        Ok(self.spec().to_filter()?)
     }
 }
 
@@ -230,7 +213,28 @@ impl Ctx {
     }
 }
 
+/// What `lore` alone prints: what lore is and where to start (the whole help is `lore --help`).
+const START_HERE: &str = "\
+lore keeps the reasoning behind your code: it imports your AI coding sessions (Claude Code,
+Codex, Gemini, Aider) into a local database you can search, and links them to commits.
+
+Start here:
+  lore init                find your coding agents, import their sessions, keep importing
+
+Then:
+  lore sessions            the sessions, newest first
+  lore search WORDS        the messages that mention something
+  lore blame FILE:LINE     the sessions and messages behind a line of code
+
+'lore mcp serve' lets a coding agent ask lore itself (docs/mcp.md). Every command: lore --help.
+";
+
 pub fn main() -> ExitCode {
+    if std::env::args_os().len() == 1 {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(START_HERE.as_bytes());
+        return ExitCode::SUCCESS;
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -303,9 +307,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Revert(a) => revert::run(&ctx, a),
         Command::Verify(a) => verify::run(&ctx, a),
         Command::Reflog(a) => reflog::run(&ctx, a),
+        Command::Read(a) => read::run(&ctx, a),
         Command::Schema(a) => schema::run(&ctx, a),
         Command::Doctor(a) => doctor::run(&ctx, a),
         Command::Migrate(a) => migrate::run(&ctx, a),
         Command::Completions(a) => completions::run(a),
+        Command::Mcp(a) => mcp::run(&ctx, a),
     }
 }

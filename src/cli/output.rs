@@ -1,7 +1,7 @@
 //! Shared rendering: times, ids, styles, errors.
 
 use anstyle::{AnsiColor, Style};
-use jiff::{Span, Timestamp, Zoned, civil::Date, tz::TimeZone};
+use jiff::{Timestamp, tz::TimeZone};
 
 pub const DIM: Style = Style::new().dimmed();
 pub const BOLD: Style = Style::new().bold();
@@ -27,12 +27,7 @@ pub fn local_time(ms: Option<i64>) -> String {
     }
 }
 
-/// Unix ms as RFC 3339 UTC, for JSON.
-pub fn iso(ms: Option<i64>) -> serde_json::Value {
-    ms.and_then(|ms| Timestamp::from_millisecond(ms).ok())
-        .map(|t| serde_json::Value::String(t.to_string()))
-        .unwrap_or(serde_json::Value::Null)
-}
+pub use lore::answer::iso;
 
 /// "3 minutes ago", "2 days ago".
 pub fn ago(ms: i64) -> String {
@@ -49,41 +44,9 @@ pub fn ago(ms: i64) -> String {
     format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" })
 }
 
-/// Parses `--since`/`--until`: a timestamp, a date (local; `end_of_day` picks its last
-/// moment), or an age such as `7d`, `2 weeks`, `3 hours ago`.
+/// Parses `--since`/`--until` (`lore::answer::parse_when`).
 pub fn parse_when(s: &str, end_of_day: bool) -> anyhow::Result<i64> {
-    let s = s.trim();
-    if let Ok(t) = s.parse::<Timestamp>() {
-        return Ok(t.as_millisecond());
-    }
-    if let Ok(d) = s.parse::<Date>() {
-        let dt = if end_of_day {
-            d.to_datetime(jiff::civil::time(23, 59, 59, 999_999_999))
-        } else {
-            d.to_datetime(jiff::civil::Time::midnight())
-        };
-        let z = dt.to_zoned(TimeZone::system())?;
-        return Ok(z.timestamp().as_millisecond());
-    }
-    let now = Zoned::now();
-    match s {
-        "today" => return Ok(now.start_of_day()?.timestamp().as_millisecond()),
-        "yesterday" => {
-            return Ok(now
-                .start_of_day()?
-                .checked_sub(Span::new().days(1))?
-                .timestamp()
-                .as_millisecond());
-        }
-        _ => {}
-    }
-    let age = s.strip_suffix("ago").unwrap_or(s).trim();
-    match age.parse::<Span>() {
-        Ok(span) => Ok(now.checked_sub(span.abs())?.timestamp().as_millisecond()),
-        Err(_) => anyhow::bail!(
-            "cannot read '{s}' as a time: use a date (2026-03-01), a timestamp (2026-03-01T10:00:00Z) or an age (7d, \"2 weeks\")"
-        ),
-    }
+    lore::answer::parse_when(s, end_of_day).map_err(anyhow::Error::msg)
 }
 
 /// A short form of a session id for listings; `lore show` accepts it back.

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use lore::store::query::{HIT_END, HIT_START};
 
-use super::output::{DIM, HIT, ID, fit, iso, local_time, print_json, short_id};
+use super::output::{DIM, HIT, ID, fit, local_time, print_json, short_id};
 use super::{Ctx, FilterArgs};
 
 #[derive(Args)]
@@ -40,24 +40,7 @@ pub fn run(ctx: &Ctx, args: SearchArgs) -> anyhow::Result<ExitCode> {
     args.filter.add_identity(&mut filter, &store)?;
     let hits = store.search(&query, &filter, args.limit.max(1))?;
     if args.json {
-        let v: Vec<serde_json::Value> = hits
-            .iter()
-            .map(|h| {
-                let (snippet, highlights) = split_highlights(&h.snippet);
-                json!({
-                    "session_id": h.session_id,
-                    "tool": h.tool,
-                    "title": h.title,
-                    "cwd": h.cwd,
-                    "ordinal": h.ordinal,
-                    "role": h.role,
-                    "kind": h.kind,
-                    "timestamp": iso(h.timestamp),
-                    "snippet": snippet,
-                    "highlights": highlights,
-                })
-            })
-            .collect();
+        let v: Vec<serde_json::Value> = hits.iter().map(lore::answer::search_hit).collect();
         print_json(&serde_json::Value::Array(v))?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -84,39 +67,4 @@ pub fn run(ctx: &Ctx, args: SearchArgs) -> anyhow::Result<ExitCode> {
         writeln!(out, "    {text}")?;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The snippet without its markers, and the matched spans as character offsets.
-fn split_highlights(marked: &str) -> (String, Vec<[usize; 2]>) {
-    let mut plain = String::with_capacity(marked.len());
-    let mut spans = Vec::new();
-    let mut start = None;
-    let mut chars = 0usize;
-    for c in marked.chars() {
-        match c {
-            HIT_START => start = Some(chars),
-            HIT_END => {
-                if let Some(s) = start.take() {
-                    spans.push([s, chars]);
-                }
-            }
-            _ => {
-                plain.push(c);
-                chars += 1;
-            }
-        }
-    }
-    (plain, spans)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn highlights_are_character_offsets() {
-        let (p, h) = split_highlights("a \u{2}é\u{3} b \u{2}cd\u{3}");
-        assert_eq!(p, "a é b cd");
-        assert_eq!(h, vec![[2, 3], [6, 8]]);
-    }
 }

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use lore::store::SessionRow;
 
-use super::output::{DIM, ID, fit, iso, local_time, print_json, short_id};
+use super::output::{DIM, ID, fit, local_time, print_json, short_id};
 use super::{Ctx, FilterArgs};
 
 #[derive(Args)]
@@ -103,20 +103,5 @@ fn shown_title(r: &SessionRow) -> String {
 
 /// A session as JSON (shared with `show --json`).
 pub fn session_json(r: &SessionRow) -> serde_json::Value {
-    json!({
-        "id": r.id,
-        "tool": r.tool,
-        "tool_version": r.tool_version,
-        "model": r.model,
-        "title": r.title,
-        "started_at": iso(r.started_at),
-        "updated_at": iso(r.updated_at),
-        "ended_at": iso(r.ended_at),
-        "cwd": r.cwd,
-        "git_branch": r.git_branch,
-        "machine_id": r.machine_id,
-        "message_count": r.message_count,
-        "source_path": r.source_path,
-        "parent_id": r.parent_id,
-    })
+    lore::answer::session(r)
 }

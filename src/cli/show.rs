@@ -218,38 +218,18 @@ fn commit(ctx: &Ctx, rev: &str, json: bool) -> anyhow::Result<ExitCode> {
     use anyhow::Context as _;
     let cwd = std::env::current_dir().context("cannot read the current folder")?;
     let git = lore::link::Git::discover(&lore::link::Git::program_from_env(), &cwd)?;
+    let store = ctx.home.open_store_readable()?;
+    if json {
+        let v = lore::answer::commit_sessions(store.as_ref(), &git, rev)?;
+        super::output::print_json(&v)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let id = git.resolve_commit(rev)?;
     let info = git.commit_info(&id)?;
-    let store = ctx.home.open_store_readable()?;
     let linked = match &store {
         Some(s) => s.sessions_for_commit(&id)?,
         None => Vec::new(),
     };
-    if json {
-        let mut out = std::io::stdout().lock();
-        let v = serde_json::json!({
-            "commit": {
-                "id": info.id,
-                "subject": info.subject,
-                "author": info.author,
-                "author_email": info.author_email,
-                "date": iso(Some(info.author_time)),
-            },
-            "sessions": linked.iter().map(|l| {
-                let mut v = session_json(&l.session);
-                v["link"] = serde_json::json!({
-                    "commit": l.link.commit,
-                    "kind": l.link.kind,
-                    "confidence": l.link.confidence,
-                    "evidence": lore::link::Evidence::of_link(l.link.kind, l.evidence.as_deref()),
-                });
-                v
-            }).collect::<Vec<_>>(),
-        });
-        serde_json::to_writer_pretty(&mut out, &v)?;
-        writeln!(out)?;
-        return Ok(ExitCode::SUCCESS);
-    }
     let mut out = anstream::stdout().lock();
     let short = super::link::short(&info.id);
     writeln!(out, "{ID}{short}{ID:#} {BOLD}{}{BOLD:#}", info.subject)?;

@@ -191,6 +191,16 @@ pub struct LinkRow {
     pub created_at: i64,
 }
 
+/// A message read by [`Store::messages_page`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct PagedMessage {
+    /// Its position in the session, from 0.
+    pub ordinal: i64,
+    /// The length of its stored content in characters (also when the content was omitted).
+    pub chars: i64,
+    pub message: Message,
+}
+
 /// Counts that `lore status` shows.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StoreStats {
@@ -325,6 +335,65 @@ impl Store {
             f(message).map_err(ForEachError::Output)?;
         }
         Ok(())
+    }
+
+    /// A page of session `id`'s messages: at most `limit` of those at ordinal `from` or after
+    /// whose role is in `roles` (every role when empty), in order, each with its ordinal and its
+    /// content's length in characters. With `omit_tool_output`, a tool result's content is left
+    /// empty (never read into memory) while its length is still given.
+    pub fn messages_page(
+        &self,
+        id: &str,
+        from: i64,
+        roles: &[Role],
+        omit_tool_output: bool,
+        limit: usize,
+    ) -> Result<Vec<PagedMessage>, StoreError> {
+        let roles: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+        let roles = serde_json::to_string(&roles).unwrap_or_else(|_| "[]".to_owned());
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT ordinal, role, kind,
+                    CASE WHEN ?4 AND kind = 'tool_result' THEN '' ELSE content END,
+                    length(content), timestamp, tool_name
+             FROM messages
+             WHERE session_id = ?1 AND ordinal >= ?2
+               AND (?3 = '[]' OR role IN (SELECT value FROM json_each(?3)))
+             ORDER BY ordinal LIMIT ?5",
+        )?;
+        let rows = stmt
+            .query_map(
+                rusqlite::params![id, from, roles, omit_tool_output, limit as i64],
+                |r| {
+                    let role: String = r.get(1)?;
+                    let kind: String = r.get(2)?;
+                    Ok(PagedMessage {
+                        ordinal: r.get(0)?,
+                        chars: r.get(4)?,
+                        message: Message {
+                            role: role.parse().unwrap_or(Role::System),
+                            kind: kind.parse().unwrap_or(Kind::Text),
+                            content: r.get(3)?,
+                            timestamp: r.get(5)?,
+                            tool_name: r.get(6)?,
+                        },
+                    })
+                },
+            )?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    /// The text of session `id`'s first user prompt, if it has one.
+    pub fn first_prompt(&self, id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT content FROM messages WHERE session_id = ?1 AND role = 'user'
+                   AND kind = 'text' ORDER BY ordinal LIMIT 1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?)
     }
 
     /// The commits linked to session `id` (links taken back with `lore unlink` left out).
