@@ -65,6 +65,12 @@ pub const KEYS: &[KeySpec] = &[
         help: "where Gemini CLI keeps its transcripts",
     },
     KeySpec {
+        name: "copilot_dir",
+        ty: KeyType::Path,
+        default: "$COPILOT_HOME or ~/.copilot",
+        help: "where GitHub Copilot CLI keeps its transcripts (session-state/)",
+    },
+    KeySpec {
         name: "aider_paths",
         ty: KeyType::PathList,
         default: "",

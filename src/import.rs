@@ -423,6 +423,7 @@ pub fn default_locations(
             .iter()
             .map(|p| expand_tilde(p, home))
             .collect(),
+        copilot: dir("copilot_dir", Some("COPILOT_HOME"), ".copilot"),
     }
 }
 

@@ -23,7 +23,11 @@ pub struct Config {
 }
 
 fn line(id: &str, n: usize, pad: usize) -> String {
-    let kind = if n.is_multiple_of(2) { "user" } else { "assistant" };
+    let kind = if n.is_multiple_of(2) {
+        "user"
+    } else {
+        "assistant"
+    };
     let text = format!("turn {n} about the cache {}", "x".repeat(pad));
     let message = if kind == "user" {
         serde_json::json!({"role": "user", "content": text})

@@ -22,6 +22,8 @@ pub struct DefaultLocations {
     /// Aider keeps one history per repository; these are the files (or folders holding
     /// `.aider.chat.history.md`) to read.
     pub aider: Vec<PathBuf>,
+    /// `$COPILOT_HOME` or `~/.copilot` (GitHub Copilot CLI).
+    pub copilot: Option<PathBuf>,
 }
 
 impl DefaultLocations {
@@ -71,6 +73,15 @@ impl DefaultLocations {
                         || (name.starts_with("checkpoint-") && has_ext(p, "json")));
                 if (in_chats && (has_ext(p, "jsonl") || has_ext(p, "json"))) || beside_chats {
                     out.push(tagged(p, Tool::Gemini));
+                }
+            });
+        }
+        if let Some(root) = &self.copilot {
+            // session-state/<session id>/events.jsonl
+            let state = root.join("session-state");
+            walk(&state, Some(2), &mut |p| {
+                if is_copilot_events(&state, p) {
+                    out.push(tagged(p, Tool::Copilot));
                 }
             });
         }
@@ -138,6 +149,14 @@ impl DefaultLocations {
                 && ((in_chats && (has_ext(p, "jsonl") || has_ext(p, "json"))) || beside_chats))
                 .then_some(Tool::Gemini);
         }
+        if let Some(root) = &self.copilot {
+            let state = root.join("session-state");
+            if let Ok(rel) = p.strip_prefix(&state)
+                && !hidden(rel)
+            {
+                return is_copilot_events(&state, p).then_some(Tool::Copilot);
+            }
+        }
         for a in &self.aider {
             let file = if a.extension().is_some() || a.is_file() {
                 a.clone()
@@ -153,7 +172,7 @@ impl DefaultLocations {
 
     /// The folders to watch for these locations: each tool's folder that exists.
     pub fn roots(&self) -> Vec<PathBuf> {
-        let mut v: Vec<PathBuf> = [&self.claude, &self.codex, &self.gemini]
+        let mut v: Vec<PathBuf> = [&self.claude, &self.codex, &self.gemini, &self.copilot]
             .into_iter()
             .flatten()
             .filter(|p| p.is_dir())
@@ -171,6 +190,26 @@ impl DefaultLocations {
         }
         v
     }
+}
+
+impl DefaultLocations {
+    /// The folder a tool keeps its transcripts under (for Aider, the first history configured).
+    pub fn root_of(&self, tool: Tool) -> Option<PathBuf> {
+        match tool {
+            Tool::ClaudeCode => self.claude.clone(),
+            Tool::Codex => self.codex.clone(),
+            Tool::Gemini => self.gemini.clone(),
+            Tool::Copilot => self.copilot.clone(),
+            Tool::Aider => self.aider.first().cloned(),
+        }
+    }
+}
+
+/// `<state>/<session id>/events.jsonl`.
+fn is_copilot_events(state: &Path, p: &Path) -> bool {
+    p.file_name().is_some_and(|n| n == "events.jsonl")
+        && p.strip_prefix(state)
+            .is_ok_and(|r| r.components().count() == 2)
 }
 
 /// Files under the paths a user named: files as they are, folders walked (hidden folders and
@@ -265,11 +304,16 @@ mod tests {
         touch(&g.join("tmp/slug/chats/session-1.jsonl"));
         touch(&g.join("tmp/slug/chats/session-0.json"));
         touch(&g.join("tmp/slug/logs.json"));
+        let k = d.path().join("copilot");
+        touch(&k.join("session-state/0a1b/events.jsonl"));
+        touch(&k.join("session-state/0a1b/workspace.yaml"));
+        touch(&k.join("session-state/0a1b/checkpoints/events.jsonl"));
         let loc = DefaultLocations {
             claude: Some(c),
             codex: Some(x),
             gemini: Some(g),
             aider: vec![],
+            copilot: Some(k),
         };
         for c in loc.candidates() {
             assert_eq!(loc.tool_of(&c.path), c.tool, "{}", c.path.display());
@@ -279,6 +323,8 @@ mod tests {
             "codex/sessions/notes.jsonl",
             "claude/settings.json",
             "gemini/tmp/slug/other.json",
+            "copilot/session-state/0a1b/workspace.yaml",
+            "copilot/session-state/0a1b/checkpoints/events.jsonl",
         ] {
             assert_eq!(loc.tool_of(&d.path().join(not)), None, "{not}");
         }
@@ -295,6 +341,7 @@ mod tests {
                 "claude/projects/-home-u-x/agent-1.jsonl",
                 "codex/sessions/2026/03/11/rollout-2026-03-11T10-00-00-u.jsonl",
                 "codex/sessions/rollout-old.jsonl",
+                "copilot/session-state/0a1b/events.jsonl",
                 "gemini/tmp/slug/chats/session-0.json",
                 "gemini/tmp/slug/chats/session-1.jsonl",
                 "gemini/tmp/slug/logs.json",
