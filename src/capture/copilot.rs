@@ -117,7 +117,10 @@ impl State {
                 if let Some(sid) = take_str(&mut data, "sessionId") {
                     self.session_id.get_or_insert(sid);
                 }
-                if let Some(ver) = take_str(&mut data, "copilotVersion") {
+                // Some sessions say "unknown".
+                if let Some(ver) = take_str(&mut data, "copilotVersion")
+                    && ver != "unknown"
+                {
                     self.version = Some(ver);
                 }
                 if let Some(m) = take_str(&mut data, "selectedModel") {
@@ -391,6 +394,9 @@ mod tests {
         let line = r#"{"type":"user.message","data":{"content":"hi"},"id":"e","timestamp":"2026-01-02T03:05:00.000Z"}"#;
         let r = parse_str("/h/session-state/abc/events.jsonl", line).unwrap();
         assert_eq!(r.sessions[0].info.id, "abc");
+        let unknown = START.replace("9.9.9", "unknown");
+        let r = parse_str("/h/events.jsonl", &unknown).unwrap();
+        assert_eq!(r.sessions[0].info.tool_version, None);
     }
 
     #[test]
