@@ -71,6 +71,12 @@ pub const KEYS: &[KeySpec] = &[
         help: "where GitHub Copilot CLI keeps its transcripts (session-state/)",
     },
     KeySpec {
+        name: "cursor_dir",
+        ty: KeyType::Path,
+        default: "~/.cursor",
+        help: "where Cursor keeps its agent transcripts (projects/*/agent-transcripts/)",
+    },
+    KeySpec {
         name: "aider_paths",
         ty: KeyType::PathList,
         default: "",

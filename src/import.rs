@@ -424,6 +424,7 @@ pub fn default_locations(
             .map(|p| expand_tilde(p, home))
             .collect(),
         copilot: dir("copilot_dir", Some("COPILOT_HOME"), ".copilot"),
+        cursor: dir("cursor_dir", None, ".cursor"),
     }
 }
 

@@ -17,16 +17,18 @@ pub enum Tool {
     Gemini,
     Aider,
     Copilot,
+    Cursor,
 }
 
 impl Tool {
     /// Every tool lore can import, in the order `lore import` scans them.
-    pub const ALL: [Tool; 5] = [
+    pub const ALL: [Tool; 6] = [
         Tool::ClaudeCode,
         Tool::Codex,
         Tool::Gemini,
         Tool::Aider,
         Tool::Copilot,
+        Tool::Cursor,
     ];
 
     /// The stable name used in the database, on the command line and in JSON.
@@ -37,6 +39,7 @@ impl Tool {
             Tool::Gemini => "gemini",
             Tool::Aider => "aider",
             Tool::Copilot => "copilot",
+            Tool::Cursor => "cursor",
         }
     }
 }
@@ -56,10 +59,11 @@ impl FromStr for Tool {
             "gemini" | "gemini-cli" => Ok(Tool::Gemini),
             "aider" => Ok(Tool::Aider),
             "copilot" | "copilot-cli" | "github-copilot" => Ok(Tool::Copilot),
+            "cursor" | "cursor-agent" => Ok(Tool::Cursor),
             _ => Err(UnknownName {
                 what: "tool",
                 name: s.to_owned(),
-                expected: "claude-code, codex, gemini, aider, copilot",
+                expected: "claude-code, codex, gemini, aider, copilot, cursor",
             }),
         }
     }

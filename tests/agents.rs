@@ -348,3 +348,118 @@ fn init_and_the_no_agent_message_know_copilot() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains(".copilot (copilot)"), "{text}");
 }
+
+const CURSOR_A: &str = "a1b2c3d4-0000-4a00-8000-000000000001";
+const CURSOR_B: &str = "b2c3d4e5-0000-4a00-8000-000000000002";
+
+fn cursor_env() -> TestEnv {
+    let env = TestEnv::new();
+    copy_tree(
+        &fixtures().join("formats/cursor"),
+        &env.home.join(".cursor"),
+    );
+    env
+}
+
+#[test]
+fn cursor_agent_transcripts_split_the_query_from_the_attached_context() {
+    let env = cursor_env();
+    env.lore()
+        .arg("import")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("cursor: 2 new, 0 updated"));
+    let s = env.show(CURSOR_A);
+    assert_eq!(s["tool"], "cursor");
+    assert_eq!(s["title"], "Make count return the number of pears");
+    // Nothing the format does not record is invented: no cwd from the folder's slug, no times.
+    assert!(s["cwd"].is_null(), "{s}");
+    assert!(s["model"].is_null(), "{s}");
+    // 2 prompts + 2 assistant turns.
+    assert_eq!(s["message_count"], 4);
+    let got = rows(&s);
+    assert_eq!(got.len(), 8, "{got:?}");
+    assert_eq!(got[0].0, "system");
+    assert!(got[0].3.starts_with("<attached_files>"), "{}", got[0].3);
+    assert!(got[0].3.contains("<git_diff_from_branch_to_main>"));
+    assert!(!got[0].3.contains("user_query"));
+    assert_eq!(
+        (got[1].0.as_str(), got[1].3.as_str()),
+        ("user", "Make count return the number of pears")
+    );
+    assert_eq!(
+        (got[2].0.as_str(), got[2].1.as_str(), got[2].3.as_str()),
+        ("assistant", "text", "Reading the module first.")
+    );
+    assert_eq!(
+        (got[3].1.as_str(), got[3].2.as_str(), got[3].3.as_str()),
+        (
+            "tool_use",
+            "ReadFile",
+            r#"ReadFile: {"path":"/home/dev/orchard/src/pears.rs"}"#
+        )
+    );
+    assert_eq!(got[4].2, "StrReplace");
+    assert!(
+        got[4]
+            .3
+            .contains(r#""new_string":"fn count() -> usize { PEARS.len() }""#)
+    );
+    assert_eq!(got[5].3, "count now returns PEARS.len().");
+    assert_eq!(
+        (got[6].0.as_str(), got[6].3.as_str()),
+        ("user", "thanks, add a test")
+    );
+    assert_eq!(got[7].3, "Added a test for count.");
+    // The IDE's nested layout, and a prompt without tags.
+    let b = rows(&env.show(CURSOR_B));
+    assert_eq!(b[0].0, "user");
+    assert_eq!(b[0].3, "plain prompt without tags");
+}
+
+#[test]
+fn cursor_reimport_changes_nothing_growth_appends_and_a_shorter_copy_shrinks_nothing() {
+    let env = cursor_env();
+    env.lore().arg("import").assert().success();
+    let digest = env.digest();
+    let commits = history_len(&env);
+    env.lore()
+        .arg("import")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "Imported 0 new sessions, updated 0.",
+        ));
+    assert_eq!(digest, env.digest());
+    assert_eq!(commits, history_len(&env));
+
+    let f = env.home.join(format!(
+        ".cursor/projects/home-dev-orchard/agent-transcripts/{CURSOR_A}.jsonl"
+    ));
+    let body = std::fs::read_to_string(&f).unwrap();
+    // A shorter copy elsewhere (the first two lines): the session keeps every message.
+    let full = env.show(CURSOR_A);
+    let head: String = body.lines().take(2).map(|l| format!("{l}\n")).collect();
+    let copy = env.path(format!("old/{CURSOR_A}.jsonl").as_str());
+    std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
+    std::fs::write(&copy, head).unwrap();
+    env.lore().arg("import").arg(&copy).assert().success();
+    assert_eq!(env.show(CURSOR_A)["messages"], full["messages"]);
+
+    // The agent appends a turn.
+    let grown = format!(
+        "{body}{}\n",
+        r#"{"role":"user","message":{"content":[{"type":"text","text":"<user_query>\nand a doc comment\n</user_query>"}]}}"#
+    );
+    std::fs::write(&f, grown).unwrap();
+    env.lore()
+        .arg("import")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("updated 1"));
+    let after = env.show(CURSOR_A);
+    let n = full["messages"].as_array().unwrap().len();
+    assert_eq!(after["messages"].as_array().unwrap().len(), n + 1);
+    assert_eq!(after["messages"][n]["content"], "and a doc comment");
+    assert_eq!(after["message_count"], 5);
+}

@@ -288,7 +288,7 @@ impl State {
 
 /// Human prompts plus assistant turns: a run of assistant blocks that no prompt or tool result
 /// interrupts is one turn (the rule import uses for messages kept from an earlier copy).
-fn turns(messages: &[Message]) -> u32 {
+pub(super) fn turns(messages: &[Message]) -> u32 {
     let mut n = 0u32;
     let mut in_turn = false;
     for m in messages {

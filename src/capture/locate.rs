@@ -24,6 +24,8 @@ pub struct DefaultLocations {
     pub aider: Vec<PathBuf>,
     /// `$COPILOT_HOME` or `~/.copilot` (GitHub Copilot CLI).
     pub copilot: Option<PathBuf>,
+    /// `~/.cursor` (Cursor's agent transcripts).
+    pub cursor: Option<PathBuf>,
 }
 
 impl DefaultLocations {
@@ -82,6 +84,15 @@ impl DefaultLocations {
             walk(&state, Some(2), &mut |p| {
                 if is_copilot_events(&state, p) {
                     out.push(tagged(p, Tool::Copilot));
+                }
+            });
+        }
+        if let Some(root) = &self.cursor {
+            // projects/<slug>/agent-transcripts/<id>.jsonl and …/<id>/<id>.jsonl
+            let projects = root.join("projects");
+            walk(&projects, Some(4), &mut |p| {
+                if is_cursor_transcript(&projects, p) {
+                    out.push(tagged(p, Tool::Cursor));
                 }
             });
         }
@@ -157,6 +168,14 @@ impl DefaultLocations {
                 return is_copilot_events(&state, p).then_some(Tool::Copilot);
             }
         }
+        if let Some(root) = &self.cursor {
+            let projects = root.join("projects");
+            if let Ok(rel) = p.strip_prefix(&projects)
+                && !hidden(rel)
+            {
+                return is_cursor_transcript(&projects, p).then_some(Tool::Cursor);
+            }
+        }
         for a in &self.aider {
             let file = if a.extension().is_some() || a.is_file() {
                 a.clone()
@@ -172,12 +191,18 @@ impl DefaultLocations {
 
     /// The folders to watch for these locations: each tool's folder that exists.
     pub fn roots(&self) -> Vec<PathBuf> {
-        let mut v: Vec<PathBuf> = [&self.claude, &self.codex, &self.gemini, &self.copilot]
-            .into_iter()
-            .flatten()
-            .filter(|p| p.is_dir())
-            .cloned()
-            .collect();
+        let mut v: Vec<PathBuf> = [
+            &self.claude,
+            &self.codex,
+            &self.gemini,
+            &self.copilot,
+            &self.cursor,
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|p| p.is_dir())
+        .cloned()
+        .collect();
         for a in &self.aider {
             let dir = if a.is_dir() {
                 Some(a.as_path())
@@ -200,6 +225,7 @@ impl DefaultLocations {
             Tool::Codex => self.codex.clone(),
             Tool::Gemini => self.gemini.clone(),
             Tool::Copilot => self.copilot.clone(),
+            Tool::Cursor => self.cursor.clone(),
             Tool::Aider => self.aider.first().cloned(),
         }
     }
@@ -210,6 +236,24 @@ fn is_copilot_events(state: &Path, p: &Path) -> bool {
     p.file_name().is_some_and(|n| n == "events.jsonl")
         && p.strip_prefix(state)
             .is_ok_and(|r| r.components().count() == 2)
+}
+
+/// `<projects>/<slug>/agent-transcripts/<id>.jsonl` or `…/agent-transcripts/<id>/<id>.jsonl`.
+fn is_cursor_transcript(projects: &Path, p: &Path) -> bool {
+    if !has_ext(p, "jsonl") {
+        return false;
+    }
+    let Ok(rel) = p.strip_prefix(projects) else {
+        return false;
+    };
+    let parts: Vec<&std::ffi::OsStr> = rel.iter().collect();
+    match parts.as_slice() {
+        [_, dir, _] => *dir == "agent-transcripts",
+        [_, dir, id, file] => {
+            *dir == "agent-transcripts" && Path::new(file).file_stem() == Some(*id)
+        }
+        _ => false,
+    }
 }
 
 /// Files under the paths a user named: files as they are, folders walked (hidden folders and
@@ -308,12 +352,18 @@ mod tests {
         touch(&k.join("session-state/0a1b/events.jsonl"));
         touch(&k.join("session-state/0a1b/workspace.yaml"));
         touch(&k.join("session-state/0a1b/checkpoints/events.jsonl"));
+        let u = d.path().join("cursor");
+        touch(&u.join("projects/p-x/agent-transcripts/c1.jsonl"));
+        touch(&u.join("projects/p-x/agent-transcripts/c2/c2.jsonl"));
+        touch(&u.join("projects/p-x/agent-transcripts/c1.txt"));
+        touch(&u.join("projects/p-x/other/c3.jsonl"));
         let loc = DefaultLocations {
             claude: Some(c),
             codex: Some(x),
             gemini: Some(g),
             aider: vec![],
             copilot: Some(k),
+            cursor: Some(u),
         };
         for c in loc.candidates() {
             assert_eq!(loc.tool_of(&c.path), c.tool, "{}", c.path.display());
@@ -325,6 +375,8 @@ mod tests {
             "gemini/tmp/slug/other.json",
             "copilot/session-state/0a1b/workspace.yaml",
             "copilot/session-state/0a1b/checkpoints/events.jsonl",
+            "cursor/projects/p-x/agent-transcripts/c1.txt",
+            "cursor/projects/p-x/other/c3.jsonl",
         ] {
             assert_eq!(loc.tool_of(&d.path().join(not)), None, "{not}");
         }
@@ -341,10 +393,12 @@ mod tests {
                 "claude/projects/-home-u-x/agent-1.jsonl",
                 "codex/sessions/2026/03/11/rollout-2026-03-11T10-00-00-u.jsonl",
                 "codex/sessions/rollout-old.jsonl",
-                "copilot/session-state/0a1b/events.jsonl",
                 "gemini/tmp/slug/chats/session-0.json",
                 "gemini/tmp/slug/chats/session-1.jsonl",
                 "gemini/tmp/slug/logs.json",
+                "copilot/session-state/0a1b/events.jsonl",
+                "cursor/projects/p-x/agent-transcripts/c1.jsonl",
+                "cursor/projects/p-x/agent-transcripts/c2/c2.jsonl",
             ]
         );
     }

@@ -9,6 +9,7 @@ pub mod aider;
 pub mod claude;
 pub mod codex;
 pub mod copilot;
+pub mod cursor;
 pub mod gemini;
 mod gemini_logs;
 pub mod jsonl;
@@ -94,6 +95,7 @@ pub fn parse_reader(
         Tool::Gemini => gemini::parse(path, reader),
         Tool::Aider => aider::parse(path, reader),
         Tool::Copilot => copilot::parse(path, reader),
+        Tool::Cursor => cursor::parse(path, reader),
     }
 }
 
@@ -206,6 +208,9 @@ fn sniff_line(v: &serde_json::Value) -> Option<Tool> {
     }
     if ty == Some("summary") && obj.contains_key("leafUuid") {
         return Some(Tool::ClaudeCode);
+    }
+    if cursor::is_line(v) {
+        return Some(Tool::Cursor);
     }
     None
 }
