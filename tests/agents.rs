@@ -327,7 +327,7 @@ fn a_file_that_is_no_copilot_log_is_refused_in_one_line_and_nothing_changes() {
 }
 
 #[test]
-fn init_and_the_no_agent_message_know_copilot() {
+fn init_doctor_and_the_no_agent_message_know_copilot() {
     let env = copilot_env();
     let out = env.lore().args(["init", "--yes"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
@@ -342,6 +342,10 @@ fn init_and_the_no_agent_message_know_copilot() {
         "{text}"
     );
     assert!(env.sessions().iter().any(|s| s["id"] == COPILOT_A));
+
+    let out = env.lore().arg("doctor").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("copilot (2 transcripts)"), "{text}");
 
     let empty = TestEnv::new();
     let out = empty.lore().args(["init", "--yes"]).output().unwrap();
