@@ -65,6 +65,18 @@ pub const KEYS: &[KeySpec] = &[
         help: "where Gemini CLI keeps its transcripts",
     },
     KeySpec {
+        name: "copilot_dir",
+        ty: KeyType::Path,
+        default: "$COPILOT_HOME or ~/.copilot",
+        help: "where GitHub Copilot CLI keeps its transcripts (session-state/)",
+    },
+    KeySpec {
+        name: "cursor_dir",
+        ty: KeyType::Path,
+        default: "~/.cursor",
+        help: "where Cursor keeps its agent transcripts (projects/*/agent-transcripts/)",
+    },
+    KeySpec {
         name: "aider_paths",
         ty: KeyType::PathList,
         default: "",

@@ -480,6 +480,8 @@ pub fn default_locations(
             .iter()
             .map(|p| expand_tilde(p, home))
             .collect(),
+        copilot: dir("copilot_dir", Some("COPILOT_HOME"), ".copilot"),
+        cursor: dir("cursor_dir", None, ".cursor"),
     }
 }
 

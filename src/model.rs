@@ -16,11 +16,20 @@ pub enum Tool {
     Codex,
     Gemini,
     Aider,
+    Copilot,
+    Cursor,
 }
 
 impl Tool {
     /// Every tool lore can import, in the order `lore import` scans them.
-    pub const ALL: [Tool; 4] = [Tool::ClaudeCode, Tool::Codex, Tool::Gemini, Tool::Aider];
+    pub const ALL: [Tool; 6] = [
+        Tool::ClaudeCode,
+        Tool::Codex,
+        Tool::Gemini,
+        Tool::Aider,
+        Tool::Copilot,
+        Tool::Cursor,
+    ];
 
     /// The stable name used in the database, on the command line and in JSON.
     pub fn as_str(self) -> &'static str {
@@ -29,6 +38,8 @@ impl Tool {
             Tool::Codex => "codex",
             Tool::Gemini => "gemini",
             Tool::Aider => "aider",
+            Tool::Copilot => "copilot",
+            Tool::Cursor => "cursor",
         }
     }
 }
@@ -47,10 +58,12 @@ impl FromStr for Tool {
             "codex" => Ok(Tool::Codex),
             "gemini" | "gemini-cli" => Ok(Tool::Gemini),
             "aider" => Ok(Tool::Aider),
+            "copilot" | "copilot-cli" | "github-copilot" => Ok(Tool::Copilot),
+            "cursor" | "cursor-agent" => Ok(Tool::Cursor),
             _ => Err(UnknownName {
                 what: "tool",
                 name: s.to_owned(),
-                expected: "claude-code, codex, gemini, aider",
+                expected: "claude-code, codex, gemini, aider, copilot, cursor",
             }),
         }
     }

@@ -373,10 +373,10 @@ fn usage_errors_exit_2_and_help_exits_0() {
     env.lore().arg("frobnicate").assert().code(2);
     env.lore().args(["sessions", "--bogus"]).assert().code(2);
     env.lore()
-        .args(["import", "--tool", "cursor", "x"])
+        .args(["import", "--tool", "windsurf", "x"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("unknown tool 'cursor'"));
+        .stderr(predicate::str::contains("unknown tool 'windsurf'"));
     env.lore()
         .arg("--help")
         .assert()

@@ -127,7 +127,7 @@ pub fn detect(loc: &DefaultLocations) -> Vec<Detected> {
         let agent = Agent::ALL.into_iter().find(|a| a.tool() == tool);
         let root = match agent {
             Some(a) => a.root(loc).filter(|r| r.is_dir()),
-            None => loc.aider.first().cloned(),
+            None => loc.root_of(tool).filter(|r| r.exists()),
         };
         let transcripts: Vec<_> = all
             .iter()

@@ -22,6 +22,10 @@ pub struct DefaultLocations {
     /// Aider keeps one history per repository; these are the files (or folders holding
     /// `.aider.chat.history.md`) to read.
     pub aider: Vec<PathBuf>,
+    /// `$COPILOT_HOME` or `~/.copilot` (GitHub Copilot CLI).
+    pub copilot: Option<PathBuf>,
+    /// `~/.cursor` (Cursor's agent transcripts).
+    pub cursor: Option<PathBuf>,
 }
 
 impl DefaultLocations {
@@ -71,6 +75,24 @@ impl DefaultLocations {
                         || (name.starts_with("checkpoint-") && has_ext(p, "json")));
                 if (in_chats && (has_ext(p, "jsonl") || has_ext(p, "json"))) || beside_chats {
                     out.push(tagged(p, Tool::Gemini));
+                }
+            });
+        }
+        if let Some(root) = &self.copilot {
+            // session-state/<session id>/events.jsonl
+            let state = root.join("session-state");
+            walk(&state, Some(2), &mut |p| {
+                if is_copilot_events(&state, p) {
+                    out.push(tagged(p, Tool::Copilot));
+                }
+            });
+        }
+        if let Some(root) = &self.cursor {
+            // projects/<slug>/agent-transcripts/<id>.jsonl and …/<id>/<id>.jsonl
+            let projects = root.join("projects");
+            walk(&projects, Some(4), &mut |p| {
+                if is_cursor_transcript(&projects, p) {
+                    out.push(tagged(p, Tool::Cursor));
                 }
             });
         }
@@ -141,6 +163,22 @@ impl DefaultLocations {
                 && ((in_chats && (has_ext(p, "jsonl") || has_ext(p, "json"))) || beside_chats))
                 .then_some(Tool::Gemini);
         }
+        if let Some(root) = &self.copilot {
+            let state = root.join("session-state");
+            if let Ok(rel) = p.strip_prefix(&state)
+                && !hidden(rel)
+            {
+                return is_copilot_events(&state, p).then_some(Tool::Copilot);
+            }
+        }
+        if let Some(root) = &self.cursor {
+            let projects = root.join("projects");
+            if let Ok(rel) = p.strip_prefix(&projects)
+                && !hidden(rel)
+            {
+                return is_cursor_transcript(&projects, p).then_some(Tool::Cursor);
+            }
+        }
         for a in &self.aider {
             let file = if a.extension().is_some() || a.is_file() {
                 a.clone()
@@ -161,6 +199,8 @@ impl DefaultLocations {
             .iter()
             .chain(&self.codex)
             .chain(&self.gemini)
+            .chain(&self.copilot)
+            .chain(&self.cursor)
             .filter(|p| p.is_dir())
             .cloned()
             .collect();
@@ -175,6 +215,45 @@ impl DefaultLocations {
             }
         }
         v
+    }
+}
+
+impl DefaultLocations {
+    /// The folder a tool keeps its transcripts under (for Aider, the first history configured).
+    pub fn root_of(&self, tool: Tool) -> Option<PathBuf> {
+        match tool {
+            Tool::ClaudeCode => self.claude.first().cloned(),
+            Tool::Codex => self.codex.clone(),
+            Tool::Gemini => self.gemini.clone(),
+            Tool::Copilot => self.copilot.clone(),
+            Tool::Cursor => self.cursor.clone(),
+            Tool::Aider => self.aider.first().cloned(),
+        }
+    }
+}
+
+/// `<state>/<session id>/events.jsonl`.
+fn is_copilot_events(state: &Path, p: &Path) -> bool {
+    p.file_name().is_some_and(|n| n == "events.jsonl")
+        && p.strip_prefix(state)
+            .is_ok_and(|r| r.components().count() == 2)
+}
+
+/// `<projects>/<slug>/agent-transcripts/<id>.jsonl` or `…/agent-transcripts/<id>/<id>.jsonl`.
+fn is_cursor_transcript(projects: &Path, p: &Path) -> bool {
+    if !has_ext(p, "jsonl") {
+        return false;
+    }
+    let Ok(rel) = p.strip_prefix(projects) else {
+        return false;
+    };
+    let parts: Vec<&std::ffi::OsStr> = rel.iter().collect();
+    match parts.as_slice() {
+        [_, dir, _] => *dir == "agent-transcripts",
+        [_, dir, id, file] => {
+            *dir == "agent-transcripts" && Path::new(file).file_stem() == Some(*id)
+        }
+        _ => false,
     }
 }
 
@@ -270,11 +349,22 @@ mod tests {
         touch(&g.join("tmp/slug/chats/session-1.jsonl"));
         touch(&g.join("tmp/slug/chats/session-0.json"));
         touch(&g.join("tmp/slug/logs.json"));
+        let k = d.path().join("copilot");
+        touch(&k.join("session-state/0a1b/events.jsonl"));
+        touch(&k.join("session-state/0a1b/workspace.yaml"));
+        touch(&k.join("session-state/0a1b/checkpoints/events.jsonl"));
+        let u = d.path().join("cursor");
+        touch(&u.join("projects/p-x/agent-transcripts/c1.jsonl"));
+        touch(&u.join("projects/p-x/agent-transcripts/c2/c2.jsonl"));
+        touch(&u.join("projects/p-x/agent-transcripts/c1.txt"));
+        touch(&u.join("projects/p-x/other/c3.jsonl"));
         let loc = DefaultLocations {
             claude: vec![c],
             codex: Some(x),
             gemini: Some(g),
             aider: vec![],
+            copilot: Some(k),
+            cursor: Some(u),
         };
         for c in loc.candidates() {
             assert_eq!(loc.tool_of(&c.path), c.tool, "{}", c.path.display());
@@ -284,6 +374,10 @@ mod tests {
             "codex/sessions/notes.jsonl",
             "claude/settings.json",
             "gemini/tmp/slug/other.json",
+            "copilot/session-state/0a1b/workspace.yaml",
+            "copilot/session-state/0a1b/checkpoints/events.jsonl",
+            "cursor/projects/p-x/agent-transcripts/c1.txt",
+            "cursor/projects/p-x/other/c3.jsonl",
         ] {
             assert_eq!(loc.tool_of(&d.path().join(not)), None, "{not}");
         }
@@ -303,6 +397,9 @@ mod tests {
                 "gemini/tmp/slug/chats/session-0.json",
                 "gemini/tmp/slug/chats/session-1.jsonl",
                 "gemini/tmp/slug/logs.json",
+                "copilot/session-state/0a1b/events.jsonl",
+                "cursor/projects/p-x/agent-transcripts/c1.jsonl",
+                "cursor/projects/p-x/agent-transcripts/c2/c2.jsonl",
             ]
         );
     }

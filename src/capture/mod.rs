@@ -8,6 +8,8 @@
 pub mod aider;
 pub mod claude;
 pub mod codex;
+pub mod copilot;
+pub mod cursor;
 pub mod gemini;
 mod gemini_logs;
 pub mod jsonl;
@@ -92,6 +94,8 @@ pub fn parse_reader(
         Tool::Codex => codex::parse(path, reader),
         Tool::Gemini => gemini::parse(path, reader),
         Tool::Aider => aider::parse(path, reader),
+        Tool::Copilot => copilot::parse(path, reader),
+        Tool::Cursor => cursor::parse(path, reader),
     }
 }
 
@@ -165,6 +169,9 @@ pub fn detect_bytes(name: &str, head: &[u8]) -> Option<Tool> {
 fn sniff_line(v: &serde_json::Value) -> Option<Tool> {
     let obj = v.as_object()?;
     let ty = obj.get("type").and_then(|t| t.as_str());
+    if copilot::is_event(v) {
+        return Some(Tool::Copilot);
+    }
     if obj.contains_key("payload")
         && matches!(
             ty,
@@ -201,6 +208,9 @@ fn sniff_line(v: &serde_json::Value) -> Option<Tool> {
     }
     if ty == Some("summary") && obj.contains_key("leafUuid") {
         return Some(Tool::ClaudeCode);
+    }
+    if cursor::is_line(v) {
+        return Some(Tool::Cursor);
     }
     None
 }

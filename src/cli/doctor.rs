@@ -49,6 +49,7 @@ pub fn run(ctx: &Ctx, args: DoctorArgs) -> anyhow::Result<ExitCode> {
     checks.push(check_db(ctx));
     checks.push(check_home(ctx));
     checks.push(check_keychain(ctx));
+    checks.push(check_agents(ctx));
     checks.push(check_capture(ctx));
     let cwd = std::env::current_dir()?;
     match LocalStore::discover(&cwd) {
@@ -192,6 +193,36 @@ fn check_db(ctx: &Ctx) -> Check {
         },
         Ok(s) => fail(format!("{}: {s}", path.display())),
         Err(e) => fail(format!("{}: {e}", path.display())),
+    }
+}
+
+/// The coding agents found in the default locations, with how many transcripts each has.
+fn check_agents(ctx: &Ctx) -> Check {
+    let found = ctx.config().ok().map(|config| {
+        let env = |k: &str| std::env::var(k).ok();
+        let loc = lore::import::default_locations(&config, &env, ctx.user_home.as_deref());
+        lore::agents::detect(&loc)
+    });
+    let detail = match found {
+        None => "cannot tell (config.toml does not load)".to_owned(),
+        Some(f) if f.is_empty() => "none found in the default locations".to_owned(),
+        Some(f) => f
+            .iter()
+            .map(|d| {
+                let n = d.transcripts.len();
+                format!(
+                    "{} ({n} transcript{})",
+                    d.tool,
+                    if n == 1 { "" } else { "s" }
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
+    Check {
+        name: "agents",
+        outcome: Outcome::Note,
+        detail,
     }
 }
 

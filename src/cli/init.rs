@@ -86,9 +86,9 @@ pub fn run(ctx: &Ctx, args: InitArgs) -> anyhow::Result<ExitCode> {
     let env = |k: &str| std::env::var(k).ok();
     let loc = default_locations(&config, &env, ctx.user_home.as_deref());
     let mut looked_in = Vec::new();
-    for a in agents::Agent::ALL {
-        if let Some(r) = a.root(&loc) {
-            looked_in.push((a.tool(), r));
+    for tool in lore::model::Tool::ALL {
+        if let Some(r) = loc.root_of(tool) {
+            looked_in.push((tool, r));
         }
     }
     let mut init = Init {
@@ -181,7 +181,10 @@ impl Init<'_> {
             let n = d.transcripts.len();
             let hooks = match d.agent {
                 Some(_) => "",
-                None => " (no hook system: 'lore import' reads it)",
+                None if d.tool == lore::model::Tool::Aider => {
+                    " (no hook system: 'lore import' reads it)"
+                }
+                None => " (no lore hook for it yet: 'lore import' and 'lore watch' read it)",
             };
             writeln!(
                 out,
