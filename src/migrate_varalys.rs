@@ -158,7 +158,7 @@ pub fn migrate(store: &mut Store, path: &Path, machine_id: &str) -> Result<Repor
             .max()
             .or(info.ended_at)
             .or(info.started_at);
-        info.message_count = count_turns(&messages);
+        info.message_count = crate::model::count_turns(&messages);
         let mut session_links = Vec::new();
         for l in links.get(&row.id).into_iter().flatten() {
             match &l.commit {
@@ -333,7 +333,7 @@ fn save(
     }
     let n = missing.len() as u64;
     let mut copy = parsed.clone();
-    copy.info.message_count = count_turns(&missing);
+    copy.info.message_count = crate::model::count_turns(&missing);
     // Never the primary copy: lore's own reading keeps the session's metadata and source.
     copy.info.updated_at = None;
     copy.messages = missing;
@@ -717,29 +717,6 @@ fn convert(m: &MessageRow, out: &mut Vec<Message>, unknown: &mut BTreeMap<String
     }
 }
 
-/// Prompts plus assistant turns: how lore counts a session's messages.
-fn count_turns(messages: &[Message]) -> u32 {
-    let mut n: u32 = 0;
-    let mut in_turn = false;
-    for m in messages {
-        match m.role {
-            Role::User => {
-                n = n.saturating_add(1);
-                in_turn = false;
-            }
-            Role::Assistant => {
-                if !in_turn {
-                    n = n.saturating_add(1);
-                }
-                in_turn = true;
-            }
-            Role::Tool => in_turn = false,
-            Role::System => {}
-        }
-    }
-    n
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -779,7 +756,7 @@ mod tests {
         convert(&raw, &mut out, &mut unknown);
         assert_eq!(out[0].content, "hello");
         assert_eq!(out[1].content, "not json");
-        assert_eq!(count_turns(&out), 2);
+        assert_eq!(crate::model::count_turns(&out), 2);
     }
 
     #[test]

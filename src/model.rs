@@ -299,3 +299,27 @@ pub struct ParsedSession {
     pub messages: Vec<Message>,
     pub links: Vec<Link>,
 }
+
+/// A session's `message_count`: human prompts plus assistant turns (consecutive assistant
+/// messages, tool calls included, count once; a tool result or a prompt ends a turn).
+pub fn count_turns(messages: &[Message]) -> u32 {
+    let mut n = 0u32;
+    let mut in_turn = false;
+    for m in messages {
+        match m.role {
+            Role::User => {
+                n = n.saturating_add(1);
+                in_turn = false;
+            }
+            Role::Assistant => {
+                if !in_turn {
+                    n = n.saturating_add(1);
+                }
+                in_turn = true;
+            }
+            Role::Tool => in_turn = false,
+            Role::System => {}
+        }
+    }
+    n
+}

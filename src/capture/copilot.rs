@@ -274,7 +274,7 @@ impl State {
         info.model = self.model;
         info.cwd = self.cwd;
         info.git_branch = self.branch;
-        info.message_count = turns(&self.messages);
+        info.message_count = crate::model::count_turns(&self.messages);
         (
             ParsedSession {
                 info,
@@ -284,30 +284,6 @@ impl State {
             self.keys,
         )
     }
-}
-
-/// Human prompts plus assistant turns: a run of assistant blocks that no prompt or tool result
-/// interrupts is one turn (the rule import uses for messages kept from an earlier copy).
-pub(super) fn turns(messages: &[Message]) -> u32 {
-    let mut n = 0u32;
-    let mut in_turn = false;
-    for m in messages {
-        match m.role {
-            Role::User => {
-                n = n.saturating_add(1);
-                in_turn = false;
-            }
-            Role::Assistant => {
-                if !in_turn {
-                    n = n.saturating_add(1);
-                }
-                in_turn = true;
-            }
-            Role::Tool => in_turn = false,
-            Role::System => {}
-        }
-    }
-    n
 }
 
 /// The session folder's name (`session-state/<id>/events.jsonl`), else the file's stem.

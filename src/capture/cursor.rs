@@ -51,7 +51,7 @@ pub fn parse(path: &Path, reader: &mut dyn BufRead) -> Result<ParseReport, Parse
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "cursor".into());
     let mut info = SessionInfo::new(id, Tool::Cursor);
-    info.message_count = super::copilot::turns(&messages);
+    info.message_count = crate::model::count_turns(&messages);
     let session = ParsedSession {
         info,
         messages,
