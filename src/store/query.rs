@@ -659,18 +659,7 @@ impl Store {
         let mut stmt = self.conn().prepare(&sql).map_err(StoreError::from)?;
         let hits = stmt
             .query_map(params_from_iter(params.iter()), |r| {
-                let title: Option<String> = r.get(2)?;
-                Ok(SearchHit {
-                    session_id: r.get(0)?,
-                    tool: r.get(1)?,
-                    title: title.map(|t| first_line(&t)),
-                    cwd: r.get(3)?,
-                    ordinal: r.get(4)?,
-                    role: r.get(5)?,
-                    kind: r.get(6)?,
-                    timestamp: r.get(7)?,
-                    snippet: snippet(&r.get::<_, String>(8)?, &terms),
-                })
+                search_hit(r, |content| snippet(content, &terms))
             })
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>());
         // The statement itself is fixed; a plain SQL error while running it comes from the
@@ -727,18 +716,7 @@ impl Store {
         let mut stmt = self.conn().prepare(&sql).map_err(StoreError::from)?;
         let hits = stmt
             .query_map(params_from_iter(params.iter()), |r| {
-                let title: Option<String> = r.get(2)?;
-                Ok(SearchHit {
-                    session_id: r.get(0)?,
-                    tool: r.get(1)?,
-                    title: title.map(|t| first_line(&t)),
-                    cwd: r.get(3)?,
-                    ordinal: r.get(4)?,
-                    role: r.get(5)?,
-                    kind: r.get(6)?,
-                    timestamp: r.get(7)?,
-                    snippet: substring_snippet(&r.get::<_, String>(8)?, words),
-                })
+                search_hit(r, |content| substring_snippet(content, words))
             })
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
             .map_err(StoreError::from)?;
@@ -970,6 +948,26 @@ pub fn fts_query(input: &str) -> Option<String> {
         .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
         .collect();
     Some(quoted.join(" "))
+}
+
+/// A search hit from a row of the search queries' shared column list (session id, tool, title,
+/// cwd, ordinal, role, kind, timestamp, content); `snippet` cuts the content around the match.
+fn search_hit(
+    r: &rusqlite::Row<'_>,
+    snippet: impl FnOnce(&str) -> String,
+) -> rusqlite::Result<SearchHit> {
+    let title: Option<String> = r.get(2)?;
+    Ok(SearchHit {
+        session_id: r.get(0)?,
+        tool: r.get(1)?,
+        title: title.map(|t| first_line(&t)),
+        cwd: r.get(3)?,
+        ordinal: r.get(4)?,
+        role: r.get(5)?,
+        kind: r.get(6)?,
+        timestamp: r.get(7)?,
+        snippet: snippet(&r.get::<_, String>(8)?),
+    })
 }
 
 #[cfg(test)]
