@@ -14,10 +14,10 @@ use jiff::{Span, Timestamp, Zoned, civil::Date, tz::TimeZone};
 use serde_json::{Value, json};
 
 use crate::blame::{self, Blame, BlameError, LineRange, Reasoner, Reasoning, ReasoningError};
+use crate::db::query::{ForEachError, HIT_END, HIT_START, SearchError, SearchHit};
+use crate::db::{Db, DbError, Filter, SessionRow};
 use crate::link::{Git, GitError, LinkError};
 use crate::model::{Kind, Role, Tool};
-use crate::store::query::{ForEachError, HIT_END, HIT_START, SearchError, SearchHit};
-use crate::store::{Filter, SessionRow, Store, StoreError};
 
 /// The most messages one page of a session holds; a larger request is clamped.
 pub const MAX_PAGE_MESSAGES: usize = 200;
@@ -32,7 +32,7 @@ const PROMPT_CHARS: usize = 500;
 #[derive(Debug, thiserror::Error)]
 pub enum AnswerError {
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Db(#[from] DbError),
     #[error(transparent)]
     Search(#[from] SearchError),
     #[error(transparent)]
@@ -163,7 +163,7 @@ impl FilterSpec {
     /// With a repository: adds to `filter` the sessions that belong to it by its identity
     /// (another clone, a teammate's synced session). Outside a git repository the path alone
     /// counts.
-    pub fn add_identity(&self, filter: &mut Filter, store: &Store) -> Result<(), AnswerError> {
+    pub fn add_identity(&self, filter: &mut Filter, store: &Db) -> Result<(), AnswerError> {
         let Some(p) = &self.repo else {
             return Ok(());
         };
@@ -175,7 +175,7 @@ impl FilterSpec {
     }
 
     /// The complete filter for `store`.
-    pub fn filter_for(&self, store: &Store) -> Result<Filter, AnswerError> {
+    pub fn filter_for(&self, store: &Db) -> Result<Filter, AnswerError> {
         let mut f = self.to_filter()?;
         self.add_identity(&mut f, store)?;
         Ok(f)
@@ -243,7 +243,7 @@ pub fn split_highlights(marked: &str) -> (String, Vec<[usize; 2]>) {
 }
 
 /// Sessions matching `spec`, newest first, at most `limit`, as JSON.
-pub fn sessions(store: &Store, spec: &FilterSpec, limit: usize) -> Result<Value, AnswerError> {
+pub fn sessions(store: &Db, spec: &FilterSpec, limit: usize) -> Result<Value, AnswerError> {
     let filter = spec.filter_for(store)?;
     let rows = store.sessions(&filter, limit)?;
     Ok(Value::Array(rows.iter().map(session).collect()))
@@ -251,7 +251,7 @@ pub fn sessions(store: &Store, spec: &FilterSpec, limit: usize) -> Result<Value,
 
 /// Messages matching `query` in sessions matching `spec`, at most `limit`, as JSON.
 pub fn search(
-    store: &Store,
+    store: &Db,
     query: &str,
     spec: &FilterSpec,
     limit: usize,
@@ -280,7 +280,7 @@ pub struct PageRequest {
 /// starts (`next_ordinal`, `null` at the end). A page holds at most [`MAX_PAGE_MESSAGES`]
 /// messages and about [`MAX_PAGE_CHARS`] characters; each message at most
 /// [`MAX_MESSAGE_CHARS`] (a cut one says `truncated` and its full length).
-pub fn session_page(store: &Store, req: &PageRequest) -> Result<Value, AnswerError> {
+pub fn session_page(store: &Db, req: &PageRequest) -> Result<Value, AnswerError> {
     if req.from < 0 {
         return Err(AnswerError::Invalid(format!(
             "from_ordinal {} is negative: messages are numbered from 0",
@@ -469,7 +469,7 @@ pub fn runs(lines: &[u32]) -> Vec<(u32, u32)> {
 /// linked to it, their evidence and the messages that wrote or name the lines (at most
 /// `messages` per session; 0: all).
 pub fn why(
-    store: Option<&Store>,
+    store: Option<&Db>,
     git: &Git,
     cwd: &Path,
     file: &Path,
@@ -490,7 +490,7 @@ pub fn why(
 
 /// The commit `rev` names and the sessions linked to it, as JSON: the shape of
 /// `lore show --commit REV --json`.
-pub fn commit_sessions(store: Option<&Store>, git: &Git, rev: &str) -> Result<Value, AnswerError> {
+pub fn commit_sessions(store: Option<&Db>, git: &Git, rev: &str) -> Result<Value, AnswerError> {
     let id = git.resolve_commit(rev)?;
     let info = git.commit_info(&id)?;
     let linked = match store {
@@ -520,7 +520,7 @@ pub fn commit_sessions(store: Option<&Store>, git: &Git, rev: &str) -> Result<Va
 
 /// The recent context of a repository: its latest sessions (at most `limit`), each with its
 /// first prompt (cut to a few hundred characters), its tags and the commits it is linked to.
-pub fn recent(store: &Store, spec: &FilterSpec, limit: usize) -> Result<Value, AnswerError> {
+pub fn recent(store: &Db, spec: &FilterSpec, limit: usize) -> Result<Value, AnswerError> {
     let filter = spec.filter_for(store)?;
     let rows = store.sessions(&filter, limit)?;
     let mut out = Vec::with_capacity(rows.len());

@@ -11,10 +11,10 @@ use std::process::Stdio;
 
 use regex::{Regex, RegexBuilder};
 
+use crate::db::query::ForEachError;
+use crate::db::{Db, DbError, SessionRow};
 use crate::link::{Git, GitError};
 use crate::model::{Kind, Link, Role};
-use crate::store::query::ForEachError;
-use crate::store::{SessionRow, Store, StoreError};
 
 /// The id git gives lines that are not committed yet.
 const UNCOMMITTED: &str = "0000000000000000000000000000000000000000";
@@ -668,12 +668,12 @@ impl Needles {
 /// prompt); then messages that name the file.
 /// Tool output (file reads, command output) is not searched: it quotes whole files.
 pub fn reasoning(
-    store: &Store,
-    linked: crate::store::LinkedSession,
+    store: &Db,
+    linked: crate::db::LinkedSession,
     needles: &Needles,
     limit: usize,
 ) -> Result<Reasoning, ForEachError> {
-    let crate::store::LinkedSession {
+    let crate::db::LinkedSession {
         session,
         link,
         evidence,
@@ -685,7 +685,7 @@ pub fn reasoning(
 /// The messages of `session` that explain lines it is not linked to the commit of: found by
 /// the content index only ([`Reasoning::link`] is `None`).
 pub fn reasoning_by_content(
-    store: &Store,
+    store: &Db,
     session: SessionRow,
     needles: &Needles,
     limit: usize,
@@ -694,7 +694,7 @@ pub fn reasoning_by_content(
 }
 
 fn reasoning_of(
-    store: &Store,
+    store: &Db,
     session: SessionRow,
     link: Option<Link>,
     evidence: Option<crate::link::Evidence>,
@@ -887,14 +887,14 @@ fn cut(text: &str, at: usize, end: usize) -> String {
 
 /// Finds the reasoning for the commits of one blame, compiling each file-name regex once.
 pub struct Reasoner<'s> {
-    store: &'s Store,
+    store: &'s Db,
     limit: usize,
     files: std::collections::HashMap<String, Option<Regex>>,
 }
 
 impl<'s> Reasoner<'s> {
     /// At most `limit` messages per session (0: all).
-    pub fn new(store: &'s Store, limit: usize) -> Reasoner<'s> {
+    pub fn new(store: &'s Db, limit: usize) -> Reasoner<'s> {
         Reasoner {
             store,
             limit,
@@ -963,7 +963,7 @@ impl<'s> Reasoner<'s> {
         for (id, n) in by_content.drain(..) {
             match self.store.session(&id) {
                 Ok(row) => rows.push((row, n)),
-                Err(StoreError::NotFound(_)) => {}
+                Err(DbError::NotFound(_)) => {}
                 Err(e) => return Err(e.into()),
             }
         }
@@ -1008,7 +1008,7 @@ pub struct Found {
 #[derive(Debug, thiserror::Error)]
 pub enum ReasoningError {
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Db(#[from] DbError),
     #[error(transparent)]
     Messages(#[from] ForEachError),
 }

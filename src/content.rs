@@ -5,7 +5,7 @@
 //!
 //! It refuses nothing and reads nothing: it is given a message and returns what it wrote. A
 //! tool call that only reads, searches or runs a command wrote nothing; text a call replaced
-//! (`old_string`) is not written by it. The store keeps the index ([`crate::store`],
+//! (`old_string`) is not written by it. The store keeps the index ([`crate::db`],
 //! `_lore_content_lines`); link evidence and blame compare with the same lines.
 //!
 //! Spec: docs/links.md, "The content index" (normalisation, hash, known-answer vectors).

@@ -10,7 +10,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::store::{Store, StoreError};
+use crate::db::{Db, DbError};
 
 /// Errors about the home folder itself.
 #[derive(Debug, thiserror::Error)]
@@ -51,7 +51,7 @@ pub enum HomeError {
         source: std::io::Error,
     },
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Db(#[from] DbError),
 }
 
 /// A home folder or file whose permissions [`Home::tighten`] narrowed.
@@ -135,7 +135,7 @@ impl Home {
     /// Opens `lore.db` for writing, creating home and database as needed. A new database is
     /// created 0600 before SQLite opens it, so its `-wal` and `-shm` (which SQLite creates
     /// with the database's mode) are 0600 too.
-    pub fn open_store(&self) -> Result<Store, HomeError> {
+    pub fn open_db(&self) -> Result<Db, HomeError> {
         self.ensure()?;
         let path = self.db_path();
         #[cfg(unix)]
@@ -152,7 +152,7 @@ impl Home {
                 Err(source) => return Err(HomeError::Create { path, source }),
             }
         }
-        Ok(Store::open(&path)?)
+        Ok(Db::open(&path)?)
     }
 
     /// What must stay private, with the mode it should have: the home itself (0700), and
@@ -232,13 +232,13 @@ impl Home {
         if !path.exists() {
             return false;
         }
-        let uri = crate::store::immutable_uri(&path);
+        let uri = crate::db::immutable_uri(&path);
         let flags =
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_URI;
         match rusqlite::Connection::open_with_flags(uri, flags)
-            .and_then(|c| crate::store::identity::identify(&c))
+            .and_then(|c| crate::db::identity::identify(&c))
         {
-            Ok(crate::store::identity::Identity::Foreign(_)) => true,
+            Ok(crate::db::identity::Identity::Foreign(_)) => true,
             Ok(_) => false,
             // Not a database at all: not lore's either.
             Err(_) => true,
@@ -247,14 +247,14 @@ impl Home {
 
     /// Opens `lore.db` for reading. `None` when there is no database yet (nothing was imported);
     /// a database in a read-only home is opened read-only.
-    pub fn open_store_readable(&self) -> Result<Option<Store>, HomeError> {
+    pub fn open_db_readable(&self) -> Result<Option<Db>, HomeError> {
         let path = self.db_path();
         if !path.exists() {
             return Ok(None);
         }
-        let store = match Store::open(&path) {
+        let store = match Db::open(&path) {
             Ok(s) => s,
-            Err(StoreError::ReadOnly { .. }) => Store::open_read_only(&path)?,
+            Err(DbError::ReadOnly { .. }) => Db::open_read_only(&path)?,
             Err(e) => return Err(e.into()),
         };
         store.map_for_reading()?;
@@ -453,7 +453,7 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let home = Home::new(d.path().join("h"));
         assert_eq!(home.tighten().unwrap(), vec![]);
-        drop(home.open_store().unwrap());
+        drop(home.open_db().unwrap());
         assert_eq!(mode(home.root()), 0o700);
         assert_eq!(mode(&home.db_path()), 0o600);
         assert_eq!(home.tighten().unwrap(), vec![]);

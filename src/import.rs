@@ -9,15 +9,15 @@
 //! Nothing stored is ever removed by an import: a transcript that vanished (the tools delete
 //! them after 30 days) leaves its session in place, a bad file is reported and skipped, and a
 //! session read from several copies of its transcript holds the union of their messages
-//! ([`crate::store::Copy`]; docs/importers.md, "Merge, never replace").
+//! ([`crate::db::Copy`]; docs/importers.md, "Merge, never replace").
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, sync_channel};
 
 use crate::capture::{self, Candidate, ParseError, ParseReport};
+use crate::db::{Copy, Db, DbError, SaveOutcome, SourceRecord, Writer};
 use crate::model::Tool;
-use crate::store::{Copy, SaveOutcome, SourceRecord, Store, StoreError, Writer};
 
 /// Bumped when an importer changes what it extracts, so that unchanged files are read again.
 /// (2: message identities, so that sessions are merged, never replaced. 3: Gemini's turn-limit
@@ -82,7 +82,7 @@ pub struct Progress {
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Db(#[from] DbError),
     #[error("the import worker stopped unexpectedly")]
     Worker,
 }
@@ -109,7 +109,7 @@ enum Item {
 /// `force` makes every file be read as that tool's format. `progress` is called after each
 /// file.
 pub fn import(
-    store: &mut Store,
+    store: &mut Db,
     candidates: Vec<Candidate>,
     machine_id: &str,
     force: Option<Tool>,
@@ -124,9 +124,9 @@ pub fn import(
     let (tx, rx) = sync_channel::<Item>(4);
 
     std::thread::scope(|scope| -> Result<(), ImportError> {
-        let worker = scope.spawn(move || -> Result<(), StoreError> {
+        let worker = scope.spawn(move || -> Result<(), DbError> {
             // The worker's own connection, to look up fingerprints while the writer writes.
-            let reader = Store::open_read_only(&db_path)?;
+            let reader = Db::open_read_only(&db_path)?;
             for c in candidates {
                 let item = examine(&reader, &c, force)?;
                 if tx.send(item).is_err() {
@@ -188,7 +188,7 @@ fn unchanged_since(
     Ok(digest.as_deref() == Some(stored_digest))
 }
 
-fn examine(reader: &Store, c: &Candidate, force: Option<Tool>) -> Result<Item, StoreError> {
+fn examine(reader: &Db, c: &Candidate, force: Option<Tool>) -> Result<Item, DbError> {
     let path = std::fs::canonicalize(&c.path).unwrap_or_else(|_| c.path.clone());
     let meta = match std::fs::metadata(&path) {
         Ok(m) => m,
@@ -247,7 +247,7 @@ fn examine(reader: &Store, c: &Candidate, force: Option<Tool>) -> Result<Item, S
 }
 
 fn write_all(
-    store: &mut Store,
+    store: &mut Db,
     rx: Receiver<Item>,
     machine_id: &str,
     summary: &mut Summary,
@@ -490,9 +490,9 @@ pub fn default_locations(
 /// vanished meanwhile is left out. For the warnings of `lore status`, `lore doctor` and
 /// `lore init`.
 pub fn not_imported<'a>(
-    store: Option<&Store>,
+    store: Option<&Db>,
     candidates: &'a [Candidate],
-) -> Result<Vec<&'a Candidate>, StoreError> {
+) -> Result<Vec<&'a Candidate>, DbError> {
     let mut out = Vec::new();
     for c in candidates {
         let path = std::fs::canonicalize(&c.path).unwrap_or_else(|_| c.path.clone());

@@ -23,10 +23,10 @@ use serde_json::{Value, json};
 
 use crate::answer::{self, AnswerError, FilterSpec, PageRequest};
 use crate::blame::LineRange;
+use crate::db::Db;
 use crate::home::Home;
 use crate::link::Git;
 use crate::model::Role;
-use crate::store::Store;
 
 /// The most search hits or sessions one call returns; more is clamped.
 pub const MAX_LIST: usize = 200;
@@ -316,12 +316,12 @@ impl Server {
     }
 
     /// The store, opened read-only; `None` when nothing has been imported yet.
-    fn store(&self) -> Result<Option<Store>, AnswerError> {
+    fn store(&self) -> Result<Option<Db>, AnswerError> {
         let path = self.home.db_path();
         if !path.exists() {
             return Ok(None);
         }
-        let store = Store::open_read_only(&path)?;
+        let store = Db::open_read_only(&path)?;
         store.map_for_reading()?;
         Ok(Some(store))
     }

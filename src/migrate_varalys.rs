@@ -6,7 +6,7 @@
 //! `annotations`, `summaries`, `machines`, timestamps as RFC 3339 text. This module reads such
 //! a database without changing a byte of it (opened read-only and `immutable`; when a `-wal`
 //! or `-journal` sits beside it, a private copy of the three files is read instead) and writes
-//! what it holds into lore.db through one [`Store::write`], so the whole migration is one
+//! what it holds into lore.db through one [`Db::write`], so the whole migration is one
 //! revertible commit.
 //!
 //! What is carried: sessions of the tools lore knows (Claude Code, Codex, Gemini CLI, Aider)
@@ -29,9 +29,9 @@ use serde_json::Value;
 
 use crate::capture::cap_tool_content;
 use crate::capture::jsonl::{compact_json, parse_timestamp, tool_use_text};
+use crate::db::identity::{self, Foreign, Identity};
+use crate::db::{Db, DbError, SaveOutcome, Writer};
 use crate::model::{Kind, Link, LinkKind, Message, ParsedSession, Role, SessionInfo, Tool};
-use crate::store::identity::{self, Foreign, Identity};
-use crate::store::{SaveOutcome, Store, StoreError, Writer};
 
 /// Why a migration could not run. Nothing was written to lore.db in any of these cases.
 #[derive(Debug, thiserror::Error)]
@@ -55,7 +55,7 @@ pub enum MigrateError {
         source: rusqlite::Error,
     },
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Db(#[from] DbError),
 }
 
 /// Something of the source that lore did not take, with how many and why.
@@ -101,7 +101,7 @@ pub fn check(path: &Path) -> Result<(), MigrateError> {
 
 /// Migrates the varalys database at `path` into `store` as one commit labelled
 /// `migrate: …`. `machine_id` is used for sessions the source names no machine for.
-pub fn migrate(store: &mut Store, path: &Path, machine_id: &str) -> Result<Report, MigrateError> {
+pub fn migrate(store: &mut Db, path: &Path, machine_id: &str) -> Result<Report, MigrateError> {
     let reader = SourceDb::open(path)?;
     let conn = &reader.conn;
     let src = |e| MigrateError::Source {
@@ -288,7 +288,7 @@ fn save(
     w: &mut Writer<'_>,
     parsed: &ParsedSession,
     machine: &str,
-) -> Result<(SaveOutcome, u64), StoreError> {
+) -> Result<(SaveOutcome, u64), DbError> {
     let id = &parsed.info.id;
     let existing: Option<Vec<(String, String, String)>> = if w.session_machine(id)?.is_some() {
         let mut stmt = w
@@ -339,7 +339,7 @@ fn save(
     copy.messages = missing;
     let fake_path = format!("varalys:{id}");
     let outcome = w.merge_session(
-        &crate::store::Copy {
+        &crate::db::Copy {
             parsed: &copy,
             keys: &[],
             path: &fake_path,

@@ -86,9 +86,9 @@ pub struct Gaps {
 
 /// Counts what [`Gaps`] holds for the default locations `loc`.
 pub fn gaps(
-    store: Option<&crate::store::Store>,
+    store: Option<&crate::db::Db>,
     loc: &crate::capture::DefaultLocations,
-) -> Result<Gaps, crate::store::StoreError> {
+) -> Result<Gaps, crate::db::DbError> {
     let candidates = loc.candidates();
     let pending = crate::import::not_imported(store, &candidates)?;
     let claude = loc

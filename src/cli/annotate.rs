@@ -38,7 +38,7 @@ pub fn run(ctx: &Ctx, args: AnnotateArgs) -> anyhow::Result<ExitCode> {
             "the annotation has {n} characters, more than {MAX_NOTE}: shorten it, or split it in several"
         );
     }
-    let Some(mut store) = ctx.home.open_store_readable()? else {
+    let Some(mut store) = ctx.home.open_db_readable()? else {
         anyhow::bail!(
             "no session matches '{}': nothing has been imported yet; run 'lore import'",
             args.session

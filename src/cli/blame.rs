@@ -65,7 +65,7 @@ pub fn run(ctx: &Ctx, args: BlameArgs) -> anyhow::Result<ExitCode> {
             short(id)
         );
     }
-    let store = ctx.home.open_store_readable()?;
+    let store = ctx.home.open_db_readable()?;
     let mut reasoner = store
         .as_ref()
         .map(|s| blame::Reasoner::new(s, args.messages));

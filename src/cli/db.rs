@@ -37,10 +37,10 @@ impl DbArg {
                 if mode != Mode::Read {
                     // Creates or upgrades lore.db's own schema first (and refuses a database
                     // that is not lore's before anything is written).
-                    drop(ctx.home.open_store()?);
+                    drop(ctx.home.open_db()?);
                 } else {
                     // Only checks it: a reading command works in a read-only home too.
-                    drop(ctx.home.open_store_readable()?);
+                    drop(ctx.home.open_db_readable()?);
                 }
                 ctx.home.db_path()
             }
@@ -62,7 +62,7 @@ impl DbArg {
         };
         let opened = match mode {
             // Works in a read-only folder too (see `connect_read_only`).
-            Mode::Read => lore::store::connect_read_only(&path),
+            Mode::Read => lore::db::connect_read_only(&path),
             _ => Connection::open_with_flags(&path, flags).and_then(|conn| {
                 conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
                     r.get::<_, i64>(0)

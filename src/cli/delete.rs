@@ -19,7 +19,7 @@ pub struct DeleteArgs {
 }
 
 pub fn run(ctx: &Ctx, args: DeleteArgs) -> anyhow::Result<ExitCode> {
-    let Some(mut store) = ctx.home.open_store_readable()? else {
+    let Some(mut store) = ctx.home.open_db_readable()? else {
         anyhow::bail!(
             "no session matches '{}': nothing has been imported yet",
             args.id

@@ -164,12 +164,12 @@ fn check_db(ctx: &Ctx) -> Check {
         };
     }
     // Read-only, and in a read-only home too.
-    let conn = match lore::store::connect_read_only(&path) {
+    let conn = match lore::db::connect_read_only(&path) {
         Ok(c) => c,
         Err(e) => return fail(format!("{}: {e}", path.display())),
     };
     // Whose database it is, before anything else (docs/database.md, "Whose database").
-    use lore::store::identity::{Identity, identify};
+    use lore::db::identity::{Identity, identify};
     let whose = match identify(&conn) {
         Ok(Identity::Foreign(kind)) => {
             return fail(format!(
@@ -228,7 +228,7 @@ fn check_agents(ctx: &Ctx) -> Check {
 
 /// Transcripts on disk not in lore, and those a tool's retention deletes soon.
 fn check_capture(ctx: &Ctx) -> Check {
-    let store = ctx.home.open_store_readable().ok().flatten();
+    let store = ctx.home.open_db_readable().ok().flatten();
     let Some(g) = super::status::gaps(ctx, store.as_ref()) else {
         return Check {
             name: "capture",

@@ -103,7 +103,7 @@ fn finish(
         return Ok(ExitCode::SUCCESS);
     }
     let named_files_only = !args.paths.is_empty() && args.paths.iter().all(|p| p.is_file());
-    let mut store = ctx.home.open_store()?;
+    let mut store = ctx.home.open_db()?;
     let machine_id = ctx.home.machine_id()?;
 
     let bar = if args.quiet || !std::io::stderr().is_terminal() {

@@ -65,7 +65,7 @@ fn import(ctx: &Ctx, agent: Agent, args: &[std::path::PathBuf]) -> anyhow::Resul
         .map(|c| c.path.display().to_string())
         .unwrap_or_default();
     let files = candidates.len();
-    let mut store = ctx.home.open_store()?;
+    let mut store = ctx.home.open_db()?;
     let machine_id = ctx.home.machine_id()?;
     let s = lore::import::import(&mut store, candidates, &machine_id, None, &mut |_| {})?;
     let mut out = format!(

@@ -174,7 +174,7 @@ impl Init<'_> {
             )?;
             return Ok(());
         }
-        let store = self.ctx.home.open_store_readable()?;
+        let store = self.ctx.home.open_db_readable()?;
         writeln!(out, "{BOLD}Coding agents on this machine{BOLD:#}")?;
         for d in &self.found {
             let pending = lore::import::not_imported(store.as_ref(), &d.transcripts)?.len();
@@ -201,7 +201,7 @@ impl Init<'_> {
         if self.found.is_empty() {
             return Ok(());
         }
-        let store = self.ctx.home.open_store_readable()?;
+        let store = self.ctx.home.open_db_readable()?;
         let all: Vec<_> = self
             .found
             .iter()
@@ -292,7 +292,7 @@ impl Init<'_> {
             return Ok(());
         }
         let now = std::time::SystemTime::now();
-        let store = self.ctx.home.open_store_readable()?;
+        let store = self.ctx.home.open_db_readable()?;
         let pending = lore::import::not_imported(store.as_ref(), &d.transcripts)?;
         let soon = d
             .transcripts

@@ -9,9 +9,9 @@ use anstream::println;
 use anyhow::Context as _;
 use clap::{ArgGroup, Args};
 
+use lore::db::Db;
 use lore::link::{self, Git};
 use lore::model::{Link, LinkKind};
-use lore::store::Store;
 use lore::versioning::now_ms;
 
 use super::Ctx;
@@ -59,7 +59,7 @@ pub fn run(ctx: &Ctx, args: LinkArgs) -> anyhow::Result<ExitCode> {
     let Some(id) = args.session.as_deref() else {
         anyhow::bail!("name a session, or pass --current or --auto");
     };
-    let Some(mut store) = ctx.home.open_store_readable()? else {
+    let Some(mut store) = ctx.home.open_db_readable()? else {
         anyhow::bail!(
             "no session matches '{id}': nothing has been imported yet; run 'lore import'"
         );
@@ -211,7 +211,7 @@ fn current(ctx: &Ctx, git: &Git, args: &LinkArgs) -> anyhow::Result<ExitCode> {
             w.set_link(&c.session.id, link)?;
             w.set_link_evidence(&c.session.id, &link.commit, &evidence.to_json())?;
         }
-        Ok::<_, lore::store::StoreError>(())
+        Ok::<_, lore::db::DbError>(())
     })?;
     if !quiet {
         for (c, (link, evidence)) in todo.iter().zip(&links) {
@@ -230,7 +230,7 @@ fn current(ctx: &Ctx, git: &Git, args: &LinkArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Says which sessions `lore link --current` left out, and why.
-fn print_without(without: &[lore::store::SessionRow], commit: &str) {
+fn print_without(without: &[lore::db::SessionRow], commit: &str) {
     for s in without {
         println!(
             "Not linked: session {} ({}): its tool calls wrote no file and no line of {}.",
@@ -246,7 +246,7 @@ fn print_without(without: &[lore::store::SessionRow], commit: &str) {
 /// they are linked.
 /// Returns the store, or `None` when there is no lore.db and nothing to import (then none is
 /// created).
-fn refresh_recent(ctx: &Ctx, git: &Git) -> anyhow::Result<Option<Store>> {
+fn refresh_recent(ctx: &Ctx, git: &Git) -> anyhow::Result<Option<Db>> {
     let config = ctx.config()?;
     let env = |k: &str| std::env::var(k).ok();
     let mut loc = lore::import::default_locations(&config, &env, ctx.user_home.as_deref());
@@ -266,9 +266,9 @@ fn refresh_recent(ctx: &Ctx, git: &Git) -> anyhow::Result<Option<Store>> {
         })
         .collect();
     if recent.is_empty() {
-        return Ok(ctx.home.open_store_readable()?);
+        return Ok(ctx.home.open_db_readable()?);
     }
-    let mut store = ctx.home.open_store()?;
+    let mut store = ctx.home.open_db()?;
     let machine_id = ctx.home.machine_id()?;
     lore::import::import(&mut store, recent, &machine_id, None, &mut |_| {})?;
     Ok(Some(store))
@@ -283,7 +283,7 @@ fn auto(ctx: &Ctx, git: &Git, args: &LinkArgs) -> anyhow::Result<ExitCode> {
         .config()?
         .fraction("link_auto_threshold")
         .unwrap_or(link::DEFAULT_THRESHOLD);
-    let Some(mut store) = ctx.home.open_store_readable()? else {
+    let Some(mut store) = ctx.home.open_db_readable()? else {
         println!("Nothing has been imported yet; nothing to link. Run 'lore import' first.");
         return Ok(ExitCode::SUCCESS);
     };
@@ -387,7 +387,7 @@ fn auto(ctx: &Ctx, git: &Git, args: &LinkArgs) -> anyhow::Result<ExitCode> {
                 w.set_link_evidence(&p.session.id, &p.link.commit, &p.evidence.to_json())?;
             }
         }
-        Ok::<_, lore::store::StoreError>(())
+        Ok::<_, lore::db::DbError>(())
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -10,9 +10,9 @@ use anstream::println;
 use anyhow::Context as _;
 use clap::Args;
 
+use lore::db::{Db, LinkQuery, LinkRow};
 use lore::link::{Evidence, Git};
 use lore::model::LinkKind;
-use lore::store::{LinkQuery, LinkRow, Store};
 
 use super::Ctx;
 use super::link::short;
@@ -148,7 +148,7 @@ pub fn row_text(row: &LinkRow) -> String {
 
 /// The links `filter` (and `session`) select in `store`.
 pub fn select(
-    store: &Store,
+    store: &Db,
     filter: &LinkFilter,
     session: Option<&str>,
 ) -> anyhow::Result<Vec<LinkRow>> {
@@ -160,7 +160,7 @@ pub fn select(
 }
 
 pub fn run(ctx: &Ctx, args: LinksArgs) -> anyhow::Result<ExitCode> {
-    let rows = match ctx.home.open_store_readable()? {
+    let rows = match ctx.home.open_db_readable()? {
         Some(store) => select(&store, &args.filter, args.session.as_deref())?,
         None => {
             // Check the filters all the same: a bad one is an error with or without links.

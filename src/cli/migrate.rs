@@ -52,7 +52,7 @@ pub fn run(ctx: &Ctx, args: MigrateArgs) -> anyhow::Result<ExitCode> {
     }
     // Check the source before creating anything in LORE_HOME.
     lore::migrate_varalys::check(&path)?;
-    let mut store = ctx.home.open_store()?;
+    let mut store = ctx.home.open_db()?;
     let machine_id = ctx.home.machine_id()?;
     let report = lore::migrate_varalys::migrate(&mut store, &path, &machine_id)?;
 

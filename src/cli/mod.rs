@@ -42,8 +42,8 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use lore::config::Config;
+use lore::db::Filter;
 use lore::home::Home;
-use lore::store::Filter;
 
 /// lore keeps the reasoning behind your code: it imports AI coding sessions into a local
 /// database you can search, and links them to commits.
@@ -171,7 +171,7 @@ impl FilterArgs {
 
     /// With `--repo`: adds to `filter` the sessions that belong to that repository by its
     /// identity (`lore::answer::FilterSpec::add_identity`).
-    fn add_identity(&self, filter: &mut Filter, store: &lore::store::Store) -> anyhow::Result<()> {
+    fn add_identity(&self, filter: &mut Filter, store: &lore::db::Db) -> anyhow::Result<()> {
         Ok(self.spec().add_identity(filter, store)?)
     }
 

@@ -106,8 +106,8 @@ pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
             || c.downcast_ref::<lore::versioning::Error>().is_some_and(|v| {
                 matches!(v, lore::versioning::Error::Output(io) if io.kind() == std::io::ErrorKind::BrokenPipe)
             })
-            || c.downcast_ref::<lore::store::query::ForEachError>()
-                .is_some_and(|f| matches!(f, lore::store::query::ForEachError::Output(io) if io.kind() == std::io::ErrorKind::BrokenPipe))
+            || c.downcast_ref::<lore::db::query::ForEachError>()
+                .is_some_and(|f| matches!(f, lore::db::query::ForEachError::Output(io) if io.kind() == std::io::ErrorKind::BrokenPipe))
             // JSON written straight to stdout: serde_json keeps the io::Error inside, and its
             // source() skips it.
             || c.downcast_ref::<serde_json::Error>()

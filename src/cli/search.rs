@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Args;
 use serde_json::json;
 
-use lore::store::query::{HIT_END, HIT_START};
+use lore::db::query::{HIT_END, HIT_START};
 
 use super::output::{DIM, HIT, ID, fit, local_time, print_json, short_id};
 use super::{Ctx, FilterArgs};
@@ -29,7 +29,7 @@ pub struct SearchArgs {
 pub fn run(ctx: &Ctx, args: SearchArgs) -> anyhow::Result<ExitCode> {
     let mut filter = args.filter.to_filter()?;
     let query = args.query.join(" ");
-    let Some(store) = ctx.home.open_store_readable()? else {
+    let Some(store) = ctx.home.open_db_readable()? else {
         if args.json {
             print_json(&json!([]))?;
         } else {

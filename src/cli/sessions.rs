@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Args;
 use serde_json::json;
 
-use lore::store::SessionRow;
+use lore::db::SessionRow;
 
 use super::output::{DIM, ID, fit, local_time, print_json, short_id};
 use super::{Ctx, FilterArgs};
@@ -25,7 +25,7 @@ pub struct SessionsArgs {
 
 pub fn run(ctx: &Ctx, args: SessionsArgs) -> anyhow::Result<ExitCode> {
     let mut filter = args.filter.to_filter()?;
-    let Some(store) = ctx.home.open_store_readable()? else {
+    let Some(store) = ctx.home.open_db_readable()? else {
         if args.json {
             print_json(&json!([]))?;
         } else {

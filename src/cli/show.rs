@@ -32,7 +32,7 @@ pub fn run(ctx: &Ctx, args: ShowArgs) -> anyhow::Result<ExitCode> {
         return commit(ctx, rev, args.json);
     }
     let id = args.id.as_deref().unwrap_or_default();
-    let Some(store) = ctx.home.open_store_readable()? else {
+    let Some(store) = ctx.home.open_db_readable()? else {
         anyhow::bail!(
             "no session matches '{id}': nothing has been imported yet; run 'lore import'"
         );
@@ -218,7 +218,7 @@ fn commit(ctx: &Ctx, rev: &str, json: bool) -> anyhow::Result<ExitCode> {
     use anyhow::Context as _;
     let cwd = std::env::current_dir().context("cannot read the current folder")?;
     let git = lore::link::Git::discover(&lore::link::Git::program_from_env(), &cwd)?;
-    let store = ctx.home.open_store_readable()?;
+    let store = ctx.home.open_db_readable()?;
     if json {
         let v = lore::answer::commit_sessions(store.as_ref(), &git, rev)?;
         super::output::print_json(&v)?;

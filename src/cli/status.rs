@@ -19,7 +19,7 @@ pub struct StatusArgs {
 pub fn run(ctx: &Ctx, args: StatusArgs) -> anyhow::Result<ExitCode> {
     let home = &ctx.home;
     let db = home.db_path();
-    let store = home.open_store_readable()?;
+    let store = home.open_db_readable()?;
     let stats = match &store {
         Some(s) => Some(s.stats()?),
         None => None,
@@ -123,7 +123,7 @@ fn human_bytes(b: u64) -> String {
 /// What is on disk and not in lore; `None` when it cannot be told (a broken config.toml).
 pub(super) fn gaps(
     ctx: &Ctx,
-    store: Option<&lore::store::Store>,
+    store: Option<&lore::db::Db>,
 ) -> Option<lore::agents::retention::Gaps> {
     let config = ctx.config().ok()?;
     let env = |k: &str| std::env::var(k).ok();

@@ -47,7 +47,7 @@ pub fn run(ctx: &Ctx, args: TagArgs) -> anyhow::Result<ExitCode> {
     if let Some(why) = bad_label(&args.label) {
         anyhow::bail!(why);
     }
-    let Some(mut store) = ctx.home.open_store_readable()? else {
+    let Some(mut store) = ctx.home.open_db_readable()? else {
         anyhow::bail!(
             "no session matches '{}': nothing has been imported yet; run 'lore import'",
             args.session

@@ -49,7 +49,7 @@ pub fn run(ctx: &Ctx, args: UnlinkArgs) -> anyhow::Result<ExitCode> {
              bulk (--kind, --min-confidence, --max-confidence, --commits; 'lore links' lists them)"
         );
     };
-    let Some(mut store) = ctx.home.open_store_readable()? else {
+    let Some(mut store) = ctx.home.open_db_readable()? else {
         anyhow::bail!("no session matches '{wanted}': nothing has been imported yet");
     };
     let session = store.session(wanted)?;
@@ -118,7 +118,7 @@ pub fn run(ctx: &Ctx, args: UnlinkArgs) -> anyhow::Result<ExitCode> {
         for c in &targets {
             w.remove_link(&session.id, c)?;
         }
-        Ok::<_, lore::store::StoreError>(())
+        Ok::<_, lore::db::DbError>(())
     })?;
     for c in &targets {
         println!("Unlinked session {} from {}.", session.id, short(c));
@@ -132,7 +132,7 @@ pub fn run(ctx: &Ctx, args: UnlinkArgs) -> anyhow::Result<ExitCode> {
 
 /// `lore unlink` by filters: every link they select, in one commit.
 fn bulk(ctx: &Ctx, args: &UnlinkArgs) -> anyhow::Result<ExitCode> {
-    let Some(mut store) = ctx.home.open_store_readable()? else {
+    let Some(mut store) = ctx.home.open_db_readable()? else {
         args.filter.query(None)?;
         if let Some(s) = &args.session {
             anyhow::bail!("no session matches '{s}': nothing has been imported yet");
@@ -166,7 +166,7 @@ fn bulk(ctx: &Ctx, args: &UnlinkArgs) -> anyhow::Result<ExitCode> {
         for r in &rows {
             w.remove_link(&r.session.id, &r.link.commit)?;
         }
-        Ok::<_, lore::store::StoreError>(())
+        Ok::<_, lore::db::DbError>(())
     })?;
     for r in &rows {
         println!("{verb} {}", super::links::row_text(r));

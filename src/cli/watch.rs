@@ -101,7 +101,7 @@ fn foreground(ctx: &Ctx) -> anyhow::Result<ExitCode> {
             }
         ),
     );
-    let mut store = ctx.home.open_store()?;
+    let mut store = ctx.home.open_db()?;
     let machine_id = ctx.home.machine_id()?;
     import(ctx, &mut store, &machine_id, loc.candidates(), "catch-up");
     loop {
@@ -112,7 +112,7 @@ fn foreground(ctx: &Ctx) -> anyhow::Result<ExitCode> {
 
 fn import(
     ctx: &Ctx,
-    store: &mut lore::store::Store,
+    store: &mut lore::db::Db,
     machine_id: &str,
     batch: Vec<lore::capture::Candidate>,
     why: &str,

@@ -147,7 +147,7 @@ fn platform_store() -> Result<Arc<CredentialStore>, String> {
 
 #[cfg(windows)]
 fn platform_store() -> Result<Arc<CredentialStore>, String> {
-    match windows_native_keyring_store::Store::new() {
+    match windows_native_keyring_store::Db::new() {
         Ok(store) => Ok(store as Arc<CredentialStore>),
         Err(e) => Err(describe(&e)),
     }

@@ -11,9 +11,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::db::Db;
+use crate::db::query::ForEachError;
 use crate::model::LinkKind;
-use crate::store::Store;
-use crate::store::query::ForEachError;
 
 pub use crate::content::{
     MIN_EVIDENCE_LINE, Writes, is_significant, is_write_call, normalise, tool_input,
@@ -202,7 +202,7 @@ fn share(n: usize, of: usize) -> f64 {
 impl Writes {
     /// Reads what the messages of session `id` wrote (writing tool calls, heredocs into
     /// files, SEARCH/REPLACE blocks; [`crate::content`]).
-    pub fn of_session(store: &Store, id: &str) -> Result<Writes, ForEachError> {
+    pub fn of_session(store: &Db, id: &str) -> Result<Writes, ForEachError> {
         let mut w = Writes::default();
         store.for_each_message(id, |m| {
             w.add_message(m.role, m.kind, m.tool_name.as_deref(), &m.content);

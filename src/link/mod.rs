@@ -15,9 +15,9 @@ use std::path::Path;
 
 pub use git::{CommitInfo, Git, GitError};
 
+use crate::db::query::ForEachError;
+use crate::db::{Db, DbError, Filter, SessionRow};
 use crate::model::{Kind, Link, LinkKind};
-use crate::store::query::ForEachError;
-use crate::store::{Filter, SessionRow, Store, StoreError};
 
 /// `lore link --current` and the post-commit hook look at the sessions of the repository
 /// active at most this long before the commit: the session that wrote a file may have been
@@ -37,7 +37,7 @@ pub enum LinkError {
     #[error(transparent)]
     Git(#[from] GitError),
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Db(#[from] DbError),
     #[error("cannot read messages: {0}")]
     Messages(#[from] ForEachError),
 }
@@ -58,10 +58,10 @@ pub fn activity(s: &SessionRow) -> Option<(i64, i64)> {
 /// after `since`. A working directory recorded through a symlink (`/tmp` on macOS) counts
 /// once resolved, as for sync.
 pub fn repo_sessions(
-    store: &Store,
+    store: &Db,
     root: &Path,
     since: Option<i64>,
-) -> Result<Vec<SessionRow>, StoreError> {
+) -> Result<Vec<SessionRow>, DbError> {
     let filter = Filter {
         since,
         ..Filter::default()
@@ -82,7 +82,7 @@ pub fn repo_sessions(
 /// machine) is in another clone of the same repository (sharing a root commit), and those
 /// linked to a commit of this repository (a teammate's session, synced). The sessions inside
 /// the work tree are not listed (the path finds them). docs/links.md, "Repository identity".
-pub fn identity_sessions(store: &Store, git: &Git) -> Result<Vec<String>, LinkError> {
+pub fn identity_sessions(store: &Db, git: &Git) -> Result<Vec<String>, LinkError> {
     let roots: HashSet<String> = git.root_commits()?.into_iter().collect();
     let root = git.root();
     let mut found = Vec::new();
@@ -145,7 +145,7 @@ pub struct Candidate {
 /// produced). Sessions without evidence come back too, with empty evidence: the caller says
 /// why they were left out.
 pub fn current_candidates(
-    store: &Store,
+    store: &Db,
     git: &Git,
     commit: &str,
     now: i64,
@@ -176,7 +176,7 @@ pub fn current_candidates(
 /// The evidence session `s` has for commit `commit` in the repository `git` works in: the
 /// files of the commit its writing tool calls wrote, the commit's lines they produced.
 pub fn evidence_for(
-    store: &Store,
+    store: &Db,
     git: &Git,
     s: &SessionRow,
     commit: &str,
@@ -255,7 +255,7 @@ pub fn score(
 }
 
 /// The text of every tool call in session `id`: where its file paths are.
-fn tool_call_text(store: &Store, id: &str) -> Result<String, ForEachError> {
+fn tool_call_text(store: &Db, id: &str) -> Result<String, ForEachError> {
     let mut text = String::new();
     store.for_each_message(id, |m| {
         if m.kind == Kind::ToolUse {
@@ -401,12 +401,7 @@ pub struct AutoPlan {
 /// at least `threshold` and is not linked yet; and, for every
 /// linked commit that is no longer on any branch (amended, rebased), the commit on a branch
 /// with the same patch id.
-pub fn plan_auto(
-    store: &Store,
-    git: &Git,
-    since: i64,
-    threshold: f64,
-) -> Result<AutoPlan, LinkError> {
+pub fn plan_auto(store: &Db, git: &Git, since: i64, threshold: f64) -> Result<AutoPlan, LinkError> {
     let sessions = repo_sessions(store, git.root(), Some(since))?;
     let since_secs = (since - AUTO_WINDOW_MS).div_euclid(1000);
     let commits = git.commits_since(since_secs)?;
@@ -516,7 +511,7 @@ pub fn plan_auto(
 
 /// Finds again, by patch id, the linked commits of `sessions` that are on no branch.
 fn relink(
-    store: &Store,
+    store: &Db,
     git: &Git,
     sessions: &[SessionRow],
     since_secs: i64,
@@ -590,7 +585,7 @@ fn relink(
 /// least half of its own lines must be. The link takes the kind and confidence of the surest
 /// link it carries. docs/links.md, "Squash, cherry-pick and rebase".
 fn carry(
-    store: &Store,
+    store: &Db,
     git: &Git,
     sessions: &[SessionRow],
     since_secs: i64,
@@ -705,7 +700,7 @@ pub const INDEX_MIN_LINES: usize = 3;
 /// commit's lines the session wrote), its evidence marked `content`. docs/links.md, "The
 /// content index" and "Squash, cherry-pick and rebase".
 fn by_index(
-    store: &Store,
+    store: &Db,
     git: &Git,
     sessions: &[SessionRow],
     since_secs: i64,

@@ -12,13 +12,13 @@ use super::SyncError;
 use super::merge::{Merged, merge_record};
 use super::record::{MachineAlias, export};
 use super::state::{self, SyncState};
+use crate::db::Db;
 use crate::gitstore::local::{ref_target, update_ref};
 use crate::gitstore::{GitStoreError, LocalStore, SESSIONS_REF};
 use crate::redact::Redactor;
 use crate::remote::conversation::Options;
 use crate::remote::wire::Git;
 use crate::remote::{Conversation, PushOutcome, Rejected};
-use crate::store::Store;
 
 /// How many times a sync tries before it gives up on a remote that keeps moving.
 pub const MAX_ATTEMPTS: u32 = 6;
@@ -59,7 +59,7 @@ impl Report {
 
 /// Everything one sync works with.
 pub struct Sync<'a> {
-    pub db: &'a mut Store,
+    pub db: &'a mut Db,
     pub local: &'a LocalStore,
     /// git for the user's own commands (not the helper's).
     pub git: &'a Git,

@@ -14,13 +14,13 @@
 use sha2::{Digest, Sha256};
 
 use super::record::{MachineAlias, record_from_conn};
+use crate::db::{DbError, Writer};
 use crate::gitstore::GitStoreError;
 use crate::gitstore::record::{
     RecordKind, RecordSession, SessionRecord, TombstoneRecord, canonical,
 };
 use crate::model::{Link, LinkKind, Message, ParsedSession, SessionInfo};
 use crate::redact::Redactor;
-use crate::store::{StoreError, Writer};
 
 /// What merging one record did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +42,7 @@ pub enum Merged {
 #[derive(Debug, thiserror::Error)]
 pub enum MergeError {
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Db(#[from] DbError),
     #[error(transparent)]
     Record(#[from] GitStoreError),
     #[error("session {id}: {why}")]

@@ -23,11 +23,11 @@ pub mod status;
 use std::path::{Path, PathBuf};
 
 use crate::crypto::StoreHeader;
+use crate::db::{Db, DbError};
 use crate::gitstore::tree::{EntryKind, Odb, RawCommit, read_blob, read_level};
 use crate::gitstore::{GitStoreError, HEADER_FILE, LocalStore, SESSIONS_REF};
 use crate::remote::RemoteError;
 use crate::remote::wire::Git;
-use crate::store::{Store, StoreError};
 
 /// Why a sync step failed.
 #[derive(Debug, thiserror::Error)]
@@ -41,7 +41,7 @@ pub enum SyncError {
     #[error(transparent)]
     Store(#[from] GitStoreError),
     #[error(transparent)]
-    Db(#[from] StoreError),
+    Db(#[from] DbError),
     #[error(transparent)]
     Merge(#[from] merge::MergeError),
     #[error(transparent)]
@@ -172,7 +172,7 @@ pub fn work_tree_root(path: &Path) -> Option<PathBuf> {
 
 /// The ids of every session in lore.db whose working directory is inside `root`, as recorded
 /// or with symlinks resolved (a session started through a symlinked path belongs too).
-pub fn repo_session_ids(db: &Store, root: &Path) -> Result<Vec<String>, SyncError> {
+pub fn repo_session_ids(db: &Db, root: &Path) -> Result<Vec<String>, SyncError> {
     let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
     let mut ids = Vec::new();
     for (id, cwd) in db.session_cwds()? {
@@ -214,7 +214,7 @@ impl Scope {
     }
 
     /// The ids of every session in lore.db that belongs.
-    pub fn session_ids(&self, db: &Store) -> Result<Vec<String>, SyncError> {
+    pub fn session_ids(&self, db: &Db) -> Result<Vec<String>, SyncError> {
         Ok(db
             .session_cwds()?
             .into_iter()
@@ -243,7 +243,7 @@ impl Scope {
 /// directory, or held by the store already (a teammate's session changed here, a session
 /// deleted here whose tombstone replaces it).
 pub fn belongs(
-    db: &Store,
+    db: &Db,
     local: &LocalStore,
     tip: gix::ObjectId,
     scope: &Scope,

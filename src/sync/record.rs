@@ -3,6 +3,7 @@
 //! `gitstore::record`, which knows nothing of lore.db; reading lore.db is sync's business.
 
 use super::SyncError;
+use crate::db::{Db, DbError};
 use crate::gitstore::local::WriteOutcome;
 use crate::gitstore::record::{
     RECORD_FORMAT, RecordAnnotation, RecordKind, RecordLink, RecordMessage, RecordSession,
@@ -10,7 +11,6 @@ use crate::gitstore::record::{
 };
 use crate::gitstore::{GitStoreError, LocalStore};
 use crate::redact::Redactor;
-use crate::store::{Store, StoreError};
 
 /// How this machine's id appears in the records of one store (docs/store-format.md, "The
 /// metadata"): lore.db keeps the machine's own id (`LORE_HOME/machine-id`) on the sessions it
@@ -55,11 +55,11 @@ impl MachineAlias {
 /// replaced (the copy that leaves the machine); lore.db is not changed. With an `alias`,
 /// this machine's id is the one it has in the store the record is for.
 pub fn record_from_store(
-    store: &Store,
+    store: &Db,
     id: &str,
     redactor: Option<&Redactor>,
     alias: Option<&MachineAlias>,
-) -> Result<Option<Vec<u8>>, StoreError> {
+) -> Result<Option<Vec<u8>>, DbError> {
     record_from_conn(store.conn(), id, redactor, alias)
 }
 
@@ -69,7 +69,7 @@ pub(crate) fn record_from_conn(
     id: &str,
     redactor: Option<&Redactor>,
     alias: Option<&MachineAlias>,
-) -> Result<Option<Vec<u8>>, StoreError> {
+) -> Result<Option<Vec<u8>>, DbError> {
     let clean = |text: String| -> String {
         match redactor {
             Some(r) => match r.redact(&text) {
@@ -199,13 +199,13 @@ pub(crate) fn record_from_conn(
 /// in what is written (the store leaves the machine); lore.db keeps the original. `alias` is
 /// this machine's id in the store ([`MachineAlias`]).
 pub fn export(
-    store: &Store,
+    store: &Db,
     local: &LocalStore,
     ids: impl IntoIterator<Item = String>,
     redactor: &Redactor,
     alias: Option<&MachineAlias>,
 ) -> Result<WriteOutcome, SyncError> {
-    let record = |id: &str| -> Result<Option<Vec<u8>>, StoreError> {
+    let record = |id: &str| -> Result<Option<Vec<u8>>, DbError> {
         // A session deleted here only (`lore delete` without --everywhere) stays in the store.
         if store.deleted_here_only(id)? {
             return Ok(None);

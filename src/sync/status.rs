@@ -5,11 +5,11 @@ use gix::ObjectId;
 use super::SyncError;
 use super::record::record_from_store;
 use crate::crypto::StoreHeader;
+use crate::db::Db;
 use crate::gitstore::LocalStore;
 use crate::gitstore::local::ref_target;
 use crate::keys::KeyStore;
 use crate::redact::Redactor;
-use crate::store::Store;
 
 /// Where the data key would come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,7 +76,7 @@ pub struct Outgoing<'a> {
 /// Reads the status of `local`'s sync with `remote`.
 pub fn status(
     local: &LocalStore,
-    db: Option<&Store>,
+    db: Option<&Db>,
     keys: &KeyStore,
     passphrase_set: bool,
     remote: &str,

@@ -29,7 +29,7 @@ pub(super) fn run(ctx: &Ctx, place: &Place, args: ExportArgs) -> anyhow::Result<
             place.command("setup")
         );
     }
-    let Some(db) = ctx.home.open_store_readable()? else {
+    let Some(db) = ctx.home.open_db_readable()? else {
         println!("Nothing to export: lore.db is empty (run 'lore import').");
         return Ok(ExitCode::SUCCESS);
     };

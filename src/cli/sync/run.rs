@@ -18,7 +18,7 @@ pub(super) fn run(ctx: &Ctx, place: &Place, quiet: bool) -> anyhow::Result<ExitC
             place.command("setup")
         );
     }
-    let mut db = ctx.home.open_store()?;
+    let mut db = ctx.home.open_db()?;
     let git = place.git();
     let redactor = ctx.redactor()?;
     let mut cycle = lore::sync::cycle::Sync {

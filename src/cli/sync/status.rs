@@ -19,7 +19,7 @@ pub(super) struct StatusArgs {
 
 pub(super) fn run(ctx: &Ctx, place: &Place, args: StatusArgs) -> anyhow::Result<ExitCode> {
     let (local, remote) = (&place.local, place.remote.as_str());
-    let db = ctx.home.open_store_readable()?;
+    let db = ctx.home.open_db_readable()?;
     let passphrase_set = std::env::var_os("LORE_PASSPHRASE").is_some_and(|p| !p.is_empty());
     let keys = ctx.key_store()?;
     let redactor = ctx.redactor()?;

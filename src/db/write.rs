@@ -1,5 +1,5 @@
 //! The only code that changes `lore.db`. A [`Writer`] lives inside one transaction opened by
-//! [`super::Store::write`], and makes every change through the versioning engine's [`Tx`]: each
+//! [`super::Db::write`], and makes every change through the versioning engine's [`Tx`]: each
 //! `write` becomes one commit that `lore history` lists and `lore revert` undoes.
 //!
 //! Two ways to save a session: [`Writer::merge_session`] (import) keeps the union of what every
@@ -9,7 +9,7 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::StoreError;
+use super::DbError;
 use crate::model::{Link, LinkKind, Message, ParsedSession};
 use crate::versioning::value::{Row, Value};
 use crate::versioning::{Tx, now_ms};
@@ -87,7 +87,7 @@ impl<'a> Writer<'a> {
         (self.tx, self.message)
     }
 
-    /// What this change is: as given to [`super::Store::write`], or as last set.
+    /// What this change is: as given to [`super::Db::write`], or as last set.
     pub fn message(&self) -> &str {
         &self.message
     }
@@ -104,7 +104,7 @@ impl<'a> Writer<'a> {
     }
 
     /// The machine session `id` came from, if lore.db holds the session.
-    pub fn session_machine(&self, id: &str) -> Result<Option<String>, StoreError> {
+    pub fn session_machine(&self, id: &str) -> Result<Option<String>, DbError> {
         Ok(self
             .conn()
             .prepare_cached("SELECT machine_id FROM sessions WHERE id = ?1")?
@@ -113,7 +113,7 @@ impl<'a> Writer<'a> {
     }
 
     /// Sets the machine a session came from (sync: the winning record's).
-    pub fn set_machine_id(&mut self, id: &str, machine_id: &str) -> Result<bool, StoreError> {
+    pub fn set_machine_id(&mut self, id: &str, machine_id: &str) -> Result<bool, DbError> {
         let key = [text(id)];
         let Some(old) = self.tx.read("sessions", &key)? else {
             return Ok(false);
@@ -138,7 +138,7 @@ impl<'a> Writer<'a> {
         parsed: &ParsedSession,
         machine_id: &str,
         source: Option<(&str, &str)>,
-    ) -> Result<SaveOutcome, StoreError> {
+    ) -> Result<SaveOutcome, DbError> {
         let s = &parsed.info;
         let tombstoned = self
             .conn()
@@ -205,7 +205,7 @@ impl<'a> Writer<'a> {
         parsed: &ParsedSession,
         machine_id: &str,
         source: Option<(&str, &str)>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), DbError> {
         let s = &parsed.info;
         let (source_path, fingerprint) = source.unzip();
         self.tx.insert(
@@ -240,7 +240,7 @@ impl<'a> Writer<'a> {
     }
 
     /// Makes the stored messages of `id` equal to `messages`, touching only rows that differ.
-    fn sync_messages(&mut self, id: &str, messages: &[Message]) -> Result<bool, StoreError> {
+    fn sync_messages(&mut self, id: &str, messages: &[Message]) -> Result<bool, DbError> {
         let mut changed = false;
         let stored: Vec<(i64, i64, Row)> = {
             let mut stmt = self.conn().prepare_cached(
@@ -297,7 +297,7 @@ impl<'a> Writer<'a> {
     }
 
     /// Adds links that are not there yet; returns how many were new.
-    pub fn add_links(&mut self, session_id: &str, links: &[Link]) -> Result<usize, StoreError> {
+    pub fn add_links(&mut self, session_id: &str, links: &[Link]) -> Result<usize, DbError> {
         let mut added = 0;
         for l in links {
             let exists = self
@@ -319,7 +319,7 @@ impl<'a> Writer<'a> {
     /// least as sure as another kind: then it takes the new kind and confidence (an `auto`
     /// link of 1.00 confirmed by hand becomes `explicit`). Returns whether anything changed,
     /// so that a command that changes nothing writes no commit.
-    pub fn set_link(&mut self, session_id: &str, link: &Link) -> Result<bool, StoreError> {
+    pub fn set_link(&mut self, session_id: &str, link: &Link) -> Result<bool, DbError> {
         let key = [text(session_id), text(&link.commit)];
         match self.tx.read("links", &key)? {
             None => {
@@ -380,7 +380,7 @@ impl<'a> Writer<'a> {
         session_id: &str,
         commit_id: &str,
         evidence: &str,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<bool, DbError> {
         let key = [text(session_id), text(commit_id)];
         match self.tx.read("links", &key)? {
             Some(old) if !is_removed(&old) => {
@@ -398,7 +398,7 @@ impl<'a> Writer<'a> {
     /// Takes back the link between `session_id` and `commit_id` (`lore unlink`): it becomes a
     /// link of kind `removed` (confidence 0, the time of the removal), which sync carries to
     /// other machines and which import and `--auto` respect. Returns whether there was a link.
-    pub fn remove_link(&mut self, session_id: &str, commit_id: &str) -> Result<bool, StoreError> {
+    pub fn remove_link(&mut self, session_id: &str, commit_id: &str) -> Result<bool, DbError> {
         let key = [text(session_id), text(commit_id)];
         match self.tx.read("links", &key)? {
             Some(old) if !is_removed(&old) => {
@@ -426,7 +426,7 @@ impl<'a> Writer<'a> {
         session_id: &str,
         link: &Link,
         created_at: i64,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<bool, DbError> {
         let key = [text(session_id), text(&link.commit)];
         let new = link_row(session_id, link, created_at);
         match self.tx.read("links", &key)? {
@@ -456,7 +456,7 @@ impl<'a> Writer<'a> {
     }
 
     /// Adds a tag unless the session has it; returns whether it was new.
-    pub fn add_tag(&mut self, session_id: &str, tag: &str) -> Result<bool, StoreError> {
+    pub fn add_tag(&mut self, session_id: &str, tag: &str) -> Result<bool, DbError> {
         let key = [text(session_id), text(tag)];
         if self.tx.read("tags", &key)?.is_some() {
             return Ok(false);
@@ -469,7 +469,7 @@ impl<'a> Writer<'a> {
     }
 
     /// Removes a tag from a session (`lore tag --remove`); returns whether it had it.
-    pub fn remove_tag(&mut self, session_id: &str, tag: &str) -> Result<bool, StoreError> {
+    pub fn remove_tag(&mut self, session_id: &str, tag: &str) -> Result<bool, DbError> {
         let key = [text(session_id), text(tag)];
         Ok(self.tx.delete("tags", &key)?.is_some())
     }
@@ -481,7 +481,7 @@ impl<'a> Writer<'a> {
         session_id: &str,
         body: &str,
         created_at: i64,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<bool, DbError> {
         let exists = self
             .conn()
             .prepare_cached(
@@ -505,7 +505,7 @@ impl<'a> Writer<'a> {
     /// Records that session `id` was deleted at `deleted_at` (elsewhere, arriving by sync),
     /// deleting it here too. Of two deletion times the earlier is kept, so every machine
     /// agrees. Returns whether anything changed.
-    pub fn merge_tombstone(&mut self, id: &str, deleted_at: i64) -> Result<bool, StoreError> {
+    pub fn merge_tombstone(&mut self, id: &str, deleted_at: i64) -> Result<bool, DbError> {
         let key = [text(id)];
         let existing = match self.tx.read("tombstones", &key)? {
             Some(old) => match old.get("deleted_at") {
@@ -546,7 +546,7 @@ impl<'a> Writer<'a> {
         id: &str,
         deleted_at: i64,
         everywhere: bool,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<bool, DbError> {
         let exists = self
             .conn()
             .prepare_cached("SELECT 1 FROM sessions WHERE id = ?1")?
@@ -605,7 +605,7 @@ impl<'a> Writer<'a> {
     }
 
     /// Remembers how a transcript file looked when import last read it.
-    pub fn record_source(&mut self, rec: &SourceRecord<'_>) -> Result<(), StoreError> {
+    pub fn record_source(&mut self, rec: &SourceRecord<'_>) -> Result<(), DbError> {
         let r = row(&[
             ("path", text(rec.path)),
             ("fingerprint", text(rec.fingerprint)),

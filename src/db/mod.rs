@@ -1,7 +1,8 @@
-//! `lore.db`: the local session store.
+//! `lore.db`: the local session database ([`Db`]). Named `db`, not "store", so it is never
+//! confused with the encrypted git store (`gitstore`) or the key store (`keys`).
 //!
-//! Opening a store applies any pending schema migrations. Reads are methods on [`Store`]
-//! (see [`query`]); every write goes through [`Store::write`], which runs a closure against a
+//! Opening it applies any pending schema migrations. Reads are methods on [`Db`]
+//! (see [`query`]); every write goes through [`Db::write`], which runs a closure against a
 //! [`Writer`] inside one transaction labelled with a message. That one narrow door is where
 //! versioning hooks in: each `write` becomes one revertible commit.
 //!
@@ -23,12 +24,12 @@ use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 pub use content::ContentMatch;
 pub use merge::Copy;
-pub use query::{Filter, LinkQuery, LinkRow, LinkedSession, SearchHit, SessionRow, StoreStats};
+pub use query::{DbStats, Filter, LinkQuery, LinkRow, LinkedSession, SearchHit, SessionRow};
 pub use write::{SaveOutcome, SourceRecord, Writer};
 
 /// Errors from the session store.
 #[derive(Debug, thiserror::Error)]
-pub enum StoreError {
+pub enum DbError {
     #[error("{path} is not a SQLite database; move it aside or point LORE_HOME elsewhere")]
     NotADatabase { path: PathBuf },
     #[error(
@@ -58,27 +59,27 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
 }
 
-impl StoreError {
+impl DbError {
     /// Turns a raw SQLite error met while opening or writing `path` into the precise case.
-    fn classify(path: &Path, e: rusqlite::Error) -> StoreError {
+    fn classify(path: &Path, e: rusqlite::Error) -> DbError {
         match e.sqlite_error_code() {
-            Some(ErrorCode::NotADatabase) => StoreError::NotADatabase {
+            Some(ErrorCode::NotADatabase) => DbError::NotADatabase {
                 path: path.to_owned(),
             },
             Some(ErrorCode::ReadOnly)
             | Some(ErrorCode::CannotOpen)
-            | Some(ErrorCode::PermissionDenied) => StoreError::ReadOnly {
+            | Some(ErrorCode::PermissionDenied) => DbError::ReadOnly {
                 path: path.to_owned(),
             },
-            _ => StoreError::Sqlite(e),
+            _ => DbError::Sqlite(e),
         }
     }
 }
 
-fn classify_versioning(path: &Path, e: crate::versioning::Error) -> StoreError {
+fn classify_versioning(path: &Path, e: crate::versioning::Error) -> DbError {
     match e {
-        crate::versioning::Error::Sqlite(e) => StoreError::classify(path, e),
-        other => StoreError::Versioning(other),
+        crate::versioning::Error::Sqlite(e) => DbError::classify(path, e),
+        other => DbError::Versioning(other),
     }
 }
 
@@ -139,26 +140,26 @@ pub fn immutable_uri(path: &Path) -> String {
 }
 
 /// An open `lore.db`.
-pub struct Store {
+pub struct Db {
     conn: Connection,
     path: PathBuf,
     read_only: bool,
-    /// The id of the commit the last [`Store::write`] made (`None`: it changed nothing).
+    /// The id of the commit the last [`Db::write`] made (`None`: it changed nothing).
     last_commit: Option<String>,
 }
 
-impl Store {
+impl Db {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     ///
     /// A file that is not SQLite is refused without being changed.
-    pub fn open(path: &Path) -> Result<Store, StoreError> {
+    pub fn open(path: &Path) -> Result<Db, DbError> {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX
             | OpenFlags::SQLITE_OPEN_URI;
         let conn =
-            Connection::open_with_flags(path, flags).map_err(|e| StoreError::classify(path, e))?;
-        let store = Store {
+            Connection::open_with_flags(path, flags).map_err(|e| DbError::classify(path, e))?;
+        let store = Db {
             conn,
             path: path.to_owned(),
             read_only: false,
@@ -169,9 +170,9 @@ impl Store {
         if store
             .conn
             .is_readonly(rusqlite::MAIN_DB)
-            .map_err(|e| StoreError::classify(path, e))?
+            .map_err(|e| DbError::classify(path, e))?
         {
-            return Err(StoreError::ReadOnly {
+            return Err(DbError::ReadOnly {
                 path: path.to_owned(),
             });
         }
@@ -181,11 +182,11 @@ impl Store {
         migrate::check_not_newer(&store.conn, path)?;
         store
             .configure(true)
-            .map_err(|e| StoreError::classify(path, e))?;
+            .map_err(|e| DbError::classify(path, e))?;
         migrate::migrate(&store.conn, path)?;
         // The content index's queue: messages a migration, a revert or another lore left
         // unhashed (docs/links.md, "The content index").
-        content::drain_now(&store.conn).map_err(|e| StoreError::classify(path, e))?;
+        content::drain_now(&store.conn).map_err(|e| DbError::classify(path, e))?;
         Ok(store)
     }
 
@@ -193,9 +194,9 @@ impl Store {
     ///
     /// Used where LORE_HOME is read-only; a database of an older schema is refused (run any
     /// writing command once to upgrade it).
-    pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
-        let conn = connect_read_only(path).map_err(|e| StoreError::classify(path, e))?;
-        let store = Store {
+    pub fn open_read_only(path: &Path) -> Result<Db, DbError> {
+        let conn = connect_read_only(path).map_err(|e| DbError::classify(path, e))?;
+        let store = Db {
             conn,
             path: path.to_owned(),
             read_only: true,
@@ -205,7 +206,7 @@ impl Store {
         store.check_identity()?;
         store
             .configure(false)
-            .map_err(|e| StoreError::classify(path, e))?;
+            .map_err(|e| DbError::classify(path, e))?;
         migrate::check_current(&store.conn, path)?;
         Ok(store)
     }
@@ -213,7 +214,7 @@ impl Store {
     /// Reads through a memory map from now on: a short-lived reading command (a search) then
     /// touches index pages without copying each into SQLite's cache first. Not for imports:
     /// mapped pages count towards the process's resident memory.
-    pub fn map_for_reading(&self) -> Result<(), StoreError> {
+    pub fn map_for_reading(&self) -> Result<(), DbError> {
         self.conn.pragma_update(None, "mmap_size", 1_i64 << 30)?;
         Ok(())
     }
@@ -224,7 +225,7 @@ impl Store {
     }
 
     /// The schema version of the open database.
-    pub fn schema_version(&self) -> Result<i64, StoreError> {
+    pub fn schema_version(&self) -> Result<i64, DbError> {
         Ok(self
             .conn
             .pragma_query_value(None, "user_version", |r| r.get(0))?)
@@ -238,16 +239,16 @@ impl Store {
         f: impl FnOnce(&mut Writer<'_>) -> Result<T, E>,
     ) -> Result<T, E>
     where
-        E: From<StoreError>,
+        E: From<DbError>,
     {
         let path = self.path.clone();
         if self.read_only {
-            return Err(StoreError::ReadOnly { path }.into());
+            return Err(DbError::ReadOnly { path }.into());
         }
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(|e| StoreError::classify(&path, e))?;
+            .map_err(|e| DbError::classify(&path, e))?;
         let versioned =
             crate::versioning::Tx::begin(&tx).map_err(|e| classify_versioning(&path, e))?;
         let mut writer = Writer::new(versioned, message);
@@ -255,7 +256,7 @@ impl Store {
         let (versioned, message) = writer.finish();
         // The content index follows the messages this write inserted (lore's own tables:
         // not part of the commit).
-        content::drain(&tx).map_err(|e| StoreError::classify(&path, e))?;
+        content::drain(&tx).map_err(|e| DbError::classify(&path, e))?;
         // The label before the colon (`import: 3 sessions`) is the reflog's reason.
         let reason = message
             .split(':')
@@ -274,33 +275,32 @@ impl Store {
                 created_at: None,
             })
             .map_err(|e| classify_versioning(&path, e))?;
-        tx.commit().map_err(|e| StoreError::classify(&path, e))?;
+        tx.commit().map_err(|e| DbError::classify(&path, e))?;
         self.last_commit = summary.map(|s| s.commit_id);
         Ok(value)
     }
 
-    /// The id of the commit the last [`Store::write`] on this handle made, if it changed
+    /// The id of the commit the last [`Db::write`] on this handle made, if it changed
     /// anything.
     pub fn last_commit(&self) -> Option<&str> {
         self.last_commit.as_deref()
     }
 
-    fn check_is_database(&self) -> Result<(), StoreError> {
+    fn check_is_database(&self) -> Result<(), DbError> {
         // SQLite opens lazily: the first read of the header tells whether this is a database.
         self.conn
             .query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
                 r.get::<_, i64>(0)
             })
             .map(|_| ())
-            .map_err(|e| StoreError::classify(&self.path, e))
+            .map_err(|e| DbError::classify(&self.path, e))
     }
 
     /// Refuses a database that is not lore's ([`identity::identify`]).
-    fn check_identity(&self) -> Result<identity::Identity, StoreError> {
-        let found =
-            identity::identify(&self.conn).map_err(|e| StoreError::classify(&self.path, e))?;
+    fn check_identity(&self) -> Result<identity::Identity, DbError> {
+        let found = identity::identify(&self.conn).map_err(|e| DbError::classify(&self.path, e))?;
         match found {
-            identity::Identity::Foreign(kind) => Err(StoreError::Foreign {
+            identity::Identity::Foreign(kind) => Err(DbError::Foreign {
                 path: self.path.clone(),
                 kind,
             }),
@@ -336,15 +336,15 @@ mod tests {
         let p = d.path().join("lore.db");
         let junk = b"this is not a database, it is a shopping list\n".repeat(200);
         std::fs::write(&p, &junk).unwrap();
-        let err = Store::open(&p).err().unwrap();
-        assert!(matches!(err, StoreError::NotADatabase { .. }), "{err}");
+        let err = Db::open(&p).err().unwrap();
+        assert!(matches!(err, DbError::NotADatabase { .. }), "{err}");
         assert_eq!(std::fs::read(&p).unwrap(), junk);
     }
 
     #[test]
     fn open_creates_the_current_schema() {
         let d = tempfile::tempdir().unwrap();
-        let s = Store::open(&d.path().join("lore.db")).unwrap();
+        let s = Db::open(&d.path().join("lore.db")).unwrap();
         assert_eq!(s.schema_version().unwrap(), migrate::LATEST);
         let mode: String = s
             .conn
@@ -357,7 +357,7 @@ mod tests {
     fn merging_keeps_every_copys_messages_and_replaces_what_an_older_lore_stored() {
         use crate::model::{Kind, Message, ParsedSession, Role, SessionInfo, Tool};
         let d = tempfile::tempdir().unwrap();
-        let mut s = Store::open(&d.path().join("lore.db")).unwrap();
+        let mut s = Db::open(&d.path().join("lore.db")).unwrap();
         let session = |texts: &[(Role, &str)]| ParsedSession {
             info: SessionInfo::new("s1", Tool::ClaudeCode),
             messages: texts
@@ -367,7 +367,7 @@ mod tests {
                 .collect(),
             links: Vec::new(),
         };
-        let contents = |s: &Store| -> Vec<String> {
+        let contents = |s: &Db| -> Vec<String> {
             s.conn
                 .prepare("SELECT content FROM messages ORDER BY ordinal")
                 .unwrap()
@@ -418,7 +418,7 @@ mod tests {
     fn between_a_link_and_its_removal_the_later_wins_everywhere() {
         use crate::model::{Link, LinkKind, ParsedSession, SessionInfo, Tool};
         let d = tempfile::tempdir().unwrap();
-        let mut s = Store::open(&d.path().join("lore.db")).unwrap();
+        let mut s = Db::open(&d.path().join("lore.db")).unwrap();
         let parsed = ParsedSession {
             info: SessionInfo::new("s1", Tool::ClaudeCode),
             messages: Vec::new(),
@@ -429,7 +429,7 @@ mod tests {
             kind,
             confidence: if kind == LinkKind::Removed { 0.0 } else { 1.0 },
         };
-        let kinds = |s: &Store| -> Vec<String> {
+        let kinds = |s: &Db| -> Vec<String> {
             s.conn
                 .prepare("SELECT kind || '@' || created_at FROM links")
                 .unwrap()

@@ -3,7 +3,7 @@
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{OptionalExtension, Row, params_from_iter};
 
-use super::{Store, StoreError};
+use super::{Db, DbError};
 use crate::model::{Kind, Link, Message, Role, Tool};
 
 /// Which sessions a listing or search covers. Empty fields do not filter.
@@ -191,7 +191,7 @@ pub struct LinkRow {
     pub created_at: i64,
 }
 
-/// A message read by [`Store::messages_page`].
+/// A message read by [`Db::messages_page`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct PagedMessage {
     /// Its position in the session, from 0.
@@ -203,7 +203,7 @@ pub struct PagedMessage {
 
 /// Counts that `lore status` shows.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct StoreStats {
+pub struct DbStats {
     pub sessions: i64,
     pub messages: i64,
     pub links: i64,
@@ -215,9 +215,9 @@ pub struct StoreStats {
     pub sources: i64,
 }
 
-impl Store {
+impl Db {
     /// Sessions matching `filter`, newest first, at most `limit`.
-    pub fn sessions(&self, filter: &Filter, limit: usize) -> Result<Vec<SessionRow>, StoreError> {
+    pub fn sessions(&self, filter: &Filter, limit: usize) -> Result<Vec<SessionRow>, DbError> {
         let (cond, mut params) = filter.sql();
         params.push(SqlValue::Integer(limit as i64));
         let sql = format!(
@@ -232,16 +232,16 @@ impl Store {
     }
 
     /// The session whose id is `id_or_prefix`, or the only one whose id starts with it.
-    pub fn session(&self, id_or_prefix: &str) -> Result<SessionRow, StoreError> {
+    pub fn session(&self, id_or_prefix: &str) -> Result<SessionRow, DbError> {
         let id = self.resolve_id(id_or_prefix)?;
         let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.id = ?1");
         Ok(self.conn().query_row(&sql, [&id], session_row)?)
     }
 
     /// The full id of the one session that `id_or_prefix` names.
-    pub fn resolve_id(&self, id_or_prefix: &str) -> Result<String, StoreError> {
+    pub fn resolve_id(&self, id_or_prefix: &str) -> Result<String, DbError> {
         if id_or_prefix.is_empty() {
-            return Err(StoreError::NotFound(String::new()));
+            return Err(DbError::NotFound(String::new()));
         }
         let exact: Option<String> = self
             .conn()
@@ -268,8 +268,8 @@ impl Store {
                 .collect::<Result<_, _>>()?;
             return match ids.as_slice() {
                 [one] => Ok(one.clone()),
-                [] => Err(StoreError::NotFound(id_or_prefix.to_owned())),
-                _ => Err(StoreError::Ambiguous {
+                [] => Err(DbError::NotFound(id_or_prefix.to_owned())),
+                _ => Err(DbError::Ambiguous {
                     prefix: id_or_prefix.to_owned(),
                     count: ids.len(),
                 }),
@@ -287,7 +287,7 @@ impl Store {
             )?
             .collect::<Result<_, _>>()?;
         match ids.as_slice() {
-            [] => Err(StoreError::NotFound(id_or_prefix.to_owned())),
+            [] => Err(DbError::NotFound(id_or_prefix.to_owned())),
             [one] => Ok(one.clone()),
             // A session and its sub-agents (`<id>-agent-…`): every match extends the first, so
             // the prefix names that one, as the listing shows it.
@@ -302,7 +302,7 @@ impl Store {
                     rusqlite::params![id_or_prefix, upper_bound(id_or_prefix)],
                     |r| r.get(0),
                 )?;
-                Err(StoreError::Ambiguous {
+                Err(DbError::Ambiguous {
                     prefix: id_or_prefix.to_owned(),
                     count: count as usize,
                 })
@@ -348,7 +348,7 @@ impl Store {
         roles: &[Role],
         omit_tool_output: bool,
         limit: usize,
-    ) -> Result<Vec<PagedMessage>, StoreError> {
+    ) -> Result<Vec<PagedMessage>, DbError> {
         let roles: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
         let roles = serde_json::to_string(&roles).unwrap_or_else(|_| "[]".to_owned());
         let mut stmt = self.conn().prepare_cached(
@@ -384,7 +384,7 @@ impl Store {
     }
 
     /// The text of session `id`'s first user prompt, if it has one.
-    pub fn first_prompt(&self, id: &str) -> Result<Option<String>, StoreError> {
+    pub fn first_prompt(&self, id: &str) -> Result<Option<String>, DbError> {
         Ok(self
             .conn()
             .query_row(
@@ -397,7 +397,7 @@ impl Store {
     }
 
     /// The commits linked to session `id` (links taken back with `lore unlink` left out).
-    pub fn links(&self, id: &str) -> Result<Vec<Link>, StoreError> {
+    pub fn links(&self, id: &str) -> Result<Vec<Link>, DbError> {
         let mut stmt = self.conn().prepare_cached(
             "SELECT commit_id, kind, confidence FROM links
              WHERE session_id = ?1 AND kind != 'removed' ORDER BY created_at, commit_id",
@@ -420,7 +420,7 @@ impl Store {
     pub fn link_evidence(
         &self,
         id: &str,
-    ) -> Result<std::collections::HashMap<String, Option<String>>, StoreError> {
+    ) -> Result<std::collections::HashMap<String, Option<String>>, DbError> {
         let mut stmt = self.conn().prepare_cached(
             "SELECT commit_id, evidence FROM links WHERE session_id = ?1 AND kind != 'removed'",
         )?;
@@ -432,7 +432,7 @@ impl Store {
 
     /// Every link (taken back ones left out) that `q` selects, with its session, newest
     /// first. docs/links.md, "`lore links`".
-    pub fn all_links(&self, q: &LinkQuery) -> Result<Vec<LinkRow>, StoreError> {
+    pub fn all_links(&self, q: &LinkQuery) -> Result<Vec<LinkRow>, DbError> {
         let sql = format!(
             "SELECT {SESSION_COLUMNS}, l.commit_id, l.kind, l.confidence, l.evidence, l.created_at
              FROM links l JOIN sessions s ON s.id = l.session_id
@@ -484,7 +484,7 @@ impl Store {
 
     /// Every commit session `id` has a link row for, including links taken back with
     /// `lore unlink` (which `--auto` must not make again).
-    pub fn link_commits_ever(&self, id: &str) -> Result<Vec<String>, StoreError> {
+    pub fn link_commits_ever(&self, id: &str) -> Result<Vec<String>, DbError> {
         let mut stmt = self
             .conn()
             .prepare_cached("SELECT commit_id FROM links WHERE session_id = ?1")?;
@@ -500,7 +500,7 @@ impl Store {
     /// a prefix of `full_id` of at least [`MIN_ABBREV`] hex digits. The lookup is a bounded
     /// range scan on the links' commit index (every prefix of `full_id` sorts between its first
     /// [`MIN_ABBREV`] digits and itself), so blame costs the same whatever the number of links.
-    pub fn sessions_for_commit(&self, full_id: &str) -> Result<Vec<LinkedSession>, StoreError> {
+    pub fn sessions_for_commit(&self, full_id: &str) -> Result<Vec<LinkedSession>, DbError> {
         let Some(low) = full_id.get(..MIN_ABBREV) else {
             return Ok(Vec::new());
         };
@@ -531,7 +531,7 @@ impl Store {
     }
 
     /// Every session's id and recorded working directory.
-    pub fn session_cwds(&self) -> Result<Vec<(String, Option<String>)>, StoreError> {
+    pub fn session_cwds(&self) -> Result<Vec<(String, Option<String>)>, DbError> {
         let mut stmt = self
             .conn()
             .prepare_cached("SELECT id, cwd FROM sessions ORDER BY id")?;
@@ -543,7 +543,7 @@ impl Store {
 
     /// The working directory of session `id`: `None` when there is no such session,
     /// `Some(None)` when it has none.
-    pub fn session_cwd(&self, id: &str) -> Result<Option<Option<String>>, StoreError> {
+    pub fn session_cwd(&self, id: &str) -> Result<Option<Option<String>>, DbError> {
         Ok(self
             .conn()
             .prepare_cached("SELECT cwd FROM sessions WHERE id = ?1")?
@@ -553,7 +553,7 @@ impl Store {
 
     /// Whether lore.db knows session `id` (exactly that id): as a session, or as a deleted
     /// one (its tombstone).
-    pub fn has_session(&self, id: &str) -> Result<bool, StoreError> {
+    pub fn has_session(&self, id: &str) -> Result<bool, DbError> {
         Ok(self
             .conn()
             .prepare_cached(
@@ -564,7 +564,7 @@ impl Store {
 
     /// Whether session `id` was deleted on this machine only (`lore delete` without
     /// `--everywhere`): hidden here, kept in the shared store.
-    pub fn deleted_here_only(&self, id: &str) -> Result<bool, StoreError> {
+    pub fn deleted_here_only(&self, id: &str) -> Result<bool, DbError> {
         Ok(self
             .conn()
             .prepare_cached("SELECT 1 FROM tombstones WHERE session_id = ?1 AND scope = 'here'")?
@@ -572,7 +572,7 @@ impl Store {
     }
 
     /// The ids of every deleted session (its tombstone).
-    pub fn tombstone_ids(&self) -> Result<Vec<String>, StoreError> {
+    pub fn tombstone_ids(&self) -> Result<Vec<String>, DbError> {
         let mut stmt = self
             .conn()
             .prepare_cached("SELECT session_id FROM tombstones ORDER BY session_id")?;
@@ -583,7 +583,7 @@ impl Store {
     }
 
     /// The annotations of session `id`, oldest first: (body, created_at in Unix ms).
-    pub fn annotations(&self, id: &str) -> Result<Vec<(String, i64)>, StoreError> {
+    pub fn annotations(&self, id: &str) -> Result<Vec<(String, i64)>, DbError> {
         let mut stmt = self.conn().prepare_cached(
             "SELECT body, created_at FROM annotations WHERE session_id = ?1 ORDER BY created_at, body",
         )?;
@@ -594,7 +594,7 @@ impl Store {
     }
 
     /// The tags of session `id`.
-    pub fn tags(&self, id: &str) -> Result<Vec<String>, StoreError> {
+    pub fn tags(&self, id: &str) -> Result<Vec<String>, DbError> {
         let mut stmt = self
             .conn()
             .prepare_cached("SELECT tag FROM tags WHERE session_id = ?1 ORDER BY tag")?;
@@ -656,7 +656,7 @@ impl Store {
             title = "coalesce(s.title, (SELECT substr(f.content, 1, 200) FROM messages f
                 WHERE f.session_id = s.id AND f.role = 'user' ORDER BY f.ordinal LIMIT 1))"
         );
-        let mut stmt = self.conn().prepare(&sql).map_err(StoreError::from)?;
+        let mut stmt = self.conn().prepare(&sql).map_err(DbError::from)?;
         let hits = stmt
             .query_map(params_from_iter(params.iter()), |r| {
                 search_hit(r, |content| snippet(content, &terms))
@@ -669,11 +669,11 @@ impl Store {
                 rusqlite::Error::SqliteFailure(_, Some(msg)) => msg.clone(),
                 other => other.to_string(),
             }),
-            _ => SearchError::Store(StoreError::Sqlite(e)),
+            _ => SearchError::Db(DbError::Sqlite(e)),
         })
     }
 
-    /// [`Store::search`] for a query holding Chinese, Japanese or Korean: the messages holding
+    /// [`Db::search`] for a query holding Chinese, Japanese or Korean: the messages holding
     /// every word as a substring, newest first, found through the trigram index of messages
     /// with CJK text (`messages_cjk`, schema 5). Words of three characters or more are looked
     /// up in the index; shorter ones are checked in its rows (only messages with CJK text).
@@ -713,18 +713,18 @@ impl Store {
             title = "coalesce(s.title, (SELECT substr(f.content, 1, 200) FROM messages f
                 WHERE f.session_id = s.id AND f.role = 'user' ORDER BY f.ordinal LIMIT 1))"
         );
-        let mut stmt = self.conn().prepare(&sql).map_err(StoreError::from)?;
+        let mut stmt = self.conn().prepare(&sql).map_err(DbError::from)?;
         let hits = stmt
             .query_map(params_from_iter(params.iter()), |r| {
                 search_hit(r, |content| substring_snippet(content, words))
             })
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-            .map_err(StoreError::from)?;
+            .map_err(DbError::from)?;
         Ok(hits)
     }
 
     /// The fingerprint and tool a transcript file had when import last read it.
-    pub fn source_state(&self, path: &str) -> Result<Option<(String, Option<String>)>, StoreError> {
+    pub fn source_state(&self, path: &str) -> Result<Option<(String, Option<String>)>, DbError> {
         Ok(self
             .conn()
             .prepare_cached("SELECT fingerprint, tool FROM sources WHERE path = ?1")?
@@ -733,7 +733,7 @@ impl Store {
     }
 
     /// Counts for `lore status`.
-    pub fn stats(&self) -> Result<StoreStats, StoreError> {
+    pub fn stats(&self) -> Result<DbStats, DbError> {
         let c = self.conn();
         let one = |sql: &str| -> rusqlite::Result<i64> { c.query_row(sql, [], |r| r.get(0)) };
         let opt =
@@ -744,7 +744,7 @@ impl Store {
         let by_tool = stmt
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<_, _>>()?;
-        Ok(StoreStats {
+        Ok(DbStats {
             sessions: one("SELECT count(*) FROM sessions")?,
             messages: one("SELECT count(*) FROM messages")?,
             links: one("SELECT count(*) FROM links WHERE kind != 'removed'")?,
@@ -854,22 +854,22 @@ fn render_snippet(text: &str, words: &[(usize, usize)]) -> String {
     out
 }
 
-/// Errors of [`Store::for_each_message`]: the store's, or the caller's output failing.
+/// Errors of [`Db::for_each_message`]: the store's, or the caller's output failing.
 #[derive(Debug, thiserror::Error)]
 pub enum ForEachError {
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Db(#[from] DbError),
     #[error(transparent)]
     Output(std::io::Error),
 }
 
 impl From<rusqlite::Error> for ForEachError {
     fn from(e: rusqlite::Error) -> Self {
-        ForEachError::Store(StoreError::Sqlite(e))
+        ForEachError::Db(DbError::Sqlite(e))
     }
 }
 
-/// Errors of [`Store::search`].
+/// Errors of [`Db::search`].
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
     #[error("the search query is empty; give one or more words")]
@@ -877,7 +877,7 @@ pub enum SearchError {
     #[error("invalid search syntax ({0}); put the words in quotes or drop the operators")]
     Syntax(String),
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Db(#[from] DbError),
 }
 
 /// Whether `c` is a Chinese, Japanese or Korean character: the classes `messages_cjk` indexes
@@ -1026,7 +1026,7 @@ mod tests {
     }
 }
 
-/// What changed in lore.db after a given commit: see [`Store::sessions_changed_since`].
+/// What changed in lore.db after a given commit: see [`Db::sessions_changed_since`].
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ChangedSince {
     /// The head when the question was answered: ask again from here next time.
@@ -1037,9 +1037,9 @@ pub struct ChangedSince {
     pub commits: usize,
 }
 
-impl Store {
+impl Db {
     /// The head commit of lore.db's history (`None` before the first write).
-    pub fn head(&self) -> Result<Option<String>, StoreError> {
+    pub fn head(&self) -> Result<Option<String>, DbError> {
         if !crate::versioning::log::is_versioned(self.conn())? {
             return Ok(None);
         }
@@ -1055,7 +1055,7 @@ impl Store {
         &self,
         since: Option<&str>,
         skip: &[String],
-    ) -> Result<Option<ChangedSince>, StoreError> {
+    ) -> Result<Option<ChangedSince>, DbError> {
         use crate::versioning::value::Value;
         let conn = self.conn();
         let mut ids = std::collections::BTreeSet::new();

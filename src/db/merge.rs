@@ -11,7 +11,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use super::StoreError;
+use super::DbError;
 use super::write::{SaveOutcome, Writer, message_row, opt_int, opt_text, row, text};
 use crate::model::{Message, ParsedSession};
 use crate::versioning::value::{Row, Value};
@@ -51,7 +51,7 @@ impl Writer<'_> {
         &mut self,
         copy: &Copy<'_>,
         machine_id: &str,
-    ) -> Result<SaveOutcome, StoreError> {
+    ) -> Result<SaveOutcome, DbError> {
         let parsed = copy.parsed;
         let s = &parsed.info;
         let tombstoned = self
@@ -270,7 +270,7 @@ impl Writer<'_> {
     }
 
     /// The stored messages of a session in order, with their keys.
-    fn stored_messages(&mut self, id: &str) -> Result<Vec<Stored>, StoreError> {
+    fn stored_messages(&mut self, id: &str) -> Result<Vec<Stored>, DbError> {
         let mut stmt = self.conn().prepare_cached(
             "SELECT m.id, m.ordinal, m.role, m.kind, m.content, m.timestamp, m.tool_name, k.key
              FROM messages m LEFT JOIN message_keys k ON k.message_id = m.id
@@ -298,7 +298,7 @@ impl Writer<'_> {
     }
 
     /// Ordinal → row id of a session's messages.
-    fn message_ids(&mut self, id: &str) -> Result<HashMap<i64, i64>, StoreError> {
+    fn message_ids(&mut self, id: &str) -> Result<HashMap<i64, i64>, DbError> {
         let mut stmt = self
             .conn()
             .prepare_cached("SELECT ordinal, id FROM messages WHERE session_id = ?1")?;
@@ -308,7 +308,7 @@ impl Writer<'_> {
         Ok(out)
     }
 
-    fn insert_keys(&mut self, session: &str, pairs: &[(i64, &str)]) -> Result<(), StoreError> {
+    fn insert_keys(&mut self, session: &str, pairs: &[(i64, &str)]) -> Result<(), DbError> {
         let rows: Vec<Row> = pairs
             .iter()
             .map(|(id, key)| {

@@ -4,7 +4,7 @@
 //!
 //! Triggers of schema 008 queue every inserted message that may write
 //! (`_lore_content_pending`) and drop the rows of a deleted one; this module hashes the queue
-//! ([`crate::content::message_hashes`]) at the end of each [`super::Store::write`] and when a
+//! ([`crate::content::message_hashes`]) at the end of each [`super::Db::write`] and when a
 //! writable store is opened, so import, sync, delete and revert all keep it right. A queue
 //! left (a read-only store, or another lore writing at the time) is hashed in memory when
 //! asked. It
@@ -18,7 +18,7 @@ use rusqlite::{Connection, OptionalExtension};
 
 use crate::model::{Kind, Role};
 
-use super::{Store, StoreError};
+use super::{Db, DbError};
 
 /// How many queued messages are hashed per round.
 const BATCH: i64 = 512;
@@ -120,10 +120,10 @@ pub(crate) fn drain_now(conn: &Connection) -> rusqlite::Result<()> {
     }
 }
 
-impl Store {
+impl Db {
     /// The messages whose writing produced any of the lines hashed as `hashes`
     /// ([`crate::content::line_hash`]), with their session, in no particular order.
-    pub fn content_matches(&self, hashes: &[i64]) -> Result<Vec<ContentMatch>, StoreError> {
+    pub fn content_matches(&self, hashes: &[i64]) -> Result<Vec<ContentMatch>, DbError> {
         let conn = self.conn();
         let mut out = Vec::new();
         let mut stmt = conn.prepare_cached(
@@ -170,7 +170,7 @@ impl Store {
 
     /// The size of the content index: rows, and bytes of its table and index pages (from
     /// SQLite's `dbstat` when it is compiled in, else `None`).
-    pub fn content_index_size(&self) -> Result<(i64, Option<i64>), StoreError> {
+    pub fn content_index_size(&self) -> Result<(i64, Option<i64>), DbError> {
         let conn = self.conn();
         let rows: i64 =
             conn.query_row("SELECT count(*) FROM _lore_content_lines", [], |r| r.get(0))?;
@@ -212,7 +212,7 @@ mod tests {
     #[test]
     fn writes_index_lines_and_deletes_take_them_back() {
         let d = tempfile::tempdir().unwrap();
-        let mut s = Store::open(&d.path().join("lore.db")).unwrap();
+        let mut s = Db::open(&d.path().join("lore.db")).unwrap();
         let h = crate::content::line_hash("fn indexed_line() -> u32 {");
         let call = r#"{"file_path":"a.rs","content":"fn indexed_line() -> u32 {\n}"}"#;
         s.write("t", |w| w.save_session(&session("s1", &[call]), "m", None))
@@ -247,7 +247,7 @@ mod tests {
         let path = d.path().join("lore.db");
         let h = crate::content::line_hash("let backfilled = true;");
         {
-            let mut s = Store::open(&path).unwrap();
+            let mut s = Db::open(&path).unwrap();
             let call = r#"{"file_path":"b.rs","content":"let backfilled = true;"}"#;
             s.write("t", |w| w.save_session(&session("s1", &[call]), "m", None))
                 .unwrap();
@@ -259,19 +259,19 @@ mod tests {
                 )
                 .unwrap();
         }
-        let count = |s: &Store| -> i64 {
+        let count = |s: &Db| -> i64 {
             s.conn()
                 .query_row("SELECT count(*) FROM _lore_content_lines", [], |r| r.get(0))
                 .unwrap()
         };
         {
-            let ro = Store::open_read_only(&path).unwrap();
+            let ro = Db::open_read_only(&path).unwrap();
             assert_eq!(count(&ro), 0);
             let found = ro.content_matches(&[h]).unwrap();
             assert_eq!(found.len(), 1, "hashed in memory");
             assert_eq!(found[0].session_id, "s1");
         }
-        let s = Store::open(&path).unwrap();
+        let s = Db::open(&path).unwrap();
         assert_eq!(count(&s), 1);
         assert!(!has_pending(s.conn()).unwrap());
         assert_eq!(s.content_matches(&[h]).unwrap().len(), 1);

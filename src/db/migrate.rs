@@ -11,7 +11,7 @@ use std::path::Path;
 
 use rusqlite::Connection;
 
-use super::StoreError;
+use super::DbError;
 
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/001_initial.sql"),
@@ -44,10 +44,10 @@ fn version(conn: &Connection) -> rusqlite::Result<i64> {
 }
 
 /// Refuses a database written by a newer lore.
-pub fn check_not_newer(conn: &Connection, path: &Path) -> Result<(), StoreError> {
-    let current = version(conn).map_err(|e| StoreError::classify(path, e))?;
+pub fn check_not_newer(conn: &Connection, path: &Path) -> Result<(), DbError> {
+    let current = version(conn).map_err(|e| DbError::classify(path, e))?;
     if current > LATEST {
-        return Err(StoreError::TooNew {
+        return Err(DbError::TooNew {
             path: path.to_owned(),
             found: current,
             supported: LATEST,
@@ -57,8 +57,8 @@ pub fn check_not_newer(conn: &Connection, path: &Path) -> Result<(), StoreError>
 }
 
 /// Brings the database at `path` up to [`LATEST`], and marks it as lore's.
-pub fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
-    let classify = |e| StoreError::classify(path, e);
+pub fn migrate(conn: &Connection, path: &Path) -> Result<(), DbError> {
+    let classify = |e| DbError::classify(path, e);
     check_not_newer(conn, path)?;
     let current = version(conn).map_err(classify)?;
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
@@ -84,7 +84,7 @@ pub fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
                 let _ = conn.execute_batch("ROLLBACK");
                 return Err(match e {
                     crate::versioning::Error::Sqlite(e) => classify(e),
-                    other => StoreError::Versioning(other),
+                    other => DbError::Versioning(other),
                 });
             }
         }
@@ -131,11 +131,11 @@ fn apply_one(
 }
 
 /// For a read-only open: the schema must already be current.
-pub fn check_current(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+pub fn check_current(conn: &Connection, path: &Path) -> Result<(), DbError> {
     check_not_newer(conn, path)?;
-    let current = version(conn).map_err(|e| StoreError::classify(path, e))?;
+    let current = version(conn).map_err(|e| DbError::classify(path, e))?;
     if current < LATEST {
-        return Err(StoreError::ReadOnly {
+        return Err(DbError::ReadOnly {
             path: path.to_owned(),
         });
     }
@@ -230,6 +230,6 @@ mod tests {
         conn.pragma_update(None, "user_version", LATEST + 1)
             .unwrap();
         let err = migrate(&conn, Path::new("x.db")).unwrap_err();
-        assert!(matches!(err, StoreError::TooNew { .. }));
+        assert!(matches!(err, DbError::TooNew { .. }));
     }
 }

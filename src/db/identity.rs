@@ -6,7 +6,7 @@
 //! `PRAGMA application_id` = [`APPLICATION_ID`] when it creates it; a database made by a lore
 //! from before the mark is recognised by its schema (`sessions.source_fingerprint`, a
 //! `user_version` lore wrote) and marked when it is next opened for writing. Anything else is
-//! refused by [`super::Store::open`] before the journal mode is touched, so a foreign file stays
+//! refused by [`super::Db::open`] before the journal mode is touched, so a foreign file stays
 //! byte-identical. This module only reads. Spec: docs/database.md ("Whose database").
 
 use rusqlite::Connection;
