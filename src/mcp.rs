@@ -126,7 +126,8 @@ const TOOLS: &[ToolSpec] = &[
         description: "The reasoning behind lines of a file: for each line, the commit that last changed it, the AI coding sessions linked to that commit, how strong the evidence is (evidence.kind 'lines': the session's tool calls wrote these lines; 'file': it edited the file; 'commit': it is only linked to the commit), and excerpts of the messages that wrote or discuss the lines, each with its ordinal (read more around it with get_session). Ask this BEFORE changing code that has history, or when the user asks why something is done a certain way. The file is a path relative to the repository the server runs in (or absolute).",
         properties: || {
             json!({
-                "file": {"type": "string", "description": "The file, relative to the folder the server runs in, or absolute."},
+                "file": {"type": "string", "description": "The file, relative to the folder the server runs in (or to repo), or absolute."},
+                "repo": {"type": "string", "description": "Another repository to ask about (a path inside it); default: the one the server runs in."},
                 "start_line": {"type": "integer", "minimum": 1, "description": "First line (1-based). Without it: the whole file."},
                 "end_line": {"type": "integer", "minimum": 1, "description": "Last line (default: start_line)."},
                 "messages": {"type": "integer", "minimum": 0, "description": "At most this many message excerpts per session (default 3; 0: all)."}
@@ -179,7 +180,8 @@ const TOOLS: &[ToolSpec] = &[
         description: "The commit a revision names (a hash, HEAD~2, a branch; resolved in the repository the server runs in) and the AI coding sessions linked to it, with how each link was made and its evidence. Use it to learn which conversation produced a commit.",
         properties: || {
             json!({
-                "commit": {"type": "string", "description": "Anything git resolves to a commit."}
+                "commit": {"type": "string", "description": "Anything git resolves to a commit."},
+                "repo": {"type": "string", "description": "Another repository to resolve it in (a path inside it); default: the one the server runs in."}
             })
         },
         required: &["commit"],
@@ -190,7 +192,8 @@ const TOOLS: &[ToolSpec] = &[
         description: "The latest AI coding sessions of the repository the server runs in, each with its title, first prompt, tags and linked commits: what was being worked on recently. A good first call at the start of a task.",
         properties: || {
             json!({
-                "limit": {"type": "integer", "minimum": 1, "description": "At most this many sessions (default 5, at most 50)."}
+                "limit": {"type": "integer", "minimum": 1, "description": "At most this many sessions (default 5, at most 50)."},
+                "repo": {"type": "string", "description": "Another repository (a path inside it); default: the one the server runs in."}
             })
         },
         required: &[],
@@ -335,8 +338,17 @@ impl Server {
         }
     }
 
-    fn git(&self) -> Result<Git, AnswerError> {
-        Ok(Git::discover(&Git::program_from_env(), &self.cwd)?)
+    /// The folder a tool works in: its `repo` argument (relative to the server's folder), else
+    /// the server's folder.
+    fn dir(&self, a: &Args<'_>) -> Result<PathBuf, AnswerError> {
+        Ok(match a.string("repo")? {
+            Some(r) => self.path(&r),
+            None => self.cwd.clone(),
+        })
+    }
+
+    fn git(&self, dir: &Path) -> Result<Git, AnswerError> {
+        Ok(Git::discover(&Git::program_from_env(), dir)?)
     }
 
     fn filters(&self, a: &Args<'_>) -> Result<FilterSpec, AnswerError> {
@@ -390,12 +402,13 @@ impl Server {
                     }
                 };
                 let messages = count(a.uint("messages")?, 3);
-                let git = self.git()?;
+                let dir = self.dir(&a)?;
+                let git = self.git(&dir)?;
                 let store = self.store()?;
                 answer::why(
                     store.as_ref(),
                     &git,
-                    &self.cwd,
+                    &dir,
                     Path::new(&file),
                     range,
                     messages,
@@ -450,14 +463,14 @@ impl Server {
             }
             "commit_sessions" => {
                 let rev = a.required("commit")?;
-                let git = self.git()?;
+                let git = self.git(&self.dir(&a)?)?;
                 let store = self.store()?;
                 answer::commit_sessions(store.as_ref(), &git, &rev)
             }
             "recent_context" => {
                 let limit = count(a.uint("limit")?, 5).clamp(1, 50);
                 let spec = FilterSpec {
-                    repo: Some(self.cwd.clone()),
+                    repo: Some(self.dir(&a)?),
                     ..FilterSpec::default()
                 };
                 match self.store()? {

@@ -5,6 +5,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 use common::{TestEnv, copy_tree, fixtures};
 
@@ -267,7 +268,68 @@ fn with_settings(env: &TestEnv) -> Vec<PathBuf> {
     let gemini = env.home.join(".gemini/settings.json");
     std::fs::write(&gemini, GEMINI_SETTINGS).unwrap();
     set_mode(&gemini, 0o600);
-    vec![claude, codex, gemini]
+    // Claude Code's own state file, where its user-wide MCP servers live.
+    let state = env.home.join(".claude.json");
+    std::fs::write(&state, CLAUDE_STATE).unwrap();
+    set_mode(&state, 0o600);
+    vec![claude, codex, gemini, state]
+}
+
+const CLAUDE_STATE: &str = "{\n  \"numStartups\": 12,\n  \"projects\": {\"/work/x\": {\"allowedTools\": []}},\n  \"mcpServers\": {\n    \"github\": {\"type\": \"http\", \"url\": \"https://example.invalid/mcp\"}\n  }\n}\n";
+
+/// Every path under `root` (but `skip`) with its bytes (folders: `None`; links: their target).
+fn tree(root: &Path, skip: &Path) -> std::collections::BTreeMap<PathBuf, Option<Vec<u8>>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p == skip {
+                continue;
+            }
+            let meta = p.symlink_metadata().unwrap();
+            if meta.file_type().is_symlink() {
+                let t = std::fs::read_link(&p).unwrap();
+                out.insert(p, Some(t.to_string_lossy().as_bytes().to_vec()));
+            } else if meta.is_dir() {
+                out.insert(p.clone(), None);
+                stack.push(p);
+            } else {
+                out.insert(p.clone(), Some(std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out
+}
+
+/// Starts the MCP server an agent's configuration names (command, args, env) and lists its
+/// tools with rmcp's client, as the agent would.
+fn tools_of_registered_server(
+    env: &TestEnv,
+    command: &str,
+    args: &[String],
+    vars: &[(String, String)],
+) -> Vec<String> {
+    use rmcp::ServiceExt;
+    let mut cmd = tokio::process::Command::new(command);
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", &env.home)
+        .current_dir(env.dir.path());
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let client = ().serve(rmcp::transport::TokioChildProcess::new(cmd).unwrap()).await.unwrap();
+        let tools = client.list_all_tools().await.unwrap();
+        let _ = client.cancel().await;
+        tools.into_iter().map(|t| t.name.to_string()).collect()
+    })
 }
 
 fn set_mode(p: &Path, mode: u32) {
@@ -299,12 +361,54 @@ fn init_yes_imports_registers_every_agent_and_undo_restores_each_file_byte_for_b
     let env = with_agents();
     let files = with_settings(&env);
     let before: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(f).unwrap()).collect();
+    let home_before = tree(&env.home, &env.lore_home);
     let (ok, out, err) = init(&env, &["--yes"]);
     assert!(ok, "{out}{err}");
     assert!(
         out.contains("claude-code") && out.contains("codex") && out.contains("gemini"),
         "{out}"
     );
+
+    // Each agent can ask lore: its MCP server registered beside the user's, its skill placed.
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&files[3]).unwrap()).unwrap();
+    assert_eq!(state["numStartups"], 12, "{state}");
+    assert_eq!(state["mcpServers"]["github"]["type"], "http", "{state}");
+    let server = &state["mcpServers"]["lore"];
+    assert_eq!(server["type"], "stdio", "{state}");
+    assert_eq!(
+        server["args"],
+        serde_json::json!(["mcp", "serve"]),
+        "{state}"
+    );
+    assert_eq!(mode(&files[3]), 0o600);
+    let tools = tools_of_registered_server(
+        &env,
+        server["command"].as_str().unwrap(),
+        &["mcp".to_owned(), "serve".to_owned()],
+        &[(
+            "LORE_HOME".to_owned(),
+            server["env"]["LORE_HOME"].as_str().unwrap().to_owned(),
+        )],
+    );
+    assert!(tools.contains(&"why".to_owned()), "{tools:?}");
+    let codex_doc: toml_edit::DocumentMut =
+        std::fs::read_to_string(&files[1]).unwrap().parse().unwrap();
+    assert_eq!(
+        codex_doc["mcp_servers"]["lore"]["args"].to_string().trim(),
+        "[\"mcp\", \"serve\"]"
+    );
+    let gemini_text = std::fs::read_to_string(&files[2]).unwrap();
+    assert!(gemini_text.contains("\"mcpServers\""), "{gemini_text}");
+    for dir in [".claude", ".codex", ".gemini"] {
+        let skill = env.home.join(dir).join("skills/lore/SKILL.md");
+        let text = std::fs::read_to_string(&skill).unwrap_or_default();
+        assert!(
+            text.starts_with("---\nname: lore\ndescription: "),
+            "{}: {text}",
+            skill.display()
+        );
+    }
     assert!(out.contains("Imported"), "the history is imported: {out}");
     assert!(out.contains("Try next"), "{out}");
     let got = ids(&env);
@@ -408,9 +512,26 @@ fn init_yes_imports_registers_every_agent_and_undo_restores_each_file_byte_for_b
     // Undo: each file exactly as before, permissions too, the link still a link.
     let (ok, out, err) = init(&env, &["--undo"]);
     assert!(ok, "{out}{err}");
-    assert_eq!(out.matches("Restored").count(), 3, "{out}");
+    assert_eq!(out.matches("Restored").count(), 4, "{out}");
+    assert_eq!(out.matches("Removed").count(), 3, "the three skills: {out}");
     let restored: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(f).unwrap()).collect();
     assert_eq!(restored, before);
+    let home_after = tree(&env.home, &env.lore_home);
+    let gained: Vec<_> = home_after
+        .keys()
+        .filter(|k| !home_before.contains_key(*k))
+        .collect();
+    assert!(gained.is_empty(), "left behind after undo: {gained:?}");
+    let changed: Vec<_> = home_before
+        .iter()
+        // The test itself grew the Claude transcript above.
+        .filter(|(k, v)| home_after.get(*k) != Some(*v) && **k != claude_transcript(&env))
+        .map(|(k, _)| k)
+        .collect();
+    assert!(
+        changed.is_empty(),
+        "changed or gone after undo: {changed:?}"
+    );
     assert_eq!(mode(&files[0]), 0o640);
     assert!(link.symlink_metadata().unwrap().file_type().is_symlink());
     let (ok, out, _) = init(&env, &["--undo"]);
@@ -474,6 +595,16 @@ fn codex_notify_of_another_program_is_left_alone() {
         out.contains("left alone") && out.contains("notify.py"),
         "{out}"
     );
+    // Their notify stays as it was (lore's MCP server is added after it, in its own table).
+    let now = std::fs::read_to_string(&codex).unwrap();
+    assert!(now.starts_with(theirs), "{now}");
+    let doc: toml_edit::DocumentMut = now.parse().unwrap();
+    assert_eq!(
+        doc["notify"].to_string(),
+        toml_edit::DocumentMut::from_str(theirs).unwrap()["notify"].to_string()
+    );
+    let (ok, _, _) = init(&env, &["--undo"]);
+    assert!(ok);
     assert_eq!(std::fs::read_to_string(&codex).unwrap(), theirs);
 }
 
@@ -864,4 +995,61 @@ impl WriteStdinLines for std::process::Command {
         drop(stdin);
         child.wait_with_output().unwrap()
     }
+}
+
+/// `lore init` on a real terminal (a pty from util-linux `script`), the user answering yes:
+/// the completion file is written, and `--undo` takes it back with the folders made for it.
+#[test]
+fn completions_written_on_a_terminal_are_removed_by_undo() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: util-linux `script` is not installed");
+        return;
+    }
+    let env = TestEnv::new();
+    let before = tree(&env.home, &env.lore_home);
+    let lore = assert_cmd::cargo::cargo_bin("lore");
+    let line = format!("{} init", lore.display());
+    let out = std::process::Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", &env.home)
+        .env("LORE_HOME", &env.lore_home)
+        .env("LORE_KEYCHAIN", "off")
+        .env("SHELL", "/bin/bash")
+        .env("TERM", "dumb")
+        .current_dir(env.dir.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(b"y\n")?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("Install tab completion for bash"), "{text}");
+    let file = env
+        .home
+        .join(".local/share/bash-completion/completions/lore");
+    let script = std::fs::read_to_string(&file).unwrap_or_default();
+    assert!(
+        script.contains("_lore()"),
+        "a bash completion script: {text}"
+    );
+
+    let (ok, out, err) = init(&env, &["--undo"]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("Removed"), "{out}");
+    assert!(
+        !env.home.join(".local").exists(),
+        "the folders lore made are gone too"
+    );
+    assert!(tree(&env.home, &env.lore_home) == before);
 }

@@ -656,3 +656,56 @@ fn a_client_that_leaves_mid_answer_leaves_the_server_exiting_cleanly() {
     }
     assert_eq!(digest_db(&db), before);
 }
+
+/// A server registered user-wide starts outside any repository (an agent may start it in the
+/// home folder): `repo` names the repository to ask about, and the answers are the same as from
+/// inside it.
+#[test]
+fn a_server_started_outside_the_repository_answers_for_the_repo_it_is_given() {
+    let f = fixture();
+    let rt = runtime();
+    rt.block_on(async {
+        let cmd = tokio::process::Command::from(serve_command(&f.user, &f.user.home));
+        let client = ().serve(TokioChildProcess::new(cmd).unwrap()).await.unwrap();
+        let call = |name: &'static str, a: Value| {
+            let client = &client;
+            async move {
+                client
+                    .call_tool(CallToolRequestParams::new(name).with_arguments(args(a)))
+                    .await
+                    .unwrap()
+            }
+        };
+        let repo = f.repo.to_string_lossy().into_owned();
+
+        // Without repo: the home folder is no repository, said as a tool error.
+        let r = call("why", json!({"file": "src/parse.rs", "start_line": 4})).await;
+        assert!(error_text(&r).contains("git"), "{}", error_text(&r));
+
+        let r = call(
+            "why",
+            json!({"file": "src/parse.rs", "start_line": 4, "repo": repo}),
+        )
+        .await;
+        let v = structured(&r);
+        let cli = f.user.lore(&f.repo, &["blame", "--json", "src/parse.rs:4"]);
+        cli.assert_ok();
+        let cli: Value = serde_json::from_str(&cli.stdout).unwrap();
+        assert_eq!(&cli, v);
+
+        let r = call("commit_sessions", json!({"commit": "HEAD", "repo": repo})).await;
+        let v = structured(&r);
+        assert_eq!(v["commit"]["id"], f.c2.as_str());
+        assert_eq!(v["sessions"][0]["id"], S1);
+
+        let r = call("recent_context", json!({"repo": repo})).await;
+        let v = structured(&r);
+        assert_eq!(v["sessions"][0]["id"], S1, "{v}");
+        let r = call("recent_context", json!({})).await;
+        assert!(
+            structured(&r)["sessions"].as_array().unwrap().is_empty(),
+            "the home folder has no sessions of its own"
+        );
+        let _ = client.cancel().await;
+    });
+}

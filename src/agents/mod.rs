@@ -9,6 +9,7 @@
 
 pub mod hook_input;
 pub mod json_edit;
+pub mod register;
 pub mod retention;
 pub mod settings;
 

@@ -65,6 +65,11 @@ pub enum Undone {
     EntriesRemoved { path: PathBuf },
     /// The file no longer exists; nothing to do.
     Gone { path: PathBuf },
+    /// A file lore created whole (a skill, a completion script) was removed, with the folders
+    /// lore made for it.
+    Removed { path: PathBuf },
+    /// A file lore created was changed since: left as it is.
+    Kept { path: PathBuf },
 }
 
 /// The record of lore's edits (`LORE_HOME/init/installed.json`, format 1).
@@ -72,6 +77,20 @@ pub enum Undone {
 struct Manifest {
     format: u32,
     files: Vec<Entry>,
+    /// Files lore created whole (not edits of another tool's file).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    created: Vec<Created>,
+}
+
+/// A file lore created whole, and the folders it made for it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Created {
+    path: PathBuf,
+    /// SHA-256 of what lore wrote.
+    written: String,
+    /// The folders lore created for it, outermost first.
+    #[serde(default)]
+    dirs: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -130,6 +149,7 @@ impl StateDir {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Manifest {
                 format: 1,
                 files: vec![],
+                created: vec![],
             }),
             Err(e) => Err(io(&p)(e)),
         }
@@ -137,7 +157,7 @@ impl StateDir {
 
     fn save(&self, m: &Manifest) -> Result<(), SettingsError> {
         let p = self.manifest_path();
-        if m.files.is_empty() {
+        if m.files.is_empty() && m.created.is_empty() {
             return match std::fs::remove_file(&p) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(&p)(e)),
                 _ => Ok(()),
@@ -150,7 +170,8 @@ impl StateDir {
 
     /// Whether lore has edited any file (there is something to undo).
     pub fn has_edits(&self) -> Result<bool, SettingsError> {
-        Ok(!self.load()?.files.is_empty())
+        let m = self.load()?;
+        Ok(!m.files.is_empty() || !m.created.is_empty())
     }
 }
 
@@ -228,7 +249,7 @@ pub fn resolve(path: &Path) -> PathBuf {
 
 /// Applies `edit` to the file at `path` (its text, `None` when it does not exist), which
 /// returns the new text, or `None` for no change; records the edit.
-fn edit_file(
+pub(super) fn edit_file(
     state: &StateDir,
     agent: Agent,
     path: &Path,
@@ -319,7 +340,7 @@ pub struct EntryNote {
     new_retention: Option<u64>,
 }
 
-fn parse_json(path: &Path, text: &str) -> Result<Node, SettingsError> {
+pub(super) fn parse_json(path: &Path, text: &str) -> Result<Node, SettingsError> {
     // An empty file is an empty object.
     let text = if text.trim().is_empty() { "{}" } else { text };
     let node = json_edit::parse(text).map_err(|source| SettingsError::Json {
@@ -338,7 +359,7 @@ fn parse_json(path: &Path, text: &str) -> Result<Node, SettingsError> {
     Ok(node)
 }
 
-fn shape(path: &Path, key: &str, expected: &'static str) -> SettingsError {
+pub(super) fn shape(path: &Path, key: &str, expected: &'static str) -> SettingsError {
     SettingsError::Json {
         path: path.to_owned(),
         source: JsonEditError::Shape {
@@ -451,7 +472,7 @@ pub fn remove_json_hooks(
     Ok(changed.then_some(text))
 }
 
-fn parse_toml(path: &Path, text: &str) -> Result<toml_edit::DocumentMut, SettingsError> {
+pub(super) fn parse_toml(path: &Path, text: &str) -> Result<toml_edit::DocumentMut, SettingsError> {
     text.parse::<toml_edit::DocumentMut>()
         .map_err(|e| SettingsError::Toml {
             path: path.to_owned(),
@@ -607,6 +628,10 @@ pub fn set_claude_retention(
 pub fn undo(state: &StateDir) -> Result<Vec<Undone>, SettingsError> {
     let mut manifest = state.load()?;
     let mut done = Vec::new();
+    while let Some(c) = manifest.created.pop() {
+        done.push(undo_created(&c)?);
+        state.save(&manifest)?;
+    }
     while let Some(entry) = manifest.files.first().cloned() {
         done.push(undo_one(&entry)?);
         if let Some(b) = &entry.backup {
@@ -618,6 +643,83 @@ pub fn undo(state: &StateDir) -> Result<Vec<Undone>, SettingsError> {
     let _ = std::fs::remove_dir(state.dir.join("backups"));
     let _ = std::fs::remove_dir(&state.dir);
     Ok(done)
+}
+
+/// Creates the file at `path` holding `bytes` (with the folders it needs), and records it so
+/// that undo removes it. A file already there is left alone unless lore created it and it is
+/// still what lore wrote (then it is brought up to date).
+pub fn create_file(
+    state: &StateDir,
+    path: &Path,
+    bytes: &[u8],
+) -> Result<Installed, SettingsError> {
+    let mut manifest = state.load()?;
+    let pos = manifest.created.iter().position(|c| c.path == path);
+    match std::fs::read(path) {
+        Ok(current) => {
+            if current == bytes {
+                return Ok(Installed::AlreadyThere {
+                    path: path.to_owned(),
+                });
+            }
+            let Some(i) = pos.filter(|&i| manifest.created[i].written == sha(&current)) else {
+                return Ok(Installed::Occupied {
+                    path: path.to_owned(),
+                    existing: "a file lore did not write".to_owned(),
+                });
+            };
+            manifest.created[i].written = sha(bytes);
+            state.save(&manifest)?;
+            write_atomic(path, bytes, Some(0o644)).map_err(io(path))?;
+            Ok(Installed::Added {
+                path: path.to_owned(),
+            })
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut dirs = Vec::new();
+            let mut d = path.parent();
+            while let Some(dir) = d {
+                if dir.as_os_str().is_empty() || dir.exists() {
+                    break;
+                }
+                dirs.push(dir.to_owned());
+                d = dir.parent();
+            }
+            dirs.reverse();
+            // Record first: if the write fails, undo finds no file, or one that is lore's.
+            manifest.created.push(Created {
+                path: path.to_owned(),
+                written: sha(bytes),
+                dirs: dirs.clone(),
+            });
+            state.save(&manifest)?;
+            for dir in &dirs {
+                std::fs::create_dir(dir).map_err(io(dir))?;
+            }
+            write_atomic(path, bytes, Some(0o644)).map_err(io(path))?;
+            Ok(Installed::Added {
+                path: path.to_owned(),
+            })
+        }
+        Err(e) => Err(io(path)(e)),
+    }
+}
+
+fn undo_created(c: &Created) -> Result<Undone, SettingsError> {
+    let path = c.path.clone();
+    match std::fs::read(&path) {
+        Ok(b) if sha(&b) == c.written => std::fs::remove_file(&path).map_err(io(&path))?,
+        Ok(_) => return Ok(Undone::Kept { path }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(&path)(e)),
+    }
+    // The folders lore made, innermost first, each only if nothing else was put in it since.
+    for dir in c.dirs.iter().rev() {
+        if std::fs::remove_dir(dir).is_err() {
+            break;
+        }
+    }
+    Ok(Undone::Removed { path })
 }
 
 fn undo_one(e: &Entry) -> Result<Undone, SettingsError> {
@@ -652,6 +754,9 @@ fn undo_one(e: &Entry) -> Result<Undone, SettingsError> {
             if let Some(t) = remove_json_hooks(&path, &new, &marker)? {
                 new = t;
             }
+            if let Some(t) = super::register::remove_json_mcp(&path, &new)? {
+                new = t;
+            }
             if let (Some(old), Some(set)) = (&e.old_retention, e.new_retention) {
                 let root = parse_json(&path, &new)?;
                 if let Some(m) = root.get("cleanupPeriodDays")
@@ -669,6 +774,9 @@ fn undo_one(e: &Entry) -> Result<Undone, SettingsError> {
             let mut doc = parse_toml(&path, &new)?;
             if hook_present(Agent::Codex, &path) {
                 doc.remove("notify");
+                new = doc.to_string();
+            }
+            if super::register::remove_toml_mcp(&mut doc) {
                 new = doc.to_string();
             }
         }

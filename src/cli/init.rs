@@ -1,13 +1,13 @@
 //! `lore init [--yes] [--undo]`: a new user's first command. A list of steps ([`STEPS`]),
 //! each of which looks, says what it found, and offers a change: find the coding agents and
 //! what they hold, import their history, register lore's hook with each agent that has a hook
-//! system, warn when a tool will delete transcripts (and offer to keep them longer), offer
-//! shell completions, and end with three commands to try. Interactive on a terminal; `--yes`
+//! system, connect each of those agents to lore (its MCP server and its skill), warn when a
+//! tool will delete transcripts (and offer to keep them longer), offer shell completions, and
+//! end with three commands to try. Interactive on a terminal; `--yes`
 //! takes every question's default (import and hooks: yes; another tool's retention: no);
 //! without a terminal and without `--yes` it refuses before changing anything. Safe to run
 //! again: what is in place is said and left alone. `--undo` takes back every settings edit
-//! (docs/capture.md, "Undo"). Later steps (MCP server registration, agent skills) are added
-//! to [`STEPS`]. Spec: docs/capture.md.
+//! and every file init created (docs/capture.md, "Undo"). Spec: docs/capture.md.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use lore::agents::settings::{self, Installed, StateDir, Undone};
-use lore::agents::{self, Detected, HookCommand, retention};
+use lore::agents::{self, Detected, HookCommand, register, retention};
 use lore::import::default_locations;
 use lore::model::Tool;
 
@@ -41,21 +41,27 @@ enum Step {
     Detect,
     Import,
     AgentHooks,
+    AgentAccess,
     Retention,
     Watch,
     Completions,
     Next,
 }
 
-const STEPS: [Step; 7] = [
+const STEPS: [Step; 8] = [
     Step::Detect,
     Step::Import,
     Step::AgentHooks,
+    Step::AgentAccess,
     Step::Retention,
     Step::Watch,
     Step::Completions,
     Step::Next,
 ];
+
+/// The skill `lore init` gives each agent: when to ask lore, and how (it names CLI commands,
+/// so it is the CLI's text).
+const SKILL: &str = include_str!("skill.md");
 
 /// What `cleanupPeriodDays` is raised to when the user accepts.
 const KEEP_DAYS: u64 = 365;
@@ -152,6 +158,7 @@ impl Init<'_> {
             Step::Detect => self.detect(),
             Step::Import => self.import(),
             Step::AgentHooks => self.hooks(),
+            Step::AgentAccess => self.access(),
             Step::Retention => self.retention(),
             Step::Watch => self.watch(),
             Step::Completions => self.completions(),
@@ -271,6 +278,73 @@ impl Init<'_> {
                 Ok(Installed::Occupied { path, existing }) => writeln!(
                     out,
                     "  {WARN}left alone:{WARN:#} {} already runs {existing} as notify, and Codex runs one notify program only; 'lore watch' captures Codex sessions instead",
+                    self.show(&path)
+                )?,
+                Err(e) => problems.push(e.to_string()),
+            }
+        }
+        if !problems.is_empty() {
+            anyhow::bail!("{}", problems.join("; "));
+        }
+        Ok(())
+    }
+
+    /// Connects each agent with a hook system to lore: lore's MCP server in its MCP
+    /// configuration and lore's skill in its skills folder, one question per agent.
+    fn access(&mut self) -> anyhow::Result<()> {
+        let mut out = anstream::stdout();
+        let command = self.hook_command()?;
+        let claude_dir = std::env::var_os("CLAUDE_CONFIG_DIR").is_some_and(|v| !v.is_empty());
+        let mut problems = Vec::new();
+        for d in &self.found {
+            let Some(agent) = d.agent else { continue };
+            let mcp = register::mcp_file(agent, &d.root, self.ctx.user_home.as_deref(), claude_dir);
+            let skill = register::skill_file(&d.root);
+            let has_mcp = register::mcp_registered(agent, &settings::resolve(&mcp));
+            let has_skill = std::fs::read(&skill).is_ok_and(|b| b == SKILL.as_bytes());
+            if has_mcp && has_skill {
+                writeln!(
+                    out,
+                    "{} can already ask lore (MCP server in {}, skill in {}).",
+                    agent.display_name(),
+                    self.show(&mcp),
+                    self.show(&skill)
+                )?;
+                continue;
+            }
+            if !self.ask(
+                &format!(
+                    "Let {} ask lore why code is the way it is? (adds lore's read-only MCP server to {} and its skill as {})",
+                    agent.display_name(),
+                    self.show(&mcp),
+                    self.show(&skill)
+                ),
+                true,
+            )? {
+                continue;
+            }
+            match register::install_mcp(&self.state, agent, &mcp, &command) {
+                Ok(Installed::Added { path }) => writeln!(
+                    out,
+                    "  registered lore's MCP server in {}",
+                    self.show(&path)
+                )?,
+                Ok(Installed::AlreadyThere { .. }) => {}
+                Ok(Installed::Occupied { path, existing }) => writeln!(
+                    out,
+                    "  {WARN}left alone:{WARN:#} {} already has an MCP server called \"lore\" ({existing})",
+                    self.show(&path)
+                )?,
+                Err(e) => problems.push(e.to_string()),
+            }
+            match register::install_skill(&self.state, &d.root, SKILL) {
+                Ok(Installed::Added { path }) => {
+                    writeln!(out, "  wrote lore's skill to {}", self.show(&path))?
+                }
+                Ok(Installed::AlreadyThere { .. }) => {}
+                Ok(Installed::Occupied { path, .. }) => writeln!(
+                    out,
+                    "  {WARN}left alone:{WARN:#} {} exists and is not lore's",
                     self.show(&path)
                 )?,
                 Err(e) => problems.push(e.to_string()),
@@ -404,13 +478,11 @@ impl Init<'_> {
             &format!("Install tab completion for {name} (~/{rel})?"),
             false,
         )? {
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir)?;
-            }
             let mut cmd = <super::Cli as clap::CommandFactory>::command();
             let mut buf = Vec::new();
             clap_complete::generate(kind, &mut cmd, "lore", &mut buf);
-            std::fs::write(&path, buf)?;
+            // Recorded: 'lore init --undo' removes it (and the folders made for it).
+            settings::create_file(&self.state, &path, &buf)?;
             writeln!(out, "  wrote ~/{rel}{note}")?;
         }
         Ok(())
@@ -454,6 +526,12 @@ fn undo(state: &StateDir) -> anyhow::Result<ExitCode> {
             Undone::Gone { path } => writeln!(
                 out,
                 "{} no longer exists; nothing to undo there.",
+                path.display()
+            )?,
+            Undone::Removed { path } => writeln!(out, "Removed {}.", path.display())?,
+            Undone::Kept { path } => writeln!(
+                out,
+                "Left {} as it is: it changed after lore init wrote it.",
                 path.display()
             )?,
         }
