@@ -146,6 +146,32 @@ impl Evidence {
         }
     }
 
+    /// The evidence two machines recorded for one link, joined: what either knows (files and
+    /// carried commits united and sorted, the larger `files_changed`, the larger pair of
+    /// (`lines`, `lines_added`), each flag set if either has it). The same whichever side is
+    /// `self` and in whatever order versions arrive, so every machine ends with the same
+    /// evidence (docs/store-format.md, "Merging").
+    pub fn join(&self, other: &Evidence) -> Evidence {
+        let union = |a: &[String], b: &[String]| -> Vec<String> {
+            let mut v: Vec<String> = a.iter().chain(b).cloned().collect();
+            v.sort();
+            v.dedup();
+            v
+        };
+        let (lines, lines_added) =
+            (self.lines, self.lines_added).max((other.lines, other.lines_added));
+        Evidence {
+            files: union(&self.files, &other.files),
+            files_changed: self.files_changed.max(other.files_changed),
+            lines,
+            lines_added,
+            user: self.user || other.user,
+            transcript: self.transcript || other.transcript,
+            carried_from: union(&self.carried_from, &other.carried_from),
+            content: self.content || other.content,
+        }
+    }
+
     /// One line for people: `wrote 3 of 4 added lines; edited src/a.rs; linked by the user`.
     pub fn describe(&self) -> String {
         let mut parts = Vec::new();
