@@ -1891,12 +1891,12 @@ fn a_replayed_record_cannot_bring_back_a_removed_tag_or_strip_evidence() {
     // State 1: the tag is removed, and S1 (which wrote src/parse.rs) is linked to the commit
     // that adds it, with that evidence.
     lore_ok(&alice, &["tag", S1, "wip", "--remove"]);
-    let written = "fn parse_header(input: &str) -> Header {\n    Header::from_fields(input.split(';'))\n}\n";
+    let written =
+        "fn parse_header(input: &str) -> Header {\n    Header::from_fields(input.split(';'))\n}\n";
     let repo = canonical_path(&alice.repo);
     let dir = alice.user.root.join("transcripts").join(S1);
     let path = write_transcript(&dir, S1, "parser", &repo);
-    let mut text =
-        common::claude_transcript(S1, 1, "parser").replace("/home/dev/acme", &repo);
+    let mut text = common::claude_transcript(S1, 1, "parser").replace("/home/dev/acme", &repo);
     text.push_str(&common::claude_write_line(
         S1,
         2,

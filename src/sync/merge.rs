@@ -21,11 +21,11 @@ use sha2::{Digest, Sha256};
 use super::record::{MachineAlias, record_from_conn};
 
 use crate::db::{DbError, TagEvent, Writer};
-use crate::link::evidence::Evidence;
 use crate::gitstore::GitStoreError;
 use crate::gitstore::record::{
     RecordKind, RecordSession, SessionRecord, TombstoneRecord, canonical,
 };
+use crate::link::evidence::Evidence;
 use crate::model::{Link, LinkKind, Message, ParsedSession, SessionInfo};
 use crate::redact::Redactor;
 
@@ -318,7 +318,11 @@ mod tests {
             assert_eq!(back.check_shape(), Ok(()));
         }
         // Any one of the new parts makes a record format 2.
-        for (e, t, r) in [(true, false, false), (false, true, false), (false, false, true)] {
+        for (e, t, r) in [
+            (true, false, false),
+            (false, true, false),
+            (false, false, true),
+        ] {
             assert_eq!(record(e, t, r).format, 2, "{e} {t} {r}");
         }
     }
