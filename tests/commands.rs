@@ -612,7 +612,10 @@ fn read_sql_refuses_every_write_with_its_reason_and_changes_nothing() {
             "refused: UPDATE writes to sessions",
         ),
         (
-            &["--sql", "INSERT INTO tags(session_id, tag) VALUES ('a', 'b')"],
+            &[
+                "--sql",
+                "INSERT INTO tags(session_id, tag) VALUES ('a', 'b')",
+            ],
             "refused: INSERT writes to tags",
         ),
         (

@@ -87,9 +87,16 @@ impl Evidence {
         }
     }
 
-    /// The JSON stored in `links.evidence`.
+    /// The JSON stored in `links.evidence`, with `files` and `carried_from` sorted: equal
+    /// evidence gives equal text on every machine, so a sync that joins it with a teammate's
+    /// copy ([`Evidence::join`]) changes nothing when both know the same.
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_else(|_| "{}".to_owned())
+        let mut e = self.clone();
+        e.files.sort();
+        e.files.dedup();
+        e.carried_from.sort();
+        e.carried_from.dedup();
+        serde_json::to_string(&e).unwrap_or_else(|_| "{}".to_owned())
     }
 
     /// Whether there is any evidence at all.

@@ -398,5 +398,11 @@ mod tests {
         assert!(ab.user && ab.content);
         assert_eq!(ab.join(&ab), ab);
         assert_eq!(Evidence::default().join(&ab), ab);
+        // Stored, the same evidence is the same text whatever order its files came in.
+        let reversed = Evidence {
+            files: vec!["c.rs".into(), "b.rs".into(), "a.rs".into()],
+            ..ab.clone()
+        };
+        assert_eq!(reversed.to_json(), ab.to_json());
     }
 }
