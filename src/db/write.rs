@@ -516,7 +516,7 @@ impl<'a> Writer<'a> {
     /// Merges a tag's state from elsewhere (sync): put on at `added_at` (`None`: before lore
     /// kept tag times), or removed at `removed_at`. The latest event wins, a tie going to the
     /// removal, and a tag without a time is older than any: every machine ends with the same
-    /// row whatever order records arrive in (docs/store-format.md, "Merging"). Returns
+    /// row whatever order records arrive in (docs/store-format.md, "Record format 2"). Returns
     /// whether anything changed.
     pub fn merge_tag(
         &mut self,

@@ -157,7 +157,7 @@ impl Evidence {
     /// carried commits united and sorted, the larger `files_changed`, the larger pair of
     /// (`lines`, `lines_added`), each flag set if either has it). The same whichever side is
     /// `self` and in whatever order versions arrive, so every machine ends with the same
-    /// evidence (docs/store-format.md, "Merging").
+    /// evidence (docs/store-format.md, "Record format 2").
     pub fn join(&self, other: &Evidence) -> Evidence {
         let union = |a: &[String], b: &[String]| -> Vec<String> {
             let mut v: Vec<String> = a.iter().chain(b).cloned().collect();

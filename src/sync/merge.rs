@@ -14,12 +14,11 @@
 //! - for each tag, the later of its addition and its removal wins, a tie going to the removal
 //!   ([`TagEvent::beats`]).
 //!
-//! Spec: docs/store-format.md ("The session record", "Merging").
+//! Spec: docs/store-format.md ("The session record", its "Record format 2").
 
 use sha2::{Digest, Sha256};
 
 use super::record::{MachineAlias, record_from_conn};
-
 use crate::db::{DbError, TagEvent, Writer};
 use crate::gitstore::GitStoreError;
 use crate::gitstore::record::{
