@@ -2601,3 +2601,88 @@ fn links_lists_and_filters_and_unlink_removes_in_bulk_as_one_revertible_commit()
     assert!(out.stdout.contains("No links match"), "{}", out.stdout);
     r.lore(&["verify", "--full"]).assert_ok();
 }
+
+#[test]
+fn the_post_commit_hook_finds_by_content_the_session_that_wrote_the_lines_however_quiet() {
+    let r = repo();
+    r.write("README", "readme\n");
+    r.commit("Start");
+    r.lore(&["hooks", "install"]).assert_ok();
+    let now = jiff::Timestamp::now();
+    let ago = |m: i64| {
+        now.checked_sub(jiff::SignedDuration::from_mins(m))
+            .unwrap()
+            .to_string()
+    };
+    let claude = r.user.home.join(".claude");
+    // Session 1 wrote src/parse.rs six hours ago (beyond the 4-hour look-back) and has been
+    // quiet since; session 2 is running now, on another file; session 3 wrote the same lines
+    // eight days ago (beyond the content index's 7 days).
+    let (t360, t359) = (ago(360), ago(359));
+    r.transcript(
+        &claude,
+        S1,
+        "main",
+        &[
+            Ev::User(&t360, "write the parser"),
+            Ev::Edit(&t359, "src/parse.rs", PARSE_V1),
+        ],
+    );
+    let (t2, t1) = (ago(2), ago(1));
+    r.transcript(
+        &claude,
+        S2,
+        "main",
+        &[
+            Ev::User(&t2, "fix the command line parser"),
+            Ev::Edit(&t1, "src/cli.py", "def parse_arguments(argv):"),
+        ],
+    );
+    let (t8d, t8d1) = (ago(8 * 24 * 60), ago(8 * 24 * 60 - 1));
+    r.session(
+        S3,
+        "main",
+        &[
+            Ev::User(&t8d, "an old parser"),
+            Ev::Edit(&t8d1, "src/parse.rs", PARSE_V1),
+        ],
+    );
+
+    r.write("src/parse.rs", PARSE_V1);
+    let c = r.commit("Parser");
+    assert_eq!(r.linked(&c), vec![(S1.to_owned(), "hook".to_owned())]);
+    let ev = evidence(&r, &c);
+    assert_eq!(ev[0].1["content"], true, "{ev:?}");
+    assert_eq!(ev[0].1["lines"], 3, "{ev:?}");
+    assert_eq!(ev[0].1["lines_added"], 3, "{ev:?}");
+    assert_eq!(ev[0].2, 1.0);
+
+    // By hand, on a commit of the running session's file: session 2 only, by what it wrote;
+    // session 1 wrote nothing of it and is not linked.
+    r.write(
+        "src/cli.py",
+        "def parse_arguments(argv):\n    return argv[1:]\n",
+    );
+    r.git(&["add", "-A"]).assert_ok();
+    r.user
+        .git(
+            &r.repo,
+            &["-c", "core.hooksPath=/dev/null", "commit", "-qm", "cli"],
+        )
+        .assert_ok();
+    let cli = r.head();
+    assert!(r.linked(&cli).is_empty(), "no hook ran");
+    let out = r.lore(&["link", "--current"]);
+    out.assert_ok();
+    assert_eq!(r.linked(&cli), vec![(S2.to_owned(), "explicit".to_owned())]);
+    assert!(
+        out.stdout.contains(&format!("Linked session {S2}")),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !out.stdout.contains(&format!("Linked session {S1}")),
+        "{}",
+        out.stdout
+    );
+}

@@ -355,7 +355,7 @@ fn status_reports_counts_and_a_fresh_home() {
     assert_eq!(v["sessions"], 2);
     assert_eq!(v["messages"], 6);
     assert_eq!(v["sessions_by_tool"]["claude-code"], 2);
-    assert_eq!(v["schema_version"], 7);
+    assert_eq!(v["schema_version"], 8);
     let machine = std::fs::read_to_string(env.lore_home.join("machine-id")).unwrap();
     assert_eq!(v["machine_id"], machine.trim());
     let s = env.show(A);
@@ -612,7 +612,10 @@ fn read_sql_refuses_every_write_with_its_reason_and_changes_nothing() {
             "refused: UPDATE writes to sessions",
         ),
         (
-            &["--sql", "INSERT INTO tags VALUES ('a', 'b')"],
+            &[
+                "--sql",
+                "INSERT INTO tags(session_id, tag) VALUES ('a', 'b')",
+            ],
             "refused: INSERT writes to tags",
         ),
         (

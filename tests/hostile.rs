@@ -1865,3 +1865,119 @@ fn a_record_whose_padding_was_tampered_with_is_refused() {
     }
     assert_converged(&[&alice, &bob], &[S1, S2]);
 }
+
+/// Attack (issue 16, record format 2): the host replays S1's record from before a tag was
+/// removed and before its link had evidence, edits it, or rolls the store back to it. The
+/// replay and the edit are refused; a rollback knowingly accepted merges the old record and
+/// changes nothing: the removal is later than the tag, and evidence only grows.
+#[test]
+fn a_replayed_record_cannot_bring_back_a_removed_tag_or_strip_evidence() {
+    let world = World::new();
+    let remote = world.bare("remote.git");
+    let (alice, bob) = pair(&world, &remote);
+    let mut host = Host::new(&remote);
+    let lore_ok = |m: &Member, args: &[&str]| {
+        m.user.lore(&m.repo, args).assert_ok();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+
+    // State 0: S1 tagged "wip", no link.
+    lore_ok(&alice, &["tag", S1, "wip"]);
+    alice.sync();
+    bob.sync();
+    let old = host.remember();
+    let old_files = host.files(&old);
+
+    // State 1: the tag is removed, and S1 (which wrote src/parse.rs) is linked to the commit
+    // that adds it, with that evidence.
+    lore_ok(&alice, &["tag", S1, "wip", "--remove"]);
+    let written =
+        "fn parse_header(input: &str) -> Header {\n    Header::from_fields(input.split(';'))\n}\n";
+    let repo = canonical_path(&alice.repo);
+    let dir = alice.user.root.join("transcripts").join(S1);
+    let path = write_transcript(&dir, S1, "parser", &repo);
+    let mut text = common::claude_transcript(S1, 1, "parser").replace("/home/dev/acme", &repo);
+    text.push_str(&common::claude_write_line(
+        S1,
+        2,
+        &format!("{repo}/src/parse.rs"),
+        written,
+    ));
+    text.push('\n');
+    std::fs::write(&path, text).expect("transcript");
+    lore_ok(&alice, &["import", dir.to_str().expect("utf-8")]);
+    std::fs::create_dir_all(alice.repo.join("src")).expect("mkdir");
+    std::fs::write(alice.repo.join("src/parse.rs"), written).expect("write");
+    alice.git(&["add", "src/parse.rs"]).assert_ok();
+    alice.git(&["commit", "-qm", "parse"]).assert_ok();
+    lore_ok(&alice, &["link", S1, "--commit", "HEAD"]);
+    alice.sync();
+    bob.sync();
+    host.remember();
+    let state = |m: &Member| -> (serde_json::Value, serde_json::Value) {
+        let r = m.user.lore(&m.repo, &["show", S1, "--json"]);
+        r.assert_ok();
+        let show: serde_json::Value = serde_json::from_str(&r.stdout).expect("json");
+        let r = m.user.lore(&m.repo, &["links", "--json", "--session", S1]);
+        r.assert_ok();
+        let links: serde_json::Value = serde_json::from_str(&r.stdout).expect("json");
+        (show["tags"].clone(), links["links"][0]["evidence"].clone())
+    };
+    let honest = state(&bob);
+    assert_eq!(honest.0, serde_json::json!([]), "{honest:?}");
+    assert_eq!(honest.1["lines"], 2, "{honest:?}");
+    assert_eq!(state(&alice), honest);
+
+    // Replay: S1's old .enc and .meta.json (sealed by Alice, once) put back.
+    host.amend(|files| {
+        for p in Host::session_files(files, S1) {
+            let before = old_files[&p].clone();
+            assert_ne!(files[&p], before, "{p} changed since");
+            files.insert(p, before);
+        }
+    });
+    for m in [&alice, &bob] {
+        assert_refused(
+            m,
+            &[
+                "refused commit",
+                "sessions are not the ones its manifest names",
+            ],
+        );
+        assert_eq!(state(m), honest, "{}", m.user.name);
+    }
+    host.restore();
+
+    // Edit: one byte of S1's .enc changed.
+    let enc_path = Host::session_files(&host.files(&host.tip()), S1)
+        .into_iter()
+        .find(|p| p.ends_with(".enc"))
+        .expect(".enc");
+    let mut enc = host.blob(&host.files(&host.tip())[&enc_path].1);
+    let last = enc.len() - 1;
+    enc[last] ^= 1;
+    let edited = host.write_blob(&enc);
+    host.amend(|files| {
+        let mode = files[&enc_path].0.clone();
+        files.insert(enc_path.clone(), (mode, edited));
+    });
+    for m in [&alice, &bob] {
+        assert_refused(m, &["refused commit"]);
+        assert_eq!(state(m), honest, "{}", m.user.name);
+    }
+    host.restore();
+
+    // Rollback to state 0: refused; knowingly accepted by Bob, it changes nothing.
+    host.set_tip(&old);
+    assert_refused(&bob, &["went back from", "rolled it back"]);
+    bob.git(&["config", "lore.allowRollback", "true"])
+        .assert_ok();
+    bob.sync();
+    bob.git(&["config", "--unset", "lore.allowRollback"])
+        .assert_ok();
+    assert_eq!(state(&bob), honest);
+    host.restore();
+    assert_converged(&[&alice, &bob], &[S1, S2]);
+    assert_eq!(state(&alice), honest);
+    assert_eq!(state(&bob), honest);
+}

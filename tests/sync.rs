@@ -1510,3 +1510,197 @@ fn one_machine_shows_another_machine_id_in_each_store_and_the_same_one_at_every_
     assert_eq!(machine_in_db(&alice, S1), local_id);
     assert_eq!(meta_machine_ids(&alice.user, &r1)[S1], m1);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Record format 2: link evidence, tag times and tag removals (docs/store-format.md).
+// ---------------------------------------------------------------------------------------------
+
+/// The lines a session of [`Member::work_writing`] writes into `src/parse.rs`.
+const WRITTEN: &str = "fn parse_header(input: &str) -> Header {\n    let fields = input.split(';');\n    Header::from_fields(fields)\n}\n";
+
+impl Member {
+    /// Imports session `id`, whose assistant wrote [`WRITTEN`] into `src/parse.rs` with a
+    /// Write tool call; then commits that file, and links the session to the commit by hand
+    /// (`lore link ID --commit HEAD`: evidence of the user and of the lines it wrote).
+    /// Returns the commit.
+    fn work_writing_and_link(&self, id: &str) -> String {
+        let dir = self.user.root.join("transcripts").join(id);
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = write_transcript(&dir, id, "parser", &canonical(&self.repo));
+        let file = format!("{}/src/parse.rs", canonical(&self.repo));
+        let mut text = common::claude_transcript(id, 1, "parser")
+            .replace("/home/dev/acme", &canonical(&self.repo));
+        text.push_str(
+            &common::claude_write_line(id, 2, &file, WRITTEN)
+                .replace("/home/dev/acme", &canonical(&self.repo)),
+        );
+        text.push('\n');
+        std::fs::write(&path, text).unwrap();
+        self.user
+            .lore(&self.repo, &["import", dir.to_str().unwrap()])
+            .assert_ok();
+        std::fs::create_dir_all(self.repo.join("src")).unwrap();
+        std::fs::write(self.repo.join("src/parse.rs"), WRITTEN).unwrap();
+        self.user
+            .git(&self.repo, &["add", "src/parse.rs"])
+            .assert_ok();
+        self.user
+            .git(&self.repo, &["commit", "-qm", "parse headers"])
+            .assert_ok();
+        let commit = self.user.rev(&self.repo, "HEAD").unwrap();
+        self.user
+            .lore(&self.repo, &["link", id, "--commit", "HEAD"])
+            .assert_ok();
+        commit
+    }
+
+    /// `lore links --json --session ID`: the links of a session.
+    fn links(&self, id: &str) -> Vec<serde_json::Value> {
+        let r = self
+            .user
+            .lore(&self.repo, &["links", "--json", "--session", id]);
+        r.assert_ok();
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        v["links"].as_array().unwrap().clone()
+    }
+
+    /// The session's tags, as `lore show --json` gives them.
+    fn tags(&self, id: &str) -> Vec<String> {
+        let v = self.show(id).unwrap();
+        v["tags"]
+            .as_array()
+            .unwrap_or(&vec![])
+            .iter()
+            .map(|t| t.as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    fn tag(&self, id: &str, label: &str, remove: bool) {
+        let mut args = vec!["tag", id, label];
+        if remove {
+            args.push("--remove");
+        }
+        self.user.lore(&self.repo, &args).assert_ok();
+        // Tag times are in ms: keep two changes from sharing one.
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+
+    /// The local plaintext store's record of session `id`.
+    fn record(&self, id: &str) -> serde_json::Value {
+        let r = self.user.git(
+            &self.repo,
+            &["show", &format!("refs/lore/sessions:{}", record_path(id))],
+        );
+        r.assert_ok();
+        serde_json::from_str(&r.stdout).unwrap()
+    }
+}
+
+#[test]
+fn link_evidence_reaches_the_teammate_and_shows_in_lore_links() {
+    let world = World::new();
+    let remote = world.bare("team.git");
+    let alice = founder(&world, &remote);
+    let commit = alice.work_writing_and_link(S1);
+    let mine = alice.links(S1);
+    assert_eq!(mine.len(), 1, "{mine:?}");
+    let evidence = mine[0]["evidence"].clone();
+    assert_eq!(evidence["lines"], 3, "{evidence}");
+    assert_eq!(evidence["files"], serde_json::json!(["src/parse.rs"]));
+    assert_eq!(evidence["user"], true);
+    alice.sync();
+    // The record carries it (format 2); the remote holds no plaintext of it.
+    let record = alice.record(S1);
+    assert_eq!(record["format"], 2, "{record}");
+    assert_eq!(record["links"][0]["evidence"]["lines"], 3, "{record}");
+    common::assert_no_plaintext(&remote, &["src/parse.rs", "lines_added", "evidence"]);
+
+    let bob = joiner(&world, &remote, "bob");
+    bob.user.git(&bob.repo, &["pull", "-q"]).assert_ok();
+    bob.sync();
+    let theirs = bob.links(S1);
+    assert_eq!(theirs.len(), 1, "{theirs:?}");
+    assert_eq!(theirs[0]["commit"], commit);
+    assert_eq!(theirs[0]["evidence"], evidence, "the evidence travelled");
+    // People see it too.
+    let r = bob.user.lore(&bob.repo, &["links", "--session", S1]);
+    r.assert_ok();
+    assert!(
+        r.stdout.contains("wrote 3 of the commit's 3 added lines"),
+        "{}",
+        r.stdout
+    );
+
+    // Syncing again on both sides keeps it, and changes nothing.
+    let tree = alice.store_tree();
+    bob.sync();
+    alice.sync();
+    assert_eq!(alice.links(S1)[0]["evidence"], evidence);
+    assert_eq!(bob.links(S1)[0]["evidence"], evidence);
+    assert_eq!(alice.store_tree(), tree);
+}
+
+#[test]
+fn a_removed_tag_disappears_for_the_teammate_and_stays_removed() {
+    let world = World::new();
+    let remote = world.bare("team.git");
+    let (alice, bob) = pair(&world, &remote);
+    alice.tag(S1, "wip", false);
+    alice.tag(S1, "parser", false);
+    alice.sync();
+    bob.sync();
+    assert_eq!(bob.tags(S1), ["parser", "wip"]);
+
+    // Alice takes "wip" off; Bob, who still has it, loses it at his next sync.
+    alice.tag(S1, "wip", true);
+    assert_eq!(alice.tags(S1), ["parser"]);
+    alice.sync();
+    assert_eq!(alice.record(S1)["removed_tags"][0]["tag"], "wip");
+    bob.sync();
+    assert_eq!(bob.tags(S1), ["parser"]);
+    let r = bob
+        .user
+        .lore(&bob.repo, &["sessions", "--tag", "wip", "--json"]);
+    r.assert_ok();
+    assert_eq!(r.stdout.trim(), "[]", "a removed tag selects nothing");
+    // And it does not come back, whoever syncs again.
+    for _ in 0..2 {
+        bob.sync();
+        alice.sync();
+    }
+    assert_eq!(alice.tags(S1), ["parser"]);
+    assert_eq!(bob.tags(S1), ["parser"]);
+    assert_eq!(alice.store_tree(), bob.store_tree());
+}
+
+#[test]
+fn of_a_tag_removal_and_a_concurrent_addition_the_later_wins() {
+    let world = World::new();
+    let remote = world.bare("team.git");
+    let (alice, bob) = pair(&world, &remote);
+
+    // Alice puts "urgent" on and takes it off, and syncs; then Bob, who never saw either,
+    // puts it on: his addition is later, so it wins everywhere.
+    alice.tag(S1, "urgent", false);
+    alice.tag(S1, "urgent", true);
+    alice.sync();
+    bob.tag(S1, "urgent", false);
+    bob.sync();
+    alice.sync();
+    assert_eq!(alice.tags(S1), ["urgent"]);
+    assert_eq!(bob.tags(S1), ["urgent"]);
+
+    // The other way round: Bob puts "later" on without syncing; then Alice puts it on and
+    // takes it off. Her removal is later than his addition: it wins everywhere.
+    bob.tag(S1, "later", false);
+    alice.tag(S1, "later", false);
+    alice.tag(S1, "later", true);
+    alice.sync();
+    bob.sync();
+    alice.sync();
+    assert_eq!(bob.tags(S1), ["urgent"]);
+    assert_eq!(alice.tags(S1), ["urgent"]);
+    bob.sync();
+    assert_eq!(bob.tags(S1), ["urgent"]);
+    assert_eq!(alice.store_tree(), bob.store_tree());
+}

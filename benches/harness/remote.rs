@@ -132,6 +132,7 @@ fn record(n: usize, bytes: usize) -> (String, Vec<u8>) {
         messages,
         links: vec![],
         tags: vec![],
+        removed_tags: vec![],
         annotations: vec![],
     };
     (

@@ -21,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/005_cjk_search.sql"),
     include_str!("migrations/006_link_evidence.sql"),
     include_str!("migrations/007_content_index.sql"),
+    include_str!("migrations/008_tag_times.sql"),
 ];
 
 /// The tables each migration creates or changes, for the commit that records it.
@@ -34,6 +35,7 @@ const TABLES: &[&[&str]] = &[
     &["links"],
     // lore's own tables (_lore_content_*) and triggers on messages: no row changes.
     &["messages"],
+    &["tags"],
 ];
 
 /// The schema version this build of lore creates and understands.

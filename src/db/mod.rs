@@ -25,7 +25,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags};
 pub use content::ContentMatch;
 pub use merge::Copy;
 pub use query::{DbStats, Filter, LinkQuery, LinkRow, LinkedSession, SearchHit, SessionRow};
-pub use write::{SaveOutcome, SourceRecord, Writer};
+pub use write::{SaveOutcome, SourceRecord, TagEvent, Writer};
 
 /// Errors from the session store.
 #[derive(Debug, thiserror::Error)]

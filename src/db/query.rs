@@ -50,7 +50,7 @@ impl Filter {
             ));
         }
         if let Some(t) = &self.tag {
-            conds.push("EXISTS (SELECT 1 FROM tags t WHERE t.session_id = s.id AND t.tag = ?)");
+            conds.push("EXISTS (SELECT 1 FROM tags t WHERE t.session_id = s.id AND t.tag = ? AND t.removed_at IS NULL)");
             params.push(SqlValue::Text(t.clone()));
         }
         if let Some(t) = self.since {
@@ -593,11 +593,11 @@ impl Db {
         Ok(rows)
     }
 
-    /// The tags of session `id`.
+    /// The tags of session `id` (those removed left out).
     pub fn tags(&self, id: &str) -> Result<Vec<String>, DbError> {
-        let mut stmt = self
-            .conn()
-            .prepare_cached("SELECT tag FROM tags WHERE session_id = ?1 ORDER BY tag")?;
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT tag FROM tags WHERE session_id = ?1 AND removed_at IS NULL ORDER BY tag",
+        )?;
         let tags = stmt
             .query_map([id], |r| r.get(0))?
             .collect::<Result<_, _>>()?;

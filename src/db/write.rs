@@ -395,6 +395,24 @@ impl<'a> Writer<'a> {
         }
     }
 
+    /// The evidence recorded for the link between `session_id` and `commit_id` (the JSON of
+    /// `links.evidence`): `Ok(None)` when there is no such link, it was taken back, or it has
+    /// no evidence.
+    pub fn link_evidence(
+        &mut self,
+        session_id: &str,
+        commit_id: &str,
+    ) -> Result<Option<String>, DbError> {
+        let key = [text(session_id), text(commit_id)];
+        Ok(match self.tx.read("links", &key)? {
+            Some(old) if !is_removed(&old) => match old.get("evidence") {
+                Some(Value::Text(e)) => Some(e.clone()),
+                _ => None,
+            },
+            _ => None,
+        })
+    }
+
     /// Takes back the link between `session_id` and `commit_id` (`lore unlink`): it becomes a
     /// link of kind `removed` (confidence 0, the time of the removal), which sync carries to
     /// other machines and which import and `--auto` respect. Returns whether there was a link.
@@ -455,23 +473,94 @@ impl<'a> Writer<'a> {
         }
     }
 
-    /// Adds a tag unless the session has it; returns whether it was new.
+    /// Puts a tag on a session now unless it has it (a tag removed earlier comes back, with
+    /// this time); returns whether it was new.
     pub fn add_tag(&mut self, session_id: &str, tag: &str) -> Result<bool, DbError> {
         let key = [text(session_id), text(tag)];
-        if self.tx.read("tags", &key)?.is_some() {
-            return Ok(false);
+        let new = row(&[
+            ("session_id", text(session_id)),
+            ("tag", text(tag)),
+            ("added_at", Value::Integer(now_ms())),
+            ("removed_at", Value::Null),
+        ]);
+        match self.tx.read("tags", &key)? {
+            Some(old) if !tag_removed(&old) => Ok(false),
+            Some(_) => {
+                self.tx.update("tags", &key, &new)?;
+                Ok(true)
+            }
+            None => {
+                self.tx.insert("tags", &new)?;
+                Ok(true)
+            }
         }
-        self.tx.insert(
-            "tags",
-            &row(&[("session_id", text(session_id)), ("tag", text(tag))]),
-        )?;
-        Ok(true)
     }
 
-    /// Removes a tag from a session (`lore tag --remove`); returns whether it had it.
+    /// Takes a tag off a session (`lore tag --remove`): the row stays as the tag's tombstone
+    /// (`removed_at`, now), which sync carries to teammates. Returns whether it had the tag.
     pub fn remove_tag(&mut self, session_id: &str, tag: &str) -> Result<bool, DbError> {
         let key = [text(session_id), text(tag)];
-        Ok(self.tx.delete("tags", &key)?.is_some())
+        match self.tx.read("tags", &key)? {
+            Some(old) if !tag_removed(&old) => {
+                self.tx.update(
+                    "tags",
+                    &key,
+                    &row(&[("removed_at", Value::Integer(now_ms()))]),
+                )?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// Merges a tag's state from elsewhere (sync): put on at `added_at` (`None`: before lore
+    /// kept tag times), or removed at `removed_at`. The latest event wins, a tie going to the
+    /// removal, and a tag without a time is older than any: every machine ends with the same
+    /// row whatever order records arrive in (docs/store-format.md, "Record format 2"). Returns
+    /// whether anything changed.
+    pub fn merge_tag(
+        &mut self,
+        session_id: &str,
+        tag: &str,
+        event: TagEvent,
+    ) -> Result<bool, DbError> {
+        let key = [text(session_id), text(tag)];
+        let new = match event {
+            TagEvent::Added(at) => row(&[
+                ("session_id", text(session_id)),
+                ("tag", text(tag)),
+                ("added_at", at.map_or(Value::Null, Value::Integer)),
+                ("removed_at", Value::Null),
+            ]),
+            TagEvent::Removed(at) => row(&[
+                ("session_id", text(session_id)),
+                ("tag", text(tag)),
+                ("added_at", Value::Null),
+                ("removed_at", Value::Integer(at)),
+            ]),
+        };
+        match self.tx.read("tags", &key)? {
+            None => {
+                self.tx.insert("tags", &new)?;
+                Ok(true)
+            }
+            Some(old) => {
+                let int = |c: &str| match old.get(c) {
+                    Some(Value::Integer(t)) => Some(*t),
+                    _ => None,
+                };
+                let current = match int("removed_at") {
+                    Some(r) => TagEvent::Removed(r),
+                    None => TagEvent::Added(int("added_at")),
+                };
+                if event.beats(&current) {
+                    self.tx.update("tags", &key, &new)?;
+                    Ok(true)
+                } else {
+                    Ok(false)
+                }
+            }
+        }
     }
 
     /// Adds an annotation unless the session has one with the same body and time; returns
@@ -634,4 +723,30 @@ fn link_row(session_id: &str, link: &Link, created_at: i64) -> crate::versioning
 /// Whether a `links` row is a removal (`lore unlink`).
 fn is_removed(link: &crate::versioning::value::Row) -> bool {
     matches!(link.get("kind"), Some(Value::Text(k)) if k == LinkKind::Removed.as_str())
+}
+
+/// Whether a `tags` row is a tag's tombstone (`lore tag --remove`).
+fn tag_removed(tag: &crate::versioning::value::Row) -> bool {
+    matches!(tag.get("removed_at"), Some(Value::Integer(_)))
+}
+
+/// The last thing that happened to a tag of a session: put on (when, if known) or taken off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TagEvent {
+    Added(Option<i64>),
+    Removed(i64),
+}
+
+impl TagEvent {
+    /// Whether this event is later than `other`: the later time wins, a removal wins a tie,
+    /// a tag without a time is older than any time. A total order, so merging is the same in
+    /// any order on every machine.
+    pub fn beats(&self, other: &TagEvent) -> bool {
+        // (time, removal?) compared as a pair; an unknown time is the oldest.
+        let key = |e: &TagEvent| match *e {
+            TagEvent::Added(t) => (t.map_or(i64::MIN, |t| t), false),
+            TagEvent::Removed(t) => (t, true),
+        };
+        key(self) > key(other)
+    }
 }

@@ -4,14 +4,21 @@
 //! it: messages, links, tags, annotations. Equal content gives equal bytes, hence equal blob ids
 //! on every machine. A deletion travels as a tombstone record. The metadata (`<id>.meta.json` on
 //! the remote) is derived from the record and holds exactly seven fields, none of them content.
-//! Format: docs/store-format.md.
+//! Record format 2 adds link evidence, tag times and tag removals (tombstones); a record
+//! without any of them is written as format 1, byte for byte what earlier lore wrote.
+//! Format: docs/store-format.md ("The session record", "Record vectors").
 
 use serde::{Deserialize, Serialize};
 
 use super::GitStoreError;
 
-/// The record format this lore writes and reads.
-pub const RECORD_FORMAT: u64 = 1;
+/// The highest record format this lore writes and reads (docs/store-format.md, "The session
+/// record"). Tombstones, and session records with no evidence, tag time or tag removal, are
+/// written as [`RECORD_FORMAT_1`].
+pub const RECORD_FORMAT: u64 = 2;
+
+/// The first record format: what lore before record format 2 reads.
+pub const RECORD_FORMAT_1: u64 = 1;
 
 /// The longest message content (and annotation body) a record holds: 8 MiB of UTF-8. Writers
 /// cut a longer one ([`cut_to_limit`]); readers refuse a record holding one
@@ -46,8 +53,54 @@ pub struct SessionRecord {
     pub session: RecordSession,
     pub messages: Vec<RecordMessage>,
     pub links: Vec<RecordLink>,
-    pub tags: Vec<String>,
+    pub tags: Vec<RecordTag>,
     pub annotations: Vec<RecordAnnotation>,
+    /// Format 2: the tags taken off the session (`lore tag --remove`), by tag.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removed_tags: Vec<RemovedTag>,
+}
+
+/// A tag: its label (format 1), or its label and when it was put on (format 2; `null` when
+/// lore.db does not know, for a tag from before record format 2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum RecordTag {
+    Name(String),
+    Timed(TimedTag),
+}
+
+/// A tag with the time it was put on (record format 2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimedTag {
+    pub tag: String,
+    pub added_at: Option<i64>,
+}
+
+/// A tag taken off the session, and when (record format 2): a tag's tombstone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemovedTag {
+    pub tag: String,
+    pub removed_at: i64,
+}
+
+impl RecordTag {
+    /// The tag's label.
+    pub fn label(&self) -> &str {
+        match self {
+            RecordTag::Name(t) => t,
+            RecordTag::Timed(t) => &t.tag,
+        }
+    }
+
+    /// When it was put on, when known.
+    pub fn added_at(&self) -> Option<i64> {
+        match self {
+            RecordTag::Name(_) => None,
+            RecordTag::Timed(t) => t.added_at,
+        }
+    }
 }
 
 /// What a record is: a session, or the tombstone of a deleted one.
@@ -59,6 +112,66 @@ pub enum RecordKind {
 }
 
 impl SessionRecord {
+    /// Sets `format` (and the shape of `tags`) to what a writer writes: format 1, as earlier
+    /// lore wrote it, when no link has evidence, no tag a time and no tag was removed; else
+    /// format 2, every tag with its time (docs/store-format.md, "The session record").
+    pub fn settle_format(&mut self) {
+        let v2 = self.links.iter().any(|l| l.evidence.is_some())
+            || self.tags.iter().any(|t| t.added_at().is_some())
+            || !self.removed_tags.is_empty();
+        self.format = if v2 { RECORD_FORMAT } else { RECORD_FORMAT_1 };
+        self.tags = self
+            .tags
+            .drain(..)
+            .map(|t| {
+                if v2 {
+                    RecordTag::Timed(TimedTag {
+                        added_at: t.added_at(),
+                        tag: t.label().to_owned(),
+                    })
+                } else {
+                    RecordTag::Name(t.label().to_owned())
+                }
+            })
+            .collect();
+    }
+
+    /// Refuses a record whose parts do not fit its format: in format 1, evidence, timed tags
+    /// or removed tags; in format 2, a tag without its time field; evidence that is not a
+    /// JSON object; a tag both on and removed; a format other than 1 or 2. Why, for the
+    /// caller's error.
+    pub fn check_shape(&self) -> Result<(), String> {
+        match self.format {
+            RECORD_FORMAT_1 => {
+                if self.links.iter().any(|l| l.evidence.is_some())
+                    || self.tags.iter().any(|t| matches!(t, RecordTag::Timed(_)))
+                    || !self.removed_tags.is_empty()
+                {
+                    return Err("a format-1 record holds format-2 fields".into());
+                }
+            }
+            RECORD_FORMAT => {
+                if self.tags.iter().any(|t| matches!(t, RecordTag::Name(_))) {
+                    return Err("a format-2 record holds a tag without its time".into());
+                }
+            }
+            n => return Err(format!("record format {n} is not a session record format")),
+        }
+        if self
+            .links
+            .iter()
+            .any(|l| l.evidence.as_ref().is_some_and(|e| !e.is_object()))
+        {
+            return Err("a link's evidence is not a JSON object".into());
+        }
+        for r in &self.removed_tags {
+            if self.tags.iter().any(|t| t.label() == r.tag) {
+                return Err(format!("tag {:?} is both on and removed", r.tag));
+            }
+        }
+        Ok(())
+    }
+
     /// Refuses a message content or annotation body above [`MAX_MESSAGE`] bytes: why, for
     /// the caller's error.
     pub fn check_limits(&self) -> Result<(), String> {
@@ -122,6 +235,10 @@ pub struct RecordLink {
     pub kind: String,
     pub confidence: f64,
     pub created_at: i64,
+    /// Format 2: why the link exists, the object of docs/links.md ("Evidence"); absent when
+    /// none was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<serde_json::Value>,
 }
 
 /// A note on the session.
@@ -305,6 +422,7 @@ mod tests {
             messages: vec![],
             links: vec![],
             tags: vec![],
+            removed_tags: vec![],
             annotations: vec![],
         })
     }

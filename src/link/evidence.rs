@@ -87,9 +87,16 @@ impl Evidence {
         }
     }
 
-    /// The JSON stored in `links.evidence`.
+    /// The JSON stored in `links.evidence`, with `files` and `carried_from` sorted: equal
+    /// evidence gives equal text on every machine, so a sync that joins it with a teammate's
+    /// copy ([`Evidence::join`]) changes nothing when both know the same.
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_else(|_| "{}".to_owned())
+        let mut e = self.clone();
+        e.files.sort();
+        e.files.dedup();
+        e.carried_from.sort();
+        e.carried_from.dedup();
+        serde_json::to_string(&e).unwrap_or_else(|_| "{}".to_owned())
     }
 
     /// Whether there is any evidence at all.
@@ -143,6 +150,32 @@ impl Evidence {
             if !self.carried_from.contains(c) {
                 self.carried_from.push(c.clone());
             }
+        }
+    }
+
+    /// The evidence two machines recorded for one link, joined: what either knows (files and
+    /// carried commits united and sorted, the larger `files_changed`, the larger pair of
+    /// (`lines`, `lines_added`), each flag set if either has it). The same whichever side is
+    /// `self` and in whatever order versions arrive, so every machine ends with the same
+    /// evidence (docs/store-format.md, "Record format 2").
+    pub fn join(&self, other: &Evidence) -> Evidence {
+        let union = |a: &[String], b: &[String]| -> Vec<String> {
+            let mut v: Vec<String> = a.iter().chain(b).cloned().collect();
+            v.sort();
+            v.dedup();
+            v
+        };
+        let (lines, lines_added) =
+            (self.lines, self.lines_added).max((other.lines, other.lines_added));
+        Evidence {
+            files: union(&self.files, &other.files),
+            files_changed: self.files_changed.max(other.files_changed),
+            lines,
+            lines_added,
+            user: self.user || other.user,
+            transcript: self.transcript || other.transcript,
+            carried_from: union(&self.carried_from, &other.carried_from),
+            content: self.content || other.content,
         }
     }
 

@@ -24,6 +24,11 @@ use crate::model::{Kind, Link, LinkKind};
 /// quiet for a while before the user committed. Only those with evidence are linked.
 pub const LOOKBACK_MS: i64 = 4 * 60 * 60 * 1000;
 
+/// By the content index, `lore link --current` and the post-commit hook also find the
+/// sessions of the repository active at most this long before the commit that wrote its
+/// lines, however long they were quiet before it.
+pub const CONTENT_LOOKBACK_MS: i64 = 7 * 24 * 60 * 60 * 1000;
+
 /// `lore link --auto` considers a commit for a session when the commit was made at most this
 /// long before the session started or after its last activity.
 pub const AUTO_WINDOW_MS: i64 = 30 * 60 * 1000;
@@ -142,8 +147,12 @@ pub struct Candidate {
 /// The sessions of the repository `git` works in that were active in the [`LOOKBACK_MS`]
 /// before `now` and started before commit `commit` was made, each with its evidence for that
 /// commit (files of the commit its writing tool calls wrote, lines of the commit they
-/// produced). Sessions without evidence come back too, with empty evidence: the caller says
-/// why they were left out.
+/// produced). Then, by the content index, the sessions of the repository active in the
+/// [`CONTENT_LOOKBACK_MS`] before the commit whose messages wrote at least
+/// [`INDEX_MIN_LINES`] of its added lines (or half of them), however long they were quiet
+/// before it: their evidence is those lines, marked `content`. Sessions without evidence come
+/// back too, with empty evidence: the caller says why they were left out.
+/// docs/links.md, "`lore link --current` and the post-commit hook".
 pub fn current_candidates(
     store: &Db,
     git: &Git,
@@ -152,11 +161,47 @@ pub fn current_candidates(
 ) -> Result<Vec<Candidate>, LinkError> {
     let info = git.commit_info(commit)?;
     let made = info.commit_time.max(info.author_time);
+    let started_before =
+        |s: &SessionRow| activity(s).is_some_and(|(start, _)| start <= made + 60_000);
     let mut sessions = repo_sessions(store, git.root(), Some(now.min(made) - LOOKBACK_MS))?;
-    sessions.retain(|s| activity(s).is_some_and(|(start, _)| start <= made + 60_000));
+    sessions.retain(started_before);
     let (files, diff) = git.commit_changes(commit)?;
     let added = evidence::added_lines(&diff);
-    let mut out = Vec::with_capacity(sessions.len());
+    // The content index: who wrote the commit's lines, whenever.
+    let mut by_content: Vec<(SessionRow, usize)> = Vec::new();
+    if !added.is_empty() {
+        let hashes: Vec<i64> = added.iter().map(|l| crate::content::line_hash(l)).collect();
+        let mut wrote: HashMap<String, HashSet<i64>> = HashMap::new();
+        for m in store.content_matches(&hashes)? {
+            wrote.entry(m.session_id).or_default().insert(m.hash);
+        }
+        wrote.retain(|id, h| {
+            !sessions.iter().any(|s| &s.id == id)
+                && (h.len() >= INDEX_MIN_LINES || h.len() * 2 >= added.len())
+        });
+        if !wrote.is_empty() {
+            for s in repo_sessions(store, git.root(), Some(made - CONTENT_LOOKBACK_MS))? {
+                if let Some(h) = wrote.get(&s.id)
+                    && started_before(&s)
+                {
+                    let n = h.len();
+                    by_content.push((s, n));
+                }
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(sessions.len() + by_content.len());
+    for (s, n) in by_content {
+        out.push(Candidate {
+            session: s,
+            evidence: Evidence {
+                lines: n,
+                lines_added: added.len(),
+                content: true,
+                ..Evidence::default()
+            },
+        });
+    }
     for s in sessions {
         let writes = Writes::of_session(store, &s.id)?;
         let cwd_rel = s

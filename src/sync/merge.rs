@@ -8,17 +8,23 @@
 //!   the next export; one made here only hides it);
 //! - otherwise the newer `updated_at` wins the session's content (its columns and messages);
 //!   on a tie, the content whose canonical JSON has the larger SHA-256 wins;
-//! - links, tags and annotations are unioned whoever wins (a link both sides have keeps its
-//!   earliest version).
+//! - links and annotations are unioned whoever wins (a link both sides have keeps its
+//!   earliest version; between a link and its removal the later wins); the evidence of a link
+//!   both sides have is joined ([`Evidence::join`]);
+//! - for each tag, the later of its addition and its removal wins, a tie going to the removal
+//!   ([`TagEvent::beats`]).
+//!
+//! Spec: docs/store-format.md ("The session record", its "Record format 2").
 
 use sha2::{Digest, Sha256};
 
 use super::record::{MachineAlias, record_from_conn};
-use crate::db::{DbError, Writer};
+use crate::db::{DbError, TagEvent, Writer};
 use crate::gitstore::GitStoreError;
 use crate::gitstore::record::{
     RecordKind, RecordSession, SessionRecord, TombstoneRecord, canonical,
 };
+use crate::link::evidence::Evidence;
 use crate::model::{Link, LinkKind, Message, ParsedSession, SessionInfo};
 use crate::redact::Redactor;
 
@@ -85,6 +91,7 @@ pub fn merge_record(
     let remote: SessionRecord =
         serde_json::from_slice(record).map_err(|e| invalid(e.to_string()))?;
     remote.check_limits().map_err(invalid)?;
+    remote.check_shape().map_err(invalid)?;
     let local = record_from_conn(w.conn(), id, Some(redactor), alias)?;
     let machine_of = |r: &SessionRecord| -> String {
         match alias {
@@ -129,9 +136,25 @@ pub fn merge_record(
             confidence: link.confidence,
         };
         changed |= w.merge_link(id, &l, link.created_at)?;
+        if let Some(value) = &link.evidence {
+            let theirs: Evidence = serde_json::from_value(value.clone())
+                .map_err(|e| invalid(format!("link to {}: evidence: {e}", link.commit)))?;
+            // Only a link that is not taken back here holds evidence.
+            if kind != LinkKind::Removed {
+                let ours = w.link_evidence(id, &link.commit)?;
+                let joined = match Evidence::parse(ours.as_deref()) {
+                    Some(o) => o.join(&theirs),
+                    None => Evidence::default().join(&theirs),
+                };
+                changed |= w.set_link_evidence(id, &link.commit, &joined.to_json())?;
+            }
+        }
     }
     for tag in &remote.tags {
-        changed |= w.add_tag(id, tag)?;
+        changed |= w.merge_tag(id, tag.label(), TagEvent::Added(tag.added_at()))?;
+    }
+    for r in &remote.removed_tags {
+        changed |= w.merge_tag(id, &r.tag, TagEvent::Removed(r.removed_at))?;
     }
     for a in &remote.annotations {
         changed |= w.add_annotation(id, &a.body, a.created_at)?;
@@ -208,4 +231,177 @@ fn save(w: &mut Writer<'_>, r: &SessionRecord, machine: &str) -> Result<(), Merg
     };
     w.save_session(&parsed, machine, None)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gitstore::record::{RecordLink, RecordTag, RemovedTag, TimedTag};
+
+    const DOC: &str = include_str!("../../docs/store-format.md");
+
+    /// The `name = value` lines of the block after "## Record vectors".
+    fn vector(name: &str) -> String {
+        let section = DOC.split("## Record vectors").nth(1).unwrap_or("");
+        let block = section.split("```").nth(1).unwrap_or("");
+        block
+            .lines()
+            .filter_map(|l| l.split_once(" = "))
+            .find(|(k, _)| k.trim() == name)
+            .map(|(_, v)| v.trim().to_owned())
+            .unwrap_or_else(|| panic!("docs/store-format.md has no record vector {name}"))
+    }
+
+    fn record(evidence: bool, tag_time: bool, removed: bool) -> SessionRecord {
+        let mut r = SessionRecord {
+            format: 0,
+            kind: RecordKind::Session,
+            session: RecordSession {
+                id: "s1".into(),
+                parent_id: None,
+                tool: "claude".into(),
+                tool_version: None,
+                model: None,
+                title: None,
+                started_at: Some(1),
+                updated_at: Some(2),
+                ended_at: None,
+                cwd: None,
+                git_branch: Some("main".into()),
+                machine_id: "m".into(),
+                message_count: 0,
+            },
+            messages: vec![],
+            links: vec![RecordLink {
+                commit: "0123456789abcdef0123456789abcdef01234567".into(),
+                kind: "hook".into(),
+                confidence: 0.85,
+                created_at: 1_700_000_000_000,
+                evidence: evidence.then(|| {
+                    serde_json::json!({"files": ["src/a.rs"], "files_changed": 2,
+                                       "lines": 3, "lines_added": 6})
+                }),
+            }],
+            tags: vec![RecordTag::Timed(TimedTag {
+                tag: "bugfix".into(),
+                added_at: tag_time.then_some(1_700_000_001_000),
+            })],
+            annotations: vec![],
+            removed_tags: if removed {
+                vec![RemovedTag {
+                    tag: "wip".into(),
+                    removed_at: 1_700_000_002_000,
+                }]
+            } else {
+                vec![]
+            },
+        };
+        r.settle_format();
+        r
+    }
+
+    #[test]
+    fn the_documents_record_vectors_are_what_the_code_writes() {
+        let v2 = record(true, true, true);
+        let v2_bytes = String::from_utf8(canonical(&v2)).unwrap();
+        assert_eq!(v2_bytes, vector("record_v2"));
+        let v1 = record(false, false, false);
+        assert_eq!(
+            String::from_utf8(canonical(&v1)).unwrap(),
+            vector("record_v1")
+        );
+        // Both read back to what was written, and fit their format.
+        for (text, want) in [(vector("record_v2"), &v2), (vector("record_v1"), &v1)] {
+            let back: SessionRecord = serde_json::from_str(&text).unwrap();
+            assert_eq!(&back, want);
+            assert_eq!(back.check_shape(), Ok(()));
+        }
+        // Any one of the new parts makes a record format 2.
+        for (e, t, r) in [
+            (true, false, false),
+            (false, true, false),
+            (false, false, true),
+        ] {
+            assert_eq!(record(e, t, r).format, 2, "{e} {t} {r}");
+        }
+    }
+
+    fn event(s: &str) -> TagEvent {
+        let (sign, at) = s.split_at(1);
+        match (sign, at) {
+            ("+", "?") => TagEvent::Added(None),
+            ("+", t) => TagEvent::Added(Some(t.parse().unwrap())),
+            (_, t) => TagEvent::Removed(t.parse().unwrap()),
+        }
+    }
+
+    #[test]
+    fn the_documents_tag_merge_vectors_hold_in_either_order() {
+        let line = vector("merge_tags");
+        let cases: Vec<&str> = line.split("; ").collect();
+        assert!(cases.len() >= 6, "{line}");
+        for case in cases {
+            let (sum, want) = case.split_once(" = ").unwrap();
+            let (a, b) = sum.split_once(" + ").unwrap();
+            let (a, b, want) = (event(a), event(b), event(want));
+            let winner = |x: TagEvent, y: TagEvent| if y.beats(&x) { y } else { x };
+            assert_eq!(winner(a, b), want, "{case}");
+            assert_eq!(winner(b, a), want, "{case} (the other way round)");
+        }
+    }
+
+    #[test]
+    fn records_whose_parts_do_not_fit_their_format_are_refused() {
+        let mut r = record(true, true, true);
+        r.format = 1;
+        assert!(r.check_shape().is_err());
+        let mut r = record(false, false, false);
+        r.removed_tags.push(RemovedTag {
+            tag: "bugfix".into(),
+            removed_at: 3,
+        });
+        r.settle_format();
+        assert!(r.check_shape().unwrap_err().contains("both on and removed"));
+        let mut r = record(true, true, false);
+        r.links[0].evidence = Some(serde_json::json!([1]));
+        assert!(r.check_shape().unwrap_err().contains("not a JSON object"));
+        let mut r = record(true, true, false);
+        r.tags = vec![RecordTag::Name("x".into())];
+        assert!(r.check_shape().is_err());
+        let mut r = record(false, false, false);
+        r.format = 3;
+        assert!(r.check_shape().is_err());
+    }
+
+    #[test]
+    fn evidence_joins_the_same_whichever_side_comes_first() {
+        let a = Evidence {
+            files: vec!["b.rs".into(), "a.rs".into()],
+            lines: 2,
+            lines_added: 9,
+            user: true,
+            ..Evidence::default()
+        };
+        let b = Evidence {
+            files: vec!["c.rs".into(), "a.rs".into()],
+            files_changed: 4,
+            lines: 2,
+            lines_added: 10,
+            content: true,
+            ..Evidence::default()
+        };
+        let ab = a.join(&b);
+        assert_eq!(ab, b.join(&a));
+        assert_eq!(ab.files, ["a.rs", "b.rs", "c.rs"]);
+        assert_eq!((ab.lines, ab.lines_added, ab.files_changed), (2, 10, 4));
+        assert!(ab.user && ab.content);
+        assert_eq!(ab.join(&ab), ab);
+        assert_eq!(Evidence::default().join(&ab), ab);
+        // Stored, the same evidence is the same text whatever order its files came in.
+        let reversed = Evidence {
+            files: vec!["c.rs".into(), "b.rs".into(), "a.rs".into()],
+            ..ab.clone()
+        };
+        assert_eq!(reversed.to_json(), ab.to_json());
+    }
 }

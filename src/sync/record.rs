@@ -6,8 +6,8 @@ use super::SyncError;
 use crate::db::{Db, DbError};
 use crate::gitstore::local::WriteOutcome;
 use crate::gitstore::record::{
-    RECORD_FORMAT, RecordAnnotation, RecordKind, RecordLink, RecordMessage, RecordSession,
-    SessionRecord, TombstoneRecord, canonical, cut_to_limit,
+    RECORD_FORMAT_1, RecordAnnotation, RecordKind, RecordLink, RecordMessage, RecordSession,
+    RecordTag, RemovedTag, SessionRecord, TimedTag, TombstoneRecord, canonical, cut_to_limit,
 };
 use crate::gitstore::{GitStoreError, LocalStore};
 use crate::redact::Redactor;
@@ -121,7 +121,7 @@ pub(crate) fn record_from_conn(
                 })?;
             return Ok(deleted.map(|deleted_at| {
                 canonical(&TombstoneRecord {
-                    format: RECORD_FORMAT,
+                    format: RECORD_FORMAT_1,
                     kind: RecordKind::Tombstone,
                     id: id.to_owned(),
                     deleted_at,
@@ -147,7 +147,7 @@ pub(crate) fn record_from_conn(
         })?
         .collect::<Result<Vec<_>, _>>()?;
     let mut stmt = conn.prepare_cached(
-        "SELECT commit_id, kind, confidence, created_at FROM links
+        "SELECT commit_id, kind, confidence, created_at, evidence FROM links
           WHERE session_id = ?1 ORDER BY commit_id",
     )?;
     let links = stmt
@@ -162,14 +162,27 @@ pub(crate) fn record_from_conn(
                     0.0
                 },
                 created_at: r.get(3)?,
+                evidence: evidence_value(r.get(4)?),
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
-    let mut stmt =
-        conn.prepare_cached("SELECT tag FROM tags WHERE session_id = ?1 ORDER BY tag")?;
-    let tags = stmt
-        .query_map([id], |r| r.get(0))?
-        .collect::<Result<Vec<String>, _>>()?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT tag, added_at, removed_at FROM tags WHERE session_id = ?1 ORDER BY tag",
+    )?;
+    let mut tags = Vec::new();
+    let mut removed_tags = Vec::new();
+    for row in stmt.query_map([id], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, Option<i64>>(1)?,
+            r.get::<_, Option<i64>>(2)?,
+        ))
+    })? {
+        match row? {
+            (tag, _, Some(removed_at)) => removed_tags.push(RemovedTag { tag, removed_at }),
+            (tag, added_at, None) => tags.push(RecordTag::Timed(TimedTag { tag, added_at })),
+        }
+    }
     let mut stmt = conn.prepare_cached(
         "SELECT body, created_at FROM annotations WHERE session_id = ?1
           ORDER BY created_at, body",
@@ -182,15 +195,25 @@ pub(crate) fn record_from_conn(
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Some(canonical(&SessionRecord {
-        format: RECORD_FORMAT,
+    let mut record = SessionRecord {
+        format: RECORD_FORMAT_1,
         kind: RecordKind::Session,
         session,
         messages,
         links,
         tags,
         annotations,
-    })))
+        removed_tags,
+    };
+    record.settle_format();
+    Ok(Some(canonical(&record)))
+}
+
+/// A link's recorded evidence (`links.evidence`) as it travels: the JSON object lore's link
+/// code wrote, or nothing when none was recorded or it is not an object.
+fn evidence_value(json: Option<String>) -> Option<serde_json::Value> {
+    let value: serde_json::Value = serde_json::from_str(&json?).ok()?;
+    value.is_object().then_some(value)
 }
 
 /// Writes the records of `ids` from lore.db into the store (sessions, or tombstones for

@@ -160,6 +160,16 @@ pub fn claude_line(session: &str, n: u32, kind: &str, text: &str) -> String {
     .to_string()
 }
 
+/// One Claude Code transcript line: the assistant's `Write` tool call writing `content` to
+/// `file_path` (a writing tool call: evidence for the commits that carry those lines).
+pub fn claude_write_line(session: &str, n: u32, file_path: &str, content: &str) -> String {
+    let mut v: serde_json::Value =
+        serde_json::from_str(&claude_line(session, n, "assistant", "")).expect("json");
+    v["message"]["content"] = serde_json::json!([{"type": "tool_use", "id": format!("t-{n}"),
+        "name": "Write", "input": {"file_path": file_path, "content": content}}]);
+    v.to_string()
+}
+
 /// A small, complete Claude Code transcript of `turns` prompt/reply pairs.
 pub fn claude_transcript(session: &str, turns: u32, word: &str) -> String {
     let mut s = String::new();
