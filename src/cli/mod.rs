@@ -18,6 +18,7 @@ mod links;
 mod mcp;
 mod migrate;
 mod output;
+mod pager;
 mod plan;
 mod private_home;
 mod read;
