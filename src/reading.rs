@@ -235,8 +235,14 @@ pub fn edit_diff(old: &str, new: &str) -> Vec<DiffLine> {
     use similar::{ChangeTag, TextDiff};
     let diff = TextDiff::from_lines(old, new);
     let mut out = Vec::new();
-    for hunk in diff.unified_diff().context_radius(DIFF_CONTEXT).iter_hunks() {
-        out.push(DiffLine::Hunk(hunk.header().to_string().trim_end().to_owned()));
+    for hunk in diff
+        .unified_diff()
+        .context_radius(DIFF_CONTEXT)
+        .iter_hunks()
+    {
+        out.push(DiffLine::Hunk(
+            hunk.header().to_string().trim_end().to_owned(),
+        ));
         for change in hunk.iter_changes() {
             let text = change.value().trim_end_matches(['\n', '\r']).to_owned();
             out.push(match change.tag() {
@@ -280,7 +286,10 @@ mod tests {
             vec![Role::User, Role::Assistant]
         );
         let e = parse_roles("user,robot").unwrap_err().to_string();
-        assert!(e.contains("'robot'") && e.contains("user, assistant, tool, system"), "{e}");
+        assert!(
+            e.contains("'robot'") && e.contains("user, assistant, tool, system"),
+            "{e}"
+        );
         assert!(parse_roles("").is_err());
     }
 
@@ -303,7 +312,10 @@ mod tests {
     #[test]
     fn other_tools_edits_are_diffs_too() {
         // Copilot's edit, Gemini's replace, MultiEdit, a Write, Codex's apply_patch both ways.
-        let copilot = decode_call(Some("edit"), r#"edit: {"new_str":"b","old_str":"a","path":"x.md"}"#);
+        let copilot = decode_call(
+            Some("edit"),
+            r#"edit: {"new_str":"b","old_str":"a","path":"x.md"}"#,
+        );
         assert_eq!(texts(&copilot.diffs[0])[1..], ["-a", "+b"]);
         assert_eq!(copilot.diffs[0].path.as_deref(), Some("x.md"));
         let gemini = decode_call(
@@ -319,7 +331,10 @@ mod tests {
             texts(&multi.diffs[0]),
             ["@@ -1 +1 @@", "-a", "+b", "@@ -1 +1 @@", "-c", "+d"]
         );
-        let write = decode_call(Some("Write"), r#"Write: {"file_path":"n.txt","content":"x\ny\n"}"#);
+        let write = decode_call(
+            Some("Write"),
+            r#"Write: {"file_path":"n.txt","content":"x\ny\n"}"#,
+        );
         assert_eq!(texts(&write.diffs[0])[1..], ["+x", "+y"]);
         let custom = decode_call(
             Some("apply_patch"),
@@ -344,13 +359,19 @@ mod tests {
         );
         assert_eq!(shell.diffs[0].lines[2], DiffLine::Added("hi".into()));
         assert_eq!(shell.fields, vec![(Some("workdir".into()), "/r".into())]);
-        let raw = decode_call(Some("ApplyPatch"), "ApplyPatch: *** Begin Patch\n+x\n*** End Patch");
+        let raw = decode_call(
+            Some("ApplyPatch"),
+            "ApplyPatch: *** Begin Patch\n+x\n*** End Patch",
+        );
         assert_eq!(raw.diffs[0].lines[1], DiffLine::Added("x".into()));
     }
 
     #[test]
     fn other_calls_are_fields_and_a_task_keeps_its_prompt() {
-        let bash = decode_call(Some("Bash"), r#"Bash: {"command":"ls -la","description":"List"}"#);
+        let bash = decode_call(
+            Some("Bash"),
+            r#"Bash: {"command":"ls -la","description":"List"}"#,
+        );
         assert!(bash.diffs.is_empty());
         assert_eq!(
             bash.fields,
@@ -359,14 +380,20 @@ mod tests {
                 (Some("description".into()), "List".into())
             ]
         );
-        let task = decode_call(Some("Task"), r#"Task: {"description":"d","prompt":"Go look"}"#);
+        let task = decode_call(
+            Some("Task"),
+            r#"Task: {"description":"d","prompt":"Go look"}"#,
+        );
         assert_eq!(task.prompt.as_deref(), Some("Go look"));
         // Not JSON, and a JSON that is not an object: the text as it is.
         assert_eq!(
             decode_call(Some("x"), "x: not json").fields,
             vec![(None, "not json".into())]
         );
-        assert_eq!(decode_call(None, "[1,2]").fields, vec![(None, "[1,2]".into())]);
+        assert_eq!(
+            decode_call(None, "[1,2]").fields,
+            vec![(None, "[1,2]".into())]
+        );
         // Reading a file is not writing it: no diff of its content key.
         let read = decode_call(Some("Read"), r#"Read: {"file_path":"a","content":"zz"}"#);
         assert!(read.diffs.is_empty());

@@ -34,7 +34,10 @@ pub fn command(
 }
 
 /// The variables the pager is given: `LESS=FRX` and `LV=-c`, each only when unset.
-pub fn environment(less: Option<OsString>, lv: Option<OsString>) -> Vec<(&'static str, &'static str)> {
+pub fn environment(
+    less: Option<OsString>,
+    lv: Option<OsString>,
+) -> Vec<(&'static str, &'static str)> {
     let mut vars = Vec::new();
     if less.is_none() {
         vars.push(("LESS", "FRX"));
@@ -183,8 +186,14 @@ mod tests {
 
     #[test]
     fn the_pager_is_lore_pager_then_pager_then_less_and_only_on_a_terminal() {
-        assert_eq!(command(os("most"), os("more"), true).as_deref(), Some("most"));
-        assert_eq!(command(None, os("more -s"), true).as_deref(), Some("more -s"));
+        assert_eq!(
+            command(os("most"), os("more"), true).as_deref(),
+            Some("most")
+        );
+        assert_eq!(
+            command(None, os("more -s"), true).as_deref(),
+            Some("more -s")
+        );
         assert_eq!(command(None, None, true).as_deref(), Some("less"));
         assert_eq!(command(os("most"), os("more"), false), None);
         assert_eq!(command(None, None, false), None);
@@ -196,10 +205,7 @@ mod tests {
 
     #[test]
     fn less_and_lv_are_set_only_when_unset() {
-        assert_eq!(
-            environment(None, None),
-            vec![("LESS", "FRX"), ("LV", "-c")]
-        );
+        assert_eq!(environment(None, None), vec![("LESS", "FRX"), ("LV", "-c")]);
         assert_eq!(environment(os("-S"), None), vec![("LV", "-c")]);
         assert!(environment(os(""), os("")).is_empty());
     }

@@ -48,7 +48,13 @@ pub struct ShowArgs {
     #[arg(long, value_name = "N", conflicts_with = "json")]
     around: Option<u64>,
     /// How many messages --around shows either side of N.
-    #[arg(short = 'C', long, value_name = "K", default_value_t = 3, requires = "around")]
+    #[arg(
+        short = 'C',
+        long,
+        value_name = "K",
+        default_value_t = 3,
+        requires = "around"
+    )]
     context: u64,
     /// Never start a pager (one is used on a terminal: LORE_PAGER, PAGER, or less).
     #[arg(long)]

@@ -342,7 +342,8 @@ impl Db {
     /// A page of session `id`'s messages: at most `limit` of those at ordinal `from` or after
     /// whose role is in `roles` (every role when empty), in order, each with its ordinal and its
     /// content's length in characters. With `omit_tool_output`, a tool result's content is left
-    /// empty (never read into memory) while its length is still given.
+    /// empty (never read into memory) while its length is still given (the rule of
+    /// [`crate::reading::is_tool_output`], in SQL).
     pub fn messages_page(
         &self,
         id: &str,
