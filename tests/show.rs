@@ -124,6 +124,26 @@ fn an_edit_is_a_unified_diff_coloured_only_when_asked_for_colour() {
 }
 
 #[test]
+fn markdown_shows_an_edit_as_a_diff_block_and_takes_the_reading_flags() {
+    let env = imported();
+    let md = ok(&env, &["show", ID, "--markdown"]);
+    assert!(
+        md.contains("```diff\n--- /home/dev/shop/cart.py\n+++ /home/dev/shop/cart.py\n@@ -1,2 +1,2 @@\n-def total(items):\n+def cart_total(items):\n"),
+        "{md}"
+    );
+    // Markdown is for pasting the whole record: tool output stays, sub-agents are listed.
+    assert!(
+        md.contains("EDIT_OUTPUT_MARKER") && md.contains("## Sub-agents"),
+        "{md}"
+    );
+    let users = ok(&env, &["show", ID, "--markdown", "--role", "user"]);
+    assert!(
+        users.contains("## user") && !users.contains("## assistant"),
+        "{users}"
+    );
+}
+
+#[test]
 fn roles_filter_and_a_bad_role_is_one_line_naming_the_valid_ones() {
     let env = imported();
     let users = ok(&env, &["show", ID, "--role", "user"]);
@@ -342,6 +362,18 @@ fn on_a_terminal_the_pager_is_lore_pager_with_less_frx_unless_set() {
         "PAGER is used when LORE_PAGER is unset"
     );
     assert_eq!(read(&less), "-S", "a LESS the user set is kept");
+
+    std::fs::remove_file(&got).unwrap();
+    on_a_terminal(
+        &env,
+        &format!("--color never show {ID}"),
+        &[("LORE_PAGER", &pager)],
+    );
+    let plain = read(&got);
+    assert!(
+        plain.contains("cart_total") && !plain.contains('\x1b'),
+        "{plain:?}"
+    );
 
     std::fs::remove_file(&got).unwrap();
     let direct = on_a_terminal(

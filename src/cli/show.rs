@@ -472,15 +472,41 @@ fn write_call(out: &mut impl Write, m: &Message) -> std::io::Result<()> {
     Ok(())
 }
 
-fn write_markdown(out: &mut impl Write, m: &Message) -> std::io::Result<()> {
+fn write_markdown(out: &mut dyn Write, m: &Message) -> std::io::Result<()> {
     writeln!(out, "\n## {}\n", heading(m))?;
+    // A fence longer than any backtick run inside keeps the block intact.
+    let fenced = |out: &mut dyn Write, lang: &str, text: &str| {
+        let fence = "`".repeat(longest_backtick_run(text).max(2) + 1);
+        writeln!(out, "{fence}{lang}\n{}\n{fence}", text.trim_end())
+    };
     match m.kind {
-        Kind::ToolUse | Kind::ToolResult => {
-            // A fence longer than any backtick run inside keeps the block intact.
-            let longest = longest_backtick_run(&m.content);
-            let fence = "`".repeat(longest.max(2) + 1);
-            writeln!(out, "{fence}\n{}\n{fence}", m.content.trim_end())
+        Kind::ToolUse => {
+            // Decoded as in the text view: `key: value` lines, then each edit as a diff.
+            let call = lore::reading::decode_call(m.tool_name.as_deref(), &m.content);
+            let mut fields = String::new();
+            for (key, value) in &call.fields {
+                match key {
+                    Some(k) => fields.push_str(&format!("{k}: {}\n", value.trim_end())),
+                    None => fields.push_str(&format!("{}\n", value.trim_end())),
+                }
+            }
+            if !fields.is_empty() {
+                fenced(out, "", &fields)?;
+            }
+            for d in &call.diffs {
+                let mut text = String::new();
+                if let Some(path) = &d.path {
+                    text.push_str(&format!("--- {path}\n+++ {path}\n"));
+                }
+                for line in &d.lines {
+                    text.push_str(&line.text());
+                    text.push('\n');
+                }
+                fenced(out, "diff", &text)?;
+            }
+            Ok(())
         }
+        Kind::ToolResult => fenced(out, "", &m.content),
         Kind::Thinking => {
             for line in m.content.trim_end().lines() {
                 writeln!(out, "> {line}")?;
