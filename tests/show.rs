@@ -169,6 +169,7 @@ fn roles_filter_and_a_bad_role_is_one_line_naming_the_valid_ones() {
     );
     // The reading flags do not apply to --json, whose shape they would change.
     fails(&env, &["show", ID, "--json", "--role", "user"], 2);
+    fails(&env, &["show", "--commit", "HEAD", "--all"], 2);
 }
 
 #[test]

@@ -27,7 +27,11 @@ pub struct ShowArgs {
     #[arg(required_unless_present = "commit")]
     id: Option<String>,
     /// Instead of a session: the sessions linked to this commit (anything git resolves).
-    #[arg(long, value_name = "REV", conflicts_with_all = ["id", "markdown"])]
+    #[arg(
+        long,
+        value_name = "REV",
+        conflicts_with_all = ["id", "markdown", "role", "all", "message", "around"]
+    )]
     commit: Option<String>,
     /// Print JSON: the session and all its messages.
     #[arg(long, conflicts_with = "markdown")]
