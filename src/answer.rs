@@ -17,7 +17,7 @@ use crate::blame::{self, Blame, BlameError, LineRange, Reasoner, Reasoning, Reas
 use crate::db::query::{ForEachError, HIT_END, HIT_START, SearchError, SearchHit};
 use crate::db::{Db, DbError, Filter, SessionRow};
 use crate::link::{Git, GitError, LinkError};
-use crate::model::{Kind, Role, Tool};
+use crate::model::{Role, Tool};
 
 /// The most messages one page of a session holds; a larger request is clamped.
 pub const MAX_PAGE_MESSAGES: usize = 200;
@@ -301,7 +301,7 @@ pub fn session_page(store: &Db, req: &PageRequest) -> Result<Value, AnswerError>
             break;
         }
         let m = &p.message;
-        let omitted = !req.tool_output && m.kind == Kind::ToolResult;
+        let omitted = !req.tool_output && crate::reading::is_tool_output(m.kind);
         let cap = MAX_MESSAGE_CHARS.min(budget.max(1_000));
         let (content, truncated) = if omitted {
             (Value::Null, false)

@@ -24,6 +24,7 @@ pub mod logfile;
 pub mod mcp;
 pub mod migrate_varalys;
 pub mod model;
+pub mod reading;
 pub mod readsql;
 pub mod redact;
 pub mod remote;

@@ -101,7 +101,7 @@ fn show_accepts_unique_prefixes_and_renders_three_ways() {
         .assert()
         .success()
         .stdout(predicate::str::contains("please look at flamingo number 1"))
-        .stdout(predicate::str::contains("── user"));
+        .stdout(predicate::str::contains("── #0 user"));
     env.lore()
         .args(["show", A, "--markdown"])
         .assert()

@@ -18,6 +18,7 @@ mod links;
 mod mcp;
 mod migrate;
 mod output;
+mod pager;
 mod plan;
 mod private_home;
 mod read;
@@ -75,7 +76,7 @@ enum Command {
     Import(import::ImportArgs),
     /// List sessions, newest first.
     Sessions(sessions::SessionsArgs),
-    /// Show one session: its details and every message; or, with --commit, the sessions linked to a commit.
+    /// Show one session: its details and conversation (--all adds tool output); or, with --commit, the sessions linked to a commit.
     Show(show::ShowArgs),
     /// Search message text.
     Search(search::SearchArgs),

@@ -1,4 +1,7 @@
 //! `lore search QUERY [filters] [-n N] [--json]`
+//!
+//! Each hit's line gives the session's short id and the message's number (`#N`): `lore show ID
+//! --around N` opens it there.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -52,8 +55,10 @@ pub fn run(ctx: &Ctx, args: SearchArgs) -> anyhow::Result<ExitCode> {
     for h in &hits {
         writeln!(
             out,
-            "{ID}{}{ID:#} {DIM}{} {} {}{DIM:#}  {}",
-            short_id(&h.session_id, None),
+            "{ID}{}{ID:#} {DIM}#{} {} {} {}{DIM:#}  {}",
+            // A hit in a sub-agent names the sub-agent, not its parent.
+            short_id(&h.session_id, h.parent_id.as_deref()),
+            h.ordinal,
             h.tool,
             local_time(h.timestamp),
             h.role,

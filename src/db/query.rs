@@ -139,6 +139,8 @@ pub struct SearchHit {
     pub timestamp: Option<i64>,
     /// Text around the match. Matched terms are wrapped in [`HIT_START`] and [`HIT_END`].
     pub snippet: String,
+    /// The session's parent, for a hit in a sub-agent's session.
+    pub parent_id: Option<String>,
 }
 
 /// Search ranks by relevance among at most this many of the newest matching messages, so that
@@ -340,7 +342,8 @@ impl Db {
     /// A page of session `id`'s messages: at most `limit` of those at ordinal `from` or after
     /// whose role is in `roles` (every role when empty), in order, each with its ordinal and its
     /// content's length in characters. With `omit_tool_output`, a tool result's content is left
-    /// empty (never read into memory) while its length is still given.
+    /// empty (never read into memory) while its length is still given (the rule of
+    /// [`crate::reading::is_tool_output`], in SQL).
     pub fn messages_page(
         &self,
         id: &str,
@@ -381,6 +384,27 @@ impl Db {
             )?
             .collect::<Result<_, _>>()?;
         Ok(rows)
+    }
+
+    /// The sessions whose parent is session `id` (its sub-agents), oldest first.
+    pub fn children(&self, id: &str) -> Result<Vec<SessionRow>, DbError> {
+        let sql = format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.parent_id = ?1
+             ORDER BY coalesce(s.started_at, s.updated_at), s.id"
+        );
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let rows = stmt.query_map([id], session_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The first and last ordinals of session `id`'s messages; `None` when it has none.
+    pub fn ordinal_range(&self, id: &str) -> Result<Option<(i64, i64)>, DbError> {
+        let (lo, hi): (Option<i64>, Option<i64>) = self.conn().query_row(
+            "SELECT min(ordinal), max(ordinal) FROM messages WHERE session_id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok(lo.zip(hi))
     }
 
     /// The text of session `id`'s first user prompt, if it has one.
@@ -648,7 +672,7 @@ impl Db {
                   AND messages_fts.rowid >= (SELECT min(rid) FROM recent)
                 ORDER BY messages_fts.rank LIMIT ?)
              SELECT m.session_id, s.tool, {title}, s.cwd, m.ordinal, m.role, m.kind, m.timestamp,
-                m.content
+                m.content, s.parent_id
              FROM top
              JOIN messages m ON m.id = top.rid
              JOIN sessions s ON s.id = m.session_id
@@ -703,7 +727,7 @@ impl Db {
         params.push(SqlValue::Integer(limit as i64));
         let sql = format!(
             "SELECT m.session_id, s.tool, {title}, s.cwd, m.ordinal, m.role, m.kind, m.timestamp,
-                m.content
+                m.content, s.parent_id
              FROM messages_cjk
              CROSS JOIN messages m ON m.id = messages_cjk.rowid
              CROSS JOIN sessions s ON s.id = m.session_id
@@ -951,7 +975,8 @@ pub fn fts_query(input: &str) -> Option<String> {
 }
 
 /// A search hit from a row of the search queries' shared column list (session id, tool, title,
-/// cwd, ordinal, role, kind, timestamp, content); `snippet` cuts the content around the match.
+/// cwd, ordinal, role, kind, timestamp, content, parent id); `snippet` cuts the content around
+/// the match.
 fn search_hit(
     r: &rusqlite::Row<'_>,
     snippet: impl FnOnce(&str) -> String,
@@ -967,6 +992,7 @@ fn search_hit(
         kind: r.get(6)?,
         timestamp: r.get(7)?,
         snippet: snippet(&r.get::<_, String>(8)?),
+        parent_id: r.get(9)?,
     })
 }
 
