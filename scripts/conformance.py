@@ -434,7 +434,7 @@ def cline_blocks(path):
             if t == "text" and nonempty(b.get("text")):
                 c[m.get("role")] += 1
                 txt = b["text"]
-                if txt.lstrip().startswith("[") and "] Result:" in txt.split("\n")[0]:
+                if txt.lstrip().startswith("[") and "] Result:" in txt:
                     c["user"] += sum(1 for tag in ("<feedback>", "<answer>") if tag in txt)
             elif t == "thinking" and nonempty(b.get("thinking")):
                 c["assistant"] += 1

@@ -531,7 +531,12 @@ fn vscode_global_storage(
             out.push(base.join(e).join("User/globalStorage"));
         }
     }
-    for server in [".vscode-server", ".vscode-remote", ".cursor-server", ".windsurf-server"] {
+    for server in [
+        ".vscode-server",
+        ".vscode-remote",
+        ".cursor-server",
+        ".windsurf-server",
+    ] {
         out.push(home.join(server).join("data/User/globalStorage"));
     }
     out

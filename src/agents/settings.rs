@@ -553,9 +553,7 @@ pub fn hook_present(agent: Agent, path: &Path) -> bool {
         return false;
     };
     match agent {
-        Agent::Claude | Agent::Gemini | Agent::Qwen => {
-            text.contains(&HookCommand::marker(agent))
-        }
+        Agent::Claude | Agent::Gemini | Agent::Qwen => text.contains(&HookCommand::marker(agent)),
         Agent::Codex => text
             .parse::<toml_edit::DocumentMut>()
             .ok()

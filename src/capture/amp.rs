@@ -12,7 +12,7 @@
 //! `messages`. Rules: `docs/importers.md` ("Amp").
 
 use std::collections::HashMap;
-use std::io::{BufRead, Read};
+use std::io::BufRead;
 use std::path::Path;
 
 use serde_json::Value;
@@ -70,7 +70,8 @@ pub fn parse(_path: &Path, reader: &mut dyn BufRead) -> Result<ParseReport, Pars
             .and_then(|t| t.first())
         {
             info.cwd = tree.str_at("uri").map(|u| {
-                u.strip_prefix("file://").map_or_else(|| u.to_owned(), str::to_owned)
+                u.strip_prefix("file://")
+                    .map_or_else(|| u.to_owned(), str::to_owned)
             });
             info.git_branch = tree
                 .pointer("/repository/ref")
@@ -144,7 +145,8 @@ pub fn parse(_path: &Path, reader: &mut dyn BufRead) -> Result<ParseReport, Pars
                         let err = run.get("error").map(compact_json).unwrap_or_default();
                         text = format!("[{st}] {err}{text}");
                     }
-                    let mut r = Message::new(Role::Tool, Kind::ToolResult, cap_tool_content(text), ts);
+                    let mut r =
+                        Message::new(Role::Tool, Kind::ToolResult, cap_tool_content(text), ts);
                     r.tool_name = name;
                     Some(r)
                 }

@@ -92,7 +92,10 @@ pub fn parse(tool: Tool, path: &Path, reader: &mut dyn BufRead) -> Result<ParseR
         info.started_at = Some(ms);
     }
     let (messages, keys) = if ui {
-        if !items.iter().any(|m| m.get("type").is_some() && m.get("ts").is_some()) {
+        if !items
+            .iter()
+            .any(|m| m.get("type").is_some() && m.get("ts").is_some())
+        {
             return Err(refuse(tool, "no {ts, type, say|ask} message"));
         }
         read_ui(items)
@@ -159,7 +162,9 @@ fn read_api(items: Vec<Value>, info: &mut SessionInfo) -> (Vec<Message>, Vec<Str
                     }
                     let input = b.get("input").map(compact_json).unwrap_or_default();
                     let text = cap_tool_content(tool_use_text(&name, &input));
-                    out.push(Message::new(Role::Assistant, Kind::ToolUse, text, ts).with_tool(name));
+                    out.push(
+                        Message::new(Role::Assistant, Kind::ToolUse, text, ts).with_tool(name),
+                    );
                 }
                 Some("tool_result") => {
                     let name = b.str_at("tool_use_id").and_then(|c| calls.get(c)).cloned();
@@ -176,7 +181,8 @@ fn read_api(items: Vec<Value>, info: &mut SessionInfo) -> (Vec<Message>, Vec<Str
                         Some(other) => compact_json(other),
                         None => String::new(),
                     };
-                    let mut r = Message::new(Role::Tool, Kind::ToolResult, cap_tool_content(text), ts);
+                    let mut r =
+                        Message::new(Role::Tool, Kind::ToolResult, cap_tool_content(text), ts);
                     r.tool_name = name;
                     out.push(r);
                 }
@@ -207,15 +213,20 @@ fn read_api(items: Vec<Value>, info: &mut SessionInfo) -> (Vec<Message>, Vec<Str
 /// text), a tool's output (`[name …] Result:`), or context the extension added.
 fn user_text(text: &str, ts: Option<i64>, out: &mut Vec<Message>, info: &mut SessionInfo) {
     let t = text.trim();
+    // `[<tool>] Result:` or `[<tool> for '<argument, which may span lines>'] Result:`.
     if let Some(rest) = t.strip_prefix('[')
-        && let Some(close) = rest.find(']')
-        && rest[close..].starts_with("] Result:")
+        && let Some(close) = rest.find("] Result:")
     {
         let head = &rest[..close];
         let name = head.split(" for ").next().unwrap_or(head).trim().to_owned();
         out.push(
-            Message::new(Role::Tool, Kind::ToolResult, cap_tool_content(t.to_owned()), ts)
-                .with_tool(name),
+            Message::new(
+                Role::Tool,
+                Kind::ToolResult,
+                cap_tool_content(t.to_owned()),
+                ts,
+            )
+            .with_tool(name),
         );
         // The human's reply given through the tool (a follow-up answer, feedback on a result).
         for tag in ["feedback", "answer"] {
@@ -270,7 +281,10 @@ fn read_ui(items: Vec<Value>) -> (Vec<Message>, Vec<String>) {
     for (i, mut m) in items.into_iter().enumerate() {
         let ts = m.get("ts").and_then(Value::as_i64);
         let text = take_str(&mut m, "text").unwrap_or_default();
-        let what = (m.str_at("type"), m.str_at("say").or_else(|| m.str_at("ask")));
+        let what = (
+            m.str_at("type"),
+            m.str_at("say").or_else(|| m.str_at("ask")),
+        );
         let msg = match what {
             (Some("say"), Some("text")) if first_text => {
                 first_text = false;

@@ -110,7 +110,10 @@ pub fn parse(path: &Path, reader: &mut dyn BufRead) -> Result<ParseReport, Parse
                         let name = c.str_at("name").unwrap_or("context");
                         let body = c.str_at("content").unwrap_or("");
                         let text = cap_tool_content(format!("[context: {name}]\n{body}"));
-                        push(&format!(".ctx{n}"), Message::new(Role::System, Kind::Text, text, None));
+                        push(
+                            &format!(".ctx{n}"),
+                            Message::new(Role::System, Kind::Text, text, None),
+                        );
                     }
                 }
                 let text = content_text(msg.get("content"));
@@ -161,8 +164,12 @@ pub fn parse(path: &Path, reader: &mut dyn BufRead) -> Result<ParseReport, Parse
                         {
                             text = format!("[{st}]");
                         }
-                        let mut m =
-                            Message::new(Role::Tool, Kind::ToolResult, cap_tool_content(text), None);
+                        let mut m = Message::new(
+                            Role::Tool,
+                            Kind::ToolResult,
+                            cap_tool_content(text),
+                            None,
+                        );
                         m.tool_name = name;
                         push(&format!(".result{n}"), m);
                     }
@@ -170,7 +177,10 @@ pub fn parse(path: &Path, reader: &mut dyn BufRead) -> Result<ParseReport, Parse
             }
             "thinking" => {
                 let text = content_text(msg.get("content"));
-                push("", Message::new(Role::Assistant, Kind::Thinking, text, None));
+                push(
+                    "",
+                    Message::new(Role::Assistant, Kind::Thinking, text, None),
+                );
             }
             "tool" => {
                 let text = content_text(msg.get("content"));

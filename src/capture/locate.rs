@@ -365,10 +365,7 @@ impl DefaultLocations {
                     .find(|(_, t)| *t == tool)
                     .map(|(id, _)| *id)?;
                 let dirs: Vec<PathBuf> = self.vscode.iter().map(|r| r.join(id)).collect();
-                dirs.iter()
-                    .find(|d| d.is_dir())
-                    .or(dirs.first())
-                    .cloned()
+                dirs.iter().find(|d| d.is_dir()).or(dirs.first()).cloned()
             }
             Tool::Aider => self.aider.first().cloned(),
         }

@@ -13,12 +13,12 @@ pub mod codex;
 pub mod continue_dev;
 pub mod copilot;
 pub mod cursor;
+pub mod droid;
 pub mod gemini;
 mod gemini_logs;
 pub mod jsonl;
 pub mod kiro;
 mod locate;
-pub mod droid;
 pub mod pi;
 pub mod qwen;
 

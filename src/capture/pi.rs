@@ -160,7 +160,10 @@ impl State {
             "user" => {
                 let text = blocks_text(m.get_mut("content").map(Value::take));
                 if !text.trim().is_empty() {
-                    self.push(id.to_owned(), Message::new(Role::User, Kind::Text, text, ts));
+                    self.push(
+                        id.to_owned(),
+                        Message::new(Role::User, Kind::Text, text, ts),
+                    );
                 }
             }
             "assistant" => {
@@ -210,7 +213,8 @@ impl State {
                 if m.get("isError").and_then(Value::as_bool) == Some(true) {
                     text = format!("[error] {text}");
                 }
-                let mut msg = Message::new(Role::Tool, Kind::ToolResult, cap_tool_content(text), ts);
+                let mut msg =
+                    Message::new(Role::Tool, Kind::ToolResult, cap_tool_content(text), ts);
                 msg.tool_name = name;
                 self.push(id.to_owned(), msg);
             }

@@ -203,8 +203,7 @@ impl State {
             };
             any = true;
             let name = take_str(resp, "name");
-            let mut text =
-                super::gemini::response_text(resp.get_mut("response").map(Value::take));
+            let mut text = super::gemini::response_text(resp.get_mut("response").map(Value::take));
             if text.trim().is_empty() {
                 text = display_text(display.as_ref()).unwrap_or_default();
             }
@@ -361,7 +360,12 @@ fn sub_agent(mut d: Value, call_id: &str, ts: Option<i64>) -> (ParsedSession, Ve
                 Message::new(Role::Assistant, Kind::ToolUse, text, ts).with_tool(name.clone()),
             );
             keys.push(format!("call{n}"));
-            let result = match c.get_mut("result").or_else(|| c.get_mut("resultDisplay")) {
+            let key = if c.get("result").is_some() {
+                "result"
+            } else {
+                "resultDisplay"
+            };
+            let result = match c.get_mut(key) {
                 Some(Value::String(s)) => Some(std::mem::take(s)),
                 Some(Value::Null) | None => None,
                 Some(other) => Some(compact_json(other)),
