@@ -529,6 +529,13 @@ fn kiro_sessions_take_times_cwd_and_model_from_the_sidecar() {
     assert_eq!(got[6].2, "execute_bash");
     let f = env.home.join(format!(".kiro/sessions/cli/{KIRO_A}.jsonl"));
     assert_idempotent(&env, &f);
+    assert_refused(
+        &env,
+        "kiro",
+        "y.jsonl",
+        "{\"kind\":\"Prompt\"}\n",
+        "not a kiro transcript: no Kiro CLI line",
+    );
 }
 
 // --- Continue -----------------------------------------------------------------------------
@@ -690,6 +697,13 @@ fn cline_tasks_separate_the_task_feedback_tool_output_and_environment() {
         ".config/Code/User/globalStorage/saoudrizwan.claude-dev/tasks/1776679200000/api_conversation_history.json",
     );
     assert_idempotent(&env, &f);
+    assert_refused(
+        &env,
+        "cline",
+        "api_conversation_history.json",
+        "{\"role\":\"user\"}",
+        "not a cline transcript: a task file is a JSON array",
+    );
 }
 
 #[test]
@@ -764,6 +778,13 @@ fn amp_threads_keep_workspace_branch_version_and_rejected_calls() {
         .home
         .join(format!(".local/share/amp/threads/{AMP_A}.json"));
     assert_idempotent(&env, &f);
+    assert_refused(
+        &env,
+        "amp",
+        "T-x.json",
+        "{\"messages\":[]}",
+        "not a amp transcript: no thread id",
+    );
     // XDG_DATA_HOME moves the folder.
     let env = TestEnv::new();
     let data = env.path("data");
