@@ -916,3 +916,57 @@ fn init_registers_the_qwen_hook_undo_restores_settings_and_the_hook_imports() {
         ]
     );
 }
+
+// --- Growth and older copies ---------------------------------------------------------------
+
+#[test]
+fn a_grown_pi_session_adds_only_its_new_entries_and_an_older_continue_copy_shrinks_nothing() {
+    let env = env_with("pi", ".pi/agent");
+    env.lore().arg("import").assert().success();
+    let f = env
+        .home
+        .join(".pi/agent/sessions/--home-dev-shop--")
+        .join(format!("2026-04-21T08-00-00-000Z_{PI_B}.jsonl"));
+    let before = env.show(PI_B);
+    let mut body = std::fs::read_to_string(&f).unwrap();
+    body.push_str(concat!(
+        r#"{"type":"message","id":"b003","parentId":"b002","timestamp":"2026-04-21T08:01:00.000Z","message":{"role":"user","content":"And tests?","timestamp":1776758460000}}"#,
+        "\n",
+        r#"{"type":"message","id":"b004","parentId":"b003","timestamp":"2026-04-21T08:01:05.000Z","message":{"role":"assistant","content":[{"type":"text","text":"Added tests."}],"model":"claude-sonnet-4-5","timestamp":1776758465000}}"#,
+        "\n",
+    ));
+    std::fs::write(&f, body).unwrap();
+    env.lore()
+        .arg("import")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("updated 1"));
+    let after = env.show(PI_B);
+    let n = before["messages"].as_array().unwrap().len();
+    assert_eq!(after["messages"].as_array().unwrap().len(), n + 2);
+    assert_eq!(
+        after["messages"].as_array().unwrap()[..n],
+        before["messages"].as_array().unwrap()[..n]
+    );
+    assert_eq!(after["ended_at"], "2026-04-21T08:01:05Z");
+
+    // Continue rewrites the whole file: an older copy (a backup) with fewer history items.
+    let env = env_with("continue", ".continue");
+    env.lore().arg("import").assert().success();
+    let full = env.show(CONTINUE_A);
+    let src = env
+        .home
+        .join(format!(".continue/sessions/{CONTINUE_A}.json"));
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&src).unwrap()).unwrap();
+    // Cut at a turn's end (db/merge.rs counts a turn split between a copy and the kept
+    // messages twice: a merge matter, not Continue's).
+    doc["history"].as_array_mut().unwrap().truncate(1);
+    let backup = env.path(&format!("backup/{CONTINUE_A}.json"));
+    std::fs::create_dir_all(backup.parent().unwrap()).unwrap();
+    std::fs::write(&backup, doc.to_string()).unwrap();
+    env.lore().arg("import").arg(&backup).assert().success();
+    let after = env.show(CONTINUE_A);
+    assert_eq!(after["messages"], full["messages"]);
+    assert_eq!(after["message_count"], full["message_count"]);
+}
