@@ -313,3 +313,36 @@ fn index_date(path: &Path, id: &str) -> Option<i64> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workspace_uris_become_paths_and_other_uris_stay() {
+        assert_eq!(
+            file_uri_to_path("file:///home/dev/my%20shop"),
+            "/home/dev/my shop"
+        );
+        assert_eq!(file_uri_to_path("file:///c%3A/Users/x"), "c:/Users/x");
+        assert_eq!(file_uri_to_path("C:\\Users\\x"), "C:\\Users\\x");
+        assert_eq!(
+            file_uri_to_path("vscode-remote://dev-container%2B7b/workspaces/x"),
+            "vscode-remote://dev-container%2B7b/workspaces/x"
+        );
+        // A stray `%` is kept as it is.
+        assert_eq!(file_uri_to_path("file:///a%zz%"), "/a%zz%");
+    }
+
+    #[test]
+    fn a_cut_document_is_a_tail_and_a_foreign_one_is_refused() {
+        let mut cut: &[u8] = b"{\"sessionId\":\"s\",\"history\":[";
+        let r = parse(Path::new("/x/s.json"), &mut cut).unwrap();
+        assert!(r.truncated_tail && r.sessions.is_empty());
+        let mut other: &[u8] = b"[1,2]";
+        assert!(matches!(
+            parse(Path::new("/x/s.json"), &mut other),
+            Err(ParseError::NotATranscript { .. })
+        ));
+    }
+}

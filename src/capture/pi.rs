@@ -295,3 +295,37 @@ fn blocks_text(content: Option<Value>) -> String {
         Some(other) => compact_json(&other),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_session_id_is_read_from_a_file_name_on_any_system() {
+        assert_eq!(
+            session_id_of_path("/h/.pi/agent/sessions/--w--/2026-04-20T03-24-41-541Z_019d.jsonl")
+                .as_deref(),
+            Some("019d")
+        );
+        assert_eq!(
+            session_id_of_path(
+                r"C:\Users\u\.pi\agent\sessions\--C--\2026-01-01T00-00-00-000Z_ab.jsonl"
+            )
+            .as_deref(),
+            Some("ab")
+        );
+    }
+
+    #[test]
+    fn only_pi_shaped_lines_are_recognised() {
+        let header = serde_json::json!({"type": "session", "version": 3, "id": "x", "cwd": "/w"});
+        assert!(is_line(&header));
+        // Claude Code's and Codex's lines are not Pi's.
+        let claude = serde_json::json!({"type": "user", "sessionId": "s", "message": {}});
+        assert!(!is_line(&claude));
+        let msg = serde_json::json!({"type": "message", "id": "a", "parentId": null,
+            "message": {"role": "user", "content": "hi"}});
+        // A user message alone is too common a shape to decide on.
+        assert!(!is_line(&msg));
+    }
+}
