@@ -223,6 +223,247 @@ def aider_blocks(path):
     return c
 
 
+
+# --- the JSON/JSONL agents of issue 18 --------------------------------------------------------
+
+
+def _jsonl(path):
+    for raw in open(path, "rb"):
+        try:
+            v = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(v, dict):
+            yield v
+
+
+def _text_of(v):
+    if isinstance(v, str):
+        return v
+    return json.dumps(v) if v is not None else ""
+
+
+def qwen_blocks(path):
+    """Qwen Code chat JSONL: `user` lines count one block when their text parts are non-empty;
+    `assistant` lines one block per non-empty text part (thought or not) and per functionCall;
+    `tool_result` lines one block per functionResponse; a slash command's `invocation` line is
+    one system block; a `task_execution` result display is a sub-agent: one block for its
+    prompt, one per listed call and per call result, one for its result or end. Files under
+    `tmp/` are Gemini CLI's layout: counted by the Gemini reader."""
+    if os.path.basename(path) == "logs.json" or os.path.basename(path).startswith(
+            ("checkpoint-", "session-")):
+        return gemini_blocks(path)
+    c = collections.Counter()
+    for line in _jsonl(path):
+        t = line.get("type")
+        parts = (line.get("message") or {}).get("parts") or []
+        if t == "user":
+            if any(nonempty(p.get("text")) for p in parts if isinstance(p, dict)):
+                c["user"] += 1
+        elif t == "assistant":
+            for p in parts:
+                if nonempty(p.get("text")) or "functionCall" in p:
+                    c["assistant"] += 1
+        elif t == "tool_result":
+            c["tool"] += sum(1 for p in parts if "functionResponse" in p)
+            rd = (line.get("toolCallResult") or {}).get("resultDisplay")
+            if isinstance(rd, dict) and rd.get("type") == "task_execution":
+                c["user"] += 1 if nonempty(rd.get("taskPrompt")) else 0
+                for call in rd.get("toolCalls") or []:
+                    c["assistant"] += 1
+                    if nonempty(_text_of(call.get("result"))):
+                        c["tool"] += 1
+                if nonempty(rd.get("result")):
+                    c["assistant"] += 1
+                elif rd.get("terminateReason"):
+                    c["system"] += 1
+        elif t == "system":
+            pl = line.get("systemPayload") or {}
+            if line.get("subtype") == "slash_command" and pl.get("phase") == "invocation":
+                c["system"] += 1
+            elif line.get("subtype") == "chat_compression":
+                c["system"] += 1
+    return c
+
+
+def pi_blocks(path):
+    """Pi session JSONL: `message` entries: user one block (non-empty content), assistant one
+    per non-empty text/thinking/toolCall block plus one for an errorMessage, toolResult one,
+    bashExecution two (the command typed and its output); `compaction` and `branch_summary`
+    one system block each."""
+    c = collections.Counter()
+    for e in _jsonl(path):
+        t = e.get("type")
+        if t in ("compaction", "branch_summary") and nonempty(e.get("summary")):
+            c["system"] += 1
+        if t != "message":
+            continue
+        m = e.get("message") or {}
+        role = m.get("role")
+        content = m.get("content")
+        blocks = content if isinstance(content, list) else [{"type": "text", "text": content}]
+        if role == "user":
+            if any(nonempty(b.get("text")) or b.get("type") == "image" for b in blocks):
+                c["user"] += 1
+        elif role == "assistant":
+            for b in blocks:
+                if b.get("type") == "text" and nonempty(b.get("text")):
+                    c["assistant"] += 1
+                elif b.get("type") == "thinking" and nonempty(b.get("thinking")):
+                    c["assistant"] += 1
+                elif b.get("type") == "toolCall":
+                    c["assistant"] += 1
+            if nonempty(m.get("errorMessage")):
+                c["system"] += 1
+        elif role == "toolResult":
+            c["tool"] += 1
+        elif role == "bashExecution":
+            c["user"] += 1
+            c["tool"] += 1
+    return c
+
+
+def droid_blocks(path):
+    """Factory Droid JSONL: `message` lines, one block per non-empty text, thinking, image,
+    tool_use and tool_result item of `message.content`."""
+    c = collections.Counter()
+    for line in _jsonl(path):
+        if line.get("type") != "message":
+            continue
+        m = line.get("message") or {}
+        for b in m.get("content") or []:
+            t = b.get("type")
+            if t == "text" and nonempty(b.get("text")):
+                c[m.get("role")] += 1
+            elif t == "thinking" and nonempty(b.get("thinking")):
+                c["assistant"] += 1
+            elif t == "tool_use":
+                c["assistant"] += 1
+            elif t == "tool_result":
+                c["tool"] += 1
+            elif t == "image":
+                c[m.get("role")] += 1
+    return c
+
+
+def kiro_blocks(path):
+    """Kiro CLI JSONL: one block per non-empty `text` block of `Prompt` (user) and
+    `AssistantMessage` lines, per `toolUse` (assistant) and per `toolResult` (tool)."""
+    c = collections.Counter()
+    for line in _jsonl(path):
+        kind = line.get("kind")
+        for b in (line.get("data") or {}).get("content") or []:
+            bk = b.get("kind")
+            if bk == "text" and nonempty(_text_of(b.get("data"))):
+                c["user" if kind == "Prompt" else "assistant"] += 1
+            elif bk == "toolUse":
+                c["assistant"] += 1
+            elif bk == "toolResult":
+                c["tool"] += 1
+    return c
+
+
+def continue_blocks(path):
+    """Continue session JSON: per history item, a user message one block (non-empty
+    content) plus one per context item; an assistant message one for non-empty content, one
+    per toolCall, one per toolCallState with output (unless a `tool` message answers it);
+    thinking, tool and system messages one each."""
+    doc = json.load(open(path))
+    c = collections.Counter()
+    hist = doc.get("history") or []
+    answered = {h["message"].get("toolCallId") for h in hist
+                if (h.get("message") or {}).get("role") == "tool"}
+
+    def content(m):
+        x = m.get("content")
+        if isinstance(x, list):
+            return "".join(p.get("text", "") if p.get("type") == "text" else "[image]"
+                           for p in x if p.get("type") in ("text", "imageUrl"))
+        return _text_of(x)
+    for h in hist:
+        m = h.get("message") or {}
+        role = m.get("role")
+        if role == "user":
+            c["system"] += len(h.get("contextItems") or [])
+            c["user"] += 1 if nonempty(content(m)) else 0
+        elif role == "assistant":
+            c["assistant"] += 1 if nonempty(content(m)) else 0
+            c["assistant"] += len(m.get("toolCalls") or [])
+            for s in h.get("toolCallStates") or []:
+                if s.get("toolCallId") in answered:
+                    continue
+                out = "\n".join(_text_of(o.get("content")) for o in s.get("output") or [])
+                if nonempty(out) or s.get("status") in ("errored", "canceled", "cancelled"):
+                    c["tool"] += 1
+        elif role in ("thinking", "tool", "system") and nonempty(content(m)):
+            c["assistant" if role == "thinking" else role] += 1
+    return c
+
+
+def cline_blocks(path):
+    """Cline / Roo Code / Kilo Code `api_conversation_history.json`: one block per non-empty
+    text, thinking, tool_use, tool_result and image item, plus one user block for each
+    `<feedback>`/`<answer>` inside a `[tool] Result:` text. `ui_messages.json` (read when a
+    task has no API history): one block per say text/user_feedback/completion_result/reasoning/
+    error and per tool, command and command_output message."""
+    doc = json.load(open(path))
+    c = collections.Counter()
+    if os.path.basename(path) == "ui_messages.json":
+        roles = {"user_feedback": "user", "text": "assistant", "completion_result": "assistant",
+                 "reasoning": "assistant", "tool": "assistant", "command": "assistant",
+                 "command_output": "tool"}
+        first = True
+        for m in doc:
+            k = m.get("say") or m.get("ask")
+            if k == "error" and m.get("type") == "say" and nonempty(m.get("text")):
+                c["system"] += 1
+            if k not in roles or not nonempty(m.get("text")):
+                continue
+            if k in ("text", "user_feedback", "completion_result", "reasoning") \
+                    and m.get("type") != "say":
+                continue
+            if k == "text" and m.get("type") == "say" and first:
+                first = False
+                c["user"] += 1
+            else:
+                c[roles[k]] += 1
+        return c
+    for m in doc:
+        for b in m.get("content") or []:
+            t = b.get("type")
+            if t == "text" and nonempty(b.get("text")):
+                c[m.get("role")] += 1
+                txt = b["text"]
+                if txt.lstrip().startswith("[") and "] Result:" in txt:
+                    c["user"] += sum(1 for tag in ("<feedback>", "<answer>") if tag in txt)
+            elif t == "thinking" and nonempty(b.get("thinking")):
+                c["assistant"] += 1
+            elif t in ("tool_use", "image"):
+                c[m.get("role") if t == "image" else "assistant"] += 1
+            elif t == "tool_result":
+                c["tool"] += 1
+    return c
+
+
+def amp_blocks(path):
+    """Amp thread JSON: one block per non-empty text and thinking item and per tool_use and
+    tool_result item of each message's content."""
+    doc = json.load(open(path))
+    c = collections.Counter()
+    for m in doc.get("messages") or []:
+        for b in m.get("content") or []:
+            t = b.get("type")
+            if t == "text" and nonempty(b.get("text")):
+                c[m.get("role")] += 1
+            elif t == "thinking" and nonempty(b.get("thinking")):
+                c["assistant"] += 1
+            elif t == "tool_use":
+                c["assistant"] += 1
+            elif t == "tool_result":
+                c["tool"] += 1
+    return c
+
+
 # ---------------------------------------------------------------------------------------------
 
 
@@ -241,6 +482,31 @@ def find_files(root):
                 out.append(("codex", p))
             elif "/.gemini/tmp/" in "/" + rel and f.endswith((".json", ".jsonl")):
                 out.append(("gemini", p))
+            elif "/.qwen/projects/" in "/" + rel and "/chats/" in rel and f.endswith(".jsonl"):
+                out.append(("qwen-code", p))
+            elif "/.qwen/tmp/" in "/" + rel and (f == "logs.json" or f.startswith(
+                    ("checkpoint-", "session-"))):
+                out.append(("qwen-code", p))
+            elif "/.pi/agent/sessions/" in "/" + rel and f.endswith(".jsonl"):
+                out.append(("pi", p))
+            elif "/.factory/sessions/" in "/" + rel and f.endswith(".jsonl"):
+                out.append(("droid", p))
+            elif "/.kiro/sessions/cli/" in "/" + rel and f.endswith(".jsonl"):
+                out.append(("kiro", p))
+            elif "/.continue/sessions/" in "/" + rel and f.endswith(".json") \
+                    and f != "sessions.json":
+                out.append(("continue", p))
+            elif "/globalStorage/" in rel and "/tasks/" in rel and (
+                    f == "api_conversation_history.json" or (
+                        f == "ui_messages.json" and not os.path.exists(
+                            os.path.join(dirpath, "api_conversation_history.json")))):
+                ext = rel.split("/globalStorage/")[1].split("/")[0].lower()
+                tool = {"saoudrizwan.claude-dev": "cline", "rooveterinaryinc.roo-cline":
+                        "roo-code", "kilocode.kilo-code": "kilo-code"}.get(ext)
+                if tool:
+                    out.append((tool, p))
+            elif "/amp/threads/" in "/" + rel and f.startswith("T-") and f.endswith(".json"):
+                out.append(("amp", p))
     return out
 
 
@@ -249,6 +515,15 @@ READERS = {
     "codex": codex_items,
     "gemini": gemini_blocks,
     "aider": aider_blocks,
+    "qwen-code": qwen_blocks,
+    "pi": pi_blocks,
+    "droid": droid_blocks,
+    "kiro": kiro_blocks,
+    "continue": continue_blocks,
+    "cline": cline_blocks,
+    "roo-code": cline_blocks,
+    "kilo-code": cline_blocks,
+    "amp": amp_blocks,
 }
 
 

@@ -77,6 +77,48 @@ pub const KEYS: &[KeySpec] = &[
         help: "where Cursor keeps its agent transcripts (projects/*/agent-transcripts/)",
     },
     KeySpec {
+        name: "qwen_dir",
+        ty: KeyType::Path,
+        default: "$QWEN_HOME or ~/.qwen",
+        help: "where Qwen Code keeps its transcripts (projects/*/chats/, tmp/)",
+    },
+    KeySpec {
+        name: "pi_dir",
+        ty: KeyType::Path,
+        default: "$PI_CODING_AGENT_DIR or ~/.pi/agent",
+        help: "where Pi keeps its transcripts (sessions/)",
+    },
+    KeySpec {
+        name: "factory_dir",
+        ty: KeyType::Path,
+        default: "~/.factory",
+        help: "where Factory Droid keeps its transcripts (sessions/)",
+    },
+    KeySpec {
+        name: "kiro_dir",
+        ty: KeyType::Path,
+        default: "~/.kiro",
+        help: "where Kiro CLI keeps its transcripts (sessions/cli/)",
+    },
+    KeySpec {
+        name: "continue_dir",
+        ty: KeyType::Path,
+        default: "$CONTINUE_GLOBAL_DIR or ~/.continue",
+        help: "where Continue keeps its transcripts (sessions/)",
+    },
+    KeySpec {
+        name: "vscode_dirs",
+        ty: KeyType::PathList,
+        default: "",
+        help: "VS Code globalStorage folders where Cline, Roo Code and Kilo Code keep their tasks (default: those of VS Code, Insiders, VSCodium, Cursor and Windsurf, and of VS Code servers)",
+    },
+    KeySpec {
+        name: "amp_dir",
+        ty: KeyType::Path,
+        default: "$XDG_DATA_HOME/amp or ~/.local/share/amp",
+        help: "where Amp kept its threads locally (threads/T-*.json; newer threads are on Amp's server: save them with 'amp threads export')",
+    },
+    KeySpec {
         name: "aider_paths",
         ty: KeyType::PathList,
         default: "",

@@ -482,7 +482,64 @@ pub fn default_locations(
             .collect(),
         copilot: dir("copilot_dir", Some("COPILOT_HOME"), ".copilot"),
         cursor: dir("cursor_dir", None, ".cursor"),
+        qwen: dir("qwen_dir", Some("QWEN_HOME"), ".qwen"),
+        pi: dir("pi_dir", Some("PI_CODING_AGENT_DIR"), ".pi/agent"),
+        droid: dir("factory_dir", None, ".factory"),
+        kiro: dir("kiro_dir", None, ".kiro"),
+        continue_dev: dir("continue_dir", Some("CONTINUE_GLOBAL_DIR"), ".continue"),
+        vscode: vscode_global_storage(config, env, home),
+        amp: config
+            .text("amp_dir")
+            .map(|p| expand_tilde(&p, home))
+            .or_else(|| {
+                env("XDG_DATA_HOME")
+                    .filter(|v| !v.is_empty())
+                    .map(|x| PathBuf::from(x).join("amp"))
+            })
+            .or_else(|| home.map(|h| h.join(".local/share/amp"))),
     }
+}
+
+/// VS Code's and its forks' `User/globalStorage` folders on Linux, macOS and Windows
+/// (`$APPDATA`), and those of VS Code servers (Remote-SSH, Codespaces); the `vscode_dirs`
+/// setting replaces the list.
+fn vscode_global_storage(
+    config: &crate::config::Config,
+    env: &dyn Fn(&str) -> Option<String>,
+    home: Option<&Path>,
+) -> Vec<PathBuf> {
+    use crate::config::expand_tilde;
+    let set = config.list("vscode_dirs");
+    if !set.is_empty() {
+        return set.iter().map(|p| expand_tilde(p, home)).collect();
+    }
+    let Some(home) = home else {
+        return Vec::new();
+    };
+    let editors = ["Code", "Code - Insiders", "VSCodium", "Cursor", "Windsurf"];
+    let appdata = env("APPDATA")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| home.join("AppData/Roaming"));
+    let mut out = Vec::new();
+    for base in [
+        home.join(".config"),
+        home.join("Library/Application Support"),
+        appdata,
+    ] {
+        for e in editors {
+            out.push(base.join(e).join("User/globalStorage"));
+        }
+    }
+    for server in [
+        ".vscode-server",
+        ".vscode-remote",
+        ".cursor-server",
+        ".windsurf-server",
+    ] {
+        out.push(home.join(server).join("data/User/globalStorage"));
+    }
+    out
 }
 
 /// The candidates whose current content is not in the store: never imported, or changed

@@ -764,6 +764,7 @@ mod tests {
         assert_eq!(tool_of("claude-code"), Some(Tool::ClaudeCode));
         assert_eq!(tool_of("Claude Code"), Some(Tool::ClaudeCode));
         assert_eq!(tool_of("gemini"), Some(Tool::Gemini));
-        assert_eq!(tool_of("amp"), None);
+        assert_eq!(tool_of("amp"), Some(Tool::Amp));
+        assert_eq!(tool_of("windsurf"), None);
     }
 }

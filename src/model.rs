@@ -18,17 +18,35 @@ pub enum Tool {
     Aider,
     Copilot,
     Cursor,
+    Qwen,
+    Pi,
+    Droid,
+    Kiro,
+    Continue,
+    Cline,
+    RooCode,
+    KiloCode,
+    Amp,
 }
 
 impl Tool {
     /// Every tool lore can import, in the order `lore import` scans them.
-    pub const ALL: [Tool; 6] = [
+    pub const ALL: [Tool; 15] = [
         Tool::ClaudeCode,
         Tool::Codex,
         Tool::Gemini,
         Tool::Aider,
         Tool::Copilot,
         Tool::Cursor,
+        Tool::Qwen,
+        Tool::Pi,
+        Tool::Droid,
+        Tool::Kiro,
+        Tool::Continue,
+        Tool::Cline,
+        Tool::RooCode,
+        Tool::KiloCode,
+        Tool::Amp,
     ];
 
     /// The stable name used in the database, on the command line and in JSON.
@@ -40,6 +58,15 @@ impl Tool {
             Tool::Aider => "aider",
             Tool::Copilot => "copilot",
             Tool::Cursor => "cursor",
+            Tool::Qwen => "qwen-code",
+            Tool::Pi => "pi",
+            Tool::Droid => "droid",
+            Tool::Kiro => "kiro",
+            Tool::Continue => "continue",
+            Tool::Cline => "cline",
+            Tool::RooCode => "roo-code",
+            Tool::KiloCode => "kilo-code",
+            Tool::Amp => "amp",
         }
     }
 }
@@ -60,10 +87,19 @@ impl FromStr for Tool {
             "aider" => Ok(Tool::Aider),
             "copilot" | "copilot-cli" | "github-copilot" => Ok(Tool::Copilot),
             "cursor" | "cursor-agent" => Ok(Tool::Cursor),
+            "qwen-code" | "qwen" => Ok(Tool::Qwen),
+            "pi" | "pi-agent" => Ok(Tool::Pi),
+            "droid" | "factory" | "factory-droid" => Ok(Tool::Droid),
+            "kiro" | "kiro-cli" => Ok(Tool::Kiro),
+            "continue" | "continue-dev" => Ok(Tool::Continue),
+            "cline" => Ok(Tool::Cline),
+            "roo-code" | "roo" | "roo-cline" => Ok(Tool::RooCode),
+            "kilo-code" => Ok(Tool::KiloCode),
+            "amp" => Ok(Tool::Amp),
             _ => Err(UnknownName {
                 what: "tool",
                 name: s.to_owned(),
-                expected: "claude-code, codex, gemini, aider, copilot, cursor",
+                expected: "claude-code, codex, gemini, aider, copilot, cursor, qwen-code, pi, droid, kiro, continue, cline, roo-code, kilo-code, amp",
             }),
         }
     }

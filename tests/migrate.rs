@@ -54,7 +54,7 @@ fn varalys_db(path: &Path) {
            '/src/kettle', 'main', '/nowhere/a.jsonl', 2, 'm-1'),
           ('66666666-7777-4888-8999-000000000000', 'codex', NULL,
            '2026-02-02T09:00:00+00:00', NULL, 'gpt-5', '/src/kettle', NULL, NULL, 2, NULL),
-          ('aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee', 'amp', NULL,
+          ('aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee', 'windsurf', NULL,
            '2026-02-03T09:00:00+00:00', NULL, NULL, '/src/kettle', NULL, NULL, 1, 'm-1');
         INSERT INTO messages VALUES
           ('a1', '11111111-2222-4333-8444-555555555555', NULL, 0, '2026-02-01T10:00:00+00:00',
@@ -71,7 +71,7 @@ fn varalys_db(path: &Path) {
            'assistant', '[{"type":"text","text":"Renamed spout to nozzle."},{"type":"image","source":{"type":"base64"}}]',
            NULL, NULL, NULL),
           ('c1', 'aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee', NULL, 0, '2026-02-03T09:00:00+00:00',
-           'user', '"amp prompt"', NULL, NULL, NULL);
+           'user', '"windsurf prompt"', NULL, NULL, NULL);
         INSERT INTO session_links VALUES
           ('l1', '11111111-2222-4333-8444-555555555555', 'commit',
            '0123456789abcdef0123456789abcdef01234567', 'main', NULL,
@@ -80,7 +80,7 @@ fn varalys_db(path: &Path) {
            '2026-02-02T09:01:00+00:00', 'auto', 0.4);
         INSERT INTO tags VALUES
           ('t1', '11111111-2222-4333-8444-555555555555', 'hardware', '2026-02-01T10:07:00+00:00'),
-          ('t2', 'aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee', 'amp-only', '2026-02-03T10:07:00+00:00');
+          ('t2', 'aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee', 'windsurf-only', '2026-02-03T10:07:00+00:00');
         INSERT INTO annotations VALUES
           ('n1', '11111111-2222-4333-8444-555555555555', 'Debounce fixed it.',
            '2026-02-01T10:08:00+00:00');
@@ -126,7 +126,7 @@ fn a_varalys_database_migrates_as_one_revertible_commit_and_stays_untouched() {
     let commit = report["commit"].as_str().expect("a commit").to_owned();
     let not_carried = report["not_carried"].to_string();
     for what in [
-        "sessions of amp",
+        "sessions of windsurf",
         "branch links",
         "message blocks of type image",
         "machines rows",

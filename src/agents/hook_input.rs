@@ -65,7 +65,7 @@ pub fn parse(agent: Agent, payload: &str) -> Result<HookEvent, HookInputError> {
             .map(str::to_owned)
     };
     Ok(match agent {
-        Agent::Claude | Agent::Gemini => HookEvent {
+        Agent::Claude | Agent::Gemini | Agent::Qwen => HookEvent {
             event: text("hook_event_name"),
             session_id: text("session_id"),
             transcript: text("transcript_path").map(PathBuf::from),
@@ -112,6 +112,16 @@ pub fn transcripts(
                     let first = roots.first().cloned().unwrap_or_default();
                     HookInputError::Missing(first.join(format!("*/{name}")))
                 })?
+        }
+        (None, Agent::Qwen) => {
+            let id = event
+                .session_id
+                .as_deref()
+                .ok_or(HookInputError::NoTranscript)?;
+            let name = format!("{id}.jsonl");
+            let root = loc.qwen.clone().unwrap_or_default().join("projects");
+            find_named(&root, &name, 3)
+                .ok_or_else(|| HookInputError::Missing(root.join(format!("*/chats/{name}"))))?
         }
         (None, Agent::Gemini) => return Err(HookInputError::NoTranscript),
     };

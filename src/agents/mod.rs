@@ -26,10 +26,12 @@ pub enum Agent {
     Claude,
     Codex,
     Gemini,
+    /// Qwen Code: Claude Code's hook settings shape in `~/.qwen/settings.json`.
+    Qwen,
 }
 
 impl Agent {
-    pub const ALL: [Agent; 3] = [Agent::Claude, Agent::Codex, Agent::Gemini];
+    pub const ALL: [Agent; 4] = [Agent::Claude, Agent::Codex, Agent::Gemini, Agent::Qwen];
 
     /// The name used by `lore import --hook NAME`.
     pub fn as_str(self) -> &'static str {
@@ -37,6 +39,7 @@ impl Agent {
             Agent::Claude => "claude",
             Agent::Codex => "codex",
             Agent::Gemini => "gemini",
+            Agent::Qwen => "qwen",
         }
     }
 
@@ -45,6 +48,7 @@ impl Agent {
             Agent::Claude => Tool::ClaudeCode,
             Agent::Codex => Tool::Codex,
             Agent::Gemini => Tool::Gemini,
+            Agent::Qwen => Tool::Qwen,
         }
     }
 
@@ -54,6 +58,7 @@ impl Agent {
             Agent::Claude => "Claude Code",
             Agent::Codex => "Codex CLI",
             Agent::Gemini => "Gemini CLI",
+            Agent::Qwen => "Qwen Code",
         }
     }
 
@@ -65,13 +70,14 @@ impl Agent {
             Agent::Claude => loc.claude.first().cloned(),
             Agent::Codex => loc.codex.clone(),
             Agent::Gemini => loc.gemini.clone(),
+            Agent::Qwen => loc.qwen.clone(),
         }
     }
 
     /// The user settings file lore's hook goes into.
     pub fn settings_file(self, root: &Path) -> PathBuf {
         match self {
-            Agent::Claude | Agent::Gemini => root.join("settings.json"),
+            Agent::Claude | Agent::Gemini | Agent::Qwen => root.join("settings.json"),
             Agent::Codex => root.join("config.toml"),
         }
     }
@@ -83,6 +89,8 @@ impl Agent {
             // PreCompact: before the transcript is closed or compacted.
             Agent::Claude => &["SessionEnd", "Stop", "PreCompact"],
             Agent::Gemini => &["SessionEnd", "AfterAgent", "PreCompress"],
+            // Qwen Code's hooks take Claude Code's event names.
+            Agent::Qwen => &["SessionEnd", "Stop", "PreCompact"],
             Agent::Codex => &[],
         }
     }
@@ -101,8 +109,9 @@ impl FromStr for Agent {
             "claude" | "claude-code" => Ok(Agent::Claude),
             "codex" => Ok(Agent::Codex),
             "gemini" => Ok(Agent::Gemini),
+            "qwen" | "qwen-code" => Ok(Agent::Qwen),
             _ => Err(format!(
-                "unknown agent '{s}' (expected claude, codex or gemini)"
+                "unknown agent '{s}' (expected claude, codex, gemini or qwen)"
             )),
         }
     }

@@ -515,7 +515,7 @@ pub fn install_hook(
     let marker = HookCommand::marker(agent);
     let mut occupied = None;
     let changed = match agent {
-        Agent::Claude | Agent::Gemini => {
+        Agent::Claude | Agent::Gemini | Agent::Qwen => {
             let mut hook = json!({"type": "command", "command": command.shell(agent)});
             if agent == Agent::Gemini {
                 hook["name"] = json!("lore");
@@ -574,7 +574,7 @@ pub fn hook_present(agent: Agent, path: &Path) -> bool {
         return false;
     };
     match agent {
-        Agent::Claude | Agent::Gemini => text.contains(&HookCommand::marker(agent)),
+        Agent::Claude | Agent::Gemini | Agent::Qwen => text.contains(&HookCommand::marker(agent)),
         Agent::Codex => text
             .parse::<toml_edit::DocumentMut>()
             .ok()
@@ -750,7 +750,7 @@ fn undo_one(e: &Entry) -> Result<Undone, SettingsError> {
     let marker = HookCommand::marker(e.agent);
     let mut new = text.clone();
     match e.agent {
-        Agent::Claude | Agent::Gemini => {
+        Agent::Claude | Agent::Gemini | Agent::Qwen => {
             if let Some(t) = remove_json_hooks(&path, &new, &marker)? {
                 new = t;
             }

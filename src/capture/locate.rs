@@ -26,6 +26,21 @@ pub struct DefaultLocations {
     pub copilot: Option<PathBuf>,
     /// `~/.cursor` (Cursor's agent transcripts).
     pub cursor: Option<PathBuf>,
+    /// `$QWEN_HOME` or `~/.qwen` (Qwen Code).
+    pub qwen: Option<PathBuf>,
+    /// `$PI_CODING_AGENT_DIR` or `~/.pi/agent` (Pi).
+    pub pi: Option<PathBuf>,
+    /// `~/.factory` (Factory Droid).
+    pub droid: Option<PathBuf>,
+    /// `~/.kiro` (Kiro CLI).
+    pub kiro: Option<PathBuf>,
+    /// `$CONTINUE_GLOBAL_DIR` or `~/.continue` (Continue).
+    pub continue_dev: Option<PathBuf>,
+    /// VS Code's (and its forks') `User/globalStorage` folders, where Cline, Roo Code and Kilo
+    /// Code keep `<extension id>/tasks/<task id>/`.
+    pub vscode: Vec<PathBuf>,
+    /// `$XDG_DATA_HOME/amp` or `~/.local/share/amp` (Amp's local threads, until 2026).
+    pub amp: Option<PathBuf>,
 }
 
 impl DefaultLocations {
@@ -93,6 +108,67 @@ impl DefaultLocations {
             walk(&projects, Some(4), &mut |p| {
                 if is_cursor_transcript(&projects, p) {
                     out.push(tagged(p, Tool::Cursor));
+                }
+            });
+        }
+        if let Some(root) = &self.qwen {
+            // projects/<slug>/chats/<id>.jsonl; tmp/<hash>/{logs.json, checkpoint-*.json,
+            // chats/session-*}.
+            walk(root, Some(4), &mut |p| {
+                if is_qwen_file(root, p) {
+                    out.push(tagged(p, Tool::Qwen));
+                }
+            });
+        }
+        if let Some(root) = &self.pi {
+            // sessions/--<cwd>--/<time>_<id>.jsonl
+            let sessions = root.join("sessions");
+            walk(&sessions, Some(2), &mut |p| {
+                if is_pi_session(&sessions, p) {
+                    out.push(tagged(p, Tool::Pi));
+                }
+            });
+        }
+        if let Some(root) = &self.droid {
+            // sessions/<cwd slug>/<id>.jsonl
+            let sessions = root.join("sessions");
+            walk(&sessions, Some(2), &mut |p| {
+                if is_pi_session(&sessions, p) {
+                    out.push(tagged(p, Tool::Droid));
+                }
+            });
+        }
+        if let Some(root) = &self.kiro {
+            // sessions/cli/<id>.jsonl
+            let cli = root.join("sessions/cli");
+            walk(&cli, Some(1), &mut |p| {
+                if has_ext(p, "jsonl") {
+                    out.push(tagged(p, Tool::Kiro));
+                }
+            });
+        }
+        if let Some(root) = &self.continue_dev {
+            // sessions/<id>.json (sessions.json is the index)
+            let sessions = root.join("sessions");
+            walk(&sessions, Some(1), &mut |p| {
+                if is_continue_session(p) {
+                    out.push(tagged(p, Tool::Continue));
+                }
+            });
+        }
+        for root in &self.vscode {
+            // <extension id>/tasks/<task id>/api_conversation_history.json (else ui_messages.json)
+            walk(root, Some(4), &mut |p| {
+                if let Some(tool) = cline_task_file(root, p) {
+                    out.push(tagged(p, tool));
+                }
+            });
+        }
+        if let Some(root) = &self.amp {
+            // threads/T-<id>.json
+            walk(&root.join("threads"), Some(1), &mut |p| {
+                if is_amp_thread(p) {
+                    out.push(tagged(p, Tool::Amp));
                 }
             });
         }
@@ -179,6 +255,49 @@ impl DefaultLocations {
                 return is_cursor_transcript(&projects, p).then_some(Tool::Cursor);
             }
         }
+        if let Some(root) = &self.qwen
+            && let Ok(rel) = p.strip_prefix(root)
+            && !hidden(rel)
+        {
+            return is_qwen_file(root, p).then_some(Tool::Qwen);
+        }
+        if let Some(root) = &self.pi {
+            let sessions = root.join("sessions");
+            if let Ok(rel) = p.strip_prefix(&sessions)
+                && !hidden(rel)
+            {
+                return is_pi_session(&sessions, p).then_some(Tool::Pi);
+            }
+        }
+        if let Some(root) = &self.droid {
+            let sessions = root.join("sessions");
+            if let Ok(rel) = p.strip_prefix(&sessions)
+                && !hidden(rel)
+            {
+                return is_pi_session(&sessions, p).then_some(Tool::Droid);
+            }
+        }
+        if let Some(root) = &self.kiro
+            && let Ok(rel) = p.strip_prefix(root.join("sessions/cli"))
+        {
+            return (has_ext(p, "jsonl") && rel.components().count() == 1).then_some(Tool::Kiro);
+        }
+        if let Some(root) = &self.continue_dev
+            && let Ok(rel) = p.strip_prefix(root.join("sessions"))
+        {
+            return (rel.components().count() == 1 && is_continue_session(p))
+                .then_some(Tool::Continue);
+        }
+        for root in &self.vscode {
+            if p.starts_with(root) {
+                return cline_task_file(root, p);
+            }
+        }
+        if let Some(root) = &self.amp
+            && let Ok(rel) = p.strip_prefix(root.join("threads"))
+        {
+            return (rel.components().count() == 1 && is_amp_thread(p)).then_some(Tool::Amp);
+        }
         for a in &self.aider {
             let file = if a.extension().is_some() || a.is_file() {
                 a.clone()
@@ -201,6 +320,13 @@ impl DefaultLocations {
             .chain(&self.gemini)
             .chain(&self.copilot)
             .chain(&self.cursor)
+            .chain(&self.qwen)
+            .chain(&self.pi)
+            .chain(&self.droid)
+            .chain(&self.kiro)
+            .chain(&self.continue_dev)
+            .chain(&self.vscode)
+            .chain(&self.amp)
             .filter(|p| p.is_dir())
             .cloned()
             .collect();
@@ -227,6 +353,20 @@ impl DefaultLocations {
             Tool::Gemini => self.gemini.clone(),
             Tool::Copilot => self.copilot.clone(),
             Tool::Cursor => self.cursor.clone(),
+            Tool::Qwen => self.qwen.clone(),
+            Tool::Pi => self.pi.clone(),
+            Tool::Droid => self.droid.clone(),
+            Tool::Kiro => self.kiro.clone(),
+            Tool::Continue => self.continue_dev.clone(),
+            Tool::Amp => self.amp.clone(),
+            Tool::Cline | Tool::RooCode | Tool::KiloCode => {
+                let id = super::cline::EXTENSIONS
+                    .iter()
+                    .find(|(_, t)| *t == tool)
+                    .map(|(id, _)| *id)?;
+                let dirs: Vec<PathBuf> = self.vscode.iter().map(|r| r.join(id)).collect();
+                dirs.iter().find(|d| d.is_dir()).or(dirs.first()).cloned()
+            }
             Tool::Aider => self.aider.first().cloned(),
         }
     }
@@ -255,6 +395,65 @@ fn is_cursor_transcript(projects: &Path, p: &Path) -> bool {
         }
         _ => false,
     }
+}
+
+/// Qwen Code under `root`: `projects/<slug>/chats/<id>.jsonl`, and the Gemini-shaped
+/// `tmp/<hash>/logs.json`, `tmp/<hash>/checkpoint-<tag>.json`, `tmp/<hash>/chats/session-*`.
+fn is_qwen_file(root: &Path, p: &Path) -> bool {
+    let Ok(rel) = p.strip_prefix(root) else {
+        return false;
+    };
+    let parts: Vec<&str> = rel.iter().filter_map(|c| c.to_str()).collect();
+    match parts.as_slice() {
+        ["projects", _, "chats", _] => has_ext(p, "jsonl"),
+        ["tmp", _, name] => {
+            *name == "logs.json" || (name.starts_with("checkpoint-") && has_ext(p, "json"))
+        }
+        ["tmp", _, "chats", name] => {
+            name.starts_with("session-") && (has_ext(p, "json") || has_ext(p, "jsonl"))
+        }
+        _ => false,
+    }
+}
+
+/// A Cline-family task file under a `globalStorage` folder, with its tool:
+/// `<extension id>/tasks/<id>/api_conversation_history.json`, or `ui_messages.json` when the
+/// task has no API history.
+fn cline_task_file(root: &Path, p: &Path) -> Option<Tool> {
+    let rel = p.strip_prefix(root).ok()?;
+    let parts: Vec<&str> = rel.iter().filter_map(|c| c.to_str()).collect();
+    let [ext, "tasks", _, file] = parts.as_slice() else {
+        return None;
+    };
+    let lower = ext.to_ascii_lowercase();
+    let tool = super::cline::EXTENSIONS
+        .iter()
+        .find(|(id, _)| *id == lower)
+        .map(|(_, t)| *t)?;
+    let wanted = *file == "api_conversation_history.json"
+        || (*file == "ui_messages.json"
+            && !p.with_file_name("api_conversation_history.json").exists());
+    wanted.then_some(tool)
+}
+
+/// `T-<id>.json` (an Amp thread).
+fn is_amp_thread(p: &Path) -> bool {
+    has_ext(p, "json")
+        && p.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("T-"))
+}
+
+/// A Continue session file: `<id>.json`, not the `sessions.json` index.
+fn is_continue_session(p: &Path) -> bool {
+    has_ext(p, "json") && p.file_name().is_some_and(|n| n != "sessions.json")
+}
+
+/// `<sessions>/<cwd folder>/<file>.jsonl` (Pi, Factory Droid).
+fn is_pi_session(sessions: &Path, p: &Path) -> bool {
+    has_ext(p, "jsonl")
+        && p.strip_prefix(sessions)
+            .is_ok_and(|r| r.components().count() == 2)
 }
 
 /// Files under the paths a user named: files as they are, folders walked (hidden folders and
@@ -358,6 +557,38 @@ mod tests {
         touch(&u.join("projects/p-x/agent-transcripts/c2/c2.jsonl"));
         touch(&u.join("projects/p-x/agent-transcripts/c1.txt"));
         touch(&u.join("projects/p-x/other/c3.jsonl"));
+        let q = d.path().join("qwen");
+        touch(&q.join("projects/c--w/chats/0f1e.jsonl"));
+        touch(&q.join("projects/c--w/chats/notes.txt"));
+        touch(&q.join("tmp/ab12/logs.json"));
+        touch(&q.join("tmp/ab12/checkpoint-x.json"));
+        touch(&q.join("tmp/ab12/chats/session-1.json"));
+        touch(&q.join("todos/0f1e.json"));
+        touch(&q.join("debug/0f1e.txt"));
+        let pi = d.path().join("pi");
+        touch(&pi.join("sessions/--home-u-x--/2026-04-20T03-24-41-541Z_0a1b.jsonl"));
+        touch(&pi.join("sessions/stray.jsonl"));
+        touch(&pi.join("settings.json"));
+        let f = d.path().join("factory");
+        touch(&f.join("sessions/-home-u-x/1e49.jsonl"));
+        touch(&f.join("sessions/-home-u-x/1e49.settings.json"));
+        let k2 = d.path().join("kiro");
+        touch(&k2.join("sessions/cli/4760.jsonl"));
+        touch(&k2.join("sessions/cli/4760.json"));
+        touch(&k2.join("sessions/cli/4760.lock"));
+        let cont = d.path().join("continue");
+        touch(&cont.join("sessions/09fc.json"));
+        touch(&cont.join("sessions/sessions.json"));
+        let gs = d.path().join("gs");
+        touch(&gs.join("saoudrizwan.claude-dev/tasks/1769053680585/api_conversation_history.json"));
+        touch(&gs.join("saoudrizwan.claude-dev/tasks/1769053680585/ui_messages.json"));
+        touch(&gs.join("saoudrizwan.claude-dev/tasks/1769053680585/task_metadata.json"));
+        touch(&gs.join("rooveterinaryinc.roo-cline/tasks/1763475462391/ui_messages.json"));
+        touch(&gs.join("other.ext/tasks/1/api_conversation_history.json"));
+        let amp = d.path().join("amp");
+        touch(&amp.join("threads/T-16c2.json"));
+        touch(&amp.join("history.jsonl"));
+        touch(&amp.join("session.json"));
         let loc = DefaultLocations {
             claude: vec![c],
             codex: Some(x),
@@ -365,6 +596,13 @@ mod tests {
             aider: vec![],
             copilot: Some(k),
             cursor: Some(u),
+            qwen: Some(q),
+            pi: Some(pi),
+            droid: Some(f),
+            kiro: Some(k2),
+            continue_dev: Some(cont),
+            vscode: vec![gs],
+            amp: Some(amp),
         };
         for c in loc.candidates() {
             assert_eq!(loc.tool_of(&c.path), c.tool, "{}", c.path.display());
@@ -378,6 +616,20 @@ mod tests {
             "copilot/session-state/0a1b/checkpoints/events.jsonl",
             "cursor/projects/p-x/agent-transcripts/c1.txt",
             "cursor/projects/p-x/other/c3.jsonl",
+            "qwen/projects/c--w/chats/notes.txt",
+            "qwen/todos/0f1e.json",
+            "qwen/settings.json",
+            "pi/sessions/stray.jsonl",
+            "pi/settings.json",
+            "factory/sessions/-home-u-x/1e49.settings.json",
+            "kiro/sessions/cli/4760.json",
+            "kiro/sessions/cli/4760.lock",
+            "continue/sessions/sessions.json",
+            "gs/saoudrizwan.claude-dev/tasks/1769053680585/ui_messages.json",
+            "gs/saoudrizwan.claude-dev/tasks/1769053680585/task_metadata.json",
+            "gs/other.ext/tasks/1/api_conversation_history.json",
+            "amp/history.jsonl",
+            "amp/session.json",
         ] {
             assert_eq!(loc.tool_of(&d.path().join(not)), None, "{not}");
         }
@@ -400,6 +652,17 @@ mod tests {
                 "copilot/session-state/0a1b/events.jsonl",
                 "cursor/projects/p-x/agent-transcripts/c1.jsonl",
                 "cursor/projects/p-x/agent-transcripts/c2/c2.jsonl",
+                "qwen/projects/c--w/chats/0f1e.jsonl",
+                "qwen/tmp/ab12/chats/session-1.json",
+                "qwen/tmp/ab12/checkpoint-x.json",
+                "qwen/tmp/ab12/logs.json",
+                "pi/sessions/--home-u-x--/2026-04-20T03-24-41-541Z_0a1b.jsonl",
+                "factory/sessions/-home-u-x/1e49.jsonl",
+                "kiro/sessions/cli/4760.jsonl",
+                "continue/sessions/09fc.json",
+                "gs/rooveterinaryinc.roo-cline/tasks/1763475462391/ui_messages.json",
+                "gs/saoudrizwan.claude-dev/tasks/1769053680585/api_conversation_history.json",
+                "amp/threads/T-16c2.json",
             ]
         );
     }

@@ -6,14 +6,21 @@
 //! Format notes, with the rules each importer follows: `docs/importers.md`.
 
 pub mod aider;
+pub mod amp;
 pub mod claude;
+pub mod cline;
 pub mod codex;
+pub mod continue_dev;
 pub mod copilot;
 pub mod cursor;
+pub mod droid;
 pub mod gemini;
 mod gemini_logs;
 pub mod jsonl;
+pub mod kiro;
 mod locate;
+pub mod pi;
+pub mod qwen;
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
@@ -96,6 +103,13 @@ pub fn parse_reader(
         Tool::Aider => aider::parse(path, reader),
         Tool::Copilot => copilot::parse(path, reader),
         Tool::Cursor => cursor::parse(path, reader),
+        Tool::Qwen => qwen::parse(path, reader),
+        Tool::Pi => pi::parse(path, reader),
+        Tool::Droid => droid::parse(path, reader),
+        Tool::Kiro => kiro::parse(path, reader),
+        Tool::Continue => continue_dev::parse(path, reader),
+        Tool::Cline | Tool::RooCode | Tool::KiloCode => cline::parse(tool, path, reader),
+        Tool::Amp => amp::parse(path, reader),
     }
 }
 
@@ -121,7 +135,11 @@ pub fn detect(path: &Path) -> std::io::Result<Option<Tool>> {
             break;
         }
     }
-    Ok(detect_bytes(name, &head))
+    Ok(match detect_bytes(name, &head) {
+        // Cline's task files are Roo Code's and Kilo Code's too: the extension folder says.
+        Some(Tool::Cline) => Some(cline::tool_of_path(path)),
+        other => other,
+    })
 }
 
 /// [`detect`] on bytes already read.
@@ -140,6 +158,17 @@ pub fn detect_bytes(name: &str, head: &[u8]) -> Option<Tool> {
             && text.contains("\"items\"")
         {
             return Some(Tool::Codex);
+        }
+        if matches!(name, "api_conversation_history.json" | "ui_messages.json")
+            && t.starts_with('[')
+        {
+            return Some(Tool::Cline);
+        }
+        if amp::looks_like(name, &text) {
+            return Some(Tool::Amp);
+        }
+        if continue_dev::looks_like(&text) {
+            return Some(Tool::Continue);
         }
         // Gemini's prompt log and saved conversations: arrays.
         if t.starts_with('[')
@@ -188,6 +217,19 @@ fn sniff_line(v: &serde_json::Value) -> Option<Tool> {
             && obj.contains_key("instructions"))
     {
         return Some(Tool::Codex);
+    }
+    // Qwen Code: Claude Code's envelope around Gemini's parts; before Claude Code's rule.
+    if qwen::is_line(v) {
+        return Some(Tool::Qwen);
+    }
+    if pi::is_line(v) {
+        return Some(Tool::Pi);
+    }
+    if droid::is_line(v) {
+        return Some(Tool::Droid);
+    }
+    if kiro::is_line(v) {
+        return Some(Tool::Kiro);
     }
     if obj.contains_key("$set") || obj.contains_key("$rewindTo") {
         return Some(Tool::Gemini);

@@ -28,7 +28,7 @@ pub struct ImportArgs {
     /// List every problem, not only the first ones.
     #[arg(short, long)]
     verbose: bool,
-    /// Run as an agent's hook (claude, codex or gemini): read its JSON, import that one
+    /// Run as an agent's hook (claude, codex, gemini or qwen): read its JSON, import that one
     /// transcript, print nothing, always exit 0 (errors go to LORE_HOME/logs/hooks.log).
     #[arg(long, value_name = "AGENT", value_parser = parse_agent, conflicts_with_all = ["tool", "quiet", "verbose"])]
     hook: Option<lore::agents::Agent>,

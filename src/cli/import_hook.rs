@@ -1,4 +1,4 @@
-//! `lore import --hook claude|codex|gemini`: what an agent runs when a session ends, a turn
+//! `lore import --hook claude|codex|gemini|qwen`: what an agent runs when a session ends, a turn
 //! completes or the context is compacted. Reads the agent's JSON (stdin; Codex: the last
 //! argument), imports just that transcript, and exits 0 whatever happens: an agent must never
 //! be blocked or failed by lore. Nothing is printed and nothing is asked; each run is one line
