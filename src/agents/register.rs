@@ -25,7 +25,7 @@ const SERVE_ARGS: [&str; 2] = ["mcp", "serve"];
 /// The file holding `agent`'s user-wide MCP servers. `root` is the agent's folder;
 /// `claude_config_dir`: whether `CLAUDE_CONFIG_DIR` chose it. Claude Code keeps its servers in
 /// `~/.claude.json` (beside `~/.claude`, or inside `$CLAUDE_CONFIG_DIR`); Codex in its
-/// `config.toml`; Gemini CLI in its `settings.json`.
+/// `config.toml`; Gemini CLI and Qwen Code in their `settings.json`.
 pub fn mcp_file(
     agent: Agent,
     root: &Path,
@@ -38,12 +38,12 @@ pub fn mcp_file(
             .or(root.parent())
             .unwrap_or(root)
             .join(".claude.json"),
-        Agent::Codex | Agent::Gemini => agent.settings_file(root),
+        Agent::Codex | Agent::Gemini | Agent::Qwen => agent.settings_file(root),
     }
 }
 
-/// Where lore's skill goes for `agent`: `ROOT/skills/lore/SKILL.md` (Claude Code, Codex and
-/// Gemini CLI all read user skills from `skills/` in their folder).
+/// Where lore's skill goes: `ROOT/skills/lore/SKILL.md` (Claude Code, Codex, Gemini CLI and
+/// Qwen Code all read user skills from `skills/` in their folder).
 pub fn skill_file(root: &Path) -> PathBuf {
     root.join("skills").join("lore").join("SKILL.md")
 }
@@ -102,7 +102,7 @@ pub fn install_mcp(
     let target = settings::resolve(path);
     let mut occupied = None;
     let changed = match agent {
-        Agent::Claude | Agent::Gemini => settings::edit_file(
+        Agent::Claude | Agent::Gemini | Agent::Qwen => settings::edit_file(
             state,
             agent,
             path,
@@ -237,7 +237,7 @@ pub fn mcp_registered(agent: Agent, path: &Path) -> bool {
         return false;
     };
     match agent {
-        Agent::Claude | Agent::Gemini => json_edit::parse(&text)
+        Agent::Claude | Agent::Gemini | Agent::Qwen => json_edit::parse(&text)
             .ok()
             .and_then(|root| root.get("mcpServers").map(|s| s.value.value(&text)))
             .is_some_and(|servers| json_is_lores(&servers[SERVER_NAME])),
