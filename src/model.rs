@@ -339,10 +339,15 @@ pub struct ParsedSession {
 /// A session's `message_count`: human prompts plus assistant turns (consecutive assistant
 /// messages, tool calls included, count once; a tool result or a prompt ends a turn).
 pub fn count_turns(messages: &[Message]) -> u32 {
+    count_turn_roles(messages.iter().map(|m| m.role))
+}
+
+/// [`count_turns`] over the messages' roles alone (the rule for rows already stored).
+pub fn count_turn_roles(roles: impl IntoIterator<Item = Role>) -> u32 {
     let mut n = 0u32;
     let mut in_turn = false;
-    for m in messages {
-        match m.role {
+    for role in roles {
+        match role {
             Role::User => {
                 n = n.saturating_add(1);
                 in_turn = false;

@@ -192,3 +192,39 @@ fn codex_and_gemini_copies_merge_too() {
     );
     env.lore().args(["verify", "--full"]).assert().success();
 }
+
+/// A copy cut in the middle of an assistant turn: the turn's stored rest continues it, and the
+/// session's message count (prompts plus assistant turns) stays what the whole transcript gives.
+#[test]
+fn a_copy_cut_mid_turn_does_not_count_the_turn_twice() {
+    let env = TestEnv::new();
+    let mut full = String::new();
+    for (n, kind) in ["user", "assistant", "assistant", "user", "assistant"]
+        .iter()
+        .enumerate()
+    {
+        let mut line: serde_json::Value =
+            serde_json::from_str(&claude_line(S, n as u32, kind, &format!("line {n}"))).unwrap();
+        if n == 2 {
+            // The turn's second line: the same API message as the first.
+            line["message"]["id"] = "msg_1".into();
+        }
+        full.push_str(&line.to_string());
+        full.push('\n');
+    }
+    let original = env
+        .home
+        .join(format!(".claude/projects/-home-dev-acme/{S}.jsonl"));
+    write(&original, &full);
+    env.lore().arg("import").assert().success();
+    let before = env.show(S);
+    assert_eq!(before["message_count"], 4, "{before}");
+
+    // The first prompt and half of the turn, from a backup.
+    let backup = env.path("backup/cut.jsonl");
+    write(&backup, &prefix(&full, 2));
+    env.lore().arg("import").arg(&backup).assert().success();
+    let after = env.show(S);
+    assert_eq!(contents(&after), contents(&before));
+    assert_eq!(after["message_count"], 4, "{after}");
+}

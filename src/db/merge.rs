@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use super::DbError;
 use super::write::{SaveOutcome, Writer, message_row, opt_int, opt_text, row, text};
-use crate::model::{Message, ParsedSession};
+use crate::model::{Message, ParsedSession, Role, count_turn_roles};
 use crate::versioning::value::{Row, Value};
 
 /// One copy of a session, as an importer read it from one file.
@@ -207,7 +207,7 @@ impl Writer<'_> {
 
         // The session's row: times only ever widen; the primary copy's metadata wins, a
         // behind copy only fills what is missing; NULL never replaces a value.
-        let extra = extra_count(&slots, &stored);
+        let extra = extra_count(&slots, &parsed.messages, &stored);
         let read_count = i64::from(s.message_count) + extra;
         let old_count = as_int(before.get("message_count")).unwrap_or(0);
         let message_count = if primary {
@@ -347,31 +347,21 @@ fn is_primary(
     }
 }
 
-/// Prompts and assistant turns among the kept stored messages, to add to the copy's count.
-fn extra_count(slots: &[Slot], stored: &[Stored]) -> i64 {
-    let mut n = 0;
-    let mut in_turn = false;
-    for slot in slots {
-        let Slot::Kept(j) = *slot else {
-            in_turn = false;
-            continue;
-        };
-        match as_text(stored[j].row.get("role")).as_deref() {
-            Some("user") => {
-                n += 1;
-                in_turn = false;
-            }
-            Some("assistant") => {
-                if !in_turn {
-                    n += 1;
-                }
-                in_turn = true;
-            }
-            Some("tool") => in_turn = false,
-            _ => {}
-        }
+/// What the kept stored messages add to the copy's count: the turns of the merged sequence
+/// less the turns of the copy alone, under the one turn rule ([`count_turn_roles`]). A turn
+/// split between the copy and kept rows counts once; the importer's own count of the copy
+/// stays the base.
+fn extra_count(slots: &[Slot], read: &[Message], stored: &[Stored]) -> i64 {
+    if !slots.iter().any(|s| matches!(s, Slot::Kept(_))) {
+        return 0;
     }
-    n
+    let role_of = |slot: &Slot| match *slot {
+        Slot::Read { i, .. } => Some(read[i].role),
+        Slot::Kept(j) => as_text(stored[j].row.get("role")).and_then(|r| r.parse::<Role>().ok()),
+    };
+    let merged = count_turn_roles(slots.iter().filter_map(role_of));
+    let copy = count_turn_roles(read.iter().map(|m| m.role));
+    i64::from(merged) - i64::from(copy)
 }
 
 fn holds(slot: &Slot, j: usize) -> bool {
