@@ -6,7 +6,9 @@ Usage:
 
 ROOT is laid out as a home (`home/.claude/projects/...`, `home/.codex/...`,
 `home/.gemini/tmp/...`) with Aider histories anywhere under it (`*.aider.chat.history.md`),
-as /work/shared/realworld/ is. Every transcript file is imported on its own into a throw-away
+as /work/shared/realworld/ is; OpenCode's and Kilo CLI's databases under
+`.local/share/{opencode,kilo}/` (with their `-wal` beside them: copy a database and its log
+to a scratch folder first when they live apart, as in /work/shared/realworld2/oversize/). Every transcript file is imported on its own into a throw-away
 LORE_HOME (`lore import FILE`), and the message rows lore stored for it are compared with a
 count made here, by rules written from the formats themselves (docs/conformance.md says
 which), not from lore's importers. ROOT is only read.
@@ -223,6 +225,48 @@ def aider_blocks(path):
     return c
 
 
+def opencode_blocks(path):
+    """OpenCode / Kilo CLI SQLite (`session`, `message`, `part`), opened read-only
+    (`mode=ro`; the `-wal` beside it is read by SQLite): per part of every message, a non-empty
+    `text` is one block (user for a user message unless `synthetic`, which OpenCode injected:
+    system; assistant otherwise), a non-empty `reasoning` one assistant block, a `tool` one
+    assistant block plus one tool block once its state is `completed` or `error`; `file`,
+    `subtask`, `compaction` and `retry` parts are one system block each, and so is a message's
+    `error`. Other part types (step markers, snapshots, patches) are bookkeeping."""
+    c = collections.Counter()
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        roles = {}
+        for mid, data in con.execute("SELECT id, data FROM message"):
+            try:
+                d = json.loads(data)
+            except ValueError:
+                d = {}
+            roles[mid] = d.get("role")
+            if isinstance(d.get("error"), dict):
+                c["system"] += 1
+        for mid, data in con.execute("SELECT message_id, data FROM part"):
+            try:
+                p = json.loads(data)
+            except ValueError:
+                continue
+            t = p.get("type")
+            user = roles.get(mid) == "user"
+            if t == "text" and nonempty(p.get("text")):
+                c["system" if user and p.get("synthetic") else "user" if user else "assistant"] += 1
+            elif t == "reasoning" and nonempty(p.get("text")):
+                c["assistant"] += 1
+            elif t == "tool":
+                c["assistant"] += 1
+                if (p.get("state") or {}).get("status") in ("completed", "error"):
+                    c["tool"] += 1
+            elif t in ("file", "subtask", "compaction", "retry"):
+                c["system"] += 1
+    finally:
+        con.close()
+    return c
+
+
 # ---------------------------------------------------------------------------------------------
 
 
@@ -241,6 +285,11 @@ def find_files(root):
                 out.append(("codex", p))
             elif "/.gemini/tmp/" in "/" + rel and f.endswith((".json", ".jsonl")):
                 out.append(("gemini", p))
+            elif "/.local/share/opencode/" in "/" + rel and f.startswith("opencode") \
+                    and f.endswith(".db"):
+                out.append(("opencode", p))
+            elif "/.local/share/kilo/" in "/" + rel and f.startswith("kilo") and f.endswith(".db"):
+                out.append(("kilo", p))
     return out
 
 
@@ -249,6 +298,8 @@ READERS = {
     "codex": codex_items,
     "gemini": gemini_blocks,
     "aider": aider_blocks,
+    "opencode": opencode_blocks,
+    "kilo": opencode_blocks,
 }
 
 
@@ -301,7 +352,7 @@ def main():
             label += f" `{os.path.relpath(path, a.root)}`"
         try:
             reader = READERS[tool](path)
-        except (ValueError, OSError, AttributeError, TypeError) as e:
+        except (ValueError, OSError, AttributeError, TypeError, sqlite3.Error) as e:
             reader = None
             why = f"reader failed: {e}"
         got, note = lore_counts(a.lore, path, tool)

@@ -77,6 +77,24 @@ pub const KEYS: &[KeySpec] = &[
         help: "where Cursor keeps its agent transcripts (projects/*/agent-transcripts/)",
     },
     KeySpec {
+        name: "cursor_ide_dir",
+        ty: KeyType::Path,
+        default: "~/.config/Cursor/User or ~/Library/Application Support/Cursor/User",
+        help: "Cursor IDE's User folder (globalStorage/state.vscdb holds its conversations)",
+    },
+    KeySpec {
+        name: "opencode_dir",
+        ty: KeyType::Path,
+        default: "$XDG_DATA_HOME/opencode or ~/.local/share/opencode",
+        help: "where OpenCode keeps opencode.db (a folder, or the database file)",
+    },
+    KeySpec {
+        name: "kilo_dir",
+        ty: KeyType::Path,
+        default: "$KILO_DB or $XDG_DATA_HOME/kilo or ~/.local/share/kilo",
+        help: "where Kilo CLI keeps kilo.db (a folder, or the database file)",
+    },
+    KeySpec {
         name: "aider_paths",
         ty: KeyType::PathList,
         default: "",

@@ -144,21 +144,34 @@ pub fn import(
     Ok(summary)
 }
 
-/// The part of a fingerprint `stat` gives: parser version, size and modification time.
-fn stat_of(meta: &std::fs::Metadata) -> String {
+/// The part of a fingerprint `stat` gives: parser version, size and modification time. An
+/// SQLite database's `-wal` companion (where a running tool writes first) counts as part of
+/// the file: `v3:<size>+<wal size>:<time>+<wal time>`.
+fn stat_of(path: &Path, meta: &std::fs::Metadata) -> String {
     use std::os::unix::fs::MetadataExt;
-    format!(
-        "v{PARSER_VERSION}:{}:{}.{:09}",
-        meta.len(),
-        meta.mtime(),
-        meta.mtime_nsec()
-    )
+    let mut size = meta.len().to_string();
+    let mut time = format!("{}.{:09}", meta.mtime(), meta.mtime_nsec());
+    if let Ok(wal) = std::fs::metadata(capture::sqlite::companion(path, "-wal"))
+        && wal.is_file()
+    {
+        size.push_str(&format!("+{}", wal.len()));
+        time.push_str(&format!("+{}.{:09}", wal.mtime(), wal.mtime_nsec()));
+    }
+    format!("v{PARSER_VERSION}:{size}:{time}")
 }
 
-/// The BLAKE3 digest of the file's bytes, in hex: what a fingerprint ends with.
+/// The BLAKE3 digest of the file's bytes (then its `-wal`'s, when it has one), in hex: what a
+/// fingerprint ends with.
 fn digest_of(path: &Path) -> std::io::Result<String> {
     let mut hasher = blake3::Hasher::new();
     hasher.update_reader(std::fs::File::open(path)?)?;
+    match std::fs::File::open(capture::sqlite::companion(path, "-wal")) {
+        Ok(wal) if wal.metadata().is_ok_and(|m| m.is_file()) => {
+            hasher.update(b"\0-wal\0");
+            hasher.update_reader(wal)?;
+        }
+        _ => {}
+    }
     Ok(hasher.finalize().to_hex().to_string())
 }
 
@@ -200,7 +213,7 @@ fn examine(reader: &Db, c: &Candidate, force: Option<Tool>) -> Result<Item, DbEr
         }
     };
     let key = path.to_string_lossy().into_owned();
-    let stat = stat_of(&meta);
+    let stat = stat_of(&path, &meta);
     let wanted = force.or(c.tool);
     let unreadable = |e: std::io::Error| Item::Unreadable {
         path: c.path.clone(),
@@ -482,6 +495,43 @@ pub fn default_locations(
             .collect(),
         copilot: dir("copilot_dir", Some("COPILOT_HOME"), ".copilot"),
         cursor: dir("cursor_dir", None, ".cursor"),
+        cursor_ide: match config.text("cursor_ide_dir") {
+            Some(p) => vec![expand_tilde(&p, home)],
+            None => home
+                .map(|h| {
+                    [
+                        ".config/Cursor/User",
+                        "Library/Application Support/Cursor/User",
+                    ]
+                    .iter()
+                    .map(|rel| h.join(rel))
+                    .filter(|p| p.is_dir())
+                    .collect()
+                })
+                .unwrap_or_default(),
+        },
+        opencode: config
+            .text("opencode_dir")
+            .map(|p| expand_tilde(&p, home))
+            .or_else(|| xdg_data(env, home, "opencode")),
+        kilo: config
+            .text("kilo_dir")
+            .map(|p| expand_tilde(&p, home))
+            .or_else(|| env("KILO_DB").filter(|v| !v.is_empty()).map(PathBuf::from))
+            .or_else(|| xdg_data(env, home, "kilo")),
+    }
+}
+
+/// `$XDG_DATA_HOME/<name>` (an absolute value only, as the XDG rules say), else
+/// `~/.local/share/<name>`.
+fn xdg_data(
+    env: &dyn Fn(&str) -> Option<String>,
+    home: Option<&Path>,
+    name: &str,
+) -> Option<PathBuf> {
+    match env("XDG_DATA_HOME").filter(|v| v.starts_with('/')) {
+        Some(d) => Some(PathBuf::from(d).join(name)),
+        None => home.map(|h| h.join(".local/share").join(name)),
     }
 }
 
@@ -503,7 +553,7 @@ pub fn not_imported<'a>(
             Some(s) => s
                 .source_state(&path.to_string_lossy())?
                 .is_some_and(|(fp, _)| {
-                    unchanged_since(&fp, &stat_of(&meta), &path, &mut None).unwrap_or(false)
+                    unchanged_since(&fp, &stat_of(&path, &meta), &path, &mut None).unwrap_or(false)
                 }),
             None => false,
         };

@@ -18,18 +18,30 @@ pub enum Tool {
     Aider,
     Copilot,
     Cursor,
+    /// OpenCode (`opencode.db`).
+    OpenCode,
+    /// Kilo CLI (`kilo.db`, OpenCode's schema).
+    Kilo,
 }
 
 impl Tool {
     /// Every tool lore can import, in the order `lore import` scans them.
-    pub const ALL: [Tool; 6] = [
+    pub const ALL: [Tool; 8] = [
         Tool::ClaudeCode,
         Tool::Codex,
         Tool::Gemini,
         Tool::Aider,
         Tool::Copilot,
         Tool::Cursor,
+        Tool::OpenCode,
+        Tool::Kilo,
     ];
+
+    /// Whether the tool keeps its sessions in an SQLite database (read from its path, never
+    /// as a stream of lines).
+    pub fn is_sqlite(self) -> bool {
+        matches!(self, Tool::OpenCode | Tool::Kilo)
+    }
 
     /// The stable name used in the database, on the command line and in JSON.
     pub fn as_str(self) -> &'static str {
@@ -40,6 +52,8 @@ impl Tool {
             Tool::Aider => "aider",
             Tool::Copilot => "copilot",
             Tool::Cursor => "cursor",
+            Tool::OpenCode => "opencode",
+            Tool::Kilo => "kilo",
         }
     }
 }
@@ -60,10 +74,12 @@ impl FromStr for Tool {
             "aider" => Ok(Tool::Aider),
             "copilot" | "copilot-cli" | "github-copilot" => Ok(Tool::Copilot),
             "cursor" | "cursor-agent" => Ok(Tool::Cursor),
+            "opencode" => Ok(Tool::OpenCode),
+            "kilo" | "kilo-cli" => Ok(Tool::Kilo),
             _ => Err(UnknownName {
                 what: "tool",
                 name: s.to_owned(),
-                expected: "claude-code, codex, gemini, aider, copilot, cursor",
+                expected: "claude-code, codex, gemini, aider, copilot, cursor, opencode, kilo",
             }),
         }
     }

@@ -26,6 +26,16 @@ pub struct DefaultLocations {
     pub copilot: Option<PathBuf>,
     /// `~/.cursor` (Cursor's agent transcripts).
     pub cursor: Option<PathBuf>,
+    /// Cursor IDE's `User` folders (`~/.config/Cursor/User`, `~/Library/Application
+    /// Support/Cursor/User`, config `cursor_ide_dir`): `globalStorage/state.vscdb` holds its
+    /// conversations.
+    pub cursor_ide: Vec<PathBuf>,
+    /// OpenCode's data folder (`$XDG_DATA_HOME/opencode`, else `~/.local/share/opencode`),
+    /// holding `opencode.db` (or a channel's `opencode-<channel>.db`); or one database file.
+    pub opencode: Option<PathBuf>,
+    /// Kilo CLI's data folder (`$XDG_DATA_HOME/kilo`, else `~/.local/share/kilo`) holding
+    /// `kilo.db`; or the database file itself (`$KILO_DB`).
+    pub kilo: Option<PathBuf>,
 }
 
 impl DefaultLocations {
@@ -93,6 +103,24 @@ impl DefaultLocations {
             walk(&projects, Some(4), &mut |p| {
                 if is_cursor_transcript(&projects, p) {
                     out.push(tagged(p, Tool::Cursor));
+                }
+            });
+        }
+        for user in &self.cursor_ide {
+            let db = user.join("globalStorage/state.vscdb");
+            if db.is_file() {
+                out.push(tagged(&db, Tool::Cursor));
+            }
+        }
+        for (root, tool) in [(&self.opencode, Tool::OpenCode), (&self.kilo, Tool::Kilo)] {
+            let Some(root) = root else { continue };
+            if root.is_file() {
+                out.push(tagged(root, tool));
+                continue;
+            }
+            walk(root, Some(1), &mut |p| {
+                if is_database_of(tool, root, p) {
+                    out.push(tagged(p, tool));
                 }
             });
         }
@@ -179,6 +207,19 @@ impl DefaultLocations {
                 return is_cursor_transcript(&projects, p).then_some(Tool::Cursor);
             }
         }
+        if self
+            .cursor_ide
+            .iter()
+            .any(|u| p == u.join("globalStorage/state.vscdb"))
+        {
+            return Some(Tool::Cursor);
+        }
+        for (root, tool) in [(&self.opencode, Tool::OpenCode), (&self.kilo, Tool::Kilo)] {
+            let Some(root) = root else { continue };
+            if p == root.as_path() || is_database_of(tool, root, p) {
+                return Some(tool);
+            }
+        }
         for a in &self.aider {
             let file = if a.extension().is_some() || a.is_file() {
                 a.clone()
@@ -201,9 +242,17 @@ impl DefaultLocations {
             .chain(&self.gemini)
             .chain(&self.copilot)
             .chain(&self.cursor)
+            .chain(&self.opencode)
+            .chain(&self.kilo)
             .filter(|p| p.is_dir())
             .cloned()
             .collect();
+        for u in &self.cursor_ide {
+            let g = u.join("globalStorage");
+            if g.is_dir() {
+                v.push(g);
+            }
+        }
         for a in &self.aider {
             let dir = if a.is_dir() {
                 Some(a.as_path())
@@ -226,7 +275,15 @@ impl DefaultLocations {
             Tool::Codex => self.codex.clone(),
             Tool::Gemini => self.gemini.clone(),
             Tool::Copilot => self.copilot.clone(),
-            Tool::Cursor => self.cursor.clone(),
+            // The agent's folder, else the IDE's where only the IDE is installed.
+            Tool::Cursor => self
+                .cursor
+                .clone()
+                .filter(|c| c.exists())
+                .or_else(|| self.cursor_ide.iter().find(|u| u.exists()).cloned())
+                .or_else(|| self.cursor.clone()),
+            Tool::OpenCode => self.opencode.clone(),
+            Tool::Kilo => self.kilo.clone(),
             Tool::Aider => self.aider.first().cloned(),
         }
     }
@@ -255,6 +312,18 @@ fn is_cursor_transcript(projects: &Path, p: &Path) -> bool {
         }
         _ => false,
     }
+}
+
+/// `<root>/opencode.db`, `<root>/opencode-<channel>.db` (and `kilo…` for Kilo CLI), not their
+/// `-wal`/`-shm` companions.
+fn is_database_of(tool: Tool, root: &Path, p: &Path) -> bool {
+    let prefix = match tool {
+        Tool::OpenCode => "opencode",
+        Tool::Kilo => "kilo",
+        _ => return false,
+    };
+    let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    p.parent() == Some(root) && name.starts_with(prefix) && has_ext(p, "db")
 }
 
 /// Files under the paths a user named: files as they are, folders walked (hidden folders and
@@ -291,6 +360,8 @@ fn is_transcript_name(p: &Path) -> bool {
         || has_ext(p, "jsonl")
         || has_ext(p, "json")
         || has_ext(p, "md")
+        || has_ext(p, "db")
+        || has_ext(p, "vscdb")
 }
 
 fn has_ext(p: &Path, ext: &str) -> bool {
@@ -365,6 +436,9 @@ mod tests {
             aider: vec![],
             copilot: Some(k),
             cursor: Some(u),
+            cursor_ide: vec![],
+            opencode: None,
+            kilo: None,
         };
         for c in loc.candidates() {
             assert_eq!(loc.tool_of(&c.path), c.tool, "{}", c.path.display());

@@ -1,0 +1,533 @@
+//! Importers for the SQLite-family agents of issue 18 (OpenCode, Kilo CLI), driven through the
+//! built binary. Each fixture database is made here from SQL written for these tests (a schema
+//! like the tool's, invented rows): no database is copied from anywhere. The databases are in
+//! WAL mode with a writer connection left open, as with a running tool, so most rows are only
+//! in the `-wal` while lore reads them.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::TestEnv;
+use predicates::prelude::*;
+use rusqlite::Connection;
+
+/// OpenCode 1.2–1.16's tables as its migrations make them (the columns lore reads, and some it
+/// does not), plus a column no OpenCode has, which must not matter.
+const OPENCODE_SCHEMA: &str = r#"
+PRAGMA journal_mode=WAL;
+PRAGMA wal_autocheckpoint=0;
+CREATE TABLE `project` (`id` text PRIMARY KEY, `worktree` text NOT NULL, `vcs` text,
+  `name` text, `time_created` integer NOT NULL, `time_updated` integer NOT NULL,
+  `sandboxes` text NOT NULL);
+CREATE TABLE `workspace` (`id` text PRIMARY KEY, `branch` text, `project_id` text NOT NULL,
+  `type` text NOT NULL, `name` text, `directory` text, `extra` text);
+CREATE TABLE `session` (`id` text PRIMARY KEY, `project_id` text NOT NULL, `parent_id` text,
+  `slug` text NOT NULL, `directory` text NOT NULL, `title` text NOT NULL, `version` text NOT NULL,
+  `share_url` text, `summary_additions` integer, `summary_deletions` integer,
+  `summary_files` integer, `summary_diffs` text, `revert` text, `permission` text,
+  `time_created` integer NOT NULL, `time_updated` integer NOT NULL, `time_compacting` integer,
+  `time_archived` integer, `workspace_id` text, `future_column` blob);
+CREATE TABLE `message` (`id` text PRIMARY KEY, `session_id` text NOT NULL,
+  `time_created` integer NOT NULL, `time_updated` integer NOT NULL, `data` text NOT NULL);
+CREATE TABLE `part` (`id` text PRIMARY KEY, `message_id` text NOT NULL, `session_id` text NOT NULL,
+  `time_created` integer NOT NULL, `time_updated` integer NOT NULL, `data` text NOT NULL);
+CREATE INDEX `message_session_idx` ON `message` (`session_id`);
+CREATE INDEX `part_message_idx` ON `part` (`message_id`);
+"#;
+
+const PARENT: &str = "ses_1a2b3c4d5ffeParentSession01";
+const CHILD: &str = "ses_1a2b3c4d6ffeChildSession002";
+/// 2026-05-04T09:00:00Z.
+const T0: i64 = 1_777_885_200_000;
+
+/// Invented rows: a parent session (typed prompt, an @-mentioned file OpenCode injected, a
+/// reply with reasoning, a tool call with its output, a failed tool call, a `task` call that
+/// started a sub-agent, an unknown part type, a provider error) and the sub-agent's session.
+fn opencode_rows(c: &Connection) {
+    c.execute_batch(&format!(
+        r#"
+INSERT INTO project VALUES ('p1', '/home/dev/orchard', 'git', NULL, {T0}, {T0}, '[]');
+INSERT INTO workspace VALUES ('w1', 'feature/pears', 'p1', 'worktree', NULL, '/home/dev/orchard', NULL);
+INSERT INTO session (id, project_id, parent_id, slug, directory, title, version, time_created,
+  time_updated, workspace_id, future_column)
+  VALUES ('{PARENT}', 'p1', NULL, 'calm-pear', '/home/dev/orchard', 'Count the pears', '1.4.0',
+  {T0}, {t_up}, 'w1', x'00ff');
+INSERT INTO session (id, project_id, parent_id, slug, directory, title, version, time_created,
+  time_updated) VALUES ('{CHILD}', 'p1', '{PARENT}', 'quick-pear', '/home/dev/orchard',
+  'New session - 2026-05-04T09:00:20.000Z', '1.4.0', {t_child}, {t_child});
+"#,
+        t_up = T0 + 60_000,
+        t_child = T0 + 20_000,
+    ))
+    .unwrap();
+    let msg = |id: &str, session: &str, t: i64, data: &str| {
+        c.execute(
+            "INSERT INTO message VALUES (?1, ?2, ?3, ?3, ?4)",
+            rusqlite::params![id, session, t, data],
+        )
+        .unwrap();
+    };
+    let part = |id: &str, m: &str, session: &str, t: i64, data: &str| {
+        c.execute(
+            "INSERT INTO part VALUES (?1, ?2, ?3, ?4, ?4, ?5)",
+            rusqlite::params![id, m, session, t, data],
+        )
+        .unwrap();
+    };
+    msg(
+        "msg_001",
+        PARENT,
+        T0 + 1_000,
+        r#"{"role":"user","time":{"created":1777885201000},"agent":"build","model":{"providerID":"anthropic","modelID":"claude-sonnet-4-6"}}"#,
+    );
+    part(
+        "prt_001a",
+        "msg_001",
+        PARENT,
+        T0 + 1_000,
+        r#"{"type":"text","text":"How many pear varieties are in @data/pears.csv?"}"#,
+    );
+    part(
+        "prt_001b",
+        "msg_001",
+        PARENT,
+        T0 + 1_000,
+        r#"{"type":"text","synthetic":true,"text":"Called the Read tool with the following input: {\"filePath\":\"data/pears.csv\"}"}"#,
+    );
+    part(
+        "prt_001c",
+        "msg_001",
+        PARENT,
+        T0 + 1_000,
+        r#"{"type":"file","mime":"text/csv","filename":"data/pears.csv","url":"file:///home/dev/orchard/data/pears.csv"}"#,
+    );
+    msg(
+        "msg_002",
+        PARENT,
+        T0 + 2_000,
+        r#"{"role":"assistant","parentID":"msg_001","modelID":"claude-sonnet-4-6","providerID":"anthropic","mode":"build","path":{"cwd":"/home/dev/orchard","root":"/home/dev/orchard"},"time":{"created":1777885202000,"completed":1777885210000},"finish":"tool-calls","newer_field":{"x":1}}"#,
+    );
+    part(
+        "prt_002a",
+        "msg_002",
+        PARENT,
+        T0 + 2_000,
+        r#"{"type":"step-start","snapshot":"abc"}"#,
+    );
+    part(
+        "prt_002b",
+        "msg_002",
+        PARENT,
+        T0 + 2_100,
+        r#"{"type":"reasoning","text":"The CSV has a header line; count the rest.","time":{"start":1777885202100,"end":1777885202500}}"#,
+    );
+    part(
+        "prt_002c",
+        "msg_002",
+        PARENT,
+        T0 + 2_600,
+        r#"{"type":"text","text":"I will count the lines.","time":{"start":1777885202600,"end":1777885202700}}"#,
+    );
+    part(
+        "prt_002d",
+        "msg_002",
+        PARENT,
+        T0 + 3_000,
+        r#"{"type":"tool","callID":"call_1","tool":"bash","state":{"status":"completed","input":{"command":"wc -l data/pears.csv","description":"count lines"},"output":"4 data/pears.csv","title":"wc","metadata":{},"time":{"start":1777885203000,"end":1777885203500}}}"#,
+    );
+    part(
+        "prt_002e",
+        "msg_002",
+        PARENT,
+        T0 + 4_000,
+        r#"{"type":"tool","callID":"call_2","tool":"read","state":{"status":"error","input":{"filePath":"/home/dev/orchard/missing.txt"},"error":"File not found: /home/dev/orchard/missing.txt","time":{"start":1777885204000,"end":1777885204100}}}"#,
+    );
+    part(
+        "prt_002f",
+        "msg_002",
+        PARENT,
+        T0 + 5_000,
+        &format!(
+            r#"{{"type":"tool","callID":"call_3","tool":"task","state":{{"status":"completed","input":{{"description":"check origins","prompt":"List each pear's origin","subagent_type":"general"}},"output":"Two from England, one from Japan.","metadata":{{"sessionId":"{CHILD}"}},"time":{{"start":1777885205000,"end":1777885230000}}}}}}"#
+        ),
+    );
+    part(
+        "prt_002g",
+        "msg_002",
+        PARENT,
+        T0 + 31_000,
+        r#"{"type":"hologram","payload":"a part type from a newer OpenCode"}"#,
+    );
+    part(
+        "prt_002h",
+        "msg_002",
+        PARENT,
+        T0 + 31_000,
+        r#"{"type":"step-finish","reason":"tool-calls","tokens":{"input":10,"output":5}}"#,
+    );
+    msg(
+        "msg_003",
+        PARENT,
+        T0 + 32_000,
+        r#"{"role":"assistant","parentID":"msg_001","modelID":"claude-opus-4-6","providerID":"anthropic","time":{"created":1777885232000,"completed":1777885233000},"error":{"name":"APIError","data":{"message":"Overloaded","statusCode":529}}}"#,
+    );
+    // The sub-agent.
+    msg(
+        "msg_101",
+        CHILD,
+        T0 + 20_000,
+        r#"{"role":"user","time":{"created":1777885220000},"agent":"general"}"#,
+    );
+    part(
+        "prt_101a",
+        "msg_101",
+        CHILD,
+        T0 + 20_000,
+        r#"{"type":"text","text":"List each pear's origin"}"#,
+    );
+    msg(
+        "msg_102",
+        CHILD,
+        T0 + 21_000,
+        r#"{"role":"assistant","modelID":"claude-haiku-4-5","time":{"created":1777885221000}}"#,
+    );
+    part(
+        "prt_102a",
+        "msg_102",
+        CHILD,
+        T0 + 21_000,
+        r#"{"type":"text","text":"Two from England, one from Japan."}"#,
+    );
+}
+
+/// A database at `path` made from the schema and the rows above, in WAL mode; the returned
+/// connection stays open (a running tool) so the rows stay in the `-wal`.
+fn make_db(path: &Path) -> Connection {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let c = Connection::open(path).unwrap();
+    c.execute_batch(OPENCODE_SCHEMA).unwrap();
+    opencode_rows(&c);
+    c
+}
+
+fn wal(path: &Path) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push("-wal");
+    PathBuf::from(s)
+}
+
+fn bytes_of(path: &Path) -> (Vec<u8>, Vec<u8>) {
+    (
+        std::fs::read(path).unwrap(),
+        std::fs::read(wal(path)).unwrap_or_default(),
+    )
+}
+
+fn rows(s: &serde_json::Value) -> Vec<(String, String, String, String)> {
+    s["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .map(|m| {
+            (
+                m["role"].as_str().unwrap_or("").to_owned(),
+                m["kind"].as_str().unwrap_or("").to_owned(),
+                m["tool_name"].as_str().unwrap_or("").to_owned(),
+                m["content"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn history_len(env: &TestEnv) -> usize {
+    let out = env
+        .lore()
+        .args(["history", "--json"])
+        .output()
+        .expect("run lore");
+    assert!(out.status.success());
+    serde_json::from_slice::<Vec<serde_json::Value>>(&out.stdout)
+        .expect("json")
+        .len()
+}
+
+fn opencode_db(env: &TestEnv) -> PathBuf {
+    env.home.join(".local/share/opencode/opencode.db")
+}
+
+#[test]
+fn opencode_db_sessions_become_prompts_context_thinking_tools_errors_and_sub_agents() {
+    let env = TestEnv::new();
+    let db = opencode_db(&env);
+    let writer = make_db(&db);
+    let before = bytes_of(&db);
+    assert!(!before.1.is_empty(), "the rows are in the -wal");
+    env.lore()
+        .arg("import")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("opencode: 2 new, 0 updated"));
+    // Read, never written: the database and its log are byte for byte as they were.
+    assert_eq!(before, bytes_of(&db));
+
+    let s = env.show(PARENT);
+    assert_eq!(s["tool"], "opencode");
+    assert_eq!(s["tool_version"], "1.4.0");
+    assert_eq!(s["title"], "Count the pears");
+    assert_eq!(s["cwd"], "/home/dev/orchard");
+    assert_eq!(s["git_branch"], "feature/pears");
+    // The model of the last reply.
+    assert_eq!(s["model"], "claude-opus-4-6");
+    assert_eq!(s["started_at"], "2026-05-04T09:00:00Z");
+    assert_eq!(s["updated_at"], "2026-05-04T09:01:00Z");
+    assert_eq!(s["ended_at"], "2026-05-04T09:00:33Z");
+    let got = rows(&s);
+    let want: Vec<(&str, &str, &str, &str)> = vec![
+        (
+            "user",
+            "text",
+            "",
+            "How many pear varieties are in @data/pears.csv?",
+        ),
+        (
+            "system",
+            "text",
+            "",
+            r#"Called the Read tool with the following input: {"filePath":"data/pears.csv"}"#,
+        ),
+        ("system", "text", "", "[attachment: data/pears.csv]"),
+        (
+            "assistant",
+            "thinking",
+            "",
+            "The CSV has a header line; count the rest.",
+        ),
+        ("assistant", "text", "", "I will count the lines."),
+        (
+            "assistant",
+            "tool_use",
+            "bash",
+            r#"bash: {"command":"wc -l data/pears.csv","description":"count lines"}"#,
+        ),
+        ("tool", "tool_result", "bash", "4 data/pears.csv"),
+        (
+            "assistant",
+            "tool_use",
+            "read",
+            r#"read: {"filePath":"/home/dev/orchard/missing.txt"}"#,
+        ),
+        (
+            "tool",
+            "tool_result",
+            "read",
+            "error: File not found: /home/dev/orchard/missing.txt",
+        ),
+        (
+            "assistant",
+            "tool_use",
+            "task",
+            r#"task: {"description":"check origins","prompt":"List each pear's origin","subagent_type":"general"}"#,
+        ),
+        (
+            "tool",
+            "tool_result",
+            "task",
+            "Two from England, one from Japan.",
+        ),
+        ("system", "text", "", "[APIError] Overloaded"),
+    ];
+    let want: Vec<(String, String, String, String)> = want
+        .into_iter()
+        .map(|(a, b, c, d)| (a.into(), b.into(), c.into(), d.into()))
+        .collect();
+    assert_eq!(got, want);
+    // One prompt, then three assistant runs split by the tool results.
+    assert_eq!(s["message_count"], 4);
+
+    let c = env.show(CHILD);
+    assert_eq!(c["parent_id"], PARENT);
+    assert_eq!(c["model"], "claude-haiku-4-5");
+    // OpenCode's placeholder title is no title: lore's own (the first prompt) stands.
+    assert_eq!(c["title"], "List each pear's origin");
+    assert_eq!(
+        rows(&c).into_iter().map(|r| (r.0, r.3)).collect::<Vec<_>>(),
+        vec![
+            ("user".into(), "List each pear's origin".into()),
+            (
+                "assistant".into(),
+                "Two from England, one from Japan.".into()
+            ),
+        ]
+    );
+    drop(writer);
+}
+
+#[test]
+fn opencode_reimport_changes_nothing_and_growth_in_the_wal_adds_and_updates_in_place() {
+    let env = TestEnv::new();
+    let db = opencode_db(&env);
+    let writer = make_db(&db);
+    env.lore().arg("import").assert().success();
+    let digest = env.digest();
+    let commits = history_len(&env);
+    env.lore()
+        .arg("import")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "Imported 0 new sessions, updated 0.",
+        ));
+    assert_eq!(digest, env.digest());
+    assert_eq!(commits, history_len(&env), "no commit when nothing changed");
+
+    // The running tool adds a turn (into the -wal only: the database file keeps its bytes)
+    // and a streamed part grows in place.
+    let main_before = std::fs::read(&db).unwrap();
+    let full = env.show(PARENT);
+    writer
+        .execute_batch(&format!(
+            r#"
+INSERT INTO message VALUES ('msg_004', '{PARENT}', {t}, {t},
+  '{{"role":"user","time":{{"created":{t}}}}}');
+INSERT INTO part VALUES ('prt_004a', 'msg_004', '{PARENT}', {t}, {t},
+  '{{"type":"text","text":"and their colours?"}}');
+UPDATE part SET data = '{{"type":"text","text":"I will count the lines, minus the header."}}'
+  WHERE id = 'prt_002c';
+UPDATE session SET time_updated = {t} WHERE id = '{PARENT}';
+"#,
+            t = T0 + 90_000
+        ))
+        .unwrap();
+    assert_eq!(main_before, std::fs::read(&db).unwrap());
+    env.lore()
+        .arg("import")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("updated 1"));
+    let after = env.show(PARENT);
+    let n = full["messages"].as_array().unwrap().len();
+    let msgs = after["messages"].as_array().unwrap();
+    assert_eq!(msgs.len(), n + 1);
+    assert_eq!(msgs[n]["content"], "and their colours?");
+    assert_eq!(msgs[n]["role"], "user");
+    assert_eq!(
+        msgs[4]["content"],
+        "I will count the lines, minus the header."
+    );
+    assert_eq!(after["updated_at"], "2026-05-04T09:01:30Z");
+    drop(writer);
+}
+
+#[test]
+fn xdg_data_home_kilo_db_and_named_databases_are_found_and_told_apart() {
+    let env = TestEnv::new();
+    // XDG_DATA_HOME moves OpenCode's folder; a release channel names its database.
+    let data = env.path("xdg");
+    let w1 = make_db(&data.join("opencode/opencode-stable.db"));
+    // Kilo CLI: OpenCode's schema in kilo.db, located by $KILO_DB.
+    let kilo = env.path("elsewhere/kilo.db");
+    let w2 = make_db(&kilo);
+    w2.execute_batch(&format!(
+        "UPDATE session SET version = '7.0.46', id = 'ses_kilo_' || id; \
+         UPDATE message SET session_id = 'ses_kilo_' || session_id; \
+         UPDATE session SET parent_id = 'ses_kilo_{PARENT}' WHERE parent_id IS NOT NULL;"
+    ))
+    .unwrap();
+    env.lore()
+        .arg("import")
+        .env("XDG_DATA_HOME", &data)
+        .env("KILO_DB", &kilo)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("opencode: 2 new, 0 updated"))
+        .stdout(predicate::str::contains("kilo: 2 new, 0 updated"));
+    let k = env.show(&format!("ses_kilo_{PARENT}"));
+    assert_eq!(k["tool"], "kilo");
+    assert_eq!(k["tool_version"], "7.0.46");
+    assert_eq!(
+        env.show(&format!("ses_kilo_{CHILD}"))["parent_id"],
+        format!("ses_kilo_{PARENT}")
+    );
+
+    // A database named on the command line is recognised by its tables, no --tool needed.
+    let other = TestEnv::new();
+    let copy = other.path("backup/opencode.db");
+    let w3 = make_db(&copy);
+    other
+        .lore()
+        .arg("import")
+        .arg(other.path("backup"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("opencode: 2 new, 0 updated"));
+    drop((w1, w2, w3));
+}
+
+#[test]
+fn a_database_that_is_not_opencode_s_is_refused_in_one_line_and_nothing_changes() {
+    let env = TestEnv::new();
+    let w = make_db(&opencode_db(&env));
+    env.lore().arg("import").assert().success();
+    let digest = env.digest();
+    let commits = history_len(&env);
+
+    let other = env.path("notes.db");
+    let c = Connection::open(&other).unwrap();
+    c.execute_batch("CREATE TABLE notes(body text); INSERT INTO notes VALUES ('hi');")
+        .unwrap();
+    drop(c);
+    let before = std::fs::read(&other).unwrap();
+    let out = env
+        .lore()
+        .args(["import", "--tool", "opencode"])
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("not a opencode transcript: no session, message and part tables"),
+        "{err}"
+    );
+    assert_eq!(before, std::fs::read(&other).unwrap());
+
+    // Garbage with a database's name.
+    let junk = env.path("junk.db");
+    std::fs::write(&junk, b"this is not a database\n").unwrap();
+    let out = env
+        .lore()
+        .args(["import", "--tool", "opencode"])
+        .arg(&junk)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not an SQLite database"), "{err}");
+    assert_eq!(digest, env.digest());
+    assert_eq!(commits, history_len(&env));
+    drop(w);
+}
+
+#[test]
+fn init_and_doctor_list_opencode() {
+    let env = TestEnv::new();
+    let w = make_db(&opencode_db(&env));
+    let out = env.lore().args(["init", "--yes"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.contains("opencode") && l.contains("1 transcript")),
+        "{text}"
+    );
+    assert!(env.sessions().iter().any(|s| s["id"] == PARENT));
+    let out = env.lore().arg("doctor").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("opencode (1 transcript"), "{text}");
+    drop(w);
+}
