@@ -95,6 +95,8 @@ enum Item {
         fingerprint: String,
         bytes: u64,
         tool: Option<Tool>,
+        /// An SQLite database (OpenCode, Cursor's state.vscdb, …): see [`write_item`].
+        database: bool,
         result: Result<ParseReport, ParseError>,
     },
     /// The file could not even be looked at (vanished meanwhile, no permission).
@@ -255,6 +257,7 @@ fn examine(reader: &Db, c: &Candidate, force: Option<Tool>) -> Result<Item, DbEr
         fingerprint,
         bytes: meta.len(),
         tool,
+        database: capture::sqlite::is_sqlite_file(&path).unwrap_or(false),
         result,
     })
 }
@@ -381,6 +384,7 @@ fn write_item(
             fingerprint,
             bytes,
             tool,
+            database,
             result,
         } => {
             let record = |w: &mut Writer<'_>, outcome: &str| {
@@ -418,12 +422,21 @@ fn write_item(
                     message: issue.message,
                 });
             }
+            let mut changed = 0usize;
             for (n, session) in report.sessions.iter().enumerate() {
+                // A database holds many sessions and changes for reasons of its own: each
+                // session's fingerprint is that of what the file says about it, so a session
+                // that did not change is not rewritten (and writes no commit).
+                let session_fp = if database {
+                    session_fingerprint(session)
+                } else {
+                    fingerprint.clone()
+                };
                 let copy = Copy {
                     parsed: session,
                     keys: report.keys.get(n).map_or(&[], Vec::as_slice),
                     path: &path,
-                    fingerprint: &fingerprint,
+                    fingerprint: &session_fp,
                 };
                 let outcome = w.merge_session(&copy, machine_id)?;
                 let tool = session.info.tool;
@@ -440,15 +453,31 @@ fn write_item(
                     SaveOutcome::Tombstoned => summary.deleted_sessions += 1,
                 }
                 if matches!(outcome, SaveOutcome::Inserted | SaveOutcome::Updated) {
+                    changed += 1;
                     batch.sessions += 1;
                     *batch.by_tool.entry(session.info.tool).or_default() += 1;
                 }
+            }
+            // A tool rewrites its database for much besides its conversations (window state,
+            // settings): when no session changed, the new fingerprint is not worth a commit.
+            // The database is read again next time; `not_imported` knows it as imported.
+            if database && changed == 0 {
+                return Ok(bytes);
             }
             batch.files_recorded += 1;
             record(w, "imported")?;
             Ok(bytes)
         }
     }
+}
+
+/// For a session read from a database: `v<parser>:session:<BLAKE3 of what was read>`.
+fn session_fingerprint(session: &crate::model::ParsedSession) -> String {
+    let mut hasher = blake3::Hasher::new();
+    if let Ok(bytes) = serde_json::to_vec(&(&session.info, &session.messages)) {
+        hasher.update(&bytes);
+    }
+    format!("v{PARSER_VERSION}:session:{}", hasher.finalize().to_hex())
 }
 
 /// The paths a plain `lore import` reads, from the environment and the config.
@@ -550,10 +579,14 @@ pub fn not_imported<'a>(
             continue;
         };
         let seen = match store {
+            // A database once imported counts as imported: its bytes change with every
+            // window the tool opens (see `write_item`).
             Some(s) => s
                 .source_state(&path.to_string_lossy())?
                 .is_some_and(|(fp, _)| {
-                    unchanged_since(&fp, &stat_of(&path, &meta), &path, &mut None).unwrap_or(false)
+                    capture::sqlite::is_sqlite_file(&path).unwrap_or(false)
+                        || unchanged_since(&fp, &stat_of(&path, &meta), &path, &mut None)
+                            .unwrap_or(false)
                 }),
             None => false,
         };

@@ -381,6 +381,25 @@ fn opencode_reimport_changes_nothing_and_growth_in_the_wal_adds_and_updates_in_p
     assert_eq!(digest, env.digest());
     assert_eq!(commits, history_len(&env), "no commit when nothing changed");
 
+    // A write that touches no conversation (OpenCode keeps more than sessions) is read and
+    // writes no commit.
+    writer
+        .execute("UPDATE project SET time_updated = time_updated + 1", [])
+        .unwrap();
+    env.lore()
+        .arg("import")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "Imported 0 new sessions, updated 0.",
+        ));
+    assert_eq!(digest, env.digest());
+    assert_eq!(
+        commits,
+        history_len(&env),
+        "no commit for a change outside the sessions"
+    );
+
     // The running tool adds a turn (into the -wal only: the database file keeps its bytes)
     // and a streamed part grows in place.
     let main_before = std::fs::read(&db).unwrap();
@@ -529,5 +548,319 @@ fn init_and_doctor_list_opencode() {
     let out = env.lore().arg("doctor").output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("opencode (1 transcript"), "{text}");
+    drop(w);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cursor IDE: state.vscdb
+// ---------------------------------------------------------------------------------------------
+
+/// VS Code's key-value tables as Cursor's `state.vscdb` has them.
+const VSCDB_SCHEMA: &str = "
+PRAGMA journal_mode=WAL;
+CREATE TABLE ItemTable (key TEXT UNIQUE ON CONFLICT REPLACE, value BLOB);
+CREATE TABLE cursorDiskKV (key TEXT UNIQUE ON CONFLICT REPLACE, value BLOB);
+";
+
+const COMPOSER: &str = "c0ffee00-0000-4000-8000-00000000000a";
+const SUB_COMPOSER: &str = "c0ffee00-0000-4000-8000-00000000000b";
+const TAB: &str = "7ab00000-0000-4000-8000-00000000000c";
+
+fn kv(c: &Connection, table: &str, key: &str, value: &serde_json::Value) {
+    c.execute(
+        &format!("INSERT INTO {table} (key, value) VALUES (?1, ?2)"),
+        rusqlite::params![key, value.to_string()],
+    )
+    .unwrap();
+}
+
+/// A 2026 composer (bubbles in their own rows, listed by `fullConversationHeadersOnly`) with a
+/// sub-agent composer of the older inline layout, an empty draft, and one unreadable bubble.
+fn make_vscdb(path: &Path) -> Connection {
+    use serde_json::json;
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let c = Connection::open(path).unwrap();
+    c.execute_batch(VSCDB_SCHEMA).unwrap();
+    kv(&c, "ItemTable", "workbench.view.state", &json!({"x": 1}));
+    let bubbles = ["u1", "a1", "a2", "a3", "a4", "bad", "a5"];
+    kv(
+        &c,
+        "cursorDiskKV",
+        &format!("composerData:{COMPOSER}"),
+        &json!({
+            "_v": 16, "composerId": COMPOSER, "name": "Fix the pear counter",
+            "createdAt": T0, "lastUpdatedAt": T0 + 60_000, "unifiedMode": "agent",
+            "modelConfig": {"modelName": "composer-2.5", "maxMode": false},
+            "workspaceIdentifier": {"id": "w", "uri": {"fsPath": "/home/dev/orchard", "scheme": "file"}},
+            "trackedGitRepos": [{"repoPath": "/home/dev/orchard", "branches": [
+                {"branchName": "main", "lastInteractionAt": T0},
+                {"branchName": "feature/pears", "lastInteractionAt": T0 + 5}]}],
+            "subagentComposerIds": [SUB_COMPOSER],
+            "fullConversationHeadersOnly": bubbles.iter().map(|b| json!({"bubbleId": b, "type": 2})).collect::<Vec<_>>(),
+            "aNewerField": {"deep": [1, 2, 3]},
+        }),
+    );
+    let b = |id: &str, v: serde_json::Value| {
+        kv(&c, "cursorDiskKV", &format!("bubbleId:{COMPOSER}:{id}"), &v);
+    };
+    b(
+        "u1",
+        json!({"_v": 3, "type": 1, "bubbleId": "u1", "text": "count() is off by one; fix it",
+        "createdAt": "2026-05-04T09:00:01.000Z", "context": {"fileSelections": []}}),
+    );
+    b(
+        "a1",
+        json!({"_v": 3, "type": 2, "bubbleId": "a1", "text": "",
+        "thinking": {"text": "The header row is counted.", "signature": ""},
+        "createdAt": "2026-05-04T09:00:02.000Z", "modelInfo": {"modelName": "composer-2.5"}}),
+    );
+    b(
+        "a2",
+        json!({"_v": 3, "type": 2, "bubbleId": "a2", "text": "",
+        "createdAt": "2026-05-04T09:00:03.000Z",
+        "toolFormerData": {"toolCallId": "t1", "name": "read_file_v2", "status": "completed",
+            "rawArgs": "{\"path\":\"src/pears.rs\"}", "params": "{\"path\":\"src/pears.rs\",\"x\":1}",
+            "result": "{\"contents\":\"fn count() -> usize { PEARS.len() + 1 }\"}"}}),
+    );
+    b(
+        "a3",
+        json!({"_v": 3, "type": 2, "bubbleId": "a3", "text": "",
+        "createdAt": "2026-05-04T09:00:04.000Z",
+        "toolFormerData": {"toolCallId": "t2", "name": "run_terminal_command_v2", "status": "error",
+            "params": "{\"command\":\"cargo test\"}", "error": "command not allowed"}}),
+    );
+    b(
+        "a4",
+        json!({"_v": 3, "type": 2, "bubbleId": "a4", "text": "Removed the `+ 1`.",
+        "createdAt": "2026-05-04T09:00:05.000Z", "futureBlock": {"kind": "hologram"}}),
+    );
+    c.execute(
+        "INSERT INTO cursorDiskKV VALUES (?1, ?2)",
+        rusqlite::params![format!("bubbleId:{COMPOSER}:bad"), "{not json"],
+    )
+    .unwrap();
+    // a5 is listed but its row is gone (Cursor prunes): skipped.
+    kv(
+        &c,
+        "cursorDiskKV",
+        &format!("composerData:{SUB_COMPOSER}"),
+        &json!({
+            "_v": 3, "composerId": SUB_COMPOSER, "name": "Check the tests",
+            "createdAt": T0 + 10_000, "lastUpdatedAt": T0 + 20_000,
+            "conversation": [
+                {"type": 1, "bubbleId": "s1", "text": "Run the pear tests"},
+                {"type": 2, "bubbleId": "s2", "text": "All 3 pass."}
+            ]
+        }),
+    );
+    kv(
+        &c,
+        "cursorDiskKV",
+        "composerData:empty-draft",
+        &json!({"_v": 16, "composerId": "empty-draft", "fullConversationHeadersOnly": []}),
+    );
+    c
+}
+
+/// The 2024 chat panel, in `ItemTable` (macOS layout).
+fn make_legacy_vscdb(path: &Path) {
+    use serde_json::json;
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let c = Connection::open(path).unwrap();
+    c.execute_batch("CREATE TABLE ItemTable (key TEXT UNIQUE ON CONFLICT REPLACE, value BLOB);")
+        .unwrap();
+    kv(
+        &c,
+        "ItemTable",
+        "workbench.panel.aichat.view.aichat.chatdata",
+        &json!({"tabs": [{
+        "tabId": TAB, "chatTitle": "Why does the pear list panic?", "lastSendTime": T0 + 9_000,
+        "bubbles": [
+            {"type": "user", "id": "l1", "text": "", "delegate": {"a": "Why does the pear list panic?"},
+             "contextCacheTimestamp": T0 + 1_000},
+            {"type": "ai", "id": "l2", "rawText": "It indexes past the end.", "modelType": "claude-3.5-sonnet"},
+            {"type": "user", "id": "l3", "text": ""}
+        ]}]}),
+    );
+}
+
+fn cursor_user(env: &TestEnv) -> PathBuf {
+    env.home.join(".config/Cursor/User")
+}
+
+#[test]
+fn cursor_state_vscdb_composers_bubbles_tools_sub_agents_and_the_2024_chat_panel() {
+    let env = TestEnv::new();
+    let db = cursor_user(&env).join("globalStorage/state.vscdb");
+    let w = make_vscdb(&db);
+    make_legacy_vscdb(
+        &env.home
+            .join("Library/Application Support/Cursor/User/globalStorage/state.vscdb"),
+    );
+    let before = bytes_of(&db);
+    let out = env.lore().arg("import").output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("cursor: 3 new, 0 updated"), "{stdout}");
+    // The unreadable bubble is reported in one line, the rest is read.
+    assert!(
+        stderr.contains(&format!("bubbleId:{COMPOSER}:bad: unreadable")),
+        "{stderr}"
+    );
+    assert_eq!(before, bytes_of(&db));
+
+    let s = env.show(COMPOSER);
+    assert_eq!(s["tool"], "cursor");
+    assert_eq!(s["title"], "Fix the pear counter");
+    assert_eq!(s["model"], "composer-2.5");
+    assert_eq!(s["cwd"], "/home/dev/orchard");
+    assert_eq!(s["git_branch"], "feature/pears");
+    assert_eq!(s["started_at"], "2026-05-04T09:00:00Z");
+    assert_eq!(s["updated_at"], "2026-05-04T09:01:00Z");
+    assert_eq!(s["ended_at"], "2026-05-04T09:00:05Z");
+    let got = rows(&s);
+    let want: Vec<(String, String, String, String)> = [
+        ("user", "text", "", "count() is off by one; fix it"),
+        ("assistant", "thinking", "", "The header row is counted."),
+        (
+            "assistant",
+            "tool_use",
+            "read_file_v2",
+            r#"read_file_v2: {"path":"src/pears.rs"}"#,
+        ),
+        (
+            "tool",
+            "tool_result",
+            "read_file_v2",
+            r#"{"contents":"fn count() -> usize { PEARS.len() + 1 }"}"#,
+        ),
+        (
+            "assistant",
+            "tool_use",
+            "run_terminal_command_v2",
+            r#"run_terminal_command_v2: {"command":"cargo test"}"#,
+        ),
+        (
+            "tool",
+            "tool_result",
+            "run_terminal_command_v2",
+            "error: command not allowed",
+        ),
+        ("assistant", "text", "", "Removed the `+ 1`."),
+    ]
+    .into_iter()
+    .map(|(a, b, c, d)| (a.into(), b.into(), c.into(), d.into()))
+    .collect();
+    assert_eq!(got, want);
+
+    let sub = env.show(SUB_COMPOSER);
+    assert_eq!(sub["parent_id"], COMPOSER);
+    assert_eq!(
+        rows(&sub).into_iter().map(|r| r.3).collect::<Vec<_>>(),
+        vec!["Run the pear tests", "All 3 pass."]
+    );
+    // The empty draft is no session.
+    assert!(!env.sessions().iter().any(|s| s["id"] == "empty-draft"));
+
+    let legacy = env.show(TAB);
+    assert_eq!(legacy["model"], "claude-3.5-sonnet");
+    assert_eq!(legacy["title"], "Why does the pear list panic?");
+    assert_eq!(
+        rows(&legacy)
+            .into_iter()
+            .map(|r| (r.0, r.3))
+            .collect::<Vec<_>>(),
+        vec![
+            ("user".into(), "Why does the pear list panic?".into()),
+            ("assistant".into(), "It indexes past the end.".into()),
+        ]
+    );
+
+    // Again: nothing changes, no commit; Cursor writing window state changes nothing either.
+    let digest = env.digest();
+    let commits = history_len(&env);
+    kv(
+        &w,
+        "ItemTable",
+        "workbench.view.state",
+        &serde_json::json!({"x": 2}),
+    );
+    env.lore()
+        .arg("import")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "Imported 0 new sessions, updated 0.",
+        ));
+    assert_eq!(digest, env.digest());
+    assert_eq!(commits, history_len(&env));
+
+    // A new bubble: the composer grows by it, nothing else moves.
+    kv(
+        &w,
+        "cursorDiskKV",
+        &format!("bubbleId:{COMPOSER}:u2"),
+        &serde_json::json!({"type": 1, "bubbleId": "u2", "text": "thanks"}),
+    );
+    let mut data: serde_json::Value = serde_json::from_str(
+        &w.query_row(
+            "SELECT value FROM cursorDiskKV WHERE key = ?1",
+            [format!("composerData:{COMPOSER}")],
+            |r| r.get::<_, String>(0),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    data["fullConversationHeadersOnly"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"bubbleId": "u2", "type": 1}));
+    kv(
+        &w,
+        "cursorDiskKV",
+        &format!("composerData:{COMPOSER}"),
+        &data,
+    );
+    env.lore()
+        .arg("import")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("updated 1"));
+    let after = rows(&env.show(COMPOSER));
+    assert_eq!(after.len(), want.len() + 1);
+    assert_eq!(after[..want.len()], want[..]);
+    assert_eq!(after[want.len()].3, "thanks");
+    drop(w);
+}
+
+#[test]
+fn a_named_state_vscdb_is_detected_and_a_vscode_database_without_chats_is_refused() {
+    let env = TestEnv::new();
+    let w = make_vscdb(&env.path("copy/state.vscdb"));
+    env.lore()
+        .arg("import")
+        .arg(env.path("copy"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("cursor: 2 new, 0 updated"));
+    let plain = env.path("plain/state.vscdb");
+    std::fs::create_dir_all(plain.parent().unwrap()).unwrap();
+    let c = Connection::open(&plain).unwrap();
+    c.execute_batch("CREATE TABLE ItemTable (key TEXT UNIQUE ON CONFLICT REPLACE, value BLOB);")
+        .unwrap();
+    drop(c);
+    let out = env
+        .lore()
+        .args(["import", "--tool", "cursor"])
+        .arg(&plain)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("not a cursor transcript: no cursorDiskKV table and no chat panel data"),
+        "{err}"
+    );
     drop(w);
 }

@@ -47,16 +47,38 @@ pub enum OpenError {
     Io(#[from] std::io::Error),
 }
 
-/// Opens `path` read-only, in place when SQLite can, else through a private copy.
-pub fn open(path: &Path) -> Result<Source, OpenError> {
-    let mut head = [0u8; 16];
-    {
-        use std::io::Read;
-        let mut f = std::fs::File::open(path)?;
-        let n = f.read(&mut head)?;
-        if n < head.len() || !is_sqlite(&head) {
-            return Err(OpenError::NotSqlite);
+/// Whether the file at `path` starts with SQLite's header.
+pub fn is_sqlite_file(path: &Path) -> std::io::Result<bool> {
+    Ok(read_head(path)?.is_some_and(|h| is_sqlite(&h)))
+}
+
+/// The first 20 bytes of the file (through the header's journal-mode bytes), if it has them.
+fn read_head(path: &Path) -> std::io::Result<Option<[u8; 20]>> {
+    use std::io::Read;
+    let mut head = [0u8; 20];
+    let mut f = std::fs::File::open(path)?;
+    let mut n = 0;
+    while n < head.len() {
+        match f.read(&mut head[n..])? {
+            0 => return Ok(None),
+            k => n += k,
         }
+    }
+    Ok(Some(head))
+}
+
+/// Opens `path` read-only, in place when SQLite can, else through a private copy.
+///
+/// A database in WAL mode (header bytes 18 and 19 are 2) whose `-wal` is absent (the tool is
+/// not running) is read from a copy: opening it in place would make SQLite create `-wal` and
+/// `-shm` files beside it.
+pub fn open(path: &Path) -> Result<Source, OpenError> {
+    let Some(head) = read_head(path)?.filter(|h| is_sqlite(h)) else {
+        return Err(OpenError::NotSqlite);
+    };
+    let wal_mode = head[18] == 2 && head[19] == 2;
+    if wal_mode && !companion(path, "-wal").exists() {
+        return open_copy(path);
     }
     match open_in_place(path) {
         Ok(conn) => Ok(Source { conn, copy: None }),
@@ -217,6 +239,13 @@ mod tests {
         assert_eq!(n, 2);
         assert!(s.copy.is_none(), "read in place");
         drop(s);
+        assert_eq!(
+            before,
+            (
+                std::fs::read(&p).unwrap(),
+                std::fs::read(companion(&p, "-wal")).unwrap(),
+            )
+        );
         // The tool can still write while lore reads.
         w.execute("INSERT INTO t VALUES (3)", []).unwrap();
         let copy = open_copy(&p).unwrap();
@@ -229,6 +258,29 @@ mod tests {
         drop(copy);
         assert!(!dir.exists(), "the private copy is removed");
         drop(w);
-        let _ = before;
+    }
+
+    #[test]
+    fn a_wal_database_without_its_log_is_read_from_a_copy_and_nothing_is_created_beside_it() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("t.db");
+        let w = Connection::open(&p).unwrap();
+        w.execute_batch("PRAGMA journal_mode=WAL; CREATE TABLE t(x); INSERT INTO t VALUES (1);")
+            .unwrap();
+        drop(w); // the last connection checkpoints and removes the -wal and -shm
+        assert!(!companion(&p, "-wal").exists());
+        let s = open(&p).unwrap();
+        let n: i64 = s
+            .conn
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 1);
+        assert!(s.copy.is_some());
+        drop(s);
+        let names: Vec<_> = std::fs::read_dir(d.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("t.db")]);
     }
 }
