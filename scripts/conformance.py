@@ -267,6 +267,74 @@ def opencode_blocks(path):
     return c
 
 
+def cursor_vscdb_blocks(path):
+    """Cursor IDE `state.vscdb` (opened `mode=ro`): every `composerData:<id>` row of
+    `cursorDiskKV`; its bubbles are the `bubbleId:<id>:<bubble>` rows named by
+    `fullConversationHeadersOnly` (a missing row is skipped) or the inline `conversation` list.
+    A `type` 1 bubble's non-empty `text` is a user block; a `type` 2 bubble gives an assistant
+    block per non-empty `thinking.text` and `text`, and for `toolFormerData` one assistant
+    block plus one tool block when it has a non-empty string `result` or its status is
+    `error`. The 2024 chat panel (`ItemTable` key `workbench.panel.aichat.view.aichat.chatdata`):
+    per tab, a `user` bubble with non-empty `text` or `delegate.a` is a user block, an `ai`
+    bubble with non-empty `rawText` or `text` an assistant block."""
+    c = collections.Counter()
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+
+    def load(raw):
+        try:
+            return json.loads(raw)
+        except (ValueError, TypeError):
+            return None
+
+    try:
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if "cursorDiskKV" in tables:
+            kv = dict(con.execute(
+                "SELECT key, value FROM cursorDiskKV WHERE key LIKE 'composerData:%' "
+                "OR key LIKE 'bubbleId:%'"))
+            for key, raw in kv.items():
+                if not key.startswith("composerData:"):
+                    continue
+                comp = load(raw)
+                if not isinstance(comp, dict):
+                    continue
+                cid = comp.get("composerId") or key.split(":", 1)[1]
+                bubbles = []
+                for h in comp.get("fullConversationHeadersOnly") or []:
+                    b = load(kv.get(f"bubbleId:{cid}:{h.get('bubbleId')}"))
+                    if isinstance(b, dict):
+                        bubbles.append(b)
+                bubbles += [b for b in comp.get("conversation") or [] if isinstance(b, dict)]
+                for b in bubbles:
+                    if b.get("type") == 1 and nonempty(b.get("text")):
+                        c["user"] += 1
+                    elif b.get("type") == 2:
+                        if nonempty((b.get("thinking") or {}).get("text")):
+                            c["assistant"] += 1
+                        if nonempty(b.get("text")):
+                            c["assistant"] += 1
+                        t = b.get("toolFormerData")
+                        if isinstance(t, dict):
+                            c["assistant"] += 1
+                            if nonempty(t.get("result")) or t.get("status") == "error":
+                                c["tool"] += 1
+        if "ItemTable" in tables:
+            row = con.execute("SELECT value FROM ItemTable WHERE key = "
+                              "'workbench.panel.aichat.view.aichat.chatdata'").fetchone()
+            data = load(row[0]) if row else None
+            for tab in (data or {}).get("tabs") or []:
+                for b in tab.get("bubbles") or []:
+                    if b.get("type") == "user" and (nonempty(b.get("text")) or
+                                                    nonempty((b.get("delegate") or {}).get("a"))):
+                        c["user"] += 1
+                    elif b.get("type") == "ai" and (nonempty(b.get("rawText")) or
+                                                    nonempty(b.get("text"))):
+                        c["assistant"] += 1
+    finally:
+        con.close()
+    return c
+
+
 # ---------------------------------------------------------------------------------------------
 
 
@@ -288,6 +356,8 @@ def find_files(root):
             elif "/.local/share/opencode/" in "/" + rel and f.startswith("opencode") \
                     and f.endswith(".db"):
                 out.append(("opencode", p))
+            elif "/Cursor/User/globalStorage/" in "/" + rel and f == "state.vscdb":
+                out.append(("cursor", p))
             elif "/.local/share/kilo/" in "/" + rel and f.startswith("kilo") and f.endswith(".db"):
                 out.append(("kilo", p))
     return out
@@ -300,6 +370,7 @@ READERS = {
     "aider": aider_blocks,
     "opencode": opencode_blocks,
     "kilo": opencode_blocks,
+    "cursor": cursor_vscdb_blocks,
 }
 
 
