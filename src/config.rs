@@ -83,6 +83,12 @@ pub const KEYS: &[KeySpec] = &[
         help: "Cursor IDE's User folder (globalStorage/state.vscdb holds its conversations)",
     },
     KeySpec {
+        name: "crush_paths",
+        ty: KeyType::PathList,
+        default: "",
+        help: "projects (holding .crush/crush.db) or Crush database files that 'lore import' reads",
+    },
+    KeySpec {
         name: "opencode_dir",
         ty: KeyType::Path,
         default: "$XDG_DATA_HOME/opencode or ~/.local/share/opencode",

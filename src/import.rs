@@ -539,6 +539,11 @@ pub fn default_locations(
                 })
                 .unwrap_or_default(),
         },
+        crush: config
+            .list("crush_paths")
+            .iter()
+            .map(|p| expand_tilde(p, home))
+            .collect(),
         opencode: config
             .text("opencode_dir")
             .map(|p| expand_tilde(&p, home))

@@ -22,11 +22,13 @@ pub enum Tool {
     OpenCode,
     /// Kilo CLI (`kilo.db`, OpenCode's schema).
     Kilo,
+    /// Crush (`<project>/.crush/crush.db`).
+    Crush,
 }
 
 impl Tool {
     /// Every tool lore can import, in the order `lore import` scans them.
-    pub const ALL: [Tool; 8] = [
+    pub const ALL: [Tool; 9] = [
         Tool::ClaudeCode,
         Tool::Codex,
         Tool::Gemini,
@@ -35,12 +37,13 @@ impl Tool {
         Tool::Cursor,
         Tool::OpenCode,
         Tool::Kilo,
+        Tool::Crush,
     ];
 
     /// Whether the tool keeps its sessions in an SQLite database (read from its path, never
     /// as a stream of lines).
     pub fn is_sqlite(self) -> bool {
-        matches!(self, Tool::OpenCode | Tool::Kilo)
+        matches!(self, Tool::OpenCode | Tool::Kilo | Tool::Crush)
     }
 
     /// The stable name used in the database, on the command line and in JSON.
@@ -54,6 +57,7 @@ impl Tool {
             Tool::Cursor => "cursor",
             Tool::OpenCode => "opencode",
             Tool::Kilo => "kilo",
+            Tool::Crush => "crush",
         }
     }
 }
@@ -76,10 +80,11 @@ impl FromStr for Tool {
             "cursor" | "cursor-agent" => Ok(Tool::Cursor),
             "opencode" => Ok(Tool::OpenCode),
             "kilo" | "kilo-cli" => Ok(Tool::Kilo),
+            "crush" => Ok(Tool::Crush),
             _ => Err(UnknownName {
                 what: "tool",
                 name: s.to_owned(),
-                expected: "claude-code, codex, gemini, aider, copilot, cursor, opencode, kilo",
+                expected: "claude-code, codex, gemini, aider, copilot, cursor, opencode, kilo, crush",
             }),
         }
     }

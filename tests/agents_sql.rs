@@ -864,3 +864,184 @@ fn a_named_state_vscdb_is_detected_and_a_vscode_database_without_chats_is_refuse
     );
     drop(w);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Crush: <project>/.crush/crush.db
+// ---------------------------------------------------------------------------------------------
+
+/// Crush's tables as its migrations make them (the columns lore reads, and some it does not).
+const CRUSH_SCHEMA: &str = "
+PRAGMA journal_mode=WAL;
+CREATE TABLE sessions (id TEXT PRIMARY KEY, parent_session_id TEXT, title TEXT NOT NULL,
+  message_count INTEGER NOT NULL DEFAULT 0, prompt_tokens INTEGER NOT NULL DEFAULT 0,
+  completion_tokens INTEGER NOT NULL DEFAULT 0, cost REAL NOT NULL DEFAULT 0.0,
+  updated_at INTEGER NOT NULL, created_at INTEGER NOT NULL, summary_message_id TEXT);
+CREATE TABLE messages (id TEXT PRIMARY KEY, session_id TEXT NOT NULL, role TEXT NOT NULL,
+  parts TEXT NOT NULL default '[]', model TEXT, created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL, finished_at INTEGER, provider TEXT, is_summary_message INTEGER);
+";
+
+const CRUSH_S: &str = "5e550000-0000-4000-8000-0000000000c1";
+const CRUSH_SUB: &str = "call_sub_0001";
+
+fn make_crush(path: &Path) -> Connection {
+    use serde_json::json;
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let c = Connection::open(path).unwrap();
+    c.execute_batch(CRUSH_SCHEMA).unwrap();
+    // Times in Unix seconds, as Crush writes them.
+    let t = T0 / 1000;
+    c.execute_batch(&format!(
+        "INSERT INTO sessions (id, parent_session_id, title, updated_at, created_at) VALUES
+           ('{CRUSH_S}', NULL, 'Why does the pod restart?', {u}, {t}),
+           ('{CRUSH_SUB}', '{CRUSH_S}', 'Look for OOM kills', {t2}, {t2});",
+        u = t + 60,
+        t2 = t + 10,
+    ))
+    .unwrap();
+    let m =
+        |id: &str, s: &str, role: &str, at: i64, model: Option<&str>, parts: serde_json::Value| {
+            c.execute(
+                "INSERT INTO messages (id, session_id, role, parts, model, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+                rusqlite::params![id, s, role, parts.to_string(), model, at],
+            )
+            .unwrap();
+        };
+    m(
+        "m1",
+        CRUSH_S,
+        "user",
+        t + 1,
+        None,
+        json!([
+        {"type": "text", "data": {"text": "Why does the pod restart?"}},
+        {"type": "finish", "data": {"reason": "stop", "time": 0}}]),
+    );
+    m(
+        "m2",
+        CRUSH_S,
+        "assistant",
+        t + 2,
+        Some("qwen/qwen3-coder"),
+        json!([
+        {"type": "reasoning", "data": {"thinking": "Check the events first.", "signature": "", "started_at": t + 2, "finished_at": t + 3}},
+        {"type": "text", "data": {"text": "Looking at the events."}},
+        {"type": "tool_call", "data": {"id": "c1", "name": "bash", "input": "{\"command\": \"kubectl get events\"}", "type": "function", "finished": true}},
+        {"type": "hologram", "data": {"x": 1}},
+        {"type": "finish", "data": {"reason": "tool_use", "time": t + 4}}]),
+    );
+    m(
+        "m3",
+        CRUSH_S,
+        "tool",
+        t + 5,
+        None,
+        json!([
+        {"type": "tool_result", "data": {"tool_call_id": "c1", "name": "", "content": "OOMKilled", "metadata": "", "is_error": false}},
+        {"type": "tool_result", "data": {"tool_call_id": "c9", "name": "view", "content": "no such file", "metadata": "", "is_error": true}}]),
+    );
+    m(
+        "m4",
+        CRUSH_S,
+        "assistant",
+        t + 6,
+        Some("openai/gpt-5-mini"),
+        json!([
+        {"type": "finish", "data": {"reason": "error", "time": t + 7, "message": "API Error", "details": "400 Bad Request"}}]),
+    );
+    c.execute(
+        "INSERT INTO messages (id, session_id, role, parts, created_at, updated_at) VALUES ('m5', ?1, 'assistant', '[not json', ?2, ?2)",
+        rusqlite::params![CRUSH_S, t + 8],
+    )
+    .unwrap();
+    m(
+        "s1",
+        CRUSH_SUB,
+        "user",
+        t + 10,
+        None,
+        json!([{"type": "text", "data": {"text": "Find OOM kills"}}]),
+    );
+    m(
+        "s2",
+        CRUSH_SUB,
+        "assistant",
+        t + 11,
+        Some("qwen/qwen3-coder"),
+        json!([{"type": "text", "data": {"text": "One, at 09:00."}}]),
+    );
+    c
+}
+
+#[test]
+fn crush_db_of_a_configured_project_sessions_tools_errors_and_sub_agents() {
+    let env = TestEnv::new();
+    let project = env.path("work/pods");
+    let db = project.join(".crush/crush.db");
+    let w = make_crush(&db);
+    let before = bytes_of(&db);
+    env.lore()
+        .args(["config", "set", "crush_paths"])
+        .arg(&project)
+        .assert()
+        .success();
+    let out = env.lore().arg("import").output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("crush: 2 new, 0 updated"), "{stdout}");
+    assert!(stderr.contains("message m5: unreadable parts"), "{stderr}");
+    assert_eq!(before, bytes_of(&db));
+
+    let s = env.show(CRUSH_S);
+    assert_eq!(s["tool"], "crush");
+    assert_eq!(s["title"], "Why does the pod restart?");
+    assert_eq!(s["model"], "openai/gpt-5-mini");
+    assert_eq!(s["started_at"], "2026-05-04T09:00:00Z");
+    assert_eq!(s["updated_at"], "2026-05-04T09:01:00Z");
+    let got = rows(&s);
+    let want: Vec<(String, String, String, String)> = [
+        ("user", "text", "", "Why does the pod restart?"),
+        ("assistant", "thinking", "", "Check the events first."),
+        ("assistant", "text", "", "Looking at the events."),
+        (
+            "assistant",
+            "tool_use",
+            "bash",
+            r#"bash: {"command":"kubectl get events"}"#,
+        ),
+        ("tool", "tool_result", "bash", "OOMKilled"),
+        ("tool", "tool_result", "view", "error: no such file"),
+        ("system", "text", "", "[API Error] 400 Bad Request"),
+    ]
+    .into_iter()
+    .map(|(a, b, c, d)| (a.into(), b.into(), c.into(), d.into()))
+    .collect();
+    assert_eq!(got, want);
+    assert_eq!(env.show(CRUSH_SUB)["parent_id"], CRUSH_S);
+
+    // Again: nothing changes and no commit is written.
+    let digest = env.digest();
+    let commits = history_len(&env);
+    env.lore()
+        .arg("import")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "Imported 0 new sessions, updated 0.",
+        ));
+    assert_eq!(digest, env.digest());
+    assert_eq!(commits, history_len(&env));
+
+    // A database named on the command line is recognised by its tables.
+    let other = TestEnv::new();
+    other
+        .lore()
+        .arg("import")
+        .arg(&db)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("crush: 2 new, 0 updated"));
+    drop(w);
+}

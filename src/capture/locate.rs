@@ -33,6 +33,9 @@ pub struct DefaultLocations {
     /// OpenCode's data folder (`$XDG_DATA_HOME/opencode`, else `~/.local/share/opencode`),
     /// holding `opencode.db` (or a channel's `opencode-<channel>.db`); or one database file.
     pub opencode: Option<PathBuf>,
+    /// Crush keeps one database per project (`<project>/.crush/crush.db`): the projects (or
+    /// database files) named in the config's `crush_paths`.
+    pub crush: Vec<PathBuf>,
     /// Kilo CLI's data folder (`$XDG_DATA_HOME/kilo`, else `~/.local/share/kilo`) holding
     /// `kilo.db`; or the database file itself (`$KILO_DB`).
     pub kilo: Option<PathBuf>,
@@ -110,6 +113,12 @@ impl DefaultLocations {
             let db = user.join("globalStorage/state.vscdb");
             if db.is_file() {
                 out.push(tagged(&db, Tool::Cursor));
+            }
+        }
+        for p in &self.crush {
+            let db = crush_db(p);
+            if db.is_file() {
+                out.push(tagged(&db, Tool::Crush));
             }
         }
         for (root, tool) in [(&self.opencode, Tool::OpenCode), (&self.kilo, Tool::Kilo)] {
@@ -214,6 +223,9 @@ impl DefaultLocations {
         {
             return Some(Tool::Cursor);
         }
+        if self.crush.iter().any(|c| p == crush_db(c)) {
+            return Some(Tool::Crush);
+        }
         for (root, tool) in [(&self.opencode, Tool::OpenCode), (&self.kilo, Tool::Kilo)] {
             let Some(root) = root else { continue };
             if p == root.as_path() || is_database_of(tool, root, p) {
@@ -247,6 +259,11 @@ impl DefaultLocations {
             .filter(|p| p.is_dir())
             .cloned()
             .collect();
+        for c in &self.crush {
+            if let Some(d) = crush_db(c).parent().filter(|d| d.is_dir()) {
+                v.push(d.to_path_buf());
+            }
+        }
         for u in &self.cursor_ide {
             let g = u.join("globalStorage");
             if g.is_dir() {
@@ -284,6 +301,7 @@ impl DefaultLocations {
                 .or_else(|| self.cursor.clone()),
             Tool::OpenCode => self.opencode.clone(),
             Tool::Kilo => self.kilo.clone(),
+            Tool::Crush => self.crush.first().map(|c| crush_db(c)),
             Tool::Aider => self.aider.first().cloned(),
         }
     }
@@ -311,6 +329,15 @@ fn is_cursor_transcript(projects: &Path, p: &Path) -> bool {
             *dir == "agent-transcripts" && Path::new(file).file_stem() == Some(*id)
         }
         _ => false,
+    }
+}
+
+/// A configured Crush path: a database file as it is, a project folder's `.crush/crush.db`.
+fn crush_db(p: &Path) -> PathBuf {
+    if p.is_dir() {
+        p.join(".crush/crush.db")
+    } else {
+        p.to_path_buf()
     }
 }
 
@@ -437,6 +464,7 @@ mod tests {
             copilot: Some(k),
             cursor: Some(u),
             cursor_ide: vec![],
+            crush: vec![],
             opencode: None,
             kilo: None,
         };

@@ -9,6 +9,7 @@ pub mod aider;
 pub mod claude;
 pub mod codex;
 pub mod copilot;
+pub mod crush;
 pub mod cursor;
 pub mod cursor_db;
 pub mod gemini;
@@ -103,7 +104,7 @@ pub fn parse_reader(
         Tool::Aider => aider::parse(path, reader),
         Tool::Copilot => copilot::parse(path, reader),
         Tool::Cursor => cursor::parse(path, reader),
-        Tool::OpenCode | Tool::Kilo => Err(ParseError::NotATranscript {
+        Tool::OpenCode | Tool::Kilo | Tool::Crush => Err(ParseError::NotATranscript {
             tool,
             reason: "a database, read from its file and not from a stream".into(),
         }),
@@ -115,6 +116,7 @@ fn parse_database(tool: Tool, path: &Path) -> Result<ParseReport, ParseError> {
     match tool {
         Tool::OpenCode | Tool::Kilo => opencode::parse_db(tool, path),
         Tool::Cursor => cursor_db::parse_db(path),
+        Tool::Crush => crush::parse_db(path),
         _ => Err(ParseError::Unrecognised),
     }
 }
@@ -140,6 +142,9 @@ fn detect_database(path: &Path, name: &str) -> Option<Tool> {
     let src = sqlite::open(path).ok()?;
     if cursor_db::is_cursor_db(&src.conn) {
         return Some(Tool::Cursor);
+    }
+    if crush::is_crush(&src.conn) {
+        return Some(Tool::Crush);
     }
     if opencode::is_opencode(&src.conn) {
         return Some(if name.starts_with("kilo") {
