@@ -335,6 +335,37 @@ def cursor_vscdb_blocks(path):
     return c
 
 
+def crush_blocks(path):
+    """Crush `crush.db` (opened `mode=ro`): per message, per element of its `parts` JSON list:
+    a non-empty `text` is a block of the message's role (user, assistant; any other role:
+    system), a non-empty `reasoning.thinking` an assistant block, a `tool_call` an assistant
+    block, a `tool_result` a tool block, an `image_url` or `binary` a system block, and a
+    `finish` whose `reason` is `error` a system block."""
+    c = collections.Counter()
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        for role, parts in con.execute("SELECT role, parts FROM messages"):
+            try:
+                parts = json.loads(parts)
+            except ValueError:
+                continue
+            for p in parts if isinstance(parts, list) else []:
+                t, d = p.get("type"), p.get("data") or {}
+                if t == "text" and nonempty(d.get("text")):
+                    c[role if role in ("user", "assistant") else "system"] += 1
+                elif t == "reasoning" and nonempty(d.get("thinking")):
+                    c["assistant"] += 1
+                elif t == "tool_call":
+                    c["assistant"] += 1
+                elif t == "tool_result":
+                    c["tool"] += 1
+                elif t in ("image_url", "binary") or (t == "finish" and d.get("reason") == "error"):
+                    c["system"] += 1
+    finally:
+        con.close()
+    return c
+
+
 # ---------------------------------------------------------------------------------------------
 
 
@@ -356,6 +387,8 @@ def find_files(root):
             elif "/.local/share/opencode/" in "/" + rel and f.startswith("opencode") \
                     and f.endswith(".db"):
                 out.append(("opencode", p))
+            elif rel.endswith("/.crush/crush.db") or rel == ".crush/crush.db":
+                out.append(("crush", p))
             elif "/Cursor/User/globalStorage/" in "/" + rel and f == "state.vscdb":
                 out.append(("cursor", p))
             elif "/.local/share/kilo/" in "/" + rel and f.startswith("kilo") and f.endswith(".db"):
@@ -371,6 +404,7 @@ READERS = {
     "opencode": opencode_blocks,
     "kilo": opencode_blocks,
     "cursor": cursor_vscdb_blocks,
+    "crush": crush_blocks,
 }
 
 
