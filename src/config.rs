@@ -89,6 +89,12 @@ pub const KEYS: &[KeySpec] = &[
         help: "projects (holding .crush/crush.db) or Crush database files that 'lore import' reads",
     },
     KeySpec {
+        name: "goose_dir",
+        ty: KeyType::Path,
+        default: "$XDG_DATA_HOME/goose or ~/.local/share/goose",
+        help: "where Goose keeps sessions/sessions.db",
+    },
+    KeySpec {
         name: "opencode_dir",
         ty: KeyType::Path,
         default: "$XDG_DATA_HOME/opencode or ~/.local/share/opencode",

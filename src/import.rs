@@ -544,6 +544,10 @@ pub fn default_locations(
             .iter()
             .map(|p| expand_tilde(p, home))
             .collect(),
+        goose: config
+            .text("goose_dir")
+            .map(|p| expand_tilde(&p, home))
+            .or_else(|| xdg_data(env, home, "goose")),
         opencode: config
             .text("opencode_dir")
             .map(|p| expand_tilde(&p, home))

@@ -24,11 +24,13 @@ pub enum Tool {
     Kilo,
     /// Crush (`<project>/.crush/crush.db`).
     Crush,
+    /// Goose (`sessions.db`).
+    Goose,
 }
 
 impl Tool {
     /// Every tool lore can import, in the order `lore import` scans them.
-    pub const ALL: [Tool; 9] = [
+    pub const ALL: [Tool; 10] = [
         Tool::ClaudeCode,
         Tool::Codex,
         Tool::Gemini,
@@ -38,12 +40,16 @@ impl Tool {
         Tool::OpenCode,
         Tool::Kilo,
         Tool::Crush,
+        Tool::Goose,
     ];
 
     /// Whether the tool keeps its sessions in an SQLite database (read from its path, never
     /// as a stream of lines).
     pub fn is_sqlite(self) -> bool {
-        matches!(self, Tool::OpenCode | Tool::Kilo | Tool::Crush)
+        matches!(
+            self,
+            Tool::OpenCode | Tool::Kilo | Tool::Crush | Tool::Goose
+        )
     }
 
     /// The stable name used in the database, on the command line and in JSON.
@@ -58,6 +64,7 @@ impl Tool {
             Tool::OpenCode => "opencode",
             Tool::Kilo => "kilo",
             Tool::Crush => "crush",
+            Tool::Goose => "goose",
         }
     }
 }
@@ -81,10 +88,11 @@ impl FromStr for Tool {
             "opencode" => Ok(Tool::OpenCode),
             "kilo" | "kilo-cli" => Ok(Tool::Kilo),
             "crush" => Ok(Tool::Crush),
+            "goose" => Ok(Tool::Goose),
             _ => Err(UnknownName {
                 what: "tool",
                 name: s.to_owned(),
-                expected: "claude-code, codex, gemini, aider, copilot, cursor, opencode, kilo, crush",
+                expected: "claude-code, codex, gemini, aider, copilot, cursor, opencode, kilo, crush, goose",
             }),
         }
     }

@@ -1045,3 +1045,131 @@ fn crush_db_of_a_configured_project_sessions_tools_errors_and_sub_agents() {
         .stdout(predicate::str::contains("crush: 2 new, 0 updated"));
     drop(w);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Goose: sessions.db
+// ---------------------------------------------------------------------------------------------
+
+/// Goose's tables as its schema version 5 makes them.
+const GOOSE_SCHEMA: &str = "
+PRAGMA journal_mode=WAL;
+CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP);
+CREATE TABLE sessions (id TEXT PRIMARY KEY, name TEXT NOT NULL DEFAULT '',
+  description TEXT NOT NULL DEFAULT '', user_set_name BOOLEAN DEFAULT FALSE,
+  session_type TEXT NOT NULL DEFAULT 'user', working_dir TEXT NOT NULL,
+  created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP, updated_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
+  extension_data TEXT DEFAULT '{}', total_tokens INTEGER);
+CREATE TABLE messages (id INTEGER PRIMARY KEY AUTOINCREMENT, session_id TEXT NOT NULL,
+  role TEXT NOT NULL, content_json TEXT NOT NULL, created_timestamp INTEGER NOT NULL,
+  timestamp TIMESTAMP DEFAULT CURRENT_TIMESTAMP, tokens INTEGER, metadata_json TEXT);
+";
+
+#[test]
+fn goose_sessions_db_prompts_hidden_context_tools_and_sql_times() {
+    use serde_json::json;
+    let env = TestEnv::new();
+    let db = env.home.join(".local/share/goose/sessions/sessions.db");
+    std::fs::create_dir_all(db.parent().unwrap()).unwrap();
+    let c = Connection::open(&db).unwrap();
+    c.execute_batch(GOOSE_SCHEMA).unwrap();
+    c.execute_batch(
+        "INSERT INTO sessions (id, name, working_dir, created_at, updated_at) VALUES
+         ('20260504_1', 'Tidy the pear module', '/home/dev/orchard', '2026-05-04 09:00:00', '2026-05-04 09:01:00'),
+         ('20260504_2', 'CLI Session', '/home/dev/orchard', '2026-05-04 10:00:00', '2026-05-04 10:00:00');",
+    )
+    .unwrap();
+    let t = T0 / 1000;
+    let m = |role: &str, at: i64, content: serde_json::Value, meta: serde_json::Value| {
+        c.execute(
+            "INSERT INTO messages (session_id, role, content_json, created_timestamp, metadata_json)
+             VALUES ('20260504_1', ?1, ?2, ?3, ?4)",
+            rusqlite::params![role, content.to_string(), at, meta.to_string()],
+        )
+        .unwrap();
+    };
+    let shown = json!({"userVisible": true, "agentVisible": true});
+    m(
+        "user",
+        t + 1,
+        json!([{"type": "text", "text": "tidy src/pears.rs"}]),
+        shown.clone(),
+    );
+    m(
+        "user",
+        t + 1,
+        json!([{"type": "text", "text": "<info-msg>working dir: /home/dev/orchard</info-msg>"}]),
+        json!({"userVisible": false, "agentVisible": true}),
+    );
+    m(
+        "assistant",
+        t + 2,
+        json!([
+        {"type": "thinking", "thinking": "Format first.", "signature": "x"},
+        {"type": "text", "text": "Running the formatter."},
+        {"type": "toolRequest", "id": "r1", "toolCall": {"status": "success", "value": {"name": "developer__shell", "arguments": {"command": "rustfmt src/pears.rs"}}}},
+        {"type": "newKind", "x": 1}]),
+        shown.clone(),
+    );
+    m(
+        "user",
+        t + 3,
+        json!([{"type": "toolResponse", "id": "r1", "toolResult": {"status": "success", "value": [{"type": "text", "text": "ok"}]}}]),
+        shown.clone(),
+    );
+    m(
+        "assistant",
+        t + 4,
+        json!([{"type": "text", "text": "Done."}]),
+        shown,
+    );
+    drop(c);
+    let before = bytes_of(&db);
+    env.lore()
+        .arg("import")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("goose: 2 new, 0 updated"));
+    assert_eq!(before, bytes_of(&db));
+    let s = env.show("20260504_1");
+    assert_eq!(s["tool"], "goose");
+    assert_eq!(s["title"], "Tidy the pear module");
+    assert_eq!(s["cwd"], "/home/dev/orchard");
+    assert_eq!(s["started_at"], "2026-05-04T09:00:00Z");
+    assert_eq!(s["updated_at"], "2026-05-04T09:01:00Z");
+    assert_eq!(s["ended_at"], "2026-05-04T09:00:04Z");
+    let got = rows(&s);
+    let want: Vec<(String, String, String, String)> = [
+        ("user", "text", "", "tidy src/pears.rs"),
+        (
+            "system",
+            "text",
+            "",
+            "<info-msg>working dir: /home/dev/orchard</info-msg>",
+        ),
+        ("assistant", "thinking", "", "Format first."),
+        ("assistant", "text", "", "Running the formatter."),
+        (
+            "assistant",
+            "tool_use",
+            "developer__shell",
+            r#"developer__shell: {"command":"rustfmt src/pears.rs"}"#,
+        ),
+        ("tool", "tool_result", "developer__shell", "ok"),
+        ("assistant", "text", "", "Done."),
+    ]
+    .into_iter()
+    .map(|(a, b, c, d)| (a.into(), b.into(), c.into(), d.into()))
+    .collect();
+    assert_eq!(got, want);
+    // Goose's placeholder name is no title; a session without messages is still listed.
+    assert!(env.show("20260504_2")["title"].is_null());
+    let commits = history_len(&env);
+    env.lore()
+        .arg("import")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "Imported 0 new sessions, updated 0.",
+        ));
+    assert_eq!(commits, history_len(&env));
+}

@@ -36,6 +36,9 @@ pub struct DefaultLocations {
     /// Crush keeps one database per project (`<project>/.crush/crush.db`): the projects (or
     /// database files) named in the config's `crush_paths`.
     pub crush: Vec<PathBuf>,
+    /// Goose's data folder (`$XDG_DATA_HOME/goose`, else `~/.local/share/goose`), holding
+    /// `sessions/sessions.db`.
+    pub goose: Option<PathBuf>,
     /// Kilo CLI's data folder (`$XDG_DATA_HOME/kilo`, else `~/.local/share/kilo`) holding
     /// `kilo.db`; or the database file itself (`$KILO_DB`).
     pub kilo: Option<PathBuf>,
@@ -120,6 +123,11 @@ impl DefaultLocations {
             if db.is_file() {
                 out.push(tagged(&db, Tool::Crush));
             }
+        }
+        if let Some(db) = self.goose.as_ref().map(|g| g.join("sessions/sessions.db"))
+            && db.is_file()
+        {
+            out.push(tagged(&db, Tool::Goose));
         }
         for (root, tool) in [(&self.opencode, Tool::OpenCode), (&self.kilo, Tool::Kilo)] {
             let Some(root) = root else { continue };
@@ -226,6 +234,13 @@ impl DefaultLocations {
         if self.crush.iter().any(|c| p == crush_db(c)) {
             return Some(Tool::Crush);
         }
+        if self
+            .goose
+            .as_ref()
+            .is_some_and(|g| p == g.join("sessions/sessions.db"))
+        {
+            return Some(Tool::Goose);
+        }
         for (root, tool) in [(&self.opencode, Tool::OpenCode), (&self.kilo, Tool::Kilo)] {
             let Some(root) = root else { continue };
             if p == root.as_path() || is_database_of(tool, root, p) {
@@ -256,6 +271,7 @@ impl DefaultLocations {
             .chain(&self.cursor)
             .chain(&self.opencode)
             .chain(&self.kilo)
+            .chain(&self.goose)
             .filter(|p| p.is_dir())
             .cloned()
             .collect();
@@ -302,6 +318,7 @@ impl DefaultLocations {
             Tool::OpenCode => self.opencode.clone(),
             Tool::Kilo => self.kilo.clone(),
             Tool::Crush => self.crush.first().map(|c| crush_db(c)),
+            Tool::Goose => self.goose.clone(),
             Tool::Aider => self.aider.first().cloned(),
         }
     }
@@ -465,6 +482,7 @@ mod tests {
             cursor: Some(u),
             cursor_ide: vec![],
             crush: vec![],
+            goose: None,
             opencode: None,
             kilo: None,
         };

@@ -14,6 +14,7 @@ pub mod cursor;
 pub mod cursor_db;
 pub mod gemini;
 mod gemini_logs;
+pub mod goose;
 pub mod jsonl;
 mod locate;
 pub mod opencode;
@@ -104,10 +105,12 @@ pub fn parse_reader(
         Tool::Aider => aider::parse(path, reader),
         Tool::Copilot => copilot::parse(path, reader),
         Tool::Cursor => cursor::parse(path, reader),
-        Tool::OpenCode | Tool::Kilo | Tool::Crush => Err(ParseError::NotATranscript {
-            tool,
-            reason: "a database, read from its file and not from a stream".into(),
-        }),
+        Tool::OpenCode | Tool::Kilo | Tool::Crush | Tool::Goose => {
+            Err(ParseError::NotATranscript {
+                tool,
+                reason: "a database, read from its file and not from a stream".into(),
+            })
+        }
     }
 }
 
@@ -117,6 +120,7 @@ fn parse_database(tool: Tool, path: &Path) -> Result<ParseReport, ParseError> {
         Tool::OpenCode | Tool::Kilo => opencode::parse_db(tool, path),
         Tool::Cursor => cursor_db::parse_db(path),
         Tool::Crush => crush::parse_db(path),
+        Tool::Goose => goose::parse_db(path),
         _ => Err(ParseError::Unrecognised),
     }
 }
@@ -145,6 +149,9 @@ fn detect_database(path: &Path, name: &str) -> Option<Tool> {
     }
     if crush::is_crush(&src.conn) {
         return Some(Tool::Crush);
+    }
+    if goose::is_goose(&src.conn) {
+        return Some(Tool::Goose);
     }
     if opencode::is_opencode(&src.conn) {
         return Some(if name.starts_with("kilo") {
