@@ -366,6 +366,40 @@ def crush_blocks(path):
     return c
 
 
+def goose_blocks(path):
+    """Goose `sessions.db` (opened `mode=ro`): per message, per item of its `content_json`
+    list: a non-empty `text` is a user block in a user message the user saw
+    (`metadata_json.userVisible` not false), a system block in one they did not, an assistant
+    block otherwise; a non-empty `thinking` and a `toolRequest` are assistant blocks, a
+    `toolResponse` a tool block, an `image` a system block."""
+    c = collections.Counter()
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        for role, content, meta in con.execute(
+                "SELECT role, content_json, metadata_json FROM messages"):
+            try:
+                items = json.loads(content)
+            except ValueError:
+                continue
+            try:
+                visible = (json.loads(meta or "{}") or {}).get("userVisible", True) is not False
+            except ValueError:
+                visible = True
+            for it in items if isinstance(items, list) else []:
+                t = it.get("type")
+                if t == "text" and nonempty(it.get("text")):
+                    c["assistant" if role != "user" else "user" if visible else "system"] += 1
+                elif (t == "thinking" and nonempty(it.get("thinking"))) or t == "toolRequest":
+                    c["assistant"] += 1
+                elif t == "toolResponse":
+                    c["tool"] += 1
+                elif t == "image":
+                    c["system"] += 1
+    finally:
+        con.close()
+    return c
+
+
 # ---------------------------------------------------------------------------------------------
 
 
@@ -387,6 +421,8 @@ def find_files(root):
             elif "/.local/share/opencode/" in "/" + rel and f.startswith("opencode") \
                     and f.endswith(".db"):
                 out.append(("opencode", p))
+            elif "/.local/share/goose/sessions/" in "/" + rel and f == "sessions.db":
+                out.append(("goose", p))
             elif rel.endswith("/.crush/crush.db") or rel == ".crush/crush.db":
                 out.append(("crush", p))
             elif "/Cursor/User/globalStorage/" in "/" + rel and f == "state.vscdb":
@@ -405,6 +441,7 @@ READERS = {
     "kilo": opencode_blocks,
     "cursor": cursor_vscdb_blocks,
     "crush": crush_blocks,
+    "goose": goose_blocks,
 }
 
 
