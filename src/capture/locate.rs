@@ -535,4 +535,63 @@ mod tests {
         assert_eq!(found.len(), 2);
         assert!(discover(&[d.path().join("missing")], None).is_err());
     }
+
+    #[test]
+    fn database_locations_find_each_tools_file_and_not_its_companions() {
+        let d = tempfile::tempdir().unwrap();
+        let o = d.path().join("opencode");
+        touch(&o.join("opencode.db"));
+        touch(&o.join("opencode.db-wal"));
+        touch(&o.join("opencode-stable.db"));
+        touch(&o.join("storage/session/x.json"));
+        let k = d.path().join("elsewhere/kilo.db");
+        touch(&k);
+        let g = d.path().join("goose");
+        touch(&g.join("sessions/sessions.db"));
+        let u = d.path().join("Cursor/User");
+        touch(&u.join("globalStorage/state.vscdb"));
+        touch(&u.join("workspaceStorage/1/state.vscdb"));
+        let project = d.path().join("proj");
+        touch(&project.join(".crush/crush.db"));
+        let loc = DefaultLocations {
+            opencode: Some(o),
+            kilo: Some(k),
+            goose: Some(g),
+            cursor_ide: vec![u],
+            crush: vec![project],
+            ..DefaultLocations::default()
+        };
+        let found: Vec<(String, Option<Tool>)> = loc
+            .candidates()
+            .iter()
+            .map(|c| {
+                assert_eq!(loc.tool_of(&c.path), c.tool, "{}", c.path.display());
+                (
+                    c.path.strip_prefix(d.path()).unwrap().display().to_string(),
+                    c.tool,
+                )
+            })
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                (
+                    "Cursor/User/globalStorage/state.vscdb".into(),
+                    Some(Tool::Cursor)
+                ),
+                ("proj/.crush/crush.db".into(), Some(Tool::Crush)),
+                ("goose/sessions/sessions.db".into(), Some(Tool::Goose)),
+                ("opencode/opencode-stable.db".into(), Some(Tool::OpenCode)),
+                ("opencode/opencode.db".into(), Some(Tool::OpenCode)),
+                ("elsewhere/kilo.db".into(), Some(Tool::Kilo)),
+            ]
+        );
+        for not in [
+            "opencode/opencode.db-wal",
+            "opencode/storage/session/x.json",
+            "Cursor/User/workspaceStorage/1/state.vscdb",
+        ] {
+            assert_eq!(loc.tool_of(&d.path().join(not)), None, "{not}");
+        }
+    }
 }
