@@ -252,17 +252,15 @@ impl State {
                     m.tool_name = name;
                     self.push(key, m);
                 }
-                Some("finish") => {
-                    // A turn that ended in an error says why; other endings are bookkeeping.
-                    if d.str_at("reason") == Some("error") {
-                        let msg = d.str_at("message").unwrap_or("error");
-                        let text = match d.str_at("details").filter(|x| !x.is_empty()) {
-                            Some(det) => format!("[{msg}] {det}"),
-                            None => format!("[{msg}]"),
-                        };
-                        let at = ms(d.get("time").and_then(Value::as_i64)).or(ts);
-                        self.push(key, Message::new(Role::System, Kind::Text, text, at));
-                    }
+                // A turn that ended in an error says why; other endings are bookkeeping.
+                Some("finish") if d.str_at("reason") == Some("error") => {
+                    let msg = d.str_at("message").unwrap_or("error");
+                    let text = match d.str_at("details").filter(|x| !x.is_empty()) {
+                        Some(det) => format!("[{msg}] {det}"),
+                        None => format!("[{msg}]"),
+                    };
+                    let at = ms(d.get("time").and_then(Value::as_i64)).or(ts);
+                    self.push(key, Message::new(Role::System, Kind::Text, text, at));
                 }
                 Some("image_url" | "binary") => {
                     let what = d
