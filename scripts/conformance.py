@@ -6,7 +6,9 @@ Usage:
 
 ROOT is laid out as a home (`home/.claude/projects/...`, `home/.codex/...`,
 `home/.gemini/tmp/...`) with Aider histories anywhere under it (`*.aider.chat.history.md`),
-as /work/shared/realworld/ is. Every transcript file is imported on its own into a throw-away
+as /work/shared/realworld/ is; OpenCode's and Kilo CLI's databases under
+`.local/share/{opencode,kilo}/` (with their `-wal` beside them: copy a database and its log
+to a scratch folder first when they live apart, as in /work/shared/realworld2/oversize/). Every transcript file is imported on its own into a throw-away
 LORE_HOME (`lore import FILE`), and the message rows lore stored for it are compared with a
 count made here, by rules written from the formats themselves (docs/conformance.md says
 which), not from lore's importers. ROOT is only read.
@@ -464,6 +466,181 @@ def amp_blocks(path):
     return c
 
 
+def opencode_blocks(path):
+    """OpenCode / Kilo CLI SQLite (`session`, `message`, `part`), opened read-only
+    (`mode=ro`; the `-wal` beside it is read by SQLite): per part of every message, a non-empty
+    `text` is one block (user for a user message unless `synthetic`, which OpenCode injected:
+    system; assistant otherwise), a non-empty `reasoning` one assistant block, a `tool` one
+    assistant block plus one tool block once its state is `completed` or `error`; `file`,
+    `subtask`, `compaction` and `retry` parts are one system block each, and so is a message's
+    `error`. Other part types (step markers, snapshots, patches) are bookkeeping."""
+    c = collections.Counter()
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        roles = {}
+        for mid, data in con.execute("SELECT id, data FROM message"):
+            try:
+                d = json.loads(data)
+            except ValueError:
+                d = {}
+            roles[mid] = d.get("role")
+            if isinstance(d.get("error"), dict):
+                c["system"] += 1
+        for mid, data in con.execute("SELECT message_id, data FROM part"):
+            try:
+                p = json.loads(data)
+            except ValueError:
+                continue
+            t = p.get("type")
+            user = roles.get(mid) == "user"
+            if t == "text" and nonempty(p.get("text")):
+                c["system" if user and p.get("synthetic") else "user" if user else "assistant"] += 1
+            elif t == "reasoning" and nonempty(p.get("text")):
+                c["assistant"] += 1
+            elif t == "tool":
+                c["assistant"] += 1
+                if (p.get("state") or {}).get("status") in ("completed", "error"):
+                    c["tool"] += 1
+            elif t in ("file", "subtask", "compaction", "retry"):
+                c["system"] += 1
+    finally:
+        con.close()
+    return c
+
+
+def cursor_vscdb_blocks(path):
+    """Cursor IDE `state.vscdb` (opened `mode=ro`): every `composerData:<id>` row of
+    `cursorDiskKV`; its bubbles are the `bubbleId:<id>:<bubble>` rows named by
+    `fullConversationHeadersOnly` (a missing row is skipped) or the inline `conversation` list.
+    A `type` 1 bubble's non-empty `text` is a user block; a `type` 2 bubble gives an assistant
+    block per non-empty `thinking.text` and `text`, and for `toolFormerData` one assistant
+    block plus one tool block when it has a non-empty string `result` or its status is
+    `error`. The 2024 chat panel (`ItemTable` key `workbench.panel.aichat.view.aichat.chatdata`):
+    per tab, a `user` bubble with non-empty `text` or `delegate.a` is a user block, an `ai`
+    bubble with non-empty `rawText` or `text` an assistant block."""
+    c = collections.Counter()
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+
+    def load(raw):
+        try:
+            return json.loads(raw)
+        except (ValueError, TypeError):
+            return None
+
+    try:
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if "cursorDiskKV" in tables:
+            kv = dict(con.execute(
+                "SELECT key, value FROM cursorDiskKV WHERE key LIKE 'composerData:%' "
+                "OR key LIKE 'bubbleId:%'"))
+            for key, raw in kv.items():
+                if not key.startswith("composerData:"):
+                    continue
+                comp = load(raw)
+                if not isinstance(comp, dict):
+                    continue
+                cid = comp.get("composerId") or key.split(":", 1)[1]
+                bubbles = []
+                for h in comp.get("fullConversationHeadersOnly") or []:
+                    b = load(kv.get(f"bubbleId:{cid}:{h.get('bubbleId')}"))
+                    if isinstance(b, dict):
+                        bubbles.append(b)
+                bubbles += [b for b in comp.get("conversation") or [] if isinstance(b, dict)]
+                for b in bubbles:
+                    if b.get("type") == 1 and nonempty(b.get("text")):
+                        c["user"] += 1
+                    elif b.get("type") == 2:
+                        if nonempty((b.get("thinking") or {}).get("text")):
+                            c["assistant"] += 1
+                        if nonempty(b.get("text")):
+                            c["assistant"] += 1
+                        t = b.get("toolFormerData")
+                        if isinstance(t, dict):
+                            c["assistant"] += 1
+                            if nonempty(t.get("result")) or t.get("status") == "error":
+                                c["tool"] += 1
+        if "ItemTable" in tables:
+            row = con.execute("SELECT value FROM ItemTable WHERE key = "
+                              "'workbench.panel.aichat.view.aichat.chatdata'").fetchone()
+            data = load(row[0]) if row else None
+            for tab in (data or {}).get("tabs") or []:
+                for b in tab.get("bubbles") or []:
+                    if b.get("type") == "user" and (nonempty(b.get("text")) or
+                                                    nonempty((b.get("delegate") or {}).get("a"))):
+                        c["user"] += 1
+                    elif b.get("type") == "ai" and (nonempty(b.get("rawText")) or
+                                                    nonempty(b.get("text"))):
+                        c["assistant"] += 1
+    finally:
+        con.close()
+    return c
+
+
+def crush_blocks(path):
+    """Crush `crush.db` (opened `mode=ro`): per message, per element of its `parts` JSON list:
+    a non-empty `text` is a block of the message's role (user, assistant; any other role:
+    system), a non-empty `reasoning.thinking` an assistant block, a `tool_call` an assistant
+    block, a `tool_result` a tool block, an `image_url` or `binary` a system block, and a
+    `finish` whose `reason` is `error` a system block."""
+    c = collections.Counter()
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        for role, parts in con.execute("SELECT role, parts FROM messages"):
+            try:
+                parts = json.loads(parts)
+            except ValueError:
+                continue
+            for p in parts if isinstance(parts, list) else []:
+                t, d = p.get("type"), p.get("data") or {}
+                if t == "text" and nonempty(d.get("text")):
+                    c[role if role in ("user", "assistant") else "system"] += 1
+                elif t == "reasoning" and nonempty(d.get("thinking")):
+                    c["assistant"] += 1
+                elif t == "tool_call":
+                    c["assistant"] += 1
+                elif t == "tool_result":
+                    c["tool"] += 1
+                elif t in ("image_url", "binary") or (t == "finish" and d.get("reason") == "error"):
+                    c["system"] += 1
+    finally:
+        con.close()
+    return c
+
+
+def goose_blocks(path):
+    """Goose `sessions.db` (opened `mode=ro`): per message, per item of its `content_json`
+    list: a non-empty `text` is a user block in a user message the user saw
+    (`metadata_json.userVisible` not false), a system block in one they did not, an assistant
+    block otherwise; a non-empty `thinking` and a `toolRequest` are assistant blocks, a
+    `toolResponse` a tool block, an `image` a system block."""
+    c = collections.Counter()
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        for role, content, meta in con.execute(
+                "SELECT role, content_json, metadata_json FROM messages"):
+            try:
+                items = json.loads(content)
+            except ValueError:
+                continue
+            try:
+                visible = (json.loads(meta or "{}") or {}).get("userVisible", True) is not False
+            except ValueError:
+                visible = True
+            for it in items if isinstance(items, list) else []:
+                t = it.get("type")
+                if t == "text" and nonempty(it.get("text")):
+                    c["assistant" if role != "user" else "user" if visible else "system"] += 1
+                elif (t == "thinking" and nonempty(it.get("thinking"))) or t == "toolRequest":
+                    c["assistant"] += 1
+                elif t == "toolResponse":
+                    c["tool"] += 1
+                elif t == "image":
+                    c["system"] += 1
+    finally:
+        con.close()
+    return c
+
+
 # ---------------------------------------------------------------------------------------------
 
 
@@ -507,6 +684,17 @@ def find_files(root):
                     out.append((tool, p))
             elif "/amp/threads/" in "/" + rel and f.startswith("T-") and f.endswith(".json"):
                 out.append(("amp", p))
+            elif "/.local/share/opencode/" in "/" + rel and f.startswith("opencode") \
+                    and f.endswith(".db"):
+                out.append(("opencode", p))
+            elif "/.local/share/goose/sessions/" in "/" + rel and f == "sessions.db":
+                out.append(("goose", p))
+            elif rel.endswith("/.crush/crush.db") or rel == ".crush/crush.db":
+                out.append(("crush", p))
+            elif "/Cursor/User/globalStorage/" in "/" + rel and f == "state.vscdb":
+                out.append(("cursor", p))
+            elif "/.local/share/kilo/" in "/" + rel and f.startswith("kilo") and f.endswith(".db"):
+                out.append(("kilo", p))
     return out
 
 
@@ -524,6 +712,11 @@ READERS = {
     "roo-code": cline_blocks,
     "kilo-code": cline_blocks,
     "amp": amp_blocks,
+    "opencode": opencode_blocks,
+    "kilo": opencode_blocks,
+    "cursor": cursor_vscdb_blocks,
+    "crush": crush_blocks,
+    "goose": goose_blocks,
 }
 
 
@@ -576,7 +769,7 @@ def main():
             label += f" `{os.path.relpath(path, a.root)}`"
         try:
             reader = READERS[tool](path)
-        except (ValueError, OSError, AttributeError, TypeError) as e:
+        except (ValueError, OSError, AttributeError, TypeError, sqlite3.Error) as e:
             reader = None
             why = f"reader failed: {e}"
         got, note = lore_counts(a.lore, path, tool)

@@ -119,6 +119,36 @@ pub const KEYS: &[KeySpec] = &[
         help: "where Amp kept its threads locally (threads/T-*.json; newer threads are on Amp's server: save them with 'amp threads export')",
     },
     KeySpec {
+        name: "cursor_ide_dir",
+        ty: KeyType::Path,
+        default: "~/.config/Cursor/User or ~/Library/Application Support/Cursor/User",
+        help: "Cursor IDE's User folder (globalStorage/state.vscdb holds its conversations)",
+    },
+    KeySpec {
+        name: "crush_paths",
+        ty: KeyType::PathList,
+        default: "",
+        help: "projects (holding .crush/crush.db) or Crush database files that 'lore import' reads",
+    },
+    KeySpec {
+        name: "goose_dir",
+        ty: KeyType::Path,
+        default: "$XDG_DATA_HOME/goose or ~/.local/share/goose",
+        help: "where Goose keeps sessions/sessions.db",
+    },
+    KeySpec {
+        name: "opencode_dir",
+        ty: KeyType::Path,
+        default: "$XDG_DATA_HOME/opencode or ~/.local/share/opencode",
+        help: "where OpenCode keeps opencode.db (a folder, or the database file)",
+    },
+    KeySpec {
+        name: "kilo_dir",
+        ty: KeyType::Path,
+        default: "$KILO_DB or $XDG_DATA_HOME/kilo or ~/.local/share/kilo",
+        help: "where Kilo CLI keeps kilo.db (a folder, or the database file)",
+    },
+    KeySpec {
         name: "aider_paths",
         ty: KeyType::PathList,
         default: "",

@@ -95,6 +95,8 @@ enum Item {
         fingerprint: String,
         bytes: u64,
         tool: Option<Tool>,
+        /// An SQLite database (OpenCode, Cursor's state.vscdb, …): see [`write_item`].
+        database: bool,
         result: Result<ParseReport, ParseError>,
     },
     /// The file could not even be looked at (vanished meanwhile, no permission).
@@ -144,21 +146,34 @@ pub fn import(
     Ok(summary)
 }
 
-/// The part of a fingerprint `stat` gives: parser version, size and modification time.
-fn stat_of(meta: &std::fs::Metadata) -> String {
+/// The part of a fingerprint `stat` gives: parser version, size and modification time. An
+/// SQLite database's `-wal` companion (where a running tool writes first) counts as part of
+/// the file: `v3:<size>+<wal size>:<time>+<wal time>`.
+fn stat_of(path: &Path, meta: &std::fs::Metadata) -> String {
     use std::os::unix::fs::MetadataExt;
-    format!(
-        "v{PARSER_VERSION}:{}:{}.{:09}",
-        meta.len(),
-        meta.mtime(),
-        meta.mtime_nsec()
-    )
+    let mut size = meta.len().to_string();
+    let mut time = format!("{}.{:09}", meta.mtime(), meta.mtime_nsec());
+    if let Ok(wal) = std::fs::metadata(capture::sqlite::companion(path, "-wal"))
+        && wal.is_file()
+    {
+        size.push_str(&format!("+{}", wal.len()));
+        time.push_str(&format!("+{}.{:09}", wal.mtime(), wal.mtime_nsec()));
+    }
+    format!("v{PARSER_VERSION}:{size}:{time}")
 }
 
-/// The BLAKE3 digest of the file's bytes, in hex: what a fingerprint ends with.
+/// The BLAKE3 digest of the file's bytes (then its `-wal`'s, when it has one), in hex: what a
+/// fingerprint ends with.
 fn digest_of(path: &Path) -> std::io::Result<String> {
     let mut hasher = blake3::Hasher::new();
     hasher.update_reader(std::fs::File::open(path)?)?;
+    match std::fs::File::open(capture::sqlite::companion(path, "-wal")) {
+        Ok(wal) if wal.metadata().is_ok_and(|m| m.is_file()) => {
+            hasher.update(b"\0-wal\0");
+            hasher.update_reader(wal)?;
+        }
+        _ => {}
+    }
     Ok(hasher.finalize().to_hex().to_string())
 }
 
@@ -200,7 +215,7 @@ fn examine(reader: &Db, c: &Candidate, force: Option<Tool>) -> Result<Item, DbEr
         }
     };
     let key = path.to_string_lossy().into_owned();
-    let stat = stat_of(&meta);
+    let stat = stat_of(&path, &meta);
     let wanted = force.or(c.tool);
     let unreadable = |e: std::io::Error| Item::Unreadable {
         path: c.path.clone(),
@@ -242,6 +257,7 @@ fn examine(reader: &Db, c: &Candidate, force: Option<Tool>) -> Result<Item, DbEr
         fingerprint,
         bytes: meta.len(),
         tool,
+        database: capture::sqlite::is_sqlite_file(&path).unwrap_or(false),
         result,
     })
 }
@@ -368,6 +384,7 @@ fn write_item(
             fingerprint,
             bytes,
             tool,
+            database,
             result,
         } => {
             let record = |w: &mut Writer<'_>, outcome: &str| {
@@ -405,12 +422,21 @@ fn write_item(
                     message: issue.message,
                 });
             }
+            let mut changed = 0usize;
             for (n, session) in report.sessions.iter().enumerate() {
+                // A database holds many sessions and changes for reasons of its own: each
+                // session's fingerprint is that of what the file says about it, so a session
+                // that did not change is not rewritten (and writes no commit).
+                let session_fp = if database {
+                    session_fingerprint(session)
+                } else {
+                    fingerprint.clone()
+                };
                 let copy = Copy {
                     parsed: session,
                     keys: report.keys.get(n).map_or(&[], Vec::as_slice),
                     path: &path,
-                    fingerprint: &fingerprint,
+                    fingerprint: &session_fp,
                 };
                 let outcome = w.merge_session(&copy, machine_id)?;
                 let tool = session.info.tool;
@@ -427,15 +453,31 @@ fn write_item(
                     SaveOutcome::Tombstoned => summary.deleted_sessions += 1,
                 }
                 if matches!(outcome, SaveOutcome::Inserted | SaveOutcome::Updated) {
+                    changed += 1;
                     batch.sessions += 1;
                     *batch.by_tool.entry(session.info.tool).or_default() += 1;
                 }
+            }
+            // A tool rewrites its database for much besides its conversations (window state,
+            // settings): when no session changed, the new fingerprint is not worth a commit.
+            // The database is read again next time; `not_imported` knows it as imported.
+            if database && changed == 0 {
+                return Ok(bytes);
             }
             batch.files_recorded += 1;
             record(w, "imported")?;
             Ok(bytes)
         }
     }
+}
+
+/// For a session read from a database: `v<parser>:session:<BLAKE3 of what was read>`.
+fn session_fingerprint(session: &crate::model::ParsedSession) -> String {
+    let mut hasher = blake3::Hasher::new();
+    if let Ok(bytes) = serde_json::to_vec(&(&session.info, &session.messages)) {
+        hasher.update(&bytes);
+    }
+    format!("v{PARSER_VERSION}:session:{}", hasher.finalize().to_hex())
 }
 
 /// The paths a plain `lore import` reads, from the environment and the config.
@@ -491,12 +533,53 @@ pub fn default_locations(
         amp: config
             .text("amp_dir")
             .map(|p| expand_tilde(&p, home))
-            .or_else(|| {
-                env("XDG_DATA_HOME")
-                    .filter(|v| !v.is_empty())
-                    .map(|x| PathBuf::from(x).join("amp"))
-            })
-            .or_else(|| home.map(|h| h.join(".local/share/amp"))),
+            .or_else(|| xdg_data(env, home, "amp")),
+        cursor_ide: match config.text("cursor_ide_dir") {
+            Some(p) => vec![expand_tilde(&p, home)],
+            None => home
+                .map(|h| {
+                    [
+                        ".config/Cursor/User",
+                        "Library/Application Support/Cursor/User",
+                    ]
+                    .iter()
+                    .map(|rel| h.join(rel))
+                    .filter(|p| p.is_dir())
+                    .collect()
+                })
+                .unwrap_or_default(),
+        },
+        crush: config
+            .list("crush_paths")
+            .iter()
+            .map(|p| expand_tilde(p, home))
+            .collect(),
+        goose: config
+            .text("goose_dir")
+            .map(|p| expand_tilde(&p, home))
+            .or_else(|| xdg_data(env, home, "goose")),
+        opencode: config
+            .text("opencode_dir")
+            .map(|p| expand_tilde(&p, home))
+            .or_else(|| xdg_data(env, home, "opencode")),
+        kilo: config
+            .text("kilo_dir")
+            .map(|p| expand_tilde(&p, home))
+            .or_else(|| env("KILO_DB").filter(|v| !v.is_empty()).map(PathBuf::from))
+            .or_else(|| xdg_data(env, home, "kilo")),
+    }
+}
+
+/// `$XDG_DATA_HOME/<name>` (an absolute value only, as the XDG rules say), else
+/// `~/.local/share/<name>`.
+fn xdg_data(
+    env: &dyn Fn(&str) -> Option<String>,
+    home: Option<&Path>,
+    name: &str,
+) -> Option<PathBuf> {
+    match env("XDG_DATA_HOME").filter(|v| v.starts_with('/')) {
+        Some(d) => Some(PathBuf::from(d).join(name)),
+        None => home.map(|h| h.join(".local/share").join(name)),
     }
 }
 
@@ -557,10 +640,14 @@ pub fn not_imported<'a>(
             continue;
         };
         let seen = match store {
+            // A database once imported counts as imported: its bytes change with every
+            // window the tool opens (see `write_item`).
             Some(s) => s
                 .source_state(&path.to_string_lossy())?
                 .is_some_and(|(fp, _)| {
-                    unchanged_since(&fp, &stat_of(&meta), &path, &mut None).unwrap_or(false)
+                    capture::sqlite::is_sqlite_file(&path).unwrap_or(false)
+                        || unchanged_since(&fp, &stat_of(&path, &meta), &path, &mut None)
+                            .unwrap_or(false)
                 }),
             None => false,
         };

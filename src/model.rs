@@ -27,11 +27,19 @@ pub enum Tool {
     RooCode,
     KiloCode,
     Amp,
+    /// OpenCode (`opencode.db`).
+    OpenCode,
+    /// Kilo CLI (`kilo.db`, OpenCode's schema).
+    Kilo,
+    /// Crush (`<project>/.crush/crush.db`).
+    Crush,
+    /// Goose (`sessions.db`).
+    Goose,
 }
 
 impl Tool {
     /// Every tool lore can import, in the order `lore import` scans them.
-    pub const ALL: [Tool; 15] = [
+    pub const ALL: [Tool; 19] = [
         Tool::ClaudeCode,
         Tool::Codex,
         Tool::Gemini,
@@ -47,7 +55,20 @@ impl Tool {
         Tool::RooCode,
         Tool::KiloCode,
         Tool::Amp,
+        Tool::OpenCode,
+        Tool::Kilo,
+        Tool::Crush,
+        Tool::Goose,
     ];
+
+    /// Whether the tool keeps its sessions in an SQLite database (read from its path, never
+    /// as a stream of lines).
+    pub fn is_sqlite(self) -> bool {
+        matches!(
+            self,
+            Tool::OpenCode | Tool::Kilo | Tool::Crush | Tool::Goose
+        )
+    }
 
     /// The stable name used in the database, on the command line and in JSON.
     pub fn as_str(self) -> &'static str {
@@ -67,6 +88,10 @@ impl Tool {
             Tool::RooCode => "roo-code",
             Tool::KiloCode => "kilo-code",
             Tool::Amp => "amp",
+            Tool::OpenCode => "opencode",
+            Tool::Kilo => "kilo",
+            Tool::Crush => "crush",
+            Tool::Goose => "goose",
         }
     }
 }
@@ -96,10 +121,14 @@ impl FromStr for Tool {
             "roo-code" | "roo" | "roo-cline" => Ok(Tool::RooCode),
             "kilo-code" => Ok(Tool::KiloCode),
             "amp" => Ok(Tool::Amp),
+            "opencode" => Ok(Tool::OpenCode),
+            "kilo" | "kilo-cli" => Ok(Tool::Kilo),
+            "crush" => Ok(Tool::Crush),
+            "goose" => Ok(Tool::Goose),
             _ => Err(UnknownName {
                 what: "tool",
                 name: s.to_owned(),
-                expected: "claude-code, codex, gemini, aider, copilot, cursor, qwen-code, pi, droid, kiro, continue, cline, roo-code, kilo-code, amp",
+                expected: "claude-code, codex, gemini, aider, copilot, cursor, qwen-code, pi, droid, kiro, continue, cline, roo-code, kilo-code, amp, opencode, kilo, crush, goose",
             }),
         }
     }

@@ -240,7 +240,7 @@ impl Watch {
                 }
                 continue;
             }
-            if let Some(tool) = self.loc.tool_of(&path) {
+            if let Some((path, tool)) = transcript_of(&self.loc, path) {
                 self.debounce.note(path, tool, now);
             }
         }
@@ -373,6 +373,19 @@ impl ServiceKind {
 }
 
 /// A value for a systemd unit inside double quotes: `\` and `"` escaped, `%` doubled.
+/// The transcript a changed file belongs to, with its tool: the file itself, or for an SQLite
+/// database's `-wal` (where a running tool writes first), the database.
+fn transcript_of(loc: &DefaultLocations, path: PathBuf) -> Option<(PathBuf, Tool)> {
+    if let Some(tool) = loc.tool_of(&path) {
+        return Some((path, tool));
+    }
+    let db = PathBuf::from(path.to_str()?.strip_suffix("-wal")?);
+    let tool = loc.tool_of(&db)?;
+    crate::capture::sqlite::is_sqlite_file(&db)
+        .unwrap_or(false)
+        .then_some((db, tool))
+}
+
 fn systemd_escape(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('"', "\\\"")
@@ -388,6 +401,26 @@ fn xml_escape(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_change_of_a_databases_wal_is_a_change_of_the_database() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path().join("opencode");
+        std::fs::create_dir_all(&root).unwrap();
+        let db = root.join("opencode.db");
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.execute_batch("PRAGMA journal_mode=WAL; CREATE TABLE t(x);")
+            .unwrap();
+        let loc = DefaultLocations {
+            opencode: Some(root.clone()),
+            ..DefaultLocations::default()
+        };
+        let wal = root.join("opencode.db-wal");
+        assert_eq!(transcript_of(&loc, wal), Some((db.clone(), Tool::OpenCode)));
+        assert_eq!(transcript_of(&loc, root.join("opencode.db-shm")), None);
+        assert_eq!(transcript_of(&loc, db.clone()), Some((db, Tool::OpenCode)));
+        drop(c);
+    }
+
     use super::*;
 
     #[test]

@@ -41,6 +41,22 @@ pub struct DefaultLocations {
     pub vscode: Vec<PathBuf>,
     /// `$XDG_DATA_HOME/amp` or `~/.local/share/amp` (Amp's local threads, until 2026).
     pub amp: Option<PathBuf>,
+    /// Cursor IDE's `User` folders (`~/.config/Cursor/User`, `~/Library/Application
+    /// Support/Cursor/User`, config `cursor_ide_dir`): `globalStorage/state.vscdb` holds its
+    /// conversations.
+    pub cursor_ide: Vec<PathBuf>,
+    /// OpenCode's data folder (`$XDG_DATA_HOME/opencode`, else `~/.local/share/opencode`),
+    /// holding `opencode.db` (or a channel's `opencode-<channel>.db`); or one database file.
+    pub opencode: Option<PathBuf>,
+    /// Crush keeps one database per project (`<project>/.crush/crush.db`): the projects (or
+    /// database files) named in the config's `crush_paths`.
+    pub crush: Vec<PathBuf>,
+    /// Goose's data folder (`$XDG_DATA_HOME/goose`, else `~/.local/share/goose`), holding
+    /// `sessions/sessions.db`.
+    pub goose: Option<PathBuf>,
+    /// Kilo CLI's data folder (`$XDG_DATA_HOME/kilo`, else `~/.local/share/kilo`) holding
+    /// `kilo.db`; or the database file itself (`$KILO_DB`).
+    pub kilo: Option<PathBuf>,
 }
 
 impl DefaultLocations {
@@ -160,6 +176,35 @@ impl DefaultLocations {
             // <extension id>/tasks/<task id>/api_conversation_history.json (else ui_messages.json)
             walk(root, Some(4), &mut |p| {
                 if let Some(tool) = cline_task_file(root, p) {
+                    out.push(tagged(p, tool));
+                }
+            });
+        }
+        for user in &self.cursor_ide {
+            let db = user.join("globalStorage/state.vscdb");
+            if db.is_file() {
+                out.push(tagged(&db, Tool::Cursor));
+            }
+        }
+        for p in &self.crush {
+            let db = crush_db(p);
+            if db.is_file() {
+                out.push(tagged(&db, Tool::Crush));
+            }
+        }
+        if let Some(db) = self.goose.as_ref().map(|g| g.join("sessions/sessions.db"))
+            && db.is_file()
+        {
+            out.push(tagged(&db, Tool::Goose));
+        }
+        for (root, tool) in [(&self.opencode, Tool::OpenCode), (&self.kilo, Tool::Kilo)] {
+            let Some(root) = root else { continue };
+            if root.is_file() {
+                out.push(tagged(root, tool));
+                continue;
+            }
+            walk(root, Some(1), &mut |p| {
+                if is_database_of(tool, root, p) {
                     out.push(tagged(p, tool));
                 }
             });
@@ -298,6 +343,29 @@ impl DefaultLocations {
         {
             return (rel.components().count() == 1 && is_amp_thread(p)).then_some(Tool::Amp);
         }
+        if self
+            .cursor_ide
+            .iter()
+            .any(|u| p == u.join("globalStorage/state.vscdb"))
+        {
+            return Some(Tool::Cursor);
+        }
+        if self.crush.iter().any(|c| p == crush_db(c)) {
+            return Some(Tool::Crush);
+        }
+        if self
+            .goose
+            .as_ref()
+            .is_some_and(|g| p == g.join("sessions/sessions.db"))
+        {
+            return Some(Tool::Goose);
+        }
+        for (root, tool) in [(&self.opencode, Tool::OpenCode), (&self.kilo, Tool::Kilo)] {
+            let Some(root) = root else { continue };
+            if p == root.as_path() || is_database_of(tool, root, p) {
+                return Some(tool);
+            }
+        }
         for a in &self.aider {
             let file = if a.extension().is_some() || a.is_file() {
                 a.clone()
@@ -327,9 +395,23 @@ impl DefaultLocations {
             .chain(&self.continue_dev)
             .chain(&self.vscode)
             .chain(&self.amp)
+            .chain(&self.opencode)
+            .chain(&self.kilo)
+            .chain(&self.goose)
             .filter(|p| p.is_dir())
             .cloned()
             .collect();
+        for c in &self.crush {
+            if let Some(d) = crush_db(c).parent().filter(|d| d.is_dir()) {
+                v.push(d.to_path_buf());
+            }
+        }
+        for u in &self.cursor_ide {
+            let g = u.join("globalStorage");
+            if g.is_dir() {
+                v.push(g);
+            }
+        }
         for a in &self.aider {
             let dir = if a.is_dir() {
                 Some(a.as_path())
@@ -367,6 +449,17 @@ impl DefaultLocations {
                 let dirs: Vec<PathBuf> = self.vscode.iter().map(|r| r.join(id)).collect();
                 dirs.iter().find(|d| d.is_dir()).or(dirs.first()).cloned()
             }
+            // The agent's folder, else the IDE's where only the IDE is installed.
+            Tool::Cursor => self
+                .cursor
+                .clone()
+                .filter(|c| c.exists())
+                .or_else(|| self.cursor_ide.iter().find(|u| u.exists()).cloned())
+                .or_else(|| self.cursor.clone()),
+            Tool::OpenCode => self.opencode.clone(),
+            Tool::Kilo => self.kilo.clone(),
+            Tool::Crush => self.crush.first().map(|c| crush_db(c)),
+            Tool::Goose => self.goose.clone(),
             Tool::Aider => self.aider.first().cloned(),
         }
     }
@@ -456,6 +549,27 @@ fn is_pi_session(sessions: &Path, p: &Path) -> bool {
             .is_ok_and(|r| r.components().count() == 2)
 }
 
+/// A configured Crush path: a database file as it is, a project folder's `.crush/crush.db`.
+fn crush_db(p: &Path) -> PathBuf {
+    if p.is_dir() {
+        p.join(".crush/crush.db")
+    } else {
+        p.to_path_buf()
+    }
+}
+
+/// `<root>/opencode.db`, `<root>/opencode-<channel>.db` (and `kilo…` for Kilo CLI), not their
+/// `-wal`/`-shm` companions.
+fn is_database_of(tool: Tool, root: &Path, p: &Path) -> bool {
+    let prefix = match tool {
+        Tool::OpenCode => "opencode",
+        Tool::Kilo => "kilo",
+        _ => return false,
+    };
+    let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    p.parent() == Some(root) && name.starts_with(prefix) && has_ext(p, "db")
+}
+
 /// Files under the paths a user named: files as they are, folders walked (hidden folders and
 /// files that cannot be transcripts by their name are left out), sorted.
 pub fn discover(paths: &[PathBuf], tool: Option<Tool>) -> std::io::Result<Vec<Candidate>> {
@@ -490,6 +604,8 @@ fn is_transcript_name(p: &Path) -> bool {
         || has_ext(p, "jsonl")
         || has_ext(p, "json")
         || has_ext(p, "md")
+        || has_ext(p, "db")
+        || has_ext(p, "vscdb")
 }
 
 fn has_ext(p: &Path, ext: &str) -> bool {
@@ -603,6 +719,11 @@ mod tests {
             continue_dev: Some(cont),
             vscode: vec![gs],
             amp: Some(amp),
+            cursor_ide: vec![],
+            crush: vec![],
+            goose: None,
+            opencode: None,
+            kilo: None,
         };
         for c in loc.candidates() {
             assert_eq!(loc.tool_of(&c.path), c.tool, "{}", c.path.display());
@@ -677,5 +798,64 @@ mod tests {
         let found = discover(&[d.path().to_path_buf()], None).unwrap();
         assert_eq!(found.len(), 2);
         assert!(discover(&[d.path().join("missing")], None).is_err());
+    }
+
+    #[test]
+    fn database_locations_find_each_tools_file_and_not_its_companions() {
+        let d = tempfile::tempdir().unwrap();
+        let o = d.path().join("opencode");
+        touch(&o.join("opencode.db"));
+        touch(&o.join("opencode.db-wal"));
+        touch(&o.join("opencode-stable.db"));
+        touch(&o.join("storage/session/x.json"));
+        let k = d.path().join("elsewhere/kilo.db");
+        touch(&k);
+        let g = d.path().join("goose");
+        touch(&g.join("sessions/sessions.db"));
+        let u = d.path().join("Cursor/User");
+        touch(&u.join("globalStorage/state.vscdb"));
+        touch(&u.join("workspaceStorage/1/state.vscdb"));
+        let project = d.path().join("proj");
+        touch(&project.join(".crush/crush.db"));
+        let loc = DefaultLocations {
+            opencode: Some(o),
+            kilo: Some(k),
+            goose: Some(g),
+            cursor_ide: vec![u],
+            crush: vec![project],
+            ..DefaultLocations::default()
+        };
+        let found: Vec<(String, Option<Tool>)> = loc
+            .candidates()
+            .iter()
+            .map(|c| {
+                assert_eq!(loc.tool_of(&c.path), c.tool, "{}", c.path.display());
+                (
+                    c.path.strip_prefix(d.path()).unwrap().display().to_string(),
+                    c.tool,
+                )
+            })
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                (
+                    "Cursor/User/globalStorage/state.vscdb".into(),
+                    Some(Tool::Cursor)
+                ),
+                ("proj/.crush/crush.db".into(), Some(Tool::Crush)),
+                ("goose/sessions/sessions.db".into(), Some(Tool::Goose)),
+                ("opencode/opencode-stable.db".into(), Some(Tool::OpenCode)),
+                ("opencode/opencode.db".into(), Some(Tool::OpenCode)),
+                ("elsewhere/kilo.db".into(), Some(Tool::Kilo)),
+            ]
+        );
+        for not in [
+            "opencode/opencode.db-wal",
+            "opencode/storage/session/x.json",
+            "Cursor/User/workspaceStorage/1/state.vscdb",
+        ] {
+            assert_eq!(loc.tool_of(&d.path().join(not)), None, "{not}");
+        }
     }
 }

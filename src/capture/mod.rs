@@ -12,15 +12,20 @@ pub mod cline;
 pub mod codex;
 pub mod continue_dev;
 pub mod copilot;
+pub mod crush;
 pub mod cursor;
 pub mod droid;
+pub mod cursor_db;
 pub mod gemini;
 mod gemini_logs;
+pub mod goose;
 pub mod jsonl;
 pub mod kiro;
 mod locate;
 pub mod pi;
 pub mod qwen;
+pub mod opencode;
+pub mod sqlite;
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
@@ -84,7 +89,11 @@ pub fn cap_tool_content(mut content: String) -> String {
 
 /// Parses one file as `tool`'s transcript.
 pub fn parse_file(tool: Tool, path: &Path) -> Result<ParseReport, ParseError> {
-    let file = File::open(path)?;
+    let mut file = File::open(path)?;
+    // Cursor's IDE keeps a database where its agent keeps JSONL: the file says which.
+    if tool.is_sqlite() || (tool == Tool::Cursor && starts_like_sqlite(&mut file)?) {
+        return parse_database(tool, path);
+    }
     let mut reader = BufReader::with_capacity(256 * 1024, file);
     parse_reader(tool, path, &mut reader)
 }
@@ -110,7 +119,62 @@ pub fn parse_reader(
         Tool::Continue => continue_dev::parse(path, reader),
         Tool::Cline | Tool::RooCode | Tool::KiloCode => cline::parse(tool, path, reader),
         Tool::Amp => amp::parse(path, reader),
+        Tool::OpenCode | Tool::Kilo | Tool::Crush | Tool::Goose => {
+            Err(ParseError::NotATranscript {
+                tool,
+                reason: "a database, read from its file and not from a stream".into(),
+            })
+        }
     }
+}
+
+/// Parses the SQLite database at `path` as `tool`'s (read-only, WAL-aware: [`sqlite`]).
+fn parse_database(tool: Tool, path: &Path) -> Result<ParseReport, ParseError> {
+    match tool {
+        Tool::OpenCode | Tool::Kilo => opencode::parse_db(tool, path),
+        Tool::Cursor => cursor_db::parse_db(path),
+        Tool::Crush => crush::parse_db(path),
+        Tool::Goose => goose::parse_db(path),
+        _ => Err(ParseError::Unrecognised),
+    }
+}
+
+/// Whether the file begins with SQLite's header; the file is left at its start.
+fn starts_like_sqlite(file: &mut File) -> std::io::Result<bool> {
+    use std::io::{Seek, SeekFrom};
+    let mut head = [0u8; 16];
+    let mut n = 0;
+    while n < head.len() {
+        match file.read(&mut head[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    file.seek(SeekFrom::Start(0))?;
+    Ok(sqlite::is_sqlite(&head[..n]))
+}
+
+/// The tool whose SQLite database `path` is, from its tables (and, for OpenCode's schema,
+/// the file's name: Kilo CLI's is `kilo.db`).
+fn detect_database(path: &Path, name: &str) -> Option<Tool> {
+    let src = sqlite::open(path).ok()?;
+    if cursor_db::is_cursor_db(&src.conn) {
+        return Some(Tool::Cursor);
+    }
+    if crush::is_crush(&src.conn) {
+        return Some(Tool::Crush);
+    }
+    if goose::is_goose(&src.conn) {
+        return Some(Tool::Goose);
+    }
+    if opencode::is_opencode(&src.conn) {
+        return Some(if name.starts_with("kilo") {
+            Tool::Kilo
+        } else {
+            Tool::OpenCode
+        });
+    }
+    None
 }
 
 /// How much of a file [`detect`] reads at most.
@@ -129,6 +193,9 @@ pub fn detect(path: &Path) -> std::io::Result<Option<Tool>> {
     // Whole lines decide, and a first line can be long (Codex puts its whole system prompt in
     // `session_meta`): read up to DETECT_LINES lines, at most DETECT_BYTES.
     let mut reader = BufReader::new(File::open(path)?.take(DETECT_BYTES));
+    if sqlite::is_sqlite(reader.fill_buf()?) {
+        return Ok(detect_database(path, name));
+    }
     let mut head = Vec::with_capacity(64 * 1024);
     for _ in 0..DETECT_LINES {
         if reader.read_until(b'\n', &mut head)? == 0 {
