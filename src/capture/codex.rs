@@ -798,7 +798,7 @@ mod tests {
 
     const FORK: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/transcripts/codex/sessions/2026/03/12/rollout-2026-03-12T10-05-00-019ce181-b4e0-7c01-8abc-def012345678.jsonl"
+        "/fixtures/formats/codex-fork/sessions/2026/03/12/rollout-2026-03-12T10-05-00-019ce181-b4e0-7c01-8abc-def012345678.jsonl"
     );
 
     #[test]
