@@ -119,6 +119,7 @@ impl JsonLines<'_> {
             keys,
             issues: self.issues,
             truncated_tail: self.truncated_tail,
+            legacy_ids: Vec::new(),
         }
     }
 }

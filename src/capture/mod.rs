@@ -42,6 +42,18 @@ pub struct ParseReport {
     pub issues: Vec<LineIssue>,
     /// The last line was incomplete (the tool is still writing); it was left for a later import.
     pub truncated_tail: bool,
+    /// For each session (same order; missing means none), how an earlier version of lore
+    /// named it: import keeps that id for a session lore.db already holds under it and not
+    /// under the new one (Aider: docs/importers.md).
+    pub legacy_ids: Vec<Option<LegacyId>>,
+}
+
+/// The id an earlier version of lore gave a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LegacyId {
+    /// Aider before parser version 4: made from the history file's path and the block's header
+    /// time text ([`aider::legacy_id`]), so it depends on where the file was read.
+    AiderPath { header: String },
 }
 
 /// Why a file could not be imported at all.
