@@ -260,8 +260,12 @@ impl State {
         // A forked rollout repeats its ancestors' meta lines and history; the first meta line
         // is this session, and what follows an ancestor's is the ancestor's.
         if self.meta_seen {
-            if p.str_at("id")
-                .is_some_and(|id| Some(id) != self.id.as_deref())
+            // Only a rollout that says it is a fork (`forked_from_id`): older rollouts that
+            // repeat another session's meta (Codex 0.3x) have no turn times to find the end
+            // of the repeated part by, and are read whole, as before.
+            if self.forked_from.is_some()
+                && p.str_at("id")
+                    .is_some_and(|id| Some(id) != self.id.as_deref())
             {
                 self.inherited = true;
             }
@@ -859,6 +863,19 @@ mod tests {
                 .all(|m| !m.content.contains("Review the config parser"))
         );
         assert_eq!(s.info.message_count, 3);
+    }
+
+    #[test]
+    fn a_repeated_meta_without_forked_from_id_is_read_whole() {
+        // Codex 0.3x wrote another session's meta and history without saying it forked.
+        let input = br#"{"timestamp":"2026-01-01T00:00:05Z","type":"session_meta","payload":{"id":"CHILD","timestamp":"2026-01-01T00:00:05Z"}}
+{"timestamp":"2026-01-01T00:00:05Z","type":"session_meta","payload":{"id":"OTHER","timestamp":"2026-01-01T00:00:00Z"}}
+{"timestamp":"2026-01-01T00:00:05Z","type":"response_item","payload":{"type":"message","role":"user","content":[{"type":"input_text","text":"first prompt"}]}}
+"#;
+        let s = one(input);
+        let texts: Vec<&str> = s.messages.iter().map(|m| m.content.as_str()).collect();
+        assert_eq!(texts, vec!["first prompt"]);
+        assert_eq!(s.info.parent_id, None);
     }
 
     #[test]
