@@ -81,6 +81,23 @@ def claude_blocks(path):
     return c
 
 
+def iso_seconds(text):
+    import datetime
+    try:
+        return int(datetime.datetime.fromisoformat(str(text).replace("Z", "+00:00")).timestamp())
+    except ValueError:
+        return None
+
+
+def uuid7_seconds(text):
+    import uuid
+    try:
+        u = uuid.UUID(str(text))
+    except ValueError:
+        return None
+    return (u.int >> 80) // 1000 if u.version == 7 else None
+
+
 def codex_items(path):
     """Codex rollouts: the `response_item` payloads of a JSONL rollout (or the `items` of a
     2025 single-document `.json`, or the bare items of an early JSONL rollout): a `message`
@@ -92,6 +109,7 @@ def codex_items(path):
         doc = json.load(open(path))
         items = doc.get("items", []) if isinstance(doc, dict) else []
     else:
+        own_id, own_start, inherited, forked = None, None, False, False
         for raw in open(path, "rb"):
             try:
                 line = json.loads(raw)
@@ -99,6 +117,31 @@ def codex_items(path):
                 continue
             if not isinstance(line, dict):
                 continue
+            # A forked rollout repeats an ancestor's session_meta and history, up to its own
+            # first turn (one that began at or after its own start): that part is not its own.
+            p = line.get("payload") if isinstance(line.get("payload"), dict) else {}
+            if line.get("type") == "session_meta":
+                if own_id is None:
+                    own_id = p.get("id")
+                    own_start = iso_seconds(p.get("timestamp"))
+                    forked = bool(p.get("forked_from_id"))
+                elif forked and p.get("id") != own_id:
+                    inherited = True
+                continue
+            if inherited:
+                began = None
+                if line.get("type") == "event_msg" and p.get("type") == "task_started":
+                    began = p.get("started_at")
+                    if began is None:
+                        began = uuid7_seconds(p.get("turn_id"))
+                elif line.get("type") == "turn_context":
+                    began = uuid7_seconds(p.get("turn_id"))
+                else:
+                    continue
+                if began is None or own_start is None or began >= own_start:
+                    inherited = False
+                else:
+                    continue
             if line.get("type") == "response_item":
                 items.append(line.get("payload") or {})
             elif "type" not in line or line.get("type") in ("message", "reasoning",
@@ -197,31 +240,70 @@ def gemini_blocks(path):
 
 
 def aider_blocks(path):
-    """Aider `.aider.chat.history.md`: a run of `#### ` lines is one prompt; a run of `> `
-    lines (and bare `>`) is tool output; any other run of non-blank text up to the next
-    prompt or tool output, blank lines included, is one reply."""
+    """Aider `.aider.chat.history.md`, by how Aider writes it: its own lines (`#### ` prompts,
+    `> ` output) end with two spaces; a `> ` message runs to its first line that does; a run of
+    `#### ` lines is one prompt, a command (`/word`, `!cmd`) when it starts so; a
+    `<thinking-content-…>` … `</thinking-content-…>` block is one thought; any other run of
+    non-blank text up to the next prompt, two-space `> ` line or thought, blank lines
+    included, is one reply (its own `> ` quotes too). The last block of the file with no
+    prompt yet is not counted (lore waits for it)."""
     c = collections.Counter()
+    block = collections.Counter()
     state = None
+    thinking = None
+    open_output = False
+    prompted = False
+
+    def close(counter):
+        for k, v in counter.items():
+            c[k] += v
+        counter.clear()
+
     for line in open(path, encoding="utf-8", errors="replace"):
-        line = line.rstrip("\n")
+        line = line.rstrip("\n").rstrip("\r")
         if line.startswith("# aider chat started at"):
-            state = None
+            close(block)
+            state, thinking, open_output, prompted = None, None, False, False
             continue
-        if line.startswith("#### "):
-            if state != "user":
-                c["user"] += 1
-            state = "user"
-        elif line.startswith("> ") or line == ">":
+        if thinking is not None:
+            if line.strip() == thinking:
+                thinking = None
+                state = None
+            elif line.strip() and state != "thought":
+                block["assistant"] += 1
+                state = "thought"
+            continue
+        if open_output and not line.startswith("#### "):
+            open_output = not line.endswith("  ")
+            continue
+        if line.startswith("#### ") or line == "####":
+            prompted = True
+            if state not in ("user", "command"):
+                text = line[5:].strip()
+                cmd = (len(text) > 1 and ((text[0] == "/" and text[1].isalpha())
+                                          or (text[0] == "!" and not text[1].isspace())))
+                state = "command" if cmd else "user"
+                block["command" if cmd else "user"] += 1
+        elif (line.startswith("> ") or line.startswith(">  ") or line == ">") and (
+                state != "assistant" or line.endswith("  ")):
             if state != "tool":
-                c["tool"] += 1
+                block["tool"] += 1
             state = "tool"
+            open_output = not line.endswith("  ")
+        elif line.strip().startswith("<thinking-content-") and line.strip().endswith(">"):
+            thinking = "</" + line.strip()[1:]
+            state = None
         elif line.strip() == "":
-            if state in ("user", "tool"):
+            if state in ("user", "command", "tool"):
                 state = "gap"
         else:
-            if state not in ("assistant",):
-                c["assistant"] += 1
+            if state == "tool" and not open_output:
+                continue  # unprefixed line under a `> ` line (Aider before the two spaces)
+            if state != "assistant":
+                block["assistant"] += 1
             state = "assistant"
+    if prompted:
+        close(block)
     return c
 
 

@@ -21,8 +21,10 @@ use crate::model::Tool;
 
 /// Bumped when an importer changes what it extracts, so that unchanged files are read again.
 /// (2: message identities, so that sessions are merged, never replaced. 3: Gemini's turn-limit
-/// notice is a system message; fingerprints end with the file's digest.)
-const PARSER_VERSION: u32 = 3;
+/// notice is a system message; fingerprints end with the file's digest. 4: Codex forks start at
+/// their own first turn; Aider reasoning, commands, quotes, multi-line output and ids from
+/// content; tool inputs keep their key order.)
+const PARSER_VERSION: u32 = 4;
 
 /// At most this many sessions are written in one transaction.
 pub const BATCH_SESSIONS: usize = 2_000;
@@ -424,6 +426,18 @@ fn write_item(
             }
             let mut changed = 0usize;
             for (n, session) in report.sessions.iter().enumerate() {
+                // A session an earlier lore stored under another id keeps that id here.
+                let renamed;
+                let legacy = report.legacy_ids.get(n).and_then(Option::as_ref);
+                let session = match earlier_id(w, session, legacy, &path)? {
+                    Some(old) => {
+                        let mut s = session.clone();
+                        s.info.id = old;
+                        renamed = s;
+                        &renamed
+                    }
+                    None => session,
+                };
                 // A database holds many sessions and changes for reasons of its own: each
                 // session's fingerprint is that of what the file says about it, so a session
                 // that did not change is not rewritten (and writes no commit).
@@ -478,6 +492,41 @@ fn session_fingerprint(session: &crate::model::ParsedSession) -> String {
         hasher.update(&bytes);
     }
     format!("v{PARSER_VERSION}:session:{}", hasher.finalize().to_hex())
+}
+
+/// The id lore.db holds `session` under, when an earlier lore named it otherwise and lore.db
+/// holds nothing under its id now. Aider (ids made from the file's path before parser version
+/// 4): the id this path gave, else an Aider session with the same start and first message
+/// whose id is the one its own recorded path gave (the repository moved since).
+fn earlier_id(
+    w: &Writer<'_>,
+    session: &crate::model::ParsedSession,
+    legacy: Option<&capture::LegacyId>,
+    path: &str,
+) -> Result<Option<String>, DbError> {
+    let Some(capture::LegacyId::AiderPath { header }) = legacy else {
+        return Ok(None);
+    };
+    if w.knows_session(&session.info.id)? {
+        return Ok(None);
+    }
+    let here = capture::aider::legacy_id(path, header);
+    if w.knows_session(&here)? {
+        return Ok(Some(here));
+    }
+    let Some(first) = session.messages.first() else {
+        return Ok(None);
+    };
+    Ok(
+        w.aider_sessions_like(session.info.started_at, &first.content)?
+            .into_iter()
+            .find(|(id, source)| {
+                source
+                    .as_deref()
+                    .is_some_and(|p| capture::aider::legacy_id(p, header) == *id)
+            })
+            .map(|(id, _)| id),
+    )
 }
 
 /// The paths a plain `lore import` reads, from the environment and the config.
@@ -656,4 +705,84 @@ pub fn not_imported<'a>(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::aider;
+    use crate::db::Filter;
+
+    const HISTORY: &str = "# aider chat started at 2026-01-01 00:00:00\n\n> Aider v0.86.2  \n\n#### hi  \n\nHello.\n\n# aider chat started at 2026-01-02 00:00:00\n\n#### again  \n";
+
+    fn ids(db: &Db) -> Vec<String> {
+        let mut ids: Vec<String> = db
+            .sessions(&Filter::default(), 100)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    fn run(db: &mut Db, file: &Path) -> Summary {
+        let c = Candidate {
+            path: file.to_path_buf(),
+            tool: Some(Tool::Aider),
+        };
+        import(db, vec![c], "m", None, &mut |_| {}).unwrap()
+    }
+
+    #[test]
+    fn aider_sessions_stored_under_their_old_path_ids_keep_them() {
+        let d = tempfile::tempdir().unwrap();
+        let repo = d.path().join("repo");
+        std::fs::create_dir(&repo).unwrap();
+        let file = repo.join(".aider.chat.history.md");
+        std::fs::write(&file, HISTORY).unwrap();
+        let canonical = std::fs::canonicalize(&file).unwrap();
+        let key = canonical.to_string_lossy().into_owned();
+        let parsed = capture::parse_file(Tool::Aider, &canonical).unwrap();
+        let old = aider::legacy_id(&key, "2026-01-01 00:00:00");
+        assert_ne!(parsed.sessions[0].info.id, old);
+
+        // lore.db as an earlier lore left it: the first block stored under its path-based id.
+        let mut db = Db::open(&d.path().join("lore.db")).unwrap();
+        let mut stored = parsed.sessions[0].clone();
+        stored.info.id = old.clone();
+        stored.messages.truncate(1);
+        db.write("old import", |w| -> Result<(), DbError> {
+            w.merge_session(
+                &Copy {
+                    parsed: &stored,
+                    keys: &parsed.keys[0][..1],
+                    path: &key,
+                    fingerprint: "v3:old",
+                },
+                "m",
+            )?;
+            Ok(())
+        })
+        .unwrap();
+
+        let summary = run(&mut db, &file);
+        assert_eq!(summary.new_sessions, 1, "only the second block is new");
+        assert_eq!(
+            summary.updated_sessions, 1,
+            "the old one is brought up to date"
+        );
+        let mut want = vec![old.clone(), parsed.sessions[1].info.id.clone()];
+        want.sort();
+        assert_eq!(ids(&db), want);
+        assert_eq!(db.session(&old).unwrap().message_count, 2);
+
+        // The same history read from another path (a moved or cloned repository) adds nothing.
+        let moved = d.path().join("moved");
+        std::fs::create_dir(&moved).unwrap();
+        std::fs::copy(&file, moved.join(".aider.chat.history.md")).unwrap();
+        let again = run(&mut db, &moved.join(".aider.chat.history.md"));
+        assert_eq!(again.new_sessions, 0);
+        assert_eq!(ids(&db), want);
+    }
 }

@@ -554,3 +554,55 @@ fn a_bad_line_in_the_middle_is_reported_with_its_number_and_the_rest_is_kept() {
         .collect();
     assert_eq!(contents, vec!["before", "after"]);
 }
+
+/// `lore blame` is a reading command too: in a git repository whose commit is linked to a
+/// session, it reads lore.db in a read-only home and writes nothing.
+#[test]
+fn blame_reads_a_read_only_lore_home() {
+    let (env, _) = with_one_session();
+    let repo = env.path("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(["-c", "user.name=Dev", "-c", "user.email=dev@example.com"])
+            .args(args)
+            .current_dir(&repo)
+            .env("HOME", &env.home)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", env.home.join(".gitconfig"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    git(&["init", "-q"]);
+    std::fs::write(repo.join("widget.rs"), "fn widget() {}\n").unwrap();
+    git(&["add", "widget.rs"]);
+    git(&["commit", "-q", "-m", "widget"]);
+    let head = git(&["rev-parse", "HEAD"]);
+    env.lore()
+        .current_dir(&repo)
+        .args(["link", GOOD, "--commit", &head])
+        .assert()
+        .success();
+    let before = env.digest();
+    let db_bytes = std::fs::read(env.db()).unwrap();
+    {
+        let _guard = ReadOnly::make(&env.lore_home);
+        let out = env
+            .lore()
+            .current_dir(&repo)
+            .args(["blame", "widget.rs:1"])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains(&GOOD[..8]) && stdout.contains(&head[..12]),
+            "lore blame in a read-only home: {}\n{stdout}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(std::fs::read(env.db()).unwrap(), db_bytes);
+    }
+    assert_eq!(before, env.digest());
+}

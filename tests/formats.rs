@@ -188,3 +188,33 @@ fn aider_models_banner_gives_the_model() {
     let s = &env.sessions()[0];
     assert_eq!(s["model"], "gpt-4o");
 }
+
+#[test]
+fn codex_fork_starts_at_its_own_first_prompt() {
+    // A sub-agent forked with its parent's context repeats the parent's meta and history.
+    let env = env_with("codex-fork", ".codex");
+    let all = ids(&env);
+    assert_eq!(all, vec!["019ce181-b4e0-7c01-8abc-def012345678"]);
+    let listed = env.sessions();
+    assert_eq!(
+        listed[0]["title"],
+        "Inspect src/config.rs and report its entry points."
+    );
+    let s = env.show(&all[0]);
+    assert_eq!(s["parent_id"], "019ce17d-2100-7a01-8abc-def012345678");
+    let texts = messages(&s);
+    assert_eq!(
+        texts[1],
+        (
+            "user".into(),
+            "Inspect src/config.rs and report its entry points.".into()
+        )
+    );
+    assert!(
+        texts
+            .iter()
+            .all(|(_, t)| !t.contains("Review the config parser")),
+        "{texts:?}"
+    );
+    assert_eq!(s["message_count"], 3);
+}

@@ -279,6 +279,29 @@ fn aider_histories_split_into_sessions_with_commit_links() {
         .collect();
     assert_eq!(commits, vec!["1a2b3c4", "5d6e7f8a9b"]);
 
+    // The same history read from another path (a moved or cloned repository) is the same
+    // sessions: ids come from the history's text, not its path.
+    let moved = env.path("moved");
+    copy_tree(&fixtures().join("transcripts/aider"), &moved);
+    env.lore()
+        .arg("import")
+        .arg(moved.join(".aider.chat.history.md"))
+        .assert()
+        .success();
+    let after = env.sessions();
+    assert_eq!(after.len(), 2, "{after:#?}");
+    let mut before_ids: Vec<&str> = sessions.iter().map(|s| s["id"].as_str().unwrap()).collect();
+    let mut after_ids: Vec<&str> = after.iter().map(|s| s["id"].as_str().unwrap()).collect();
+    before_ids.sort();
+    after_ids.sort();
+    assert_eq!(before_ids, after_ids);
+    // A slash command is not a title: the second session is named by its first prompt.
+    let second = after
+        .iter()
+        .find(|s| s["started_at"] == "2026-03-03T08:00:05Z")
+        .unwrap();
+    assert_eq!(second["title"], "Why is `status_json` flaky?");
+
     // Configured aider paths are part of a plain `lore import`.
     let env2 = TestEnv::new();
     env2.lore()

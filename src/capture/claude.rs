@@ -15,8 +15,8 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::jsonl::{
-    JsonLines, Timeline, ValueExt, compact_json, media_marker, take_str, timestamp_at,
-    tool_use_text,
+    JsonLines, Step, Timeline, ValueExt, compact_json, keep_key_order_in, media_marker, take_str,
+    timestamp_at, tool_use_text,
 };
 use super::{ParseError, ParseReport, cap_tool_content};
 use crate::model::{Kind, Message, ParsedSession, Role, SessionInfo, Tool};
@@ -76,7 +76,14 @@ pub fn parse(path: &Path, reader: &mut dyn BufRead) -> Result<ParseReport, Parse
     let mut parsed = 0u64;
     while let Some(line) = lines.next_line()? {
         parsed += 1;
-        let v = line.value;
+        let mut v = line.value;
+        // Tool inputs keep the tool's key order (an Edit's old_string before its new_string).
+        keep_key_order_in(
+            &mut v,
+            &line.raw,
+            &[Step::Key("message"), Step::Key("content")],
+            "input",
+        );
         let sidechain = !agent_file
             && v.get("isSidechain").and_then(Value::as_bool) == Some(true)
             && matches!(v.str_at("type"), Some("user" | "assistant"));

@@ -167,6 +167,11 @@ struct State {
     pending_events: HashMap<String, Vec<usize>>,
     /// One identity per message, filled by `finish`.
     keys: Vec<String>,
+    /// Reading the history a forked rollout inherited from its ancestors (after an ancestor's
+    /// `session_meta`, before this session's own first turn): it is theirs, not this session's.
+    inherited: bool,
+    /// `forked_from_id` of this session's `session_meta`.
+    forked_from: Option<String>,
 }
 
 #[derive(Clone, Copy)]
@@ -222,6 +227,12 @@ impl State {
         self.recognised = true;
         self.times.see(ts);
         let payload = v.get_mut("payload").map(Value::take).unwrap_or_default();
+        if self.inherited && !matches!(kind, Envelope::SessionMeta) {
+            if !self.own_turn_starts(&payload, matches!(kind, Envelope::TurnContext)) {
+                return;
+            }
+            self.inherited = false;
+        }
         match kind {
             Envelope::SessionMeta => self.session_meta(payload),
             Envelope::TurnContext => {
@@ -246,12 +257,23 @@ impl State {
     }
 
     fn session_meta(&mut self, mut p: Value) {
-        // A forked rollout repeats its ancestors' meta lines; the first one is this session.
+        // A forked rollout repeats its ancestors' meta lines and history; the first meta line
+        // is this session, and what follows an ancestor's is the ancestor's.
         if self.meta_seen {
+            // Only a rollout that says it is a fork (`forked_from_id`): older rollouts that
+            // repeat another session's meta (Codex 0.3x) have no turn times to find the end
+            // of the repeated part by, and are read whole, as before.
+            if self.forked_from.is_some()
+                && p.str_at("id")
+                    .is_some_and(|id| Some(id) != self.id.as_deref())
+            {
+                self.inherited = true;
+            }
             return;
         }
         self.meta_seen = true;
         self.id = take_str(&mut p, "id");
+        self.forked_from = take_str(&mut p, "forked_from_id").filter(|s| !s.is_empty());
         self.cwd = take_str(&mut p, "cwd");
         self.version = take_str(&mut p, "cli_version");
         if self.model.is_none() {
@@ -269,7 +291,31 @@ impl State {
             .or_else(|| p.get("parent_thread_id"))
             .and_then(Value::as_str)
             .filter(|s| !s.is_empty())
-            .map(str::to_owned);
+            .map(str::to_owned)
+            .or_else(|| self.forked_from.clone());
+    }
+
+    /// Whether a line read in the inherited part starts this session's own first turn: a
+    /// `task_started` event or a `turn_context` whose turn began at or after this session's
+    /// recorded start (`task_started.started_at`, in seconds, else the time in the turn id,
+    /// a UUIDv7). A turn marker whose time cannot be read ends the inherited part too, so
+    /// that a layout this rule does not know loses nothing; other lines never do.
+    fn own_turn_starts(&self, payload: &Value, turn_context: bool) -> bool {
+        if !turn_context && payload.str_at("type") != Some("task_started") {
+            return false;
+        }
+        let Some(start) = self.meta_start else {
+            return true;
+        };
+        let began = match payload.get("started_at").and_then(Value::as_i64) {
+            Some(secs) if !turn_context => secs.checked_mul(1000),
+            _ => payload.str_at("turn_id").and_then(uuid_v7_millis),
+        };
+        match began {
+            // `started_at` has whole seconds: compare in seconds.
+            Some(ms) => ms.div_euclid(1000) >= start.div_euclid(1000),
+            None => true,
+        }
     }
 
     fn push(&mut self, msg: Message, from_event: bool) {
@@ -509,6 +555,15 @@ fn id_from_file_name(path: &Path) -> Option<String> {
     uuid::Uuid::parse_str(tail).ok().map(|_| tail.to_owned())
 }
 
+/// The Unix milliseconds a version 7 UUID carries in its first 48 bits.
+fn uuid_v7_millis(text: &str) -> Option<i64> {
+    let id = uuid::Uuid::parse_str(text).ok()?;
+    if id.get_version_num() != 7 {
+        return None;
+    }
+    i64::try_from(id.as_u128() >> 80).ok()
+}
+
 /// `<cwd>…</cwd>` inside an `<environment_context>` block.
 fn environment_cwd(text: &str) -> Option<String> {
     let rest = text.trim_start().strip_prefix("<environment_context")?;
@@ -743,6 +798,106 @@ mod tests {
         assert!(s.links.is_empty());
         assert!(s.messages.is_empty());
         assert_eq!(s.info.message_count, 0);
+    }
+
+    const FORK: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/formats/codex-fork/sessions/2026/03/12/rollout-2026-03-12T10-05-00-019ce181-b4e0-7c01-8abc-def012345678.jsonl"
+    );
+
+    #[test]
+    fn forked_subagent_starts_at_its_own_first_turn() {
+        let s = one(&std::fs::read(FORK).unwrap());
+        assert_eq!(s.info.id, "019ce181-b4e0-7c01-8abc-def012345678");
+        assert_eq!(
+            s.info.parent_id.as_deref(),
+            Some("019ce17d-2100-7a01-8abc-def012345678")
+        );
+        assert_eq!(s.info.cwd.as_deref(), Some("/home/dev/acme"));
+        // The inherited turn_context (the parent's model) is not this session's.
+        assert_eq!(s.info.model.as_deref(), Some("gpt-5.1-codex-mini"));
+        assert_eq!(s.info.started_at, ts("2026-03-12T10:05:00.000Z"));
+        let got: Vec<(Role, Kind, &str)> = s
+            .messages
+            .iter()
+            .map(|m| (m.role, m.kind, m.content.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    Role::System,
+                    Kind::Text,
+                    "<model_switch>\nContinue with the instructions below.\n</model_switch>"
+                ),
+                (
+                    Role::User,
+                    Kind::Text,
+                    "Inspect src/config.rs and report its entry points."
+                ),
+                (
+                    Role::Assistant,
+                    Kind::Thinking,
+                    "**Listing the public functions**"
+                ),
+                (
+                    Role::Assistant,
+                    Kind::ToolUse,
+                    r#"shell_command: {"command":"rg -n \"pub fn\" src/config.rs","workdir":"/home/dev/acme"}"#
+                ),
+                (
+                    Role::Tool,
+                    Kind::ToolResult,
+                    "Exit code: 0\nOutput:\n3:pub fn load(path: &Path) -> Result<Config>\n"
+                ),
+                (
+                    Role::Assistant,
+                    Kind::Text,
+                    "One entry point: `config::load` (src/config.rs:3)."
+                ),
+            ]
+        );
+        assert!(
+            s.messages
+                .iter()
+                .all(|m| !m.content.contains("Review the config parser"))
+        );
+        assert_eq!(s.info.message_count, 3);
+    }
+
+    #[test]
+    fn a_repeated_meta_without_forked_from_id_is_read_whole() {
+        // Codex 0.3x wrote another session's meta and history without saying it forked.
+        let input = br#"{"timestamp":"2026-01-01T00:00:05Z","type":"session_meta","payload":{"id":"CHILD","timestamp":"2026-01-01T00:00:05Z"}}
+{"timestamp":"2026-01-01T00:00:05Z","type":"session_meta","payload":{"id":"OTHER","timestamp":"2026-01-01T00:00:00Z"}}
+{"timestamp":"2026-01-01T00:00:05Z","type":"response_item","payload":{"type":"message","role":"user","content":[{"type":"input_text","text":"first prompt"}]}}
+"#;
+        let s = one(input);
+        let texts: Vec<&str> = s.messages.iter().map(|m| m.content.as_str()).collect();
+        assert_eq!(texts, vec!["first prompt"]);
+        assert_eq!(s.info.parent_id, None);
+    }
+
+    #[test]
+    fn forked_inherited_part_ends_at_a_turn_whose_time_is_unknown() {
+        // A fork whose turn markers carry no time: nothing is dropped (the layout before
+        // this rule), rather than the session's own turns.
+        let input = br#"{"timestamp":"2026-01-01T00:00:05Z","type":"session_meta","payload":{"id":"CHILD","forked_from_id":"PARENT","timestamp":"2026-01-01T00:00:05Z"}}
+{"timestamp":"2026-01-01T00:00:05Z","type":"session_meta","payload":{"id":"PARENT","timestamp":"2026-01-01T00:00:00Z"}}
+{"timestamp":"2026-01-01T00:00:05Z","type":"response_item","payload":{"type":"message","role":"user","content":[{"type":"input_text","text":"parent prompt"}]}}
+{"timestamp":"2026-01-01T00:00:06Z","type":"turn_context","payload":{"turn_id":"t-9","model":"m"}}
+{"timestamp":"2026-01-01T00:00:06Z","type":"response_item","payload":{"type":"message","role":"user","content":[{"type":"input_text","text":"own prompt"}]}}
+"#;
+        let s = one(input);
+        assert_eq!(s.info.parent_id.as_deref(), Some("PARENT"));
+        let texts: Vec<&str> = s.messages.iter().map(|m| m.content.as_str()).collect();
+        assert_eq!(texts, vec!["own prompt"]);
+        assert_eq!(s.info.model.as_deref(), Some("m"));
+        assert_eq!(
+            uuid_v7_millis("019ce181-b4e0-7c01-8abc-def012345678"),
+            ts("2026-03-12T10:05:00.000Z")
+        );
+        assert_eq!(uuid_v7_millis("019cd2a4-7e1b-4c30-8f2d-4a6b8c0d1e2f"), None);
     }
 
     #[test]

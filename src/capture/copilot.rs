@@ -17,7 +17,8 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::jsonl::{
-    JsonLines, Timeline, ValueExt, compact_json, take_str, timestamp_at, tool_use_text,
+    JsonLines, Step, Timeline, ValueExt, compact_json, keep_key_order, keep_key_order_in, take_str,
+    timestamp_at, tool_use_text,
 };
 use super::{ParseError, ParseReport, cap_tool_content};
 use crate::model::{Kind, Message, ParsedSession, Role, SessionInfo, Tool};
@@ -28,7 +29,20 @@ pub fn parse(path: &Path, reader: &mut dyn BufRead) -> Result<ParseReport, Parse
     let mut lines = JsonLines::new(reader);
     let mut st = State::default();
     while let Some(line) = lines.next_line()? {
-        st.event(line.value);
+        let mut value = line.value;
+        // Tool arguments keep the tool's key order.
+        keep_key_order_in(
+            &mut value,
+            &line.raw,
+            &[Step::Key("data"), Step::Key("toolRequests")],
+            "arguments",
+        );
+        keep_key_order(
+            &mut value,
+            &line.raw,
+            &[Step::Key("data"), Step::Key("arguments")],
+        );
+        st.event(value);
     }
     if lines.nonblank_lines == 0 {
         return Err(ParseError::Empty);

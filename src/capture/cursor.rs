@@ -14,7 +14,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::jsonl::{JsonLines, ValueExt, compact_json, tool_use_text};
+use super::jsonl::{JsonLines, Step, ValueExt, compact_json, keep_key_order_in, tool_use_text};
 use super::{ParseError, ParseReport, cap_tool_content};
 use crate::model::{Kind, Message, ParsedSession, Role, SessionInfo, Tool};
 
@@ -29,7 +29,15 @@ pub fn parse(path: &Path, reader: &mut dyn BufRead) -> Result<ParseReport, Parse
             continue;
         }
         recognised += 1;
-        for (n, m) in convert(&line.value).into_iter().enumerate() {
+        let mut value = line.value;
+        // Tool inputs keep the tool's key order.
+        keep_key_order_in(
+            &mut value,
+            &line.raw,
+            &[Step::Key("message"), Step::Key("content")],
+            "input",
+        );
+        for (n, m) in convert(&value).into_iter().enumerate() {
             keys.push(format!("l{}.{n}", line.number));
             messages.push(m);
         }

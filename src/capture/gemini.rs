@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::jsonl::{
-    JsonLines, Timeline, ValueExt, compact_json, media_marker, parse_timestamp, take_str,
-    timestamp_at, tool_use_text,
+    JsonLines, Step, Timeline, ValueExt, compact_json, keep_key_order_in, media_marker,
+    parse_timestamp, take_str, timestamp_at, tool_use_text,
 };
 use super::{LineIssue, ParseError, ParseReport, cap_tool_content};
 use crate::model::{Kind, Message, ParsedSession, Role, SessionInfo, Tool};
@@ -35,7 +35,10 @@ pub fn parse(path: &Path, reader: &mut dyn BufRead) -> Result<ParseReport, Parse
     let mut parsed = 0u64;
     while let Some(line) = lines.next_line()? {
         parsed += 1;
-        st.line(line.value);
+        let mut value = line.value;
+        // Tool call arguments keep the tool's key order.
+        keep_key_order_in(&mut value, &line.raw, &[Step::Key("toolCalls")], "args");
+        st.line(value);
     }
     if lines.nonblank_lines == 0 {
         return Err(ParseError::Empty);
@@ -550,7 +553,7 @@ mod tests {
                 (
                     Assistant,
                     ToolUse,
-                    r#"search_file_content: {"path":"src","pattern":"fn status"}"#
+                    r#"search_file_content: {"pattern":"fn status","path":"src"}"#
                 ),
                 (
                     Tool,

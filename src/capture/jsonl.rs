@@ -13,6 +13,9 @@ pub struct Line {
     /// 1-based line number in the file.
     pub number: u64,
     pub value: Value,
+    /// The line's text (invalid UTF-8 replaced): where tool inputs keep their key order
+    /// ([`keep_key_order`]).
+    pub raw: String,
 }
 
 /// Iterates over the JSON values of a JSONL stream.
@@ -63,25 +66,20 @@ impl<'a> JsonLines<'a> {
                 continue;
             }
             self.nonblank_lines += 1;
-            let parsed = match std::str::from_utf8(bytes) {
-                Ok(text) => serde_json::from_str::<Value>(text),
-                Err(_) => {
-                    let text = String::from_utf8_lossy(bytes);
-                    let parsed = serde_json::from_str::<Value>(&text);
-                    if parsed.is_ok() {
-                        self.issues.push(LineIssue {
-                            line: self.number,
-                            message: "invalid UTF-8 replaced with U+FFFD".into(),
-                        });
-                    }
-                    parsed
-                }
-            };
+            let text = String::from_utf8_lossy(bytes);
+            let parsed = serde_json::from_str::<Value>(&text);
+            if parsed.is_ok() && matches!(text, std::borrow::Cow::Owned(_)) {
+                self.issues.push(LineIssue {
+                    line: self.number,
+                    message: "invalid UTF-8 replaced with U+FFFD".into(),
+                });
+            }
             match parsed {
                 Ok(value) => {
                     return Ok(Some(Line {
                         number: self.number,
                         value,
+                        raw: text.into_owned(),
                     }));
                 }
                 Err(_) if !terminated && looks_partial(bytes) => {
@@ -119,6 +117,7 @@ impl JsonLines<'_> {
             keys,
             issues: self.issues,
             truncated_tail: self.truncated_tail,
+            legacy_ids: Vec::new(),
         }
     }
 }
@@ -185,6 +184,142 @@ pub fn compact_json(v: &Value) -> String {
         Value::String(s) => s.clone(),
         other => serde_json::to_string(other).unwrap_or_default(),
     }
+}
+
+/// A step of a path into a JSON document: an object's key or an array's index.
+#[derive(Debug, Clone, Copy)]
+pub enum Step<'s> {
+    Key(&'s str),
+    Index(usize),
+}
+
+/// Replaces the object or array at `path` in `value` (parsed from `raw`) by its compact JSON
+/// text in the order `raw` has it, as a string, which [`compact_json`] then keeps as it is.
+/// A parsed [`Value`] sorts object keys (serde_json's map is a BTreeMap), so an Edit would show
+/// `new_string` before `old_string`; the tool's own order is kept this way without turning on
+/// serde_json's `preserve_order` for the whole program (docs/importers.md, "Tool calls").
+/// Anything not found, or not an object or array, is left as it is.
+pub fn keep_key_order(value: &mut Value, raw: &str, path: &[Step<'_>]) {
+    let mut target = &mut *value;
+    for step in path {
+        let next = match step {
+            Step::Key(k) => target.get_mut(*k),
+            Step::Index(i) => target.get_mut(*i),
+        };
+        match next {
+            Some(v) => target = v,
+            None => return,
+        }
+    }
+    if !(target.is_object() || target.is_array()) {
+        return;
+    }
+    if let Some(text) = raw_at(raw, path).and_then(compact_in_order) {
+        *target = Value::String(text);
+    }
+}
+
+/// [`keep_key_order`] for the `field` of each element of the array at `array`: the tool
+/// inputs of a line's content blocks (`["message", "content"]`, `"input"`), tool requests,
+/// tool calls. Only lines whose text holds `"<field>"` are looked at.
+pub fn keep_key_order_in(value: &mut Value, raw: &str, array: &[Step<'_>], field: &str) {
+    if !raw.contains(&format!("\"{field}\"")) {
+        return;
+    }
+    let mut at = value as &Value;
+    for step in array {
+        let next = match step {
+            Step::Key(k) => at.get(*k),
+            Step::Index(i) => at.get(*i),
+        };
+        match next {
+            Some(v) => at = v,
+            None => return,
+        }
+    }
+    let Some(items) = at.as_array() else {
+        return;
+    };
+    let with_field: Vec<usize> = items
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| b.get(field).is_some_and(|v| v.is_object() || v.is_array()))
+        .map(|(i, _)| i)
+        .collect();
+    for i in with_field {
+        let mut path = array.to_vec();
+        path.push(Step::Index(i));
+        path.push(Step::Key(field));
+        keep_key_order(value, raw, &path);
+    }
+}
+
+/// The JSON text at `path` inside the JSON text `json`.
+fn raw_at<'a>(json: &'a str, path: &[Step<'_>]) -> Option<&'a str> {
+    use serde_json::value::RawValue;
+    let mut cur = json;
+    for step in path {
+        cur = match step {
+            Step::Key(k) => {
+                let map: std::collections::HashMap<String, &'a RawValue> =
+                    serde_json::from_str(cur).ok()?;
+                map.get(*k)?.get()
+            }
+            Step::Index(i) => {
+                let items: Vec<&'a RawValue> = serde_json::from_str(cur).ok()?;
+                items.get(*i)?.get()
+            }
+        };
+    }
+    Some(cur)
+}
+
+/// `raw` (one JSON value) as compact JSON in its own key order, with strings and numbers
+/// written as serde_json writes them (the same text as [`compact_json`] of the parsed value,
+/// but for the order of keys).
+fn compact_in_order(raw: &str) -> Option<String> {
+    let b = raw.as_bytes();
+    let mut out = String::with_capacity(raw.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b' ' | b'\t' | b'\n' | b'\r' => i += 1,
+            b'"' => {
+                let start = i;
+                i += 1;
+                loop {
+                    match *b.get(i)? {
+                        b'\\' => i += 2,
+                        b'"' => {
+                            i += 1;
+                            break;
+                        }
+                        _ => i += 1,
+                    }
+                }
+                let s: String = serde_json::from_str(raw.get(start..i)?).ok()?;
+                out.push_str(&serde_json::to_string(&s).ok()?);
+            }
+            c @ (b'{' | b'}' | b'[' | b']' | b':' | b',') => {
+                out.push(char::from(c));
+                i += 1;
+            }
+            _ => {
+                let start = i;
+                while i < b.len()
+                    && !matches!(
+                        b[i],
+                        b' ' | b'\t' | b'\n' | b'\r' | b',' | b'}' | b']' | b':'
+                    )
+                {
+                    i += 1;
+                }
+                let v: Value = serde_json::from_str(raw.get(start..i)?).ok()?;
+                out.push_str(&v.to_string());
+            }
+        }
+    }
+    Some(out)
 }
 
 /// The readable text of a tool call: `<name>: <input>`.
@@ -394,5 +529,45 @@ mod tests {
             Some(1_773_244_332_033)
         );
         assert_eq!(parse_timestamp("yesterday"), None);
+    }
+}
+
+#[cfg(test)]
+mod order_tests {
+    use super::*;
+
+    #[test]
+    fn compact_in_order_writes_what_serde_writes_but_in_the_given_order() {
+        // Keys already sorted: exactly serde_json's compact text of the parsed value.
+        for raw in [
+            r#"{ "a" : 1, "b" : [ 1.0, -2e3, true, null, "x\u00e9\n\"\/" ], "c": {} }"#,
+            r#"[]"#,
+            r#"{"k":"\ud83d\ude00 tab\t"}"#,
+        ] {
+            let v: Value = serde_json::from_str(raw).unwrap();
+            assert_eq!(
+                compact_in_order(raw).as_deref(),
+                Some(v.to_string().as_str())
+            );
+        }
+        assert_eq!(
+            compact_in_order(r#"{"z": 1, "a": {"y": 2, "b": 3}}"#).as_deref(),
+            Some(r#"{"z":1,"a":{"y":2,"b":3}}"#)
+        );
+        // Broken text is refused, never half-written.
+        assert_eq!(compact_in_order(r#"{"a": "unterminated}"#), None);
+    }
+
+    #[test]
+    fn keep_key_order_leaves_strings_and_missing_paths_alone() {
+        let raw = r#"{"m":{"c":[{"input":"text"},{"input":{"z":1,"a":2}},{"other":1}]}}"#;
+        let mut v: Value = serde_json::from_str(raw).unwrap();
+        keep_key_order_in(&mut v, raw, &[Step::Key("m"), Step::Key("c")], "input");
+        assert_eq!(v["m"]["c"][0]["input"], "text");
+        assert_eq!(v["m"]["c"][1]["input"], r#"{"z":1,"a":2}"#);
+        assert!(v["m"]["c"][2].get("input").is_none());
+        let before = v.clone();
+        keep_key_order(&mut v, raw, &[Step::Key("nope"), Step::Index(3)]);
+        assert_eq!(v, before);
     }
 }

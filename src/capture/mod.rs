@@ -54,6 +54,18 @@ pub struct ParseReport {
     pub issues: Vec<LineIssue>,
     /// The last line was incomplete (the tool is still writing); it was left for a later import.
     pub truncated_tail: bool,
+    /// For each session (same order; missing means none), how an earlier version of lore
+    /// named it: import keeps that id for a session lore.db already holds under it and not
+    /// under the new one (Aider: docs/importers.md).
+    pub legacy_ids: Vec<Option<LegacyId>>,
+}
+
+/// The id an earlier version of lore gave a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LegacyId {
+    /// Aider before parser version 4: made from the history file's path and the block's header
+    /// time text ([`aider::legacy_id`]), so it depends on where the file was read.
+    AiderPath { header: String },
 }
 
 /// Why a file could not be imported at all.
@@ -346,5 +358,79 @@ mod tests {
         });
         std::fs::write(&p, format!("{meta}\n")).unwrap();
         assert_eq!(detect(&p).unwrap(), Some(Tool::Codex));
+    }
+}
+
+#[cfg(test)]
+mod key_order_tests {
+    use super::*;
+
+    /// The tool calls of one transcript, as `lore` stores them.
+    fn tool_uses(
+        parse: fn(&Path, &mut dyn std::io::BufRead) -> Result<ParseReport, ParseError>,
+        path: &str,
+        text: &str,
+    ) -> Vec<String> {
+        let mut reader = text.as_bytes();
+        let r = parse(Path::new(path), &mut reader).unwrap();
+        r.sessions
+            .iter()
+            .flat_map(|s| &s.messages)
+            .filter(|m| m.kind == crate::model::Kind::ToolUse)
+            .map(|m| m.content.clone())
+            .collect()
+    }
+
+    /// An Edit input in the tool's own order, with a nested object, an array, numbers, an
+    /// escaped quote and non-ASCII text; and how lore must show it.
+    const EDIT: &str = r#"{"file_path":"/src/a.rs","old_string":"fn a() {\"é\"}","new_string":"fn b() {}","replace_all":false,"opts":{"z":1,"a":[2.5,null]}}"#;
+    const SHOWN: &str = r#"Edit: {"file_path":"/src/a.rs","old_string":"fn a() {\"é\"}","new_string":"fn b() {}","replace_all":false,"opts":{"z":1,"a":[2.5,null]}}"#;
+
+    #[test]
+    fn claude_code_tool_inputs_keep_their_key_order() {
+        let text = format!(
+            "{{\"type\":\"user\",\"sessionId\":\"S\",\"uuid\":\"u1\",\"message\":{{\"role\":\"user\",\"content\":\"edit it\"}}}}\n{{\"type\":\"assistant\",\"sessionId\":\"S\",\"uuid\":\"u2\",\"message\":{{\"id\":\"m\",\"role\":\"assistant\",\"content\":[{{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"Edit\",\"input\": {EDIT} }}]}}}}\n"
+        );
+        assert_eq!(
+            tool_uses(claude::parse, "/p/S.jsonl", &text),
+            vec![SHOWN.to_owned()]
+        );
+    }
+
+    #[test]
+    fn cursor_gemini_copilot_and_codex_tool_inputs_keep_their_key_order() {
+        let cursor = format!(
+            "{{\"role\":\"user\",\"message\":{{\"content\":[{{\"type\":\"text\",\"text\":\"edit\"}}]}}}}\n{{\"role\":\"assistant\",\"message\":{{\"content\":[{{\"type\":\"tool_use\",\"name\":\"Edit\",\"input\":{EDIT}}}]}}}}\n"
+        );
+        assert_eq!(
+            tool_uses(cursor::parse, "/p/agent-transcripts/c.jsonl", &cursor),
+            vec![SHOWN.to_owned()]
+        );
+
+        let gemini = format!(
+            "{{\"sessionId\":\"G\",\"projectHash\":\"h\",\"startTime\":\"2026-01-01T00:00:00Z\",\"lastUpdated\":\"2026-01-01T00:00:01Z\"}}\n{{\"id\":\"g1\",\"timestamp\":\"2026-01-01T00:00:01Z\",\"type\":\"gemini\",\"content\":\"\",\"toolCalls\":[{{\"id\":\"t\",\"name\":\"Edit\",\"args\":{EDIT},\"status\":\"success\"}}]}}\n"
+        );
+        assert_eq!(
+            tool_uses(gemini::parse, "/g/chats/session-x.jsonl", &gemini),
+            vec![SHOWN.to_owned()]
+        );
+
+        let copilot = format!(
+            "{{\"type\":\"session.start\",\"data\":{{\"sessionId\":\"C\",\"startTime\":\"2026-01-01T00:00:00Z\"}},\"id\":\"e1\",\"timestamp\":\"2026-01-01T00:00:00Z\",\"parentId\":null}}\n{{\"type\":\"assistant.message\",\"data\":{{\"messageId\":\"m\",\"content\":\"\",\"toolRequests\":[{{\"toolCallId\":\"c1\",\"name\":\"Edit\",\"arguments\":{EDIT}}}]}},\"id\":\"e2\",\"timestamp\":\"2026-01-01T00:00:01Z\",\"parentId\":\"e1\"}}\n{{\"type\":\"tool.execution_start\",\"data\":{{\"toolCallId\":\"c2\",\"toolName\":\"Edit\",\"arguments\":{EDIT}}},\"id\":\"e3\",\"timestamp\":\"2026-01-01T00:00:02Z\",\"parentId\":\"e2\"}}\n"
+        );
+        assert_eq!(
+            tool_uses(copilot::parse, "/c/session-state/C/events.jsonl", &copilot),
+            vec![SHOWN.to_owned(), SHOWN.to_owned()]
+        );
+
+        // Codex's arguments are text already: kept as written.
+        let args = serde_json::to_string(EDIT).unwrap();
+        let codex = format!(
+            "{{\"timestamp\":\"2026-01-01T00:00:00Z\",\"type\":\"session_meta\",\"payload\":{{\"id\":\"X\",\"timestamp\":\"2026-01-01T00:00:00Z\"}}}}\n{{\"timestamp\":\"2026-01-01T00:00:01Z\",\"type\":\"response_item\",\"payload\":{{\"type\":\"function_call\",\"name\":\"Edit\",\"arguments\":{args},\"call_id\":\"c\"}}}}\n"
+        );
+        assert_eq!(
+            tool_uses(codex::parse, "/x/rollout-x.jsonl", &codex),
+            vec![SHOWN.to_owned()]
+        );
     }
 }

@@ -112,6 +112,38 @@ impl<'a> Writer<'a> {
             .optional()?)
     }
 
+    /// Whether lore.db holds session `id` or a tombstone for it.
+    pub fn knows_session(&self, id: &str) -> Result<bool, DbError> {
+        let conn = self.conn();
+        let held = conn
+            .prepare_cached("SELECT 1 FROM sessions WHERE id = ?1")?
+            .exists([id])?;
+        Ok(held
+            || conn
+                .prepare_cached("SELECT 1 FROM tombstones WHERE session_id = ?1")?
+                .exists([id])?)
+    }
+
+    /// Aider sessions that started at `started_at` and whose first message is `first`, with
+    /// the file each was read from: where import looks for a session an earlier lore stored
+    /// under an id made from another path (docs/importers.md, Aider).
+    pub fn aider_sessions_like(
+        &self,
+        started_at: Option<i64>,
+        first: &str,
+    ) -> Result<Vec<(String, Option<String>)>, DbError> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT s.id, s.source_path FROM sessions s \
+             JOIN messages m ON m.session_id = s.id \
+             WHERE s.tool = 'aider' AND s.started_at IS ?1 AND m.content = ?2 \
+             AND m.ordinal = (SELECT MIN(ordinal) FROM messages WHERE session_id = s.id)",
+        )?;
+        let rows = stmt.query_map(rusqlite::params![started_at, first], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Sets the machine a session came from (sync: the winning record's).
     pub fn set_machine_id(&mut self, id: &str, machine_id: &str) -> Result<bool, DbError> {
         let key = [text(id)];
