@@ -39,6 +39,9 @@ pub struct SyncArgs {
     /// Print nothing unless something goes wrong.
     #[arg(long, short)]
     quiet: bool,
+    /// Print what the sync pulled and pushed as JSON (docs/json.md).
+    #[arg(long, conflicts_with = "quiet")]
+    json: bool,
 }
 
 #[derive(Subcommand)]
@@ -76,7 +79,12 @@ pub fn run(ctx: &Ctx, args: SyncArgs) -> anyhow::Result<ExitCode> {
             passphrase::run(ctx, &Place::open(ctx, global, remote)?, a)
         }
         Some(SyncCommand::Rotate(a)) => rotate::run(ctx, &Place::open(ctx, global, remote)?, a),
-        None => run::run(ctx, &Place::open(ctx, global, remote)?, args.quiet),
+        None => run::run(
+            ctx,
+            &Place::open(ctx, global, remote)?,
+            args.quiet,
+            args.json,
+        ),
     }
 }
 
