@@ -1741,7 +1741,7 @@ fn blame_reads_a_symlink_as_the_one_line_git_tracks() {
         let v = r.blame_json(&[target]);
         assert_eq!(
             v["lines"],
-            serde_json::json!([{"line": 1, "commit": c, "text": text}]),
+            serde_json::json!([{"line": 1, "sha": c, "text": text}]),
             "{target}"
         );
         let out = r.lore(&["blame", &format!("{target}:1")]);
