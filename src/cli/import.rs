@@ -23,14 +23,14 @@ pub struct ImportArgs {
     #[arg(long, value_name = "TOOL", value_parser = super::parse_tool)]
     tool: Option<Tool>,
     /// Print nothing but errors.
-    #[arg(short, long)]
+    #[arg(short, long, conflicts_with = "json")]
     quiet: bool,
     /// List every problem, not only the first ones.
-    #[arg(short, long)]
+    #[arg(short, long, conflicts_with = "json")]
     verbose: bool,
-    /// Print what was imported as JSON (every problem included), and nothing on stderr.
-    #[arg(long, conflicts_with_all = ["quiet", "verbose"])]
-    json: bool,
+    // With --json: every problem is in the JSON, and nothing goes to stderr but an error.
+    #[command(flatten)]
+    json: super::output::JsonArg,
     /// Run as an agent's hook (claude, codex or gemini): read its JSON, import that one
     /// transcript, print nothing, always exit 0 (errors go to LORE_HOME/logs/hooks.log).
     #[arg(long, value_name = "AGENT", value_parser = parse_agent, conflicts_with_all = ["tool", "quiet", "verbose", "json"])]
@@ -92,7 +92,7 @@ fn finish(
 ) -> anyhow::Result<ExitCode> {
     let mut err = anstream::stderr();
     if candidates.is_empty() {
-        if args.json {
+        if args.json.json {
             super::output::print_json(&summary_json(&Summary::default()))?;
         } else if !args.quiet {
             if scanned.is_empty() {
@@ -111,7 +111,7 @@ fn finish(
     let mut store = ctx.home.open_db()?;
     let machine_id = ctx.home.machine_id()?;
 
-    let bar = if args.quiet || args.json || !std::io::stderr().is_terminal() {
+    let bar = if args.quiet || args.json.json || !std::io::stderr().is_terminal() {
         ProgressBar::hidden()
     } else {
         let b = ProgressBar::with_draw_target(
@@ -130,7 +130,7 @@ fn finish(
     })?;
     bar.finish_and_clear();
 
-    if args.json {
+    if args.json.json {
         super::output::print_json(&summary_json(&summary))?;
     } else if !args.quiet {
         report(&summary, args.verbose)?;
@@ -274,7 +274,7 @@ pub(super) fn import_defaults(ctx: &Ctx) -> anyhow::Result<ExitCode> {
             tool: None,
             quiet: false,
             verbose: false,
-            json: false,
+            json: super::output::JsonArg::default(),
             hook: None,
         },
     )

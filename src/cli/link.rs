@@ -39,11 +39,10 @@ pub struct LinkArgs {
     /// With --auto: print what would be linked, and link nothing.
     #[arg(long, conflicts_with_all = ["session", "current"])]
     dry_run: bool,
-    /// Print what was (with --auto --dry-run: would be) linked as JSON (docs/json.md).
-    #[arg(long, conflicts_with = "hook")]
-    json: bool,
+    #[command(flatten)]
+    json: super::output::JsonArg,
     /// Run by the post-commit hook: links are of kind `hook`, and nothing is printed.
-    #[arg(long, conflicts_with_all = ["session", "auto"], hide = true)]
+    #[arg(long, conflicts_with_all = ["session", "auto", "json"], hide = true)]
     hook: bool,
 }
 
@@ -79,7 +78,7 @@ pub fn run(ctx: &Ctx, args: LinkArgs) -> anyhow::Result<ExitCode> {
     if existing.iter().any(|l| {
         l.commit == commit && l.kind == LinkKind::Explicit && l.confidence >= link.confidence
     }) {
-        if args.json {
+        if args.json.json {
             let mut v = explicit_json(&session.id, &commit, &info.subject, false);
             v["link"] = lore::answer::link_json(
                 &link,
@@ -113,7 +112,7 @@ pub fn run(ctx: &Ctx, args: LinkArgs) -> anyhow::Result<ExitCode> {
         w.set_link(&session.id, &link)?;
         w.set_link_evidence(&session.id, &commit, &evidence.to_json())
     })?;
-    if args.json {
+    if args.json.json {
         let mut v = explicit_json(&session.id, &commit, &info.subject, true);
         v["link"] = lore::answer::link_json(&link, Some(evidence.to_json().as_str()));
         super::output::print_json(&v)?;
@@ -178,7 +177,7 @@ fn current(ctx: &Ctx, git: &Git, args: &LinkArgs) -> anyhow::Result<ExitCode> {
     }
     let now = now_ms();
     let Some(mut store) = refresh_recent(ctx, git)? else {
-        if args.json {
+        if args.json.json {
             super::output::print_json(&current_json(&commit, &[], &[]))?;
         } else if !quiet {
             println!("No session of this repository has been imported; nothing linked.");
@@ -207,7 +206,7 @@ fn current(ctx: &Ctx, git: &Git, args: &LinkArgs) -> anyhow::Result<ExitCode> {
         }
     }
     if todo.is_empty() {
-        if args.json {
+        if args.json.json {
             super::output::print_json(&current_json(&commit, &[], &without))?;
         } else if !quiet {
             print_without(&without, &commit);
@@ -267,7 +266,7 @@ fn current(ctx: &Ctx, git: &Git, args: &LinkArgs) -> anyhow::Result<ExitCode> {
         }
         Ok::<_, lore::db::DbError>(())
     })?;
-    if args.json {
+    if args.json.json {
         let made: Vec<_> = todo
             .iter()
             .zip(&links)
@@ -345,7 +344,7 @@ fn auto(ctx: &Ctx, git: &Git, args: &LinkArgs) -> anyhow::Result<ExitCode> {
         .fraction("link_auto_threshold")
         .unwrap_or(link::DEFAULT_THRESHOLD);
     let Some(mut store) = ctx.home.open_db_readable()? else {
-        if args.json {
+        if args.json.json {
             let empty = link::AutoPlan::default();
             super::output::print_json(&auto_json(&empty, threshold, args.dry_run))?;
             return Ok(ExitCode::SUCCESS);
@@ -354,11 +353,11 @@ fn auto(ctx: &Ctx, git: &Git, args: &LinkArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     };
     let plan = link::plan_auto(&store, git, since, threshold)?;
-    if args.json {
+    if args.json.json {
         super::output::print_json(&auto_json(&plan, threshold, args.dry_run))?;
     }
     let verb = if args.dry_run { "Would link" } else { "Linked" };
-    for p in plan.proposals.iter().filter(|_| !args.json) {
+    for p in plan.proposals.iter().filter(|_| !args.json.json) {
         let sid = short_id(&p.session.id, p.session.parent_id.as_deref());
         match (&p.relinked_from, &p.score) {
             (Some(_), _) if p.by_content => println!(
@@ -412,7 +411,7 @@ fn auto(ctx: &Ctx, git: &Git, args: &LinkArgs) -> anyhow::Result<ExitCode> {
             (None, None) => {}
         }
     }
-    for l in plan.lost.iter().filter(|_| !args.json) {
+    for l in plan.lost.iter().filter(|_| !args.json.json) {
         println!(
             "Session {ID}{}{ID:#}: linked commit {} is on no branch any more (amended or \
              rebased), and {}; its link is kept.",
@@ -422,7 +421,7 @@ fn auto(ctx: &Ctx, git: &Git, args: &LinkArgs) -> anyhow::Result<ExitCode> {
         );
     }
     if plan.proposals.is_empty() {
-        if args.json {
+        if args.json.json {
             return Ok(ExitCode::SUCCESS);
         }
         println!(
@@ -437,7 +436,7 @@ fn auto(ctx: &Ctx, git: &Git, args: &LinkArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if args.dry_run {
-        if !args.json {
+        if !args.json.json {
             println!("Dry run: nothing written.");
         }
         return Ok(ExitCode::SUCCESS);

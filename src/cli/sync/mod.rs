@@ -37,11 +37,10 @@ pub struct SyncArgs {
     #[arg(long, global = true)]
     global: bool,
     /// Print nothing unless something goes wrong.
-    #[arg(long, short)]
+    #[arg(long, short, conflicts_with = "json")]
     quiet: bool,
-    /// Print what the sync pulled and pushed as JSON (docs/json.md).
-    #[arg(long, conflicts_with = "quiet")]
-    json: bool,
+    #[command(flatten)]
+    json: crate::cli::output::JsonArg,
 }
 
 #[derive(Subcommand)]
@@ -83,7 +82,7 @@ pub fn run(ctx: &Ctx, args: SyncArgs) -> anyhow::Result<ExitCode> {
             ctx,
             &Place::open(ctx, global, remote)?,
             args.quiet,
-            args.json,
+            args.json.json,
         ),
     }
 }
