@@ -547,3 +547,54 @@ fn limit_means_the_same_everywhere() {
     f.lore(&["blame", "src/parse.rs", "--messages", "1", "--json"])
         .assert_ok();
 }
+
+/// With `--json` an error is still one line on stderr and a non-zero exit, with nothing on
+/// stdout for a script to mistake for an answer; flags that contradict `--json` are refused.
+#[test]
+fn errors_stay_one_line_and_contradicting_flags_are_refused() {
+    let f = fixture();
+    let dir = f.user.root.join("transcripts");
+    let dir = dir.to_str().unwrap();
+    f.lore(&["import", dir]).assert_ok();
+    let before = common::digest_db(&f.user.lore_home.join("lore.db"));
+    for (args, code, says) in [
+        (
+            vec!["show", "nope", "--json"],
+            1,
+            "no session matches 'nope'",
+        ),
+        (
+            vec!["link", "nope", "--json"],
+            1,
+            "no session matches 'nope'",
+        ),
+        (vec!["sync", "--json"], 1, "no lore store yet"),
+        (vec!["blame", "missing.rs", "--json"], 1, "missing.rs"),
+        (vec!["history", "--json", "-n", "x"], 2, "invalid value 'x'"),
+        (
+            vec!["import", "--json", "--quiet", dir],
+            2,
+            "cannot be used with",
+        ),
+        (vec!["sync", "--json", "--quiet"], 2, "cannot be used with"),
+        (vec!["watch", "--json"], 2, "--status"),
+        (
+            vec!["blame", "src/parse.rs", "--json", "--markdown"],
+            2,
+            "cannot be used with",
+        ),
+    ] {
+        let r = f.lore(&args);
+        assert_eq!(r.code, Some(code), "{args:?}: {}", r.stderr);
+        assert!(r.stdout.is_empty(), "{args:?} printed: {}", r.stdout);
+        assert!(r.stderr.contains(says), "{args:?}: {}", r.stderr);
+        if code == 1 {
+            assert_eq!(r.stderr.lines().count(), 1, "{args:?}: {}", r.stderr);
+        }
+    }
+    assert_eq!(
+        common::digest_db(&f.user.lore_home.join("lore.db")),
+        before,
+        "nothing changed"
+    );
+}
