@@ -58,11 +58,18 @@ pub enum AnswerError {
     Invalid(String),
 }
 
-/// Unix ms as RFC 3339 UTC, for JSON; `null` when unknown.
+/// Unix ms as RFC 3339 UTC (`2026-03-11T10:00:00Z`, `2026-03-11T10:00:00.415Z` when the
+/// milliseconds are not 0), for JSON; `null` when unknown (docs/json.md).
 pub fn iso(ms: Option<i64>) -> Value {
-    ms.and_then(|ms| Timestamp::from_millisecond(ms).ok())
-        .map(|t| Value::String(t.to_string()))
-        .unwrap_or(Value::Null)
+    let Some((ms, t)) = ms.and_then(|ms| Some((ms, Timestamp::from_millisecond(ms).ok()?))) else {
+        return Value::Null;
+    };
+    let format = if ms.rem_euclid(1000) == 0 {
+        "%Y-%m-%dT%H:%M:%SZ"
+    } else {
+        "%Y-%m-%dT%H:%M:%S%.3fZ"
+    };
+    Value::String(t.strftime(format).to_string())
 }
 
 /// Reads a `since`/`until` value: a timestamp, a date (local; `end_of_day` picks its last
@@ -206,14 +213,16 @@ pub fn session(r: &SessionRow) -> Value {
 pub fn search_hit(h: &SearchHit) -> Value {
     let (snippet, highlights) = split_highlights(&h.snippet);
     json!({
-        "session_id": h.session_id,
-        "tool": h.tool,
-        "title": h.title,
-        "cwd": h.cwd,
+        "session": {
+            "id": h.session_id,
+            "tool": h.tool,
+            "title": h.title,
+            "cwd": h.cwd,
+        },
         "ordinal": h.ordinal,
         "role": h.role,
         "kind": h.kind,
-        "timestamp": iso(h.timestamp),
+        "created_at": iso(h.timestamp),
         "snippet": snippet,
         "highlights": highlights,
     })
@@ -242,14 +251,23 @@ pub fn split_highlights(marked: &str) -> (String, Vec<[usize; 2]>) {
     (plain, spans)
 }
 
-/// Sessions matching `spec`, newest first, at most `limit`, as JSON.
+/// Sessions matching `spec`, newest first, at most `limit`, as JSON: `{"sessions", "more"}`,
+/// the shape of `lore sessions --json`.
 pub fn sessions(store: &Db, spec: &FilterSpec, limit: usize) -> Result<Value, AnswerError> {
     let filter = spec.filter_for(store)?;
-    let rows = store.sessions(&filter, limit)?;
-    Ok(Value::Array(rows.iter().map(session).collect()))
+    let mut rows = store.sessions(&filter, limit.saturating_add(1))?;
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    Ok(sessions_json(&rows, more))
 }
 
-/// Messages matching `query` in sessions matching `spec`, at most `limit`, as JSON.
+/// A list of sessions as JSON (docs/json.md): `{"sessions": [...], "more": bool}`.
+pub fn sessions_json(rows: &[SessionRow], more: bool) -> Value {
+    json!({ "sessions": rows.iter().map(session).collect::<Vec<_>>(), "more": more })
+}
+
+/// Messages matching `query` in sessions matching `spec`, at most `limit`, as JSON: the shape
+/// of `lore search --json`.
 pub fn search(
     store: &Db,
     query: &str,
@@ -257,8 +275,20 @@ pub fn search(
     limit: usize,
 ) -> Result<Value, AnswerError> {
     let filter = spec.filter_for(store)?;
-    let hits = store.search(query, &filter, limit.max(1))?;
-    Ok(Value::Array(hits.iter().map(search_hit).collect()))
+    let limit = limit.max(1);
+    let mut hits = store.search(query, &filter, limit.saturating_add(1))?;
+    let more = hits.len() > limit;
+    hits.truncate(limit);
+    Ok(hits_json(query, &hits, more))
+}
+
+/// Search hits as JSON (docs/json.md): `{"query", "hits": [...], "more": bool}`.
+pub fn hits_json(query: &str, hits: &[SearchHit], more: bool) -> Value {
+    json!({
+        "query": query,
+        "hits": hits.iter().map(search_hit).collect::<Vec<_>>(),
+        "more": more,
+    })
 }
 
 /// What a page of a session is asked for.
@@ -319,7 +349,7 @@ pub fn session_page(store: &Db, req: &PageRequest) -> Result<Value, AnswerError>
             "ordinal": p.ordinal,
             "role": m.role,
             "kind": m.kind,
-            "timestamp": iso(m.timestamp),
+            "created_at": iso(m.timestamp),
             "tool_name": m.tool_name,
             "content": content,
             "chars": p.chars,
@@ -399,12 +429,12 @@ pub fn blame_json(
         let reasons = &found.sessions;
         let committed = |v: Value| if c.uncommitted() { Value::Null } else { v };
         commits.push(json!({
-            "id": committed(json!(c.id)),
+            "sha": committed(json!(c.id)),
             "uncommitted": c.uncommitted(),
             "subject": committed(json!(c.subject)),
             "author": committed(json!(c.author)),
             "author_email": committed(json!(c.author_email)),
-            "date": committed(iso(Some(c.author_time))),
+            "authored_at": committed(iso(Some(c.author_time))),
             "path": c.path,
             "lines": runs(&c.lines).iter().map(|&(a, z)| [a, z]).collect::<Vec<_>>(),
             "sessions": reasons.iter().map(|r| json!({
@@ -415,7 +445,7 @@ pub fn blame_json(
                 "git_branch": r.session.git_branch,
                 "machine_id": r.session.machine_id,
                 "link": r.link.as_ref().map(|l| json!({
-                    "commit": l.commit,
+                    "sha": l.commit,
                     "kind": l.kind,
                     "confidence": l.confidence,
                     "evidence": r.evidence,
@@ -432,7 +462,7 @@ pub fn blame_json(
                     "ordinal": m.ordinal,
                     "role": m.role,
                     "kind": m.kind,
-                    "timestamp": iso(m.timestamp),
+                    "created_at": iso(m.timestamp),
                     "mention": m.mention.as_str(),
                     "excerpt": m.text,
                 })).collect::<Vec<_>>(),
@@ -446,7 +476,7 @@ pub fn blame_json(
         "shallow_boundary": shallow,
         "lines": b.lines.iter().map(|l| json!({
             "line": l.line,
-            "commit": b.commits.get(l.commit).filter(|c| !c.uncommitted()).map(|c| &c.id),
+            "sha": b.commits.get(l.commit).filter(|c| !c.uncommitted()).map(|c| &c.id),
             "text": l.text,
         })).collect::<Vec<_>>(),
         "commits": commits,
@@ -499,23 +529,28 @@ pub fn commit_sessions(store: Option<&Db>, git: &Git, rev: &str) -> Result<Value
     };
     Ok(json!({
         "commit": {
-            "id": info.id,
+            "sha": info.id,
             "subject": info.subject,
             "author": info.author,
             "author_email": info.author_email,
-            "date": iso(Some(info.author_time)),
+            "authored_at": iso(Some(info.author_time)),
         },
         "sessions": linked.iter().map(|l| {
             let mut v = session(&l.session);
-            v["link"] = json!({
-                "commit": l.link.commit,
-                "kind": l.link.kind,
-                "confidence": l.link.confidence,
-                "evidence": crate::link::Evidence::of_link(l.link.kind, l.evidence.as_deref()),
-            });
+            v["link"] = link_json(&l.link, l.evidence.as_deref());
             v
         }).collect::<Vec<_>>(),
     }))
+}
+
+/// A session's link to a git commit as JSON (docs/json.md): `{sha, kind, confidence, evidence}`.
+pub fn link_json(l: &crate::model::Link, evidence: Option<&str>) -> Value {
+    json!({
+        "sha": l.commit,
+        "kind": l.kind,
+        "confidence": l.confidence,
+        "evidence": crate::link::Evidence::of_link(l.kind, evidence),
+    })
 }
 
 /// The recent context of a repository: its latest sessions (at most `limit`), each with its
@@ -552,6 +587,27 @@ pub fn recent(store: &Db, spec: &FilterSpec, limit: usize) -> Result<Value, Answ
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_are_rfc_3339_utc() {
+        assert_eq!(
+            iso(Some(1_773_244_332_000)),
+            Value::String("2026-03-11T15:52:12Z".into())
+        );
+        assert_eq!(
+            iso(Some(1_773_244_332_050)),
+            Value::String("2026-03-11T15:52:12.050Z".into())
+        );
+        assert_eq!(
+            iso(Some(1_773_244_332_500)),
+            Value::String("2026-03-11T15:52:12.500Z".into())
+        );
+        assert_eq!(
+            iso(Some(-1)),
+            Value::String("1969-12-31T23:59:59.999Z".into())
+        );
+        assert_eq!(iso(None), Value::Null);
+    }
 
     #[test]
     fn highlights_are_character_offsets() {

@@ -138,7 +138,7 @@ const TOOLS: &[ToolSpec] = &[
     ToolSpec {
         name: "search_sessions",
         title: "Search session messages",
-        description: "Full-text search over the messages of every imported AI coding session (prompts, answers, tool calls). All words must match; FTS5 syntax works: \"exact phrase\", prefix*, OR, NOT. Returns hits newest-ranked first with session_id, ordinal (pass both to get_session to read around the hit) and a snippet. Use it to find past discussions of a topic, an error message or a design decision.",
+        description: "Full-text search over the messages of every imported AI coding session (prompts, answers, tool calls). All words must match; FTS5 syntax works: \"exact phrase\", prefix*, OR, NOT. Returns hits best-ranked first, each with session.id and ordinal (pass both to get_session to read around the hit) and a snippet. Use it to find past discussions of a topic, an error message or a design decision.",
         properties: || {
             with_filters(json!({
                 "query": {"type": "string", "description": "The words to find."},
@@ -421,7 +421,7 @@ impl Server {
                 spec.to_filter()?;
                 match self.store()? {
                     Some(store) => answer::search(&store, &query, &spec, limit),
-                    None => Ok(json!([])),
+                    None => Ok(answer::hits_json(&query, &[], false)),
                 }
             }
             "list_sessions" => {
@@ -433,7 +433,7 @@ impl Server {
                 spec.to_filter()?;
                 match self.store()? {
                     Some(store) => answer::sessions(&store, &spec, limit),
-                    None => Ok(json!([])),
+                    None => Ok(answer::sessions_json(&[], false)),
                 }
             }
             "get_session" => {

@@ -300,7 +300,8 @@ fn a_database_file_that_is_not_sqlite_is_refused_and_kept() {
 /// `lore history --json`, parsed.
 fn commits_json(env: &TestEnv) -> Vec<serde_json::Value> {
     let out = env.lore().args(["history", "--json"]).assert().success();
-    serde_json::from_slice(&out.get_output().stdout).unwrap()
+    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    v["commits"].as_array().unwrap().clone()
 }
 
 /// The commits in history, newest first (their messages).
@@ -460,10 +461,7 @@ fn read_only_home(checkpointed: bool) {
             .assert()
             .success()
             .stdout(predicate::str::contains("widget"));
-        let head = commits_json(&env)[0]["commit_id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let head = commits_json(&env)[0]["id"].as_str().unwrap().to_owned();
         let mut commands = reading_commands();
         commands.push((vec!["show-commit", &head], "sessions"));
         for (args, expect) in commands {

@@ -271,12 +271,13 @@ fn an_explicit_link_shows_in_blame_and_unlink_and_revert_undo_it() {
     assert!(r.linked("HEAD").is_empty());
     let h = r.lore(&["history", "--json"]);
     let v: serde_json::Value = serde_json::from_str(&h.stdout).unwrap();
+    let v = &v["commits"];
     assert_eq!(
         v[0]["message"].as_str().unwrap(),
         format!("unlink: session {S1} from {}", &c2[..12])
     );
-    let link_commit = v[1]["commit_id"].as_str().unwrap().to_owned();
-    let unlink_commit = v[0]["commit_id"].as_str().unwrap().to_owned();
+    let link_commit = v[1]["id"].as_str().unwrap().to_owned();
+    let unlink_commit = v[0]["id"].as_str().unwrap().to_owned();
 
     // Reverting the unlink brings the link back; reverting the link removes it again.
     r.lore(&["revert", &unlink_commit]).assert_ok();
@@ -305,7 +306,7 @@ fn blame_takes_line_ranges_and_prints_json_and_markdown() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|l| l["commit"].as_str().unwrap())
+        .map(|l| l["sha"].as_str().unwrap())
         .collect();
     assert_eq!(per_line, vec![&c3, &c1, &c1, &c2, &c1, &c1]);
     assert_eq!(v["commits"].as_array().unwrap().len(), 3);
@@ -313,12 +314,12 @@ fn blame_takes_line_ranges_and_prints_json_and_markdown() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|c| c["id"] == c2.as_str())
+        .find(|c| c["sha"] == c2.as_str())
         .unwrap();
     assert_eq!(c2v["lines"], serde_json::json!([[4, 4]]));
     assert_eq!(c2v["subject"], "Include the last byte");
     assert_eq!(c2v["author"], "alice");
-    assert_eq!(c2v["date"], "2026-03-11T10:25:00Z");
+    assert_eq!(c2v["authored_at"], "2026-03-11T10:25:00Z");
     let s = &c2v["sessions"][0];
     assert_eq!(s["id"], S1);
     assert_eq!(s["link"]["kind"], "explicit");
@@ -342,7 +343,7 @@ fn blame_takes_line_ranges_and_prints_json_and_markdown() {
         assert_eq!(lines, vec![4, 5]);
     }
     let v = r.blame_json(&["src/parse.rs:1"]);
-    assert_eq!(v["commits"][0]["id"], c3.as_str());
+    assert_eq!(v["commits"][0]["sha"], c3.as_str());
     assert_eq!(v["commits"][0]["sessions"], serde_json::json!([]));
 
     let out = r.lore(&["blame", "--markdown", "src/parse.rs:4"]);
@@ -377,7 +378,7 @@ fn blame_takes_line_ranges_and_prints_json_and_markdown() {
     );
     let v = r.blame_json(&["src/parse.rs:3"]);
     assert_eq!(v["commits"][0]["uncommitted"], true);
-    assert_eq!(v["lines"][0]["commit"], serde_json::Value::Null);
+    assert_eq!(v["lines"][0]["sha"], serde_json::Value::Null);
 }
 
 #[test]
@@ -575,7 +576,7 @@ fn import_links_from_aider_and_codex_show_in_blame() {
     let s = &v["commits"][0]["sessions"][0];
     assert_eq!(s["link"]["kind"], "import");
     // The link keeps the abbreviation Aider wrote; blame matched it by prefix.
-    assert_eq!(s["link"]["commit"], &a[..7]);
+    assert_eq!(s["link"]["sha"], &a[..7]);
     let out = r.lore(&["blame", "src/status.rs"]);
     assert!(out.stdout.contains("Session aider-"), "{}", out.stdout);
     assert!(out.stdout.contains("import link, 1.00"), "{}", out.stdout);
@@ -590,7 +591,7 @@ fn import_links_from_aider_and_codex_show_in_blame() {
             .as_array()
             .unwrap()
             .iter()
-            .filter(|l| a.starts_with(l["commit"].as_str().unwrap()))
+            .filter(|l| a.starts_with(l["sha"].as_str().unwrap()))
             .count()
     };
     assert_eq!(to_a(&v), 2, "{}", v["links"]);
@@ -700,7 +701,10 @@ fn auto_scores_branch_files_and_time_and_respects_the_threshold() {
     assert_eq!(v["threshold"], 0.6);
     let links = v["links"].as_array().unwrap();
     assert_eq!(links.len(), 2);
-    let l = links.iter().find(|l| l["commit"] == hit.as_str()).unwrap();
+    let l = links
+        .iter()
+        .find(|l| l["commit"]["sha"] == hit.as_str())
+        .unwrap();
     assert_eq!(l["kind"], "auto");
     assert_eq!(l["score"]["total"], 0.85);
     assert_eq!(l["score"]["files_matched"], 1);
@@ -1286,7 +1290,8 @@ fn tag_and_annotate_are_revertible_commits_shown_and_filtered() {
         let out = r.lore(&["sessions", "--tag", tag, "--json"]);
         out.assert_ok();
         let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-        v.as_array()
+        v["sessions"]
+            .as_array()
             .unwrap()
             .iter()
             .map(|s| s["id"].as_str().unwrap().to_owned())
@@ -1339,9 +1344,10 @@ fn tag_and_annotate_are_revertible_commits_shown_and_filtered() {
     // Each is one commit in history, and revert undoes it.
     let h: serde_json::Value =
         serde_json::from_str(&r.lore(&["history", "--json"]).stdout).unwrap();
+    let h = &h["commits"];
     assert_eq!(h[0]["message"], format!("annotate: session {S1}"));
     assert_eq!(h[1]["message"], format!("tag: 'bugfix' on session {S1}"));
-    let note_commit = h[0]["commit_id"].as_str().unwrap().to_owned();
+    let note_commit = h[0]["id"].as_str().unwrap().to_owned();
     r.lore(&["revert", &note_commit]).assert_ok();
     assert_eq!(show(S1)["annotations"], serde_json::json!([]));
 
@@ -1349,11 +1355,12 @@ fn tag_and_annotate_are_revertible_commits_shown_and_filtered() {
     assert!(tagged("bugfix").is_empty());
     let h: serde_json::Value =
         serde_json::from_str(&r.lore(&["history", "--json"]).stdout).unwrap();
+    let h = &h["commits"];
     assert_eq!(
         h[0]["message"],
         format!("tag: remove 'bugfix' from session {S1}")
     );
-    let remove_commit = h[0]["commit_id"].as_str().unwrap().to_owned();
+    let remove_commit = h[0]["id"].as_str().unwrap().to_owned();
     r.lore(&["revert", &remove_commit]).assert_ok();
     assert_eq!(tagged("bugfix"), vec![S1.to_owned()]);
     r.lore(&["verify", "--full"]).assert_ok();
@@ -1435,7 +1442,8 @@ fn a_teammates_synced_session_shows_in_blame() {
         let out = who.lore(dir, &["sessions", "--repo", repo, "--json"]);
         out.assert_ok();
         let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-        v.as_array()
+        v["sessions"]
+            .as_array()
             .unwrap()
             .iter()
             .map(|s| s["id"].as_str().unwrap().to_owned())
@@ -1733,7 +1741,7 @@ fn blame_reads_a_symlink_as_the_one_line_git_tracks() {
         let v = r.blame_json(&[target]);
         assert_eq!(
             v["lines"],
-            serde_json::json!([{"line": 1, "commit": c, "text": text}]),
+            serde_json::json!([{"line": 1, "sha": c, "text": text}]),
             "{target}"
         );
         let out = r.lore(&["blame", &format!("{target}:1")]);
@@ -1817,8 +1825,8 @@ fn auto_since_a_date_before_1973_still_finds_commits() {
         let out = r.lore(&["link", "--auto", "--since", since, "--dry-run", "--json"]);
         out.assert_ok();
         let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-        assert_eq!(v["commits_considered"], 2, "{since}: {v}");
-        assert_eq!(v["links"][0]["commit"], c.as_str(), "{since}: {v}");
+        assert_eq!(v["commit_count"], 2, "{since}: {v}");
+        assert_eq!(v["links"][0]["commit"]["sha"], c.as_str(), "{since}: {v}");
     }
 }
 
@@ -1904,7 +1912,7 @@ fn auto_relinks_an_amended_commit_inside_the_window_keeping_its_link() {
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     let links = v["links"].as_array().unwrap();
     assert_eq!(links.len(), 1, "{v}");
-    assert_eq!(links[0]["commit"], amended.as_str());
+    assert_eq!(links[0]["commit"]["sha"], amended.as_str());
     assert_eq!(links[0]["relinked_from"], old.as_str());
     assert_eq!(links[0]["kind"], "explicit");
     assert_eq!(links[0]["confidence"], 1.0);
@@ -2015,7 +2023,7 @@ fn auto_matches_files_on_path_boundaries_only() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|l| l["commit"].as_str().unwrap())
+        .map(|l| l["commit"]["sha"].as_str().unwrap())
         .collect();
     assert_eq!(links, vec![src.as_str()], "not {top}: {v}");
 }
@@ -2030,7 +2038,7 @@ fn revisions_are_resolved_then_peeled() {
         let out = r.lore(&["show", "--commit", rev, "--json"]);
         out.assert_ok();
         let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-        assert_eq!(v["commit"]["id"], want.as_str(), "{rev}");
+        assert_eq!(v["commit"]["sha"], want.as_str(), "{rev}");
     }
     r.lore(&["link", S1, "--commit", ":/Include the last"])
         .assert_ok();
@@ -2444,7 +2452,7 @@ fn the_index_follows_delete_and_revert_and_errors_change_nothing() {
     assert!(blamed_sessions(&r, &r.repo, "src/k.rs").is_empty());
     let h = r.lore(&["history", "--json"]);
     let v: serde_json::Value = serde_json::from_str(&h.stdout).unwrap();
-    let delete = v[0]["commit_id"].as_str().unwrap().to_owned();
+    let delete = v["commits"][0]["id"].as_str().unwrap().to_owned();
     r.lore(&["revert", &delete]).assert_ok();
     assert_eq!(
         blamed_sessions(&r, &r.repo, "src/k.rs"),
@@ -2507,8 +2515,8 @@ fn links_lists_and_filters_and_unlink_removes_in_bulk_as_one_revertible_commit()
             .map(|l| {
                 assert!(l["evidence"].is_object(), "{l}");
                 (
-                    l["session"].as_str().unwrap().to_owned(),
-                    l["commit"].as_str().unwrap().to_owned(),
+                    l["session"]["id"].as_str().unwrap().to_owned(),
+                    l["sha"].as_str().unwrap().to_owned(),
                 )
             })
             .collect()
@@ -2584,8 +2592,8 @@ fn links_lists_and_filters_and_unlink_removes_in_bulk_as_one_revertible_commit()
     assert_eq!(r.linked(&c1).len(), 1);
     let h = r.lore(&["history", "--json"]);
     let v: serde_json::Value = serde_json::from_str(&h.stdout).unwrap();
-    assert_eq!(v[0]["message"], "unlink: 1 link by filter");
-    let id = v[0]["commit_id"].as_str().unwrap().to_owned();
+    assert_eq!(v["commits"][0]["message"], "unlink: 1 link by filter");
+    let id = v["commits"][0]["id"].as_str().unwrap().to_owned();
     r.lore(&["revert", &id]).assert_ok();
     assert_eq!(r.linked(&c2), vec![(S1.to_owned(), "explicit".to_owned())]);
     let out = r.lore(&["unlink", "--min-confidence", "0.5"]);

@@ -881,8 +881,8 @@ fn status_and_doctor_count_transcripts_not_in_lore_and_those_about_to_be_deleted
         serde_json::from_slice(&out.stdout).unwrap()
     };
     let s = status(&env);
-    assert_eq!(s["transcripts_not_imported"], 5, "{s}");
-    assert_eq!(s["transcripts_deleted_soon"], 1, "{s}");
+    assert_eq!(s["not_imported_count"], 5, "{s}");
+    assert_eq!(s["deleted_soon_count"], 1, "{s}");
     let out = env.lore().arg("status").output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -906,11 +906,11 @@ fn status_and_doctor_count_transcripts_not_in_lore_and_those_about_to_be_deleted
         "{\"cleanupPeriodDays\": 90}",
     )
     .unwrap();
-    assert_eq!(status(&env)["transcripts_deleted_soon"], 0);
+    assert_eq!(status(&env)["deleted_soon_count"], 0);
 
     env.lore().arg("import").assert().success();
     let s = status(&env);
-    assert_eq!(s["transcripts_not_imported"], 0, "{s}");
+    assert_eq!(s["not_imported_count"], 0, "{s}");
     let out = env.lore().arg("doctor").output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(

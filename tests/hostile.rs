@@ -408,7 +408,8 @@ impl Member {
             .user
             .lore(&self.repo, &["sessions", "--json", "-n", "0"]);
         r.assert_ok();
-        let v: Vec<serde_json::Value> = serde_json::from_str(&r.stdout).expect("json");
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("json");
+        let v = v["sessions"].as_array().expect("sessions");
         let mut ids: Vec<String> = v
             .iter()
             .map(|s| s["id"].as_str().expect("id").to_owned())

@@ -275,7 +275,7 @@ fn aider_histories_split_into_sessions_with_commit_links() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|l| l["commit"].as_str().unwrap())
+        .map(|l| l["sha"].as_str().unwrap())
         .collect();
     assert_eq!(commits, vec!["1a2b3c4", "5d6e7f8a9b"]);
 

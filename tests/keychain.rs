@@ -223,7 +223,8 @@ impl Member {
     fn ids(&self) -> Vec<String> {
         let r = self.lore(&["sessions", "--json", "-n", "0"]);
         r.assert_ok();
-        let v: Vec<serde_json::Value> = serde_json::from_str(&r.stdout).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        let v = v["sessions"].as_array().unwrap();
         let mut ids: Vec<String> = v
             .iter()
             .map(|s| s["id"].as_str().unwrap().to_owned())

@@ -271,7 +271,7 @@ fn an_agent_finds_the_reasoning_behind_a_line_over_mcp() {
         assert_eq!(v["file"], "src/parse.rs");
         assert_eq!(v["lines"][0]["text"], "    let end = start + input.len();");
         let commit = &v["commits"][0];
-        assert_eq!(commit["id"], f.c2.as_str());
+        assert_eq!(commit["sha"], f.c2.as_str());
         let s = &commit["sessions"][0];
         assert_eq!(s["id"], S1);
         assert_eq!(s["evidence"]["kind"], "lines");
@@ -290,27 +290,27 @@ fn an_agent_finds_the_reasoning_behind_a_line_over_mcp() {
             .await
             .unwrap();
         let v = structured(&r);
-        assert_eq!(v["commit"]["id"], f.c2.as_str());
+        assert_eq!(v["commit"]["sha"], f.c2.as_str());
         assert_eq!(v["sessions"][0]["id"], S1);
 
         // Search, with and without a filter that excludes the hit.
         let r = call("search_sessions", json!({"query": "last byte"}))
             .await
             .unwrap();
-        let hits = structured(&r)["results"].as_array().unwrap().clone();
+        let hits = structured(&r)["hits"].as_array().unwrap().clone();
         assert!(!hits.is_empty());
-        assert!(hits.iter().all(|h| h["session_id"] == S1));
+        assert!(hits.iter().all(|h| h["session"]["id"] == S1));
         let r = call(
             "search_sessions",
             json!({"query": "last byte", "tool": "codex"}),
         )
         .await
         .unwrap();
-        assert!(structured(&r)["results"].as_array().unwrap().is_empty());
+        assert!(structured(&r)["hits"].as_array().unwrap().is_empty());
 
         // This repository's sessions by default; every one with all_repos.
         let r = call("list_sessions", json!({})).await.unwrap();
-        let ids: Vec<&Value> = structured(&r)["results"]
+        let ids: Vec<&Value> = structured(&r)["sessions"]
             .as_array()
             .unwrap()
             .iter()
@@ -320,7 +320,7 @@ fn an_agent_finds_the_reasoning_behind_a_line_over_mcp() {
         let r = call("list_sessions", json!({"all_repos": true}))
             .await
             .unwrap();
-        assert_eq!(structured(&r)["results"].as_array().unwrap().len(), 2);
+        assert_eq!(structured(&r)["sessions"].as_array().unwrap().len(), 2);
 
         // A session in pages; tool output omitted unless asked for.
         let r = call("get_session", json!({"id": &S1[..8], "limit": 2}))
@@ -513,7 +513,7 @@ fn without_an_archive_the_tools_answer_empty_or_say_what_to_do() {
             client.call_tool(CallToolRequestParams::new(name).with_arguments(args(a)))
         };
         let r = call("list_sessions", json!({})).await.unwrap();
-        assert_eq!(structured(&r)["results"], json!([]));
+        assert_eq!(structured(&r)["sessions"], json!([]));
         let r = call("recent_context", json!({})).await.unwrap();
         assert_eq!(structured(&r)["sessions"], json!([]));
         let r = call("get_session", json!({"id": "abc"})).await.unwrap();
@@ -592,7 +592,7 @@ fn malformed_json_rpc_is_survived_and_the_server_exits_cleanly() {
         "get_session: argument 'id' must be a string, not a number"
     );
     assert_eq!(
-        by_id(4)["result"]["structuredContent"]["results"]
+        by_id(4)["result"]["structuredContent"]["sessions"]
             .as_array()
             .unwrap()
             .len(),

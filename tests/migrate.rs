@@ -118,12 +118,12 @@ fn a_varalys_database_migrates_as_one_revertible_commit_and_stays_untouched() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["sessions_new"], 2, "{report}");
-    assert_eq!(report["tags"], 1);
-    assert_eq!(report["annotations"], 1);
-    assert_eq!(report["summaries"], 1);
-    assert_eq!(report["links"], 1);
-    let commit = report["commit"].as_str().expect("a commit").to_owned();
+    assert_eq!(report["new_session_count"], 2, "{report}");
+    assert_eq!(report["tag_count"], 1);
+    assert_eq!(report["annotation_count"], 1);
+    assert_eq!(report["summary_count"], 1);
+    assert_eq!(report["link_count"], 1);
+    let commit = report["commit_id"].as_str().expect("a commit").to_owned();
     let not_carried = report["not_carried"].to_string();
     for what in [
         "sessions of windsurf",
@@ -218,8 +218,8 @@ fn a_varalys_database_migrates_as_one_revertible_commit_and_stays_untouched() {
         .unwrap();
     assert!(again.status.success());
     let again: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
-    assert_eq!(again["commit"], serde_json::Value::Null, "{again}");
-    assert_eq!(again["sessions_unchanged"], 2);
+    assert_eq!(again["commit_id"], serde_json::Value::Null, "{again}");
+    assert_eq!(again["unchanged_session_count"], 2);
     assert_eq!(env.digest(), digest);
 
     // Reverting the commit leaves lore as before the migration.

@@ -30,7 +30,7 @@ fn a_version_1_database_is_upgraded_with_its_data_intact() {
     assert_eq!(s["title"], "Port the parser to nom");
     assert_eq!(s["cwd"], "/home/dev/legacy");
     assert_eq!(s["parent_id"], serde_json::Value::Null);
-    assert_eq!(s["links"][0]["commit"], "a1b2c3d");
+    assert_eq!(s["links"][0]["sha"], "a1b2c3d");
     assert_eq!(s["tags"][0], "parser");
     assert_eq!(s["messages"].as_array().unwrap().len(), 2);
 

@@ -88,7 +88,8 @@ impl Member {
             .user
             .lore(&self.repo, &["sessions", "--json", "-n", "0"]);
         r.assert_ok();
-        let v: Vec<serde_json::Value> = serde_json::from_str(&r.stdout).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        let v = v["sessions"].as_array().unwrap();
         let mut ids: Vec<String> = v
             .iter()
             .map(|s| s["id"].as_str().unwrap().to_owned())
@@ -184,7 +185,8 @@ fn two_members_share_sessions_and_only_this_repositorys() {
     // The merge into lore.db is one commit, and it can be reverted.
     let history = bob.user.lore(&bob.repo, &["history", "--json"]);
     history.assert_ok();
-    let commits: Vec<serde_json::Value> = serde_json::from_str(&history.stdout).unwrap();
+    let commits: serde_json::Value = serde_json::from_str(&history.stdout).unwrap();
+    let commits = commits["commits"].as_array().unwrap();
     let sync_commit = commits
         .iter()
         .find(|c| {
@@ -194,7 +196,7 @@ fn two_members_share_sessions_and_only_this_repositorys() {
                 .starts_with("sync: 2 sessions from origin")
         })
         .unwrap_or_else(|| panic!("{}", history.stdout));
-    let id = sync_commit["commit_id"].as_str().unwrap();
+    let id = sync_commit["id"].as_str().unwrap();
     bob.user.lore(&bob.repo, &["revert", id]).assert_ok();
     assert!(!bob.ids().contains(&S1.to_owned()));
 }
@@ -1104,12 +1106,12 @@ fn a_reverted_sync_converges_with_the_team_at_the_next_sync() {
     let history = bob.user.lore(&bob.repo, &["history", "--json"]);
     history.assert_ok();
     let commits: serde_json::Value = serde_json::from_str(&history.stdout).unwrap();
-    let sync_commit = commits
+    let sync_commit = commits["commits"]
         .as_array()
         .unwrap()
         .iter()
         .find(|c| c["message"].as_str().unwrap_or("").starts_with("sync:"))
-        .unwrap()["commit_id"]
+        .unwrap()["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -1426,7 +1428,8 @@ fn meta_machine_ids(user: &User, bare: &Path) -> std::collections::BTreeMap<Stri
 fn machine_in_db(m: &Member, id: &str) -> String {
     let r = m.user.lore(&m.repo, &["sessions", "--json", "-n", "0"]);
     r.assert_ok();
-    let v: Vec<serde_json::Value> = serde_json::from_str(&r.stdout).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let v = v["sessions"].as_array().unwrap();
     let s = v.iter().find(|s| s["id"] == id).unwrap();
     s["machine_id"].as_str().unwrap().to_owned()
 }

@@ -487,7 +487,12 @@ pub fn run_search(cfg: &Config, n: usize, home: &Path) -> io::Result<SearchResul
         let p = search(&q.query)?;
         let v: serde_json::Value = serde_json::from_slice(&p.stdout)
             .map_err(|e| io::Error::other(format!("lore search --json: {e}")))?;
-        q.hits = v.as_array().map_or(0, |a| a.len());
+        // `{"hits": [...]}` (docs/json.md); a bare array from a lore before vocabulary 1.
+        q.hits = v
+            .get("hits")
+            .unwrap_or(&v)
+            .as_array()
+            .map_or(0, |a| a.len());
     }
     let mut floor = Vec::new();
     for _ in 0..cfg.search_reps {

@@ -18,17 +18,16 @@ pub struct ApplyArgs {
     file: Option<PathBuf>,
     #[command(flatten)]
     db: DbArg,
-    /// Print JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    json: super::output::JsonArg,
 }
 
 pub fn run(ctx: &Ctx, args: ApplyArgs) -> anyhow::Result<ExitCode> {
     let plan = Plan::parse(&read_plan(args.file.as_ref())?)?;
     let mut conn = args.db.open(ctx, Mode::Write)?;
     let summary = in_transaction(&mut conn, |c| Ok(apply::apply(c, &plan)?))?;
-    if args.json {
-        print_json(&serde_json::to_value(&summary)?)?;
+    if args.json.json {
+        print_json(&super::output::db_commit_summary(&summary))?;
     } else {
         println!("{}", summary.commit_id);
     }

@@ -23,14 +23,14 @@ pub struct BlameArgs {
     /// :funcname forms are not supported.
     #[arg(short = 'L', value_name = "START,END", allow_hyphen_values = true)]
     lines: Option<String>,
-    /// At most this many messages per session (0: every matching message).
-    #[arg(short = 'n', long, value_name = "N", default_value_t = 3)]
+    /// At most this many messages per session (0: every matching message). Not `-n`: git
+    /// blame's -n is --show-number.
+    #[arg(long, value_name = "N", default_value_t = 3)]
     messages: usize,
-    /// Print JSON.
-    #[arg(long, conflicts_with = "markdown")]
-    json: bool,
+    #[command(flatten)]
+    json: super::output::JsonArg,
     /// Print Markdown, for a pull request or a document.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "json")]
     markdown: bool,
 }
 
@@ -71,7 +71,7 @@ pub fn run(ctx: &Ctx, args: BlameArgs) -> anyhow::Result<ExitCode> {
         .map(|s| blame::Reasoner::new(s, args.messages));
     let here = local_machine(ctx);
     let mut out = anstream::stdout().lock();
-    if args.json {
+    if args.json.json {
         // Not through anstream, which strips control characters (U+007F) from a pipe: JSON
         // escapes what needs escaping itself.
         json(&mut std::io::stdout().lock(), &mut reasoner, &b, &shallow)?;

@@ -1,4 +1,4 @@
-//! `lore config get|set|unset|list`
+//! `lore config get|set|unset|list [--json]`
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -25,7 +25,10 @@ enum Action {
     /// Remove KEY, so its default applies again.
     Unset { key: String },
     /// Every key with its value and what it does.
-    List,
+    List {
+        #[command(flatten)]
+        json: super::output::JsonArg,
+    },
 }
 
 pub fn run(ctx: &Ctx, args: ConfigArgs) -> anyhow::Result<ExitCode> {
@@ -52,9 +55,27 @@ pub fn run(ctx: &Ctx, args: ConfigArgs) -> anyhow::Result<ExitCode> {
                 config.save()?;
             }
         }
-        Action::List => list(&ctx.config()?)?,
+        Action::List { json } if json.json => list_json(&ctx.config()?)?,
+        Action::List { .. } => list(&ctx.config()?)?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `lore config list --json` (docs/json.md): every key, its value in effect, its default,
+/// whether it is set, and what it does.
+fn list_json(config: &Config) -> anyhow::Result<()> {
+    let mut settings = Vec::new();
+    for k in KEYS {
+        let set = config.get_set(k.name)?;
+        settings.push(serde_json::json!({
+            "key": k.name,
+            "value": set.as_ref().map_or_else(|| k.default.to_owned(), ToString::to_string),
+            "default": k.default,
+            "set": set.is_some(),
+            "description": k.help,
+        }));
+    }
+    super::output::print_json(&serde_json::json!({ "settings": settings }))
 }
 
 fn list(config: &Config) -> anyhow::Result<()> {

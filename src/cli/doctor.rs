@@ -19,9 +19,8 @@ pub struct DoctorArgs {
     /// rebuilds it from the remote.
     #[arg(long)]
     rebuild_cache: bool,
-    /// Print JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    json: crate::cli::output::JsonArg,
 }
 
 /// How one check came out.
@@ -65,12 +64,12 @@ pub fn run(ctx: &Ctx, args: DoctorArgs) -> anyhow::Result<ExitCode> {
         }),
     }
     let failed = checks.iter().any(|c| c.outcome == Outcome::Fail);
-    if args.json {
+    if args.json.json {
         let list: Vec<serde_json::Value> = checks
             .iter()
             .map(|c| {
                 serde_json::json!({
-                    "check": c.name,
+                    "name": c.name,
                     "status": match c.outcome { Outcome::Ok => "ok", Outcome::Note => "note", Outcome::Fail => "fail" },
                     "detail": c.detail,
                 })

@@ -9,40 +9,41 @@ use lore::versioning::log;
 
 use super::Ctx;
 use super::db::{DbArg, Mode};
-use super::output::{DIM, ID, local_time, print_json};
+use super::output::{DIM, ID, JsonArg, LimitArg, local_time, print_json};
 
 #[derive(Args)]
 pub struct HistoryArgs {
-    /// Show at most N commits.
-    #[arg(short = 'n', long, default_value_t = 20, value_name = "N")]
-    limit: usize,
+    #[command(flatten)]
+    limit: LimitArg<20>,
     /// Also show the parent, the reverted commit, the state hash and whether it can be reverted.
     #[arg(short, long)]
     verbose: bool,
     #[command(flatten)]
     db: DbArg,
-    /// Print JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    json: JsonArg,
 }
 
 pub fn run(ctx: &Ctx, args: HistoryArgs) -> anyhow::Result<ExitCode> {
     let conn = args.db.open(ctx, Mode::Read)?;
-    let commits = log::history(&conn, args.limit)?;
-    if args.json {
+    let limit = args.limit.or_all();
+    let mut commits = log::history(&conn, limit.saturating_add(1))?;
+    let more = commits.len() > limit;
+    commits.truncate(limit);
+    if args.json.json {
         let v: Vec<serde_json::Value> = commits
             .iter()
             .map(|c| {
                 serde_json::json!({
-                    "commit_id": c.commit_id, "seq": c.seq, "parent_id": c.parent_id,
+                    "id": c.commit_id, "seq": c.seq, "parent_id": c.parent_id,
                     "kind": c.kind, "message": c.message,
                     "created_at": super::output::iso(Some(c.created_at)),
                     "state_hash_after": c.state_hash_after, "revertible": c.revertible,
-                    "reverts_commit_id": c.reverts_commit_id,
+                    "reverts_id": c.reverts_commit_id,
                 })
             })
             .collect();
-        print_json(&serde_json::Value::Array(v))?;
+        print_json(&serde_json::json!({"commits": v, "more": more}))?;
         return Ok(ExitCode::SUCCESS);
     }
     let mut out = anstream::stdout().lock();
@@ -75,6 +76,12 @@ pub fn run(ctx: &Ctx, args: HistoryArgs) -> anyhow::Result<ExitCode> {
                 }
             )?;
         }
+    }
+    if more {
+        writeln!(
+            out,
+            "{DIM}… more commits; use -n N to see more, -n 0 for all{DIM:#}"
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }

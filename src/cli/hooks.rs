@@ -34,9 +34,8 @@ enum HooksCommand {
 
 #[derive(Args)]
 struct StatusArgs {
-    /// Print JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    json: crate::cli::output::JsonArg,
 }
 
 pub fn run(_ctx: &Ctx, args: HooksArgs) -> anyhow::Result<ExitCode> {
@@ -46,7 +45,7 @@ pub fn run(_ctx: &Ctx, args: HooksArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         HooksCommand::Install => install(&hooks),
         HooksCommand::Uninstall => uninstall(&hooks),
-        HooksCommand::Status(a) => status(&hooks, a.json),
+        HooksCommand::Status(a) => status(&hooks, a.json.json),
     }
 }
 

@@ -1,4 +1,4 @@
-//! `lore import [PATH…] [--tool TOOL] [--quiet]`
+//! `lore import [PATH…] [--tool TOOL] [--quiet] [--json]`
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -23,14 +23,17 @@ pub struct ImportArgs {
     #[arg(long, value_name = "TOOL", value_parser = super::parse_tool)]
     tool: Option<Tool>,
     /// Print nothing but errors.
-    #[arg(short, long)]
+    #[arg(short, long, conflicts_with = "json")]
     quiet: bool,
     /// List every problem, not only the first ones.
-    #[arg(short, long)]
+    #[arg(short, long, conflicts_with = "json")]
     verbose: bool,
+    // With --json: every problem is in the JSON, and nothing goes to stderr but an error.
+    #[command(flatten)]
+    json: super::output::JsonArg,
     /// Run as an agent's hook (claude, codex, gemini or qwen): read its JSON, import that one
     /// transcript, print nothing, always exit 0 (errors go to LORE_HOME/logs/hooks.log).
-    #[arg(long, value_name = "AGENT", value_parser = parse_agent, conflicts_with_all = ["tool", "quiet", "verbose"])]
+    #[arg(long, value_name = "AGENT", value_parser = parse_agent, conflicts_with_all = ["tool", "quiet", "verbose", "json"])]
     hook: Option<lore::agents::Agent>,
 }
 
@@ -89,7 +92,9 @@ fn finish(
 ) -> anyhow::Result<ExitCode> {
     let mut err = anstream::stderr();
     if candidates.is_empty() {
-        if !args.quiet {
+        if args.json.json {
+            super::output::print_json(&summary_json(&Summary::default()))?;
+        } else if !args.quiet {
             if scanned.is_empty() {
                 writeln!(err, "No transcripts found in the paths given.")?;
             } else {
@@ -106,7 +111,7 @@ fn finish(
     let mut store = ctx.home.open_db()?;
     let machine_id = ctx.home.machine_id()?;
 
-    let bar = if args.quiet || !std::io::stderr().is_terminal() {
+    let bar = if args.quiet || args.json.json || !std::io::stderr().is_terminal() {
         ProgressBar::hidden()
     } else {
         let b = ProgressBar::with_draw_target(
@@ -125,7 +130,9 @@ fn finish(
     })?;
     bar.finish_and_clear();
 
-    if !args.quiet {
+    if args.json.json {
+        super::output::print_json(&summary_json(&summary))?;
+    } else if !args.quiet {
         report(&summary, args.verbose)?;
     }
     let nothing_read = summary.parsed_files == 0 && summary.unchanged_files == 0;
@@ -227,6 +234,29 @@ fn report(s: &Summary, verbose: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What an import did, as JSON (docs/json.md).
+fn summary_json(s: &Summary) -> serde_json::Value {
+    serde_json::json!({
+        "file_count": s.files,
+        "parsed_file_count": s.parsed_files,
+        "unchanged_file_count": s.unchanged_files,
+        "truncated_file_count": s.truncated_files,
+        "new_session_count": s.new_sessions,
+        "updated_session_count": s.updated_sessions,
+        "unchanged_session_count": s.unchanged_sessions,
+        "deleted_session_count": s.deleted_sessions,
+        "by_tool": s.by_tool.iter().map(|(t, c)| (t.to_string(), serde_json::json!({
+            "new_session_count": c.new,
+            "updated_session_count": c.updated,
+        }))).collect::<serde_json::Map<_, _>>(),
+        "problems": s.problems.iter().map(|p| serde_json::json!({
+            "path": p.path,
+            "line": p.line,
+            "message": p.message,
+        })).collect::<Vec<_>>(),
+    })
+}
+
 fn capitalise(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
@@ -244,6 +274,7 @@ pub(super) fn import_defaults(ctx: &Ctx) -> anyhow::Result<ExitCode> {
             tool: None,
             quiet: false,
             verbose: false,
+            json: super::output::JsonArg::default(),
             hook: None,
         },
     )

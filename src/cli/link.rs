@@ -39,11 +39,10 @@ pub struct LinkArgs {
     /// With --auto: print what would be linked, and link nothing.
     #[arg(long, conflicts_with_all = ["session", "current"])]
     dry_run: bool,
-    /// With --auto: print what was (or with --dry-run would be) linked as JSON.
-    #[arg(long, conflicts_with_all = ["session", "current"])]
-    json: bool,
+    #[command(flatten)]
+    json: super::output::JsonArg,
     /// Run by the post-commit hook: links are of kind `hook`, and nothing is printed.
-    #[arg(long, conflicts_with_all = ["session", "auto"], hide = true)]
+    #[arg(long, conflicts_with_all = ["session", "auto", "json"], hide = true)]
     hook: bool,
 }
 
@@ -79,6 +78,18 @@ pub fn run(ctx: &Ctx, args: LinkArgs) -> anyhow::Result<ExitCode> {
     if existing.iter().any(|l| {
         l.commit == commit && l.kind == LinkKind::Explicit && l.confidence >= link.confidence
     }) {
+        if args.json.json {
+            let mut v = explicit_json(&session.id, &commit, &info.subject, false);
+            v["link"] = lore::answer::link_json(
+                &link,
+                store
+                    .link_evidence(&session.id)?
+                    .get(&commit)
+                    .and_then(|e| e.as_deref()),
+            );
+            super::output::print_json(&v)?;
+            return Ok(ExitCode::SUCCESS);
+        }
         println!(
             "Session {} is already linked to {} {}.",
             session.id,
@@ -101,6 +112,12 @@ pub fn run(ctx: &Ctx, args: LinkArgs) -> anyhow::Result<ExitCode> {
         w.set_link(&session.id, &link)?;
         w.set_link_evidence(&session.id, &commit, &evidence.to_json())
     })?;
+    if args.json.json {
+        let mut v = explicit_json(&session.id, &commit, &info.subject, true);
+        v["link"] = lore::answer::link_json(&link, Some(evidence.to_json().as_str()));
+        super::output::print_json(&v)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     println!(
         "Linked session {} ({}) to {} {}.",
         session.id,
@@ -109,6 +126,38 @@ pub fn run(ctx: &Ctx, args: LinkArgs) -> anyhow::Result<ExitCode> {
         info.subject
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// `lore link SESSION --json` (docs/json.md) without its `link`: `linked` is false when the
+/// session was linked to the commit already.
+fn explicit_json(session: &str, sha: &str, subject: &str, linked: bool) -> serde_json::Value {
+    serde_json::json!({
+        "session_id": session,
+        "commit": {"sha": sha, "subject": subject},
+        "linked": linked,
+    })
+}
+
+/// `lore link --current --json` (docs/json.md): the links made and the sessions left out.
+fn current_json(
+    sha: &str,
+    made: &[(&str, &Link, &lore::link::Evidence)],
+    without: &[lore::db::SessionRow],
+) -> serde_json::Value {
+    serde_json::json!({
+        "commit": {"sha": sha},
+        "links": made.iter().map(|(s, l, e)| serde_json::json!({
+            "session_id": s,
+            "sha": l.commit,
+            "kind": l.kind,
+            "confidence": l.confidence,
+            "evidence": e,
+        })).collect::<Vec<_>>(),
+        "not_linked": without.iter().map(|s| serde_json::json!({
+            "session_id": s.id,
+            "reason": "its tool calls wrote no file and no line of the commit",
+        })).collect::<Vec<_>>(),
+    })
 }
 
 /// The first 12 digits of a commit id, as lore prints them.
@@ -128,7 +177,9 @@ fn current(ctx: &Ctx, git: &Git, args: &LinkArgs) -> anyhow::Result<ExitCode> {
     }
     let now = now_ms();
     let Some(mut store) = refresh_recent(ctx, git)? else {
-        if !quiet {
+        if args.json.json {
+            super::output::print_json(&current_json(&commit, &[], &[]))?;
+        } else if !quiet {
             println!("No session of this repository has been imported; nothing linked.");
         }
         return Ok(ExitCode::SUCCESS);
@@ -155,7 +206,9 @@ fn current(ctx: &Ctx, git: &Git, args: &LinkArgs) -> anyhow::Result<ExitCode> {
         }
     }
     if todo.is_empty() {
-        if !quiet {
+        if args.json.json {
+            super::output::print_json(&current_json(&commit, &[], &without))?;
+        } else if !quiet {
             print_without(&without, &commit);
             println!(
                 "No session of this repository active in the last {} hours wrote a file or a \
@@ -213,7 +266,14 @@ fn current(ctx: &Ctx, git: &Git, args: &LinkArgs) -> anyhow::Result<ExitCode> {
         }
         Ok::<_, lore::db::DbError>(())
     })?;
-    if !quiet {
+    if args.json.json {
+        let made: Vec<_> = todo
+            .iter()
+            .zip(&links)
+            .map(|(c, (l, e))| (c.session.id.as_str(), l, e))
+            .collect();
+        super::output::print_json(&current_json(&commit, &made, &without))?;
+    } else if !quiet {
         for (c, (link, evidence)) in todo.iter().zip(&links) {
             println!(
                 "Linked session {} ({}) to {} ({:.2}: {}).",
@@ -284,15 +344,20 @@ fn auto(ctx: &Ctx, git: &Git, args: &LinkArgs) -> anyhow::Result<ExitCode> {
         .fraction("link_auto_threshold")
         .unwrap_or(link::DEFAULT_THRESHOLD);
     let Some(mut store) = ctx.home.open_db_readable()? else {
+        if args.json.json {
+            let empty = link::AutoPlan::default();
+            super::output::print_json(&auto_json(&empty, threshold, args.dry_run))?;
+            return Ok(ExitCode::SUCCESS);
+        }
         println!("Nothing has been imported yet; nothing to link. Run 'lore import' first.");
         return Ok(ExitCode::SUCCESS);
     };
     let plan = link::plan_auto(&store, git, since, threshold)?;
-    if args.json {
+    if args.json.json {
         super::output::print_json(&auto_json(&plan, threshold, args.dry_run))?;
     }
     let verb = if args.dry_run { "Would link" } else { "Linked" };
-    for p in plan.proposals.iter().filter(|_| !args.json) {
+    for p in plan.proposals.iter().filter(|_| !args.json.json) {
         let sid = short_id(&p.session.id, p.session.parent_id.as_deref());
         match (&p.relinked_from, &p.score) {
             (Some(_), _) if p.by_content => println!(
@@ -346,7 +411,7 @@ fn auto(ctx: &Ctx, git: &Git, args: &LinkArgs) -> anyhow::Result<ExitCode> {
             (None, None) => {}
         }
     }
-    for l in plan.lost.iter().filter(|_| !args.json) {
+    for l in plan.lost.iter().filter(|_| !args.json.json) {
         println!(
             "Session {ID}{}{ID:#}: linked commit {} is on no branch any more (amended or \
              rebased), and {}; its link is kept.",
@@ -356,7 +421,7 @@ fn auto(ctx: &Ctx, git: &Git, args: &LinkArgs) -> anyhow::Result<ExitCode> {
         );
     }
     if plan.proposals.is_empty() {
-        if args.json {
+        if args.json.json {
             return Ok(ExitCode::SUCCESS);
         }
         println!(
@@ -371,7 +436,7 @@ fn auto(ctx: &Ctx, git: &Git, args: &LinkArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if args.dry_run {
-        if !args.json {
+        if !args.json.json {
             println!("Dry run: nothing written.");
         }
         return Ok(ExitCode::SUCCESS);
@@ -426,12 +491,11 @@ fn auto_json(plan: &link::AutoPlan, threshold: f64, dry_run: bool) -> serde_json
     serde_json::json!({
         "dry_run": dry_run,
         "threshold": threshold,
-        "sessions_considered": plan.sessions,
-        "commits_considered": plan.commits,
+        "session_count": plan.sessions,
+        "commit_count": plan.commits,
         "links": plan.proposals.iter().map(|p| serde_json::json!({
-            "session": p.session.id,
-            "commit": p.commit.id,
-            "subject": p.commit.subject,
+            "session_id": p.session.id,
+            "commit": {"sha": p.commit.id, "subject": p.commit.subject},
             "kind": p.link.kind,
             "confidence": p.link.confidence,
             "score": p.score.map(|s| serde_json::json!({
@@ -448,8 +512,8 @@ fn auto_json(plan: &link::AutoPlan, threshold: f64, dry_run: bool) -> serde_json
             "evidence": p.evidence,
         })).collect::<Vec<_>>(),
         "lost": plan.lost.iter().map(|l| serde_json::json!({
-            "session": l.session_id,
-            "commit": l.commit,
+            "session_id": l.session_id,
+            "sha": l.commit,
             "reason": l.reason,
         })).collect::<Vec<_>>(),
     })

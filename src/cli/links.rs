@@ -104,9 +104,8 @@ pub struct LinksArgs {
     /// Links of this session only: its id, or any unique beginning of it.
     #[arg(long, value_name = "SESSION")]
     session: Option<String>,
-    /// Print JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    json: crate::cli::output::JsonArg,
 }
 
 /// The evidence of a link for people: what was recorded, or what its kind implies.
@@ -120,10 +119,12 @@ pub fn why(row: &LinkRow) -> String {
 /// One link as JSON (`lore links --json`, `lore unlink --json`).
 pub fn row_json(row: &LinkRow) -> serde_json::Value {
     serde_json::json!({
-        "session": row.session.id,
-        "title": row.session.title,
-        "tool": row.session.tool,
-        "commit": row.link.commit,
+        "session": {
+            "id": row.session.id,
+            "tool": row.session.tool,
+            "title": row.session.title,
+        },
+        "sha": row.link.commit,
         "kind": row.link.kind,
         "confidence": row.link.confidence,
         "created_at": iso(Some(row.created_at)),
@@ -171,7 +172,7 @@ pub fn run(ctx: &Ctx, args: LinksArgs) -> anyhow::Result<ExitCode> {
             Vec::new()
         }
     };
-    if args.json {
+    if args.json.json {
         super::output::print_json(&serde_json::json!({
             "links": rows.iter().map(row_json).collect::<Vec<_>>(),
         }))?;

@@ -18,9 +18,8 @@ pub struct MigrateArgs {
     from: From,
     /// Its database; default ~/.lore/lore.db.
     path: Option<PathBuf>,
-    /// Print JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    json: crate::cli::output::JsonArg,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -56,18 +55,18 @@ pub fn run(ctx: &Ctx, args: MigrateArgs) -> anyhow::Result<ExitCode> {
     let machine_id = ctx.home.machine_id()?;
     let report = lore::migrate_varalys::migrate(&mut store, &path, &machine_id)?;
 
-    if args.json {
+    if args.json.json {
         print_json(&json!({
             "source": path,
-            "commit": report.commit,
-            "sessions_new": report.sessions_new,
-            "sessions_merged": report.sessions_merged,
-            "sessions_unchanged": report.sessions_unchanged,
-            "messages": report.messages,
-            "tags": report.tags,
-            "annotations": report.annotations,
-            "summaries": report.summaries,
-            "links": report.links,
+            "commit_id": report.commit,
+            "new_session_count": report.sessions_new,
+            "merged_session_count": report.sessions_merged,
+            "unchanged_session_count": report.sessions_unchanged,
+            "message_count": report.messages,
+            "tag_count": report.tags,
+            "annotation_count": report.annotations,
+            "summary_count": report.summaries,
+            "link_count": report.links,
             "not_carried": report.not_carried,
         }))?;
         return Ok(ExitCode::SUCCESS);

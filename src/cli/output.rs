@@ -115,6 +115,46 @@ pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
+/// `--json`, the same on every command that prints data (docs/json.md).
+#[derive(clap::Args, Clone, Copy, Debug, Default)]
+pub struct JsonArg {
+    /// Print JSON (docs/json.md).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `-n N`/`--limit N`: list at most N items, 0 for all; `DEFAULT` is the command's default.
+#[derive(clap::Args, Clone, Copy, Debug)]
+pub struct LimitArg<const DEFAULT: usize> {
+    /// List at most N items (0: all).
+    #[arg(short = 'n', long = "limit", value_name = "N", default_value_t = DEFAULT)]
+    pub limit: usize,
+}
+
+impl<const DEFAULT: usize> LimitArg<DEFAULT> {
+    /// The number of items wanted, `None` for all.
+    pub fn get(&self) -> Option<usize> {
+        (self.limit > 0).then_some(self.limit)
+    }
+
+    /// As [`LimitArg::get`], with "all" as a count a query can take.
+    pub fn or_all(&self) -> usize {
+        self.get().unwrap_or(usize::MAX / 2)
+    }
+}
+
+/// The commit `apply` or `revert` made, as JSON (docs/json.md): `{id, seq, parent_id,
+/// state_hash_after, counts}`.
+pub fn db_commit_summary(s: &lore::versioning::tx::CommitSummary) -> serde_json::Value {
+    serde_json::json!({
+        "id": s.commit_id,
+        "seq": s.seq,
+        "parent_id": s.parent_id,
+        "state_hash_after": s.state_hash_after,
+        "counts": s.counts,
+    })
+}
+
 /// Prints `value` as pretty JSON on stdout.
 pub fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
     use std::io::Write;

@@ -20,9 +20,8 @@ pub struct PlanArgs {
     file: Option<PathBuf>,
     #[command(flatten)]
     db: DbArg,
-    /// Print JSON: every predicted effect with its rows.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    json: crate::cli::output::JsonArg,
 }
 
 pub fn run(ctx: &Ctx, args: PlanArgs) -> anyhow::Result<ExitCode> {
@@ -73,7 +72,7 @@ pub fn run(ctx: &Ctx, args: PlanArgs) -> anyhow::Result<ExitCode> {
     })();
     let _ = conn.execute_batch("ROLLBACK");
     let (report, lines) = result?;
-    if args.json {
+    if args.json.json {
         print_json(&report)?;
         return Ok(ExitCode::SUCCESS);
     }

@@ -20,9 +20,8 @@ pub struct ReadArgs {
     /// The SQLite database to read (default: lore.db).
     #[arg(long, value_name = "PATH")]
     db: Option<PathBuf>,
-    /// Print JSON: an array of objects, one per row, keyed by column name.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    json: crate::cli::output::JsonArg,
 }
 
 pub fn run(ctx: &Ctx, args: ReadArgs) -> anyhow::Result<ExitCode> {
@@ -40,7 +39,7 @@ pub fn run(ctx: &Ctx, args: ReadArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let mut out = anstream::stdout().lock();
-    if args.json {
+    if args.json.json {
         // Streamed: one object per row, whatever the number of rows.
         let mut names = Vec::new();
         let mut first = true;
@@ -48,7 +47,11 @@ pub fn run(ctx: &Ctx, args: ReadArgs) -> anyhow::Result<ExitCode> {
             match o {
                 Out::Columns(c) => {
                     names = c.to_vec();
-                    write!(out, "[")?;
+                    write!(
+                        out,
+                        "{{\n  \"columns\": {},\n  \"rows\": [",
+                        serde_json::Value::from(names.clone())
+                    )?;
                 }
                 Out::Row(row) => {
                     let obj: serde_json::Map<String, serde_json::Value> = names
@@ -57,13 +60,13 @@ pub fn run(ctx: &Ctx, args: ReadArgs) -> anyhow::Result<ExitCode> {
                         .zip(row.iter().map(Cell::to_json))
                         .collect();
                     let sep = if first { "" } else { "," };
-                    write!(out, "{sep}\n  {}", serde_json::Value::Object(obj))?;
+                    write!(out, "{sep}\n    {}", serde_json::Value::Object(obj))?;
                     first = false;
                 }
             }
             Ok(())
         })?;
-        writeln!(out, "{}]", if first { "" } else { "\n" })?;
+        writeln!(out, "{}]\n}}", if first { "" } else { "\n  " })?;
         return Ok(ExitCode::SUCCESS);
     }
     // Text: tab-separated, a header line first (dimmed on a terminal); NULL is empty.

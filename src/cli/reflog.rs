@@ -9,29 +9,30 @@ use lore::versioning::log;
 
 use super::Ctx;
 use super::db::{DbArg, Mode};
-use super::output::{DIM, ID, iso, local_time, print_json};
+use super::output::{DIM, ID, JsonArg, LimitArg, iso, local_time, print_json};
 
 #[derive(Args)]
 pub struct ReflogArgs {
-    /// Show at most N entries.
-    #[arg(short = 'n', long, default_value_t = 20, value_name = "N")]
-    limit: usize,
+    #[command(flatten)]
+    limit: LimitArg<20>,
     #[command(flatten)]
     db: DbArg,
-    /// Print JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    json: JsonArg,
 }
 
 pub fn run(ctx: &Ctx, args: ReflogArgs) -> anyhow::Result<ExitCode> {
     let conn = args.db.open(ctx, Mode::Read)?;
-    let entries = log::reflog(&conn, args.limit)?;
-    if args.json {
+    let limit = args.limit.or_all();
+    let mut entries = log::reflog(&conn, limit.saturating_add(1))?;
+    let more = entries.len() > limit;
+    entries.truncate(limit);
+    if args.json.json {
         let v: Vec<serde_json::Value> = entries
             .iter()
             .map(|e| serde_json::json!({"old_id": e.old_id, "new_id": e.new_id, "reason": e.reason, "created_at": iso(Some(e.created_at))}))
             .collect();
-        print_json(&serde_json::Value::Array(v))?;
+        print_json(&serde_json::json!({"entries": v, "more": more}))?;
         return Ok(ExitCode::SUCCESS);
     }
     let mut out = anstream::stdout().lock();
@@ -43,6 +44,12 @@ pub fn run(ctx: &Ctx, args: ReflogArgs) -> anyhow::Result<ExitCode> {
             e.reason,
             e.old_id.as_deref().map(log::short).unwrap_or("nothing"),
             local_time(Some(e.created_at))
+        )?;
+    }
+    if more {
+        writeln!(
+            out,
+            "{DIM}… more entries; use -n N to see more, -n 0 for all{DIM:#}"
         )?;
     }
     Ok(ExitCode::SUCCESS)

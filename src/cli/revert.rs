@@ -19,9 +19,8 @@ pub struct RevertArgs {
     id: String,
     #[command(flatten)]
     db: DbArg,
-    /// Print JSON (conflicts grouped by kind, with counts).
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    json: super::output::JsonArg,
 }
 
 pub fn run(ctx: &Ctx, args: RevertArgs) -> anyhow::Result<ExitCode> {
@@ -29,8 +28,10 @@ pub fn run(ctx: &Ctx, args: RevertArgs) -> anyhow::Result<ExitCode> {
     let result = in_transaction(&mut conn, |c| Ok(revert::revert(c, &args.id)?));
     let err = match result {
         Ok(summary) => {
-            if args.json {
-                print_json(&json!({"ok": true, "commit": summary}))?;
+            if args.json.json {
+                print_json(
+                    &json!({"ok": true, "commit": super::output::db_commit_summary(&summary)}),
+                )?;
             } else {
                 println!("{}", summary.commit_id);
             }
@@ -45,13 +46,13 @@ pub fn run(ctx: &Ctx, args: RevertArgs) -> anyhow::Result<ExitCode> {
     for c in conflicts {
         groups.entry(c.kind.as_str()).or_default().push(c);
     }
-    if args.json {
+    if args.json.json {
         let grouped: serde_json::Map<String, serde_json::Value> = groups
             .iter()
             .map(|(k, v)| ((*k).to_owned(), json!({"count": v.len(), "conflicts": v})))
             .collect();
         print_json(&json!({
-            "ok": false, "commit": commit, "conflict_count": conflicts.len(), "conflicts": grouped,
+            "ok": false, "commit_id": commit, "conflict_count": conflicts.len(), "conflicts": grouped,
         }))?;
     } else {
         let mut out = anstream::stdout().lock();

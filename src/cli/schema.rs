@@ -16,9 +16,8 @@ use super::output::{BOLD, DIM, print_json};
 pub struct SchemaArgs {
     #[command(flatten)]
     db: DbArg,
-    /// Print JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    json: crate::cli::output::JsonArg,
 }
 
 pub fn run(ctx: &Ctx, args: SchemaArgs) -> anyhow::Result<ExitCode> {
@@ -49,7 +48,7 @@ pub fn run(ctx: &Ctx, args: SchemaArgs) -> anyhow::Result<ExitCode> {
             tables.push(t);
         }
     }
-    if args.json {
+    if args.json.json {
         let v: Vec<serde_json::Value> = tables
             .iter()
             .map(|t| {
@@ -62,7 +61,7 @@ pub fn run(ctx: &Ctx, args: SchemaArgs) -> anyhow::Result<ExitCode> {
                 })
             })
             .collect();
-        print_json(&json!({"schema_hash": hash, "head": head, "tables": v}))?;
+        print_json(&json!({"schema_hash": hash, "head_id": head, "tables": v}))?;
         return Ok(ExitCode::SUCCESS);
     }
     let mut out = anstream::stdout().lock();

@@ -7,11 +7,10 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Args;
-use serde_json::json;
 
 use lore::db::query::{HIT_END, HIT_START};
 
-use super::output::{DIM, HIT, ID, fit, local_time, print_json, short_id};
+use super::output::{DIM, HIT, ID, JsonArg, LimitArg, fit, local_time, print_json, short_id};
 use super::{Ctx, FilterArgs};
 
 #[derive(Args)]
@@ -21,30 +20,30 @@ pub struct SearchArgs {
     query: Vec<String>,
     #[command(flatten)]
     filter: FilterArgs,
-    /// Show at most N matching messages.
-    #[arg(short = 'n', long, default_value_t = 20, value_name = "N")]
-    limit: usize,
-    /// Print JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    limit: LimitArg<20>,
+    #[command(flatten)]
+    json: JsonArg,
 }
 
 pub fn run(ctx: &Ctx, args: SearchArgs) -> anyhow::Result<ExitCode> {
     let mut filter = args.filter.to_filter()?;
     let query = args.query.join(" ");
     let Some(store) = ctx.home.open_db_readable()? else {
-        if args.json {
-            print_json(&json!([]))?;
+        if args.json.json {
+            print_json(&lore::answer::hits_json(&query, &[], false))?;
         } else {
             println!("No sessions yet. Import some with: lore import");
         }
         return Ok(ExitCode::SUCCESS);
     };
     args.filter.add_identity(&mut filter, &store)?;
-    let hits = store.search(&query, &filter, args.limit.max(1))?;
-    if args.json {
-        let v: Vec<serde_json::Value> = hits.iter().map(lore::answer::search_hit).collect();
-        print_json(&serde_json::Value::Array(v))?;
+    let limit = args.limit.or_all();
+    let mut hits = store.search(&query, &filter, limit.saturating_add(1))?;
+    let more = hits.len() > limit;
+    hits.truncate(limit);
+    if args.json.json {
+        print_json(&lore::answer::hits_json(&query, &hits, more))?;
         return Ok(ExitCode::SUCCESS);
     }
     let mut out = anstream::stdout().lock();
@@ -70,6 +69,12 @@ pub fn run(ctx: &Ctx, args: SearchArgs) -> anyhow::Result<ExitCode> {
             .replace(HIT_START, &format!("{HIT}"))
             .replace(HIT_END, &format!("{HIT:#}"));
         writeln!(out, "    {text}")?;
+    }
+    if more {
+        writeln!(
+            out,
+            "{DIM}… more messages match; use -n N to see more, -n 0 for all{DIM:#}"
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -4,48 +4,39 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Args;
-use serde_json::json;
 
 use lore::db::SessionRow;
 
-use super::output::{DIM, ID, fit, local_time, print_json, short_id};
+use super::output::{DIM, ID, JsonArg, LimitArg, fit, local_time, print_json, short_id};
 use super::{Ctx, FilterArgs};
 
 #[derive(Args)]
 pub struct SessionsArgs {
     #[command(flatten)]
     filter: FilterArgs,
-    /// Show at most N sessions (0: all).
-    #[arg(short = 'n', long, default_value_t = 50, value_name = "N")]
-    limit: usize,
-    /// Print JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    limit: LimitArg<50>,
+    #[command(flatten)]
+    json: JsonArg,
 }
 
 pub fn run(ctx: &Ctx, args: SessionsArgs) -> anyhow::Result<ExitCode> {
     let mut filter = args.filter.to_filter()?;
     let Some(store) = ctx.home.open_db_readable()? else {
-        if args.json {
-            print_json(&json!([]))?;
+        if args.json.json {
+            print_json(&lore::answer::sessions_json(&[], false))?;
         } else {
             println!("No sessions yet. Import some with: lore import");
         }
         return Ok(ExitCode::SUCCESS);
     };
     args.filter.add_identity(&mut filter, &store)?;
-    let limit = if args.limit == 0 {
-        usize::MAX / 2
-    } else {
-        args.limit
-    };
+    let limit = args.limit.or_all();
     let mut rows = store.sessions(&filter, limit + 1)?;
     let more = rows.len() > limit;
     rows.truncate(limit);
-    if args.json {
-        print_json(&serde_json::Value::Array(
-            rows.iter().map(session_json).collect(),
-        ))?;
+    if args.json.json {
+        print_json(&lore::answer::sessions_json(&rows, more))?;
         return Ok(ExitCode::SUCCESS);
     }
     let mut out = anstream::stdout().lock();

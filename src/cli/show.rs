@@ -91,12 +91,8 @@ pub fn run(ctx: &Ctx, args: ShowArgs) -> anyhow::Result<ExitCode> {
         let mut head = session_json(&s);
         head["links"] = links
             .iter()
-            .map(|l| {
-                let mut v = serde_json::to_value(l)?;
-                v["evidence"] = serde_json::to_value(why(l))?;
-                Ok(v)
-            })
-            .collect::<serde_json::Result<Vec<_>>>()?
+            .map(|l| lore::answer::link_json(l, evidence.get(&l.commit).and_then(|e| e.as_deref())))
+            .collect::<Vec<_>>()
             .into();
         head["tags"] = serde_json::to_value(&tags)?;
         head["annotations"] = notes
@@ -107,17 +103,19 @@ pub fn run(ctx: &Ctx, args: ShowArgs) -> anyhow::Result<ExitCode> {
         let head = serde_json::to_string_pretty(&head)?;
         let head = head.trim_end().trim_end_matches('}').trim_end();
         write!(out, "{head},\n  \"messages\": [")?;
-        let mut first = true;
+        // A session's ordinals run from 0 without gaps (db::merge numbers them), in the order
+        // for_each_message gives.
+        let mut ordinal = 0u64;
         store.for_each_message(&s.id, |m| {
             let v = serde_json::json!({
-                "role": m.role, "kind": m.kind, "timestamp": iso(m.timestamp),
-                "tool_name": m.tool_name, "content": m.content,
+                "ordinal": ordinal, "role": m.role, "kind": m.kind,
+                "created_at": iso(m.timestamp), "tool_name": m.tool_name, "content": m.content,
             });
-            write!(out, "{}\n    {}", if first { "" } else { "," }, v)?;
-            first = false;
+            write!(out, "{}\n    {}", if ordinal == 0 { "" } else { "," }, v)?;
+            ordinal += 1;
             Ok(())
         })?;
-        writeln!(out, "{}]\n}}", if first { "" } else { "\n  " })?;
+        writeln!(out, "{}]\n}}", if ordinal == 0 { "" } else { "\n  " })?;
         return Ok(ExitCode::SUCCESS);
     }
     let roles = match &args.role {

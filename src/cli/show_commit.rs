@@ -18,9 +18,8 @@ pub struct ShowCommitArgs {
     id: String,
     #[command(flatten)]
     db: DbArg,
-    /// Print JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    json: super::output::JsonArg,
 }
 
 pub fn run(ctx: &Ctx, args: ShowCommitArgs) -> anyhow::Result<ExitCode> {
@@ -28,9 +27,16 @@ pub fn run(ctx: &Ctx, args: ShowCommitArgs) -> anyhow::Result<ExitCode> {
     let c = log::resolve(&conn, &args.id)?;
     let schema = log::schema_effects(&conn, c.seq)?;
     let mut out = std::io::stdout().lock();
-    if args.json {
+    if args.json.json {
         // Streamed: a commit may hold many effects.
         let mut head = serde_json::to_value(&c)?;
+        // docs/json.md: a lore.db commit's own id is `id`, the one it reverts `reverts_id`.
+        if let Some(obj) = head.as_object_mut() {
+            let id = obj.remove("commit_id");
+            let reverts = obj.remove("reverts_commit_id");
+            obj.insert("id".into(), id.unwrap_or_default());
+            obj.insert("reverts_id".into(), reverts.unwrap_or_default());
+        }
         head["created_at"] = iso(Some(c.created_at));
         head["operations"] = serde_json::from_str(&c.operations)?;
         head["schema_effects"] = schema

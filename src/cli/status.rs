@@ -11,9 +11,8 @@ use super::output::{DIM, WARN, ago, iso, print_json};
 
 #[derive(Args)]
 pub struct StatusArgs {
-    /// Print JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    json: crate::cli::output::JsonArg,
 }
 
 pub fn run(ctx: &Ctx, args: StatusArgs) -> anyhow::Result<ExitCode> {
@@ -34,7 +33,7 @@ pub fn run(ctx: &Ctx, args: StatusArgs) -> anyhow::Result<ExitCode> {
         .map(|s| s.trim().to_owned());
     let gaps = gaps(ctx, store.as_ref());
 
-    if args.json {
+    if args.json.json {
         let s = stats.unwrap_or_default();
         print_json(&json!({
             "home": home.root(),
@@ -42,17 +41,17 @@ pub fn run(ctx: &Ctx, args: StatusArgs) -> anyhow::Result<ExitCode> {
             "database_bytes": size,
             "schema_version": schema,
             "machine_id": machine,
-            "sessions": s.sessions,
+            "session_count": s.sessions,
             "sessions_by_tool": s.by_tool.iter().map(|(t, n)| (t.clone(), json!(n))).collect::<serde_json::Map<_, _>>(),
-            "messages": s.messages,
-            "links": s.links,
-            "deleted_sessions": s.tombstones,
-            "transcript_files": s.sources,
-            "oldest_session": iso(s.oldest),
-            "newest_session": iso(s.newest),
-            "last_import": iso(s.last_import),
-            "transcripts_not_imported": gaps.as_ref().map(|g| g.not_imported),
-            "transcripts_deleted_soon": gaps.as_ref().map(|g| g.deleted_soon),
+            "message_count": s.messages,
+            "link_count": s.links,
+            "deleted_session_count": s.tombstones,
+            "transcript_file_count": s.sources,
+            "oldest_session_at": iso(s.oldest),
+            "newest_session_at": iso(s.newest),
+            "last_import_at": iso(s.last_import),
+            "not_imported_count": gaps.as_ref().map(|g| g.not_imported),
+            "deleted_soon_count": gaps.as_ref().map(|g| g.deleted_soon),
         }))?;
         return Ok(ExitCode::SUCCESS);
     }

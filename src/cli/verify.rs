@@ -18,9 +18,8 @@ pub struct VerifyArgs {
     full: bool,
     #[command(flatten)]
     db: DbArg,
-    /// Print JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    json: crate::cli::output::JsonArg,
 }
 
 pub fn run(ctx: &Ctx, args: VerifyArgs) -> anyhow::Result<ExitCode> {
@@ -31,10 +30,17 @@ pub fn run(ctx: &Ctx, args: VerifyArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     };
-    if args.json {
-        let mut v = serde_json::to_value(&report)?;
-        v["ok"] = report.ok().into();
-        print_json(&v)?;
+    if args.json.json {
+        print_json(&serde_json::json!({
+            "ok": report.ok(),
+            "full": report.full,
+            "commit_count": report.commits,
+            "row_effect_count": report.row_effects,
+            "head_id": report.head,
+            "problems": report.problems,
+            "drifted_tables": report.drifted_tables,
+            "schema_drift": report.schema_drift,
+        }))?;
         return Ok(code);
     }
     let mut out = anstream::stdout().lock();

@@ -32,6 +32,9 @@ pub struct WatchArgs {
     /// Say whether a watcher runs, whether the service is installed, and the last import.
     #[arg(long, conflicts_with = "print_service")]
     status: bool,
+    /// With --status: print it as JSON (docs/json.md).
+    #[arg(long, requires = "status")]
+    json: bool,
     /// Print the service file for this kind instead of installing it.
     #[arg(long, value_name = "KIND", hide = true)]
     print_service: Option<Kind>,
@@ -59,7 +62,7 @@ pub fn run(ctx: &Ctx, args: WatchArgs) -> anyhow::Result<ExitCode> {
         return uninstall(ctx);
     }
     if args.status {
-        return status(ctx);
+        return status(ctx, args.json);
     }
     foreground(ctx)
 }
@@ -255,9 +258,21 @@ fn uninstall(ctx: &Ctx) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn status(ctx: &Ctx) -> anyhow::Result<ExitCode> {
+fn status(ctx: &Ctx, json: bool) -> anyhow::Result<ExitCode> {
+    let running = watch::running(&watch::lock_path(ctx.home.root()));
+    if json {
+        let path = service_path(ctx, ServiceKind::native())?;
+        super::output::print_json(&serde_json::json!({
+            "running": running.is_some(),
+            "pid": running.flatten(),
+            "service": path,
+            "service_installed": path.exists(),
+            "last_log_line": last_line(&log_path(ctx)),
+        }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut out = anstream::stdout();
-    match watch::running(&watch::lock_path(ctx.home.root())) {
+    match running {
         Some(Some(pid)) => writeln!(out, "lore watch is running (pid {pid}).")?,
         Some(None) => writeln!(out, "lore watch is running.")?,
         None => writeln!(

@@ -69,7 +69,8 @@ impl TestEnv {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        serde_json::from_slice::<Vec<serde_json::Value>>(&out.stdout).expect("json")
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        v["sessions"].as_array().expect("sessions").clone()
     }
 
     /// `lore show ID --json`, parsed.

@@ -37,8 +37,10 @@ pub struct SyncArgs {
     #[arg(long, global = true)]
     global: bool,
     /// Print nothing unless something goes wrong.
-    #[arg(long, short)]
+    #[arg(long, short, conflicts_with = "json")]
     quiet: bool,
+    #[command(flatten)]
+    json: crate::cli::output::JsonArg,
 }
 
 #[derive(Subcommand)]
@@ -76,7 +78,12 @@ pub fn run(ctx: &Ctx, args: SyncArgs) -> anyhow::Result<ExitCode> {
             passphrase::run(ctx, &Place::open(ctx, global, remote)?, a)
         }
         Some(SyncCommand::Rotate(a)) => rotate::run(ctx, &Place::open(ctx, global, remote)?, a),
-        None => run::run(ctx, &Place::open(ctx, global, remote)?, args.quiet),
+        None => run::run(
+            ctx,
+            &Place::open(ctx, global, remote)?,
+            args.quiet,
+            args.json.json,
+        ),
     }
 }
 

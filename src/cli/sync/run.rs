@@ -1,4 +1,4 @@
-//! `lore sync [--global] [--remote NAME] [--quiet]`: fetch, merge into lore.db, export, push.
+//! `lore sync [--global] [--remote NAME] [--quiet | --json]`: fetch, merge into lore.db, export, push.
 
 use std::process::ExitCode;
 
@@ -8,7 +8,7 @@ use zeroize::Zeroizing;
 use super::{Place, plural};
 use crate::cli::Ctx;
 
-pub(super) fn run(ctx: &Ctx, place: &Place, quiet: bool) -> anyhow::Result<ExitCode> {
+pub(super) fn run(ctx: &Ctx, place: &Place, quiet: bool, json: bool) -> anyhow::Result<ExitCode> {
     let (local, remote) = (&place.local, place.remote.as_str());
     // Set up here: a local store, or a remote store joined with `lore sync setup`.
     if local.header()?.is_none() && !lore::sync::joined(local, remote) {
@@ -49,7 +49,18 @@ pub(super) fn run(ctx: &Ctx, place: &Place, quiet: bool) -> anyhow::Result<ExitC
             );
         }
     }
-    if !quiet {
+    if json {
+        crate::cli::output::print_json(&serde_json::json!({
+            "remote": remote,
+            "new_session_count": report.added,
+            "updated_session_count": report.updated,
+            "deleted_session_count": report.deleted,
+            "pushed_session_count": report.pushed,
+            "pushed_commit": report.pushed_commit,
+            "kept_session_ids": report.kept,
+            "restored_session_ids": report.restored,
+        }))?;
+    } else if !quiet {
         let pulled = report.added + report.updated + report.deleted;
         println!(
             "Pulled {pulled} session{} from {remote} ({} new, {} updated, {} deleted); pushed {} session{}.",

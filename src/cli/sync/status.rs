@@ -12,9 +12,8 @@ use crate::cli::Ctx;
 
 #[derive(Args)]
 pub(super) struct StatusArgs {
-    /// Print JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    json: crate::cli::output::JsonArg,
 }
 
 pub(super) fn run(ctx: &Ctx, place: &Place, args: StatusArgs) -> anyhow::Result<ExitCode> {
@@ -67,7 +66,7 @@ pub(super) fn run(ctx: &Ctx, place: &Place, args: StatusArgs) -> anyhow::Result<
             format!("diverged from {remote}: {ahead} ahead, {behind} behind")
         }
     };
-    if args.json {
+    if args.json.json {
         crate::cli::output::print_json(&serde_json::json!({
             "remote": st.remote,
             "store": st.store_id.is_some(),
@@ -85,7 +84,7 @@ pub(super) fn run(ctx: &Ctx, place: &Place, args: StatusArgs) -> anyhow::Result<
                 _ => serde_json::Value::Null,
             },
             "pending": st.pending,
-            "last_sync": st.last_sync.map(|ms| crate::cli::output::iso(Some(ms))),
+            "last_sync_at": st.last_sync.map(|ms| crate::cli::output::iso(Some(ms))),
             "ref": relation,
         }))?;
         return Ok(ExitCode::SUCCESS);
