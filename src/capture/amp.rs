@@ -172,5 +172,6 @@ pub fn parse(_path: &Path, reader: &mut dyn BufRead) -> Result<ParseReport, Pars
         keys: vec![keys],
         issues: Vec::new(),
         truncated_tail: false,
+        legacy_ids: Vec::new(),
     })
 }

@@ -122,6 +122,7 @@ pub fn parse(tool: Tool, path: &Path, reader: &mut dyn BufRead) -> Result<ParseR
         keys: vec![keys],
         issues: Vec::new(),
         truncated_tail: false,
+        legacy_ids: Vec::new(),
     })
 }
 

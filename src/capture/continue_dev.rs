@@ -206,6 +206,7 @@ pub fn parse(path: &Path, reader: &mut dyn BufRead) -> Result<ParseReport, Parse
         keys: vec![keys],
         issues: Vec::new(),
         truncated_tail: false,
+        legacy_ids: Vec::new(),
     })
 }
 

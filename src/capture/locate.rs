@@ -434,7 +434,6 @@ impl DefaultLocations {
             Tool::Codex => self.codex.clone(),
             Tool::Gemini => self.gemini.clone(),
             Tool::Copilot => self.copilot.clone(),
-            Tool::Cursor => self.cursor.clone(),
             Tool::Qwen => self.qwen.clone(),
             Tool::Pi => self.pi.clone(),
             Tool::Droid => self.droid.clone(),
