@@ -409,6 +409,10 @@ fn every_json_output_follows_docs_json_md() {
         (".effects_hash", "[hash]"),
         (".row_effects[].before.created_at", "[ms]"),
         (".row_effects[].after.created_at", "[ms]"),
+        (".row_effects[].before.added_at", "[ms]"),
+        (".row_effects[].after.added_at", "[ms]"),
+        (".row_effects[].before.removed_at", "[ms]"),
+        (".row_effects[].after.removed_at", "[ms]"),
     ]);
     snap(
         "show_commit",

@@ -695,7 +695,7 @@ fn a_server_started_outside_the_repository_answers_for_the_repo_it_is_given() {
 
         let r = call("commit_sessions", json!({"commit": "HEAD", "repo": repo})).await;
         let v = structured(&r);
-        assert_eq!(v["commit"]["id"], f.c2.as_str());
+        assert_eq!(v["commit"]["sha"], f.c2.as_str());
         assert_eq!(v["sessions"][0]["id"], S1);
 
         let r = call("recent_context", json!({"repo": repo})).await;

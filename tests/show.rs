@@ -251,9 +251,9 @@ fn sub_agents_are_listed_under_their_parent_and_found_by_their_own_id() {
     // Search's JSON keeps its shape: the full id and the ordinal.
     let json: serde_json::Value =
         serde_json::from_str(&ok(&env, &["search", "PELICAN_SUBAGENT_REPLY", "--json"])).unwrap();
-    assert_eq!(json[0]["ordinal"], 1);
+    assert_eq!(json["hits"][0]["ordinal"], 1);
     assert!(
-        json[0]["session_id"]
+        json["hits"][0]["session"]["id"]
             .as_str()
             .unwrap_or_default()
             .ends_with("-agent-a5b6c7d8e9f0a1b2c")

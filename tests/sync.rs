@@ -1623,7 +1623,7 @@ fn link_evidence_reaches_the_teammate_and_shows_in_lore_links() {
     bob.sync();
     let theirs = bob.links(S1);
     assert_eq!(theirs.len(), 1, "{theirs:?}");
-    assert_eq!(theirs[0]["commit"], commit);
+    assert_eq!(theirs[0]["sha"], commit);
     assert_eq!(theirs[0]["evidence"], evidence, "the evidence travelled");
     // People see it too.
     let r = bob.user.lore(&bob.repo, &["links", "--session", S1]);
@@ -1665,7 +1665,12 @@ fn a_removed_tag_disappears_for_the_teammate_and_stays_removed() {
         .user
         .lore(&bob.repo, &["sessions", "--tag", "wip", "--json"]);
     r.assert_ok();
-    assert_eq!(r.stdout.trim(), "[]", "a removed tag selects nothing");
+    let listed: serde_json::Value = serde_json::from_str(&r.stdout).expect("sessions --json");
+    assert_eq!(
+        listed["sessions"],
+        serde_json::json!([]),
+        "a removed tag selects nothing"
+    );
     // And it does not come back, whoever syncs again.
     for _ in 0..2 {
         bob.sync();
