@@ -590,6 +590,52 @@ def opencode_blocks(path):
     return c
 
 
+def opencode_storage_blocks(path):
+    """OpenCode before 1.2, the `storage/` JSON tree: `path` is
+    `storage/session/<project>/<id>.json`; its messages are `storage/message/<id>/*.json` and
+    each message's parts `storage/part/<message id>/*.json`, counted by the rules of
+    `opencode_blocks` (a file that does not parse is skipped)."""
+    c = collections.Counter()
+    storage = os.path.dirname(os.path.dirname(os.path.dirname(path)))
+    sid = os.path.basename(path)[:-len(".json")]
+
+    def load(p):
+        try:
+            with open(p, encoding="utf-8") as f:
+                return json.load(f)
+        except ValueError:
+            return None
+
+    def listing(d):
+        return sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith(".json")) \
+            if os.path.isdir(d) else []
+
+    for mp in listing(os.path.join(storage, "message", sid)):
+        d = load(mp)
+        if not isinstance(d, dict):
+            continue
+        user = d.get("role") == "user"
+        if isinstance(d.get("error"), dict):
+            c["system"] += 1
+        mid = os.path.basename(mp)[:-len(".json")]
+        for pp in listing(os.path.join(storage, "part", mid)):
+            p = load(pp)
+            if not isinstance(p, dict):
+                continue
+            t = p.get("type")
+            if t == "text" and nonempty(p.get("text")):
+                c["system" if user and p.get("synthetic") else "user" if user else "assistant"] += 1
+            elif t == "reasoning" and nonempty(p.get("text")):
+                c["assistant"] += 1
+            elif t == "tool":
+                c["assistant"] += 1
+                if (p.get("state") or {}).get("status") in ("completed", "error"):
+                    c["tool"] += 1
+            elif t in ("file", "subtask", "compaction", "retry"):
+                c["system"] += 1
+    return c
+
+
 def cursor_vscdb_blocks(path):
     """Cursor IDE `state.vscdb` (opened `mode=ro`): every `composerData:<id>` row of
     `cursorDiskKV`; its bubbles are the `bubbleId:<id>:<bubble>` rows named by
@@ -769,6 +815,9 @@ def find_files(root):
             elif "/.local/share/opencode/" in "/" + rel and f.startswith("opencode") \
                     and f.endswith(".db"):
                 out.append(("opencode", p))
+            elif "/.local/share/opencode/storage/session/" in "/" + rel \
+                    and f.startswith("ses_") and f.endswith(".json"):
+                out.append(("opencode-storage", p))
             elif "/.local/share/goose/sessions/" in "/" + rel and f == "sessions.db":
                 out.append(("goose", p))
             elif rel.endswith("/.crush/crush.db") or rel == ".crush/crush.db":
@@ -795,11 +844,15 @@ READERS = {
     "kilo-code": cline_blocks,
     "amp": amp_blocks,
     "opencode": opencode_blocks,
+    "opencode-storage": opencode_storage_blocks,
     "kilo": opencode_blocks,
     "cursor": cursor_vscdb_blocks,
     "crush": crush_blocks,
     "goose": goose_blocks,
 }
+
+# The reader names that are not lore's tool names.
+LORE_TOOL = {"opencode-storage": "opencode"}
 
 
 def lore_counts(lore, path, tool):
@@ -854,7 +907,7 @@ def main():
         except (ValueError, OSError, AttributeError, TypeError, sqlite3.Error) as e:
             reader = None
             why = f"reader failed: {e}"
-        got, note = lore_counts(a.lore, path, tool)
+        got, note = lore_counts(a.lore, path, LORE_TOOL.get(tool, tool))
         r_total = sum(reader.values()) if reader is not None else None
         if got is None:
             l_total, sessions, l_roles = 0, 0, collections.Counter()

@@ -150,7 +150,8 @@ pub fn import(
 
 /// The part of a fingerprint `stat` gives: parser version, size and modification time. An
 /// SQLite database's `-wal` companion (where a running tool writes first) counts as part of
-/// the file: `v3:<size>+<wal size>:<time>+<wal time>`.
+/// the file: `v3:<size>+<wal size>:<time>+<wal time>`; so do the message and part files of an
+/// OpenCode storage session.
 fn stat_of(path: &Path, meta: &std::fs::Metadata) -> String {
     use std::os::unix::fs::MetadataExt;
     let mut size = meta.len().to_string();
@@ -161,11 +162,23 @@ fn stat_of(path: &Path, meta: &std::fs::Metadata) -> String {
         size.push_str(&format!("+{}", wal.len()));
         time.push_str(&format!("+{}.{:09}", wal.mtime(), wal.mtime_nsec()));
     }
+    // An OpenCode storage session: its message and part files are its content too
+    // (`+<count>f<total size>`, `+<newest time>`).
+    let tree = capture::opencode_storage::tree_files(path);
+    if !tree.is_empty() {
+        let (mut total, mut newest) = (0u64, (0i64, 0i64));
+        for m in tree.iter().filter_map(|f| std::fs::metadata(f).ok()) {
+            total += m.len();
+            newest = newest.max((m.mtime(), m.mtime_nsec()));
+        }
+        size.push_str(&format!("+{}f{total}", tree.len()));
+        time.push_str(&format!("+{}.{:09}", newest.0, newest.1));
+    }
     format!("v{PARSER_VERSION}:{size}:{time}")
 }
 
-/// The BLAKE3 digest of the file's bytes (then its `-wal`'s, when it has one), in hex: what a
-/// fingerprint ends with.
+/// The BLAKE3 digest of the file's bytes (then its `-wal`'s, when it has one, and an OpenCode
+/// storage session's message and part files), in hex: what a fingerprint ends with.
 fn digest_of(path: &Path) -> std::io::Result<String> {
     let mut hasher = blake3::Hasher::new();
     hasher.update_reader(std::fs::File::open(path)?)?;
@@ -175,6 +188,15 @@ fn digest_of(path: &Path) -> std::io::Result<String> {
             hasher.update_reader(wal)?;
         }
         _ => {}
+    }
+    for f in capture::opencode_storage::tree_files(path) {
+        // A file that vanished meanwhile is simply not part of the digest.
+        if let Ok(file) = std::fs::File::open(&f) {
+            hasher.update(b"\0");
+            hasher.update(f.file_name().map_or(&[][..], |n| n.as_encoded_bytes()));
+            hasher.update(b"\0");
+            hasher.update_reader(file)?;
+        }
     }
     Ok(hasher.finalize().to_hex().to_string())
 }

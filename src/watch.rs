@@ -379,6 +379,11 @@ fn transcript_of(loc: &DefaultLocations, path: PathBuf) -> Option<(PathBuf, Tool
     if let Some(tool) = loc.tool_of(&path) {
         return Some((path, tool));
     }
+    // A message or part of an OpenCode storage session: its session file is what is read.
+    if let Some(session) = crate::capture::opencode_storage::session_file_of(&path) {
+        return (loc.tool_of(&session) == Some(Tool::OpenCode))
+            .then_some((session, Tool::OpenCode));
+    }
     let db = PathBuf::from(path.to_str()?.strip_suffix("-wal")?);
     let tool = loc.tool_of(&db)?;
     crate::capture::sqlite::is_sqlite_file(&db)
@@ -422,6 +427,33 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn a_change_of_an_opencode_message_or_part_is_a_change_of_its_session() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path().join("opencode");
+        let storage = root.join("storage");
+        let session = storage.join("session/p1/ses_1.json");
+        for dir in ["session/p1", "message/ses_1", "part/msg_1"] {
+            std::fs::create_dir_all(storage.join(dir)).unwrap();
+        }
+        std::fs::write(&session, r#"{"id":"ses_1","projectID":"p1","time":{}}"#).unwrap();
+        let msg = storage.join("message/ses_1/msg_1.json");
+        std::fs::write(&msg, r#"{"id":"msg_1","sessionID":"ses_1"}"#).unwrap();
+        let part = storage.join("part/msg_1/prt_1.json");
+        std::fs::write(&part, r#"{"id":"prt_1","sessionID":"ses_1"}"#).unwrap();
+        let loc = DefaultLocations {
+            opencode: Some(root.clone()),
+            ..DefaultLocations::default()
+        };
+        let want = Some((session.clone(), Tool::OpenCode));
+        assert_eq!(transcript_of(&loc, session.clone()), want);
+        assert_eq!(transcript_of(&loc, msg), want);
+        assert_eq!(transcript_of(&loc, part), want);
+        // A tree outside OpenCode's folder is not watched for.
+        let other = DefaultLocations::default();
+        assert_eq!(transcript_of(&other, session), None);
+    }
 
     #[test]
     fn debounce_waits_for_quiet_but_not_forever() {

@@ -799,6 +799,186 @@ fn amp_threads_keep_workspace_branch_version_and_rejected_calls() {
         .stdout(predicate::str::contains("amp: 1 new"));
 }
 
+// --- OpenCode before 1.2: the storage/ JSON tree ---------------------------------------------
+
+const OC_PARENT: &str = "ses_6a1b2c3d4ffeAbCdEfGhIjKlMn";
+const OC_CHILD: &str = "ses_6a1b2d9e0ffeZyXwVuTsRqPoNm";
+const OC_PROJECT: &str = "5c1a9e0d7b3f4e2a8c6d0b1e9f7a3c5d2e4b6a80";
+
+fn opencode_storage(env: &TestEnv) -> std::path::PathBuf {
+    env.home.join(".local/share/opencode/storage")
+}
+
+#[test]
+fn opencode_storage_tree_sessions_prompts_context_tools_errors_and_sub_agents() {
+    let env = env_with("opencode", ".local/share/opencode");
+    let out = env.lore().arg("import").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}{err}");
+    assert!(text.contains("opencode: 2 new, 0 updated"), "{text}{err}");
+    // Projects, diffs, messages and parts are read through their session: no problems.
+    assert!(!err.contains("storage/"), "{err}");
+
+    let s = env.show(OC_PARENT);
+    assert_eq!(s["tool"], "opencode");
+    assert_eq!(s["tool_version"], "1.0.150");
+    assert_eq!(s["title"], "Ripen the plums");
+    assert_eq!(s["cwd"], "/home/dev/plums");
+    // The last reply that named a model.
+    assert_eq!(s["model"], "claude-sonnet-4-5");
+    assert_eq!(s["started_at"], "2026-05-11T09:00:00Z");
+    assert_eq!(s["updated_at"], "2026-05-11T09:01:30Z");
+    let got = rows(&s);
+    let want = [
+        ("user", "text", "", "Which plums in @plums.txt are ripe?"),
+        (
+            "system",
+            "text",
+            "",
+            r#"Called the Read tool with the following input: {"filePath":"plums.txt"}"#,
+        ),
+        ("system", "text", "", "[attachment: plums.txt]"),
+        (
+            "assistant",
+            "thinking",
+            "",
+            "A plum is ripe when it is soft.",
+        ),
+        ("assistant", "text", "", "Let me read the list."),
+        (
+            "assistant",
+            "tool_use",
+            "read",
+            r#"read: {"filePath":"/home/dev/plums/plums.txt"}"#,
+        ),
+        (
+            "tool",
+            "tool_result",
+            "read",
+            "<file>\n00001| victoria soft\n00002| damson hard\n</file>",
+        ),
+        (
+            "assistant",
+            "tool_use",
+            "edit",
+            r#"edit: {"filePath":"/home/dev/plums/plums.txt","oldString":"x","newString":"y"}"#,
+        ),
+        (
+            "tool",
+            "tool_result",
+            "edit",
+            "error: oldString not found in content",
+        ),
+        (
+            "assistant",
+            "tool_use",
+            "task",
+            r#"task: {"description":"check damsons","prompt":"Is the damson ripe?","subagent_type":"general"}"#,
+        ),
+        ("tool", "tool_result", "task", "Not yet: it is hard."),
+        ("user", "text", "", "Now with opus, please."),
+        (
+            "system",
+            "text",
+            "",
+            "[APIError] Extra usage must be enabled to use Opus.",
+        ),
+        ("user", "text", "", "Then list the soft ones."),
+        (
+            "assistant",
+            "tool_use",
+            "grep",
+            r#"grep: {"pattern":"soft"}"#,
+        ),
+    ];
+    let want: Vec<Row> = want
+        .iter()
+        .map(|(a, b, c, d)| (a.to_string(), b.to_string(), c.to_string(), d.to_string()))
+        .collect();
+    assert_eq!(got, want);
+
+    let c = env.show(OC_CHILD);
+    assert_eq!(c["parent_id"], OC_PARENT);
+    assert_eq!(c["model"], "claude-haiku-4-5");
+    // OpenCode's placeholder title is no title: the first prompt stands.
+    assert_eq!(c["title"], "Is the damson ripe?");
+    assert_eq!(
+        rk(&rows(&c)),
+        vec![
+            ("user", "text", "Is the damson ripe?"),
+            ("assistant", "text", "Not yet: it is hard."),
+        ]
+    );
+
+    // Naming the storage folder reads the same sessions, and its other files are no problem.
+    let out = env
+        .lore()
+        .arg("import")
+        .arg(opencode_storage(&env))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.trim().is_empty(), "{err}");
+    assert_eq!(env.show(OC_PARENT)["messages"], s["messages"]);
+}
+
+#[test]
+fn opencode_storage_reimport_changes_nothing_and_a_finished_part_or_new_turn_updates_in_place() {
+    let env = env_with("opencode", ".local/share/opencode");
+    env.lore().arg("import").assert().success();
+    let storage = opencode_storage(&env);
+    let session_file = storage.join(format!("session/{OC_PROJECT}/{OC_PARENT}.json"));
+    assert_idempotent(&env, &session_file);
+    // A part OpenCode rewrites in place, and nothing else: the running call finishes.
+    let part = storage.join("part/msg_a006/prt_a006a.json");
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&part).unwrap()).unwrap();
+    v["state"]["status"] = "completed".into();
+    v["state"]["output"] = "victoria".into();
+    std::fs::write(&part, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+    env.lore()
+        .arg("import")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("opencode: 0 new, 1 updated"));
+    let s = env.show(OC_PARENT);
+    let got = rows(&s);
+    assert_eq!(got.len(), 16, "{got:?}");
+    assert_eq!(got[15].3, "victoria");
+    // A new turn: a message file and its part.
+    let msg = storage.join(format!("message/{OC_PARENT}/msg_a007.json"));
+    std::fs::write(
+        &msg,
+        format!(
+            r#"{{"id":"msg_a007","sessionID":"{OC_PARENT}","role":"assistant","time":{{"created":1778490070000}},"modelID":"claude-sonnet-4-5"}}"#
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir_all(storage.join("part/msg_a007")).unwrap();
+    std::fs::write(
+        storage.join("part/msg_a007/prt_a007a.json"),
+        format!(
+            r#"{{"id":"prt_a007a","sessionID":"{OC_PARENT}","messageID":"msg_a007","type":"text","text":"Only the victoria is soft."}}"#
+        ),
+    )
+    .unwrap();
+    // And a part cut mid-write: one problem, the rest read, nothing lost.
+    std::fs::write(
+        storage.join("part/msg_a007/prt_a007b.json"),
+        "{\"id\":\"prt_a",
+    )
+    .unwrap();
+    let out = env.lore().arg("import").output().unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("prt_a007b"), "{err}");
+    let got = rows(&env.show(OC_PARENT));
+    assert_eq!(got.len(), 17, "{got:?}");
+    assert_eq!(got[16].3, "Only the victoria is soft.");
+    assert_eq!(got[..16], rows(&s)[..]);
+}
+
 // --- lore init and lore doctor ------------------------------------------------------------
 
 #[test]

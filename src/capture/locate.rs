@@ -208,6 +208,14 @@ impl DefaultLocations {
                     out.push(tagged(p, tool));
                 }
             });
+            // Before 1.2, OpenCode kept a JSON tree: a file per session names the rest.
+            if tool == Tool::OpenCode {
+                walk(&root.join("storage/session"), Some(2), &mut |p| {
+                    if is_storage_session(root, p) {
+                        out.push(tagged(p, tool));
+                    }
+                });
+            }
         }
         if let Some(root) = &self.amp {
             // threads/T-<id>.json
@@ -362,7 +370,10 @@ impl DefaultLocations {
         }
         for (root, tool) in [(&self.opencode, Tool::OpenCode), (&self.kilo, Tool::Kilo)] {
             let Some(root) = root else { continue };
-            if p == root.as_path() || is_database_of(tool, root, p) {
+            if p == root.as_path()
+                || is_database_of(tool, root, p)
+                || (tool == Tool::OpenCode && is_storage_session(root, p))
+            {
                 return Some(tool);
             }
         }
@@ -597,8 +608,19 @@ pub fn discover(paths: &[PathBuf], tool: Option<Tool>) -> std::io::Result<Vec<Ca
     Ok(out)
 }
 
+/// `<root>/storage/session/<project>/ses_….json`: an OpenCode session before 1.2.
+fn is_storage_session(root: &Path, p: &Path) -> bool {
+    let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    name.starts_with("ses_")
+        && super::opencode_storage::storage_of(p).is_some_and(|s| s == root.join("storage"))
+}
+
 fn is_transcript_name(p: &Path) -> bool {
     let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    // An OpenCode message or part is read with its session file.
+    if super::opencode_storage::is_companion(p) {
+        return false;
+    }
     name.ends_with(".aider.chat.history.md")
         || has_ext(p, "jsonl")
         || has_ext(p, "json")
@@ -806,6 +828,9 @@ mod tests {
         touch(&o.join("opencode.db"));
         touch(&o.join("opencode.db-wal"));
         touch(&o.join("opencode-stable.db"));
+        touch(&o.join("storage/session/9f0e/ses_a.json"));
+        touch(&o.join("storage/message/ses_a/msg_1.json"));
+        touch(&o.join("storage/part/msg_1/prt_1.json"));
         touch(&o.join("storage/session/x.json"));
         let k = d.path().join("elsewhere/kilo.db");
         touch(&k);
@@ -846,12 +871,18 @@ mod tests {
                 ("goose/sessions/sessions.db".into(), Some(Tool::Goose)),
                 ("opencode/opencode-stable.db".into(), Some(Tool::OpenCode)),
                 ("opencode/opencode.db".into(), Some(Tool::OpenCode)),
+                (
+                    "opencode/storage/session/9f0e/ses_a.json".into(),
+                    Some(Tool::OpenCode)
+                ),
                 ("elsewhere/kilo.db".into(), Some(Tool::Kilo)),
             ]
         );
         for not in [
             "opencode/opencode.db-wal",
             "opencode/storage/session/x.json",
+            "opencode/storage/message/ses_a/msg_1.json",
+            "opencode/storage/part/msg_1/prt_1.json",
             "Cursor/User/workspaceStorage/1/state.vscdb",
         ] {
             assert_eq!(loc.tool_of(&d.path().join(not)), None, "{not}");

@@ -23,6 +23,7 @@ pub mod jsonl;
 pub mod kiro;
 mod locate;
 pub mod opencode;
+pub mod opencode_storage;
 pub mod pi;
 pub mod qwen;
 pub mod sqlite;
@@ -102,6 +103,15 @@ pub fn cap_tool_content(mut content: String) -> String {
 /// Parses one file as `tool`'s transcript.
 pub fn parse_file(tool: Tool, path: &Path) -> Result<ParseReport, ParseError> {
     let mut file = File::open(path)?;
+    // OpenCode before 1.2 kept a JSON tree where 1.2 keeps a database: a `.json` file that is
+    // no database is a session file of the tree.
+    if tool == Tool::OpenCode
+        && path.extension().is_some_and(|e| e == "json")
+        && !starts_like_sqlite(&mut file)?
+    {
+        let mut reader = BufReader::new(file);
+        return opencode_storage::parse(path, &mut reader);
+    }
     // Cursor's IDE keeps a database where its agent keeps JSONL: the file says which.
     if tool.is_sqlite() || (tool == Tool::Cursor && starts_like_sqlite(&mut file)?) {
         return parse_database(tool, path);
@@ -248,6 +258,14 @@ pub fn detect_bytes(name: &str, head: &[u8]) -> Option<Tool> {
         }
         if continue_dev::looks_like(&text) {
             return Some(Tool::Continue);
+        }
+        // OpenCode's pre-1.2 session file (storage/session/<project>/ses_….json).
+        if name.starts_with("ses_")
+            && t.starts_with('{')
+            && text.contains("\"projectID\"")
+            && text.contains("\"time\"")
+        {
+            return Some(Tool::OpenCode);
         }
         // Gemini's prompt log and saved conversations: arrays.
         if t.starts_with('[')

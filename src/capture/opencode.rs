@@ -16,7 +16,7 @@ use std::path::Path;
 use rusqlite::Connection;
 use serde_json::Value;
 
-use super::jsonl::{Timeline, ValueExt, compact_json, tool_use_text};
+use super::jsonl::{Step, Timeline, ValueExt, compact_json, keep_key_order, tool_use_text};
 use super::sqlite::{self, OpenError};
 use super::{LineIssue, ParseError, ParseReport, cap_tool_content};
 use crate::model::{Kind, Message, ParsedSession, Role, SessionInfo, Tool};
@@ -46,15 +46,15 @@ pub fn is_opencode(conn: &Connection) -> bool {
 
 /// A session row's columns lore reads (those the table has).
 #[derive(Default)]
-struct SessionRow {
-    id: String,
-    parent_id: Option<String>,
-    directory: Option<String>,
-    title: Option<String>,
-    version: Option<String>,
-    time_created: Option<i64>,
-    time_updated: Option<i64>,
-    workspace_id: Option<String>,
+pub(super) struct SessionRow {
+    pub id: String,
+    pub parent_id: Option<String>,
+    pub directory: Option<String>,
+    pub title: Option<String>,
+    pub version: Option<String>,
+    pub time_created: Option<i64>,
+    pub time_updated: Option<i64>,
+    pub workspace_id: Option<String>,
 }
 
 type ReadResult = Result<Result<ParseReport, ParseError>, rusqlite::Error>;
@@ -129,12 +129,21 @@ fn workspace_branches(conn: &Connection) -> Result<HashMap<String, String>, rusq
     Ok(map)
 }
 
-/// One message row with its parts.
-struct Turn {
-    id: String,
-    created: Option<i64>,
-    data: Value,
-    parts: Vec<(String, Option<i64>, Result<Value, String>)>,
+/// A part's JSON, its tool input in the tool's own key order ([`keep_key_order`]).
+pub(super) fn part_data(raw: &str) -> Result<Value, String> {
+    let mut v = serde_json::from_str::<Value>(raw).map_err(|e| e.to_string())?;
+    if v.str_at("type") == Some("tool") {
+        keep_key_order(&mut v, raw, &[Step::Key("state"), Step::Key("input")]);
+    }
+    Ok(v)
+}
+
+/// One message row with its parts: `(part id, time created, data or why it is unreadable)`.
+pub(super) struct Turn {
+    pub id: String,
+    pub created: Option<i64>,
+    pub data: Value,
+    pub parts: Vec<(String, Option<i64>, Result<Value, String>)>,
 }
 
 fn read_session(
@@ -182,7 +191,7 @@ fn read_session(
             let message_id: String = r.get(1)?;
             let created = r.get::<_, Option<i64>>(2).ok().flatten();
             let data = match r.get::<_, Option<String>>(3).ok().flatten() {
-                Some(s) => serde_json::from_str::<Value>(&s).map_err(|e| e.to_string()),
+                Some(s) => part_data(&s),
                 None => Err("no data".to_owned()),
             };
             if let Some(&n) = index.get(&message_id) {
@@ -190,6 +199,22 @@ fn read_session(
             }
         }
     }
+    let branch = row
+        .workspace_id
+        .as_ref()
+        .and_then(|w| branches.get(w).cloned());
+    Ok(session_of(tool, row, branch, turns, issues))
+}
+
+/// One lore session from a session's row and its turns (each with its parts, in id order):
+/// what the database and the pre-1.2 `storage/` tree ([`super::opencode_storage`]) share.
+pub(super) fn session_of(
+    tool: Tool,
+    row: SessionRow,
+    branch: Option<String>,
+    turns: Vec<Turn>,
+    issues: &mut Vec<LineIssue>,
+) -> (ParsedSession, Vec<String>) {
     let mut st = State {
         messages: Vec::new(),
         keys: Vec::new(),
@@ -210,7 +235,7 @@ fn read_session(
     info.model = st.model;
     info.cwd = row.directory.filter(|d| !d.is_empty());
     info.parent_id = row.parent_id.filter(|p| !p.is_empty());
-    info.git_branch = row.workspace_id.and_then(|w| branches.get(&w).cloned());
+    info.git_branch = branch;
     // OpenCode names a session "New session - <time>" (a sub-agent's "… subagent)") until it
     // has made a title: that is no title.
     info.title = row.title.filter(|t| {
@@ -219,14 +244,14 @@ fn read_session(
             && !t.starts_with("Child session - ")
     });
     info.message_count = crate::model::count_turns(&st.messages);
-    Ok((
+    (
         ParsedSession {
             info,
             messages: st.messages,
             links: Vec::new(),
         },
         st.keys,
-    ))
+    )
 }
 
 struct State {

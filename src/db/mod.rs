@@ -159,6 +159,10 @@ impl Db {
             | OpenFlags::SQLITE_OPEN_URI;
         let conn =
             Connection::open_with_flags(path, flags).map_err(|e| DbError::classify(path, e))?;
+        // Before the first read: another lore creating the file (two agents' hooks on a new
+        // home) holds its lock for a moment, and a read without a timeout fails at once.
+        conn.busy_timeout(Duration::from_secs(10))
+            .map_err(|e| DbError::classify(path, e))?;
         let store = Db {
             conn,
             path: path.to_owned(),
@@ -196,6 +200,8 @@ impl Db {
     /// writing command once to upgrade it).
     pub fn open_read_only(path: &Path) -> Result<Db, DbError> {
         let conn = connect_read_only(path).map_err(|e| DbError::classify(path, e))?;
+        conn.busy_timeout(Duration::from_secs(10))
+            .map_err(|e| DbError::classify(path, e))?;
         let store = Db {
             conn,
             path: path.to_owned(),
