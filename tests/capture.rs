@@ -1053,3 +1053,177 @@ fn completions_written_on_a_terminal_are_removed_by_undo() {
     );
     assert!(tree(&env.home, &env.lore_home) == before);
 }
+
+// --- GitHub Copilot CLI and Cursor ----------------------------------------------------------
+
+const COPILOT_ID: &str = "5f0e4c1a-2b3d-4e5f-8a9b-0c1d2e3f4a5b";
+const CURSOR_NESTED_ID: &str = "b2c3d4e5-0000-4a00-8000-000000000002";
+
+/// Cursor's hooks file as a user keeps it: another tool's hooks, one on an event lore uses.
+const CURSOR_HOOKS: &str = "{\n  \"version\": 1,\n  \"hooks\": {\n    \"afterFileEdit\": [{ \"command\": \"./hooks/format.sh\" }],\n    \"stop\": [{ \"command\": \"notify-send done\", \"timeout\": 5 }]\n  }\n}\n";
+
+fn with_copilot_and_cursor() -> TestEnv {
+    let env = TestEnv::new();
+    let f = fixtures().join("formats");
+    copy_tree(&f.join("copilot"), &env.home.join(".copilot"));
+    copy_tree(&f.join("cursor"), &env.home.join(".cursor"));
+    env
+}
+
+#[test]
+fn copilot_and_cursor_hooks_find_their_transcript_by_session_id() {
+    // Copilot CLI's sessionEnd names no transcript; its agentStop does.
+    let env = with_copilot_and_cursor();
+    let end = serde_json::json!({
+        "sessionId": COPILOT_ID,
+        "timestamp": 1_778_490_000_000_i64,
+        "cwd": "/home/dev/shop",
+        "reason": "complete",
+    });
+    hook(&env, "copilot", &end.to_string(), &[]);
+    assert_eq!(ids(&env), vec![COPILOT_ID.to_owned()]);
+    let stop = serde_json::json!({
+        "sessionId": COPILOT_ID,
+        "transcriptPath": env.home.join(format!(".copilot/session-state/{COPILOT_ID}/events.jsonl")),
+        "cwd": "/home/dev/shop",
+        "stopReason": "end_turn",
+    });
+    hook(&env, "copilot", &stop.to_string(), &[]);
+    // Cursor's CLI agent sends a null transcript_path: the transcript is found by id, in the
+    // IDE's nested layout too.
+    let cursor = serde_json::json!({
+        "conversation_id": CURSOR_NESTED_ID,
+        "generation_id": "g-1",
+        "hook_event_name": "stop",
+        "status": "completed",
+        "workspace_roots": ["/home/dev/orchard"],
+        "transcript_path": null,
+    });
+    hook(&env, "cursor", &cursor.to_string(), &[]);
+    let got = ids(&env);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(got.contains(&CURSOR_NESTED_ID.to_owned()), "{got:?}");
+    let log = hook_log(&env);
+    assert_eq!(log.lines().count(), 3, "{log}");
+    assert!(!log.contains("error"), "{log}");
+
+    // A session id that tries to leave the folder names nothing: logged, exit 0.
+    let evil = serde_json::json!({"sessionId": "../../etc", "reason": "complete"});
+    hook(&env, "copilot", &evil.to_string(), &[]);
+    let log = hook_log(&env);
+    assert!(
+        log.lines().last().unwrap_or_default().contains("error"),
+        "{log}"
+    );
+    assert_eq!(ids(&env).len(), 2);
+}
+
+#[test]
+fn init_registers_copilot_and_cursor_hooks_that_run_and_undo_restores_the_files() {
+    let env = with_copilot_and_cursor();
+    let cursor_hooks = env.home.join(".cursor/hooks.json");
+    std::fs::write(&cursor_hooks, CURSOR_HOOKS).unwrap();
+    let home_before = tree(&env.home, &env.lore_home);
+    let (ok, out, err) = init(&env, &["--yes"]);
+    assert!(ok, "{out}{err}");
+
+    // Copilot CLI: a hooks file of lore's own, one entry per event.
+    let copilot_hooks = env.home.join(".copilot/hooks/lore.json");
+    let c: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&copilot_hooks).unwrap()).unwrap();
+    assert_eq!(c["version"], 1, "{c}");
+    for event in ["agentStop", "sessionEnd", "preCompact"] {
+        let e = &c["hooks"][event][0];
+        assert_eq!(e["type"], "command", "{c}");
+        assert!(
+            e["bash"]
+                .as_str()
+                .unwrap()
+                .ends_with("import --hook copilot"),
+            "{c}"
+        );
+    }
+    // Cursor: lore's entries beside the user's, the user's first and untouched.
+    let k: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&cursor_hooks).unwrap()).unwrap();
+    assert_eq!(
+        k["hooks"]["afterFileEdit"][0]["command"],
+        "./hooks/format.sh"
+    );
+    assert_eq!(k["hooks"]["stop"][0]["command"], "notify-send done");
+    let lore_stop = k["hooks"]["stop"][1]["command"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(lore_stop.ends_with("import --hook cursor"), "{k}");
+    for event in ["sessionEnd", "preCompact"] {
+        assert_eq!(k["hooks"][event][0]["command"], lore_stop.as_str(), "{k}");
+    }
+    // A second init changes nothing.
+    let after_first = tree(&env.home, &env.lore_home);
+    let (ok, out, _) = init(&env, &["--yes"]);
+    assert!(ok);
+    assert!(out.contains("Cursor already imports each session"), "{out}");
+    assert_eq!(after_first, tree(&env.home, &env.lore_home));
+
+    // The registered command, run as Cursor runs it (through a shell, the payload on stdin).
+    let payload = serde_json::json!({
+        "conversation_id": CURSOR_NESTED_ID,
+        "hook_event_name": "stop",
+        "transcript_path": null,
+        "workspace_roots": ["/home/dev/orchard"],
+    });
+    let mut sh = std::process::Command::new("sh");
+    sh.arg("-c")
+        .arg(&lore_stop)
+        .env("HOME", &env.home)
+        .env_remove("LORE_HOME")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = sh.spawn().unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(payload.to_string().as_bytes())
+        .unwrap();
+    let run = child.wait_with_output().unwrap();
+    assert!(run.status.success() && run.stdout.is_empty() && run.stderr.is_empty());
+    let log = hook_log(&env);
+    assert!(
+        log.lines()
+            .last()
+            .is_some_and(|l| l.starts_with_at_time("hook cursor: ") && !l.contains("error")),
+        "{log}"
+    );
+
+    // Undo: Cursor's file byte for byte, Copilot's file and the folder made for it gone.
+    let (ok, out, _) = init(&env, &["--undo"]);
+    assert!(ok, "{out}");
+    assert_eq!(
+        std::fs::read_to_string(&cursor_hooks).unwrap(),
+        CURSOR_HOOKS
+    );
+    assert!(!env.home.join(".copilot/hooks").exists());
+    let mut now = tree(&env.home, &env.lore_home);
+    let mut before = home_before;
+    // Completion scripts and the like are init's other steps, undone too; what is left is
+    // exactly the home as it was.
+    now.retain(|p, _| !p.starts_with(&env.lore_home));
+    before.retain(|p, _| !p.starts_with(&env.lore_home));
+    assert_eq!(before, now);
+}
+
+/// `line` is `<RFC 3339 time> <rest>` with `rest` starting with `prefix`.
+trait LogLine {
+    fn starts_with_at_time(&self, prefix: &str) -> bool;
+}
+
+impl LogLine for &str {
+    fn starts_with_at_time(&self, prefix: &str) -> bool {
+        self.split_once(' ')
+            .is_some_and(|(time, rest)| time.ends_with('Z') && rest.starts_with(prefix))
+    }
+}

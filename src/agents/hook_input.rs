@@ -3,7 +3,9 @@
 //! Claude Code and Gemini CLI run a hook command with one JSON object on stdin
 //! (`session_id`, `transcript_path`, `cwd`, `hook_event_name`); Codex CLI's `notify` program
 //! gets one JSON argument (`type`, `thread-id`, `cwd`, ...) and no transcript path, so the
-//! rollout is found by its thread id in its file name. Anything else in the payload is
+//! rollout is found by its thread id in its file name. Copilot CLI sends `sessionId` and, but
+//! at session end, `transcriptPath`; Cursor `conversation_id` and a `transcript_path` that is
+//! null in its CLI agent, so both are also found by their id. Anything else in the payload is
 //! ignored; a payload that is not a JSON object, or that names no transcript that exists,
 //! is an error for the caller to log. Spec: docs/capture.md.
 
@@ -77,6 +79,33 @@ pub fn parse(agent: Agent, payload: &str) -> Result<HookEvent, HookInputError> {
             transcript: None,
             cwd: text("cwd"),
         },
+        // camelCase for the camelCase event names lore registers; snake_case for the
+        // PascalCase ones a user may have written.
+        Agent::Copilot => HookEvent {
+            event: text("hook_event_name").or_else(|| {
+                let by = |k: &str, e: &str| obj.contains_key(k).then(|| e.to_owned());
+                by("stopReason", "agentStop")
+                    .or_else(|| by("trigger", "preCompact"))
+                    .or_else(|| by("reason", "sessionEnd"))
+            }),
+            session_id: text("sessionId").or_else(|| text("session_id")),
+            transcript: text("transcriptPath")
+                .or_else(|| text("transcript_path"))
+                .map(PathBuf::from),
+            cwd: text("cwd"),
+        },
+        // `transcript_path` is null in the CLI agent and when transcripts are off; there is no
+        // cwd, only the workspace's roots.
+        Agent::Cursor => HookEvent {
+            event: text("hook_event_name"),
+            session_id: text("conversation_id").or_else(|| text("session_id")),
+            transcript: text("transcript_path").map(PathBuf::from),
+            cwd: obj
+                .get("workspace_roots")
+                .and_then(|r| r.get(0))
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        },
     })
 }
 
@@ -124,6 +153,30 @@ pub fn transcripts(
                 .ok_or_else(|| HookInputError::Missing(root.join(format!("*/chats/{name}"))))?
         }
         (None, Agent::Gemini) => return Err(HookInputError::NoTranscript),
+        (None, Agent::Copilot) => {
+            let id = event
+                .session_id
+                .as_deref()
+                .ok_or(HookInputError::NoTranscript)?;
+            // A session id is a UUID; anything else cannot name a folder of ours.
+            if !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+                return Err(HookInputError::NoTranscript);
+            }
+            let root = loc.copilot.clone().unwrap_or_default();
+            root.join("session-state").join(id).join("events.jsonl")
+        }
+        (None, Agent::Cursor) => {
+            let id = event
+                .session_id
+                .as_deref()
+                .ok_or(HookInputError::NoTranscript)?;
+            // projects/<workspace>/agent-transcripts/<id>.jsonl (the IDE: <id>/<id>.jsonl).
+            let name = format!("{id}.jsonl");
+            let root = loc.cursor.clone().unwrap_or_default().join("projects");
+            find_named(&root, &name, 4).ok_or_else(|| {
+                HookInputError::Missing(root.join(format!("*/agent-transcripts/{name}")))
+            })?
+        }
     };
     if !path.is_file() {
         return Err(HookInputError::Missing(path));

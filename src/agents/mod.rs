@@ -28,10 +28,21 @@ pub enum Agent {
     Gemini,
     /// Qwen Code: Claude Code's hook settings shape in `~/.qwen/settings.json`.
     Qwen,
+    /// GitHub Copilot CLI: a hooks file of lore's own in `~/.copilot/hooks/`.
+    Copilot,
+    /// Cursor (the IDE and its CLI agent): `~/.cursor/hooks.json`.
+    Cursor,
 }
 
 impl Agent {
-    pub const ALL: [Agent; 4] = [Agent::Claude, Agent::Codex, Agent::Gemini, Agent::Qwen];
+    pub const ALL: [Agent; 6] = [
+        Agent::Claude,
+        Agent::Codex,
+        Agent::Gemini,
+        Agent::Qwen,
+        Agent::Copilot,
+        Agent::Cursor,
+    ];
 
     /// The name used by `lore import --hook NAME`.
     pub fn as_str(self) -> &'static str {
@@ -40,6 +51,8 @@ impl Agent {
             Agent::Codex => "codex",
             Agent::Gemini => "gemini",
             Agent::Qwen => "qwen",
+            Agent::Copilot => "copilot",
+            Agent::Cursor => "cursor",
         }
     }
 
@@ -49,6 +62,8 @@ impl Agent {
             Agent::Codex => Tool::Codex,
             Agent::Gemini => Tool::Gemini,
             Agent::Qwen => Tool::Qwen,
+            Agent::Copilot => Tool::Copilot,
+            Agent::Cursor => Tool::Cursor,
         }
     }
 
@@ -59,6 +74,8 @@ impl Agent {
             Agent::Codex => "Codex CLI",
             Agent::Gemini => "Gemini CLI",
             Agent::Qwen => "Qwen Code",
+            Agent::Copilot => "GitHub Copilot CLI",
+            Agent::Cursor => "Cursor",
         }
     }
 
@@ -71,6 +88,8 @@ impl Agent {
             Agent::Codex => loc.codex.clone(),
             Agent::Gemini => loc.gemini.clone(),
             Agent::Qwen => loc.qwen.clone(),
+            Agent::Copilot => loc.copilot.clone(),
+            Agent::Cursor => loc.cursor.clone(),
         }
     }
 
@@ -79,7 +98,19 @@ impl Agent {
         match self {
             Agent::Claude | Agent::Gemini | Agent::Qwen => root.join("settings.json"),
             Agent::Codex => root.join("config.toml"),
+            // Copilot CLI reads every `*.json` in `hooks/`: this one is lore's alone.
+            Agent::Copilot => root.join("hooks").join("lore.json"),
+            Agent::Cursor => root.join("hooks.json"),
         }
+    }
+
+    /// Whether `lore init` can also give the agent lore's MCP server and skill (Copilot CLI
+    /// and Cursor: not yet, docs/capture.md).
+    pub fn has_access_registration(self) -> bool {
+        matches!(
+            self,
+            Agent::Claude | Agent::Codex | Agent::Gemini | Agent::Qwen
+        )
     }
 
     /// The events lore's hook is registered for (Codex has one `notify` program instead).
@@ -91,6 +122,10 @@ impl Agent {
             Agent::Gemini => &["SessionEnd", "AfterAgent", "PreCompress"],
             // Qwen Code's hooks take Claude Code's event names.
             Agent::Qwen => &["SessionEnd", "Stop", "PreCompact"],
+            // camelCase names: Copilot CLI then sends camelCase fields (`sessionId`,
+            // `transcriptPath`).
+            Agent::Copilot => &["agentStop", "sessionEnd", "preCompact"],
+            Agent::Cursor => &["stop", "sessionEnd", "preCompact"],
             Agent::Codex => &[],
         }
     }
@@ -110,8 +145,10 @@ impl FromStr for Agent {
             "codex" => Ok(Agent::Codex),
             "gemini" => Ok(Agent::Gemini),
             "qwen" | "qwen-code" => Ok(Agent::Qwen),
+            "copilot" => Ok(Agent::Copilot),
+            "cursor" => Ok(Agent::Cursor),
             _ => Err(format!(
-                "unknown agent '{s}' (expected claude, codex, gemini or qwen)"
+                "unknown agent '{s}' (expected claude, codex, gemini, qwen, copilot or cursor)"
             )),
         }
     }
@@ -135,9 +172,11 @@ pub fn detect(loc: &DefaultLocations) -> Vec<Detected> {
     let mut out = Vec::new();
     for tool in Tool::ALL {
         let agent = Agent::ALL.into_iter().find(|a| a.tool() == tool);
-        let root = match agent {
-            Some(a) => a.root(loc).filter(|r| r.is_dir()),
-            None => loc.root_of(tool).filter(|r| r.exists()),
+        // The agent's own folder, where its hook settings go; else (Cursor's IDE without
+        // `~/.cursor`) wherever the tool's transcripts are, with no hook to offer.
+        let (root, agent) = match agent.and_then(|a| a.root(loc)).filter(|r| r.is_dir()) {
+            Some(r) => (Some(r), agent),
+            None => (loc.root_of(tool).filter(|r| r.exists()), None),
         };
         let transcripts: Vec<_> = all
             .iter()

@@ -39,6 +39,9 @@ pub fn mcp_file(
             .unwrap_or(root)
             .join(".claude.json"),
         Agent::Codex | Agent::Gemini | Agent::Qwen => agent.settings_file(root),
+        // Not registered yet ([`Agent::has_access_registration`]): where they keep servers.
+        Agent::Copilot => root.join("mcp-config.json"),
+        Agent::Cursor => root.join("mcp.json"),
     }
 }
 
@@ -102,6 +105,15 @@ pub fn install_mcp(
     let target = settings::resolve(path);
     let mut occupied = None;
     let changed = match agent {
+        Agent::Copilot | Agent::Cursor => {
+            return Ok(Installed::Occupied {
+                path: target,
+                existing: format!(
+                    "lore registers no MCP server with {} yet",
+                    agent.display_name()
+                ),
+            });
+        }
         Agent::Claude | Agent::Gemini | Agent::Qwen => settings::edit_file(
             state,
             agent,
@@ -237,6 +249,7 @@ pub fn mcp_registered(agent: Agent, path: &Path) -> bool {
         return false;
     };
     match agent {
+        Agent::Copilot | Agent::Cursor => false,
         Agent::Claude | Agent::Gemini | Agent::Qwen => json_edit::parse(&text)
             .ok()
             .and_then(|root| root.get("mcpServers").map(|s| s.value.value(&text)))

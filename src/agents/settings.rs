@@ -472,6 +472,126 @@ pub fn remove_json_hooks(
     Ok(changed.then_some(text))
 }
 
+/// Adds `entry` for each of `events` to a hooks file of the shape Cursor and Copilot CLI read,
+/// `{"version": 1, "hooks": {"<event>": [entry, …]}}` (entries, not Claude Code's groups);
+/// `None` when every event already has it. `version` is added when the file has none.
+pub fn add_flat_hooks(
+    path: &Path,
+    text: Option<&str>,
+    events: &[&str],
+    entry: &Value,
+    marker: &str,
+) -> Result<Option<String>, SettingsError> {
+    let mut text = match text {
+        Some(t) if !t.trim().is_empty() => t.to_owned(),
+        Some(t) => format!("{{}}{}", if t.ends_with('\n') { "\n" } else { "" }),
+        None => "{}\n".to_owned(),
+    };
+    let mut changed = false;
+    for event in events {
+        let root = parse_json(path, &text)?;
+        let Some(hooks) = root.get("hooks") else {
+            text = json_edit::insert_member(&text, &root, "hooks", &json!({ *event: [entry] }));
+            changed = true;
+            continue;
+        };
+        if !matches!(hooks.value, Node::Object { .. }) {
+            return Err(shape(path, "hooks", "an object"));
+        }
+        let Some(list) = hooks.value.get(event) else {
+            text = json_edit::insert_member(&text, &hooks.value, event, &json!([entry]));
+            changed = true;
+            continue;
+        };
+        let Node::Array { items, .. } = &list.value else {
+            return Err(shape(path, &format!("hooks.{event}"), "an array"));
+        };
+        if items
+            .iter()
+            .any(|i| i.value(&text).to_string().contains(marker))
+        {
+            continue;
+        }
+        text = json_edit::push_item(&text, &list.value, entry);
+        changed = true;
+    }
+    if changed {
+        let root = parse_json(path, &text)?;
+        if root.get("version").is_none() {
+            text = json_edit::insert_member(&text, &root, "version", &json!(1));
+        }
+    }
+    Ok(changed.then_some(text))
+}
+
+/// Takes every entry whose `command` (or Copilot CLI's `bash`) holds `marker` out of a hooks
+/// file of [`add_flat_hooks`]'s shape, and the event list and `hooks` object that held only
+/// it; `None` when there was none.
+pub fn remove_flat_hooks(
+    path: &Path,
+    text: &str,
+    marker: &str,
+) -> Result<Option<String>, SettingsError> {
+    let mut text = text.to_owned();
+    let mut changed = false;
+    'again: loop {
+        let root = parse_json(path, &text)?;
+        let Some(hooks) = root.get("hooks") else {
+            break;
+        };
+        let Node::Object {
+            members: events, ..
+        } = &hooks.value
+        else {
+            break;
+        };
+        for ev in events {
+            let Node::Array { items, .. } = &ev.value else {
+                continue;
+            };
+            for (i, item) in items.iter().enumerate() {
+                let is_lore = ["command", "bash"].iter().any(|k| {
+                    item.get(k)
+                        .and_then(|c| c.value.value(&text).as_str().map(|s| s.contains(marker)))
+                        .unwrap_or(false)
+                });
+                if !is_lore {
+                    continue;
+                }
+                text = if items.len() > 1 {
+                    json_edit::remove_item(&text, &ev.value, i)
+                } else if events.len() > 1 {
+                    json_edit::remove_member(&text, &hooks.value, &ev.key)
+                } else {
+                    json_edit::remove_member(&text, &root, "hooks")
+                };
+                changed = true;
+                continue 'again;
+            }
+        }
+        break;
+    }
+    Ok(changed.then_some(text))
+}
+
+/// Copilot CLI's hook file of lore's own (`hooks/lore.json`): each of its events runs lore.
+fn copilot_hooks_file(command: &HookCommand) -> String {
+    let entry = json!({
+        "type": "command",
+        "bash": command.shell(Agent::Copilot),
+        "timeoutSec": 30,
+    });
+    let hooks: serde_json::Map<String, Value> = Agent::Copilot
+        .events()
+        .iter()
+        .map(|e| ((*e).to_owned(), json!([entry])))
+        .collect();
+    let mut out =
+        serde_json::to_string_pretty(&json!({"version": 1, "hooks": hooks})).unwrap_or_default();
+    out.push('\n');
+    out
+}
+
 pub(super) fn parse_toml(path: &Path, text: &str) -> Result<toml_edit::DocumentMut, SettingsError> {
     text.parse::<toml_edit::DocumentMut>()
         .map_err(|e| SettingsError::Toml {
@@ -515,6 +635,20 @@ pub fn install_hook(
     let marker = HookCommand::marker(agent);
     let mut occupied = None;
     let changed = match agent {
+        // A file of lore's own: created, and removed by undo.
+        Agent::Copilot => {
+            return create_file(state, &target, copilot_hooks_file(command).as_bytes());
+        }
+        Agent::Cursor => {
+            let entry = json!({"command": command.shell(agent), "timeout": 30});
+            edit_file(
+                state,
+                agent,
+                path,
+                |text| add_flat_hooks(&target, text, agent.events(), &entry, &marker),
+                |_| {},
+            )?
+        }
         Agent::Claude | Agent::Gemini | Agent::Qwen => {
             let mut hook = json!({"type": "command", "command": command.shell(agent)});
             if agent == Agent::Gemini {
@@ -574,7 +708,9 @@ pub fn hook_present(agent: Agent, path: &Path) -> bool {
         return false;
     };
     match agent {
-        Agent::Claude | Agent::Gemini | Agent::Qwen => text.contains(&HookCommand::marker(agent)),
+        Agent::Claude | Agent::Gemini | Agent::Qwen | Agent::Copilot | Agent::Cursor => {
+            text.contains(&HookCommand::marker(agent))
+        }
         Agent::Codex => text
             .parse::<toml_edit::DocumentMut>()
             .ok()
@@ -768,6 +904,11 @@ fn undo_one(e: &Entry) -> Result<Undone, SettingsError> {
                         json_edit::replace_value(&new, &m.value, old)
                     };
                 }
+            }
+        }
+        Agent::Copilot | Agent::Cursor => {
+            if let Some(t) = remove_flat_hooks(&path, &new, &marker)? {
+                new = t;
             }
         }
         Agent::Codex => {

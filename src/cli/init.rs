@@ -275,10 +275,18 @@ impl Init<'_> {
                     self.show(&self.state.dir.join("backups"))
                 )?,
                 Ok(Installed::AlreadyThere { .. }) => {}
-                Ok(Installed::Occupied { path, existing }) => writeln!(
+                Ok(Installed::Occupied { path, existing }) if agent == agents::Agent::Codex => {
+                    writeln!(
+                        out,
+                        "  {WARN}left alone:{WARN:#} {} already runs {existing} as notify, and Codex runs one notify program only; 'lore watch' captures Codex sessions instead",
+                        self.show(&path)
+                    )?
+                }
+                Ok(Installed::Occupied { path, .. }) => writeln!(
                     out,
-                    "  {WARN}left alone:{WARN:#} {} already runs {existing} as notify, and Codex runs one notify program only; 'lore watch' captures Codex sessions instead",
-                    self.show(&path)
+                    "  {WARN}left alone:{WARN:#} {} exists and is not lore's; 'lore watch' captures {} sessions instead",
+                    self.show(&path),
+                    agent.display_name()
                 )?,
                 Err(e) => problems.push(e.to_string()),
             }
@@ -297,7 +305,9 @@ impl Init<'_> {
         let claude_dir = std::env::var_os("CLAUDE_CONFIG_DIR").is_some_and(|v| !v.is_empty());
         let mut problems = Vec::new();
         for d in &self.found {
-            let Some(agent) = d.agent else { continue };
+            let Some(agent) = d.agent.filter(|a| a.has_access_registration()) else {
+                continue;
+            };
             let mcp = register::mcp_file(agent, &d.root, self.ctx.user_home.as_deref(), claude_dir);
             let skill = register::skill_file(&d.root);
             let has_mcp = register::mcp_registered(agent, &settings::resolve(&mcp));

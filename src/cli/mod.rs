@@ -217,7 +217,8 @@ impl Ctx {
 /// What `lore` alone prints: what lore is and where to start (the whole help is `lore --help`).
 const START_HERE: &str = "\
 lore keeps the reasoning behind your code: it imports your AI coding sessions (Claude Code,
-Codex, Gemini, Aider) into a local database you can search, and links them to commits.
+Codex, Gemini, Copilot, Cursor, OpenCode, Aider and a dozen more) into a local database you
+can search, and links them to commits.
 
 Start here:
   lore init                find your coding agents, import their sessions, keep importing
