@@ -698,7 +698,7 @@ fn vscode_global_storage(
 
 /// The candidates whose current content is not in the store: never imported, or changed
 /// since their last import. `store` `None` (no database yet): all of them. A file that
-/// vanished meanwhile is left out. For the warnings of `lore status`, `lore doctor` and
+/// vanished meanwhile, and an empty one, are left out. For the warnings of `lore status`, `lore doctor` and
 /// `lore init`.
 pub fn not_imported<'a>(
     store: Option<&Db>,
@@ -710,6 +710,11 @@ pub fn not_imported<'a>(
         let Ok(meta) = std::fs::metadata(&path) else {
             continue;
         };
+        // An empty file holds nothing to lose (a tool that created its log and wrote nothing
+        // yet): it is not waiting to be imported.
+        if meta.len() == 0 {
+            continue;
+        }
         let seen = match store {
             // A database once imported counts as imported: its bytes change with every
             // window the tool opens (see `write_item`).

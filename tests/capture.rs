@@ -880,6 +880,13 @@ fn status_and_doctor_count_transcripts_not_in_lore_and_those_about_to_be_deleted
         assert!(out.status.success());
         serde_json::from_slice(&out.stdout).unwrap()
     };
+    // A transcript its tool created and has written nothing to yet holds nothing to lose.
+    std::fs::write(
+        env.home
+            .join(".claude/projects/-home-dev-acme/00000000-0000-4000-8000-000000000000.jsonl"),
+        "",
+    )
+    .unwrap();
     let s = status(&env);
     assert_eq!(s["not_imported_count"], 5, "{s}");
     assert_eq!(s["deleted_soon_count"], 1, "{s}");
@@ -1226,4 +1233,82 @@ impl LogLine for &str {
         self.split_once(' ')
             .is_some_and(|(time, rest)| time.ends_with('Z') && rest.starts_with(prefix))
     }
+}
+
+// --- Factory Droid ---------------------------------------------------------------------------
+
+const DROID_ID: &str = "0c9b8a7d-6e5f-4a3b-8c2d-1e0f9a8b7c6d";
+
+/// Droid's settings as a user keeps them (JSON with comments), with a hook of their own.
+const DROID_SETTINGS: &str = "{\n  // the model droid starts with\n  \"model\": \"claude-sonnet-4-5-20250929\",\n  \"hooks\": {\n    \"Stop\": [{ \"hooks\": [{ \"type\": \"command\", \"command\": \"say done\" }] }]\n  }\n}\n";
+
+#[test]
+fn init_registers_droids_hook_in_the_file_droid_reads_and_the_hook_finds_the_session() {
+    let env = TestEnv::new();
+    copy_tree(
+        &fixtures().join("formats/droid"),
+        &env.home.join(".factory"),
+    );
+    let settings = env.home.join(".factory/settings.json");
+    std::fs::write(&settings, DROID_SETTINGS).unwrap();
+    let (ok, out, err) = init(&env, &["--yes"]);
+    assert!(ok, "{out}{err}");
+    // settings.json (no hooks.json): lore's group beside the user's, the comment kept.
+    let text = std::fs::read_to_string(&settings).unwrap();
+    assert!(
+        text.starts_with("{\n  // the model droid starts with\n"),
+        "{text}"
+    );
+    assert!(text.contains("\"command\": \"say done\""), "{text}");
+    for event in ["SessionEnd", "Stop", "PreCompact"] {
+        assert!(text.contains(&format!("\"{event}\"")), "{text}");
+    }
+    assert_eq!(text.matches("import --hook droid").count(), 3, "{text}");
+
+    // The hook: Droid's documented payload, whose example transcript_path is not where Droid
+    // keeps sessions; the session is found by its id.
+    let fresh = TestEnv::new();
+    copy_tree(
+        &fixtures().join("formats/droid"),
+        &fresh.home.join(".factory"),
+    );
+    let payload = serde_json::json!({
+        "session_id": DROID_ID,
+        "transcript_path": fresh.home.join(format!(".factory/projects/-home-dev-shop/{DROID_ID}.jsonl")),
+        "cwd": "/home/dev/shop",
+        "permission_mode": "auto-low",
+        "hook_event_name": "Stop",
+    });
+    hook(&fresh, "droid", &payload.to_string(), &[]);
+    assert_eq!(ids(&fresh), vec![DROID_ID.to_owned()]);
+
+    // Undo: the settings byte for byte.
+    let (ok, _, _) = init(&env, &["--undo"]);
+    assert!(ok);
+    assert_eq!(std::fs::read_to_string(&settings).unwrap(), DROID_SETTINGS);
+
+    // With a hooks.json (Droid 0.136 and later read it instead of settings.json's hooks), the
+    // events go there, at its top level, and settings.json is not touched.
+    let hooks_json = env.home.join(".factory/hooks.json");
+    let mine = "{\n  \"PreToolUse\": [{ \"matcher\": \"Execute\", \"hooks\": [{ \"type\": \"command\", \"command\": \"./audit.sh\" }] }]\n}\n";
+    std::fs::write(&hooks_json, mine).unwrap();
+    let (ok, out, err) = init(&env, &["--yes"]);
+    assert!(ok, "{out}{err}");
+    assert_eq!(std::fs::read_to_string(&settings).unwrap(), DROID_SETTINGS);
+    let h: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&hooks_json).unwrap()).unwrap();
+    assert_eq!(
+        h["PreToolUse"][0]["hooks"][0]["command"], "./audit.sh",
+        "{h}"
+    );
+    assert!(h.get("hooks").is_none(), "{h}");
+    for event in ["SessionEnd", "Stop", "PreCompact"] {
+        let cmd = h[event][0]["hooks"][0]["command"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(cmd.ends_with("import --hook droid"), "{h}");
+    }
+    let (ok, _, _) = init(&env, &["--undo"]);
+    assert!(ok);
+    assert_eq!(std::fs::read_to_string(&hooks_json).unwrap(), mine);
 }

@@ -3,7 +3,8 @@
 //! Claude Code and Gemini CLI run a hook command with one JSON object on stdin
 //! (`session_id`, `transcript_path`, `cwd`, `hook_event_name`); Codex CLI's `notify` program
 //! gets one JSON argument (`type`, `thread-id`, `cwd`, ...) and no transcript path, so the
-//! rollout is found by its thread id in its file name. Copilot CLI sends `sessionId` and, but
+//! rollout is found by its thread id in its file name. Qwen Code and Factory Droid send
+//! Claude Code's fields. Copilot CLI sends `sessionId` and, but
 //! at session end, `transcriptPath`; Cursor `conversation_id` and a `transcript_path` that is
 //! null in its CLI agent, so both are also found by their id. Anything else in the payload is
 //! ignored; a payload that is not a JSON object, or that names no transcript that exists,
@@ -67,7 +68,7 @@ pub fn parse(agent: Agent, payload: &str) -> Result<HookEvent, HookInputError> {
             .map(str::to_owned)
     };
     Ok(match agent {
-        Agent::Claude | Agent::Gemini | Agent::Qwen => HookEvent {
+        Agent::Claude | Agent::Gemini | Agent::Qwen | Agent::Droid => HookEvent {
             event: text("hook_event_name"),
             session_id: text("session_id"),
             transcript: text("transcript_path").map(PathBuf::from),
@@ -118,6 +119,11 @@ pub fn transcripts(
 ) -> Result<Vec<Candidate>, HookInputError> {
     let tool = agent.tool();
     let path = match (&event.transcript, agent) {
+        // Droid's documented example path is not where it keeps sessions: a path that names
+        // nothing is looked for by id.
+        (Some(p), Agent::Droid) if !p.is_file() && event.session_id.is_some() => {
+            droid_session(event, loc)?
+        }
         (Some(p), _) => p.clone(),
         (None, Agent::Codex) => {
             let id = event
@@ -153,6 +159,7 @@ pub fn transcripts(
                 .ok_or_else(|| HookInputError::Missing(root.join(format!("*/chats/{name}"))))?
         }
         (None, Agent::Gemini) => return Err(HookInputError::NoTranscript),
+        (None, Agent::Droid) => droid_session(event, loc)?,
         (None, Agent::Copilot) => {
             let id = event
                 .session_id
@@ -203,6 +210,18 @@ pub fn transcripts(
         }
     }
     Ok(out)
+}
+
+/// Droid's transcript of the event's session: `sessions/<cwd with / as ->/<id>.jsonl`.
+fn droid_session(event: &HookEvent, loc: &DefaultLocations) -> Result<PathBuf, HookInputError> {
+    let id = event
+        .session_id
+        .as_deref()
+        .ok_or(HookInputError::NoTranscript)?;
+    let name = format!("{id}.jsonl");
+    let root = loc.droid.clone().unwrap_or_default().join("sessions");
+    find_named(&root, &name, 2)
+        .ok_or_else(|| HookInputError::Missing(root.join(format!("*/{name}"))))
 }
 
 /// The rollout of thread `id` under `$CODEX_HOME`: `sessions/YYYY/MM/DD/rollout-<time>-<id>.jsonl`

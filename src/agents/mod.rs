@@ -32,16 +32,20 @@ pub enum Agent {
     Copilot,
     /// Cursor (the IDE and its CLI agent): `~/.cursor/hooks.json`.
     Cursor,
+    /// Factory Droid: Claude Code's hook groups in `~/.factory/hooks.json`, else in
+    /// `~/.factory/settings.json`.
+    Droid,
 }
 
 impl Agent {
-    pub const ALL: [Agent; 6] = [
+    pub const ALL: [Agent; 7] = [
         Agent::Claude,
         Agent::Codex,
         Agent::Gemini,
         Agent::Qwen,
         Agent::Copilot,
         Agent::Cursor,
+        Agent::Droid,
     ];
 
     /// The name used by `lore import --hook NAME`.
@@ -53,6 +57,7 @@ impl Agent {
             Agent::Qwen => "qwen",
             Agent::Copilot => "copilot",
             Agent::Cursor => "cursor",
+            Agent::Droid => "droid",
         }
     }
 
@@ -64,6 +69,7 @@ impl Agent {
             Agent::Qwen => Tool::Qwen,
             Agent::Copilot => Tool::Copilot,
             Agent::Cursor => Tool::Cursor,
+            Agent::Droid => Tool::Droid,
         }
     }
 
@@ -76,6 +82,7 @@ impl Agent {
             Agent::Qwen => "Qwen Code",
             Agent::Copilot => "GitHub Copilot CLI",
             Agent::Cursor => "Cursor",
+            Agent::Droid => "Factory Droid",
         }
     }
 
@@ -90,6 +97,7 @@ impl Agent {
             Agent::Qwen => loc.qwen.clone(),
             Agent::Copilot => loc.copilot.clone(),
             Agent::Cursor => loc.cursor.clone(),
+            Agent::Droid => loc.droid.clone(),
         }
     }
 
@@ -101,11 +109,21 @@ impl Agent {
             // Copilot CLI reads every `*.json` in `hooks/`: this one is lore's alone.
             Agent::Copilot => root.join("hooks").join("lore.json"),
             Agent::Cursor => root.join("hooks.json"),
+            // Droid reads `hooks.json` (0.136 and later) and, only when there is none, the
+            // `hooks` of `settings.json` (every version with hooks).
+            Agent::Droid => {
+                let hooks = root.join("hooks.json");
+                if hooks.exists() {
+                    hooks
+                } else {
+                    root.join("settings.json")
+                }
+            }
         }
     }
 
-    /// Whether `lore init` can also give the agent lore's MCP server and skill (Copilot CLI
-    /// and Cursor: not yet, docs/capture.md).
+    /// Whether `lore init` can also give the agent lore's MCP server and skill (Copilot CLI,
+    /// Cursor and Droid: not yet, docs/capture.md).
     pub fn has_access_registration(self) -> bool {
         matches!(
             self,
@@ -126,6 +144,8 @@ impl Agent {
             // `transcriptPath`).
             Agent::Copilot => &["agentStop", "sessionEnd", "preCompact"],
             Agent::Cursor => &["stop", "sessionEnd", "preCompact"],
+            // Claude Code's event names.
+            Agent::Droid => &["SessionEnd", "Stop", "PreCompact"],
             Agent::Codex => &[],
         }
     }
@@ -147,8 +167,9 @@ impl FromStr for Agent {
             "qwen" | "qwen-code" => Ok(Agent::Qwen),
             "copilot" => Ok(Agent::Copilot),
             "cursor" => Ok(Agent::Cursor),
+            "droid" | "factory" => Ok(Agent::Droid),
             _ => Err(format!(
-                "unknown agent '{s}' (expected claude, codex, gemini, qwen, copilot or cursor)"
+                "unknown agent '{s}' (expected claude, codex, gemini, qwen, copilot, cursor or droid)"
             )),
         }
     }

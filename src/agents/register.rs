@@ -42,6 +42,7 @@ pub fn mcp_file(
         // Not registered yet ([`Agent::has_access_registration`]): where they keep servers.
         Agent::Copilot => root.join("mcp-config.json"),
         Agent::Cursor => root.join("mcp.json"),
+        Agent::Droid => root.join("mcp.json"),
     }
 }
 
@@ -105,7 +106,7 @@ pub fn install_mcp(
     let target = settings::resolve(path);
     let mut occupied = None;
     let changed = match agent {
-        Agent::Copilot | Agent::Cursor => {
+        Agent::Copilot | Agent::Cursor | Agent::Droid => {
             return Ok(Installed::Occupied {
                 path: target,
                 existing: format!(
@@ -249,7 +250,7 @@ pub fn mcp_registered(agent: Agent, path: &Path) -> bool {
         return false;
     };
     match agent {
-        Agent::Copilot | Agent::Cursor => false,
+        Agent::Copilot | Agent::Cursor | Agent::Droid => false,
         Agent::Claude | Agent::Gemini | Agent::Qwen => json_edit::parse(&text)
             .ok()
             .and_then(|root| root.get("mcpServers").map(|s| s.value.value(&text)))

@@ -378,29 +378,49 @@ pub fn add_json_hooks(
     group: &Value,
     marker: &str,
 ) -> Result<Option<String>, SettingsError> {
+    add_hook_groups(path, text, Some("hooks"), events, group, marker)
+}
+
+/// [`add_json_hooks`] with the events under `container` (`hooks`), or at the top of the file
+/// (`None`: Factory Droid's `hooks.json`).
+pub fn add_hook_groups(
+    path: &Path,
+    text: Option<&str>,
+    container: Option<&str>,
+    events: &[&str],
+    group: &Value,
+    marker: &str,
+) -> Result<Option<String>, SettingsError> {
     let mut text = match text {
         Some(t) if !t.trim().is_empty() => t.to_owned(),
         Some(t) => format!("{{}}{}", if t.ends_with('\n') { "\n" } else { "" }),
         None => "{}\n".to_owned(),
     };
+    let prefix = container.map(|c| format!("{c}.")).unwrap_or_default();
     let mut changed = false;
     for event in events {
         let root = parse_json(path, &text)?;
-        let Some(hooks) = root.get("hooks") else {
-            text = json_edit::insert_member(&text, &root, "hooks", &json!({ *event: [group] }));
-            changed = true;
-            continue;
+        let holder = match container {
+            None => &root,
+            Some(key) => match root.get(key) {
+                Some(h) => &h.value,
+                None => {
+                    text = json_edit::insert_member(&text, &root, key, &json!({ *event: [group] }));
+                    changed = true;
+                    continue;
+                }
+            },
         };
-        if !matches!(hooks.value, Node::Object { .. }) {
-            return Err(shape(path, "hooks", "an object"));
+        if !matches!(holder, Node::Object { .. }) {
+            return Err(shape(path, container.unwrap_or("the file"), "an object"));
         }
-        let Some(list) = hooks.value.get(event) else {
-            text = json_edit::insert_member(&text, &hooks.value, event, &json!([group]));
+        let Some(list) = holder.get(event) else {
+            text = json_edit::insert_member(&text, holder, event, &json!([group]));
             changed = true;
             continue;
         };
         let Node::Array { items, .. } = &list.value else {
-            return Err(shape(path, &format!("hooks.{event}"), "an array"));
+            return Err(shape(path, &format!("{prefix}{event}"), "an array"));
         };
         if items
             .iter()
@@ -421,16 +441,30 @@ pub fn remove_json_hooks(
     text: &str,
     marker: &str,
 ) -> Result<Option<String>, SettingsError> {
+    remove_hook_groups(path, text, Some("hooks"), marker)
+}
+
+/// [`remove_json_hooks`] with the events under `container`, or at the top of the file.
+pub fn remove_hook_groups(
+    path: &Path,
+    text: &str,
+    container: Option<&str>,
+    marker: &str,
+) -> Result<Option<String>, SettingsError> {
     let mut text = text.to_owned();
     let mut changed = false;
     'again: loop {
         let root = parse_json(path, &text)?;
-        let Some(hooks) = root.get("hooks") else {
-            break;
+        let holder = match container {
+            None => &root,
+            Some(key) => match root.get(key) {
+                Some(h) => &h.value,
+                None => break,
+            },
         };
         let Node::Object {
             members: events, ..
-        } = &hooks.value
+        } = holder
         else {
             break;
         };
@@ -457,10 +491,10 @@ pub fn remove_json_hooks(
                         json_edit::remove_item(&text, &entries.value, hi)
                     } else if groups.len() > 1 {
                         json_edit::remove_item(&text, &ev.value, gi)
-                    } else if events.len() > 1 {
-                        json_edit::remove_member(&text, &hooks.value, &ev.key)
+                    } else if events.len() > 1 || container.is_none() {
+                        json_edit::remove_member(&text, holder, &ev.key)
                     } else {
-                        json_edit::remove_member(&text, &root, "hooks")
+                        json_edit::remove_member(&text, &root, container.unwrap_or("hooks"))
                     };
                     changed = true;
                     continue 'again;
@@ -574,6 +608,11 @@ pub fn remove_flat_hooks(
     Ok(changed.then_some(text))
 }
 
+/// Whether `path` is Droid's `hooks.json` (events at the top) rather than its `settings.json`.
+fn is_droid_hooks_json(path: &Path) -> bool {
+    path.file_name().is_some_and(|n| n == "hooks.json")
+}
+
 /// Copilot CLI's hook file of lore's own (`hooks/lore.json`): each of its events runs lore.
 fn copilot_hooks_file(command: &HookCommand) -> String {
     let entry = json!({
@@ -649,6 +688,18 @@ pub fn install_hook(
                 |_| {},
             )?
         }
+        Agent::Droid => {
+            let group = json!({ "hooks": [{"type": "command", "command": command.shell(agent)}] });
+            // hooks.json holds the events themselves; settings.json under `hooks`.
+            let container = (!is_droid_hooks_json(&target)).then_some("hooks");
+            edit_file(
+                state,
+                agent,
+                path,
+                |text| add_hook_groups(&target, text, container, agent.events(), &group, &marker),
+                |_| {},
+            )?
+        }
         Agent::Claude | Agent::Gemini | Agent::Qwen => {
             let mut hook = json!({"type": "command", "command": command.shell(agent)});
             if agent == Agent::Gemini {
@@ -708,9 +759,12 @@ pub fn hook_present(agent: Agent, path: &Path) -> bool {
         return false;
     };
     match agent {
-        Agent::Claude | Agent::Gemini | Agent::Qwen | Agent::Copilot | Agent::Cursor => {
-            text.contains(&HookCommand::marker(agent))
-        }
+        Agent::Claude
+        | Agent::Gemini
+        | Agent::Qwen
+        | Agent::Copilot
+        | Agent::Cursor
+        | Agent::Droid => text.contains(&HookCommand::marker(agent)),
         Agent::Codex => text
             .parse::<toml_edit::DocumentMut>()
             .ok()
@@ -908,6 +962,12 @@ fn undo_one(e: &Entry) -> Result<Undone, SettingsError> {
         }
         Agent::Copilot | Agent::Cursor => {
             if let Some(t) = remove_flat_hooks(&path, &new, &marker)? {
+                new = t;
+            }
+        }
+        Agent::Droid => {
+            let container = (!is_droid_hooks_json(&path)).then_some("hooks");
+            if let Some(t) = remove_hook_groups(&path, &new, container, &marker)? {
                 new = t;
             }
         }

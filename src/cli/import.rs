@@ -31,7 +31,7 @@ pub struct ImportArgs {
     // With --json: every problem is in the JSON, and nothing goes to stderr but an error.
     #[command(flatten)]
     json: super::output::JsonArg,
-    /// Run as an agent's hook (claude, codex, gemini, qwen, copilot or cursor): read its JSON,
+    /// Run as an agent's hook (claude, codex, gemini, qwen, copilot, cursor or droid): read its JSON,
     /// import that one transcript, print nothing, always exit 0 (errors go to
     /// LORE_HOME/logs/hooks.log).
     #[arg(long, value_name = "AGENT", value_parser = parse_agent, conflicts_with_all = ["tool", "quiet", "verbose", "json"])]

@@ -79,7 +79,21 @@ impl Foreign {
 }
 
 /// Reads the marks and tables of the database open on `conn`; changes nothing.
+///
+/// Every read is of one snapshot: another lore creating the database (two agents' hooks on a
+/// new home) commits its tables and its mark together, and reading the mark before that
+/// commit and the tables after it would take lore's own database for someone else's.
 pub fn identify(conn: &Connection) -> rusqlite::Result<Identity> {
+    if conn.is_autocommit() {
+        let tx = conn.unchecked_transaction()?;
+        let found = read_marks(conn);
+        tx.rollback()?;
+        return found;
+    }
+    read_marks(conn)
+}
+
+fn read_marks(conn: &Connection) -> rusqlite::Result<Identity> {
     let app: i32 = conn.pragma_query_value(None, "application_id", |r| r.get(0))?;
     let user_version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if app == APPLICATION_ID {

@@ -151,8 +151,27 @@ pub struct Db {
 impl Db {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     ///
-    /// A file that is not SQLite is refused without being changed.
+    /// A file that is not SQLite is refused without being changed. Several lore processes may
+    /// open a new home's database at once (every agent's hook at the end of a session): while
+    /// one creates it, SQLite can answer another "busy" at once, without waiting (a journal
+    /// mode change, a lock it cannot wait for without a deadlock), so the whole open is tried
+    /// again for up to 10 seconds; every step of it is safe to repeat.
     pub fn open(path: &Path) -> Result<Db, DbError> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            match Db::open_once(path) {
+                Err(DbError::Sqlite(e))
+                    if e.sqlite_error_code() == Some(ErrorCode::DatabaseBusy)
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn open_once(path: &Path) -> Result<Db, DbError> {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX
