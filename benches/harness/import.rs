@@ -217,6 +217,12 @@ fn bulk_copy(sqlite3: &Path, src: &Path, dir: &Path) -> io::Result<Proc> {
     for t in &tables {
         writeln!(w, "INSERT INTO main.\"{t}\" SELECT * FROM src.\"{t}\";")?;
     }
+    // The content index's queue: lore's triggers fill it as messages go in and lore hashes it
+    // before its write commits; here the hashed lines were copied, so the queue is emptied as
+    // lore's own write leaves it.
+    if tables.iter().any(|t| t == "_lore_content_pending") {
+        writeln!(w, "DELETE FROM main.\"_lore_content_pending\";")?;
+    }
     writeln!(w, "COMMIT;")?;
     w.flush()?;
     drop(w);
@@ -330,8 +336,8 @@ pub fn run_import(cfg: &Config, n: usize, keep_home: bool) -> io::Result<ImportR
             .unwrap_or_else(|| file_size(&db))
             + file_size(&wal);
         r.db_bytes.push(db_bytes);
-        r.sessions = v["sessions"].as_u64().unwrap_or(0);
-        r.messages = v["messages"].as_u64().unwrap_or(0);
+        r.sessions = v["session_count"].as_u64().unwrap_or(0);
+        r.messages = v["message_count"].as_u64().unwrap_or(0);
 
         let p2 = import()?;
         if !p2.ok() {

@@ -412,7 +412,7 @@ pub fn run(cfg: &Config) -> Vec<Row> {
             "lore status --json",
         );
         let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status JSON");
-        let have = status["sessions"].as_u64().unwrap_or(0);
+        let have = status["session_count"].as_u64().unwrap_or(0);
         assert!(
             have as usize >= n,
             "the new member has {have} sessions, expected at least {n}"
