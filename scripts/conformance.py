@@ -548,6 +548,21 @@ def amp_blocks(path):
     return c
 
 
+def count_opencode_part(c, p, user):
+    """One OpenCode part's blocks (the rules `opencode_blocks` describes), added to `c`."""
+    t = p.get("type")
+    if t == "text" and nonempty(p.get("text")):
+        c["system" if user and p.get("synthetic") else "user" if user else "assistant"] += 1
+    elif t == "reasoning" and nonempty(p.get("text")):
+        c["assistant"] += 1
+    elif t == "tool":
+        c["assistant"] += 1
+        if (p.get("state") or {}).get("status") in ("completed", "error"):
+            c["tool"] += 1
+    elif t in ("file", "subtask", "compaction", "retry"):
+        c["system"] += 1
+
+
 def opencode_blocks(path):
     """OpenCode / Kilo CLI SQLite (`session`, `message`, `part`), opened read-only
     (`mode=ro`; the `-wal` beside it is read by SQLite): per part of every message, a non-empty
@@ -573,18 +588,7 @@ def opencode_blocks(path):
                 p = json.loads(data)
             except ValueError:
                 continue
-            t = p.get("type")
-            user = roles.get(mid) == "user"
-            if t == "text" and nonempty(p.get("text")):
-                c["system" if user and p.get("synthetic") else "user" if user else "assistant"] += 1
-            elif t == "reasoning" and nonempty(p.get("text")):
-                c["assistant"] += 1
-            elif t == "tool":
-                c["assistant"] += 1
-                if (p.get("state") or {}).get("status") in ("completed", "error"):
-                    c["tool"] += 1
-            elif t in ("file", "subtask", "compaction", "retry"):
-                c["system"] += 1
+            count_opencode_part(c, p, roles.get(mid) == "user")
     finally:
         con.close()
     return c
@@ -620,19 +624,8 @@ def opencode_storage_blocks(path):
         mid = os.path.basename(mp)[:-len(".json")]
         for pp in listing(os.path.join(storage, "part", mid)):
             p = load(pp)
-            if not isinstance(p, dict):
-                continue
-            t = p.get("type")
-            if t == "text" and nonempty(p.get("text")):
-                c["system" if user and p.get("synthetic") else "user" if user else "assistant"] += 1
-            elif t == "reasoning" and nonempty(p.get("text")):
-                c["assistant"] += 1
-            elif t == "tool":
-                c["assistant"] += 1
-                if (p.get("state") or {}).get("status") in ("completed", "error"):
-                    c["tool"] += 1
-            elif t in ("file", "subtask", "compaction", "retry"):
-                c["system"] += 1
+            if isinstance(p, dict):
+                count_opencode_part(c, p, user)
     return c
 
 

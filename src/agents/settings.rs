@@ -516,46 +516,20 @@ pub fn add_flat_hooks(
     entry: &Value,
     marker: &str,
 ) -> Result<Option<String>, SettingsError> {
-    let mut text = match text {
-        Some(t) if !t.trim().is_empty() => t.to_owned(),
-        Some(t) => format!("{{}}{}", if t.ends_with('\n') { "\n" } else { "" }),
-        None => "{}\n".to_owned(),
+    // The same walk as Claude Code's groups: here the list items are the entries themselves.
+    let Some(text) = add_hook_groups(path, text, Some("hooks"), events, entry, marker)? else {
+        return Ok(None);
     };
-    let mut changed = false;
-    for event in events {
-        let root = parse_json(path, &text)?;
-        let Some(hooks) = root.get("hooks") else {
-            text = json_edit::insert_member(&text, &root, "hooks", &json!({ *event: [entry] }));
-            changed = true;
-            continue;
-        };
-        if !matches!(hooks.value, Node::Object { .. }) {
-            return Err(shape(path, "hooks", "an object"));
-        }
-        let Some(list) = hooks.value.get(event) else {
-            text = json_edit::insert_member(&text, &hooks.value, event, &json!([entry]));
-            changed = true;
-            continue;
-        };
-        let Node::Array { items, .. } = &list.value else {
-            return Err(shape(path, &format!("hooks.{event}"), "an array"));
-        };
-        if items
-            .iter()
-            .any(|i| i.value(&text).to_string().contains(marker))
-        {
-            continue;
-        }
-        text = json_edit::push_item(&text, &list.value, entry);
-        changed = true;
+    let root = parse_json(path, &text)?;
+    if root.get("version").is_some() {
+        return Ok(Some(text));
     }
-    if changed {
-        let root = parse_json(path, &text)?;
-        if root.get("version").is_none() {
-            text = json_edit::insert_member(&text, &root, "version", &json!(1));
-        }
-    }
-    Ok(changed.then_some(text))
+    Ok(Some(json_edit::insert_member(
+        &text,
+        &root,
+        "version",
+        &json!(1),
+    )))
 }
 
 /// Takes every entry whose `command` (or Copilot CLI's `bash`) holds `marker` out of a hooks
