@@ -355,7 +355,7 @@ fn status_reports_counts_and_a_fresh_home() {
     assert_eq!(v["session_count"], 2);
     assert_eq!(v["message_count"], 6);
     assert_eq!(v["sessions_by_tool"]["claude-code"], 2);
-    assert_eq!(v["schema_version"], 8);
+    assert_eq!(v["schema_version"], 9);
     let machine = std::fs::read_to_string(env.lore_home.join("machine-id")).unwrap();
     assert_eq!(v["machine_id"], machine.trim());
     let s = env.show(A);

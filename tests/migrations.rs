@@ -26,7 +26,7 @@ fn a_version_1_database_is_upgraded_with_its_data_intact() {
     assert_eq!(user_version(&env), 1);
 
     let s = env.show(OLD);
-    assert_eq!(user_version(&env), 8, "opening upgraded it");
+    assert_eq!(user_version(&env), 9, "opening upgraded it");
     assert_eq!(s["title"], "Port the parser to nom");
     assert_eq!(s["cwd"], "/home/dev/legacy");
     assert_eq!(s["parent_id"], serde_json::Value::Null);
@@ -69,7 +69,7 @@ fn a_database_from_a_newer_lore_is_refused_untouched() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains(
-            "schema version 99, newer than this lore understands (8); upgrade lore",
+            "schema version 99, newer than this lore understands (9); upgrade lore",
         ));
     assert_eq!(std::fs::read(env.db()).unwrap(), before);
 }

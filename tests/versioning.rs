@@ -908,3 +908,143 @@ fn user_state(path: &Path) -> Vec<(String, Vec<String>)> {
     }
     out
 }
+
+/// The search indexes hold exactly the stored messages: FTS5's own integrity check (with rank 1
+/// it compares the external-content index with `messages` itself), the CJK index holds the
+/// messages with CJK text and no other, and the queue of schema 9 is empty.
+fn assert_search_indexes_exact(db: &Path, when: &str) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.execute(
+        "INSERT INTO messages_fts(messages_fts, rank) VALUES ('integrity-check', 1)",
+        [],
+    )
+    .unwrap_or_else(|e| panic!("{when}: messages_fts differs from messages: {e}"));
+    let cjk =
+        |c: char| ('\u{3000}'..='\u{9fff}').contains(&c) || ('\u{ac00}'..='\u{d7af}').contains(&c);
+    let mut stmt = conn
+        .prepare("SELECT id, content FROM messages ORDER BY id")
+        .unwrap();
+    let want: Vec<i64> = stmt
+        .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .filter(|(_, text)| text.chars().any(cjk))
+        .map(|(id, _)| id)
+        .collect();
+    let mut stmt = conn
+        .prepare("SELECT rowid FROM messages_cjk ORDER BY rowid")
+        .unwrap();
+    let have: Vec<i64> = stmt
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(have, want, "{when}: the CJK index");
+    let queued: i64 = conn
+        .query_row("SELECT count(*) FROM _lore_search_pending", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(queued, 0, "{when}: messages left unindexed");
+}
+
+#[test]
+fn search_indexes_follow_import_merge_delete_revert_and_plans() {
+    let env = TestEnv::new();
+    let db = env.lore_home.join("lore.db");
+    let a = "5ea5ea00-0000-4000-8000-00000000000a";
+    let b = "5ea5ea00-0000-4000-8000-00000000000b";
+    let hits = |q: &str| -> usize {
+        let out = env.lore().args(["search", q, "--json"]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["hits"].as_array().unwrap().len()
+    };
+    let dir = env.path("t");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join(format!("{a}.jsonl")),
+        claude_transcript(a, 2, "otter"),
+    )
+    .unwrap();
+    let lines = [
+        common::claude_line(b, 0, "user", "我们需要修复数据库连接的问题"),
+        common::claude_line(b, 1, "assistant", "データベースの接続を直しました"),
+    ];
+    std::fs::write(dir.join(format!("{b}.jsonl")), lines.join("\n") + "\n").unwrap();
+    env.lore()
+        .args(["import", "--quiet"])
+        .arg(&dir)
+        .assert()
+        .success();
+    assert_search_indexes_exact(&db, "import");
+    assert_eq!(hits("otter"), 4);
+    assert_eq!(hits("数据库"), 1);
+
+    // A longer copy elsewhere: the merge adds the new turn's messages.
+    let longer = env.path("backup");
+    std::fs::create_dir_all(&longer).unwrap();
+    std::fs::write(
+        longer.join(format!("{a}.jsonl")),
+        claude_transcript(a, 3, "otter"),
+    )
+    .unwrap();
+    env.lore()
+        .args(["import", "--quiet"])
+        .arg(&longer)
+        .assert()
+        .success();
+    assert_search_indexes_exact(&db, "merge");
+    assert_eq!(hits("otter"), 6);
+
+    env.lore().args(["delete", b]).assert().success();
+    assert_search_indexes_exact(&db, "delete");
+    assert_eq!(hits("数据库"), 0);
+
+    // `lore revert` writes lore.db without lore's write path: the next command indexes what
+    // it brought back.
+    let out = env.lore().args(["history", "--json"]).output().unwrap();
+    let h: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let delete = h["commits"][0]["id"].as_str().unwrap().to_owned();
+    env.lore().args(["revert", &delete]).assert().success();
+    assert_eq!(hits("数据库"), 1);
+    assert_search_indexes_exact(&db, "revert");
+
+    // A plan that inserts a message, rewrites it and deletes another in one commit.
+    let (session_id, ordinal): (String, i64) = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT session_id, max(ordinal) + 1 FROM messages WHERE session_id = ?1",
+            [a],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let plan = serde_json::json!({"message": "edit", "operations": [
+        {"op": "insert", "table": "messages", "rows": [{"id": 9001, "session_id": session_id,
+            "ordinal": ordinal, "role": "user", "kind": "text", "content": "walrus first draft"}]},
+        {"op": "update", "table": "messages", "where": {"id": 9001},
+            "set": {"content": "narwhal final words"}, "expect": {"count": 1}},
+        {"op": "update", "table": "messages", "where": {"session_id": b, "ordinal": 0},
+            "set": {"content": "平仮名だけの新しい文章です"}, "expect": {"count": 1}},
+        {"op": "delete", "table": "messages", "where": {"session_id": a, "ordinal": 0},
+            "expect": {"count": 1}},
+    ]});
+    let plan_file = env.path("plan.json");
+    std::fs::write(&plan_file, plan.to_string()).unwrap();
+    env.lore()
+        .args(["apply", "-f"])
+        .arg(&plan_file)
+        .assert()
+        .success();
+    assert_eq!(hits("narwhal"), 1);
+    assert_eq!(hits("walrus"), 0);
+    assert_eq!(hits("数据库"), 0);
+    assert_eq!(hits("平仮名"), 1);
+    assert_eq!(hits("otter"), 5);
+    assert_search_indexes_exact(&db, "plan");
+    env.lore().args(["verify", "--full"]).assert().success();
+}

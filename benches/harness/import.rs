@@ -217,6 +217,11 @@ fn bulk_copy(sqlite3: &Path, src: &Path, dir: &Path) -> io::Result<Proc> {
     for t in &tables {
         writeln!(w, "INSERT INTO main.\"{t}\" SELECT * FROM src.\"{t}\";")?;
     }
+    // The search indexes' queue (schema 9): lore's triggers fill it as messages go in and
+    // lore moves it into the FTS5 tables before its write commits; here the same SQL does.
+    if tables.iter().any(|t| t == "_lore_search_pending") {
+        w.write_all(include_str!("../../src/db/search_drain.sql").as_bytes())?;
+    }
     // The content index's queue: lore's triggers fill it as messages go in and lore hashes it
     // before its write commits; here the hashed lines were copied, so the queue is emptied as
     // lore's own write leaves it.

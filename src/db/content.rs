@@ -34,7 +34,7 @@ pub struct ContentMatch {
 }
 
 /// Whether messages are waiting to be hashed.
-fn has_pending(conn: &Connection) -> rusqlite::Result<bool> {
+pub(crate) fn has_pending(conn: &Connection) -> rusqlite::Result<bool> {
     conn.prepare_cached("SELECT 1 FROM _lore_content_pending LIMIT 1")?
         .query_row([], |_| Ok(()))
         .optional()
@@ -95,29 +95,6 @@ pub(crate) fn drain(conn: &Connection) -> rusqlite::Result<usize> {
         }
     }
     Ok(done)
-}
-
-/// Hashes the queue in a transaction of its own (a store just opened or migrated).
-pub(crate) fn drain_now(conn: &Connection) -> rusqlite::Result<()> {
-    if !has_pending(conn)? {
-        return Ok(());
-    }
-    // Another lore writing now (an import) holds the lock: the queue waits for the next
-    // write or open, and answers hash it in memory meanwhile; a reading command never fails
-    // for it.
-    match conn.execute_batch("BEGIN IMMEDIATE") {
-        Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => {
-            return Ok(());
-        }
-        other => other?,
-    }
-    match drain(conn) {
-        Ok(_) => conn.execute_batch("COMMIT"),
-        Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            Err(e)
-        }
-    }
 }
 
 impl Db {

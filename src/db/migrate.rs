@@ -22,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/006_link_evidence.sql"),
     include_str!("migrations/007_content_index.sql"),
     include_str!("migrations/008_tag_times.sql"),
+    include_str!("migrations/009_search_queue.sql"),
 ];
 
 /// The tables each migration creates or changes, for the commit that records it.
@@ -36,6 +37,8 @@ const TABLES: &[&[&str]] = &[
     // lore's own tables (_lore_content_*) and triggers on messages: no row changes.
     &["messages"],
     &["tags"],
+    // Triggers on messages and lore's own queue: no row changes.
+    &["messages"],
 ];
 
 /// The schema version this build of lore creates and understands.

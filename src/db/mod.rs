@@ -15,6 +15,7 @@ pub mod identity;
 mod merge;
 mod migrate;
 pub mod query;
+mod search_queue;
 mod write;
 
 use std::path::{Path, PathBuf};
@@ -80,6 +81,28 @@ fn classify_versioning(path: &Path, e: crate::versioning::Error) -> DbError {
     match e {
         crate::versioning::Error::Sqlite(e) => DbError::classify(path, e),
         other => DbError::Versioning(other),
+    }
+}
+
+/// Empties the queues of the search indexes and the content index in a transaction of its own
+/// (a store just opened or migrated).
+fn drain_queues_now(conn: &Connection) -> rusqlite::Result<()> {
+    if !search_queue::has_pending(conn)? && !content::has_pending(conn)? {
+        return Ok(());
+    }
+    // Another lore writing now (an import) holds the lock: the queues wait for the next write
+    // or open (answers from the content index hash its queue in memory meanwhile); a reading
+    // command never fails for it.
+    match conn.execute_batch("BEGIN IMMEDIATE") {
+        Err(e) if e.sqlite_error_code() == Some(ErrorCode::DatabaseBusy) => return Ok(()),
+        other => other?,
+    }
+    match search_queue::drain(conn).and_then(|()| content::drain(conn)) {
+        Ok(_) => conn.execute_batch("COMMIT"),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
     }
 }
 
@@ -207,9 +230,10 @@ impl Db {
             .configure(true)
             .map_err(|e| DbError::classify(path, e))?;
         migrate::migrate(&store.conn, path)?;
-        // The content index's queue: messages a migration, a revert or another lore left
-        // unhashed (docs/links.md, "The content index").
-        content::drain_now(&store.conn).map_err(|e| DbError::classify(path, e))?;
+        // The queues of the search indexes and the content index: messages a migration, a
+        // revert or another lore left unindexed (docs/database.md, "Search"; docs/links.md,
+        // "The content index").
+        drain_queues_now(&store.conn).map_err(|e| DbError::classify(path, e))?;
         Ok(store)
     }
 
@@ -279,8 +303,9 @@ impl Db {
         let mut writer = Writer::new(versioned, message);
         let value = f(&mut writer)?;
         let (versioned, message) = writer.finish();
-        // The content index follows the messages this write inserted (lore's own tables:
-        // not part of the commit).
+        // The search indexes and the content index follow the messages this write inserted
+        // (lore's own tables: not part of the commit).
+        search_queue::drain(&tx).map_err(|e| DbError::classify(&path, e))?;
         content::drain(&tx).map_err(|e| DbError::classify(&path, e))?;
         // The label before the colon (`import: 3 sessions`) is the reflog's reason.
         let reason = message

@@ -4,6 +4,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
 use super::Error;
+use super::pack;
 use super::schema::{self, TableDef, hex};
 use super::tx::{self, Kind};
 use super::value::{Row, Value, decode_key, row_hash};
@@ -184,8 +185,8 @@ pub fn for_each_row_effect(
             table: r.get(1)?,
             key: decode_key(&pk)?,
             kind: r.get(3)?,
-            before: before.as_deref().map(tx::unpack_row).transpose()?,
-            after: after.as_deref().map(tx::unpack_row).transpose()?,
+            before: before.as_deref().map(pack::unpack_row).transpose()?,
+            after: after.as_deref().map(pack::unpack_row).transpose()?,
             before_hash: r.get(6)?,
             after_hash: r.get(7)?,
         })?;
@@ -208,7 +209,7 @@ impl ChangedRow {
         self.after
             .as_deref()
             .or(self.before.as_deref())
-            .map(tx::unpack_row)
+            .map(pack::unpack_row)
             .transpose()
     }
 }
@@ -297,7 +298,7 @@ pub fn schema_effects(conn: &Connection, seq: i64) -> Result<Vec<SchemaEffect>, 
     let mut out = Vec::new();
     let def = |b: Option<Vec<u8>>| -> Result<Option<TableDef>, Error> {
         b.map(|b| {
-            serde_json::from_value(tx::unpack(&b)?)
+            serde_json::from_value(pack::unpack(&b)?)
                 .map_err(|e| Error::Corrupt(format!("a stored table definition is damaged: {e}")))
         })
         .transpose()
@@ -332,7 +333,7 @@ pub fn for_each_snapshot_row(
     let mut rows = stmt.query(params![seq, idx, side])?;
     while let Some(r) = rows.next()? {
         let b: Vec<u8> = r.get(0)?;
-        f(tx::unpack_row(&b)?)?;
+        f(pack::unpack_row(&b)?)?;
     }
     Ok(())
 }
@@ -572,7 +573,7 @@ fn recompute_effects_hash(
         ] {
             match (row, hash) {
                 (Some(bytes), Some(hash)) => {
-                    let ok = tx::unpack_row(bytes).map(|row| row_hash(&row).as_slice() == hash.as_slice());
+                    let ok = pack::unpack_row(bytes).map(|row| row_hash(&row).as_slice() == hash.as_slice());
                     if !matches!(ok, Ok(true)) {
                         problems.push(format!("the stored {side} row of effect {idx} on {table} does not match its hash"));
                     }

@@ -10,6 +10,7 @@ pub mod apply;
 pub mod changeset;
 pub mod log;
 pub mod lthash;
+pub mod pack;
 pub mod plan;
 pub mod revert;
 pub mod schema;

@@ -5,7 +5,6 @@
 //! effects, hashes and refs change together or not at all.
 
 use std::collections::{HashMap, HashSet};
-use std::io::Read;
 
 use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
@@ -13,6 +12,7 @@ use sha2::{Digest, Sha256};
 use super::Error;
 use super::log::Commit;
 use super::lthash::LtHash;
+use super::pack::{Packed, Packer, pack};
 use super::schema::{self, Table, TableDef, hex, quote, row_element};
 use super::value::{self, Row, Value, key_bytes, row_hash};
 
@@ -107,6 +107,18 @@ pub struct Tx<'c> {
     /// Tables whose accumulator must be rebuilt from a scan before sealing (changed by means
     /// that could not be captured row by row).
     rescan: HashSet<String>,
+    /// Row effects whose rows are being compressed (on a second thread in a large commit).
+    packer: Packer<PendingEffect>,
+}
+
+/// A row effect waiting for its compressed rows before it is stored.
+struct PendingEffect {
+    idx: i64,
+    table: String,
+    pk: Vec<u8>,
+    kind: &'static str,
+    before_hash: Option<[u8; 32]>,
+    after_hash: Option<[u8; 32]>,
 }
 
 /// Creates the `_lore_*` tables if needed and refuses a newer format.
@@ -215,57 +227,6 @@ pub fn stored_total(conn: &Connection) -> Result<LtHash, Error> {
     Ok(total)
 }
 
-thread_local! {
-    /// One compressor per thread, reset between uses: building a deflate compressor allocates
-    /// and zeroes a few hundred kilobytes, far more than compressing one row costs.
-    static DEFLATE: std::cell::RefCell<flate2::Compress> =
-        std::cell::RefCell::new(flate2::Compress::new(flate2::Compression::new(LEVEL), false));
-}
-
-/// The deflate level of stored rows. Measured on 2,000 generated transcripts: level 6 keeps
-/// lore.db with history at 1.50x the size of the same data without it, level 1 at 1.54x for
-/// about a quarter less import time.
-const LEVEL: u32 = 6;
-
-/// Compresses a JSON value (raw deflate, RFC 1951).
-pub fn pack(v: &serde_json::Value) -> Vec<u8> {
-    let json = serde_json::to_vec(v).unwrap_or_default();
-    DEFLATE.with(|c| {
-        let mut c = c.borrow_mut();
-        c.reset();
-        let mut out = Vec::with_capacity(json.len() / 2 + 64);
-        loop {
-            let consumed = c.total_in() as usize;
-            match c.compress_vec(&json[consumed..], &mut out, flate2::FlushCompress::Finish) {
-                Ok(flate2::Status::StreamEnd) => return out,
-                Ok(_) => out.reserve(out.capacity().max(64)),
-                // Compressing into a growing Vec cannot fail; keep the row rather than lose it.
-                Err(_) => {
-                    let mut enc =
-                        flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
-                    let _ = std::io::Write::write_all(&mut enc, &json);
-                    return enc.finish().unwrap_or_default();
-                }
-            }
-        }
-    })
-}
-
-/// Decompresses what [`pack`] wrote.
-pub fn unpack(bytes: &[u8]) -> Result<serde_json::Value, Error> {
-    let mut text = Vec::new();
-    flate2::read::DeflateDecoder::new(bytes)
-        .read_to_end(&mut text)
-        .map_err(|e| Error::Corrupt(format!("a stored effect does not decompress: {e}")))?;
-    serde_json::from_slice(&text)
-        .map_err(|e| Error::Corrupt(format!("a stored effect is not JSON: {e}")))
-}
-
-/// A stored row, decompressed.
-pub fn unpack_row(bytes: &[u8]) -> Result<Row, Error> {
-    Ok(value::row_from_json(&unpack(bytes)?)?)
-}
-
 fn effect_hash_row(
     table: &str,
     key: &[u8],
@@ -344,6 +305,7 @@ impl<'c> Tx<'c> {
             revertible: true,
             counts: Counts::default(),
             rescan: HashSet::new(),
+            packer: Packer::default(),
         })
     }
 
@@ -445,22 +407,40 @@ impl<'c> Tx<'c> {
         let hash = effect_hash_row(table, &pk, kind, before_hash.as_ref(), after_hash.as_ref());
         self.effects.update((idx as u64).to_be_bytes());
         self.effects.update(hash);
-        self.conn
-            .prepare_cached(
-                "INSERT INTO _lore_row_effect (seq, idx, table_name, pk, kind, before, after,
-                    before_hash, after_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )?
-            .execute(params![
+        let effect = PendingEffect {
+            idx,
+            table: table.to_owned(),
+            pk,
+            kind,
+            before_hash,
+            after_hash,
+        };
+        let ready = self.packer.give(effect, before, after)?;
+        self.store_effects(ready)
+    }
+
+    /// Writes row effects whose rows are compressed.
+    fn store_effects(&self, ready: Vec<Packed<PendingEffect>>) -> Result<(), Error> {
+        if ready.is_empty() {
+            return Ok(());
+        }
+        let mut insert = self.conn.prepare_cached(
+            "INSERT INTO _lore_row_effect (seq, idx, table_name, pk, kind, before, after,
+                before_hash, after_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )?;
+        for (e, [before, after]) in ready {
+            insert.execute(params![
                 self.seq,
-                idx,
-                table,
-                pk,
-                kind,
-                before.map(|r| pack(&value::row_to_json(r))),
-                after.map(|r| pack(&value::row_to_json(r))),
-                before_hash.map(|h| h.to_vec()),
-                after_hash.map(|h| h.to_vec()),
+                e.idx,
+                e.table,
+                e.pk,
+                e.kind,
+                before,
+                after,
+                e.before_hash.map(|h| h.to_vec()),
+                e.after_hash.map(|h| h.to_vec()),
             ])?;
+        }
         Ok(())
     }
 
@@ -709,6 +689,8 @@ impl<'c> Tx<'c> {
         if self.is_empty() {
             return Ok(None);
         }
+        let rest = self.packer.finish()?;
+        self.store_effects(rest)?;
         for name in std::mem::take(&mut self.rescan) {
             let acc = match schema::table(self.conn, &name)? {
                 Some(t) => schema::table_acc(self.conn, &t)?,
@@ -855,7 +837,7 @@ impl<'c> Tx<'c> {
             } else {
                 key_bytes(&key)
             };
-            ins.execute(params![seq, idx, side, pk, pack(&value::row_to_json(&row))])?;
+            ins.execute(params![seq, idx, side, pk, super::pack::pack_row(&row)])?;
             Ok(())
         })
     }
