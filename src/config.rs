@@ -113,6 +113,12 @@ pub const KEYS: &[KeySpec] = &[
         help: "VS Code globalStorage folders where Cline, Roo Code and Kilo Code keep their tasks (default: those of VS Code, Insiders, VSCodium, Cursor and Windsurf, and of VS Code servers)",
     },
     KeySpec {
+        name: "cline_dir",
+        ty: KeyType::Path,
+        default: "~/Documents/Cline",
+        help: "Cline's own folder, where lore init puts its hook scripts (Hooks/)",
+    },
+    KeySpec {
         name: "amp_dir",
         ty: KeyType::Path,
         default: "$XDG_DATA_HOME/amp or ~/.local/share/amp",

@@ -601,6 +601,7 @@ pub fn default_locations(
         kiro: dir("kiro_dir", None, ".kiro"),
         continue_dev: dir("continue_dir", Some("CONTINUE_GLOBAL_DIR"), ".continue"),
         vscode: vscode_global_storage(config, env, home),
+        cline: dir("cline_dir", None, "Documents/Cline"),
         amp: config
             .text("amp_dir")
             .map(|p| expand_tilde(&p, home))

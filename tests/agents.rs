@@ -344,7 +344,10 @@ fn init_doctor_and_the_no_agent_message_know_copilot() {
 
     let out = env.lore().arg("doctor").output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("copilot (2 transcripts)"), "{text}");
+    assert!(
+        text.contains("copilot (2 transcripts, lore's hook)"),
+        "{text}"
+    );
 
     let empty = TestEnv::new();
     let out = empty.lore().args(["init", "--yes"]).output().unwrap();

@@ -1099,6 +1099,152 @@ fn init_registers_the_qwen_hook_undo_restores_settings_and_the_hook_imports() {
     );
 }
 
+// --- Cline's hooks ----------------------------------------------------------------------
+
+const CLINE_TASK: &str = "1776679200000";
+
+/// Runs a hook script as Cline does: the executable itself, the payload on stdin.
+fn run_cline_script(
+    env: &TestEnv,
+    script: &std::path::Path,
+    payload: &str,
+) -> std::process::Output {
+    use std::io::Write;
+    let mut child = std::process::Command::new(script)
+        .env("HOME", &env.home)
+        .env_remove("LORE_HOME")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(payload.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn init_writes_clines_hook_scripts_that_import_the_task_and_undo_removes_them() {
+    let env = env_with("cline", ".config");
+    let hooks = env.home.join("Documents/Cline/Hooks");
+    let out = env.lore().args(["init", "--yes"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("scripts TaskComplete, TaskCancel"), "{text}");
+    for event in ["TaskComplete", "TaskCancel"] {
+        let script = hooks.join(event);
+        let body = std::fs::read_to_string(&script).unwrap();
+        assert!(body.starts_with("#!/bin/sh\n"), "{body}");
+        assert!(
+            body.contains("import --hook cline >/dev/null 2>&1\n"),
+            "{body}"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&script).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o755, "{event}");
+        }
+    }
+    // init imported the task already; the task goes on: a new message, which the hook brings.
+    let history = env.home.join(format!(
+        ".config/Code/User/globalStorage/saoudrizwan.claude-dev/tasks/{CLINE_TASK}/api_conversation_history.json"
+    ));
+    let mut turns: Vec<serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(&history).unwrap()).unwrap();
+    turns.push(serde_json::json!({"role": "user", "content": [{"type": "text", "text": "Now check the narwhal totals"}]}));
+    std::fs::write(&history, serde_json::to_vec(&turns).unwrap()).unwrap();
+    let hits = |q: &str| -> usize {
+        let out = env.lore().args(["search", q, "--json"]).output().unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["hits"].as_array().map_or(0, Vec::len)
+    };
+    assert_eq!(hits("narwhal"), 0);
+    // What Cline sends when a task completes (its documented fields; newer ones ignored).
+    let payload = serde_json::json!({
+        "clineVersion": "3.51.0",
+        "hookName": "TaskComplete",
+        "timestamp": "1776679500000",
+        "taskId": CLINE_TASK,
+        "workspaceRoots": ["/home/dev/shop"],
+        "userId": "u-1",
+        "taskComplete": {"taskMetadata": {"taskId": CLINE_TASK}},
+    });
+    let run = run_cline_script(&env, &hooks.join("TaskComplete"), &payload.to_string());
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    // Cline reads its answer from stdout: exactly that, and lore's own output nowhere.
+    assert_eq!(
+        String::from_utf8_lossy(&run.stdout),
+        "{\"cancel\": false}\n"
+    );
+    assert!(run.stderr.is_empty());
+    assert_eq!(
+        hits("narwhal"),
+        1,
+        "the hook imported the task's new message"
+    );
+    // A task id that tries to leave the folder names nothing; Cline still gets its answer.
+    let evil = serde_json::json!({"hookName": "TaskCancel", "taskId": "../../etc"});
+    let run = run_cline_script(&env, &hooks.join("TaskCancel"), &evil.to_string());
+    assert!(run.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&run.stdout),
+        "{\"cancel\": false}\n"
+    );
+
+    let out = env.lore().arg("doctor").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("cline (1 transcript, lore's hook)"), "{text}");
+    // A second init changes nothing.
+    let out = env.lore().args(["init", "--yes"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Cline already imports each session"),
+        "{text}"
+    );
+
+    // Undo: both scripts and the folders lore made for them are gone.
+    let out = env.lore().args(["init", "--undo"]).output().unwrap();
+    assert!(out.status.success());
+    assert!(!env.home.join("Documents").exists());
+}
+
+#[test]
+fn a_cline_hook_script_of_the_users_own_is_left_alone() {
+    let env = env_with("cline", ".config");
+    let hooks = env.home.join("Documents/Cline/Hooks");
+    std::fs::create_dir_all(&hooks).unwrap();
+    let mine = "#!/bin/sh\necho '{\"cancel\": false, \"contextModification\": \"lint first\"}'\n";
+    std::fs::write(hooks.join("TaskComplete"), mine).unwrap();
+    let out = env.lore().args(["init", "--yes"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("left alone"), "{text}");
+    assert_eq!(
+        std::fs::read_to_string(hooks.join("TaskComplete")).unwrap(),
+        mine
+    );
+    let out = env.lore().args(["init", "--undo"]).output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        std::fs::read_to_string(hooks.join("TaskComplete")).unwrap(),
+        mine
+    );
+    assert!(!hooks.join("TaskCancel").exists());
+}
+
 // --- Growth and older copies ---------------------------------------------------------------
 
 #[test]

@@ -6,7 +6,8 @@
 //! rollout is found by its thread id in its file name. Qwen Code and Factory Droid send
 //! Claude Code's fields. Copilot CLI sends `sessionId` and, but
 //! at session end, `transcriptPath`; Cursor `conversation_id` and a `transcript_path` that is
-//! null in its CLI agent, so both are also found by their id. Anything else in the payload is
+//! null in its CLI agent, so both are also found by their id; Cline sends `taskId`, and its task
+//! folder is found in the editors' `globalStorage`. Anything else in the payload is
 //! ignored; a payload that is not a JSON object, or that names no transcript that exists,
 //! is an error for the caller to log. Spec: docs/capture.md.
 
@@ -107,6 +108,17 @@ pub fn parse(agent: Agent, payload: &str) -> Result<HookEvent, HookInputError> {
                 .and_then(Value::as_str)
                 .map(str::to_owned),
         },
+        // `hookName`, `taskId` and the workspace's roots; no transcript path.
+        Agent::Cline => HookEvent {
+            event: text("hookName"),
+            session_id: text("taskId"),
+            transcript: None,
+            cwd: obj
+                .get("workspaceRoots")
+                .and_then(|r| r.get(0))
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        },
     })
 }
 
@@ -172,6 +184,7 @@ pub fn transcripts(
             let root = loc.copilot.clone().unwrap_or_default();
             root.join("session-state").join(id).join("events.jsonl")
         }
+        (None, Agent::Cline) => cline_task(event, loc)?,
         (None, Agent::Cursor) => {
             let id = event
                 .session_id
@@ -210,6 +223,35 @@ pub fn transcripts(
         }
     }
     Ok(out)
+}
+
+/// Cline's task of the event: `<globalStorage>/saoudrizwan.claude-dev/tasks/<task id>/`, its
+/// `api_conversation_history.json`, else its `ui_messages.json`, in the first editor that has
+/// it.
+fn cline_task(event: &HookEvent, loc: &DefaultLocations) -> Result<PathBuf, HookInputError> {
+    let id = event
+        .session_id
+        .as_deref()
+        .ok_or(HookInputError::NoTranscript)?;
+    // A task id is a number (milliseconds) or a UUID; anything else cannot name a folder of
+    // ours.
+    if !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return Err(HookInputError::NoTranscript);
+    }
+    let dirs: Vec<PathBuf> = loc
+        .vscode
+        .iter()
+        .map(|gs| gs.join("saoudrizwan.claude-dev").join("tasks").join(id))
+        .collect();
+    dirs.iter()
+        .flat_map(|d| {
+            ["api_conversation_history.json", "ui_messages.json"].map(|name| d.join(name))
+        })
+        .find(|p| p.is_file())
+        .ok_or_else(|| {
+            let first = dirs.first().cloned().unwrap_or_default();
+            HookInputError::Missing(first.join("api_conversation_history.json"))
+        })
 }
 
 /// Droid's transcript of the event's session: `sessions/<cwd with / as ->/<id>.jsonl`.

@@ -35,10 +35,13 @@ pub enum Agent {
     /// Factory Droid: Claude Code's hook groups in `~/.factory/hooks.json`, else in
     /// `~/.factory/settings.json`.
     Droid,
+    /// Cline (the VS Code extension): executable scripts of lore's own, one per event, in
+    /// `~/Documents/Cline/Hooks/`.
+    Cline,
 }
 
 impl Agent {
-    pub const ALL: [Agent; 7] = [
+    pub const ALL: [Agent; 8] = [
         Agent::Claude,
         Agent::Codex,
         Agent::Gemini,
@@ -46,6 +49,7 @@ impl Agent {
         Agent::Copilot,
         Agent::Cursor,
         Agent::Droid,
+        Agent::Cline,
     ];
 
     /// The name used by `lore import --hook NAME`.
@@ -58,6 +62,7 @@ impl Agent {
             Agent::Copilot => "copilot",
             Agent::Cursor => "cursor",
             Agent::Droid => "droid",
+            Agent::Cline => "cline",
         }
     }
 
@@ -70,6 +75,7 @@ impl Agent {
             Agent::Copilot => Tool::Copilot,
             Agent::Cursor => Tool::Cursor,
             Agent::Droid => Tool::Droid,
+            Agent::Cline => Tool::Cline,
         }
     }
 
@@ -83,6 +89,7 @@ impl Agent {
             Agent::Copilot => "GitHub Copilot CLI",
             Agent::Cursor => "Cursor",
             Agent::Droid => "Factory Droid",
+            Agent::Cline => "Cline",
         }
     }
 
@@ -98,6 +105,7 @@ impl Agent {
             Agent::Copilot => loc.copilot.clone(),
             Agent::Cursor => loc.cursor.clone(),
             Agent::Droid => loc.droid.clone(),
+            Agent::Cline => loc.cline.clone(),
         }
     }
 
@@ -119,6 +127,9 @@ impl Agent {
                     root.join("settings.json")
                 }
             }
+            // One script per event (`Hooks/TaskComplete`, `Hooks/TaskCancel`): this is the
+            // first; `settings::install_hook` writes each.
+            Agent::Cline => root.join("Hooks").join(self.events()[0]),
         }
     }
 
@@ -146,6 +157,8 @@ impl Agent {
             Agent::Cursor => &["stop", "sessionEnd", "preCompact"],
             // Claude Code's event names.
             Agent::Droid => &["SessionEnd", "Stop", "PreCompact"],
+            // A task that ends or is cancelled; a task is resumed later under the same id.
+            Agent::Cline => &["TaskComplete", "TaskCancel"],
             Agent::Codex => &[],
         }
     }
@@ -168,8 +181,9 @@ impl FromStr for Agent {
             "copilot" => Ok(Agent::Copilot),
             "cursor" => Ok(Agent::Cursor),
             "droid" | "factory" => Ok(Agent::Droid),
+            "cline" => Ok(Agent::Cline),
             _ => Err(format!(
-                "unknown agent '{s}' (expected claude, codex, gemini, qwen, copilot, cursor or droid)"
+                "unknown agent '{s}' (expected claude, codex, gemini, qwen, copilot, cursor, droid or cline)"
             )),
         }
     }
@@ -195,7 +209,12 @@ pub fn detect(loc: &DefaultLocations) -> Vec<Detected> {
         let agent = Agent::ALL.into_iter().find(|a| a.tool() == tool);
         // The agent's own folder, where its hook settings go; else (Cursor's IDE without
         // `~/.cursor`) wherever the tool's transcripts are, with no hook to offer.
-        let (root, agent) = match agent.and_then(|a| a.root(loc)).filter(|r| r.is_dir()) {
+        // Cline's own folder (`~/Documents/Cline`) may not exist yet while the extension has
+        // tasks: its hook scripts go there all the same.
+        let has_own_folder = |a: Agent, r: &PathBuf| {
+            r.is_dir() || (a == Agent::Cline && all.iter().any(|c| c.tool == Some(tool)))
+        };
+        let (root, agent) = match agent.and_then(|a| a.root(loc).filter(|r| has_own_folder(a, r))) {
             Some(r) => (Some(r), agent),
             None => (loc.root_of(tool).filter(|r| r.exists()), None),
         };

@@ -43,6 +43,8 @@ pub fn mcp_file(
         Agent::Copilot => root.join("mcp-config.json"),
         Agent::Cursor => root.join("mcp.json"),
         Agent::Droid => root.join("mcp.json"),
+        // Cline keeps its servers in the extension's storage (`settings/cline_mcp_settings.json`).
+        Agent::Cline => root.join("MCP"),
     }
 }
 
@@ -106,7 +108,7 @@ pub fn install_mcp(
     let target = settings::resolve(path);
     let mut occupied = None;
     let changed = match agent {
-        Agent::Copilot | Agent::Cursor | Agent::Droid => {
+        Agent::Copilot | Agent::Cursor | Agent::Droid | Agent::Cline => {
             return Ok(Installed::Occupied {
                 path: target,
                 existing: format!(
@@ -250,7 +252,7 @@ pub fn mcp_registered(agent: Agent, path: &Path) -> bool {
         return false;
     };
     match agent {
-        Agent::Copilot | Agent::Cursor | Agent::Droid => false,
+        Agent::Copilot | Agent::Cursor | Agent::Droid | Agent::Cline => false,
         Agent::Claude | Agent::Gemini | Agent::Qwen => json_edit::parse(&text)
             .ok()
             .and_then(|root| root.get("mcpServers").map(|s| s.value.value(&text)))

@@ -587,6 +587,20 @@ fn is_droid_hooks_json(path: &Path) -> bool {
     path.file_name().is_some_and(|n| n == "hooks.json")
 }
 
+/// Cline's hook script of lore's own (`Hooks/TaskComplete`, `Hooks/TaskCancel`): Cline runs
+/// the executable named after the event with a JSON object on stdin (`taskId`, ...) and reads
+/// `{"cancel": false}` from its stdout to go on. lore's own output goes nowhere.
+fn cline_hook_script(command: &HookCommand) -> String {
+    format!(
+        "#!/bin/sh\n\
+         # lore: imports this Cline task into lore when it ends or is cancelled.\n\
+         # Written by `lore init`; `lore init --undo` removes it.\n\
+         {} >/dev/null 2>&1\n\
+         echo '{{\"cancel\": false}}'\n",
+        command.shell(Agent::Cline)
+    )
+}
+
 /// Copilot CLI's hook file of lore's own (`hooks/lore.json`): each of its events runs lore.
 fn copilot_hooks_file(command: &HookCommand) -> String {
     let entry = json!({
@@ -651,6 +665,27 @@ pub fn install_hook(
         // A file of lore's own: created, and removed by undo.
         Agent::Copilot => {
             return create_file(state, &target, copilot_hooks_file(command).as_bytes());
+        }
+        // Scripts of lore's own, one per event, beside the first.
+        Agent::Cline => {
+            let dir = target.parent().unwrap_or(Path::new("."));
+            let script = cline_hook_script(command);
+            let mut each = Vec::new();
+            for event in agent.events() {
+                each.push(create_file_with_mode(
+                    state,
+                    &dir.join(event),
+                    script.as_bytes(),
+                    0o755,
+                )?);
+            }
+            // Someone else's script for an event wins the report; then a new one.
+            return Ok(each
+                .iter()
+                .find(|i| matches!(i, Installed::Occupied { .. }))
+                .or_else(|| each.iter().find(|i| matches!(i, Installed::Added { .. })))
+                .cloned()
+                .unwrap_or(Installed::AlreadyThere { path: target }));
         }
         Agent::Cursor => {
             let entry = json!({"command": command.shell(agent), "timeout": 30});
@@ -738,7 +773,8 @@ pub fn hook_present(agent: Agent, path: &Path) -> bool {
         | Agent::Qwen
         | Agent::Copilot
         | Agent::Cursor
-        | Agent::Droid => text.contains(&HookCommand::marker(agent)),
+        | Agent::Droid
+        | Agent::Cline => text.contains(&HookCommand::marker(agent)),
         Agent::Codex => text
             .parse::<toml_edit::DocumentMut>()
             .ok()
@@ -817,6 +853,16 @@ pub fn create_file(
     path: &Path,
     bytes: &[u8],
 ) -> Result<Installed, SettingsError> {
+    create_file_with_mode(state, path, bytes, 0o644)
+}
+
+/// [`create_file`] with the file's mode (0755 for a script an agent runs).
+fn create_file_with_mode(
+    state: &StateDir,
+    path: &Path,
+    bytes: &[u8],
+    mode: u32,
+) -> Result<Installed, SettingsError> {
     let mut manifest = state.load()?;
     let pos = manifest.created.iter().position(|c| c.path == path);
     match std::fs::read(path) {
@@ -834,7 +880,7 @@ pub fn create_file(
             };
             manifest.created[i].written = sha(bytes);
             state.save(&manifest)?;
-            write_atomic(path, bytes, Some(0o644)).map_err(io(path))?;
+            write_atomic(path, bytes, Some(mode)).map_err(io(path))?;
             Ok(Installed::Added {
                 path: path.to_owned(),
             })
@@ -860,7 +906,7 @@ pub fn create_file(
             for dir in &dirs {
                 std::fs::create_dir(dir).map_err(io(dir))?;
             }
-            write_atomic(path, bytes, Some(0o644)).map_err(io(path))?;
+            write_atomic(path, bytes, Some(mode)).map_err(io(path))?;
             Ok(Installed::Added {
                 path: path.to_owned(),
             })
@@ -945,6 +991,8 @@ fn undo_one(e: &Entry) -> Result<Undone, SettingsError> {
                 new = t;
             }
         }
+        // Scripts lore created: undo removes them as created files, never edits them.
+        Agent::Cline => {}
         Agent::Codex => {
             let mut doc = parse_toml(&path, &new)?;
             if hook_present(Agent::Codex, &path) {

@@ -39,6 +39,9 @@ pub struct DefaultLocations {
     /// VS Code's (and its forks') `User/globalStorage` folders, where Cline, Roo Code and Kilo
     /// Code keep `<extension id>/tasks/<task id>/`.
     pub vscode: Vec<PathBuf>,
+    /// `~/Documents/Cline` (config `cline_dir`): Cline's own folder, whose `Hooks/` scripts
+    /// it runs. Hooks only: its tasks are under `vscode`.
+    pub cline: Option<PathBuf>,
     /// `$XDG_DATA_HOME/amp` or `~/.local/share/amp` (Amp's local threads, until 2026).
     pub amp: Option<PathBuf>,
     /// Cursor IDE's `User` folders (`~/.config/Cursor/User`, `~/Library/Application
@@ -739,6 +742,7 @@ mod tests {
             kiro: Some(k2),
             continue_dev: Some(cont),
             vscode: vec![gs],
+            cline: None,
             amp: Some(amp),
             cursor_ide: vec![],
             crush: vec![],

@@ -209,8 +209,20 @@ fn check_agents(ctx: &Ctx) -> Check {
             .iter()
             .map(|d| {
                 let n = d.transcripts.len();
+                // Whether lore's hook is registered, for the agents that have hooks.
+                let hook = match d.agent {
+                    Some(a) => {
+                        let file = lore::agents::settings::resolve(&a.settings_file(&d.root));
+                        if lore::agents::settings::hook_present(a, &file) {
+                            ", lore's hook"
+                        } else {
+                            ", no hook: run 'lore init'"
+                        }
+                    }
+                    None => "",
+                };
                 format!(
-                    "{} ({n} transcript{})",
+                    "{} ({n} transcript{}{hook})",
                     d.tool,
                     if n == 1 { "" } else { "s" }
                 )

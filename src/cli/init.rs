@@ -253,15 +253,20 @@ impl Init<'_> {
                 )?;
                 continue;
             }
-            let what = match agent {
-                agents::Agent::Codex => "notify".to_owned(),
-                _ => format!("hooks {}", agent.events().join(", ")),
+            let (shown, what) = match agent {
+                agents::Agent::Codex => (file.clone(), "notify".to_owned()),
+                // A script per event in Cline's Hooks folder.
+                agents::Agent::Cline => (
+                    file.parent().unwrap_or(&file).to_owned(),
+                    format!("scripts {}", agent.events().join(", ")),
+                ),
+                _ => (file.clone(), format!("hooks {}", agent.events().join(", "))),
             };
             if !self.ask(
                 &format!(
                     "Import each {} session into lore as it ends? (adds to {}: {what})",
                     agent.display_name(),
-                    self.show(&file)
+                    self.show(&shown)
                 ),
                 true,
             )? {
