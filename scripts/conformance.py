@@ -765,6 +765,75 @@ def goose_blocks(path):
 # ---------------------------------------------------------------------------------------------
 
 
+def copilot_blocks(path):
+    """GitHub Copilot CLI `events.jsonl` (lines `{type, data, ...}`): a `user.message` with
+    content is one user block; an `assistant.message` one block each for non-empty
+    `reasoningText` and `content` and one per `toolRequests` entry; a `tool.execution_start`
+    whose `toolCallId` no request named is a call the CLI made itself (one assistant block);
+    each `tool.execution_complete` one tool block; `session.info`, `session.error`, `abort` and
+    `session.compaction_complete` are the CLI's notices (system). `system.message` (the system
+    prompt), turn markers, hooks and permissions are bookkeeping."""
+    c = collections.Counter()
+    requested = set()
+    for line in _jsonl(path):
+        t = line.get("type")
+        d = line.get("data") or {}
+        if t == "user.message" and nonempty(d.get("content")):
+            c["user"] += 1
+        elif t == "assistant.message":
+            if nonempty(d.get("reasoningText")):
+                c["assistant"] += 1
+            if nonempty(d.get("content")):
+                c["assistant"] += 1
+            for r in d.get("toolRequests") or []:
+                requested.add(r.get("toolCallId"))
+                c["assistant"] += 1
+        elif t == "tool.execution_start" and d.get("toolCallId") not in requested:
+            c["assistant"] += 1
+        elif t == "tool.execution_complete":
+            c["tool"] += 1
+        elif t in ("session.info", "session.error", "abort", "session.compaction_complete"):
+            c["system"] += 1
+    return c
+
+
+def cursor_transcript_blocks(path):
+    """Cursor agent transcripts (`agent-transcripts/<id>.jsonl`, lines `{role, message:
+    {content}}`): a user line's text, split at its last `<user_query>` tag pair into the query
+    (user, when non-empty) and what surrounds it (the attachments Cursor added: system, when
+    non-empty), all of it the query when there is no tag; an assistant line one block per
+    non-empty `text`, `thinking` or `reasoning` block and per `tool_use` block."""
+    c = collections.Counter()
+    for line in _jsonl(path):
+        role = line.get("role")
+        blocks = (line.get("message") or {}).get("content") or []
+        if isinstance(blocks, str):
+            blocks = [{"type": "text", "text": blocks}]
+        if role == "user":
+            text = "\n".join(b.get("text") or "" for b in blocks if b.get("type") == "text")
+            start, end = text.rfind("<user_query>"), text.rfind("</user_query>")
+            if start != -1 and end > start:
+                query = text[start + len("<user_query>"):end]
+                rest = text[:start] + text[end + len("</user_query>"):]
+                if nonempty(rest):
+                    c["system"] += 1
+                if nonempty(query):
+                    c["user"] += 1
+            elif nonempty(text):
+                c["user"] += 1
+        elif role == "assistant":
+            for b in blocks:
+                t = b.get("type")
+                if t == "text" and nonempty(b.get("text")):
+                    c["assistant"] += 1
+                elif t in ("thinking", "reasoning") and nonempty(
+                        b.get("thinking") or b.get("text") or b.get("reasoning")):
+                    c["assistant"] += 1
+                elif t == "tool_use":
+                    c["assistant"] += 1
+    return c
+
+
 def find_files(root):
     out = []
     for dirpath, dirnames, filenames in os.walk(root):
@@ -815,6 +884,11 @@ def find_files(root):
                 out.append(("goose", p))
             elif rel.endswith("/.crush/crush.db") or rel == ".crush/crush.db":
                 out.append(("crush", p))
+            elif "/.copilot/session-state/" in "/" + rel and f == "events.jsonl":
+                out.append(("copilot", p))
+            elif "/.cursor/projects/" in "/" + rel and "/agent-transcripts/" in rel \
+                    and f.endswith(".jsonl"):
+                out.append(("cursor-transcript", p))
             elif "/Cursor/User/globalStorage/" in "/" + rel and f == "state.vscdb":
                 out.append(("cursor", p))
             elif "/.local/share/kilo/" in "/" + rel and f.startswith("kilo") and f.endswith(".db"):
@@ -842,10 +916,12 @@ READERS = {
     "cursor": cursor_vscdb_blocks,
     "crush": crush_blocks,
     "goose": goose_blocks,
+    "copilot": copilot_blocks,
+    "cursor-transcript": cursor_transcript_blocks,
 }
 
 # The reader names that are not lore's tool names.
-LORE_TOOL = {"opencode-storage": "opencode"}
+LORE_TOOL = {"opencode-storage": "opencode", "cursor-transcript": "cursor"}
 
 
 def lore_counts(lore, path, tool):
