@@ -2,8 +2,9 @@
 //!
 //! It remembers which plaintext commit each ciphertext commit translates to (and back), so a
 //! fetch or push translates only commits it has not seen, and the last ciphertext tip seen on
-//! each remote, so a remote ref that moves backwards is noticed. Everything in it can be
-//! rebuilt from the remote alone: delete the folder and the next fetch derives the same ids.
+//! each remote, so a remote ref that moves backwards is noticed. Only what a remote holds is
+//! recorded (what a fetch decrypted, what a push got taken), so everything in it can be rebuilt
+//! from the remote alone: delete the folder and the next fetch derives the same ids.
 
 use std::path::Path;
 

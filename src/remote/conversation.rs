@@ -353,6 +353,12 @@ pub struct Conversation {
     /// The refs the caller saw on the remote moments ago, for the next `list for-push`
     /// ([`Conversation::push_sessions`]).
     listed: Option<super::wire::Advertised>,
+    /// Ciphertext commits this push made (plaintext → ciphertext), recorded in the cache only
+    /// once the remote took them. Encryption is not deterministic: two pushes of one
+    /// repository at once encrypt the same commit twice, and a translation cached before its
+    /// push won would become the parent of the next push's commits, a history that does not
+    /// descend from the one the remote holds.
+    unpushed: HashMap<ObjectId, ObjectId>,
 }
 
 impl Conversation {
@@ -416,6 +422,7 @@ impl Conversation {
             epochs: config.keys.epochs(),
             sessions_required: config.sessions_required || config.push_url.is_some(),
             listed: None,
+            unpushed: HashMap::new(),
         })
     }
 
@@ -662,7 +669,12 @@ impl Conversation {
 
     /// Translates `tip` and every ancestor not yet translated, parents first.
     fn translate(&mut self, direction: Direction, tip: ObjectId) -> Result<ObjectId, RemoteError> {
-        let mut pending: HashMap<ObjectId, ObjectId> = HashMap::new();
+        // What this conversation encrypted already counts as translated (it is not in the
+        // cache until pushed).
+        let mut pending: HashMap<ObjectId, ObjectId> = match direction {
+            Direction::Encrypt => self.unpushed.clone(),
+            Direction::Decrypt => HashMap::new(),
+        };
         if let Some(t) = known(&self.cache, self.store.repo(), &pending, direction, tip)? {
             return Ok(t);
         }
@@ -743,11 +755,17 @@ impl Conversation {
                 work.bytes
             ));
         }
-        self.cache.record(&pairs)?;
-        pending
+        let translated = pending
             .get(&tip)
             .copied()
-            .ok_or_else(|| RemoteError::Io(format!("{tip} was not translated")))
+            .ok_or_else(|| RemoteError::Io(format!("{tip} was not translated")))?;
+        match direction {
+            // What the remote holds: every process of this repository may build on it.
+            Direction::Decrypt => self.cache.record(&pairs)?,
+            // Recorded by `after_sessions_push` once the remote took it.
+            Direction::Encrypt => self.unpushed = pending,
+        }
+        Ok(translated)
     }
 
     /// Answers a fetch batch: the sessions are already here (decrypted during `list`); every
@@ -920,6 +938,11 @@ impl Conversation {
                 }
                 out.push((dst, PushOutcome::Updated { forced }));
             } else {
+                // What this push encrypted is not the remote's: a retry starts from what the
+                // remote holds.
+                if dst == SESSIONS_REF {
+                    self.unpushed.clear();
+                }
                 let reason = reason_of(&r.summary);
                 let rejected = match reason.as_str() {
                     "non-fast-forward" => Rejected::NonFastForward,
@@ -987,6 +1010,9 @@ impl Conversation {
     /// After a push of the sessions: the helper's refs follow the remote (the ciphertext tip,
     /// and the decrypted tracking ref).
     fn after_sessions_push(&mut self, new: Option<ObjectId>) -> Result<(), RemoteError> {
+        let pairs: Vec<(ObjectId, ObjectId)> =
+            std::mem::take(&mut self.unpushed).into_iter().collect();
+        self.cache.record(&pairs)?;
         let plain = match new {
             Some(c) => self.cache.mapped(Direction::Decrypt, c)?,
             None => None,
