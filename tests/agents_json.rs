@@ -1236,6 +1236,11 @@ fn a_cline_hook_script_of_the_users_own_is_left_alone() {
         std::fs::read_to_string(hooks.join("TaskComplete")).unwrap(),
         mine
     );
+    // lore's TaskCancel is there, but with the user's TaskComplete lore's hook is not whole.
+    assert!(hooks.join("TaskCancel").is_file());
+    let out = env.lore().arg("doctor").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("cline (1 transcript, no hook"), "{text}");
     let out = env.lore().args(["init", "--undo"]).output().unwrap();
     assert!(out.status.success());
     assert_eq!(
@@ -1243,6 +1248,28 @@ fn a_cline_hook_script_of_the_users_own_is_left_alone() {
         mine
     );
     assert!(!hooks.join("TaskCancel").exists());
+
+    // The user's TaskComplete is a link to a script kept elsewhere: lore's TaskCancel still
+    // goes into Hooks/, nothing into the other folder.
+    #[cfg(unix)]
+    {
+        let bin = env.home.join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        std::fs::rename(hooks.join("TaskComplete"), bin.join("TaskComplete")).unwrap();
+        std::os::unix::fs::symlink(bin.join("TaskComplete"), hooks.join("TaskComplete")).unwrap();
+        let out = env.lore().args(["init", "--yes"]).output().unwrap();
+        assert!(out.status.success());
+        assert!(hooks.join("TaskCancel").is_file());
+        let names: Vec<_> = std::fs::read_dir(&bin)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("TaskComplete")]);
+        assert_eq!(
+            std::fs::read_to_string(bin.join("TaskComplete")).unwrap(),
+            mine
+        );
+    }
 }
 
 // --- Growth and older copies ---------------------------------------------------------------

@@ -666,9 +666,10 @@ pub fn install_hook(
         Agent::Copilot => {
             return create_file(state, &target, copilot_hooks_file(command).as_bytes());
         }
-        // Scripts of lore's own, one per event, beside the first.
+        // Scripts of lore's own, one per event, in the folder Cline reads (not wherever a
+        // symlinked first script leads).
         Agent::Cline => {
-            let dir = target.parent().unwrap_or(Path::new("."));
+            let dir = path.parent().unwrap_or(Path::new("."));
             let script = cline_hook_script(command);
             let mut each = Vec::new();
             for event in agent.events() {
@@ -773,8 +774,15 @@ pub fn hook_present(agent: Agent, path: &Path) -> bool {
         | Agent::Qwen
         | Agent::Copilot
         | Agent::Cursor
-        | Agent::Droid
-        | Agent::Cline => text.contains(&HookCommand::marker(agent)),
+        | Agent::Droid => text.contains(&HookCommand::marker(agent)),
+        // Every event's script, not only the first.
+        Agent::Cline => {
+            let dir = path.parent().unwrap_or(Path::new("."));
+            agent.events().iter().all(|e| {
+                std::fs::read_to_string(dir.join(e))
+                    .is_ok_and(|t| t.contains(&HookCommand::marker(agent)))
+            })
+        }
         Agent::Codex => text
             .parse::<toml_edit::DocumentMut>()
             .ok()
@@ -868,6 +876,19 @@ fn create_file_with_mode(
     match std::fs::read(path) {
         Ok(current) => {
             if current == bytes {
+                // A script of lore's that lost its execute bit would never run: give it back.
+                #[cfg(unix)]
+                if mode & 0o111 != 0
+                    && let Ok(meta) = std::fs::metadata(path)
+                    && mode_of(&meta) & 0o111 == 0
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+                        .map_err(io(path))?;
+                    return Ok(Installed::Added {
+                        path: path.to_owned(),
+                    });
+                }
                 return Ok(Installed::AlreadyThere {
                     path: path.to_owned(),
                 });

@@ -99,9 +99,10 @@ pub fn unpack_row(bytes: &[u8]) -> Result<Row, Error> {
 /// small import never starts a thread.
 const INLINE_EFFECTS: usize = 64;
 
-/// At most this many rows wait to be compressed: memory stays bounded however large the
-/// commit.
+/// At most this many effects, and this many bytes of their rows, wait to be compressed:
+/// memory stays bounded however large the commit or its rows (a tool output is up to 256 KiB).
 const IN_FLIGHT: usize = 512;
+const IN_FLIGHT_BYTES: usize = 16 << 20;
 
 /// Compresses the rows of one commit's effects, on a second thread once the commit is large,
 /// and hands back each effect with its compressed rows in the order they were given.
@@ -112,8 +113,11 @@ const IN_FLIGHT: usize = 512;
 pub struct Packer<T> {
     given: usize,
     worker: Option<Worker>,
-    /// Effects given to the worker, oldest first, waiting for their rows.
-    waiting: VecDeque<T>,
+    /// Effects given to the worker, oldest first, waiting for their rows, with their rows'
+    /// size.
+    waiting: VecDeque<(T, usize)>,
+    /// The sum of those sizes.
+    waiting_bytes: usize,
 }
 
 struct Worker {
@@ -131,6 +135,7 @@ impl<T> Default for Packer<T> {
             given: 0,
             worker: None,
             waiting: VecDeque::new(),
+            waiting_bytes: 0,
         }
     }
 }
@@ -152,8 +157,11 @@ impl<T> Packer<T> {
             return Ok(vec![(tag, [before.map(pack_row), after.map(pack_row)])]);
         }
         let mut ready = Vec::new();
-        // The queue is full: wait for the oldest row rather than hold more.
-        if self.waiting.len() >= IN_FLIGHT {
+        let size = before.map_or(0, row_size) + after.map_or(0, row_size);
+        // The queue is full: wait for the oldest rows rather than hold more.
+        while !self.waiting.is_empty()
+            && (self.waiting.len() >= IN_FLIGHT || self.waiting_bytes + size > IN_FLIGHT_BYTES)
+        {
             ready.push(self.receive()?);
         }
         let Some(worker) = &self.worker else {
@@ -163,7 +171,8 @@ impl<T> Packer<T> {
             .jobs
             .send([before.cloned(), after.cloned()])
             .map_err(|_| lost())?;
-        self.waiting.push_back(tag);
+        self.waiting.push_back((tag, size));
+        self.waiting_bytes += size;
         while let Some(done) = self.try_receive()? {
             ready.push(done);
         }
@@ -187,18 +196,25 @@ impl<T> Packer<T> {
             return Err(lost());
         };
         match worker.done.try_recv() {
-            Ok(rows) => Ok(self.waiting.pop_front().map(|tag| (tag, rows))),
+            Ok(rows) => Ok(self.pop_waiting().map(|tag| (tag, rows))),
             Err(mpsc::TryRecvError::Empty) => Ok(None),
             Err(mpsc::TryRecvError::Disconnected) => Err(lost()),
         }
     }
 
     fn receive(&mut self) -> Result<Packed<T>, Error> {
-        let (Some(worker), Some(tag)) = (&self.worker, self.waiting.pop_front()) else {
-            return Err(lost());
+        let rows = match &self.worker {
+            Some(worker) if !self.waiting.is_empty() => worker.done.recv().map_err(|_| lost())?,
+            _ => return Err(lost()),
         };
-        let rows = worker.done.recv().map_err(|_| lost())?;
+        let tag = self.pop_waiting().ok_or_else(lost)?;
         Ok((tag, rows))
+    }
+
+    fn pop_waiting(&mut self) -> Option<T> {
+        let (tag, size) = self.waiting.pop_front()?;
+        self.waiting_bytes -= size;
+        Some(tag)
     }
 }
 
@@ -230,6 +246,21 @@ impl Worker {
             .ok()?;
         Some(Worker { jobs, done, thread })
     }
+}
+
+/// About how many bytes a row holds (its text and blobs; numbers count 8).
+fn row_size(row: &Row) -> usize {
+    use super::value::Value;
+    row.iter()
+        .map(|(name, v)| {
+            name.len()
+                + match v {
+                    Value::Text(t) => t.len(),
+                    Value::Blob(b) => b.len(),
+                    _ => 8,
+                }
+        })
+        .sum()
 }
 
 fn lost() -> Error {
@@ -298,5 +329,19 @@ mod tests {
             assert_eq!(a, &after.as_ref().map(pack_row));
         }
         assert!(p.worker.is_some(), "a large commit used the second thread");
+    }
+
+    #[test]
+    fn large_rows_wait_within_the_byte_budget() {
+        let mut p = Packer::default();
+        let big = row(&"y".repeat(1 << 20));
+        let mut got = 0;
+        for i in 0..INLINE_EFFECTS + 40 {
+            got += p.give(i, None, Some(&big)).unwrap().len();
+            assert!(p.waiting_bytes <= IN_FLIGHT_BYTES, "{}", p.waiting_bytes);
+        }
+        got += p.finish().unwrap().len();
+        assert_eq!(got, INLINE_EFFECTS + 40);
+        assert_eq!(p.waiting_bytes, 0);
     }
 }
