@@ -1109,22 +1109,9 @@ fn run_cline_script(
     script: &std::path::Path,
     payload: &str,
 ) -> std::process::Output {
-    use std::io::Write;
-    let mut child = std::process::Command::new(script)
-        .env("HOME", &env.home)
-        .env_remove("LORE_HOME")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(payload.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    let mut cmd = std::process::Command::new(script);
+    cmd.env("HOME", &env.home).env_remove("LORE_HOME");
+    common::run_with_stdin(cmd, payload.as_bytes())
 }
 
 #[test]
@@ -1162,11 +1149,7 @@ fn init_writes_clines_hook_scripts_that_import_the_task_and_undo_removes_them() 
         serde_json::from_slice(&std::fs::read(&history).unwrap()).unwrap();
     turns.push(serde_json::json!({"role": "user", "content": [{"type": "text", "text": "Now check the narwhal totals"}]}));
     std::fs::write(&history, serde_json::to_vec(&turns).unwrap()).unwrap();
-    let hits = |q: &str| -> usize {
-        let out = env.lore().args(["search", q, "--json"]).output().unwrap();
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        v["hits"].as_array().map_or(0, Vec::len)
-    };
+    let hits = |q: &str| env.search(q).len();
     assert_eq!(hits("narwhal"), 0);
     // What Cline sends when a task completes (its documented fields; newer ones ignored).
     let payload = serde_json::json!({

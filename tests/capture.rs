@@ -1184,19 +1184,8 @@ fn init_registers_copilot_and_cursor_hooks_that_run_and_undo_restores_the_files(
     sh.arg("-c")
         .arg(&lore_stop)
         .env("HOME", &env.home)
-        .env_remove("LORE_HOME")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = sh.spawn().unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(payload.to_string().as_bytes())
-        .unwrap();
-    let run = child.wait_with_output().unwrap();
+        .env_remove("LORE_HOME");
+    let run = common::run_with_stdin(sh, payload.to_string().as_bytes());
     assert!(run.status.success() && run.stdout.is_empty() && run.stderr.is_empty());
     let log = hook_log(&env);
     assert!(

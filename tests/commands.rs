@@ -468,16 +468,7 @@ fn search_finds_chinese_japanese_and_korean_words_inside_sentences() {
         .arg(&dir)
         .assert()
         .success();
-    let hits = |q: &str| -> Vec<serde_json::Value> {
-        let out = env.lore().args(["search", q, "--json"]).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        v["hits"].as_array().unwrap().clone()
-    };
+    let hits = |q: &str| env.search(q);
     // Two-character Chinese words, Japanese katakana and kanji, a Korean word with its particle
     // attached: each inside a sentence, found and marked.
     for (q, ordinal) in [

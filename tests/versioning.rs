@@ -954,16 +954,7 @@ fn search_indexes_follow_import_merge_delete_revert_and_plans() {
     let db = env.lore_home.join("lore.db");
     let a = "5ea5ea00-0000-4000-8000-00000000000a";
     let b = "5ea5ea00-0000-4000-8000-00000000000b";
-    let hits = |q: &str| -> usize {
-        let out = env.lore().args(["search", q, "--json"]).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        v["hits"].as_array().unwrap().len()
-    };
+    let hits = |q: &str| env.search(q).len();
     let dir = env.path("t");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(

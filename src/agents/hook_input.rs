@@ -138,18 +138,12 @@ pub fn transcripts(
         }
         (Some(p), _) => p.clone(),
         (None, Agent::Codex) => {
-            let id = event
-                .session_id
-                .as_deref()
-                .ok_or(HookInputError::NoTranscript)?;
+            let id = session_id(event)?;
             let root = loc.codex.clone().unwrap_or_default();
             find_rollout(&root, id).ok_or_else(|| HookInputError::NoRollout(id.to_owned(), root))?
         }
         (None, Agent::Claude) => {
-            let id = event
-                .session_id
-                .as_deref()
-                .ok_or(HookInputError::NoTranscript)?;
+            let id = session_id(event)?;
             let name = format!("{id}.jsonl");
             let roots: Vec<PathBuf> = loc.claude.iter().map(|r| r.join("projects")).collect();
             roots
@@ -161,10 +155,7 @@ pub fn transcripts(
                 })?
         }
         (None, Agent::Qwen) => {
-            let id = event
-                .session_id
-                .as_deref()
-                .ok_or(HookInputError::NoTranscript)?;
+            let id = session_id(event)?;
             let name = format!("{id}.jsonl");
             let root = loc.qwen.clone().unwrap_or_default().join("projects");
             find_named(&root, &name, 3)
@@ -173,23 +164,13 @@ pub fn transcripts(
         (None, Agent::Gemini) => return Err(HookInputError::NoTranscript),
         (None, Agent::Droid) => droid_session(event, loc)?,
         (None, Agent::Copilot) => {
-            let id = event
-                .session_id
-                .as_deref()
-                .ok_or(HookInputError::NoTranscript)?;
-            // A session id is a UUID; anything else cannot name a folder of ours.
-            if !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-                return Err(HookInputError::NoTranscript);
-            }
+            let id = folder_id(event)?;
             let root = loc.copilot.clone().unwrap_or_default();
             root.join("session-state").join(id).join("events.jsonl")
         }
         (None, Agent::Cline) => cline_task(event, loc)?,
         (None, Agent::Cursor) => {
-            let id = event
-                .session_id
-                .as_deref()
-                .ok_or(HookInputError::NoTranscript)?;
+            let id = session_id(event)?;
             // projects/<workspace>/agent-transcripts/<id>.jsonl (the IDE: <id>/<id>.jsonl).
             let name = format!("{id}.jsonl");
             let root = loc.cursor.clone().unwrap_or_default().join("projects");
@@ -225,19 +206,29 @@ pub fn transcripts(
     Ok(out)
 }
 
+/// The event's session id.
+fn session_id(event: &HookEvent) -> Result<&str, HookInputError> {
+    event
+        .session_id
+        .as_deref()
+        .ok_or(HookInputError::NoTranscript)
+}
+
+/// The event's session id where it names a folder of the tool's: ids are UUIDs or numbers,
+/// and anything else (`../..`) cannot name one of ours.
+fn folder_id(event: &HookEvent) -> Result<&str, HookInputError> {
+    let id = session_id(event)?;
+    if !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return Err(HookInputError::NoTranscript);
+    }
+    Ok(id)
+}
+
 /// Cline's task of the event: `<globalStorage>/saoudrizwan.claude-dev/tasks/<task id>/`, its
 /// `api_conversation_history.json`, else its `ui_messages.json`, in the first editor that has
 /// it.
 fn cline_task(event: &HookEvent, loc: &DefaultLocations) -> Result<PathBuf, HookInputError> {
-    let id = event
-        .session_id
-        .as_deref()
-        .ok_or(HookInputError::NoTranscript)?;
-    // A task id is a number (milliseconds) or a UUID; anything else cannot name a folder of
-    // ours.
-    if !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-        return Err(HookInputError::NoTranscript);
-    }
+    let id = folder_id(event)?;
     let dirs: Vec<PathBuf> = loc
         .vscode
         .iter()
@@ -256,10 +247,7 @@ fn cline_task(event: &HookEvent, loc: &DefaultLocations) -> Result<PathBuf, Hook
 
 /// Droid's transcript of the event's session: `sessions/<cwd with / as ->/<id>.jsonl`.
 fn droid_session(event: &HookEvent, loc: &DefaultLocations) -> Result<PathBuf, HookInputError> {
-    let id = event
-        .session_id
-        .as_deref()
-        .ok_or(HookInputError::NoTranscript)?;
+    let id = session_id(event)?;
     let name = format!("{id}.jsonl");
     let root = loc.droid.clone().unwrap_or_default().join("sessions");
     find_named(&root, &name, 2)

@@ -73,6 +73,22 @@ impl TestEnv {
         v["sessions"].as_array().expect("sessions").clone()
     }
 
+    /// `lore search QUERY --json`: the hits.
+    pub fn search(&self, query: &str) -> Vec<serde_json::Value> {
+        let out = self
+            .lore()
+            .args(["search", query, "--json"])
+            .output()
+            .expect("run lore");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        v["hits"].as_array().expect("hits").clone()
+    }
+
     /// `lore show ID --json`, parsed.
     pub fn show(&self, id: &str) -> serde_json::Value {
         let out = self
@@ -537,4 +553,22 @@ pub fn assert_no_plaintext(bare: &Path, canaries: &[&str]) {
     for canary in canaries {
         assert!(!text.contains(canary), "{canary} reached the remote");
     }
+}
+
+/// Runs `cmd` with `input` on its standard input (as an agent runs a hook) and waits for it.
+pub fn run_with_stdin(mut cmd: std::process::Command, input: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input)
+        .expect("write stdin");
+    child.wait_with_output().expect("wait")
 }
